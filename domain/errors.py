@@ -1,0 +1,45 @@
+"""Domain errors. Messages are written for a coordinator or a partner, not for a developer."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command or value was refused by the rules of the Knooppunt."""
+
+
+class InvalidValueError(DomainError, ValueError):
+    """A value (BSN, municipality code, score, ...) is not valid."""
+
+
+class IllegalTransitionError(DomainError):
+    """The action is not allowed in the case's current state."""
+
+    def __init__(self, message: str, *, state: str, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.state = state
+        self.allowed = allowed
+
+
+class ConsentRequiredError(IllegalTransitionError):
+    """The action needs the family's consent (or an escalation), which the case does not have."""
+
+
+class CaseClosedError(IllegalTransitionError):
+    """The case is closed; nothing more can be recorded on it."""
+
+
+class VersionConflictError(DomainError):
+    """The case changed since the version the command was based on."""
+
+    def __init__(self, message: str, *, expected: int, actual: int) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+class CaseNotFoundError(DomainError):
+    """No case with this id exists."""
+
+
+class UnknownOfferError(DomainError):
+    """A support offer that is not in the catalogue (menukaart) was named."""

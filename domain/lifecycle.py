@@ -1,0 +1,100 @@
+"""The referral lifecycle: one table of states and transitions.
+
+The table is checked through a module-level ``transitions`` machine that serves only as a
+specification. It is never attached to an aggregate: bound callables would leak into
+snapshots and deep copies.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from transitions import Machine
+
+
+class State(StrEnum):
+    """Where a referral stands in the Knooppunt's process."""
+
+    SIGNALLED = "signalled"
+    CONSENT_REQUESTED = "consent_requested"
+    CONSENTED = "consented"
+    CONSENT_DECLINED = "consent_declined"
+    DISCUSSED = "discussed"
+    SUPPORT_MATCHED = "support_matched"
+    ESCALATED = "escalated"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+
+
+class Action(StrEnum):
+    """Commands that move a referral; the value is the trigger name in the specification."""
+
+    ADD_SIGNAL = "add_signal"
+    REQUEST_CONSENT = "request_consent"
+    GIVE_CONSENT = "give_consent"
+    DECLINE_CONSENT = "decline_consent"
+    WITHDRAW_CONSENT = "withdraw_consent"
+    RECORD_DISCUSSION = "record_discussion"
+    MATCH_SUPPORT = "match_support"
+    ESCALATE = "escalate"
+    CLOSE = "close"
+
+
+S = State
+OPEN_STATES: tuple[State, ...] = tuple(s for s in State if s is not S.CLOSED)
+KEEP = "="  # reflexive: the state does not change
+
+# (action, sources, destination). The one place the lifecycle is defined.
+TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
+    (Action.ADD_SIGNAL, OPEN_STATES, KEEP),
+    (Action.REQUEST_CONSENT, (S.SIGNALLED, S.CONSENT_DECLINED), S.CONSENT_REQUESTED),
+    (Action.GIVE_CONSENT, (S.CONSENT_REQUESTED,), S.CONSENTED),
+    (Action.DECLINE_CONSENT, (S.CONSENT_REQUESTED,), S.CONSENT_DECLINED),
+    (Action.WITHDRAW_CONSENT, (S.CONSENTED, S.DISCUSSED, S.SUPPORT_MATCHED), S.WITHDRAWN),
+    (Action.RECORD_DISCUSSION, (S.CONSENTED, S.ESCALATED, S.DISCUSSED), S.DISCUSSED),
+    (Action.MATCH_SUPPORT, (S.DISCUSSED, S.SUPPORT_MATCHED), S.SUPPORT_MATCHED),
+    (Action.ESCALATE, tuple(s for s in OPEN_STATES if s is not S.ESCALATED), S.ESCALATED),
+    (Action.CLOSE, OPEN_STATES, S.CLOSED),
+)
+
+# States in which the family has not (or no longer) agreed to a discussion.
+WITHOUT_CONSENT: frozenset[State] = frozenset(
+    {S.SIGNALLED, S.CONSENT_REQUESTED, S.CONSENT_DECLINED, S.WITHDRAWN}
+)
+
+SPECIFICATION = Machine(
+    model=None,
+    states=[s.value for s in State],
+    transitions=[
+        {"trigger": a.value, "source": [s.value for s in src], "dest": str(dest)}
+        for a, src, dest in TRANSITIONS
+    ],
+    initial=S.SIGNALLED.value,
+    auto_transitions=False,
+)
+
+
+def allowed_actions(state: State) -> list[Action]:
+    """The actions the specification allows in ``state``, in table order."""
+    triggers = set(SPECIFICATION.get_triggers(state.value))
+    return [a for a in Action if a.value in triggers]
+
+
+def next_state(state: State, action: Action) -> State | None:
+    """The state after ``action`` in ``state``, or None when the specification forbids it."""
+    found = SPECIFICATION.get_transitions(trigger=action.value, source=state.value)
+    if not found:
+        return None
+    dest = found[0].dest
+    return state if dest in (None, KEEP, state.value) else State(dest)
+
+
+def mermaid() -> str:
+    """The state diagram of the specification as a mermaid ``stateDiagram-v2``."""
+    lines = ["stateDiagram-v2", f"    [*] --> {S.SIGNALLED.value}"]
+    for action, sources, dest in TRANSITIONS:
+        for src in sources:
+            target = src.value if dest == KEEP else dest
+            lines.append(f"    {src.value} --> {target}: {action.value}")
+    lines.append(f"    {S.CLOSED.value} --> [*]")
+    return "\n".join(lines) + "\n"

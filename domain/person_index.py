@@ -1,0 +1,42 @@
+"""Matching index: which open case a person has in a municipality (*matching*).
+
+The index is an aggregate whose id is derived from the municipality and the person's
+pseudonym, so two concurrent first signals about the same person both try to create the
+same aggregate at version 1: the store accepts one and refuses the other.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+_NAMESPACE = UUID("0b7c4a52-6f2e-4a57-9a53-5d6f0c1e8b21")
+
+
+def person_index_id(municipality: str, person_pseudonym: str) -> UUID:
+    """Deterministic id of the index entry of one person in one municipality."""
+    return uuid5(_NAMESPACE, f"person:{municipality}:{person_pseudonym}")
+
+
+class PersonIndex(Aggregate):
+    """The open case of one person in one municipality, if any."""
+
+    @staticmethod
+    def create_id(municipality: str, person_pseudonym: str) -> UUID:
+        return person_index_id(municipality, person_pseudonym)
+
+    @event("Opened")
+    def __init__(self, municipality: str, person_pseudonym: str, case_id: UUID) -> None:
+        self.open_case_id: UUID | None = case_id
+
+    @event("CaseOpened")
+    def case_opened(self, case_id: UUID) -> None:
+        """A new case was opened for this person."""
+        self.open_case_id = case_id
+
+    @event("CaseReleased")
+    def case_released(self, case_id: UUID) -> None:
+        """The open case was closed: a next signal opens a new case."""
+        if self.open_case_id == case_id:
+            self.open_case_id = None

@@ -1,0 +1,1 @@
+"""ks-engine: event-sourced case routing for the Knooppunt Kansrijke Start."""

@@ -1,0 +1,65 @@
+"""The composition root: the one place where settings become running parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.catalogue import Catalogue
+from domain.pseudonym import pseudonymise
+from ks_engine.application import Referrals
+from ks_engine.catalogue_file import load_catalogue
+from ks_engine.clock import now
+from ks_engine.log import configure_logging
+from ks_engine.settings import Settings
+
+
+@dataclass
+class Engine:
+    """The wired parts of ks-engine, handed to the CLI and the adapters."""
+
+    settings: Settings
+    referrals: Referrals
+    pseudonym_key: bytes
+
+    def pseudonymise(self, bsn: str) -> str:
+        """The keyed pseudonym of a BSN; the BSN itself goes no further."""
+        return pseudonymise(bsn, self.pseudonym_key)
+
+    def close(self) -> None:
+        self.referrals.close()
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """eventsourcing's persistence settings for the configured store."""
+    if settings.store == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(settings.sqlite_path),
+        "SQLITE_LOCK_TIMEOUT": "10",
+    }
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = now,
+    catalogue: Catalogue | None = None,
+    configure_logs: bool = True,
+) -> Engine:
+    """Build the engine from settings (read from the environment when not given)."""
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(settings.log_level, settings.log_format)
+    referrals = Referrals(
+        event_store_env(settings),
+        catalogue=catalogue or load_catalogue(settings.catalogue_path),
+        service_levels=settings.service_levels,
+        clock=clock,
+    )
+    return Engine(
+        settings=settings, referrals=referrals, pseudonym_key=settings.pseudonym_key_bytes()
+    )

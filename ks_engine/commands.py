@@ -1,0 +1,74 @@
+"""Validated inputs of the application's commands, shared by CLI, NATS and HTTP adapters."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome
+
+
+class Context(BaseModel):
+    """Who issues a command and which message or request caused it."""
+
+    model_config = ConfigDict(frozen=True)
+    actor: Actor
+    causation_id: str = Field(min_length=1, max_length=300)
+
+
+class CaseCommand(BaseModel):
+    """A command on one case, optionally based on the version the caller saw."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    case_id: UUID
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class RequestConsent(CaseCommand):
+    """Ask the family for consent to discuss them at the Knooppunt."""
+
+
+class RecordConsent(CaseCommand):
+    """The family's answer: given (with scope and optional expiry) or declined."""
+
+    given: bool
+    scope: list[str] = Field(default_factory=list, max_length=50)
+    expires_on: date | None = None
+
+
+class WithdrawConsent(CaseCommand):
+    """The family withdrew consent."""
+
+
+class RecordDiscussion(CaseCommand):
+    """The case discussion: date, participants, Positieve Gezondheid scores, needs."""
+
+    on: date
+    participants: list[str] = Field(min_length=1, max_length=30)
+    scores: HealthScores
+    needs: list[Need] = Field(default_factory=list, max_length=20)
+
+
+class MatchSupport(CaseCommand):
+    """Agreed support: offers from the menukaart, the lead professional, the planned start."""
+
+    offer_ids: list[str] = Field(min_length=1, max_length=10)
+    lead_professional: str = Field(min_length=1, max_length=200)
+    planned_start: date
+
+
+class Escalate(CaseCommand):
+    """Escalation under the Meldcode, with legal basis and justification."""
+
+    meldcode_step: MeldcodeStep
+    legal_basis: str = Field(min_length=3, max_length=200)
+    justification: str = Field(min_length=10, max_length=2000)
+
+
+class Close(CaseCommand):
+    """Close the case with its outcome."""
+
+    outcome: Outcome
+    reason: str = Field(default="", max_length=500)

@@ -1,0 +1,71 @@
+"""structlog, configured once by the composition root, with redaction of personal data."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+from domain.errors import InvalidValueError
+from domain.values import check_bsn
+
+REDACTED = "[redacted]"
+_PERSONAL_KEYS = frozenset({"bsn", "name", "birth_date", "note", "personal", "person"})
+_NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
+
+
+def _is_bsn(text: str) -> bool:
+    try:
+        check_bsn(text)
+    except InvalidValueError:
+        return False
+    return True
+
+
+def redact_text(text: str) -> str:
+    """Replace every nine-digit run that passes the elfproef."""
+    return _NINE_DIGITS.sub(lambda m: REDACTED if _is_bsn(m.group()) else m.group(), text)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: REDACTED if k in _PERSONAL_KEYS else _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
+
+
+def redact_personal_data(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Processor: no BSN, name, birth date or note ever reaches a log line."""
+    return {k: REDACTED if k in _PERSONAL_KEYS else _redact(v) for k, v in event_dict.items()}
+
+
+def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+    """Configure structlog once: context first, timestamps, redaction, JSON or console."""
+    as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_personal_data,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,81 @@
+"""Settings from the environment (prefix ``KS_``); unsafe secrets refused in production."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.deadlines import ServiceLevels
+
+
+class SettingsError(Exception):
+    """The settings are incomplete or unsafe for the chosen environment."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, read once by the composition root."""
+
+    model_config = SettingsConfigDict(env_prefix="KS_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    store: Literal["memory", "sqlite"] = "sqlite"
+    pseudonym_key: SecretStr | None = None
+    catalogue_path: Path | None = None
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    consent_request_working_days: int = Field(default=5, ge=1)
+    consent_answer_days: int = Field(default=10, ge=1)
+    discussion_days: int = Field(default=10, ge=1)
+    support_days: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.environment == "production":
+            key = self.pseudonym_key.get_secret_value() if self.pseudonym_key else ""
+            if len(key) < 32:
+                raise SettingsError(
+                    "KS_PSEUDONYM_KEY must be set to a random secret of at least 32 characters "
+                    "in production (generate one with: ks keys new)"
+                )
+        return self
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "events.sqlite"
+
+    @property
+    def service_levels(self) -> ServiceLevels:
+        return ServiceLevels(
+            consent_request_working_days=self.consent_request_working_days,
+            consent_answer_days=self.consent_answer_days,
+            discussion_days=self.discussion_days,
+            support_days=self.support_days,
+        )
+
+    def pseudonym_key_bytes(self) -> bytes:
+        """The pseudonym key; in development a random one kept in the data directory."""
+        if self.pseudonym_key is not None:
+            return self.pseudonym_key.get_secret_value().encode()
+        return base64.b64decode(_development_secrets(self.data_dir)["pseudonym_key"])
+
+
+def _development_secrets(data_dir: Path) -> dict[str, str]:
+    """Random development secrets, created once per data directory (mode 0600)."""
+    path = data_dir / "development-secrets.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    data_dir.mkdir(parents=True, exist_ok=True)
+    values = {"pseudonym_key": base64.b64encode(secrets.token_bytes(32)).decode()}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(values, f)
+    return values
