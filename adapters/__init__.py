@@ -1,0 +1,1 @@
+"""Adapters: NATS, HTTP and persistence at the edge of ks-engine."""

@@ -1,0 +1,1 @@
+"""NATS JetStream adapters: embedded server, intake, relay, consumers."""

@@ -1,0 +1,11 @@
+"""The root `ks` command and the registration of every command group."""
+
+from __future__ import annotations
+
+import typer
+
+from ks_engine.cli import demo, docs
+
+app = typer.Typer(no_args_is_help=True, help="ks-engine: case routing for the Knooppunt.")
+app.command()(demo.demo)
+app.add_typer(docs.app, name="docs")

@@ -1,0 +1,37 @@
+"""Fixtures shared by every tier: fixed clocks, settings on temporary directories, real servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.nats.embedded import EmbeddedNatsServer
+from ks_engine.clock import AMSTERDAM
+
+
+class FixedClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 2, 9, 30, tzinfo=AMSTERDAM))  # a Monday
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[EmbeddedNatsServer]:
+    """A real nats-server with JetStream, on loopback, store in the test's directory."""
+    with EmbeddedNatsServer(tmp_path / "nats") as server:
+        yield server
