@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     store: Literal["memory", "sqlite"] = "sqlite"
     pseudonym_key: SecretStr | None = None
+    nats_url: str | None = None  # None: `ks run` starts an embedded nats-server
+    nats_replicas: int = Field(default=1, ge=1, le=5)
     catalogue_path: Path | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -46,6 +48,10 @@ class Settings(BaseSettings):
                     "in production (generate one with: ks keys new)"
                 )
         return self
+
+    @property
+    def nats_store_dir(self) -> Path:
+        return self.data_dir / "nats"
 
     @property
     def sqlite_path(self) -> Path:
