@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ks demo
+	$(BIN)/ks run --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,7 +39,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(settings.sqlite_path),
-        "SQLITE_LOCK_TIMEOUT": "10",
+        "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout_seconds),
     }
 
 

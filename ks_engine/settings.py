@@ -27,9 +27,20 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("var")
     store: Literal["memory", "sqlite"] = "sqlite"
+    sqlite_lock_timeout_seconds: int = Field(default=10, ge=1)
     pseudonym_key: SecretStr | None = None
     nats_url: str | None = None  # None: `ks run` starts an embedded nats-server
     nats_replicas: int = Field(default=1, ge=1, le=5)
+    embedded_nats_port: int = Field(default=4222, ge=1, le=65535)
+    partners_path: Path | None = None  # a partner registry: only its sources may signal
+    signals_max_age_hours: float = Field(default=14 * 24, gt=0)  # unprocessed signals hold BSNs
+    signals_duplicate_window_seconds: float = Field(default=120, gt=0)
+    dlq_max_age_days: float = Field(default=30, gt=0)  # dead letters keep the original body
+    receipts_max_age_days: float = Field(default=90, gt=0)
+    intake_batch_size: int = Field(default=200, ge=1, le=5000)
+    intake_max_deliveries: int = Field(default=5, ge=1)
+    intake_ack_wait_seconds: float = Field(default=30, gt=0)
+    intake_retry_delay_seconds: float = Field(default=2, ge=0)
     catalogue_path: Path | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -48,6 +59,11 @@ class Settings(BaseSettings):
                     "in production (generate one with: ks keys new)"
                 )
         return self
+
+    @property
+    def effective_nats_url(self) -> str:
+        """The configured server, or the embedded one `ks run` starts on loopback."""
+        return self.nats_url or f"nats://127.0.0.1:{self.embedded_nats_port}"
 
     @property
     def nats_store_dir(self) -> Path:

@@ -62,7 +62,11 @@ class EmbeddedNatsServer:
             "-l",
             str(log),
         ]
-        self._process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+        # Own session: a Ctrl-C meant for the engine must not kill the server before the engine
+        # has drained its connection.
+        self._process = subprocess.Popen(  # noqa: S603
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

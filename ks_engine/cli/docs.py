@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from domain.lifecycle import mermaid
+from ks_engine.contract_docs import SCHEMA_PATH, asyncapi_yaml, signal_schema_json
 
 app = typer.Typer(no_args_is_help=True, help="Generated documentation.")
 
@@ -22,7 +23,11 @@ def lifecycle_markdown() -> str:
 
 def generated_documents() -> dict[str, str]:
     """Every generated document: path under the project root -> content."""
-    return {"docs/lifecycle.md": lifecycle_markdown()}
+    return {
+        "docs/lifecycle.md": lifecycle_markdown(),
+        SCHEMA_PATH: signal_schema_json(),
+        "docs/asyncapi.yaml": asyncapi_yaml(),
+    }
 
 
 @app.command("write")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from ks_engine.cli import demo, docs
+from ks_engine.cli import demo, docs, run, signal
 
 app = typer.Typer(no_args_is_help=True, help="ks-engine: case routing for the Knooppunt.")
 app.command()(demo.demo)
 app.add_typer(docs.app, name="docs")
+app.command()(run.run)
+app.command()(run.intake)
+app.add_typer(signal.app, name="signal")

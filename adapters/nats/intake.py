@@ -1,0 +1,279 @@
+"""The front door: partner signals from KS_SIGNALS into the event store, exactly once in effect.
+
+A durable pull consumer fetches a batch; every message is validated and its BSN replaced by
+the pseudonym; the valid ones are stored in one event-store transaction (group commit) and
+acked only after it. Invalid ones are copied to the dead-letter stream with their reason and
+terminated. Transient failures are nak'ed with a delay, and dead-lettered after a bounded
+number of deliveries. Every processed message gets a receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import nats.errors
+import structlog
+from eventsourcing.persistence import PersistenceError
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from adapters.nats.streams import SIGNALS
+from domain.values import Signal
+from ks_engine import commands as c
+from ks_engine.application import SignalOutcome
+from ks_engine.bootstrap import Engine
+from ks_engine.log import redact_text
+from ks_engine.partners import PartnerRegistry, partner_token
+from ks_engine.receipts import Receipt, receipt_subject, signal_reference
+from ks_engine.signal_contract import (
+    ParsedSignal,
+    Rejection,
+    RejectionCode,
+    parse_signal,
+    to_domain,
+)
+
+log = structlog.get_logger("ks.intake")
+
+CONSUMER = "ks-intake"
+DLQ_SUBJECT = "ks.dlq.signals"
+_TOKEN_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass
+class _Item:
+    """One delivered message on its way through a batch."""
+
+    msg: Msg
+    reference: str
+    municipality: str
+    partner: str
+    parsed: ParsedSignal | None = None
+    signal: Signal | None = None
+    ctx: c.Context | None = None
+    rejection: Rejection | None = None
+    outcome: SignalOutcome | None = None
+
+    @property
+    def seq(self) -> int:
+        return int(self.msg.metadata.sequence.stream)
+
+    @property
+    def deliveries(self) -> int:
+        return int(self.msg.metadata.num_delivered)
+
+
+class Intake:
+    """Processes partner signals from KS_SIGNALS."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        js: JetStreamContext,
+        *,
+        partners: PartnerRegistry | None = None,
+        after_commit: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.js = js
+        self.settings = engine.settings
+        self.partners = partners
+        self._after_commit = after_commit  # fault injection point for crash tests
+
+    async def subscribe(self) -> JetStreamContext.PullSubscription:
+        """Bind to (or create) the durable pull consumer with explicit acks."""
+        return await self.js.pull_subscribe(
+            "ks.signals.>",
+            durable=CONSUMER,
+            stream=SIGNALS,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self.settings.intake_ack_wait_seconds,
+                max_ack_pending=self.settings.intake_batch_size * 4,
+            ),
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch and handle batches until ``stop`` is set."""
+        sub = await self.subscribe()
+        log.info("intake.started", consumer=CONSUMER)
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(self.settings.intake_batch_size, timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            except (nats.errors.ConnectionClosedError, nats.errors.NoServersError):
+                log.warning("intake.nats_unavailable")
+                await asyncio.sleep(1)
+                continue
+            await self.handle(msgs)
+        await sub.unsubscribe()
+        log.info("intake.stopped")
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        """Validate, store in one transaction, then receipt and ack / dead-letter and term."""
+        items = [self._inspect(m) for m in msgs]
+        rejected = [i for i in items if i.rejection is not None]
+        valid = [i for i in items if i.rejection is None]
+        stored = await self._store(valid) if valid else False
+        if stored and self._after_commit is not None:
+            await self._after_commit()
+        for item in rejected:
+            await self._dead_letter(item)
+        if stored:
+            for item in valid:
+                await (self._accept(item) if item.rejection is None else self._dead_letter(item))
+
+    # -- steps ----------------------------------------------------------------------------
+    def _inspect(self, msg: Msg) -> _Item:
+        subject_code = msg.subject.removeprefix("ks.signals.").split(".")[0]
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+        item = _Item(
+            msg=msg,
+            reference=signal_reference(msg_id or f"{SIGNALS}:{msg.metadata.sequence.stream}"),
+            municipality=_TOKEN_UNSAFE.sub("_", subject_code)[:32] or "_",
+            partner="unknown",
+        )
+        limit = self.settings.intake_max_deliveries
+        if item.deliveries > limit:
+            item.rejection = Rejection(
+                RejectionCode.PROCESSING_FAILED,
+                f"delivered {item.deliveries} times without being processed (limit {limit})",
+            )
+            return item
+        try:
+            parsed = parse_signal(msg.data, msg.subject)
+            item.partner = partner_token(parsed.event.source, self.partners)
+            item.reference = signal_reference(parsed.event.signal_key)
+            if self.partners is not None and self.partners.by_source(parsed.event.source) is None:
+                raise Rejection(
+                    RejectionCode.UNKNOWN_PARTNER,
+                    f"source '{parsed.event.source[:100]}' is not a registered partner of this "
+                    "Knooppunt; ask the coordinator to register your organisation",
+                )
+            signal, actor = to_domain(parsed, self.engine.pseudonymise(parsed.data.person.bsn))
+        except Rejection as rejection:
+            item.rejection = rejection
+            if item.partner == "unknown" and (source := _source_hint(msg.data)):
+                item.partner = partner_token(source, self.partners)
+            return item
+        item.parsed, item.signal = parsed, signal
+        item.ctx = c.Context(actor=actor, causation_id=parsed.event.signal_key)
+        return item
+
+    async def _store(self, valid: list[_Item]) -> bool:
+        """Group commit; False when the store failed transiently (messages nak'ed)."""
+        batch = [(i.signal, i.ctx) for i in valid if i.signal and i.ctx]
+        try:
+            outcomes = await asyncio.to_thread(self.engine.referrals.receive_signals, batch)
+        except PersistenceError as exc:
+            await self._retry_later(valid, f"the event store is unavailable ({type(exc).__name__})")
+            return False
+        for item, outcome in zip(valid, outcomes, strict=True):
+            item.outcome = outcome
+            if outcome.refusal is not None:
+                item.rejection = Rejection(RejectionCode.REFUSED_BY_CASE, str(outcome.refusal))
+        return True
+
+    async def _retry_later(self, items: list[_Item], reason: str) -> None:
+        limit = self.settings.intake_max_deliveries
+        for item in items:
+            if item.deliveries >= limit:
+                item.rejection = Rejection(
+                    RejectionCode.PROCESSING_FAILED,
+                    f"{reason}; gave up after {item.deliveries} deliveries",
+                )
+                await self._dead_letter(item)
+            else:
+                log.warning(
+                    "signal.retry", stream_seq=item.seq, deliveries=item.deliveries, reason=reason
+                )
+                await item.msg.nak(delay=self.settings.intake_retry_delay_seconds)
+
+    async def _accept(self, item: _Item) -> None:
+        outcome = item.outcome
+        assert item.parsed is not None
+        assert outcome is not None
+        await self._publish_receipt(
+            item,
+            Receipt(
+                reference=item.reference,
+                status="accepted",
+                source=item.parsed.event.source,
+                signal_id=item.parsed.event.id,
+                case_id=outcome.case_id,
+                matched_existing=outcome.matched_existing,
+                duplicate=outcome.duplicate,
+                processed_at=self.engine.referrals.clock(),
+            ),
+        )
+        await item.msg.ack()
+        log.info(
+            "signal.accepted",
+            subject=item.msg.subject,
+            stream_seq=item.seq,
+            case_id=str(outcome.case_id),
+            matched_existing=outcome.matched_existing,
+            duplicate=outcome.duplicate,
+        )
+
+    async def _dead_letter(self, item: _Item) -> None:
+        """Copy to the dead-letter stream with the reason, receipt, then terminate."""
+        assert item.rejection is not None
+        code, reason = item.rejection.code.value, redact_text(item.rejection.reason)[:1000]
+        await self.js.publish(
+            DLQ_SUBJECT,
+            item.msg.data,
+            headers={
+                "Nats-Msg-Id": f"dlq:{SIGNALS}:{item.seq}",
+                "Ks-Error-Code": code,
+                "Ks-Error-Reason": reason,
+                "Ks-Original-Subject": item.msg.subject,
+                "Ks-Original-Sequence": str(item.seq),
+                "Ks-Deliveries": str(item.deliveries),
+                "Ks-Reference": item.reference,
+            },
+        )
+        parsed = item.parsed
+        await self._publish_receipt(
+            item,
+            Receipt(
+                reference=item.reference,
+                status="rejected",
+                source=parsed.event.source if parsed else None,
+                signal_id=parsed.event.id if parsed else None,
+                error_code=code,
+                reason=reason,
+                processed_at=self.engine.referrals.clock(),
+            ),
+        )
+        await item.msg.term()
+        log.info(
+            "signal.rejected",
+            subject=item.msg.subject,
+            stream_seq=item.seq,
+            error_code=code,
+            reason=reason,
+        )
+
+    async def _publish_receipt(self, item: _Item, receipt: Receipt) -> None:
+        await self.js.publish(
+            receipt_subject(item.municipality, item.partner, item.reference),
+            receipt.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": f"receipt:{SIGNALS}:{item.seq}"},
+        )
+
+
+def _source_hint(raw: bytes) -> str | None:
+    """The ``source`` of a message that failed validation, when it has one, for its receipt."""
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    source = doc.get("source") if isinstance(doc, dict) else None
+    return source if isinstance(source, str) and source else None

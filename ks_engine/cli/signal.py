@@ -1,0 +1,58 @@
+"""`ks signal`: what a partner integrator uses to try the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+from uuid import uuid4
+
+import nats
+import typer
+
+from ks_engine.demo import demo_bsn
+from ks_engine.receipts import signal_reference
+from ks_engine.settings import Settings
+from ks_engine.signal_contract import SIGNAL_SUBJECT_PREFIX, example_signal
+
+app = typer.Typer(no_args_is_help=True, help="Partner signals: example and send.")
+
+
+@app.command("example")
+def example(municipality: str = "GM0928") -> None:
+    """Print a valid example signal (a random test BSN, a fresh id) as JSON."""
+    bsn = demo_bsn(random.Random())  # noqa: S311 - test data
+    typer.echo(
+        json.dumps(
+            example_signal(bsn, municipality=municipality, event_id=str(uuid4())),
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+
+
+@app.command("send")
+def send(file: Path) -> None:
+    """Publish the signal in FILE to ks.signals.<municipality>, as a partner system would."""
+    doc = json.loads(file.read_text("utf-8"))
+    municipality = str(doc.get("data", {}).get("municipality", ""))
+    if not municipality:
+        raise typer.BadParameter("the signal has no data.municipality", param_hint="FILE")
+    key = f"{doc.get('source')}#{doc.get('id')}"
+    settings = Settings()
+
+    async def publish() -> int:
+        nc = await nats.connect(settings.effective_nats_url)
+        try:
+            ack = await nc.jetstream().publish(
+                SIGNAL_SUBJECT_PREFIX + municipality,
+                file.read_bytes(),
+                headers={"Nats-Msg-Id": key},
+            )
+            return int(ack.seq)
+        finally:
+            await nc.close()
+
+    seq = asyncio.run(publish())
+    typer.echo(f"published as stream sequence {seq}; reference {signal_reference(key)}")

@@ -1,0 +1,185 @@
+"""The published contract: JSON Schema of signal data and the AsyncAPI 3.0 document.
+
+Both are generated from the code, written by `ks docs write` and checked by `ks docs check`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from ks_engine.receipts import Receipt
+from ks_engine.signal_contract import SIGNAL_TYPE, RejectionCode, data_json_schema, example_signal
+
+EXAMPLE_BSN = "111222333"  # a test number that passes the elfproef
+SCHEMA_PATH = "docs/schemas/signal-data.v1.json"
+_EVENT_NAMES = [
+    "Signalled",
+    "SignalAdded",
+    "ConsentRequested",
+    "ConsentGiven",
+    "ConsentDeclined",
+    "ConsentWithdrawn",
+    "Discussed",
+    "SupportMatched",
+    "Escalated",
+    "Closed",
+]
+
+
+def signal_schema_json() -> str:
+    return json.dumps(data_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _cloudevent_schema(data_ref: dict[str, Any], type_const: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["specversion", "type", "source", "id", "data"],
+        "properties": {
+            "specversion": {"const": "1.0"},
+            "type": type_const,
+            "source": {"type": "string", "description": "The partner organisation's URI."},
+            "id": {"type": "string", "description": "Unique per source."},
+            "time": {"type": "string", "format": "date-time"},
+            "subject": {"type": "string"},
+            "datacontenttype": {"const": "application/json"},
+            "data": data_ref,
+        },
+    }
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """Every subject ks-engine reads or writes, with payloads and examples."""
+    example = example_signal(EXAMPLE_BSN)
+    receipt_ok = {
+        "reference": "5b0c3f9e-8f55-5a43-9a3f-0d7e3c2b1a10",
+        "status": "accepted",
+        "source": example["source"],
+        "signal_id": example["id"],
+        "case_id": "0f8e2a52-4c1d-4a8b-9b1e-2d3c4b5a6f70",
+        "matched_existing": False,
+        "duplicate": False,
+        "error_code": None,
+        "reason": None,
+        "processed_at": "2026-11-23T10:15:02+01:00",
+    }
+    receipt_bad = dict(
+        receipt_ok,
+        status="rejected",
+        case_id=None,
+        matched_existing=None,
+        error_code="invalid_bsn",
+        reason="data.person.bsn: BSN fails the elfproef (11-test); check for a typing error",
+    )
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "ks-engine",
+            "version": "1.0.0",
+            "description": (
+                "Signals from partners of the Knooppunt Kansrijke Start, their receipts, dead "
+                "letters and the referral events ks-engine publishes. Partners set the "
+                "`Nats-Msg-Id` header to `<source>#<id>`; a signal re-sent with the same source "
+                "and id has no second effect, also long after the stream's duplicate window. A "
+                "corrected signal needs a new id. The receipt's reference is the UUIDv5 of "
+                "`<source>#<id>`, the same the HTTP API returns."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "channels": {
+            "signals": {
+                "address": "ks.signals.{municipality}",
+                "description": "Stream KS_SIGNALS (work queue). Messages carry the BSN in "
+                "clear and are removed once processed.",
+                "parameters": {"municipality": {"description": "CBS code, e.g. GM0928."}},
+                "messages": {"signal": {"$ref": "#/components/messages/signal"}},
+            },
+            "receipts": {
+                "address": "ks.receipts.{municipality}.{partner}.{reference}",
+                "description": "Stream KS_RECEIPTS: the outcome of every processed signal. A "
+                "partner's NATS user may read `ks.receipts.*.<partner>.>` only.",
+                "parameters": {
+                    "municipality": {"description": "From the subject the signal was sent to."},
+                    "partner": {"description": "The partner's id in the partner registry."},
+                    "reference": {"description": "UUIDv5 of `<source>#<id>`."},
+                },
+                "messages": {"receipt": {"$ref": "#/components/messages/receipt"}},
+            },
+            "deadLetters": {
+                "address": "ks.dlq.signals",
+                "description": "Stream KS_DLQ: rejected signals with the original body (for "
+                "repair, bounded retention) and headers Ks-Error-Code, "
+                "Ks-Error-Reason, Ks-Original-Subject, Ks-Original-Sequence, "
+                "Ks-Deliveries, Ks-Reference. Headers never carry a BSN.",
+                "messages": {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
+            },
+            "referralEvents": {
+                "address": "ks.events.{municipality}.{eventName}",
+                "description": "Stream KS_EVENTS (append-only): every stored referral event as "
+                "a CloudEvent; pseudonyms, codes and dates only.",
+                "parameters": {
+                    "municipality": {"description": "CBS code of the case."},
+                    "eventName": {"enum": _EVENT_NAMES},
+                },
+                "messages": {"referralEvent": {"$ref": "#/components/messages/referralEvent"}},
+            },
+        },
+        "operations": {
+            "receiveSignal": {"action": "receive", "channel": {"$ref": "#/channels/signals"}},
+            "sendReceipt": {"action": "send", "channel": {"$ref": "#/channels/receipts"}},
+            "sendDeadLetter": {"action": "send", "channel": {"$ref": "#/channels/deadLetters"}},
+            "sendReferralEvent": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/referralEvents"},
+            },
+        },
+        "components": {
+            "messages": {
+                "signal": {
+                    "name": SIGNAL_TYPE,
+                    "headers": {
+                        "type": "object",
+                        "required": ["Nats-Msg-Id"],
+                        "properties": {"Nats-Msg-Id": {"type": "string"}},
+                    },
+                    "payload": _cloudevent_schema(
+                        {"$ref": SCHEMA_PATH.removeprefix("docs/")}, {"const": SIGNAL_TYPE}
+                    ),
+                    "examples": [{"name": "midwife", "payload": example}],
+                },
+                "receipt": {
+                    "payload": Receipt.model_json_schema(),
+                    "examples": [
+                        {"name": "accepted", "payload": receipt_ok},
+                        {"name": "rejected", "payload": receipt_bad},
+                    ],
+                },
+                "deadLetter": {
+                    "headers": {
+                        "type": "object",
+                        "properties": {
+                            "Ks-Error-Code": {"enum": [c.value for c in RejectionCode]},
+                            "Ks-Error-Reason": {"type": "string"},
+                            "Ks-Original-Subject": {"type": "string"},
+                            "Ks-Original-Sequence": {"type": "string"},
+                            "Ks-Deliveries": {"type": "string"},
+                            "Ks-Reference": {"type": "string"},
+                        },
+                    },
+                    "payload": {"description": "The original message, byte for byte."},
+                },
+                "referralEvent": {
+                    "payload": _cloudevent_schema(
+                        {"type": "object"},
+                        {"pattern": r"^nl\.kansrijkestart\.referral\.[A-Za-z]+\.v1$"},
+                    ),
+                },
+            }
+        },
+    }
+
+
+def asyncapi_yaml() -> str:
+    return yaml.safe_dump(asyncapi_document(), sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,100 @@
+"""Running the engine's long-lived components: NATS connection, embedded server, stop signals."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+import structlog
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from adapters.nats.embedded import EmbeddedNatsServer
+from ks_engine.settings import Settings
+
+log = structlog.get_logger("ks.runtime")
+
+Component = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+class NatsNotConfiguredError(Exception):
+    """A component meant to run alone was started without KS_NATS_URL."""
+
+
+@dataclass
+class NatsLink:
+    """A connection to JetStream, and the embedded server behind it when there is one."""
+
+    nc: Client
+    js: JetStreamContext
+    url: str
+    server: EmbeddedNatsServer | None
+
+
+@asynccontextmanager
+async def nats_link(settings: Settings, *, embedded: bool) -> AsyncIterator[NatsLink]:
+    """Connect to KS_NATS_URL, or (``embedded``) start nats-server under the data directory."""
+    server: EmbeddedNatsServer | None = None
+    if settings.nats_url is None:
+        if not embedded:
+            raise NatsNotConfiguredError(
+                "set KS_NATS_URL to the NATS server or cluster to run this component alone "
+                "(`ks run` starts an embedded server instead)"
+            )
+        server = EmbeddedNatsServer(settings.nats_store_dir, port=settings.embedded_nats_port)
+        server.start()
+        log.info("nats.embedded_started", url=server.url)
+    url = server.url if server else settings.effective_nats_url
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats.error", error=type(exc).__name__)
+
+    async def on_disconnect() -> None:
+        log.warning("nats.disconnected", url=url)
+
+    try:
+        nc = await nats.connect(
+            url,
+            name="ks-engine",
+            max_reconnect_attempts=-1,
+            error_cb=on_error,
+            disconnected_cb=on_disconnect,
+        )
+        try:
+            yield NatsLink(nc=nc, js=nc.jetstream(), url=url, server=server)
+        finally:
+            # Every publish of ours awaits its ack, so nothing is in flight: close, not drain.
+            await nc.close()
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, for a graceful stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_components(components: dict[str, Component], stop: asyncio.Event) -> None:
+    """Run every component until ``stop``; if one fails, stop the others and re-raise."""
+    tasks: dict[asyncio.Task[None], str] = {
+        asyncio.create_task(run(stop), name=name): name for name, run in components.items()
+    }
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    waiter.cancel()
+    for task in tasks:
+        if task in done and (exc := task.exception()) is not None:
+            log.error("component.failed", component=tasks[task], error=repr(exc))
+            raise exc

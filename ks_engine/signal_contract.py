@@ -1,0 +1,246 @@
+"""The contract partners code against: a signal as a CloudEvents 1.0 event (structured JSON).
+
+Shared by the NATS intake and the HTTP API, so both take exactly the same input and refuse
+it with the same error codes and reasons. Reasons name the field and what was wrong; they
+never repeat the value (which may be a BSN).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from domain.values import (
+    Actor,
+    ActorRole,
+    Bsn,
+    MunicipalityCode,
+    PersonalDetails,
+    PhaseInfo,
+    Reporter,
+    RiskFactor,
+    Signal,
+    Urgency,
+)
+
+SIGNAL_TYPE = "nl.kansrijkestart.signal.v1"
+SIGNAL_TYPE_PREFIX = "nl.kansrijkestart.signal."
+SIGNAL_SUBJECT_PREFIX = "ks.signals."
+
+
+class RejectionCode(StrEnum):
+    """Why a signal was refused; partners can switch on these codes."""
+
+    NOT_JSON = "not_json"
+    NOT_CLOUDEVENT = "not_cloudevent"
+    UNKNOWN_TYPE = "unknown_type"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    SCHEMA_VIOLATION = "schema_violation"
+    INVALID_BSN = "invalid_bsn"
+    PHASE_DATE_MISSING = "phase_date_missing"
+    MUNICIPALITY_MISMATCH = "municipality_mismatch"
+    UNKNOWN_PARTNER = "unknown_partner"
+    REFUSED_BY_CASE = "refused_by_case"
+    PROCESSING_FAILED = "processing_failed"
+
+
+@dataclass(frozen=True)
+class Rejection(Exception):
+    """A signal the engine will not process, with a reason a partner understands."""
+
+    code: RejectionCode
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.code.value}: {self.reason}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PersonIn(_Strict):
+    """The person the signal is about: usually the (expectant) mother."""
+
+    bsn: Bsn = Field(description="Burgerservicenummer: nine digits passing the elfproef.")
+    birth_date: dt.date | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+
+class SignalData(_Strict):
+    """The ``data`` of a signal (nl.kansrijkestart.signal.v1)."""
+
+    model_config = ConfigDict(title="KansrijkeStartSignalV1")
+    municipality: MunicipalityCode = Field(description="CBS code, e.g. GM0928 (Kerkrade).")
+    person: PersonIn
+    reporter: Reporter
+    phase: PhaseInfo
+    risk_factors: list[RiskFactor] = Field(min_length=1, max_length=len(RiskFactor))
+    urgency: Urgency = Urgency.ROUTINE
+    note: str | None = Field(
+        default=None, max_length=1000, description="Short explanation, not the questionnaire."
+    )
+
+
+class SignalEvent(BaseModel):
+    """The CloudEvents 1.0 envelope; extension attributes are allowed and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    specversion: str
+    type: str
+    source: str = Field(min_length=1, max_length=300)
+    id: str = Field(min_length=1, max_length=200)
+    time: dt.datetime | None = None
+    datacontenttype: str | None = None
+    data: Any = None
+
+    @property
+    def signal_key(self) -> str:
+        """Unique per partner: source and id (also the expected Nats-Msg-Id)."""
+        return f"{self.source}#{self.id}"
+
+
+@dataclass(frozen=True)
+class ParsedSignal:
+    """A valid signal, split into the envelope, the data and who sent it."""
+
+    event: SignalEvent
+    data: SignalData
+
+
+def _field_errors(exc: ValidationError, prefix: str = "data") -> list[tuple[str, str, str]]:
+    """(path, message, pydantic type) per error, without the offending value."""
+    out = []
+    for err in exc.errors(include_input=False, include_url=False):
+        path = ".".join(str(p) for p in (prefix, *err["loc"]))
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        out.append((path, msg, str(err["type"])))
+    return out
+
+
+def parse_signal(raw: bytes, subject: str | None = None) -> ParsedSignal:
+    """Validate a signal as received; raise Rejection with the first class of error found."""
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejection(
+            RejectionCode.NOT_JSON,
+            f"the message is not valid JSON ({exc.msg})"
+            if isinstance(exc, json.JSONDecodeError)
+            else "the message is not UTF-8 encoded JSON",
+        ) from None
+    if not isinstance(doc, dict):
+        raise Rejection(RejectionCode.NOT_CLOUDEVENT, "the message must be a JSON object")
+    missing = [a for a in ("specversion", "type", "source", "id") if a not in doc]
+    if missing:
+        raise Rejection(
+            RejectionCode.NOT_CLOUDEVENT,
+            f"not a CloudEvent: missing required attribute(s) {', '.join(missing)}",
+        )
+    try:
+        event = SignalEvent.model_validate(doc)
+    except ValidationError as exc:
+        detail = "; ".join(f"{p.removeprefix('data.')}: {m}" for p, m, _ in _field_errors(exc))
+        raise Rejection(RejectionCode.NOT_CLOUDEVENT, f"not a valid CloudEvent: {detail}") from None
+    if event.specversion != "1.0":
+        raise Rejection(
+            RejectionCode.NOT_CLOUDEVENT,
+            f"specversion must be '1.0' (CloudEvents 1.0), got '{event.specversion[:20]}'",
+        )
+    if event.type != SIGNAL_TYPE:
+        if event.type.startswith(SIGNAL_TYPE_PREFIX):
+            raise Rejection(
+                RejectionCode.UNSUPPORTED_VERSION,
+                f"signal type version '{event.type[:80]}' is not supported; use '{SIGNAL_TYPE}'",
+            )
+        raise Rejection(
+            RejectionCode.UNKNOWN_TYPE,
+            f"unknown event type '{event.type[:80]}'; ks-engine takes '{SIGNAL_TYPE}'",
+        )
+    if event.datacontenttype not in (None, "application/json"):
+        raise Rejection(RejectionCode.NOT_CLOUDEVENT, "datacontenttype must be 'application/json'")
+    data = _parse_data(event.data)
+    if subject is not None:
+        subject_code = subject.removeprefix(SIGNAL_SUBJECT_PREFIX)
+        if subject_code != data.municipality:
+            raise Rejection(
+                RejectionCode.MUNICIPALITY_MISMATCH,
+                f"published to municipality '{subject_code[:20]}' but data.municipality is "
+                f"'{data.municipality}'; publish to ks.signals.{data.municipality}",
+            )
+    return ParsedSignal(event=event, data=data)
+
+
+def _parse_data(data: Any) -> SignalData:
+    if not isinstance(data, dict):
+        raise Rejection(RejectionCode.SCHEMA_VIOLATION, "data must be a JSON object")
+    try:
+        return SignalData.model_validate(data)
+    except ValidationError as exc:
+        errors = _field_errors(exc)
+        detail = "; ".join(f"{p}: {m}" for p, m, _ in errors)
+        paths = {p for p, _, _ in errors}
+        if "data.person.bsn" in paths:
+            raise Rejection(RejectionCode.INVALID_BSN, detail) from None
+        if any("needs its date" in m for _, m, _ in errors):
+            raise Rejection(RejectionCode.PHASE_DATE_MISSING, detail) from None
+        raise Rejection(RejectionCode.SCHEMA_VIOLATION, detail) from None
+
+
+def to_domain(parsed: ParsedSignal, person_pseudonym: str) -> tuple[Signal, Actor]:
+    """The domain signal (BSN replaced by its pseudonym) and the partner as actor."""
+    d = parsed.data
+    signal = Signal(
+        signal_key=parsed.event.signal_key,
+        municipality=d.municipality,
+        person_pseudonym=person_pseudonym,
+        reporter=d.reporter,
+        phase=d.phase,
+        risk_factors=tuple(d.risk_factors),
+        urgency=d.urgency,
+        personal=PersonalDetails(name=d.person.name, birth_date=d.person.birth_date, note=d.note),
+    )
+    actor = Actor(organisation=parsed.event.source, role=ActorRole.PARTNER)
+    return signal, actor
+
+
+def data_json_schema() -> dict[str, Any]:
+    """JSON Schema of ``data``, generated from the pydantic model."""
+    schema = SignalData.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://kansrijkestart.nl/schemas/signal-data.v1.json"
+    return schema
+
+
+def example_signal(
+    bsn: str,
+    *,
+    municipality: str = "GM0928",
+    source: str = "https://verloskunde-parkstad.nl",
+    event_id: str = "2026-000123",
+    due_date: dt.date | None = None,
+) -> dict[str, Any]:
+    """A complete, valid signal as a partner publishes it (JSON-ready)."""
+    due = due_date or dt.date(2027, 4, 15)
+    return {
+        "specversion": "1.0",
+        "type": SIGNAL_TYPE,
+        "source": source,
+        "id": event_id,
+        "time": "2026-11-23T10:15:00+01:00",
+        "datacontenttype": "application/json",
+        "data": {
+            "municipality": municipality,
+            "person": {"bsn": bsn},
+            "reporter": {"organisation": source, "role": "midwife"},
+            "phase": {"phase": "pregnancy", "date": due.isoformat()},
+            "risk_factors": ["debts", "stress"],
+            "urgency": "soon",
+            "note": "Verbrede risicosignalering: zorgen over geldzaken en spanning thuis.",
+        },
+    }

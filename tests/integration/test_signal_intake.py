@@ -1,0 +1,339 @@
+"""Partner signals over a real JetStream server: cases, receipts, dead letters, exactly once.
+
+Partners are played by plain nats-py publishes, as a partner's integration would do it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from adapters.nats.embedded import EmbeddedNatsServer
+from adapters.nats.intake import DLQ_SUBJECT, Intake
+from adapters.nats.streams import DLQ, ensure_intake_streams
+from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.partners import Partner, PartnerRegistry
+from ks_engine.settings import Settings
+from ks_engine.signal_contract import example_signal
+
+MOTHER = "111222333"
+OTHER = "123456782"
+SOURCE = "https://verloskunde-parkstad.nl"
+
+
+def make_engine(data_dir: Path, **overrides: Any) -> Engine:
+    settings = Settings(
+        data_dir=data_dir, store="sqlite", intake_retry_delay_seconds=0.1, **overrides
+    )
+    return bootstrap(settings, configure_logs=False)
+
+
+def signal(bsn: str, event_id: str, municipality: str = "GM0928", **data: Any) -> dict[str, Any]:
+    doc = example_signal(bsn, municipality=municipality, event_id=event_id, source=SOURCE)
+    doc["data"].update(data)
+    return doc
+
+
+async def publish(
+    js: JetStreamContext,
+    doc: dict[str, Any] | bytes,
+    subject: str | None = None,
+    msg_id: str | None = None,
+) -> None:
+    if isinstance(doc, dict):
+        subject = subject or f"ks.signals.{doc['data']['municipality']}"
+        msg_id = msg_id or f"{doc['source']}#{doc['id']}"
+        body = json.dumps(doc).encode()
+    else:
+        body = doc
+    assert subject is not None
+    await js.publish(subject, body, headers={"Nats-Msg-Id": msg_id} if msg_id else None)
+
+
+class Receipts:
+    """Collects receipts as a partner subscribed to ks.receipts.> would."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    async def wait_for(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        async def enough() -> None:
+            while len(self.items) < count:
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.items
+
+
+@pytest.fixture
+async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_server.url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def receipts(nc: Client) -> Receipts:
+    collected = Receipts()
+
+    async def on_receipt(msg: Any) -> None:
+        collected.items.append(json.loads(msg.data))
+
+    await nc.subscribe("ks.receipts.>", cb=on_receipt)
+    return collected
+
+
+class Running:
+    """An intake worker running in the background on its own engine and connection."""
+
+    def __init__(self, engine: Engine, url: str, **kwargs: Any) -> None:
+        self.engine, self.url, self.kwargs = engine, url, kwargs
+        self.stop = asyncio.Event()
+
+    async def __aenter__(self) -> Running:
+        self.nc = await nats.connect(self.url)
+        await ensure_intake_streams(self.nc.jetstream(), self.engine.settings)
+        self.intake = Intake(self.engine, self.nc.jetstream(), **self.kwargs)
+        self.task = asyncio.create_task(self.intake.run(self.stop))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.nc.close()
+
+
+async def dead_letters(js: JetStreamContext, count: int) -> list[Any]:
+    sub = await js.pull_subscribe(DLQ_SUBJECT, durable=None, stream=DLQ)
+    msgs = await sub.fetch(count, timeout=5)
+    return msgs
+
+
+async def test_signal_opens_a_case_and_a_second_about_the_same_person_joins_it(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    engine = make_engine(tmp_path)
+    js = nc.jetstream()
+    async with Running(engine, nats_server.url):
+        # A midwife signals; then JGZ signals about the same mother.
+        await publish(js, signal(MOTHER, "a-1"))
+        await publish(js, signal(MOTHER, "a-2", risk_factors=["housing"]))
+        got = await receipts.wait_for(2)
+    by_id = {r["signal_id"]: r for r in got}
+    assert by_id["a-1"]["status"] == "accepted"
+    assert by_id["a-1"]["matched_existing"] is False
+    assert by_id["a-2"]["matched_existing"] is True
+    assert by_id["a-1"]["case_id"] == by_id["a-2"]["case_id"]
+    case = engine.referrals.get_case(UUID(by_id["a-1"]["case_id"]))
+    assert [s["signal_key"] for s in case.signals] == [f"{SOURCE}#a-1", f"{SOURCE}#a-2"]
+    assert case.risk_factors == ["debts", "stress", "housing"]
+    # No BSN left the intake: not in the receipts.
+    assert MOTHER not in json.dumps(got)
+
+
+def _mutations() -> list[tuple[str, Callable[[], tuple[bytes, str]]]]:
+    def doc(**change: Any) -> dict[str, Any]:
+        d = signal(MOTHER, "bad")
+        for key, value in change.items():
+            d[key] = value
+        return d
+
+    def encoded(d: dict[str, Any], subject: str = "ks.signals.GM0928") -> tuple[bytes, str]:
+        return json.dumps(d).encode(), subject
+
+    wrong_bsn = signal("111222334", "bad")
+    no_date = signal(MOTHER, "bad")
+    no_date["data"]["phase"] = {"phase": "postnatal"}
+    bad_schema = signal(MOTHER, "bad", urgency="whenever")
+    not_ce = {"hello": "world"}
+    return [
+        ("not_json", lambda: (b"{not json", "ks.signals.GM0928")),
+        ("not_cloudevent", lambda: encoded(not_ce)),
+        ("unknown_type", lambda: encoded(doc(type="com.example.order.v1"))),
+        ("unsupported_version", lambda: encoded(doc(type="nl.kansrijkestart.signal.v9"))),
+        ("schema_violation", lambda: encoded(bad_schema)),
+        ("invalid_bsn", lambda: encoded(wrong_bsn)),
+        ("phase_date_missing", lambda: encoded(no_date)),
+        ("municipality_mismatch", lambda: encoded(signal(MOTHER, "bad"), "ks.signals.GM0882")),
+    ]
+
+
+async def test_each_rejection_class_is_dead_lettered_with_its_reason_and_intake_goes_on(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    engine = make_engine(tmp_path)
+    js = nc.jetstream()
+    cases = _mutations()
+    async with Running(engine, nats_server.url):
+        for n, (_, make) in enumerate(cases):
+            body, subject = make()
+            await publish(js, body, subject=subject, msg_id=f"{SOURCE}#bad-{n}")
+        # A valid signal after all the bad ones is still processed.
+        await publish(js, signal(OTHER, "good-1"))
+        got = await receipts.wait_for(len(cases) + 1)
+    dead = await dead_letters(js, len(cases))
+    codes = [m.headers["Ks-Error-Code"] for m in dead]
+    assert codes == [code for code, _ in cases]
+    for m in dead:
+        reason = m.headers["Ks-Error-Reason"]
+        assert reason, "every dead letter says what was wrong"
+        assert MOTHER not in reason
+        assert "111222334" not in reason
+        assert m.headers["Ks-Original-Subject"].startswith("ks.signals.")
+        await m.ack()
+    # The body is kept for repair; the headers never carry the BSN.
+    assert any(MOTHER.encode() in m.data for m in dead)
+    invalid_bsn = next(m for m in dead if m.headers["Ks-Error-Code"] == "invalid_bsn")
+    assert "data.person.bsn" in invalid_bsn.headers["Ks-Error-Reason"]
+    accepted = [r for r in got if r["status"] == "accepted"]
+    rejected = [r for r in got if r["status"] == "rejected"]
+    assert len(accepted) == 1
+    assert sorted(r["error_code"] for r in rejected) == sorted(code for code, _ in cases)
+
+
+async def test_unknown_partner_is_refused_when_a_registry_is_configured(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    engine = make_engine(tmp_path)
+    registry = PartnerRegistry(
+        partners=(Partner(id="jgz-zuid-limburg", source="https://jgz.example.nl", name="JGZ"),)
+    )
+    async with Running(engine, nats_server.url, partners=registry):
+        await publish(nc.jetstream(), signal(MOTHER, "x-1"))
+        got = await receipts.wait_for(1)
+    assert got[0]["status"] == "rejected"
+    assert got[0]["error_code"] == "unknown_partner"
+    assert "not a registered partner" in got[0]["reason"]
+
+
+async def test_same_msg_id_twice_has_one_effect(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    engine = make_engine(tmp_path)
+    js = nc.jetstream()
+    async with Running(engine, nats_server.url):
+        await publish(js, signal(MOTHER, "d-1"))
+        await publish(js, signal(MOTHER, "d-1"))  # deduplicated by the stream
+        await publish(js, signal(MOTHER, "d-2"))
+        got = await receipts.wait_for(2)
+        await asyncio.sleep(0.3)
+    assert len(receipts.items) == 2
+    case = engine.referrals.get_case(UUID(got[0]["case_id"]))
+    assert len(case.signals) == 2
+
+
+async def test_republished_after_the_duplicate_window_still_has_one_effect(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    engine = make_engine(tmp_path, signals_duplicate_window_seconds=0.5)
+    js = nc.jetstream()
+    async with Running(engine, nats_server.url):
+        await publish(js, signal(MOTHER, "w-1"))
+        first = (await receipts.wait_for(1))[0]
+        await asyncio.sleep(1.0)  # past the stream's duplicate window
+        await publish(js, signal(MOTHER, "w-1"))
+        second = (await receipts.wait_for(2))[1]
+    assert second["duplicate"] is True
+    assert second["case_id"] == first["case_id"]
+    case = engine.referrals.get_case(UUID(first["case_id"]))
+    assert case.version == 1
+    assert len(case.signals) == 1
+
+
+async def test_crash_after_commit_before_ack_then_restart_has_one_effect(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    js = nc.jetstream()
+
+    class Crash(BaseException):
+        """Stands for the process dying between the commit and the acks."""
+
+    async def crash() -> None:
+        raise Crash
+
+    first = make_engine(tmp_path, intake_ack_wait_seconds=1)
+    crashed = Running(first, nats_server.url, after_commit=crash)
+    async with crashed:
+        await publish(js, signal(MOTHER, "c-1"))
+        await publish(js, signal(OTHER, "c-2"))
+        with pytest.raises(Crash):
+            await asyncio.wait_for(crashed.task, 10)
+    first.close()
+    assert receipts.items == []  # it died before any receipt or ack
+
+    # Restarted on the same store: the redelivered signals are recognised.
+    second = make_engine(tmp_path, intake_ack_wait_seconds=1)
+    async with Running(second, nats_server.url):
+        got = await receipts.wait_for(2, timeout=15)
+    assert all(r["status"] == "accepted" and r["duplicate"] for r in got)
+    for r in got:
+        case = second.referrals.get_case(UUID(r["case_id"]))
+        assert case.version == 1
+
+
+async def test_restart_resumes_where_the_durable_consumer_left_off(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    js = nc.jetstream()
+    engine = make_engine(tmp_path)
+    async with Running(engine, nats_server.url):
+        for n in range(5):
+            await publish(js, signal(MOTHER, f"r-{n}"))
+        await receipts.wait_for(5)
+    # While the intake is down, partners keep publishing.
+    for n in range(5, 10):
+        await publish(js, signal(MOTHER, f"r-{n}"))
+    async with Running(engine, nats_server.url):
+        got = await receipts.wait_for(10)
+        await asyncio.sleep(0.3)
+    assert len(receipts.items) == 10
+    assert not any(r["duplicate"] for r in got)
+    case = engine.referrals.get_case(UUID(got[0]["case_id"]))
+    assert [s["signal_key"] for s in case.signals] == [f"{SOURCE}#r-{n}" for n in range(10)]
+
+
+async def test_a_locked_store_makes_the_intake_retry_until_it_succeeds(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    engine = make_engine(tmp_path, sqlite_lock_timeout_seconds=1, intake_max_deliveries=10)
+    locker = sqlite3.connect(engine.settings.sqlite_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    async with Running(engine, nats_server.url):
+        await publish(nc.jetstream(), signal(MOTHER, "l-1"))
+        await asyncio.sleep(2.5)
+        assert receipts.items == []  # nothing accepted while the store is locked
+        locker.execute("ROLLBACK")
+        got = await receipts.wait_for(1, timeout=15)
+    locker.close()
+    assert got[0]["status"] == "accepted"
+    assert engine.referrals.get_case(UUID(got[0]["case_id"])).version == 1
+
+
+async def test_a_store_that_stays_unavailable_dead_letters_after_bounded_deliveries(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    engine = make_engine(tmp_path, sqlite_lock_timeout_seconds=1, intake_max_deliveries=2)
+    locker = sqlite3.connect(engine.settings.sqlite_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    js = nc.jetstream()
+    async with Running(engine, nats_server.url):
+        await publish(js, signal(MOTHER, "u-1"))
+        got = await receipts.wait_for(1, timeout=20)
+    locker.execute("ROLLBACK")
+    locker.close()
+    assert got[0]["status"] == "rejected"
+    assert got[0]["error_code"] == "processing_failed"
+    assert "event store is unavailable" in got[0]["reason"]
+    (dead,) = await dead_letters(js, 1)
+    assert dead.headers["Ks-Error-Code"] == "processing_failed"
+    assert dead.headers["Ks-Deliveries"] == "2"

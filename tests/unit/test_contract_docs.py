@@ -1,0 +1,52 @@
+"""The published contract is current and its examples are valid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from ks_engine.cli.docs import generated_documents
+from ks_engine.contract_docs import EXAMPLE_BSN, SCHEMA_PATH
+from ks_engine.signal_contract import parse_signal
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_generated_document_is_current() -> None:
+    stale = [
+        rel for rel, content in generated_documents().items() if (ROOT / rel).read_text() != content
+    ]
+    assert stale == [], f"run `ks docs write`: {stale}"
+
+
+def test_the_asyncapi_example_signal_is_accepted_by_the_intake_contract() -> None:
+    doc = yaml.safe_load((ROOT / "docs/asyncapi.yaml").read_text())
+    assert doc["asyncapi"] == "3.0.0"
+    example = doc["components"]["messages"]["signal"]["examples"][0]["payload"]
+    parsed = parse_signal(json.dumps(example).encode(), "ks.signals.GM0928")
+    assert parsed.data.person.bsn == EXAMPLE_BSN
+
+
+def test_the_example_data_validates_against_the_published_json_schema() -> None:
+    schema = json.loads((ROOT / SCHEMA_PATH).read_text())
+    doc = yaml.safe_load((ROOT / "docs/asyncapi.yaml").read_text())
+    example = doc["components"]["messages"]["signal"]["examples"][0]["payload"]
+    jsonschema.validate(example["data"], schema)
+    broken = dict(example["data"], risk_factors=["not-a-factor"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_asyncapi_documents_every_subject_the_engine_uses() -> None:
+    doc = yaml.safe_load((ROOT / "docs/asyncapi.yaml").read_text())
+    addresses = {c["address"] for c in doc["channels"].values()}
+    assert addresses == {
+        "ks.signals.{municipality}",
+        "ks.receipts.{municipality}.{partner}.{reference}",
+        "ks.dlq.signals",
+        "ks.events.{municipality}.{eventName}",
+    }
