@@ -32,11 +32,16 @@ class Engine:
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
-    """eventsourcing's persistence settings for the configured store."""
+    """eventsourcing's persistence settings for the configured store.
+
+    Stored events are encrypted at rest (AES-GCM) on every store but the in-memory one.
+    """
     if settings.store == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
+        "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+        "CIPHER_KEY": settings.cipher_key_text(),
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(settings.sqlite_path),
         "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout_seconds),

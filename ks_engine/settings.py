@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     store: Literal["memory", "sqlite"] = "sqlite"
     sqlite_lock_timeout_seconds: int = Field(default=10, ge=1)
     pseudonym_key: SecretStr | None = None
+    cipher_key: SecretStr | None = None  # AES key (base64 of 16/24/32 bytes) for the event store
     nats_url: str | None = None  # None: `ks run` starts an embedded nats-server
     nats_replicas: int = Field(default=1, ge=1, le=5)
     embedded_nats_port: int = Field(default=4222, ge=1, le=65535)
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
                 raise SettingsError(
                     "KS_PSEUDONYM_KEY must be set to a random secret of at least 32 characters "
                     "in production (generate one with: ks keys new)"
+                )
+            if self.cipher_key is None or not _is_aes_key(self.cipher_key.get_secret_value()):
+                raise SettingsError(
+                    "KS_CIPHER_KEY must be set to a base64 AES key of 16, 24 or 32 bytes in "
+                    "production (generate one with: ks keys new)"
                 )
         return self
 
@@ -88,6 +94,27 @@ class Settings(BaseSettings):
             return self.pseudonym_key.get_secret_value().encode()
         return base64.b64decode(_development_secrets(self.data_dir)["pseudonym_key"])
 
+    def cipher_key_text(self) -> str:
+        """The event store's AES key; in development a random one kept in the data directory."""
+        if self.cipher_key is not None:
+            return self.cipher_key.get_secret_value()
+        return _development_secrets(self.data_dir)["cipher_key"]
+
+
+def new_secrets() -> dict[str, str]:
+    """Fresh random secrets: a pseudonym key and an AES-256 key for the event store."""
+    return {
+        "pseudonym_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "cipher_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
+def _is_aes_key(text: str) -> bool:
+    try:
+        return len(base64.b64decode(text, validate=True)) in (16, 24, 32)
+    except ValueError:
+        return False
+
 
 def _development_secrets(data_dir: Path) -> dict[str, str]:
     """Random development secrets, created once per data directory (mode 0600)."""
@@ -96,7 +123,7 @@ def _development_secrets(data_dir: Path) -> dict[str, str]:
         loaded: dict[str, str] = json.loads(path.read_text())
         return loaded
     data_dir.mkdir(parents=True, exist_ok=True)
-    values = {"pseudonym_key": base64.b64encode(secrets.token_bytes(32)).decode()}
+    values = new_secrets()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(values, f)

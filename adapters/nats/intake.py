@@ -105,7 +105,7 @@ class Intake:
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(self.settings.intake_batch_size, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except (TimeoutError, nats.errors.TimeoutError):
                 continue
             except (nats.errors.ConnectionClosedError, nats.errors.NoServersError):
                 log.warning("intake.nats_unavailable")
