@@ -1,7 +1,7 @@
 """The Referral aggregate: one family's case at the Knooppunt (*aanmelding bij het Knooppunt*).
 
-Command methods check the lifecycle specification and the consent rules, then trigger an
-event. Event bodies only assign state: they re-run on every replay.
+Command methods check the lifecycle specification and the consent rules (``domain.guards``),
+then trigger an event. Event bodies only assign state: they re-run on every replay.
 """
 
 from __future__ import annotations
@@ -11,35 +11,11 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import (
-    CaseClosedError,
-    ConsentRequiredError,
-    IllegalTransitionError,
-    InvalidValueError,
-)
-from domain.lifecycle import WITHOUT_CONSENT, Action, State, allowed_actions, next_state
-from domain.values import (
-    Actor,
-    HealthScores,
-    MeldcodeStep,
-    Need,
-    Outcome,
-    Signal,
-)
+from domain import guards
+from domain.lifecycle import Action, State, allowed_actions
+from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
 
 Json = dict[str, Any]
-
-_PHRASES: dict[Action, str] = {
-    Action.ADD_SIGNAL: "add a signal",
-    Action.REQUEST_CONSENT: "request consent",
-    Action.GIVE_CONSENT: "record consent",
-    Action.DECLINE_CONSENT: "record that consent was declined",
-    Action.WITHDRAW_CONSENT: "record withdrawal of consent",
-    Action.RECORD_DISCUSSION: "record a discussion",
-    Action.MATCH_SUPPORT: "match support",
-    Action.ESCALATE: "escalate",
-    Action.CLOSE: "close the case",
-}
 
 
 def _signal_record(signal: Signal) -> Json:
@@ -52,6 +28,11 @@ def _signal_record(signal: Signal) -> Json:
         "risk_factors": [r.value for r in signal.risk_factors],
         "urgency": signal.urgency.value,
     }
+
+
+def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
+    """The attributes every event carries: who, when, and what caused it."""
+    return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
 
 
 class Referral(Aggregate):
@@ -67,9 +48,7 @@ class Referral(Aggregate):
             person_pseudonym=signal.person_pseudonym,
             signal=_signal_record(signal),
             personal=signal.personal.model_dump(mode="python", exclude_none=True),
-            actor=actor.model_dump(mode="json"),
-            occurred_at=at,
-            causation_id=causation_id,
+            **_cause(actor, at, causation_id),
         )
 
     class Signalled(Aggregate.Created):
@@ -135,65 +114,25 @@ class Referral(Aggregate):
 
     def consent_is_active(self, on: date) -> bool:
         """Whether the family's consent is given and not expired or withdrawn on ``on``."""
-        c = self.consent
-        if c is None or c["status"] != "given":
-            return False
-        return c["expires_on"] is None or on <= c["expires_on"]
+        return guards.consent_is_active(self.consent, on)
 
     def allowed_actions(self) -> list[Action]:
         """Actions the lifecycle allows now (consent rules may still refuse some)."""
         return allowed_actions(self.state)
 
-    # -- guards ---------------------------------------------------------------------------
-    def _check(self, action: Action) -> State:
-        target = next_state(self.state, action)
-        if target is not None:
-            return target
-        allowed = [a.value for a in self.allowed_actions()]
-        head = f"cannot {_PHRASES[action]} for case {self.id}"
-        if self.state is State.CLOSED:
-            raise CaseClosedError(
-                f"{head}: the case is closed (state: closed)", state="closed", allowed=allowed
-            )
-        if action in (Action.RECORD_DISCUSSION, Action.MATCH_SUPPORT) and (
-            self.state in WITHOUT_CONSENT
-        ):
-            raise ConsentRequiredError(
-                f"{head}: the family has not consented (state: {self.state.value})",
-                state=self.state.value,
-                allowed=allowed,
-            )
-        raise IllegalTransitionError(
-            f"{head}: not allowed in state {self.state.value}; allowed now: "
-            f"{', '.join(allowed) or 'nothing'}",
-            state=self.state.value,
-            allowed=allowed,
-        )
-
-    def _refuse_without_consent(self, action: Action, at: datetime, reason: str) -> None:
-        raise ConsentRequiredError(
-            f"cannot {_PHRASES[action]} for case {self.id}: {reason} (state: {self.state.value})",
-            state=self.state.value,
-            allowed=[a.value for a in self.allowed_actions()],
-        )
-
     # -- commands -------------------------------------------------------------------------
     def add_signal(self, signal: Signal, *, actor: Actor, at: datetime, causation_id: str) -> None:
         """Add a further signal about the same person to this open case."""
-        self._check(Action.ADD_SIGNAL)
-        if signal.municipality != self.municipality or (
-            signal.person_pseudonym != self.person_pseudonym
-        ):
-            raise InvalidValueError(
-                f"cannot add a signal for case {self.id}: it is about another person or "
-                "municipality"
-            )
+        guards.check_transition(self.id, self.state, Action.ADD_SIGNAL)
+        guards.check_same_person(
+            self.id,
+            signal.municipality == self.municipality
+            and signal.person_pseudonym == self.person_pseudonym,
+        )
         self._signal_added(
             signal=_signal_record(signal),
             personal=signal.personal.model_dump(mode="python", exclude_none=True),
-            actor=actor.model_dump(mode="json"),
-            occurred_at=at,
-            causation_id=causation_id,
+            **_cause(actor, at, causation_id),
         )
 
     @event("SignalAdded")
@@ -206,10 +145,8 @@ class Referral(Aggregate):
 
     def request_consent(self, *, actor: Actor, at: datetime, causation_id: str) -> None:
         """Record that the family was asked for consent to discuss them at the Knooppunt."""
-        self._check(Action.REQUEST_CONSENT)
-        self._consent_requested(
-            actor=actor.model_dump(mode="json"), occurred_at=at, causation_id=causation_id
-        )
+        guards.check_transition(self.id, self.state, Action.REQUEST_CONSENT)
+        self._consent_requested(**_cause(actor, at, causation_id))
 
     @event("ConsentRequested")
     def _consent_requested(self, actor: Json, occurred_at: datetime, causation_id: str) -> None:
@@ -227,22 +164,10 @@ class Referral(Aggregate):
         causation_id: str,
     ) -> None:
         """Record the family's consent for the partner organisations in ``scope``."""
-        self._check(Action.GIVE_CONSENT)
-        if not scope:
-            raise InvalidValueError(
-                f"cannot record consent for case {self.id}: the scope must name at least one "
-                "partner organisation that may take part"
-            )
-        if expires_on is not None and expires_on < at.date():
-            raise InvalidValueError(
-                f"cannot record consent for case {self.id}: the expiry date lies in the past"
-            )
+        guards.check_transition(self.id, self.state, Action.GIVE_CONSENT)
+        guards.check_consent(self.id, scope, expires_on, at)
         self._consent_given(
-            scope=sorted(set(scope)),
-            expires_on=expires_on,
-            actor=actor.model_dump(mode="json"),
-            occurred_at=at,
-            causation_id=causation_id,
+            scope=sorted(set(scope)), expires_on=expires_on, **_cause(actor, at, causation_id)
         )
 
     @event("ConsentGiven")
@@ -260,10 +185,8 @@ class Referral(Aggregate):
 
     def decline_consent(self, *, actor: Actor, at: datetime, causation_id: str) -> None:
         """Record that the family declined; consent may be requested again later."""
-        self._check(Action.DECLINE_CONSENT)
-        self._consent_declined(
-            actor=actor.model_dump(mode="json"), occurred_at=at, causation_id=causation_id
-        )
+        guards.check_transition(self.id, self.state, Action.DECLINE_CONSENT)
+        self._consent_declined(**_cause(actor, at, causation_id))
 
     @event("ConsentDeclined")
     def _consent_declined(self, actor: Json, occurred_at: datetime, causation_id: str) -> None:
@@ -273,14 +196,9 @@ class Referral(Aggregate):
 
     def withdraw_consent(self, *, actor: Actor, at: datetime, causation_id: str) -> None:
         """Record that the family withdrew consent: nothing new is shared from now on."""
-        self._check(Action.WITHDRAW_CONSENT)
-        if self.consent is None or self.consent["status"] != "given":
-            self._refuse_without_consent(
-                Action.WITHDRAW_CONSENT, at, "there is no given consent to withdraw"
-            )
-        self._consent_withdrawn(
-            actor=actor.model_dump(mode="json"), occurred_at=at, causation_id=causation_id
-        )
+        guards.check_transition(self.id, self.state, Action.WITHDRAW_CONSENT)
+        guards.require_given_consent(self.id, self.state, self.consent)
+        self._consent_withdrawn(**_cause(actor, at, causation_id))
 
     @event("ConsentWithdrawn")
     def _consent_withdrawn(self, actor: Json, occurred_at: datetime, causation_id: str) -> None:
@@ -301,25 +219,15 @@ class Referral(Aggregate):
         causation_id: str,
     ) -> None:
         """Record the case discussion at the Knooppunt (*casusbespreking*)."""
-        self._check(Action.RECORD_DISCUSSION)
-        self._require_consent_for(Action.RECORD_DISCUSSION, at, on, participants)
-        if not participants:
-            raise InvalidValueError(
-                f"cannot record a discussion for case {self.id}: name the participating "
-                "organisations"
-            )
-        if on > at.date():
-            raise InvalidValueError(
-                f"cannot record a discussion for case {self.id}: its date lies in the future"
-            )
+        guards.check_transition(self.id, self.state, Action.RECORD_DISCUSSION)
+        self._require_consent(Action.RECORD_DISCUSSION, on, participants)
+        guards.check_discussion(self.id, participants, on, at)
         self._discussed(
             on=on,
             participants=sorted(set(participants)),
             scores=scores.model_dump(mode="json"),
             needs=[n.value for n in needs],
-            actor=actor.model_dump(mode="json"),
-            occurred_at=at,
-            causation_id=causation_id,
+            **_cause(actor, at, causation_id),
         )
 
     @event("Discussed")
@@ -358,25 +266,14 @@ class Referral(Aggregate):
 
         ``offers`` are ``{"offer_id", "provider"}`` pairs already checked against the catalogue.
         """
-        self._check(Action.MATCH_SUPPORT)
-        self._require_consent_for(
-            Action.MATCH_SUPPORT, at, at.date(), [o["provider"] for o in offers]
-        )
-        if not offers:
-            raise InvalidValueError(
-                f"cannot match support for case {self.id}: choose at least one offer"
-            )
-        if not lead_professional.strip():
-            raise InvalidValueError(
-                f"cannot match support for case {self.id}: name the lead professional"
-            )
+        guards.check_transition(self.id, self.state, Action.MATCH_SUPPORT)
+        self._require_consent(Action.MATCH_SUPPORT, at.date(), [o["provider"] for o in offers])
+        guards.check_support(self.id, offers, lead_professional)
         self._support_matched(
             offers=[{"offer_id": o["offer_id"], "provider": o["provider"]} for o in offers],
             lead_professional=lead_professional.strip(),
             planned_start=planned_start,
-            actor=actor.model_dump(mode="json"),
-            occurred_at=at,
-            causation_id=causation_id,
+            **_cause(actor, at, causation_id),
         )
 
     @event("SupportMatched")
@@ -410,19 +307,13 @@ class Referral(Aggregate):
         causation_id: str,
     ) -> None:
         """Escalate under the Meldcode: act without (or beyond) consent, with justification."""
-        self._check(Action.ESCALATE)
-        if len(legal_basis.strip()) < 3 or len(justification.strip()) < 10:
-            raise InvalidValueError(
-                f"cannot escalate case {self.id}: an escalation needs its legal basis "
-                "(e.g. 'Wmo 2015 art. 5.2.6') and a justification of at least 10 characters"
-            )
+        guards.check_transition(self.id, self.state, Action.ESCALATE)
+        guards.check_escalation(self.id, legal_basis, justification)
         self._escalated(
             meldcode_step=meldcode_step.value,
             legal_basis=legal_basis.strip(),
             justification=justification.strip(),
-            actor=actor.model_dump(mode="json"),
-            occurred_at=at,
-            causation_id=causation_id,
+            **_cause(actor, at, causation_id),
         )
 
     @event("Escalated")
@@ -450,13 +341,9 @@ class Referral(Aggregate):
         self, *, outcome: Outcome, reason: str, actor: Actor, at: datetime, causation_id: str
     ) -> None:
         """Close the case with its outcome (*resultaat*); closed is final."""
-        self._check(Action.CLOSE)
+        guards.check_transition(self.id, self.state, Action.CLOSE)
         self._closed(
-            outcome=outcome.value,
-            reason=reason.strip(),
-            actor=actor.model_dump(mode="json"),
-            occurred_at=at,
-            causation_id=causation_id,
+            outcome=outcome.value, reason=reason.strip(), **_cause(actor, at, causation_id)
         )
 
     @event("Closed")
@@ -468,20 +355,16 @@ class Referral(Aggregate):
         self._touch("closed", occurred_at)
 
     # -- helpers --------------------------------------------------------------------------
-    def _require_consent_for(
-        self, action: Action, at: datetime, on: date, organisations: list[str]
-    ) -> None:
-        """Consent must be active and cover the organisations, unless the case was escalated."""
-        if self.is_escalated:
-            return
-        if not self.consent_is_active(on):
-            self._refuse_without_consent(action, at, "the family's consent has expired")
-        assert self.consent is not None
-        outside = sorted(set(organisations) - set(self.consent["scope"]))
-        if outside:
-            self._refuse_without_consent(
-                action, at, f"the family's consent does not cover {', '.join(outside)}"
-            )
+    def _require_consent(self, action: Action, on: date, organisations: list[str]) -> None:
+        guards.require_consent(
+            self.id,
+            self.state,
+            action,
+            consent=self.consent,
+            escalated=self.is_escalated,
+            on=on,
+            organisations=organisations,
+        )
 
     def _touch(self, milestone: str, at: datetime) -> None:
         self.milestones[milestone] = at
