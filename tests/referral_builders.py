@@ -1,0 +1,160 @@
+"""Builders for signals, actors and command inputs shared by the referral tests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from uuid import uuid4
+
+from domain.pseudonym import pseudonymise
+from domain.referral import Referral
+from domain.values import (
+    Actor,
+    ActorRole,
+    HealthScores,
+    MeldcodeStep,
+    Need,
+    Outcome,
+    PersonalDetails,
+    Phase,
+    PhaseInfo,
+    Reporter,
+    ReporterRole,
+    RiskFactor,
+    Signal,
+    Urgency,
+)
+from ks_engine import commands as c
+
+KEY = b"test-pseudonym-key-of-32-bytes!!"
+KERKRADE, LANDGRAAF, UTRECHT = "GM0928", "GM0882", "GM0344"
+JGZ, DEBTS, HOUSING = "ggd-zuid-limburg", "schuldhulp-parkstad", "woonconsulent-regio"
+
+# Valid BSNs (they pass the elfproef); test data, not people.
+BSN_A, BSN_B, BSN_C = "111222333", "123456782", "999999990"
+
+MIDWIFE = Actor(organisation="verloskunde-parkstad", role=ActorRole.PARTNER, user_ref="m-1")
+COORDINATOR = Actor(organisation="gemeente-kerkrade", role=ActorRole.COORDINATOR, user_ref="c-1")
+
+
+def person(bsn: str = BSN_A) -> str:
+    """The pseudonym of a test BSN under the test key."""
+    return pseudonymise(bsn, KEY)
+
+
+def make_signal(
+    bsn: str = BSN_A,
+    *,
+    municipality: str = KERKRADE,
+    key: str | None = None,
+    risks: tuple[RiskFactor, ...] = (RiskFactor.DEBTS, RiskFactor.STRESS),
+    phase: Phase = Phase.PREGNANCY,
+    urgency: Urgency = Urgency.ROUTINE,
+    due: date = date(2027, 3, 1),
+) -> Signal:
+    """A valid signal about the person with ``bsn``; a fresh key unless one is given."""
+    return Signal(
+        signal_key=key or f"verloskunde-parkstad#{uuid4()}",
+        municipality=municipality,
+        person_pseudonym=person(bsn),
+        reporter=Reporter(organisation="verloskunde-parkstad", role=ReporterRole.MIDWIFE),
+        phase=PhaseInfo(phase=phase, date=None if phase is Phase.PRECONCEPTION else due),
+        risk_factors=risks,
+        urgency=urgency,
+        personal=PersonalDetails(name="Test Ouder", note="vrije tekst"),
+    )
+
+
+def partner_ctx(signal: Signal) -> c.Context:
+    return c.Context(actor=MIDWIFE, causation_id=signal.signal_key)
+
+
+def coordinator_ctx(causation_id: str = "req-1") -> c.Context:
+    return c.Context(actor=COORDINATOR, causation_id=causation_id)
+
+
+def scores(low: int = 4, high: int = 7) -> HealthScores:
+    """Scores with mental well-being and quality of life low, the rest high."""
+    return HealthScores(
+        bodily_functions=high,
+        mental_wellbeing=low,
+        meaningfulness=high,
+        quality_of_life=low,
+        participation=high,
+        daily_functioning=high,
+    )
+
+
+# -- driving one aggregate directly ------------------------------------------------------------
+def new_case(at: datetime, signal: Signal | None = None) -> Referral:
+    return Referral.signal(signal or make_signal(), actor=MIDWIFE, at=at, causation_id="sig-1")
+
+
+def request(case: Referral, at: datetime) -> None:
+    case.request_consent(actor=COORDINATOR, at=at, causation_id="req")
+
+
+def give(
+    case: Referral, at: datetime, scope: tuple[str, ...] = (JGZ, DEBTS), days: int | None = None
+) -> None:
+    expires = None if days is None else at.date() + timedelta(days=days)
+    case.give_consent(
+        scope=list(scope), expires_on=expires, actor=COORDINATOR, at=at, causation_id="give"
+    )
+
+
+def decline(case: Referral, at: datetime) -> None:
+    case.decline_consent(actor=COORDINATOR, at=at, causation_id="decline")
+
+
+def withdraw(case: Referral, at: datetime) -> None:
+    case.withdraw_consent(actor=COORDINATOR, at=at, causation_id="withdraw")
+
+
+def discuss(
+    case: Referral, at: datetime, participants: tuple[str, ...] = (JGZ,), on: date | None = None
+) -> None:
+    case.record_discussion(
+        on=on or at.date(),
+        participants=list(participants),
+        scores=scores(),
+        needs=[Need.FINANCIAL],
+        actor=COORDINATOR,
+        at=at,
+        causation_id="discuss",
+    )
+
+
+def match(case: Referral, at: datetime, provider: str = DEBTS) -> None:
+    case.match_support(
+        offers=[{"offer_id": "schuldhulpverlening", "provider": provider}],
+        lead_professional="JGZ-verpleegkundige",
+        planned_start=at.date() + timedelta(days=7),
+        actor=COORDINATOR,
+        at=at,
+        causation_id="match",
+    )
+
+
+def escalate(case: Referral, at: datetime) -> None:
+    case.escalate(
+        meldcode_step=MeldcodeStep.DECIDE,
+        legal_basis="Wmo 2015 art. 5.2.6",
+        justification="acute onveiligheid na afweging",
+        actor=COORDINATOR,
+        at=at,
+        causation_id="escalate",
+    )
+
+
+def close(case: Referral, at: datetime) -> None:
+    case.close(
+        outcome=Outcome.NO_SUPPORT_NEEDED,
+        reason="afgerond",
+        actor=COORDINATOR,
+        at=at,
+        causation_id="close",
+    )
+
+
+def add_signal(case: Referral, at: datetime) -> None:
+    case.add_signal(make_signal(), actor=MIDWIFE, at=at, causation_id="sig-2")

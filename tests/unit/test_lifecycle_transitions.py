@@ -1,0 +1,223 @@
+"""Every transition of the referral lifecycle, allowed or refused, on the aggregate itself.
+
+The expected lifecycle is written out here by hand, independently of ``domain.lifecycle``, so
+a change to the specification table shows up as a failing test and a conscious decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+
+from domain.errors import CaseClosedError, ConsentRequiredError, IllegalTransitionError
+from domain.lifecycle import Action, State, allowed_actions, next_state
+from domain.referral import Referral
+from tests.conftest import FixedClock
+from tests.referral_builders import (
+    add_signal,
+    close,
+    decline,
+    discuss,
+    escalate,
+    give,
+    match,
+    new_case,
+    request,
+    withdraw,
+)
+
+A, S = Action, State
+
+EXPECTED: dict[State, dict[Action, State]] = {
+    S.SIGNALLED: {
+        A.ADD_SIGNAL: S.SIGNALLED,
+        A.REQUEST_CONSENT: S.CONSENT_REQUESTED,
+        A.ESCALATE: S.ESCALATED,
+        A.CLOSE: S.CLOSED,
+    },
+    S.CONSENT_REQUESTED: {
+        A.ADD_SIGNAL: S.CONSENT_REQUESTED,
+        A.GIVE_CONSENT: S.CONSENTED,
+        A.DECLINE_CONSENT: S.CONSENT_DECLINED,
+        A.ESCALATE: S.ESCALATED,
+        A.CLOSE: S.CLOSED,
+    },
+    S.CONSENTED: {
+        A.ADD_SIGNAL: S.CONSENTED,
+        A.WITHDRAW_CONSENT: S.WITHDRAWN,
+        A.RECORD_DISCUSSION: S.DISCUSSED,
+        A.ESCALATE: S.ESCALATED,
+        A.CLOSE: S.CLOSED,
+    },
+    S.CONSENT_DECLINED: {
+        A.ADD_SIGNAL: S.CONSENT_DECLINED,
+        A.REQUEST_CONSENT: S.CONSENT_REQUESTED,
+        A.ESCALATE: S.ESCALATED,
+        A.CLOSE: S.CLOSED,
+    },
+    S.DISCUSSED: {
+        A.ADD_SIGNAL: S.DISCUSSED,
+        A.WITHDRAW_CONSENT: S.WITHDRAWN,
+        A.RECORD_DISCUSSION: S.DISCUSSED,
+        A.MATCH_SUPPORT: S.SUPPORT_MATCHED,
+        A.ESCALATE: S.ESCALATED,
+        A.CLOSE: S.CLOSED,
+    },
+    S.SUPPORT_MATCHED: {
+        A.ADD_SIGNAL: S.SUPPORT_MATCHED,
+        A.WITHDRAW_CONSENT: S.WITHDRAWN,
+        A.MATCH_SUPPORT: S.SUPPORT_MATCHED,
+        A.ESCALATE: S.ESCALATED,
+        A.CLOSE: S.CLOSED,
+    },
+    S.ESCALATED: {
+        A.ADD_SIGNAL: S.ESCALATED,
+        A.RECORD_DISCUSSION: S.DISCUSSED,
+        A.CLOSE: S.CLOSED,
+    },
+    S.WITHDRAWN: {A.ADD_SIGNAL: S.WITHDRAWN, A.ESCALATE: S.ESCALATED, A.CLOSE: S.CLOSED},
+    S.CLOSED: {},
+}
+
+PHRASE = {
+    A.ADD_SIGNAL: "add a signal",
+    A.REQUEST_CONSENT: "request consent",
+    A.GIVE_CONSENT: "record consent",
+    A.DECLINE_CONSENT: "record that consent was declined",
+    A.WITHDRAW_CONSENT: "record withdrawal of consent",
+    A.RECORD_DISCUSSION: "record a discussion",
+    A.MATCH_SUPPORT: "match support",
+    A.ESCALATE: "escalate",
+    A.CLOSE: "close the case",
+}
+
+EVENT = {
+    A.ADD_SIGNAL: "SignalAdded",
+    A.REQUEST_CONSENT: "ConsentRequested",
+    A.GIVE_CONSENT: "ConsentGiven",
+    A.DECLINE_CONSENT: "ConsentDeclined",
+    A.WITHDRAW_CONSENT: "ConsentWithdrawn",
+    A.RECORD_DISCUSSION: "Discussed",
+    A.MATCH_SUPPORT: "SupportMatched",
+    A.ESCALATE: "Escalated",
+    A.CLOSE: "Closed",
+}
+
+Step = Callable[[Referral, datetime], None]
+COMMAND: dict[Action, Step] = {
+    A.ADD_SIGNAL: add_signal,
+    A.REQUEST_CONSENT: request,
+    A.GIVE_CONSENT: give,
+    A.DECLINE_CONSENT: decline,
+    A.WITHDRAW_CONSENT: withdraw,
+    A.RECORD_DISCUSSION: discuss,
+    A.MATCH_SUPPORT: match,
+    A.ESCALATE: escalate,
+    A.CLOSE: close,
+}
+
+# The shortest way from a new case to each state.
+PATH: dict[State, list[Step]] = {
+    S.SIGNALLED: [],
+    S.CONSENT_REQUESTED: [request],
+    S.CONSENTED: [request, give],
+    S.CONSENT_DECLINED: [request, decline],
+    S.DISCUSSED: [request, give, discuss],
+    S.SUPPORT_MATCHED: [request, give, discuss, match],
+    S.ESCALATED: [escalate],
+    S.WITHDRAWN: [request, give, withdraw],
+    S.CLOSED: [close],
+}
+
+WITHOUT_CONSENT = {S.SIGNALLED, S.CONSENT_REQUESTED, S.CONSENT_DECLINED, S.WITHDRAWN}
+
+ALLOWED = [(s, a) for s in State for a in Action if a in EXPECTED[s]]
+REFUSED = [(s, a) for s in State for a in Action if a not in EXPECTED[s]]
+
+
+def case_in(state: State, clock: FixedClock) -> Referral:
+    case = new_case(clock())
+    for step in PATH[state]:
+        step(case, clock())
+    assert case.state is state
+    return case
+
+
+def test_the_specification_table_is_the_expected_lifecycle() -> None:
+    for state in State:
+        assert allowed_actions(state) == [a for a in Action if a in EXPECTED[state]]
+        for action in Action:
+            assert next_state(state, action) == EXPECTED[state].get(action)
+
+
+@pytest.mark.parametrize(("state", "action"), ALLOWED, ids=lambda v: str(v))
+def test_allowed_transition_records_its_event(
+    state: State, action: Action, clock: FixedClock
+) -> None:
+    case = case_in(state, clock)
+    before = case.version
+
+    COMMAND[action](case, clock())
+
+    # One event of the action's name, carrying actor, time and cause; the state follows the table.
+    assert case.state is EXPECTED[state][action]
+    assert case.version == before + 1
+    last = case.pending_events[-1]
+    assert type(last).__qualname__ == f"Referral.{EVENT[action]}"
+    assert last.originator_version == case.version
+    assert last.actor["organisation"]  # type: ignore[attr-defined]
+    assert last.occurred_at == clock()  # type: ignore[attr-defined]
+    assert last.causation_id  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("state", "action"), REFUSED, ids=lambda v: str(v))
+def test_refused_transition_names_case_action_and_state(
+    state: State, action: Action, clock: FixedClock
+) -> None:
+    case = case_in(state, clock)
+    before = case.version
+    pending = len(case.pending_events)
+    head = f"cannot {PHRASE[action]} for case {case.id}"
+
+    with pytest.raises(IllegalTransitionError) as refused:
+        COMMAND[action](case, clock())
+
+    if state is S.CLOSED:
+        assert type(refused.value) is CaseClosedError
+        assert str(refused.value) == f"{head}: the case is closed (state: closed)"
+    elif action in (A.RECORD_DISCUSSION, A.MATCH_SUPPORT) and state in WITHOUT_CONSENT:
+        assert type(refused.value) is ConsentRequiredError
+        assert str(refused.value) == f"{head}: the family has not consented (state: {state})"
+    else:
+        assert type(refused.value) is IllegalTransitionError
+        allowed = ", ".join(a.value for a in Action if a in EXPECTED[state])
+        assert str(refused.value) == (
+            f"{head}: not allowed in state {state}; allowed now: {allowed}"
+        )
+    assert refused.value.state == state.value
+    assert refused.value.allowed == [a.value for a in Action if a in EXPECTED[state]]
+    # A refusal changes nothing.
+    assert case.version == before
+    assert len(case.pending_events) == pending
+    assert case.state is state
+
+
+def test_a_new_case_is_signalled_with_actor_time_and_cause(clock: FixedClock) -> None:
+    case = new_case(clock())
+
+    created = case.pending_events[0]
+    assert type(created).__qualname__ == "Referral.Signalled"
+    assert isinstance(created, Referral.Signalled)
+    assert created.actor == {
+        "organisation": "verloskunde-parkstad",
+        "role": "partner",
+        "user_ref": "m-1",
+    }
+    assert created.occurred_at == clock()
+    assert created.causation_id == "sig-1"
+    assert case.version == 1
+    assert case.state is S.SIGNALLED
+    # The case keeps codes and dates of the signal, never the BSN.
+    assert "111222333" not in repr(case.__dict__)
