@@ -88,14 +88,24 @@ def require_consent(
     consent: Json | None,
     escalated: bool,
     on: date,
+    consented_on: date | None,
     organisations: Iterable[str],
 ) -> None:
-    """Consent must be active on ``on`` and cover the organisations, unless escalated."""
+    """Consent must be active on ``on`` and cover the organisations, unless escalated.
+
+    ``on`` is the date of the discussion or support: a discussion dated before the family
+    consented took place without consent, however late it is recorded.
+    """
     if escalated:
         return
     if not consent_is_active(consent, on):
         refuse_without_consent(case_id, state, action, "the family's consent has expired")
     assert consent is not None
+    if consented_on is not None and on < consented_on:
+        what = "discussion" if action is Action.RECORD_DISCUSSION else "support"
+        refuse_without_consent(
+            case_id, state, action, f"the {what} date lies before the family consented"
+        )
     outside = sorted(set(organisations) - set(consent["scope"]))
     if outside:
         refuse_without_consent(

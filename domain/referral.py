@@ -356,6 +356,7 @@ class Referral(Aggregate):
 
     # -- helpers --------------------------------------------------------------------------
     def _require_consent(self, action: Action, on: date, organisations: list[str]) -> None:
+        consented = self.milestones.get("consented")
         guards.require_consent(
             self.id,
             self.state,
@@ -363,6 +364,7 @@ class Referral(Aggregate):
             consent=self.consent,
             escalated=self.is_escalated,
             on=on,
+            consented_on=consented.date() if consented else None,
             organisations=organisations,
         )
 

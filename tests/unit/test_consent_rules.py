@@ -1,0 +1,281 @@
+"""Consent rules: no discussion or support match without the family's consent, except after
+an escalation under the Meldcode; scope, expiry, declining and withdrawal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from domain.errors import ConsentRequiredError, IllegalTransitionError, InvalidValueError
+from domain.lifecycle import State
+from domain.values import HealthScores, MeldcodeStep
+from tests.conftest import FixedClock
+from tests.referral_builders import (
+    COORDINATOR,
+    DEBTS,
+    HOUSING,
+    JGZ,
+    decline,
+    discuss,
+    escalate,
+    give,
+    match,
+    new_case,
+    request,
+    withdraw,
+)
+
+
+def test_discussion_before_consent_is_refused(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+
+    with pytest.raises(ConsentRequiredError) as refused:
+        discuss(case, clock())
+
+    assert str(refused.value) == (
+        f"cannot record a discussion for case {case.id}: the family has not consented "
+        "(state: consent_requested)"
+    )
+
+
+def test_consent_scope_must_cover_every_participant(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock(), scope=(JGZ, DEBTS))
+
+    with pytest.raises(ConsentRequiredError) as refused:
+        discuss(case, clock(), participants=(JGZ, HOUSING, "zz-unknown"))
+
+    assert str(refused.value) == (
+        f"cannot record a discussion for case {case.id}: the family's consent does not cover "
+        f"{HOUSING}, zz-unknown (state: consented)"
+    )
+    discuss(case, clock(), participants=(JGZ, DEBTS))
+    assert case.state is State.DISCUSSED
+    assert case.discussions[0]["participants"] == sorted([JGZ, DEBTS])
+
+
+def test_consent_scope_must_cover_the_provider_of_the_support(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock(), scope=(JGZ,))
+    discuss(case, clock(), participants=(JGZ,))
+
+    with pytest.raises(ConsentRequiredError) as refused:
+        match(case, clock(), provider=DEBTS)
+
+    assert str(refused.value) == (
+        f"cannot match support for case {case.id}: the family's consent does not cover "
+        f"{DEBTS} (state: discussed)"
+    )
+    match(case, clock(), provider=JGZ)
+    assert case.state is State.SUPPORT_MATCHED
+
+
+def test_expired_consent_is_refused(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock(), days=3)  # expires on Thursday
+    discuss(case, clock())
+
+    # Friday: the consent expired the day before.
+    clock.advance(days=4)
+    assert not case.consent_is_active(clock().date())
+    with pytest.raises(ConsentRequiredError) as refused:
+        match(case, clock())
+    assert str(refused.value) == (
+        f"cannot match support for case {case.id}: the family's consent has expired "
+        "(state: discussed)"
+    )
+    with pytest.raises(ConsentRequiredError, match="consent has expired"):
+        discuss(case, clock())
+
+
+def test_consent_is_active_up_to_and_including_its_expiry_date(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock(), days=3)
+    expiry = clock().date() + timedelta(days=3)
+
+    assert case.consent_is_active(expiry)
+    assert not case.consent_is_active(expiry + timedelta(days=1))
+    clock.advance(days=3)
+    discuss(case, clock())
+    assert case.state is State.DISCUSSED
+
+
+def test_a_discussion_dated_before_the_consent_is_refused(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    clock.advance(days=2)
+    give(case, clock())
+
+    with pytest.raises(ConsentRequiredError) as refused:
+        discuss(case, clock(), on=clock().date() - timedelta(days=1))
+
+    assert str(refused.value) == (
+        f"cannot record a discussion for case {case.id}: the discussion date lies before the "
+        "family consented (state: consented)"
+    )
+    discuss(case, clock(), on=clock().date())
+    assert case.state is State.DISCUSSED
+
+
+def test_consent_needs_a_scope_and_an_expiry_not_in_the_past(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+
+    with pytest.raises(InvalidValueError, match="scope must name at least one partner"):
+        give(case, clock(), scope=())
+    with pytest.raises(InvalidValueError, match="expiry date lies in the past"):
+        give(case, clock(), days=-1)
+    assert case.state is State.CONSENT_REQUESTED
+    give(case, clock(), days=0)  # expiring today is still valid today
+    assert case.consent == {
+        "status": "given",
+        "scope": sorted([JGZ, DEBTS]),
+        "expires_on": clock().date(),
+    }
+
+
+def test_declined_consent_may_be_requested_again(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    decline(case, clock())
+    assert case.consent is not None
+    assert case.consent["status"] == "declined"
+    with pytest.raises(ConsentRequiredError):
+        discuss(case, clock())
+
+    # The family is asked again a week later and now agrees.
+    clock.advance(days=7)
+    request(case, clock())
+    assert case.consent == {"status": "requested", "scope": [], "expires_on": None}
+    give(case, clock())
+    discuss(case, clock())
+    assert case.state is State.DISCUSSED
+
+
+def test_withdrawal_stops_further_processing(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock())
+    discuss(case, clock())
+    match(case, clock())
+
+    withdraw(case, clock())
+
+    assert case.state is State.WITHDRAWN
+    assert case.consent is not None
+    assert case.consent["status"] == "withdrawn"
+    assert not case.consent_is_active(clock().date())
+    with pytest.raises(ConsentRequiredError, match=r"has not consented \(state: withdrawn\)"):
+        discuss(case, clock())
+    with pytest.raises(ConsentRequiredError, match=r"has not consented \(state: withdrawn\)"):
+        match(case, clock())
+    with pytest.raises(IllegalTransitionError, match="not allowed in state withdrawn"):
+        request(case, clock())
+    with pytest.raises(IllegalTransitionError, match="not allowed in state withdrawn"):
+        withdraw(case, clock())
+
+
+def test_escalation_is_the_only_way_past_consent(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    decline(case, clock())
+
+    escalate(case, clock())
+
+    # Any organisation may now take part and be matched: the legal basis replaces consent.
+    discuss(case, clock(), participants=(HOUSING, "veilig-thuis"))
+    match(case, clock(), provider=HOUSING)
+    assert case.state is State.SUPPORT_MATCHED
+    assert case.is_escalated
+    assert case.escalations[0]["legal_basis"] == "Wmo 2015 art. 5.2.6"
+
+
+def test_without_given_consent_there_is_nothing_to_withdraw(clock: FixedClock) -> None:
+    case = new_case(clock())
+    escalate(case, clock())
+    discuss(case, clock())
+
+    with pytest.raises(ConsentRequiredError) as refused:
+        withdraw(case, clock())
+
+    assert str(refused.value) == (
+        f"cannot record withdrawal of consent for case {case.id}: there is no given consent "
+        "to withdraw (state: discussed)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("legal_basis", "justification"),
+    [("", "acute onveiligheid na afweging"), ("Wmo 2015 art. 5.2.6", "kort"), ("  ", "  ")],
+)
+def test_escalation_needs_legal_basis_and_justification(
+    clock: FixedClock, legal_basis: str, justification: str
+) -> None:
+    case = new_case(clock())
+
+    with pytest.raises(InvalidValueError) as refused:
+        case.escalate(
+            meldcode_step=MeldcodeStep.WEIGH,
+            legal_basis=legal_basis,
+            justification=justification,
+            actor=COORDINATOR,
+            at=clock(),
+            causation_id="esc",
+        )
+
+    assert str(refused.value).startswith(f"cannot escalate case {case.id}: an escalation needs")
+    assert case.state is State.SIGNALLED
+    assert not case.is_escalated
+
+
+def test_a_discussion_needs_participants_and_a_date_not_in_the_future(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock())
+
+    with pytest.raises(InvalidValueError, match="name the participating organisations"):
+        discuss(case, clock(), participants=())
+    with pytest.raises(InvalidValueError, match="its date lies in the future"):
+        discuss(case, clock(), on=clock().date() + timedelta(days=1))
+    assert case.discussions == []
+
+
+def test_support_needs_an_offer_and_a_lead_professional(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock())
+    discuss(case, clock())
+
+    def attempt(offers: list[dict[str, str]], lead: str) -> None:
+        case.match_support(
+            offers=offers,
+            lead_professional=lead,
+            planned_start=clock().date(),
+            actor=COORDINATOR,
+            at=clock(),
+            causation_id="m",
+        )
+
+    with pytest.raises(InvalidValueError, match="choose at least one offer"):
+        attempt([], "JGZ-verpleegkundige")
+    with pytest.raises(InvalidValueError, match="name the lead professional"):
+        attempt([{"offer_id": "schuldhulpverlening", "provider": DEBTS}], "   ")
+    assert case.support == []
+
+
+def test_scores_outside_zero_to_ten_are_invalid() -> None:
+    with pytest.raises(ValueError, match="less than or equal to 10"):
+        HealthScores(
+            bodily_functions=11,
+            mental_wellbeing=5,
+            meaningfulness=5,
+            quality_of_life=5,
+            participation=5,
+            daily_functioning=5,
+        )
