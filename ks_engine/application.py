@@ -290,6 +290,8 @@ class Referrals(Application[UUID]):
         return case
 
     def _commit(self, case: Referral, *others: Aggregate | None) -> CommandResult:
+        # save() collects the pending events before it writes: count them first.
+        read_version = case.version - len(case.pending_events)
         try:
             recordings = self.save(case, *others)
         except RecordConflictError:
@@ -297,7 +299,7 @@ class Referrals(Application[UUID]):
             raise VersionConflictError(
                 f"case {case.id} was changed by someone else at the same moment (now version "
                 f"{actual}); reload the case and try again",
-                expected=case.version - len(case.pending_events),
+                expected=read_version,
                 actual=actual,
             ) from None
         return CommandResult(case.id, case.version, recordings[-1].notification.id)
