@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from adapters.nats.embedded import EmbeddedNatsServer
+from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.clock import AMSTERDAM
+from ks_engine.settings import Settings
 
 
 class FixedClock:
@@ -35,3 +37,17 @@ def nats_server(tmp_path: Path) -> Iterator[EmbeddedNatsServer]:
     """A real nats-server with JetStream, on loopback, store in the test's directory."""
     with EmbeddedNatsServer(tmp_path / "nats") as server:
         yield server
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on the test's directory, once per event store the application runs on."""
+    return Settings(store=request.param, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def engine(store_settings: Settings, clock: FixedClock) -> Iterator[Engine]:
+    """The engine wired by the composition root on each store, with the test's clock."""
+    built = bootstrap(store_settings, clock=clock, configure_logs=False)
+    yield built
+    built.close()
