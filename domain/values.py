@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from domain.errors import InvalidValueError
 
-_MUNICIPALITY = re.compile(r"^GM\d{4}$")
+_MUNICIPALITY = re.compile(r"^GM[0-9]{4}$")
 
 
 def check_municipality_code(value: str) -> str:
@@ -28,7 +28,7 @@ def check_bsn(value: str) -> str:
 
     The error message never repeats the number itself.
     """
-    if not (len(value) == 9 and value.isdigit()):
+    if not (len(value) == 9 and value.isascii() and value.isdigit()):
         raise InvalidValueError("BSN must be exactly nine digits")
     weights = (9, 8, 7, 6, 5, 4, 3, 2, -1)
     total = sum(w * int(d) for w, d in zip(weights, value, strict=True))
