@@ -7,7 +7,16 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 from domain.errors import InvalidValueError
 
@@ -37,8 +46,38 @@ def check_bsn(value: str) -> str:
     return value
 
 
+class _Withheld(str):
+    """A BSN on its way through validation; any error pydantic builds shows '[withheld]'."""
+
+    value: Any
+
+    def __new__(cls, value: Any) -> _Withheld:
+        withheld = super().__new__(cls, "[withheld]")
+        withheld.value = value
+        return withheld
+
+
+def _withhold(value: Any) -> _Withheld:
+    return _Withheld(value)
+
+
+def _check_withheld(candidate: Any) -> str:
+    value = candidate.value if isinstance(candidate, _Withheld) else candidate
+    if not isinstance(value, str):
+        raise InvalidValueError("BSN must be exactly nine digits")
+    return check_bsn(value)
+
+
 MunicipalityCode = Annotated[str, AfterValidator(check_municipality_code)]
-Bsn = Annotated[str, AfterValidator(check_bsn)]
+# pydantic puts the input of a failed validator into its error (and so into HTTP problem
+# details and dead-letter reasons). Validators run from the last one: the input is withheld
+# before the check, so an error never repeats a BSN, not even a mistyped one.
+Bsn = Annotated[
+    str,
+    PlainValidator(_check_withheld),
+    BeforeValidator(_withhold),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{9}$"}),
+]
 
 
 class Labelled(StrEnum):
