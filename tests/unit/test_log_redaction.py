@@ -1,0 +1,96 @@
+"""The log redaction processor: no BSN, name, birth date or note reaches a log line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from ks_engine.log import REDACTED, configure_logging, redact_personal_data, redact_text
+from tests.referral_builders import BSN_A, BSN_B
+
+
+def redact(**event: Any) -> dict[str, Any]:
+    return dict(redact_personal_data(None, "info", event))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"signal about {BSN_A} received", f"signal about {REDACTED} received"),
+        (f"bsn={BSN_A};", f"bsn={REDACTED};"),
+        (f"x{BSN_A}y", f"x{REDACTED}y"),
+        (f"{BSN_A},{BSN_B}", f"{REDACTED},{REDACTED}"),
+        (BSN_A, REDACTED),
+        # Nine digits that fail the elfproef, and longer digit runs, are not BSNs.
+        ("order 123456789", "order 123456789"),
+        (f"id 1{BSN_A}", f"id 1{BSN_A}"),
+        ("case 3f2c0e1a", "case 3f2c0e1a"),
+    ],
+)
+def test_bsns_in_text_are_redacted(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+def test_personal_keys_are_redacted_wherever_they_are() -> None:
+    event = redact(
+        event=f"intake of {BSN_A}",
+        bsn="anything",
+        name="Jan Jansen",
+        birth_date="2001-02-03",
+        note="vrije tekst",
+        case_id="3f2c",
+        stream_seq=12,
+        payload={
+            "personal": {"name": "Jan"},
+            "person": "x",
+            "nested": [{"note": "n", "ref": BSN_B}, (BSN_A, "ok")],
+            "municipality": "GM0928",
+        },
+    )
+
+    assert event == {
+        "event": f"intake of {REDACTED}",
+        "bsn": REDACTED,
+        "name": REDACTED,
+        "birth_date": REDACTED,
+        "note": REDACTED,
+        "case_id": "3f2c",
+        "stream_seq": 12,
+        "payload": {
+            "personal": REDACTED,
+            "person": REDACTED,
+            "nested": [{"note": REDACTED, "ref": REDACTED}, [REDACTED, "ok"]],
+            "municipality": "GM0928",
+        },
+    }
+
+
+@pytest.fixture
+def reset_structlog() -> Iterator[None]:
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("reset_structlog")
+def test_a_configured_logger_writes_no_personal_data(capsys: pytest.CaptureFixture[str]) -> None:
+    # Configured inside the test: the logger factory binds sys.stderr as captured now.
+    configure_logging("info", "json")
+    log = structlog.get_logger().bind(request_id="r-1")
+    log.info("signal received", bsn=BSN_A, name="Jan Jansen", detail=f"for {BSN_B}")
+    try:
+        raise ValueError(f"cannot parse {BSN_A}")
+    except ValueError:
+        log.exception("intake failed")
+
+    err = capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines()]
+    assert [line["event"] for line in lines] == ["signal received", "intake failed"]
+    assert lines[0]["request_id"] == "r-1"
+    assert lines[0]["detail"] == f"for {REDACTED}"
+    assert "ValueError: cannot parse [redacted]" in lines[1]["exception"]
+    for secret in (BSN_A, BSN_B, "Jan Jansen"):
+        assert secret not in err
