@@ -1,0 +1,297 @@
+"""Property-based: any sequence of commands on any number of cases keeps the invariants.
+
+- never discussed or matched without active consent covering the organisations, unless the
+  case was escalated first (checked on the stored events, independently of the guards);
+- closed is final: nothing is recorded after ``Closed`` and every command is refused;
+- versions increase by exactly one per event, and a refused command changes nothing;
+- reloading from the stored events, and through a snapshot, gives the live aggregate's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from functools import reduce
+from typing import Any
+from uuid import UUID
+
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from domain.errors import CaseClosedError, DomainError
+from domain.lifecycle import Action
+from domain.referral import Referral
+from domain.values import MeldcodeStep, Need, Outcome
+from ks_engine.application import Referrals
+from ks_engine.catalogue_file import load_catalogue
+from ks_engine.clock import AMSTERDAM
+from tests.conftest import FixedClock
+from tests.referral_builders import (
+    BSN_A,
+    BSN_B,
+    COORDINATOR,
+    KERKRADE,
+    LANDGRAAF,
+    MIDWIFE,
+    make_signal,
+    scores,
+)
+
+ORGS = ("ggd-zuid-limburg", "schuldhulp-parkstad", "woonconsulent-regio", "home-start")
+CATALOGUE = load_catalogue()
+
+organisations = st.lists(st.sampled_from(ORGS), max_size=3, unique=True)
+scopes = st.lists(st.sampled_from(ORGS), min_size=1, max_size=4, unique=True)
+
+
+def check_history(events: Sequence[Any]) -> None:
+    """The consent rules and the finality of Closed, read from the stored events alone."""
+    consent: tuple[set[str], date | None, date] | None = None
+    escalated = closed = False
+    for e in events:
+        assert not closed, f"{type(e).__name__} recorded after the case was closed"
+        name = type(e).__name__
+        if name == "ConsentGiven":
+            consent = (set(e.scope), e.expires_on, e.occurred_at.date())
+        elif name in ("ConsentRequested", "ConsentDeclined", "ConsentWithdrawn"):
+            consent = None
+        elif name == "Escalated":
+            escalated = True
+        elif name == "Closed":
+            closed = True
+        elif name in ("Discussed", "SupportMatched") and not escalated:
+            assert consent is not None, f"{name} without consent"
+            scope, expires_on, given_on = consent
+            if name == "Discussed":
+                day, involved = e.on, set(e.participants)
+            else:
+                day, involved = e.occurred_at.date(), {o["provider"] for o in e.offers}
+            assert given_on <= day, f"{name} dated before consent was given"
+            assert expires_on is None or day <= expires_on, f"{name} on expired consent"
+            assert involved <= scope, f"{name} with {involved - scope} outside the consent"
+
+
+# Closing and escalating end or divert a case, a further signal changes little: drawn less
+# often, so that the consent paths get explored.
+WEIGHT = {a: 1 if a in (Action.CLOSE, Action.ESCALATE, Action.ADD_SIGNAL) else 4 for a in Action}
+
+Command = Callable[[Referral, datetime], None]
+
+
+def involved(case: Referral) -> st.SearchStrategy[list[str]]:
+    """Organisations taking part: often within the consent's scope, often not."""
+    scope = case.consent["scope"] if case.consent else []
+    if not scope:
+        return organisations
+    return st.lists(st.sampled_from(scope), min_size=1, unique=True) | organisations
+
+
+def add_signal(data: st.DataObject, case: Referral) -> Command:
+    bsn = data.draw(st.sampled_from([BSN_A, BSN_B]), label="bsn")
+
+    def run(c: Referral, at: datetime) -> None:
+        signal = make_signal(bsn, municipality=c.municipality)
+        c.add_signal(signal, actor=MIDWIFE, at=at, causation_id="s")
+
+    return run
+
+
+def request_consent(data: st.DataObject, case: Referral) -> Command:
+    return lambda c, at: c.request_consent(actor=COORDINATOR, at=at, causation_id="r")
+
+
+def give_consent(data: st.DataObject, case: Referral) -> Command:
+    scope = data.draw(scopes, label="scope")
+    valid_for = data.draw(st.none() | st.integers(-1, 10), label="valid for days")
+
+    def run(c: Referral, at: datetime) -> None:
+        expires = None if valid_for is None else at.date() + timedelta(days=valid_for)
+        c.give_consent(scope=scope, expires_on=expires, actor=COORDINATOR, at=at, causation_id="g")
+
+    return run
+
+
+def decline_consent(data: st.DataObject, case: Referral) -> Command:
+    return lambda c, at: c.decline_consent(actor=COORDINATOR, at=at, causation_id="d")
+
+
+def withdraw_consent(data: st.DataObject, case: Referral) -> Command:
+    return lambda c, at: c.withdraw_consent(actor=COORDINATOR, at=at, causation_id="w")
+
+
+def record_discussion(data: st.DataObject, case: Referral) -> Command:
+    participants = data.draw(involved(case), label="participants")
+    days_ago = data.draw(st.integers(0, 2), label="days ago")
+
+    def run(c: Referral, at: datetime) -> None:
+        c.record_discussion(
+            on=at.date() - timedelta(days=days_ago),
+            participants=participants,
+            scores=scores(),
+            needs=[Need.FINANCIAL],
+            actor=COORDINATOR,
+            at=at,
+            causation_id="disc",
+        )
+
+    return run
+
+
+def match_support(data: st.DataObject, case: Referral) -> Command:
+    providers = data.draw(involved(case), label="providers")
+    offers = [{"offer_id": f"offer-{p}", "provider": p} for p in providers]
+
+    def run(c: Referral, at: datetime) -> None:
+        c.match_support(
+            offers=offers,
+            lead_professional="JGZ-verpleegkundige",
+            planned_start=at.date(),
+            actor=COORDINATOR,
+            at=at,
+            causation_id="m",
+        )
+
+    return run
+
+
+def escalate(data: st.DataObject, case: Referral) -> Command:
+    justified = data.draw(st.booleans(), label="justified")
+    why = "acute onveiligheid na afweging" if justified else "kort"
+
+    def run(c: Referral, at: datetime) -> None:
+        c.escalate(
+            meldcode_step=MeldcodeStep.DECIDE,
+            legal_basis="Wmo 2015 art. 5.2.6",
+            justification=why,
+            actor=COORDINATOR,
+            at=at,
+            causation_id="e",
+        )
+
+    return run
+
+
+def close(data: st.DataObject, case: Referral) -> Command:
+    outcome = data.draw(st.sampled_from(Outcome), label="outcome")
+    return lambda c, at: c.close(
+        outcome=outcome, reason="", actor=COORDINATOR, at=at, causation_id="c"
+    )
+
+
+COMMANDS: dict[Action, Callable[[st.DataObject, Referral], Command]] = {
+    Action.ADD_SIGNAL: add_signal,
+    Action.REQUEST_CONSENT: request_consent,
+    Action.GIVE_CONSENT: give_consent,
+    Action.DECLINE_CONSENT: decline_consent,
+    Action.WITHDRAW_CONSENT: withdraw_consent,
+    Action.RECORD_DISCUSSION: record_discussion,
+    Action.MATCH_SUPPORT: match_support,
+    Action.ESCALATE: escalate,
+    Action.CLOSE: close,
+}
+
+
+class ReferralLifecycle(RuleBasedStateMachine):
+    """Commands on several cases of one application on the in-memory store."""
+
+    cases = Bundle("cases")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FixedClock(datetime(2026, 11, 2, 9, 30, tzinfo=AMSTERDAM))
+        self.app = Referrals(
+            {"PERSISTENCE_MODULE": "eventsourcing.popo"}, catalogue=CATALOGUE, clock=self.clock
+        )
+        self.live: dict[UUID, Referral] = {}
+        self.snapshotted: dict[UUID, int] = {}
+
+    def teardown(self) -> None:
+        self.app.close()
+
+    # -- cases and time -------------------------------------------------------------------
+    @initialize(target=cases)
+    def first_case(self) -> UUID:
+        return self.open_case(BSN_A, KERKRADE)
+
+    @initialize(target=cases)
+    def second_case(self) -> UUID:
+        return self.open_case(BSN_B, LANDGRAAF)
+
+    def open_case(self, bsn: str, where: str) -> UUID:
+        case = Referral.signal(
+            make_signal(bsn, municipality=where), actor=MIDWIFE, at=self.clock(), causation_id="s"
+        )
+        self.app.save(case)
+        self.live[case.id] = case
+        return case.id
+
+    @rule(days=st.integers(0, 6), hours=st.integers(0, 23))
+    def time_passes(self, days: int, hours: int) -> None:
+        self.clock.advance(days=days, hours=hours)
+
+    @rule(case_id=cases)
+    def snapshot(self, case_id: UUID) -> None:
+        version = self.live[case_id].version
+        if self.snapshotted.get(case_id) != version:  # one snapshot per version
+            self.app.take_snapshot(case_id)
+            self.snapshotted[case_id] = version
+
+    # -- commands -------------------------------------------------------------------------
+    def attempt(self, case_id: UUID, command: Command) -> None:
+        case = self.live[case_id]
+        before, was_closed = case.version, not case.is_open
+        refused: DomainError | None = None
+        try:
+            command(case, self.clock())
+        except DomainError as error:
+            refused = error
+        if refused is not None:
+            assert case.version == before
+            assert case.pending_events == []
+            assert not was_closed or isinstance(refused, CaseClosedError)
+            return
+        assert not was_closed, "a closed case accepted a command"
+        event(type(case.pending_events[0]).__name__)  # coverage: --hypothesis-show-statistics
+        assert case.version == before + 1
+        assert len(case.pending_events) == 1
+        self.app.save(case)
+
+    @rule(case_id=cases, data=st.data())
+    def command(self, case_id: UUID, data: st.DataObject) -> None:
+        """Mostly an action the lifecycle allows now (so cases make progress), sometimes any."""
+        allowed = self.live[case_id].allowed_actions()
+        weighted = [a for a in allowed for _ in range(WEIGHT[a])]
+        anything = not weighted or data.draw(st.integers(0, 9), label="any action") == 0
+        action = data.draw(st.sampled_from(list(Action) if anything else weighted), label="action")
+        self.attempt(case_id, COMMANDS[action](data, self.live[case_id]))
+
+    # -- invariants -----------------------------------------------------------------------
+    @precondition(lambda self: bool(self.live))
+    @invariant()
+    def stored_history_matches_the_live_cases(self) -> None:
+        for case_id, live in self.live.items():
+            events = list(self.app.events.get(case_id))
+            assert [e.originator_version for e in events] == list(range(1, len(events) + 1))
+            assert live.version == len(events)
+            check_history(events)
+            replayed = reduce(lambda agg, e: e.mutate(agg), events, None)
+            assert replayed == live, "replaying the stored events gives another state"
+            # The repository reads through the latest snapshot, if one was taken.
+            assert self.app.repository.get(case_id) == live
+
+
+ReferralLifecycle.TestCase.settings = settings(
+    max_examples=150,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestReferralLifecycle = ReferralLifecycle.TestCase
