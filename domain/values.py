@@ -76,7 +76,7 @@ Bsn = Annotated[
     str,
     PlainValidator(_check_withheld),
     BeforeValidator(_withhold),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{9}$"}),
+    WithJsonSchema({"type": "string"}),
 ]
 
 
