@@ -14,8 +14,17 @@ from domain.errors import InvalidValueError
 from domain.values import check_bsn
 
 REDACTED = "[redacted]"
-_PERSONAL_KEYS = frozenset({"bsn", "name", "birth_date", "note", "personal", "person"})
-_NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
+_PERSONAL_TOKENS = frozenset({"bsn", "birth", "note", "personal", "person", "surname"})
+_NAME_KEYS = frozenset({"name", "full_name", "given_name", "family_name", "first_name"})
+# Nine digits, possibly grouped by spaces, dots or dashes as people write a BSN (111 222 333).
+_NINE_DIGITS = re.compile(r"(?<!\d)(?<!\d[ .\-])(?:\d[ .\-]?){8}\d(?!\d)(?![ .\-]\d)")
+
+
+def _is_personal_key(key: object) -> bool:
+    """Keys that name personal data, however they are spelled (``BSN``, ``person_name``)."""
+    lowered = str(key).lower()
+    tokens = set(re.split(r"[_\-.\s]+", lowered))
+    return lowered in _NAME_KEYS or bool(tokens & _PERSONAL_TOKENS)
 
 
 def _is_bsn(text: str) -> bool:
@@ -27,15 +36,23 @@ def _is_bsn(text: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Replace every nine-digit run that passes the elfproef."""
-    return _NINE_DIGITS.sub(lambda m: REDACTED if _is_bsn(m.group()) else m.group(), text)
+    """Replace every nine-digit number (also grouped: 111 222 333) that passes the elfproef."""
+
+    def replace(m: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", m.group())
+        return REDACTED if _is_bsn(digits) else m.group()
+
+    return _NINE_DIGITS.sub(replace, text)
 
 
 def _redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 10**7 <= value < 10**9:
+        # A BSN logged as a number (a leading zero lost): small counters are never BSNs.
+        return REDACTED if _is_bsn(f"{value:09d}") else value
     if isinstance(value, Mapping):
-        return {k: REDACTED if k in _PERSONAL_KEYS else _redact(v) for k, v in value.items()}
+        return {k: REDACTED if _is_personal_key(k) else _redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_redact(v) for v in value]
     return value
@@ -45,7 +62,10 @@ def redact_personal_data(
     _: Any, __: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """Processor: no BSN, name, birth date or note ever reaches a log line."""
-    return {k: REDACTED if k in _PERSONAL_KEYS else _redact(v) for k, v in event_dict.items()}
+    return {
+        k: REDACTED if _is_personal_key(k) and k != "event" else _redact(v)
+        for k, v in event_dict.items()
+    }
 
 
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
