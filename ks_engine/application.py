@@ -78,11 +78,14 @@ class Referrals(Application[UUID]):
         """Process many signals and store all their effects in one transaction.
 
         A signal already processed (same key) is reported as a duplicate and changes nothing.
-        If another worker wrote the same records concurrently, the batch is retried signal by
-        signal, so that each loser re-reads and joins the winner's case.
+        The batch first assumes its signals are new (their idempotency records are written, not
+        read: duplicates are rare); if a record or case was written meanwhile, by an earlier
+        delivery or another worker, the store refuses the whole transaction and the batch is
+        retried signal by signal, each reading first, so that a duplicate is recognised and a
+        loser of a race joins the winner's case.
         """
         try:
-            return self._receive_together(batch)
+            return self._receive_together(batch, check_duplicates=False)
         except RecordConflictError:
             if len(batch) == 1:
                 return [self._receive_with_retries(*batch[0])]
@@ -91,19 +94,25 @@ class Referrals(Application[UUID]):
     def _receive_with_retries(self, signal: Signal, ctx: c.Context) -> SignalOutcome:
         for attempt in range(self.MAX_CONFLICT_RETRIES):
             try:
-                return self._receive_together([(signal, ctx)])[0]
+                return self._receive_together([(signal, ctx)], check_duplicates=True)[0]
             except RecordConflictError:
                 if attempt == self.MAX_CONFLICT_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def _receive_together(self, batch: Sequence[tuple[Signal, c.Context]]) -> list[SignalOutcome]:
+    def _receive_together(
+        self, batch: Sequence[tuple[Signal, c.Context]], *, check_duplicates: bool
+    ) -> list[SignalOutcome]:
         work: dict[UUID, Aggregate] = {}
         pending: list[tuple[Signal, UUID, bool]] = []
         outcomes: list[SignalOutcome | None] = []
         at = self.clock()
         for signal, ctx in batch:
-            record = self._find(SignalRecord, signal_record_id(signal.signal_key), work)
+            record_id = signal_record_id(signal.signal_key)
+            if check_duplicates or record_id in work:
+                record = self._find(SignalRecord, record_id, work)
+            else:
+                record = None
             if record is not None:
                 outcomes.append(
                     SignalOutcome(signal.signal_key, record.case_id, record.matched_existing, True)

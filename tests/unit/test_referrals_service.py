@@ -160,7 +160,12 @@ def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
 
     outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
 
-    assert saves == [7]  # two cases, two index entries, three signal records: one save
+    # The redelivered `known` makes the optimistic group commit conflict; the batch is then
+    # stored signal by signal, each checked for duplicates first.
+    # The refused attempt: two new cases, two index entries, three records, plus `known`
+    # taken for new: its case (a further signal) and its record, which already exists.
+    assert saves[0] == 9
+    assert saves[1:] == [3, 2, 3]  # a1 (case, index, record), a2 (case, record), a3
     assert [o.signal_key for o in outcomes] == [s.signal_key for s in batch]
     o1, o2, o_known, o_dup, o3 = outcomes
     assert not o1.matched_existing
@@ -175,6 +180,30 @@ def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
     assert o3.position is not None
     assert o1.case_id is not None
     assert len(app.get_case(o1.case_id).signals) == 2
+
+
+def test_a_batch_of_new_signals_is_one_transaction(
+    app: Referrals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saves: list[int] = []
+    real_save = app.save
+
+    def counting_save(*objs: Any, **kwargs: Any) -> Any:
+        saves.append(len(objs))
+        return real_save(*objs, **kwargs)
+
+    monkeypatch.setattr(app, "save", counting_save)
+    a1 = make_signal(BSN_A, key="new#1")
+    a2 = make_signal(BSN_A, key="new#2")  # the same new person, in the same batch
+    b1 = make_signal(BSN_B, key="new#3")
+    batch = [a1, a2, a1, b1]  # a1 twice within the batch
+
+    outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
+
+    assert saves == [7]  # two cases, two index entries, three signal records: one save
+    assert [o.duplicate for o in outcomes] == [False, False, True, False]
+    assert outcomes[1].case_id == outcomes[0].case_id
+    assert outcomes[3].case_id != outcomes[0].case_id
 
 
 # -- coordinators' commands -------------------------------------------------------------------
