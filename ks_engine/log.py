@@ -86,6 +86,19 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_CurrentStderrLogger,
         cache_logger_on_first_use=False,
     )
+
+
+class _CurrentStderrLogger:
+    """Writes each line to the ``sys.stderr`` of the moment, not the one seen at configuration:
+    a stream swapped in and closed later (a test runner's capture) never breaks logging."""
+
+    def __init__(self, *_: Any) -> None:
+        pass
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,3 +127,18 @@ def test_other_numbers_and_ordinary_keys_are_left_alone() -> None:
     assert line["stream_name"] == "KS_SIGNALS"
     assert line["event"] == "signal.accepted"
     assert line["amount"] == "1 234 567 890"
+
+
+def test_logging_writes_to_the_stderr_of_the_moment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Configured while a runner had swapped in a stream it closed afterwards
+    swapped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", swapped)
+    configure_logging(fmt="json")
+    swapped.close()
+    monkeypatch.undo()
+
+    structlog.get_logger("ks.test").info("still.logging", case="c-1")
+
+    assert '"event": "still.logging"' in capsys.readouterr().err
