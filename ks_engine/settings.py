@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     consent_answer_days: int = Field(default=10, ge=1)
     discussion_days: int = Field(default=10, ge=1)
     support_days: int = Field(default=10, ge=1)
+    monitoring_threshold: int = Field(default=10, ge=0)  # smaller cells are suppressed
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ks_engine.cli import demo, docs, keys, run, signal
+from ks_engine.cli import demo, docs, keys, projections, run, signal
 
 app = typer.Typer(no_args_is_help=True, help="ks-engine: case routing for the Knooppunt.")
 app.command()(demo.demo)
@@ -13,3 +13,4 @@ app.command()(run.run)
 app.command()(run.intake)
 app.add_typer(signal.app, name="signal")
 app.add_typer(keys.app, name="keys")
+projections.register(app)

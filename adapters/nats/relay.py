@@ -1,0 +1,250 @@
+"""The relay: the event store's notification log is the outbox of stream ``KS_EVENTS``.
+
+It reads the log in order and publishes every Referral event (index and idempotency records
+stay inside) as a CloudEvent with ``Nats-Msg-Id`` = the event's id. Its position is recorded
+only after the server acknowledged the publish, so a crash means publishing again, which the
+stream's duplicate window absorbs; on start the relay also resumes after the last event the
+stream holds, so nothing is stored twice even after the window. No gap, no duplicate.
+
+What is published is only what ``projections.event`` names: pseudonyms, codes and dates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import nats.errors
+import structlog
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+from nats.js import JetStreamContext
+
+from adapters.nats.events_stream import ensure_events_stream
+from domain.referral import Referral
+from ks_engine.application import Referrals
+from projections.errors import InvalidEventError
+from projections.event import STREAM, envelope, event_id, public_data, subject_for
+
+if TYPE_CHECKING:
+    from ks_engine.bootstrap import Engine
+
+log = structlog.get_logger("ks.relay")
+
+REFERRAL_TOPIC = get_topic(Referral) + "."
+POLL_SECONDS = 0.2
+RETRY_SECONDS = 2.0
+
+
+class RelayError(Exception):
+    """The relay cannot go on without losing an event; it stops rather than skip one."""
+
+
+class RelayPosition:
+    """The relay's tracking record: the last log position it has handled (SQLite file)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._memory = 0
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as conn:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS relay_position"
+                    " (name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
+                )
+
+    def _connect(self) -> sqlite3.Connection:
+        assert self.path is not None
+        return sqlite3.connect(self.path, timeout=10)
+
+    def get(self) -> int:
+        if self.path is None:
+            return self._memory
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                "SELECT position FROM relay_position WHERE name = 'relay'"
+            ).fetchone()
+        finally:
+            conn.close()
+        return int(row[0]) if row else 0
+
+    def set(self, position: int) -> None:
+        """Record ``position`` atomically; the recorded position never goes back."""
+        if self.path is None:
+            self._memory = max(self._memory, position)
+            return
+        conn = self._connect()
+        try:
+            with conn:
+                conn.execute(
+                    "INSERT INTO relay_position (name, position) VALUES ('relay', ?)"
+                    " ON CONFLICT (name) DO UPDATE SET"
+                    " position = MAX(relay_position.position, excluded.position)",
+                    (position,),
+                )
+        finally:
+            conn.close()
+
+
+def coverage(items: Sequence[tuple[int, bool]]) -> dict[int, int]:
+    """For each Referral notification (position, True), the last position read before the
+    next Referral notification: a reader that applied it has seen the log up to there."""
+    through: dict[int, int] = {}
+    last: int | None = None
+    for position, is_referral in items:
+        if is_referral:
+            last = position
+        if last is not None:
+            through[last] = position
+    return through
+
+
+def is_referral(n: Notification) -> bool:
+    return n.topic.startswith(REFERRAL_TOPIC)
+
+
+class Relay:
+    """Publishes the notification log's Referral events to KS_EVENTS, in order."""
+
+    def __init__(
+        self,
+        app: Referrals,
+        js: JetStreamContext,
+        tracking: RelayPosition,
+        *,
+        publish_timeout: float = 5.0,
+        resume_from_stream: bool = True,
+    ) -> None:
+        self.app = app
+        self.js = js
+        self.tracking = tracking
+        self.publish_timeout = publish_timeout
+        self.resume_from_stream = resume_from_stream
+        self.position = 0
+        self._municipality: dict[UUID, str] = {}
+
+    async def start(self) -> int:
+        """Resume after the recorded position, or after the stream's last event if later."""
+        self.position = self.tracking.get()
+        if self.resume_from_stream:
+            info = await self.js.stream_info(STREAM)
+            if info.state.last_seq:
+                last = await self.js.get_msg(STREAM, seq=info.state.last_seq)
+                self.position = max(self.position, int(json.loads(last.data or b"{}")["position"]))
+        log.info("relay.started", position=self.position)
+        return self.position
+
+    async def publish_pending(self) -> int:
+        """Publish one section of the log after the position; the number of notifications read."""
+        log_ = self.app.notification_log
+        size = log_.section_size
+        window = await asyncio.to_thread(log_.select, self.position + 1, size)
+        if not window:
+            return 0
+        peek = await asyncio.to_thread(log_.select, window[-1].id + 1, size)
+        through = coverage([(n.id, is_referral(n)) for n in (*window, *peek)])
+        published = 0
+        for n in window:
+            if is_referral(n):
+                subject, payload, msg_id = await asyncio.to_thread(self._message, n, through[n.id])
+                await self.js.publish(
+                    subject,
+                    payload,
+                    timeout=self.publish_timeout,
+                    stream=STREAM,
+                    headers={"Nats-Msg-Id": msg_id},
+                )
+                published += 1
+        # Every event of the window is acknowledged by the stream: only now move on.
+        await asyncio.to_thread(self.tracking.set, window[-1].id)
+        self.position = window[-1].id
+        log.info("relay.published", events=published, position=self.position)
+        return len(window)
+
+    def _message(self, n: Notification, through: int) -> tuple[str, bytes, str]:
+        event = self.app.mapper.to_domain_event(n)
+        name = type(event).__name__
+        attributes: dict[str, Any] = vars(event)
+        case_id = event.originator_id
+        assert isinstance(case_id, UUID)
+        municipality = self._municipality_of(case_id, attributes)
+        try:
+            data = public_data(name, attributes)
+        except (ValueError, InvalidEventError) as e:  # pydantic's ValidationError: ValueError
+            raise RelayError(
+                f"Referral event {name} of case {case_id} (position {n.id}) does not fit its "
+                "published form; the relay stops rather than skip it"
+            ) from e
+        body = envelope(
+            name=name,
+            case_id=case_id,
+            municipality=municipality,
+            version=event.originator_version,
+            position=n.id,
+            through=through,
+            data=data,
+        )
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        return subject_for(municipality, name), payload, event_id(case_id, event.originator_version)
+
+    def _municipality_of(self, case_id: UUID, attributes: dict[str, Any]) -> str:
+        found = attributes.get("municipality") or self._municipality.get(case_id)
+        if found is None:
+            first: Any = self.app.repository.get(case_id, version=1)
+            assert isinstance(first, Referral)
+            found = first.municipality
+        if len(self._municipality) > 50_000:
+            self._municipality.clear()
+        self._municipality[case_id] = str(found)
+        return str(found)
+
+    async def run(self, stop: asyncio.Event, poll: float = POLL_SECONDS) -> None:
+        """Publish until ``stop`` is set; NATS outages are waited out, never skipped."""
+        await self._until_started(stop)
+        while not stop.is_set():
+            try:
+                read = await self.publish_pending()
+            except nats.errors.Error as e:
+                log.warning("relay.publish_failed", error=str(e) or type(e).__name__)
+                await _sleep(stop, RETRY_SECONDS)
+                continue
+            if read < self.app.notification_log.section_size:
+                await _sleep(stop, poll)
+
+    async def _until_started(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.start()
+                return
+            except nats.errors.Error as e:
+                log.warning("relay.start_failed", error=str(e) or type(e).__name__)
+                await _sleep(stop, RETRY_SECONDS)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def relay_position_path(data_dir: Path) -> Path:
+    return data_dir / "relay.sqlite"
+
+
+async def run_relay(engine: Engine, js: JetStreamContext, stop: asyncio.Event) -> None:
+    """Declare KS_EVENTS and relay the engine's events until ``stop`` is set."""
+    settings = engine.settings
+    await ensure_events_stream(js, settings.nats_replicas)
+    durable = settings.store != "memory"
+    if not durable:
+        log.warning("relay.memory_store", detail="positions restart with the process")
+    tracking = RelayPosition(relay_position_path(settings.data_dir) if durable else None)
+    relay = Relay(engine.referrals, js, tracking, resume_from_stream=durable)
+    await relay.run(stop)

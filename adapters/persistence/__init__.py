@@ -1,0 +1,1 @@
+"""Persistence adapters: the read models' database and the projectors that feed it."""

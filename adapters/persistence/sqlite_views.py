@@ -1,0 +1,92 @@
+"""The read models' database on SQLite (the embedded default): one file, WAL mode.
+
+Each transaction opens its own connection, so the projectors (in a worker thread) and the
+HTTP adapter's queries never share one. SQLite errors become ViewDatabaseError here, once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from ks_engine.settings import Settings
+from projections.errors import ViewDatabaseError
+from projections.store import Row
+
+
+class _Tx:
+    """The Transaction interface over one sqlite3 connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._conn.execute(sql, tuple(params))
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, tuple(params)).fetchone()
+        return row
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(self._conn.execute(sql, tuple(params)).fetchall())
+
+
+class SqliteViewDatabase:
+    """A ViewDatabase in one SQLite file."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = 10.0) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._translated():
+            conn = self._connect()
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+            finally:
+                conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        # WAL with NORMAL sync: a power cut may undo the last commits, but a view and its
+        # checkpoint are undone together, and the stream delivers those events again.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise ViewDatabaseError(f"the read-model database {self.path} failed: {e}") from None
+
+    @contextmanager
+    def _session(self, begin: str) -> Iterator[_Tx]:
+        with self._translated():
+            conn = self._connect()
+            try:
+                conn.execute(begin)
+                try:
+                    yield _Tx(conn)
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+
+    def transaction(self) -> AbstractContextManager[_Tx]:
+        """A write transaction; BEGIN IMMEDIATE makes writers queue instead of fail mid-way."""
+        return self._session("BEGIN IMMEDIATE")
+
+    def read(self) -> AbstractContextManager[_Tx]:
+        """A read snapshot."""
+        return self._session("BEGIN")
+
+
+def open_views(settings: Settings) -> SqliteViewDatabase:
+    """The read models' database of the configured data directory."""
+    return SqliteViewDatabase(settings.data_dir / "views.sqlite", busy_timeout=10.0)

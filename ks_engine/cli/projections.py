@@ -1,0 +1,124 @@
+"""`ks project`, `ks projections rebuild|status` and `ks stats`: the read models."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from adapters.persistence.projectors import Projector, run_projectors, status
+from adapters.persistence.sqlite_views import open_views
+from ks_engine.bootstrap import bootstrap
+from ks_engine.cli.relay import jetstream, relay, require_nats_url, stop_on_signals
+from ks_engine.settings import Settings
+from projections.errors import UnknownProjectionError
+from projections.monitoring_store import Monitoring, MonitoringRow, to_csv
+from projections.read_models import build_projections, select
+from projections.store import install
+
+app = typer.Typer(no_args_is_help=True, help="Read models: rebuild and status.")
+
+
+async def _project() -> None:
+    engine = bootstrap()
+    try:
+        url = require_nats_url(engine.settings)
+        async with jetstream(url) as js:
+            typer.echo("ks-engine projectors running; Ctrl-C stops")
+            await run_projectors(engine, js, stop_on_signals())
+    finally:
+        engine.close()
+
+
+def project() -> None:
+    """Run only the projectors: KS_EVENTS into the read models (needs KS_NATS_URL)."""
+    asyncio.run(_project())
+
+
+async def _rebuild(settings: Settings, name: str | None) -> None:
+    try:
+        chosen = select(build_projections(settings.service_levels), name)
+    except UnknownProjectionError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+    db = open_views(settings)
+    async with jetstream(require_nats_url(settings)) as js:
+        for projection in chosen:
+            await Projector(js, db, projection).rebuild()
+            typer.echo(f"rebuilt {projection.name}")
+
+
+@app.command("rebuild")
+def rebuild(
+    name: str | None = typer.Argument(
+        None, help="work_queue, case_view or monitoring; all if empty"
+    ),
+) -> None:
+    """Rebuild read models from the start of KS_EVENTS (stop `ks project` first)."""
+    asyncio.run(_rebuild(Settings(), name))
+
+
+async def _status(settings: Settings) -> None:
+    projections = build_projections(settings.service_levels)
+    db = open_views(settings)
+    install(db, projections)
+    if settings.nats_url:
+        async with jetstream(settings.nats_url) as js:
+            rows = await status(js, db, projections)
+    else:
+        rows = await status(None, db, projections)
+    typer.echo(f"{'read model':<12} {'stream seq':>10} {'position':>9} {'lag':>6}  updated")
+    for r in rows:
+        lag = "?" if r.lag is None else str(r.lag)
+        typer.echo(
+            f"{r.name:<12} {r.stream_seq:>10} {r.position:>9} {lag:>6}  {r.updated_at or '-'}"
+        )
+    if not settings.nats_url:
+        typer.echo("lag unknown: KS_NATS_URL is not set", err=True)
+
+
+@app.command("status")
+def status_command() -> None:
+    """Each read model's position in KS_EVENTS and the log, and its lag behind the stream."""
+    asyncio.run(_status(Settings()))
+
+
+def _table(rows: list[MonitoringRow], threshold: int) -> str:
+    lines = [f"{'municipality':<12} {'month':<7} {'measure':<20} {'category':<26} value"]
+    for r in rows:
+        value = f"<{threshold}" if r.suppressed else f"{r.value:g}"
+        lines.append(f"{r.municipality:<12} {r.month:<7} {r.measure:<20} {r.category:<26} {value}")
+    return "\n".join(lines)
+
+
+def stats(
+    csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = False,
+    municipality: Annotated[
+        list[str] | None, typer.Option(help="GM code; repeat the option for more.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="First month, as a date YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last month, as a date YYYY-MM-DD.")] = None,
+) -> None:
+    """Monitoring figures per municipality and month; cells below the threshold suppressed."""
+    settings = Settings()
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError:
+        typer.echo("--since and --until take a date written as YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from None
+    db = open_views(settings)
+    install(db, build_projections(settings.service_levels))
+    monitoring = Monitoring(db, settings.monitoring_threshold)
+    rows = monitoring.rows(municipality or None, first, last)
+    typer.echo(to_csv(rows) if csv else _table(rows, settings.monitoring_threshold), nl=not csv)
+
+
+def register(root: typer.Typer) -> None:
+    """Add `ks relay`, `ks project`, `ks stats` and `ks projections ...` to the root command."""
+    root.command()(relay)
+    root.command()(project)
+    root.command()(stats)
+    root.add_typer(app, name="projections")

@@ -1,0 +1,196 @@
+"""The case view (*dossieroverzicht*): pure event -> document logic for one case.
+
+It holds what the published events carry: states, codes, dates and organisations. Personal
+details, justifications and closing reasons never reach it; a reader who may see them asks
+the application for the case itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from projections import event as ev
+from projections.event import ActorRef, OfferRef, ReferralEvent, ReporterRef
+
+
+class SignalEntry(BaseModel):
+    """One signal about the person: who signalled, phase, risk factors, urgency."""
+
+    at: datetime
+    reporter: ReporterRef
+    phase: str
+    phase_date: date | None
+    risk_factors: list[str]
+    urgency: str
+
+
+class Consent(BaseModel):
+    """The family's consent: status (requested, given, declined, withdrawn), scope, expiry."""
+
+    status: str
+    scope: list[str] = []
+    expires_on: date | None = None
+    at: datetime
+
+
+class Discussion(BaseModel):
+    """A case discussion: Positieve Gezondheid scores and the needs found."""
+
+    on: date
+    participants: list[str]
+    scores: dict[str, int]
+    needs: list[str]
+    at: datetime
+
+
+class Support(BaseModel):
+    """Support matched from the menukaart."""
+
+    offers: list[OfferRef]
+    planned_start: date
+    at: datetime
+
+
+class Escalation(BaseModel):
+    """An escalation under the Meldcode: the step that led to it and its legal basis."""
+
+    meldcode_step: str
+    legal_basis: str
+    at: datetime
+
+
+class TimelineEntry(BaseModel):
+    """One event in the case's history, with who caused it and when."""
+
+    version: int
+    event: str
+    at: datetime
+    actor: ActorRef
+    details: dict[str, Any] = {}
+
+
+class CaseView(BaseModel):
+    """One case as the case view keeps it."""
+
+    case_id: str
+    municipality: str
+    state: str
+    version: int
+    position: int
+    signalled_at: datetime
+    last_activity_at: datetime
+    urgency: str
+    risk_factors: list[str]
+    signals: list[SignalEntry]
+    consent: Consent | None = None
+    discussions: list[Discussion] = []
+    support: list[Support] = []
+    escalations: list[Escalation] = []
+    outcome: str | None = None
+    closed_at: datetime | None = None
+    timeline: list[TimelineEntry] = []
+
+
+_URGENCY_RANK = {"urgent": 0, "soon": 1, "routine": 2}
+
+
+def _signal(data: ev.SignalData, at: datetime) -> SignalEntry:
+    return SignalEntry(
+        at=at,
+        reporter=data.reporter,
+        phase=data.phase.value,
+        phase_date=data.phase_date,
+        risk_factors=[r.value for r in data.risk_factors],
+        urgency=data.urgency.value,
+    )
+
+
+def _details(data: ev.EventData) -> dict[str, Any]:
+    """The event's own codes and dates for the timeline (actor and time shown apart)."""
+    return data.model_dump(
+        mode="json", exclude={"actor", "occurred_at", "person_pseudonym", "municipality"}
+    )
+
+
+def apply(view: CaseView | None, event: ReferralEvent) -> CaseView | None:
+    """The case view after ``event`` (None when the case's first event was never seen)."""
+    data, at = event.data, event.at
+    if isinstance(data, ev.Signalled):
+        first = _signal(data.signal, at)
+        view = CaseView(
+            case_id=event.case_id,
+            municipality=data.municipality,
+            state="signalled",
+            version=event.version,
+            position=event.position,
+            signalled_at=at,
+            last_activity_at=at,
+            urgency=first.urgency,
+            risk_factors=list(first.risk_factors),
+            signals=[first],
+        )
+    elif view is None:
+        return None
+    else:
+        view = view.model_copy(deep=True)
+        _apply_change(view, data, at)
+    state = ev.STATE_AFTER[event.name]
+    view.state = state.value if state else view.state
+    view.version = event.version
+    view.position = event.position
+    view.last_activity_at = at
+    view.timeline.append(
+        TimelineEntry(
+            version=event.version, event=event.name, at=at, actor=data.actor, details=_details(data)
+        )
+    )
+    return view
+
+
+def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
+    if isinstance(data, ev.SignalAdded):
+        entry = _signal(data.signal, at)
+        view.signals.append(entry)
+        view.risk_factors += [r for r in entry.risk_factors if r not in view.risk_factors]
+        if _URGENCY_RANK[entry.urgency] < _URGENCY_RANK[view.urgency]:
+            view.urgency = entry.urgency
+    elif isinstance(data, ev.ConsentRequested):
+        view.consent = Consent(status="requested", at=at)
+    elif isinstance(data, ev.ConsentGiven):
+        view.consent = Consent(
+            status="given", scope=list(data.scope), expires_on=data.expires_on, at=at
+        )
+    elif isinstance(data, ev.ConsentDeclined):
+        view.consent = Consent(status="declined", at=at)
+    elif isinstance(data, ev.ConsentWithdrawn):
+        before = view.consent
+        view.consent = Consent(
+            status="withdrawn",
+            scope=before.scope if before else [],
+            expires_on=before.expires_on if before else None,
+            at=at,
+        )
+    elif isinstance(data, ev.Discussed):
+        view.discussions.append(
+            Discussion(
+                on=data.on,
+                participants=list(data.participants),
+                scores=data.scores.model_dump(),
+                needs=[n.value for n in data.needs],
+                at=at,
+            )
+        )
+    elif isinstance(data, ev.SupportMatched):
+        view.support.append(
+            Support(offers=list(data.offers), planned_start=data.planned_start, at=at)
+        )
+    elif isinstance(data, ev.Escalated):
+        view.escalations.append(
+            Escalation(meldcode_step=data.meldcode_step.value, legal_basis=data.legal_basis, at=at)
+        )
+    elif isinstance(data, ev.Closed):
+        view.outcome = data.outcome.value
+        view.closed_at = at

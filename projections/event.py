@@ -1,0 +1,263 @@
+"""The published form of a Referral event on ``KS_EVENTS``: pseudonyms, codes and dates only.
+
+The relay builds each message with :func:`envelope` from the stored event's attributes; the
+models below name every field that may leave the engine, and anything else (``personal``,
+an escalation's justification, a closing reason, the lead professional's name, signal keys)
+is dropped by construction. The projections read messages back with :func:`parse_event`.
+
+A message is a structured-mode CloudEvent 1.0 (JSON) with these extension attributes:
+``municipality``, ``caseversion`` (the case's version after the event), ``position`` (the
+event's place in the engine's notification log) and ``through`` (the log position up to which
+no later Referral event exists: what a reader has seen once it applied this event).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from domain.lifecycle import State
+from domain.values import (
+    ActorRole,
+    HealthScores,
+    MeldcodeStep,
+    Need,
+    Outcome,
+    Phase,
+    ReporterRole,
+    RiskFactor,
+    Urgency,
+)
+from projections.errors import InvalidEventError
+
+STREAM = "KS_EVENTS"
+SUBJECT_PREFIX = "ks.events"
+SOURCE = "urn:ks-engine"
+TYPE_PREFIX = "nl.kansrijkestart.referral."
+TYPE_VERSION = "v1"
+_ID_NAMESPACE = UUID("5a0c6a3e-3f1d-4a8e-9b0e-6c2d7e1f4b90")
+
+
+class Public(BaseModel):
+    """Base of the published fields: unknown attributes are dropped, never passed on."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ActorRef(Public):
+    """Who caused the event: organisation, role and a pseudonymous user reference."""
+
+    organisation: str = Field(max_length=200)
+    role: ActorRole
+    user_ref: str = Field(default="", max_length=200)
+
+
+class ReporterRef(Public):
+    """The organisation and role that signalled."""
+
+    organisation: str = Field(max_length=200)
+    role: ReporterRole
+
+
+class SignalData(Public):
+    """What is published of one signal: no signal key, no personal details."""
+
+    reporter: ReporterRef
+    phase: Phase
+    phase_date: date | None = None
+    risk_factors: tuple[RiskFactor, ...]
+    urgency: Urgency
+
+
+class OfferRef(Public):
+    """An offer from the menukaart and its provider."""
+
+    offer_id: str = Field(max_length=200)
+    provider: str = Field(max_length=200)
+
+
+class EventData(Public):
+    """Fields every published Referral event has."""
+
+    actor: ActorRef
+    occurred_at: datetime
+
+
+class Signalled(EventData):
+    municipality: str
+    person_pseudonym: str
+    signal: SignalData
+
+
+class SignalAdded(EventData):
+    signal: SignalData
+
+
+class ConsentRequested(EventData):
+    pass
+
+
+class ConsentGiven(EventData):
+    scope: tuple[str, ...]
+    expires_on: date | None = None
+
+
+class ConsentDeclined(EventData):
+    pass
+
+
+class ConsentWithdrawn(EventData):
+    pass
+
+
+class Discussed(EventData):
+    on: date
+    participants: tuple[str, ...]
+    scores: HealthScores
+    needs: tuple[Need, ...]
+
+
+class SupportMatched(EventData):
+    offers: tuple[OfferRef, ...]
+    planned_start: date
+
+
+class Escalated(EventData):
+    meldcode_step: MeldcodeStep
+    legal_basis: str = Field(max_length=200)
+
+
+class Closed(EventData):
+    outcome: Outcome
+
+
+DATA_MODELS: dict[str, type[EventData]] = {
+    cls.__name__: cls
+    for cls in (
+        Signalled,
+        SignalAdded,
+        ConsentRequested,
+        ConsentGiven,
+        ConsentDeclined,
+        ConsentWithdrawn,
+        Discussed,
+        SupportMatched,
+        Escalated,
+        Closed,
+    )
+}
+
+# The case's state after each event; None: the state does not change.
+STATE_AFTER: dict[str, State | None] = {
+    "Signalled": State.SIGNALLED,
+    "SignalAdded": None,
+    "ConsentRequested": State.CONSENT_REQUESTED,
+    "ConsentGiven": State.CONSENTED,
+    "ConsentDeclined": State.CONSENT_DECLINED,
+    "ConsentWithdrawn": State.WITHDRAWN,
+    "Discussed": State.DISCUSSED,
+    "SupportMatched": State.SUPPORT_MATCHED,
+    "Escalated": State.ESCALATED,
+    "Closed": State.CLOSED,
+}
+
+
+def event_id(case_id: UUID | str, version: int) -> str:
+    """The event's unique id: the same for every re-publication of the same event."""
+    return str(uuid5(_ID_NAMESPACE, f"{case_id}:{version}"))
+
+
+def subject_for(municipality: str, name: str) -> str:
+    return f"{SUBJECT_PREFIX}.{municipality}.{name}"
+
+
+def type_for(name: str) -> str:
+    return f"{TYPE_PREFIX}{name}.{TYPE_VERSION}"
+
+
+def public_data(name: str, attributes: Mapping[str, Any]) -> EventData:
+    """The publishable part of a stored Referral event's attributes (all else is dropped)."""
+    model = DATA_MODELS.get(name)
+    if model is None:
+        raise InvalidEventError(f"Referral event {name!r} has no published form")
+    return model.model_validate(dict(attributes))
+
+
+def envelope(
+    *,
+    name: str,
+    case_id: UUID | str,
+    municipality: str,
+    version: int,
+    position: int,
+    through: int,
+    data: EventData,
+) -> dict[str, Any]:
+    """The CloudEvent 1.0 (structured mode) of one published Referral event."""
+    return {
+        "specversion": "1.0",
+        "type": type_for(name),
+        "source": SOURCE,
+        "subject": str(case_id),
+        "id": event_id(case_id, version),
+        "time": data.occurred_at.isoformat(),
+        "datacontenttype": "application/json",
+        "municipality": municipality,
+        "caseversion": version,
+        "position": position,
+        "through": max(through, position),
+        "data": data.model_dump(mode="json"),
+    }
+
+
+@dataclass(frozen=True)
+class ReferralEvent:
+    """One Referral event as a projection reads it from the stream."""
+
+    seq: int
+    id: str
+    name: str
+    case_id: str
+    municipality: str
+    version: int
+    position: int
+    through: int
+    data: EventData
+
+    @property
+    def at(self) -> datetime:
+        return self.data.occurred_at
+
+
+def parse_event(raw: bytes, seq: int) -> ReferralEvent:
+    """Read one message of ``KS_EVENTS``; InvalidEventError when it is not one of ours."""
+    try:
+        ce = json.loads(raw)
+        kind: str = ce["type"]
+        if ce.get("specversion") != "1.0" or not kind.startswith(TYPE_PREFIX):
+            raise InvalidEventError(f"stream message {seq} is not a Referral CloudEvent")
+        name, _, version = kind.removeprefix(TYPE_PREFIX).rpartition(".")
+        model = DATA_MODELS.get(name)
+        if model is None or version != TYPE_VERSION:
+            raise InvalidEventError(
+                f"stream message {seq} has event type {kind!r}, which this engine cannot read"
+            )
+        return ReferralEvent(
+            seq=seq,
+            id=str(ce["id"]),
+            name=name,
+            case_id=str(ce["subject"]),
+            municipality=str(ce["municipality"]),
+            version=int(ce["caseversion"]),
+            position=int(ce["position"]),
+            through=int(ce.get("through", ce["position"])),
+            data=model.model_validate(ce["data"]),
+        )
+    except (ValueError, KeyError, TypeError, ValidationError) as e:
+        raise InvalidEventError(f"stream message {seq} is not a readable Referral event") from e

@@ -1,0 +1,192 @@
+"""The monitoring tables, their projection and the read API (aggregates only).
+
+Read API::
+
+    stats = Monitoring(db, threshold=10)
+    rows = stats.rows(municipalities=["GM0928"], since=date(2026, 1, 1), until=None)
+    # -> list[MonitoringRow]: municipality, month, measure, category, value, suppressed
+    to_csv(rows)                        # -> CSV text with a header line
+
+Counts are rows with the count as ``value``; each duration measure gives three rows per
+municipality and month: ``cases``, ``median`` and ``p90`` (days). A count below the
+threshold, and every figure of a duration over fewer cases than the threshold, is reported
+with ``value`` empty and ``suppressed`` true. No row names a case or a person.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from projections import monitoring
+from projections.event import ReferralEvent
+from projections.monitoring import CaseFacts, median, month_of, percentile, suppressed
+from projections.store import Transaction, ViewDatabase
+
+NAME = "monitoring"
+DEFAULT_THRESHOLD = 10
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS monitoring_case ("
+    " case_id TEXT PRIMARY KEY, municipality TEXT NOT NULL, doc TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS monitoring_count ("
+    " municipality TEXT NOT NULL, month TEXT NOT NULL, measure TEXT NOT NULL,"
+    " category TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY (municipality, month, measure, category))",
+    "CREATE TABLE IF NOT EXISTS monitoring_duration ("
+    " case_id TEXT NOT NULL, measure TEXT NOT NULL, municipality TEXT NOT NULL,"
+    " month TEXT NOT NULL, days INTEGER NOT NULL, PRIMARY KEY (case_id, measure))",
+)
+
+
+class MonitoringProjection:
+    """Counts per municipality and month, and the durations behind the percentiles."""
+
+    name = NAME
+
+    def create_tables(self, tx: Transaction) -> None:
+        for statement in _DDL:
+            tx.execute(statement)
+
+    def clear(self, tx: Transaction) -> None:
+        for table in ("monitoring_case", "monitoring_count", "monitoring_duration"):
+            tx.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+    def apply(self, tx: Transaction, event: ReferralEvent) -> None:
+        row = tx.fetchone("SELECT doc FROM monitoring_case WHERE case_id = ?", (event.case_id,))
+        before = CaseFacts.model_validate_json(row[0]) if row else None
+        facts, tallies, durations = monitoring.apply(before, event)
+        if facts is None:
+            return
+        tx.execute(
+            "INSERT INTO monitoring_case (case_id, municipality, doc) VALUES (?, ?, ?)"
+            " ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc",
+            (facts.case_id, facts.municipality, facts.model_dump_json()),
+        )
+        for t in tallies:
+            tx.execute(
+                "INSERT INTO monitoring_count (municipality, month, measure, category, n)"
+                " VALUES (?, ?, ?, ?, 1) ON CONFLICT (municipality, month, measure, category)"
+                " DO UPDATE SET n = monitoring_count.n + excluded.n",
+                (t.municipality, t.month, t.measure, t.category),
+            )
+        for d in durations:
+            tx.execute(
+                "INSERT INTO monitoring_duration (case_id, measure, municipality, month, days)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, measure) DO NOTHING",
+                (event.case_id, d.measure, d.municipality, d.month, d.days),
+            )
+
+
+class MonitoringRow(BaseModel):
+    """One published figure: a count, or a duration's number of cases, median or p90."""
+
+    municipality: str
+    month: str
+    measure: str
+    category: str
+    value: float | None
+    suppressed: bool
+
+
+def _filters(
+    municipalities: Sequence[str] | None, since: date | None, until: date | None
+) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if municipalities is not None:
+        marks = ", ".join("?" for _ in municipalities)
+        where.append(f"municipality IN ({marks})" if municipalities else "1 = 0")
+        params.extend(municipalities)
+    if since is not None:
+        where.append("month >= ?")
+        params.append(month_of(since))
+    if until is not None:
+        where.append("month <= ?")
+        params.append(month_of(until))
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+class Monitoring:
+    """Read API of the monitoring figures (see the module docstring)."""
+
+    def __init__(self, db: ViewDatabase, threshold: int = DEFAULT_THRESHOLD) -> None:
+        self.db = db
+        self.threshold = threshold
+
+    def rows(
+        self,
+        municipalities: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[MonitoringRow]:
+        """Every figure of the chosen municipalities and months, suppression applied."""
+        where, params = _filters(municipalities, since, until)
+        # ``where`` holds fixed clauses only; every value is a bound parameter.
+        with self.db.read() as tx:
+            counts = tx.fetchall(
+                "SELECT municipality, month, measure, category, n FROM monitoring_count"  # noqa: S608
+                + where,
+                params,
+            )
+            days = tx.fetchall(
+                "SELECT municipality, month, measure, days FROM monitoring_duration"  # noqa: S608
+                + where,
+                params,
+            )
+        rows = [self._row(m, mo, me, c, int(n)) for m, mo, me, c, n in counts]
+        grouped: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        for m, mo, me, d in days:
+            grouped[(m, mo, me)].append(int(d))
+        for (m, mo, me), values in grouped.items():
+            hide = suppressed(len(values), self.threshold)
+            rows.append(self._row(m, mo, me, "cases", len(values)))
+            for category, figure in (("median", median(values)), ("p90", percentile(values, 90))):
+                rows.append(
+                    MonitoringRow(
+                        municipality=m,
+                        month=mo,
+                        measure=me,
+                        category=category,
+                        value=None if hide else figure,
+                        suppressed=hide,
+                    )
+                )
+        return sorted(rows, key=lambda r: (r.municipality, r.month, r.measure, r.category))
+
+    def _row(self, m: str, month: str, measure: str, category: str, n: int) -> MonitoringRow:
+        hide = suppressed(n, self.threshold)
+        return MonitoringRow(
+            municipality=m,
+            month=month,
+            measure=measure,
+            category=category,
+            value=None if hide else float(n),
+            suppressed=hide,
+        )
+
+
+CSV_COLUMNS = ("municipality", "month", "measure", "category", "value", "suppressed")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else f"{value:.1f}"
+
+
+def to_csv(rows: Sequence[MonitoringRow]) -> str:
+    """The figures as CSV; a suppressed figure has an empty value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        value = "" if r.value is None else _number(r.value)
+        writer.writerow(
+            (r.municipality, r.month, r.measure, r.category, value, str(r.suppressed).lower())
+        )
+    return out.getvalue()

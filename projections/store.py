@@ -1,0 +1,187 @@
+"""The read models' database interface and their tracking table (checkpoints).
+
+A projection applies a batch of events and stores its checkpoint (the last applied stream
+sequence, and the highest notification-log position it has seen through) in one
+transaction; an event at or below the checkpoint is skipped, so a redelivery never doubles
+an update, and an event after a gap is refused, so none is ever lost.
+
+SQL here and in the view modules uses ``?`` placeholders and portable statements
+(``INSERT ... ON CONFLICT ... DO UPDATE``, row-value comparisons), so a PostgreSQL
+implementation of :class:`ViewDatabase` only has to translate the placeholders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from projections.event import ReferralEvent
+
+Row = tuple[Any, ...]
+
+
+class Transaction(Protocol):
+    """Statements inside one database transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+
+class ViewDatabase(Protocol):
+    """Where the read models live. Implementations raise ViewDatabaseError on failure."""
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A write transaction: committed when the block ends, rolled back on an error."""
+        ...
+
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A read-only snapshot for queries."""
+        ...
+
+
+class Projection(Protocol):
+    """Pure event -> row logic of one read model, applied inside a transaction."""
+
+    name: str
+
+    def create_tables(self, tx: Transaction) -> None: ...
+
+    def clear(self, tx: Transaction) -> None: ...
+
+    def apply(self, tx: Transaction, event: ReferralEvent) -> None: ...
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a projection has applied the stream."""
+
+    name: str
+    seq: int = 0
+    position: int = 0
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one batch did: applied, skipped as already applied, and where a gap stopped it."""
+
+    applied: int
+    skipped: int
+    checkpoint: Checkpoint
+    gap_after: int | None = None
+
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS projection_checkpoint ("
+    " name TEXT PRIMARY KEY,"
+    " stream_seq BIGINT NOT NULL,"
+    " position BIGINT NOT NULL,"
+    " updated_at TEXT NOT NULL)"
+)
+
+
+def install(db: ViewDatabase, projections: Iterable[Projection]) -> None:
+    """Create the tracking table and every projection's tables (idempotent)."""
+    with db.transaction() as tx:
+        tx.execute(_DDL)
+        for p in projections:
+            p.create_tables(tx)
+
+
+def read_checkpoint(tx: Transaction, name: str) -> Checkpoint:
+    row = tx.fetchone(
+        "SELECT stream_seq, position, updated_at FROM projection_checkpoint WHERE name = ?",
+        (name,),
+    )
+    return Checkpoint(name) if row is None else Checkpoint(name, int(row[0]), int(row[1]), row[2])
+
+
+def checkpoints(db: ViewDatabase, names: Iterable[str]) -> list[Checkpoint]:
+    """The checkpoint of each named projection (zero when it has applied nothing)."""
+    with db.read() as tx:
+        return [read_checkpoint(tx, n) for n in names]
+
+
+def _write_checkpoint(tx: Transaction, cp: Checkpoint) -> None:
+    tx.execute(
+        "INSERT INTO projection_checkpoint (name, stream_seq, position, updated_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+        " stream_seq = excluded.stream_seq, position = excluded.position,"
+        " updated_at = excluded.updated_at",
+        (cp.name, cp.seq, cp.position, cp.updated_at),
+    )
+
+
+def apply_batch(
+    db: ViewDatabase, projection: Projection, events: Sequence[ReferralEvent]
+) -> BatchOutcome:
+    """Apply the events after the checkpoint, in stream order, with the new checkpoint."""
+    with db.transaction() as tx:
+        start = read_checkpoint(tx, projection.name)
+        seq, position = start.seq, start.position
+        applied = skipped = 0
+        gap_after: int | None = None
+        for event in sorted(events, key=lambda e: e.seq):
+            if event.seq <= seq:
+                skipped += 1
+                continue
+            if event.seq != seq + 1:
+                gap_after = seq
+                break
+            projection.apply(tx, event)
+            seq, position = event.seq, max(position, event.through)
+            applied += 1
+        if not applied:
+            return BatchOutcome(0, skipped, start, gap_after)
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        done = Checkpoint(projection.name, seq, position, stamp)
+        _write_checkpoint(tx, done)
+    return BatchOutcome(applied, skipped, done, gap_after)
+
+
+def reset(db: ViewDatabase, projection: Projection) -> None:
+    """Empty the view and its checkpoint together, for a rebuild from the stream's start."""
+    with db.transaction() as tx:
+        tx.execute(_DDL)
+        projection.create_tables(tx)
+        projection.clear(tx)
+        tx.execute("DELETE FROM projection_checkpoint WHERE name = ?", (projection.name,))
+
+
+def reached(db: ViewDatabase, position: int, names: Iterable[str]) -> bool:
+    """Whether every named projection has applied the log up to ``position``."""
+    return all(cp.position >= position for cp in checkpoints(db, names))
+
+
+def wait_for_position(
+    db: ViewDatabase, position: int, names: Iterable[str], *, timeout: float, poll: float = 0.05
+) -> bool:
+    """Block until the projections reached ``position`` or ``timeout`` seconds passed."""
+    wanted = list(names)
+    deadline = time.monotonic() + max(0.0, timeout)
+    while not reached(db, position, wanted):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+    return True
+
+
+async def wait_for_position_async(
+    db: ViewDatabase, position: int, names: Iterable[str], *, timeout: float, poll: float = 0.05
+) -> bool:
+    """The same as :func:`wait_for_position`, for async callers."""
+    wanted = list(names)
+    deadline = time.monotonic() + max(0.0, timeout)
+    while not await asyncio.to_thread(reached, db, position, wanted):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(poll)
+    return True

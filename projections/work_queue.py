@@ -1,0 +1,118 @@
+"""Work queue rows (*werkvoorraad*): pure event -> row logic for the open cases.
+
+A row holds what a coordinator sorts and filters on; closing a case removes its row. The next
+deadline follows the service levels of ``domain.deadlines`` (the same rules as
+``next_deadline`` on the aggregate, from the milestones the events carry).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.deadlines import ServiceLevels, add_working_days
+from domain.lifecycle import State
+from domain.values import Urgency
+from projections import event as ev
+from projections.event import ReferralEvent
+
+# Which milestone each event reaches, for the deadline of the next step.
+_MILESTONE: dict[str, str] = {
+    "ConsentRequested": "consent_requested",
+    "ConsentGiven": "consented",
+    "ConsentDeclined": "consent_declined",
+    "ConsentWithdrawn": "consent_withdrawn",
+    "Discussed": "discussed",
+    "SupportMatched": "support_matched",
+    "Escalated": "escalated",
+}
+
+
+class WorkItem(BaseModel):
+    """One open case as the work queue keeps it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    municipality: str
+    state: State
+    signalled_at: datetime
+    urgency: Urgency
+    risk_factors: tuple[str, ...]
+    signal_count: int
+    milestones: dict[str, datetime]
+    last_activity_at: datetime
+    version: int
+    deadline_step: str | None = None
+    deadline_due: date | None = None
+
+    def is_overdue(self, today: date) -> bool:
+        """Past its deadline on ``today`` (the deadline day itself is still on time)."""
+        return self.deadline_due is not None and today > self.deadline_due
+
+
+def next_deadline(
+    state: State, signalled_at: datetime, milestones: dict[str, datetime], levels: ServiceLevels
+) -> tuple[str, date] | None:
+    """The step the case waits for and its due date, as ``domain.deadlines`` defines them."""
+    if state is State.SIGNALLED:
+        due = add_working_days(signalled_at.date(), levels.consent_request_working_days)
+        return "request_consent", due
+    if state is State.CONSENT_REQUESTED:
+        start = milestones["consent_requested"].date()
+        return "consent_answer", start + timedelta(days=levels.consent_answer_days)
+    if state in (State.CONSENTED, State.ESCALATED):
+        start = milestones["consented" if state is State.CONSENTED else "escalated"].date()
+        return "discussion", start + timedelta(days=levels.discussion_days)
+    if state is State.DISCUSSED:
+        start = milestones["discussed"].date()
+        return "support", start + timedelta(days=levels.support_days)
+    return None
+
+
+def _most_urgent(a: Urgency, b: Urgency) -> Urgency:
+    return a if a.rank <= b.rank else b
+
+
+def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) -> WorkItem | None:
+    """The row after ``event``; None once the case is closed (or was never opened here)."""
+    data = event.data
+    if isinstance(data, ev.Signalled):
+        item = WorkItem(
+            case_id=event.case_id,
+            municipality=data.municipality,
+            state=State.SIGNALLED,
+            signalled_at=data.occurred_at,
+            urgency=data.signal.urgency,
+            risk_factors=tuple(r.value for r in data.signal.risk_factors),
+            signal_count=1,
+            milestones={},
+            last_activity_at=data.occurred_at,
+            version=event.version,
+        )
+    elif item is None or isinstance(data, ev.Closed):
+        return None
+    elif isinstance(data, ev.SignalAdded):
+        new = [r.value for r in data.signal.risk_factors if r.value not in item.risk_factors]
+        item = item.model_copy(
+            update={
+                "urgency": _most_urgent(item.urgency, data.signal.urgency),
+                "risk_factors": (*item.risk_factors, *new),
+                "signal_count": item.signal_count + 1,
+            }
+        )
+    else:
+        state = ev.STATE_AFTER[event.name]
+        milestones = dict(item.milestones)
+        milestones[_MILESTONE[event.name]] = data.occurred_at
+        item = item.model_copy(update={"state": state or item.state, "milestones": milestones})
+    deadline = next_deadline(item.state, item.signalled_at, item.milestones, levels)
+    return item.model_copy(
+        update={
+            "last_activity_at": data.occurred_at,
+            "version": event.version,
+            "deadline_step": deadline[0] if deadline else None,
+            "deadline_due": deadline[1] if deadline else None,
+        }
+    )

@@ -1,0 +1,235 @@
+"""The work queue's table, its projection and the read API the HTTP adapter calls.
+
+Read API::
+
+    queue = WorkQueue(db)
+    page = queue.page(now=clock(), municipalities=["GM0928"], states=None, urgencies=None,
+                      overdue=None, limit=50, cursor=None)      # -> WorkQueuePage
+    page.items                # list[WorkQueueEntry], most urgent first
+    page.next_cursor          # opaque string for the next page, None on the last page
+    queue.get(case_id, now=clock())                              # -> WorkQueueEntry | None
+
+Order: urgency (urgent first), then overdue before on time, then the earliest deadline
+(cases without a deadline last), then the oldest signal. Overdue and age are computed at query
+time from ``now``; a cursor keeps the day of its first page, so paging never skips or repeats
+a case when midnight passes. ``municipalities=[]`` returns nothing; ``None`` every municipality.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.deadlines import ServiceLevels
+from projections import work_queue
+from projections.errors import InvalidCursorError
+from projections.event import ReferralEvent
+from projections.store import Transaction, ViewDatabase
+from projections.work_queue import WorkItem
+
+NAME = "work_queue"
+NO_DEADLINE = "9999-12-31"
+MAX_LIMIT = 500
+_ORDER = "urgency_rank, late, deadline_due, signalled_at, case_id"
+# {inner} and {outer} are filled with fixed clauses only; every value is a bound parameter.
+_PAGE = (
+    "SELECT doc, urgency_rank, late, deadline_due, signalled_at, case_id FROM ("
+    " SELECT doc, urgency_rank, CASE WHEN deadline_due < ? THEN 0 ELSE 1 END AS late,"
+    " deadline_due, signalled_at, case_id FROM work_queue{inner}) q{outer}"
+    " ORDER BY urgency_rank, late, deadline_due, signalled_at, case_id LIMIT ?"
+)
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS work_queue ("
+    " case_id TEXT PRIMARY KEY,"
+    " municipality TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " urgency TEXT NOT NULL,"
+    " urgency_rank INTEGER NOT NULL,"
+    " deadline_due TEXT NOT NULL,"
+    " signalled_at TEXT NOT NULL,"
+    " doc TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS work_queue_order"
+    " ON work_queue (urgency_rank, deadline_due, signalled_at, case_id)",
+)
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as UTC ISO text of fixed width, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class WorkQueueProjection:
+    """Keeps one row per open case."""
+
+    name = NAME
+
+    def __init__(self, levels: ServiceLevels) -> None:
+        self.levels = levels
+
+    def create_tables(self, tx: Transaction) -> None:
+        for statement in _DDL:
+            tx.execute(statement)
+
+    def clear(self, tx: Transaction) -> None:
+        tx.execute("DELETE FROM work_queue")
+
+    def apply(self, tx: Transaction, event: ReferralEvent) -> None:
+        row = tx.fetchone("SELECT doc FROM work_queue WHERE case_id = ?", (event.case_id,))
+        before = WorkItem.model_validate_json(row[0]) if row else None
+        after = work_queue.apply(before, event, self.levels)
+        if after is None:
+            tx.execute("DELETE FROM work_queue WHERE case_id = ?", (event.case_id,))
+            return
+        values = (
+            after.municipality,
+            after.state.value,
+            after.urgency.value,
+            after.urgency.rank,
+            after.deadline_due.isoformat() if after.deadline_due else NO_DEADLINE,
+            utc_text(after.signalled_at),
+            after.model_dump_json(),
+        )
+        tx.execute(
+            "INSERT INTO work_queue (case_id, municipality, state, urgency, urgency_rank,"
+            " deadline_due, signalled_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (case_id) DO UPDATE SET municipality = excluded.municipality,"
+            " state = excluded.state, urgency = excluded.urgency,"
+            " urgency_rank = excluded.urgency_rank, deadline_due = excluded.deadline_due,"
+            " signalled_at = excluded.signalled_at, doc = excluded.doc",
+            (after.case_id, *values),
+        )
+
+
+class Deadline(BaseModel):
+    """The next step a case waits for and its due date."""
+
+    step: str
+    due: date
+
+
+class WorkQueueEntry(BaseModel):
+    """One open case in the work queue, as a coordinator sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    municipality: str
+    state: str
+    signalled_at: datetime
+    age_days: int
+    risk_factors: list[str]
+    urgency: str
+    signal_count: int
+    next_deadline: Deadline | None
+    overdue: bool
+    last_activity_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, item: WorkItem, today: date) -> WorkQueueEntry:
+        due = item.deadline_due
+        return cls(
+            case_id=item.case_id,
+            municipality=item.municipality,
+            state=item.state.value,
+            signalled_at=item.signalled_at,
+            age_days=(today - item.signalled_at.date()).days,
+            risk_factors=list(item.risk_factors),
+            urgency=item.urgency.value,
+            signal_count=item.signal_count,
+            next_deadline=Deadline(step=item.deadline_step or "", due=due) if due else None,
+            overdue=item.is_overdue(today),
+            last_activity_at=item.last_activity_at,
+            version=item.version,
+        )
+
+
+class WorkQueuePage(BaseModel):
+    """A page of the work queue and the cursor of the next one."""
+
+    items: list[WorkQueueEntry]
+    next_cursor: str | None
+
+
+def _encode_cursor(today: date, key: Sequence[Any]) -> str:
+    raw = json.dumps({"d": today.isoformat(), "k": list(key)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[date, list[Any]]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        key = raw["k"]
+        if not (isinstance(key, list) and len(key) == 5):
+            raise ValueError("bad key")
+        return date.fromisoformat(raw["d"]), key
+    except (ValueError, KeyError, TypeError) as e:
+        raise InvalidCursorError(
+            "the page cursor is not valid: ask for the first page again"
+        ) from e
+
+
+def _in(column: str, values: Sequence[str], where: list[str], params: list[Any]) -> None:
+    where.append(f"{column} IN ({', '.join('?' for _ in values)})" if values else "1 = 0")
+    params.extend(values)
+
+
+class WorkQueue:
+    """Read API of the work queue (see the module docstring)."""
+
+    def __init__(self, db: ViewDatabase) -> None:
+        self.db = db
+
+    def page(
+        self,
+        *,
+        now: datetime,
+        municipalities: Sequence[str] | None = None,
+        states: Sequence[str] | None = None,
+        urgencies: Sequence[str] | None = None,
+        overdue: bool | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> WorkQueuePage:
+        """One page of open cases matching the filters, most urgent first."""
+        today, after = _decode_cursor(cursor) if cursor else (now.date(), None)
+        where: list[str] = []
+        params: list[Any] = [today.isoformat()]
+        for column, values in (
+            ("municipality", municipalities),
+            ("state", states),
+            ("urgency", urgencies),
+        ):
+            if values is not None:
+                _in(column, values, where, params)
+        outer: list[str] = []
+        if overdue is not None:
+            outer.append("late = ?")
+            params.append(0 if overdue else 1)
+        if after is not None:
+            outer.append(f"({_ORDER}) > (?, ?, ?, ?, ?)")
+            params.extend(after)
+        size = max(1, min(limit, MAX_LIMIT))
+        sql = _PAGE.format(
+            inner=" WHERE " + " AND ".join(where) if where else "",
+            outer=" WHERE " + " AND ".join(outer) if outer else "",
+        )
+        params.append(size + 1)
+        with self.db.read() as tx:
+            rows = tx.fetchall(sql, params)
+        items = [WorkQueueEntry.of(WorkItem.model_validate_json(r[0]), today) for r in rows]
+        more = len(items) > size
+        next_cursor = _encode_cursor(today, rows[size - 1][1:]) if more else None
+        return WorkQueuePage(items=items[:size], next_cursor=next_cursor)
+
+    def get(self, case_id: str, *, now: datetime) -> WorkQueueEntry | None:
+        """The queue entry of one open case, or None (closed or unknown)."""
+        with self.db.read() as tx:
+            row = tx.fetchone("SELECT doc FROM work_queue WHERE case_id = ?", (str(case_id),))
+        return WorkQueueEntry.of(WorkItem.model_validate_json(row[0]), now.date()) if row else None
