@@ -9,9 +9,9 @@ Figures are kept per municipality and calendar month (Dutch local time of the ev
 - ``offers_matched`` per offer; ``cases_closed`` per outcome; ``escalations`` per Meldcode
   step;
 - ``days_to_consent``, ``days_to_discussion``, ``days_to_support``: calendar days from the
-  first signal to the first consent, discussion and support match, counted in the month the
-  step was reached, reported as the number of cases, the median and the 90th percentile
-  (nearest rank).
+  first signal to the first consent, discussion (the day it was held) and support match,
+  counted in the month the step was reached, reported as the number of cases, the median and
+  the 90th percentile (nearest rank).
 
 Cells below the threshold are suppressed in reports: counts per case or signal of small
 numbers could identify a family.
@@ -111,9 +111,11 @@ def apply(
     durations: list[Duration] = []
     measure = DURATION_MEASURES.get(event.name)
     if measure is not None and measure not in facts.reached:
+        # A discussion counts from the day it was held, which may precede its recording.
+        reached_on = data.on if isinstance(data, ev.Discussed) else day
         facts.reached.append(measure)
-        days = (day - facts.signalled_on).days
-        durations.append(Duration(event.municipality, month, measure, days))
+        days = (reached_on - facts.signalled_on).days
+        durations.append(Duration(event.municipality, month_of(reached_on), measure, days))
     return facts, tallies, durations
 
 

@@ -16,6 +16,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -111,6 +112,68 @@ def is_referral(n: Notification) -> bool:
     return n.topic.startswith(REFERRAL_TOPIC)
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for KS_EVENTS."""
+
+    subject: str
+    payload: bytes
+    msg_id: str
+    position: int
+
+
+class EventTranslator:
+    """Turns a stored Referral event into its published message (see projections.event)."""
+
+    def __init__(self, app: Referrals, cache_size: int = 50_000) -> None:
+        self.app = app
+        self.cache_size = cache_size
+        self._municipality: dict[UUID, str] = {}
+
+    def translate(self, n: Notification, through: int) -> Outgoing:
+        """The message of Referral notification ``n``; RelayError if it cannot be published."""
+        event = self.app.mapper.to_domain_event(n)
+        name = type(event).__name__
+        attributes: dict[str, Any] = vars(event)
+        case_id = event.originator_id
+        assert isinstance(case_id, UUID)
+        try:
+            data = public_data(name, attributes)
+        except (ValueError, InvalidEventError) as e:  # pydantic's ValidationError: ValueError
+            raise RelayError(
+                f"Referral event {name} of case {case_id} (position {n.id}) does not fit its "
+                "published form; the relay stops rather than skip it"
+            ) from e
+        municipality = self._municipality_of(case_id, attributes)
+        body = envelope(
+            name=name,
+            case_id=case_id,
+            municipality=municipality,
+            version=event.originator_version,
+            position=n.id,
+            through=through,
+            data=data,
+        )
+        return Outgoing(
+            subject=subject_for(municipality, name),
+            payload=json.dumps(body, separators=(",", ":")).encode(),
+            msg_id=event_id(case_id, event.originator_version),
+            position=n.id,
+        )
+
+    def _municipality_of(self, case_id: UUID, attributes: dict[str, Any]) -> str:
+        # Only Signalled names the municipality; later events find it from the case's start.
+        found = attributes.get("municipality") or self._municipality.get(case_id)
+        if found is None:
+            first: Any = self.app.repository.get(case_id, version=1)
+            assert isinstance(first, Referral)
+            found = first.municipality
+        if len(self._municipality) >= self.cache_size:
+            self._municipality.clear()
+        self._municipality[case_id] = str(found)
+        return str(found)
+
+
 class Relay:
     """Publishes the notification log's Referral events to KS_EVENTS, in order."""
 
@@ -129,7 +192,7 @@ class Relay:
         self.publish_timeout = publish_timeout
         self.resume_from_stream = resume_from_stream
         self.position = 0
-        self._municipality: dict[UUID, str] = {}
+        self.translator = EventTranslator(app)
 
     async def start(self) -> int:
         """Resume after the recorded position, or after the stream's last event if later."""
@@ -154,13 +217,13 @@ class Relay:
         published = 0
         for n in window:
             if is_referral(n):
-                subject, payload, msg_id = await asyncio.to_thread(self._message, n, through[n.id])
+                out = await asyncio.to_thread(self.translator.translate, n, through[n.id])
                 await self.js.publish(
-                    subject,
-                    payload,
+                    out.subject,
+                    out.payload,
                     timeout=self.publish_timeout,
                     stream=STREAM,
-                    headers={"Nats-Msg-Id": msg_id},
+                    headers={"Nats-Msg-Id": out.msg_id},
                 )
                 published += 1
         # Every event of the window is acknowledged by the stream: only now move on.
@@ -168,43 +231,6 @@ class Relay:
         self.position = window[-1].id
         log.info("relay.published", events=published, position=self.position)
         return len(window)
-
-    def _message(self, n: Notification, through: int) -> tuple[str, bytes, str]:
-        event = self.app.mapper.to_domain_event(n)
-        name = type(event).__name__
-        attributes: dict[str, Any] = vars(event)
-        case_id = event.originator_id
-        assert isinstance(case_id, UUID)
-        municipality = self._municipality_of(case_id, attributes)
-        try:
-            data = public_data(name, attributes)
-        except (ValueError, InvalidEventError) as e:  # pydantic's ValidationError: ValueError
-            raise RelayError(
-                f"Referral event {name} of case {case_id} (position {n.id}) does not fit its "
-                "published form; the relay stops rather than skip it"
-            ) from e
-        body = envelope(
-            name=name,
-            case_id=case_id,
-            municipality=municipality,
-            version=event.originator_version,
-            position=n.id,
-            through=through,
-            data=data,
-        )
-        payload = json.dumps(body, separators=(",", ":")).encode()
-        return subject_for(municipality, name), payload, event_id(case_id, event.originator_version)
-
-    def _municipality_of(self, case_id: UUID, attributes: dict[str, Any]) -> str:
-        found = attributes.get("municipality") or self._municipality.get(case_id)
-        if found is None:
-            first: Any = self.app.repository.get(case_id, version=1)
-            assert isinstance(first, Referral)
-            found = first.municipality
-        if len(self._municipality) > 50_000:
-            self._municipality.clear()
-        self._municipality[case_id] = str(found)
-        return str(found)
 
     async def run(self, stop: asyncio.Event, poll: float = POLL_SECONDS) -> None:
         """Publish until ``stop`` is set; NATS outages are waited out, never skipped."""

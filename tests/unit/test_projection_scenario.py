@@ -1,0 +1,285 @@
+"""A seeded generator of many cases driven through the application, shared by the projection
+tests, and the check that the pure projections agree with the aggregates it produced."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import Notification
+
+from adapters.nats.relay import EventTranslator, coverage, is_referral
+from domain.deadlines import ServiceLevels, next_deadline
+from domain.errors import DomainError
+from domain.lifecycle import Action
+from domain.values import (
+    Actor,
+    ActorRole,
+    HealthScores,
+    MeldcodeStep,
+    Need,
+    Outcome,
+    PersonalDetails,
+    Phase,
+    PhaseInfo,
+    Reporter,
+    ReporterRole,
+    RiskFactor,
+    Signal,
+    Urgency,
+)
+from ks_engine import commands as c
+from ks_engine.application import Referrals
+from ks_engine.catalogue_file import load_catalogue
+from projections import case_view, work_queue
+from projections.event import DATA_MODELS, ReferralEvent, parse_event
+from tests.conftest import FixedClock
+
+MUNICIPALITIES = ("GM0928", "GM0882", "GM0981")
+COORDINATOR = Actor(organisation="gemeente-kerkrade", role=ActorRole.COORDINATOR, user_ref="c-7")
+CTX = c.Context(actor=COORDINATOR, causation_id="scenario")
+# Marks that must never leave the engine: the no-personal-data scan looks for each of them.
+NAME = "Zwaantje Vertrouwelijk-Naam"
+BIRTH_DATE = date(1987, 6, 15)
+NOTE = "notitie-alleen-voor-het-knooppunt"
+JUSTIFICATION = "verantwoording-vertrouwelijk: acute zorgen over veiligheid"
+REASON = "sluitreden-vrije-tekst-vertrouwelijk"
+LEAD = "Jantje Leidend-Professional"
+SECRET_MARKS = (NAME, BIRTH_DATE.isoformat(), "15-06-1987", NOTE, JUSTIFICATION, REASON, LEAD)
+
+
+def referrals(clock: FixedClock, env: dict[str, str] | None = None) -> Referrals:
+    """The application on the given store (in memory unless ``env`` says otherwise)."""
+    return Referrals(
+        env or {"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        catalogue=load_catalogue(None),
+        clock=clock,
+    )
+
+
+def signal_for(
+    municipality: str,
+    pseudonym: str,
+    *,
+    role: ReporterRole = ReporterRole.MIDWIFE,
+    phase: Phase = Phase.PREGNANCY,
+    risks: tuple[RiskFactor, ...] = (RiskFactor.DEBTS,),
+    urgency: Urgency = Urgency.ROUTINE,
+    on: date | None = None,
+) -> tuple[Signal, c.Context]:
+    """A signal carrying every kind of personal detail, as a partner might send it."""
+    key = f"partner-{role.value}#{uuid4()}"
+    phase_date = None if phase is Phase.PRECONCEPTION else (on or date(2027, 1, 1))
+    sig = Signal(
+        signal_key=key,
+        municipality=municipality,
+        person_pseudonym=pseudonym,
+        reporter=Reporter(organisation=f"org-{role.value}", role=role),
+        phase=PhaseInfo(phase=phase, date=phase_date),
+        risk_factors=risks,
+        urgency=urgency,
+        personal=PersonalDetails(name=NAME, birth_date=BIRTH_DATE, note=NOTE),
+    )
+    return sig, c.Context(
+        actor=Actor(organisation=f"org-{role.value}", role=ActorRole.PARTNER), causation_id=key
+    )
+
+
+def scores(rng: random.Random) -> HealthScores:
+    return HealthScores(**{d: rng.randint(0, 10) for d in HealthScores.model_fields})
+
+
+def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -> None:
+    """Run the command for ``action`` with plausible inputs (DomainError when refused)."""
+    today = app.clock().date()
+    providers = sorted({o.organization_id for o in app.catalogue.services})
+    if action is Action.REQUEST_CONSENT:
+        app.request_consent(c.RequestConsent(case_id=case_id), CTX)
+    elif action is Action.GIVE_CONSENT:
+        expiry = rng.choice([None, 30, 365])
+        app.record_consent(
+            c.RecordConsent(
+                case_id=case_id,
+                given=True,
+                scope=providers,
+                expires_on=None if expiry is None else today + timedelta(days=expiry),
+            ),
+            CTX,
+        )
+    elif action is Action.DECLINE_CONSENT:
+        app.record_consent(c.RecordConsent(case_id=case_id, given=False), CTX)
+    elif action is Action.WITHDRAW_CONSENT:
+        app.withdraw_consent(c.WithdrawConsent(case_id=case_id), CTX)
+    elif action is Action.RECORD_DISCUSSION:
+        app.record_discussion(
+            c.RecordDiscussion(
+                case_id=case_id,
+                on=today,
+                participants=rng.sample(providers, 2),
+                scores=scores(rng),
+                needs=rng.sample(list(Need), rng.randint(0, 3)),
+            ),
+            CTX,
+        )
+    elif action is Action.MATCH_SUPPORT:
+        offers = [s.id for s in app.catalogue.services]
+        app.match_support(
+            c.MatchSupport(
+                case_id=case_id,
+                offer_ids=rng.sample(offers, rng.randint(1, 2)),
+                lead_professional=LEAD,
+                planned_start=today + timedelta(days=7),
+            ),
+            CTX,
+        )
+    elif action is Action.ESCALATE:
+        app.escalate(
+            c.Escalate(
+                case_id=case_id,
+                meldcode_step=rng.choice(list(MeldcodeStep)),
+                legal_basis="Wmo 2015 art. 5.2.6",
+                justification=JUSTIFICATION,
+            ),
+            CTX,
+        )
+    elif action is Action.CLOSE:
+        app.close_case(
+            c.Close(case_id=case_id, outcome=rng.choice(list(Outcome)), reason=REASON), CTX
+        )
+
+
+def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> list[UUID]:
+    """Random but seeded traffic: new and repeated signals, and coordinators' commands."""
+    rng = random.Random(seed)
+    people: list[tuple[str, str]] = []
+    cases: list[UUID] = []
+    for _ in range(steps):
+        clock.advance(hours=rng.choice([1, 3, 20, 49]))
+        if not cases or rng.random() < 0.3:
+            if people and rng.random() < 0.3:
+                municipality, pseudonym = rng.choice(people)
+            else:
+                municipality, pseudonym = rng.choice(MUNICIPALITIES), f"{rng.getrandbits(128):032x}"
+                people.append((municipality, pseudonym))
+            outcome = app.receive_signal(
+                *signal_for(
+                    municipality,
+                    pseudonym,
+                    role=rng.choice(list(ReporterRole)),
+                    phase=rng.choice(list(Phase)),
+                    risks=tuple(rng.sample(list(RiskFactor), rng.randint(1, 3))),
+                    urgency=rng.choice(list(Urgency)),
+                )
+            )
+            if outcome.case_id is not None and outcome.case_id not in cases:
+                cases.append(outcome.case_id)
+            continue
+        case = app.get_case(rng.choice(cases))
+        actions = [a for a in case.allowed_actions() if a is not Action.ADD_SIGNAL]
+        if not actions or (Action.CLOSE in actions and len(actions) > 1 and rng.random() < 0.7):
+            actions = [a for a in actions if a is not Action.CLOSE]
+        if not actions:
+            continue
+        with contextlib.suppress(DomainError):
+            perform(app, case.id, rng.choice(actions), rng)
+    return cases
+
+
+def notifications(app: Referrals) -> list[Notification]:
+    """The whole notification log, in order."""
+    found: list[Notification] = []
+    while batch := app.notification_log.select(found[-1].id + 1 if found else 1, 10):
+        found.extend(batch)
+    return found
+
+
+def published(app: Referrals) -> list[ReferralEvent]:
+    """Every Referral event as the relay publishes it and a projection reads it back."""
+    log = notifications(app)
+    through = coverage([(n.id, is_referral(n)) for n in log])
+    translator = EventTranslator(app)
+    referral = [n for n in log if is_referral(n)]
+    return [
+        parse_event(translator.translate(n, through[n.id]).payload, seq)
+        for seq, n in enumerate(referral, start=1)
+    ]
+
+
+def make_event(
+    name: str,
+    data: dict[str, Any],
+    *,
+    seq: int = 1,
+    version: int = 1,
+    case_id: str = "c-1",
+    municipality: str = "GM0928",
+    position: int | None = None,
+) -> ReferralEvent:
+    """A hand-built published event, for the step-by-step unit tests."""
+    base: dict[str, Any] = {
+        "actor": {"organisation": "gemeente-kerkrade", "role": "coordinator"},
+        "occurred_at": datetime(2026, 11, 2, 9, 30).isoformat() + "+01:00",
+    }
+    return ReferralEvent(
+        seq=seq,
+        id=f"e-{seq}",
+        name=name,
+        case_id=case_id,
+        municipality=municipality,
+        version=version,
+        position=position or seq,
+        through=position or seq,
+        data=DATA_MODELS[name].model_validate(base | data),
+    )
+
+
+def test_the_scenario_produces_every_kind_of_event(clock: FixedClock) -> None:
+    app = referrals(clock)
+    play(app, clock, seed=7, steps=300)
+    names = {e.name for e in published(app)}
+    assert names == set(DATA_MODELS)
+
+
+def test_pure_views_agree_with_the_aggregates(clock: FixedClock) -> None:
+    # Given many cases played through the application
+    app = referrals(clock)
+    cases = play(app, clock, seed=11, steps=300)
+    levels = ServiceLevels()
+    # When the published events are folded through the pure projections
+    queue: dict[str, work_queue.WorkItem | None] = {}
+    views: dict[str, case_view.CaseView | None] = {}
+    for e in published(app):
+        queue[e.case_id] = work_queue.apply(queue.get(e.case_id), e, levels)
+        views[e.case_id] = case_view.apply(views.get(e.case_id), e)
+    # Then each open case has a queue row with the aggregate's state, urgency and deadline
+    assert len(cases) > 40
+    for case_id in cases:
+        case = app.get_case(case_id)
+        item, view = queue[str(case_id)], views[str(case_id)]
+        assert view is not None
+        assert (view.state, view.version) == (case.state.value, case.version)
+        assert view.risk_factors == case.risk_factors
+        assert len(view.signals) == len(case.signals)
+        assert len(view.discussions) == len(case.discussions)
+        assert len(view.support) == len(case.support)
+        assert [x.meldcode_step for x in view.escalations] == [
+            x["meldcode_step"] for x in case.escalations
+        ]
+        consent = case.consent
+        assert (view.consent and view.consent.status) == (consent and consent["status"])
+        if not case.is_open:
+            assert item is None
+            assert case.outcome is not None
+            assert view.outcome == case.outcome["code"]
+            continue
+        assert item is not None
+        assert (item.state, item.urgency.value) == (case.state, case.urgency)
+        assert list(item.risk_factors) == case.risk_factors
+        assert item.signal_count == len(case.signals)
+        deadline = next_deadline(case, levels)
+        assert (item.deadline_step, item.deadline_due) == (
+            (deadline.step, deadline.due) if deadline else (None, None)
+        )
