@@ -12,7 +12,6 @@ What is published is only what ``projections.event`` names: pseudonyms, codes an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -236,6 +235,7 @@ class Relay:
         """Publish until ``stop`` is set; NATS outages are waited out, never skipped."""
         await self._until_started(stop)
         while not stop.is_set():
+            _raise_if_cancelled()
             try:
                 read = await self.publish_pending()
             except nats.errors.Error as e:
@@ -247,6 +247,7 @@ class Relay:
 
     async def _until_started(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            _raise_if_cancelled()
             try:
                 await self.start()
                 return
@@ -256,8 +257,23 @@ class Relay:
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    """Wait ``seconds`` or until ``stop``; a cancellation is never swallowed (unlike
+    ``asyncio.wait_for`` on Python 3.11, which can lose one that races its timeout)."""
+    if stop.is_set():
+        return
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation the NATS client swallowed (it catches CancelledError in places),
+    so that cancelling this task always stops it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def relay_position_path(data_dir: Path) -> Path:

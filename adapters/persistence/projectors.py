@@ -193,6 +193,7 @@ class Projector:
         """Project until ``stop`` is set; NATS outages are waited out."""
         try:
             while not stop.is_set():
+                _raise_if_cancelled()
                 try:
                     await self.step()
                 except nats.errors.Error as e:
@@ -223,8 +224,23 @@ class Projector:
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    """Wait ``seconds`` or until ``stop``; a cancellation is never swallowed (unlike
+    ``asyncio.wait_for`` on Python 3.11, which can lose one that races its timeout)."""
+    if stop.is_set():
+        return
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation the NATS client swallowed (it catches CancelledError in places),
+    so that cancelling this task always stops it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 @dataclass(frozen=True)
