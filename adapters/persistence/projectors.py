@@ -108,6 +108,10 @@ class Projector:
         await self.js.add_consumer(STREAM, config)
         log.info("projector.consumer_created", projection=self.projection.name, start=seq + 1)
 
+    async def close(self) -> None:
+        """Leave the consumer; unacknowledged deliveries stay with the server."""
+        await self._unsubscribe()
+
     async def _unsubscribe(self) -> None:
         if self._sub is not None:
             sub, self._sub = self._sub, None

@@ -1,0 +1,213 @@
+"""Projectors on a real nats-server and real SQLite files: crash between commit and ack,
+redelivery, restarts while events keep arriving, read-your-writes, and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+from typer.testing import CliRunner
+
+from adapters.nats.embedded import EmbeddedNatsServer
+from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.relay import Relay, RelayPosition, run_relay
+from adapters.persistence.projectors import Projector, run_projectors
+from adapters.persistence.sqlite_views import SqliteViewDatabase, open_views
+from domain.values import Outcome
+from ks_engine import commands as c
+from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.cli import app as cli
+from ks_engine.settings import Settings
+from projections.event import STREAM
+from projections.monitoring_store import Monitoring, to_csv
+from projections.read_models import ReadModels, build_projections
+from projections.store import checkpoints, install
+from tests.conftest import FixedClock
+from tests.integration.test_projection_store import dump
+from tests.unit.test_projection_scenario import CTX, play, signal_for
+
+
+@pytest.fixture
+async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(nats_server.url)
+    stream = nc.jetstream()
+    await ensure_events_stream(stream)
+    yield stream
+    await nc.close()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, clock: FixedClock) -> Engine:
+    built = bootstrap(Settings(data_dir=tmp_path / "data"), clock=clock, configure_logs=False)
+    yield built  # type: ignore[misc]
+    built.close()
+
+
+async def publish_all(engine: Engine, js: JetStreamContext) -> int:
+    """Relay the whole log; the stream's last sequence."""
+    relay = Relay(engine.referrals, js, RelayPosition(engine.settings.data_dir / "relay.sqlite"))
+    await relay.start()
+    while await relay.publish_pending():
+        pass
+    return (await js.stream_info(STREAM)).state.last_seq
+
+
+async def rebuilt(js: JetStreamContext, path: Path) -> SqliteViewDatabase:
+    """Fresh views from the start of the stream, in another database."""
+    db = SqliteViewDatabase(path)
+    for projection in build_projections(Settings().service_levels):
+        await Projector(js, db, projection).rebuild()
+    return db
+
+
+async def test_a_projector_stopped_between_commit_and_ack_resumes_to_the_rebuilt_view(
+    engine: Engine, js: JetStreamContext, clock: FixedClock, tmp_path: Path
+) -> None:
+    play(engine.referrals, clock, seed=21, steps=150)
+    last = await publish_all(engine, js)
+    db = open_views(engine.settings)
+    projections = build_projections(engine.settings.service_levels)
+    install(db, projections)
+    for projection in projections:
+        # Given a projector that applied and committed a batch, and stopped before its ack
+        first = Projector(js, db, projection, batch=40)
+        assert await first.step() == 40
+        batch = await first.fetch()
+        outcome = await first.commit([e for _, e in batch])
+        assert outcome.checkpoint.seq == 80
+        await first.close()
+        # When a new projector starts on the same view
+        await Projector(js, db, projection, batch=40).catch_up(last)
+    # Then every view equals one rebuilt from the start of the stream
+    fresh = await rebuilt(js, tmp_path / "rebuilt.sqlite")
+    assert dump(db) == dump(fresh)
+    assert all(dump(db).values())
+    assert {c.seq for c in checkpoints(db, [p.name for p in projections])} == {last}
+
+
+async def test_redelivered_events_are_skipped(
+    engine: Engine, js: JetStreamContext, clock: FixedClock, tmp_path: Path
+) -> None:
+    play(engine.referrals, clock, seed=22, steps=100)
+    last = await publish_all(engine, js)
+    db = open_views(engine.settings)
+    projections = build_projections(engine.settings.service_levels)
+    install(db, projections)
+    projection = projections[2]  # monitoring: its counts would double on a second apply
+    projector = Projector(js, db, projection, batch=30)
+    # A committed batch is given back to the server (as a lost ack would be)
+    batch = await projector.fetch()
+    assert (await projector.commit([e for _, e in batch])).applied == 30
+    for m, _ in batch:
+        await m.nak()
+    skipped = 0
+    while checkpoints(db, [projection.name])[0].seq < last or skipped < 30:
+        batch = await projector.fetch()
+        outcome = await projector.commit([e for _, e in batch])
+        await projector.acknowledge(batch, outcome)
+        skipped += outcome.skipped
+    await projector.close()
+    assert skipped == 30
+    fresh = await rebuilt(js, tmp_path / "rebuilt.sqlite")
+    assert dump(db)["monitoring_count"] == dump(fresh)["monitoring_count"]
+
+
+async def test_incremental_views_equal_rebuilt_views_after_many_cases_and_restarts(
+    engine: Engine, js: JetStreamContext, clock: FixedClock, tmp_path: Path
+) -> None:
+    app = engine.referrals
+    stop = asyncio.Event()
+    relay = asyncio.create_task(run_relay(engine, js, stop))
+    projectors = asyncio.create_task(run_projectors(engine, js, stop))
+    for chunk in range(4):
+        # Cases keep arriving while relay and projectors run; projectors are killed twice
+        await asyncio.to_thread(play, app, clock, 100 + chunk, steps=100)
+        if chunk % 2 == 0:
+            await asyncio.sleep(0.05 * chunk)
+            projectors.cancel()
+            await asyncio.gather(projectors, return_exceptions=True)
+            projectors = asyncio.create_task(run_projectors(engine, js, stop))
+    views = ReadModels(open_views(engine.settings))
+    end = app.recorder.max_notification_id()
+    assert end is not None
+    assert await views.wait_for_async(end, timeout=60)
+    stop.set()
+    await asyncio.gather(relay, projectors)
+    fresh = await rebuilt(js, tmp_path / "rebuilt.sqlite")
+    assert dump(views.db) == dump(fresh)  # type: ignore[arg-type]
+    assert len(dump(fresh)["case_view"]) > 60
+
+
+async def test_a_query_can_wait_for_the_position_a_command_returned(
+    engine: Engine, js: JetStreamContext
+) -> None:
+    app = engine.referrals
+    views = ReadModels(open_views(engine.settings), monitoring_threshold=0)
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(run_relay(engine, js, stop)),
+        asyncio.create_task(run_projectors(engine, js, stop)),
+    ]
+    try:
+        opened = app.receive_signal(*signal_for("GM0928", "a" * 32))
+        assert opened.case_id is not None
+        assert opened.position is not None
+        assert await views.wait_for_async(opened.position, timeout=30)
+        assert views.cases.get(opened.case_id) is not None
+        # Closing saves the index release after the case's event: its position is reached too
+        closed = app.close_case(c.Close(case_id=opened.case_id, outcome=Outcome.MOVED_AWAY), CTX)
+        assert await views.wait_for_async(closed.position, timeout=30)
+        view = views.cases.get(opened.case_id)
+        assert view is not None
+        assert view.state == "closed"
+        assert views.work_queue.get(str(opened.case_id), now=app.clock()) is None
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+def test_the_cli_rebuilds_reports_status_and_exports_statistics(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, clock: FixedClock
+) -> None:
+    data = tmp_path / "data"
+    engine = bootstrap(Settings(data_dir=data), clock=clock, configure_logs=False)
+    play(engine.referrals, clock, seed=7, steps=120)
+
+    async def relay_all() -> int:
+        nc = await nats.connect(nats_server.url)
+        try:
+            stream = nc.jetstream()
+            await ensure_events_stream(stream)
+            return await publish_all(engine, stream)
+        finally:
+            await nc.close()
+
+    last = asyncio.run(relay_all())
+    engine.close()
+    env = {"KS_DATA_DIR": str(data), "KS_NATS_URL": nats_server.url, "KS_MONITORING_THRESHOLD": "0"}
+    runner = CliRunner()
+
+    def lags() -> dict[str, int]:
+        result = runner.invoke(cli, ["projections", "status"], env=env)
+        assert result.exit_code == 0, result.output
+        rows = re.finditer(r"^(\w+)\s+\d+\s+\d+\s+(\d+)", result.output, re.M)
+        return {m[1]: int(m[2]) for m in rows}
+
+    assert lags() == dict.fromkeys(("work_queue", "case_view", "monitoring"), last)
+    result = runner.invoke(cli, ["projections", "rebuild"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "rebuilt monitoring" in result.output
+    assert lags() == dict.fromkeys(("work_queue", "case_view", "monitoring"), 0)
+    result = runner.invoke(cli, ["stats", "--csv"], env=env)
+    assert result.exit_code == 0, result.output
+    expected = to_csv(Monitoring(open_views(Settings(data_dir=data)), threshold=0).rows())
+    assert result.output == expected
+    assert expected.count("\n") > 20
+    result = runner.invoke(cli, ["projections", "rebuild", "timeline"], env=env)
+    assert result.exit_code == 2
+    assert "no read model 'timeline'" in result.output
