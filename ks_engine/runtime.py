@@ -40,11 +40,11 @@ class NatsLink:
 async def nats_link(settings: Settings, *, embedded: bool) -> AsyncIterator[NatsLink]:
     """Connect to KS_NATS_URL, or (``embedded``) start nats-server under the data directory."""
     server: EmbeddedNatsServer | None = None
-    if settings.nats_url is None:
+    if not settings.nats_url:
         if not embedded:
             raise NatsNotConfiguredError(
-                "set KS_NATS_URL to the NATS server or cluster to run this component alone "
-                "(`ks run` starts an embedded server instead)"
+                "set it to the NATS server or cluster to run this component alone (e.g. "
+                "KS_NATS_URL=nats://127.0.0.1:4222); `ks run` starts an embedded server instead"
             )
         server = EmbeddedNatsServer(settings.nats_store_dir, port=settings.embedded_nats_port)
         server.start()

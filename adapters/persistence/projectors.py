@@ -126,7 +126,7 @@ class Projector:
         assert self._sub is not None
         try:
             msgs = await self._sub.fetch(self.batch, timeout=self.fetch_timeout)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py raises its own subclass or the builtin, depending on when
             return []
         batch: list[tuple[Msg, ReferralEvent]] = []
         for m in msgs:

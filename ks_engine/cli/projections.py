@@ -1,40 +1,54 @@
-"""`ks project`, `ks projections rebuild|status` and `ks stats`: the read models."""
+"""`ks projections rebuild|status` and `ks stats`: the read models."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated
 
+import nats
+import nats.errors
 import typer
+from nats.js import JetStreamContext
 
-from adapters.persistence.projectors import Projector, run_projectors, status
+from adapters.persistence.projectors import Projector, status
 from adapters.persistence.sqlite_views import open_views
-from ks_engine.bootstrap import bootstrap
-from ks_engine.cli.relay import jetstream, relay, require_nats_url, stop_on_signals
 from ks_engine.settings import Settings
 from projections.errors import UnknownProjectionError
 from projections.monitoring_store import Monitoring, MonitoringRow, to_csv
 from projections.read_models import build_projections, select
 from projections.store import install
 
-app = typer.Typer(no_args_is_help=True, help="Read models: rebuild and status.")
+
+def require_nats_url(settings: Settings) -> str:
+    """KS_NATS_URL, or exit with a message saying how to set it."""
+    if not settings.nats_url:
+        typer.echo(
+            "KS_NATS_URL is not set: set it to the NATS server or cluster the engine uses "
+            "(e.g. KS_NATS_URL=nats://127.0.0.1:4222)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return settings.nats_url
 
 
-async def _project() -> None:
-    engine = bootstrap()
+@asynccontextmanager
+async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+    """A JetStream context on ``url``; a clear exit when the server cannot be reached."""
     try:
-        url = require_nats_url(engine.settings)
-        async with jetstream(url) as js:
-            typer.echo("ks-engine projectors running; Ctrl-C stops")
-            await run_projectors(engine, js, stop_on_signals())
+        nc = await nats.connect(url, name="ks-engine", connect_timeout=5, max_reconnect_attempts=-1)
+    except (OSError, nats.errors.Error) as e:
+        typer.echo(f"cannot reach the NATS server in KS_NATS_URL: {e}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        yield nc.jetstream()
     finally:
-        engine.close()
+        await nc.drain()
 
 
-def project() -> None:
-    """Run only the projectors: KS_EVENTS into the read models (needs KS_NATS_URL)."""
-    asyncio.run(_project())
+app = typer.Typer(no_args_is_help=True, help="Read models: rebuild and status.")
 
 
 async def _rebuild(settings: Settings, name: str | None) -> None:
@@ -117,8 +131,6 @@ def stats(
 
 
 def register(root: typer.Typer) -> None:
-    """Add `ks relay`, `ks project`, `ks stats` and `ks projections ...` to the root command."""
-    root.command()(relay)
-    root.command()(project)
+    """Add `ks stats` and `ks projections ...` to the root command."""
     root.command()(stats)
     root.add_typer(app, name="projections")

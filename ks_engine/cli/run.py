@@ -1,17 +1,29 @@
-"""`ks run` (everything in one process) and `ks intake` (the intake worker alone)."""
+"""`ks run` (everything in one process) and each worker alone: `ks intake`, `ks relay`,
+`ks project`."""
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import typer
 
+from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.intake import Intake
+from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
+from adapters.persistence.projectors import run_projectors
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.demo import run_demo
 from ks_engine.partners import PartnerRegistry, load_partners
-from ks_engine.runtime import Component, NatsLink, nats_link, run_components, stop_on_signals
+from ks_engine.runtime import (
+    Component,
+    NatsLink,
+    NatsNotConfiguredError,
+    nats_link,
+    run_components,
+    stop_on_signals,
+)
 from ks_engine.settings import Settings
 
 
@@ -22,7 +34,11 @@ def _partners(settings: Settings) -> PartnerRegistry | None:
 def components(engine: Engine, link: NatsLink) -> dict[str, Component]:
     """The engine's workers, each runnable alone or together."""
     intake = Intake(engine, link.js, partners=_partners(engine.settings))
-    return {"intake": intake.run}
+    return {
+        "intake": intake.run,
+        "relay": partial(run_relay, engine, link.js),
+        "projectors": partial(run_projectors, engine, link.js),
+    }
 
 
 async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
@@ -30,6 +46,7 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
     try:
         async with nats_link(engine.settings, embedded=embedded) as link:
             await ensure_intake_streams(link.js, engine.settings)
+            await ensure_events_stream(link.js, engine.settings.nats_replicas)
             stop = stop_on_signals()
             parts = components(engine, link)
             if only is not None:
@@ -38,6 +55,9 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
                 await asyncio.to_thread(run_demo, engine, typer.echo)
             typer.echo(f"ks-engine running ({', '.join(parts)}) on {link.url}; Ctrl-C stops")
             await run_components(parts, stop)
+    except NatsNotConfiguredError as e:
+        typer.echo(f"KS_NATS_URL is not set: {e}", err=True)
+        raise typer.Exit(2) from None
     finally:
         engine.close()
 
@@ -45,7 +65,7 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
 def run(
     demo: bool = typer.Option(False, "--demo", help="Seed demo data and print demo tokens."),
 ) -> None:
-    """Start the engine: intake (and the other workers) in one process.
+    """Start the engine: intake, relay and projectors in one process.
 
     Without KS_NATS_URL an embedded nats-server is started under the data directory.
     """
@@ -53,5 +73,15 @@ def run(
 
 
 def intake() -> None:
-    """Run only the intake worker (needs KS_NATS_URL)."""
+    """Run only the intake worker: KS_SIGNALS into the event store (needs KS_NATS_URL)."""
     asyncio.run(_serve(embedded=False, only="intake", demo=False))
+
+
+def relay() -> None:
+    """Run only the relay: Referral events from the event store to KS_EVENTS (KS_NATS_URL)."""
+    asyncio.run(_serve(embedded=False, only="relay", demo=False))
+
+
+def project() -> None:
+    """Run only the projectors: KS_EVENTS into the read models (needs KS_NATS_URL)."""
+    asyncio.run(_serve(embedded=False, only="projectors", demo=False))

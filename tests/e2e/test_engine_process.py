@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -17,10 +18,13 @@ import nats
 from nats.aio.client import Client
 
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
+from adapters.persistence.sqlite_views import open_views
 from ks_engine.bootstrap import bootstrap
 from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal
+from projections.read_models import ReadModels
+from projections.work_queue_store import WorkQueueEntry
 
 KS = str(Path(sys.executable).parent / "ks")
 SOURCE = "https://jgz.example.nl"
@@ -89,16 +93,35 @@ async def test_ks_run_takes_signals_on_its_embedded_server_and_stops_cleanly(
         await publish_signals(nc, bsns * 2, "run")
         got = await receipts
         await nc.close()
+        # The relay and projectors in the same process bring both cases to the work queue
+        queue = await wait_for_work_queue(tmp_path, {r["case_id"] for r in got})
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     log = output(tmp_path, "run")
     assert proc.returncode == 0, log[-2000:]
+    assert [(e.signal_count, e.state) for e in queue] == [(2, "signalled")] * 2
     assert [r["status"] for r in got] == ["accepted"] * 4
     assert [r["matched_existing"] for r in got] == [False, False, True, True]
     assert "signal.accepted" in log
     for bsn in bsns:
         assert bsn not in log, "a BSN reached the engine's log"
+
+
+async def wait_for_work_queue(
+    data_dir: Path, case_ids: set[str], timeout: float = 30
+) -> list[WorkQueueEntry]:
+    """The work queue entries of ``case_ids`` once every one shows both its signals."""
+    views = ReadModels(open_views(Settings(data_dir=data_dir)))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        page = views.work_queue.page(now=datetime.now(UTC))
+        found = [e for e in page.items if str(e.case_id) in case_ids]
+        if len(found) == len(case_ids) and all(e.signal_count == 2 for e in found):
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.2)
 
 
 async def stream_receipts(nc: Client) -> list[dict[str, Any]]:
