@@ -40,7 +40,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+        "CIPHER_TOPIC": "adapters.persistence.cipher:AesGcmCipher",
         "CIPHER_KEY": settings.cipher_key_text(),
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(settings.sqlite_path),

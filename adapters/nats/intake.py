@@ -14,6 +14,8 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import nats.errors
 import structlog
@@ -38,6 +40,7 @@ from ks_engine.signal_contract import (
     to_domain,
 )
 
+RECEIPT_ACK_SECONDS = 5.0  # a receipt not confirmed by then is published again
 log = structlog.get_logger("ks.intake")
 
 CONSUMER = "ks-intake"
@@ -123,11 +126,11 @@ class Intake:
         stored = await self._store(valid) if valid else False
         if stored and self._after_commit is not None:
             await self._after_commit()
+        if stored:
+            rejected += [i for i in valid if i.rejection is not None]
+            await self._accept([i for i in valid if i.rejection is None])
         for item in rejected:
             await self._dead_letter(item)
-        if stored:
-            for item in valid:
-                await (self._accept(item) if item.rejection is None else self._dead_letter(item))
 
     # -- steps ----------------------------------------------------------------------------
     def _inspect(self, msg: Msg) -> _Item:
@@ -195,31 +198,49 @@ class Intake:
                 )
                 await item.msg.nak(delay=self.settings.intake_retry_delay_seconds)
 
-    async def _accept(self, item: _Item) -> None:
+    async def _accept(self, items: list[_Item]) -> None:
+        """Receipts for the stored signals, all in flight at once; each message is acked once
+        its receipt is kept. A receipt that could not be kept leaves its signal to be delivered
+        again: the store recognises it, and the same receipt is published once more."""
+        clock = self.engine.referrals.clock
+        pending = [
+            await self._publish_receipt_async(item, self._acceptance(item, clock()))
+            for item in items
+        ]
+        if pending:
+            await asyncio.wait(pending, timeout=RECEIPT_ACK_SECONDS)
+        for item, future in zip(items, pending, strict=True):
+            if not future.done() or future.cancelled() or future.exception() is not None:
+                future.cancel()
+                log.warning("receipt.not_kept", stream_seq=item.seq)
+                await item.msg.nak(delay=self.settings.intake_retry_delay_seconds)
+                continue
+            await item.msg.ack()
+            outcome = item.outcome
+            assert outcome is not None
+            log.info(
+                "signal.accepted",
+                subject=item.msg.subject,
+                stream_seq=item.seq,
+                case_id=str(outcome.case_id),
+                matched_existing=outcome.matched_existing,
+                duplicate=outcome.duplicate,
+            )
+
+    @staticmethod
+    def _acceptance(item: _Item, at: datetime) -> Receipt:
         outcome = item.outcome
         assert item.parsed is not None
         assert outcome is not None
-        await self._publish_receipt(
-            item,
-            Receipt(
-                reference=item.reference,
-                status="accepted",
-                source=item.parsed.event.source,
-                signal_id=item.parsed.event.id,
-                case_id=outcome.case_id,
-                matched_existing=outcome.matched_existing,
-                duplicate=outcome.duplicate,
-                processed_at=self.engine.referrals.clock(),
-            ),
-        )
-        await item.msg.ack()
-        log.info(
-            "signal.accepted",
-            subject=item.msg.subject,
-            stream_seq=item.seq,
-            case_id=str(outcome.case_id),
+        return Receipt(
+            reference=item.reference,
+            status="accepted",
+            source=item.parsed.event.source,
+            signal_id=item.parsed.event.id,
+            case_id=outcome.case_id,
             matched_existing=outcome.matched_existing,
             duplicate=outcome.duplicate,
+            processed_at=at,
         )
 
     async def _dead_letter(self, item: _Item) -> None:
@@ -262,7 +283,11 @@ class Intake:
         )
 
     async def _publish_receipt(self, item: _Item, receipt: Receipt) -> None:
-        await self.js.publish(
+        await (await self._publish_receipt_async(item, receipt))
+
+    async def _publish_receipt_async(self, item: _Item, receipt: Receipt) -> asyncio.Future[Any]:
+        """Publish a receipt to KS_RECEIPTS; the future resolves when the stream kept it."""
+        return await self.js.publish_async(
             receipt_subject(item.municipality, item.partner, item.reference),
             receipt.model_dump_json().encode(),
             headers={"Nats-Msg-Id": f"receipt:{SIGNALS}:{item.seq}"},
