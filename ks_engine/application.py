@@ -67,6 +67,15 @@ class Referrals(Application[UUID]):
         # Matching index and idempotency records are never snapshotted: reading them skips
         # the snapshot table (one query instead of two for every lookup at intake).
         self._unsnapshotted = Repository(event_store=self.events)
+        self._on_recorded: list[Callable[[], None]] = []
+
+    def on_recorded(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (in the saving thread) after every save: the log has grown."""
+        self._on_recorded.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        for listener in self._on_recorded:
+            listener()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

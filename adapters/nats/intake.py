@@ -24,6 +24,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from adapters.nats.fetching import fetch_batch
 from adapters.nats.streams import SIGNALS
 from domain.values import Signal
 from ks_engine import commands as c
@@ -107,14 +108,13 @@ class Intake:
         log.info("intake.started", consumer=CONSUMER)
         while not stop.is_set():
             try:
-                msgs = await sub.fetch(self.settings.intake_batch_size, timeout=0.5)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
+                msgs = await fetch_batch(sub, self.settings.intake_batch_size, wait=0.5)
             except (nats.errors.ConnectionClosedError, nats.errors.NoServersError):
                 log.warning("intake.nats_unavailable")
                 await asyncio.sleep(1)
                 continue
-            await self.handle(msgs)
+            if msgs:
+                await self.handle(msgs)
         await sub.unsubscribe()
         log.info("intake.stopped")
 

@@ -39,6 +39,8 @@ log = structlog.get_logger("ks.relay")
 
 REFERRAL_TOPIC = get_topic(Referral) + "."
 POLL_SECONDS = 0.2
+WINDOW = 500  # notifications read per round
+PEEK = 50  # read past the window to tell how far its last event's reader has seen
 RETRY_SECONDS = 2.0
 
 
@@ -62,7 +64,12 @@ class RelayPosition:
 
     def _connect(self) -> sqlite3.Connection:
         assert self.path is not None
-        return sqlite3.connect(self.path, timeout=10)
+        conn = sqlite3.connect(self.path, timeout=10)
+        # A position lost in a power cut only makes the relay publish some events again,
+        # which the stream drops as duplicates: no need to sync every update to disk.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
 
     def get(self) -> int:
         if self.path is None:
@@ -184,8 +191,10 @@ class Relay:
         *,
         publish_timeout: float = 5.0,
         resume_from_stream: bool = True,
+        window: int = WINDOW,
     ) -> None:
         self.app = app
+        self.window = window
         self.js = js
         self.tracking = tracking
         self.publish_timeout = publish_timeout
@@ -205,34 +214,53 @@ class Relay:
         return self.position
 
     async def publish_pending(self) -> int:
-        """Publish one section of the log after the position; the number of notifications read."""
-        log_ = self.app.notification_log
-        size = log_.section_size
-        window = await asyncio.to_thread(log_.select, self.position + 1, size)
-        if not window:
+        """Publish one window of the log after the position; the number of notifications read.
+
+        Each event is published only after the one before it was acknowledged, so the stream
+        holds them in log order even when a publish fails half-way through a window.
+        """
+        outgoing, last = await asyncio.to_thread(self._read_window)
+        if last is None:
             return 0
-        peek = await asyncio.to_thread(log_.select, window[-1].id + 1, size)
-        through = coverage([(n.id, is_referral(n)) for n in (*window, *peek)])
-        published = 0
-        for n in window:
-            if is_referral(n):
-                out = await asyncio.to_thread(self.translator.translate, n, through[n.id])
-                await self.js.publish(
-                    out.subject,
-                    out.payload,
-                    timeout=self.publish_timeout,
-                    stream=STREAM,
-                    headers={"Nats-Msg-Id": out.msg_id},
-                )
-                published += 1
+        for out in outgoing:
+            await self.js.publish(
+                out.subject,
+                out.payload,
+                timeout=self.publish_timeout,
+                stream=STREAM,
+                headers={"Nats-Msg-Id": out.msg_id},
+            )
         # Every event of the window is acknowledged by the stream: only now move on.
-        await asyncio.to_thread(self.tracking.set, window[-1].id)
-        self.position = window[-1].id
-        log.info("relay.published", events=published, position=self.position)
-        return len(window)
+        await asyncio.to_thread(self.tracking.set, last)
+        read = last - self.position
+        self.position = last
+        log.debug("relay.published", events=len(outgoing), position=self.position)
+        return read
+
+    def _read_window(self) -> tuple[list[Outgoing], int | None]:
+        """The messages of the next window of the log, and the window's last position."""
+        select = self.app.recorder.select_notifications
+        window = select(start=self.position + 1, limit=self.window)
+        if not window:
+            return [], None
+        peek = select(start=window[-1].id + 1, limit=PEEK)
+        through = coverage([(n.id, is_referral(n)) for n in (*window, *peek)])
+        outgoing = [self.translator.translate(n, through[n.id]) for n in window if is_referral(n)]
+        return outgoing, window[-1].id
 
     async def run(self, stop: asyncio.Event, poll: float = POLL_SECONDS) -> None:
-        """Publish until ``stop`` is set; NATS outages are waited out, never skipped."""
+        """Publish until ``stop`` is set; NATS outages are waited out, never skipped.
+
+        Saves in this process wake the relay at once; saves by other processes (an intake or
+        API running apart) are found by polling every ``poll`` seconds.
+        """
+        loop = asyncio.get_running_loop()
+        grown = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(grown.set)
+
+        self.app.on_recorded(wake)
         await self._until_started(stop)
         while not stop.is_set():
             _raise_if_cancelled()
@@ -242,8 +270,9 @@ class Relay:
                 log.warning("relay.publish_failed", error=str(e) or type(e).__name__)
                 await _sleep(stop, RETRY_SECONDS)
                 continue
-            if read < self.app.notification_log.section_size:
-                await _sleep(stop, poll)
+            if read < self.window:
+                await _wait_for(grown, stop, poll)
+                grown.clear()
 
     async def _until_started(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -266,6 +295,18 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait({waiter}, timeout=seconds)
     finally:
         waiter.cancel()
+
+
+async def _wait_for(grown: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    """Wait until the log grew, ``stop`` is set, or ``seconds`` passed."""
+    if stop.is_set() or grown.is_set():
+        return
+    waiters = {asyncio.ensure_future(grown.wait()), asyncio.ensure_future(stop.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _raise_if_cancelled() -> None:

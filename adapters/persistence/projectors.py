@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from adapters.nats.fetching import fetch_batch
 from adapters.persistence.sqlite_views import open_views
 from projections.errors import InvalidEventError, ProjectionError
 from projections.event import STREAM, SUBJECT_PREFIX, ReferralEvent, parse_event
@@ -124,10 +125,7 @@ class Projector:
         if self._sub is None:
             await self.subscribe()
         assert self._sub is not None
-        try:
-            msgs = await self._sub.fetch(self.batch, timeout=self.fetch_timeout)
-        except TimeoutError:  # nats-py raises its own subclass or the builtin, depending on when
-            return []
+        msgs = await fetch_batch(self._sub, self.batch, wait=self.fetch_timeout)
         batch: list[tuple[Msg, ReferralEvent]] = []
         for m in msgs:
             seq = m.metadata.sequence.stream

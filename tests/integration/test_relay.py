@@ -107,7 +107,7 @@ async def test_a_relay_that_crashed_before_recording_its_position_publishes_no_d
     play(app, clock, seed=8, steps=60)
     path = tmp_path / "relay.sqlite"
 
-    # Given a relay that dies after the stream acknowledged its third section, before it
+    # Given a relay that dies after the stream acknowledged its third window, before it
     # could record that position
     class Crashing(RelayPosition):
         calls = 0
@@ -118,7 +118,7 @@ async def test_a_relay_that_crashed_before_recording_its_position_publishes_no_d
                 raise RuntimeError("killed")
             super().set(position)
 
-    first = Relay(app, js, Crashing(path), resume_from_stream=False)
+    first = Relay(app, js, Crashing(path), resume_from_stream=False, window=10)
     await first.start()
     with pytest.raises(RuntimeError, match="killed"):
         await drain(first)
@@ -126,10 +126,12 @@ async def test_a_relay_that_crashed_before_recording_its_position_publishes_no_d
     assert published_before > 0
     # When a new relay starts from the recorded position (the stream is not consulted)
     acks: list[Any] = []
-    second = Relay(app, _Recording(js, acks), RelayPosition(path), resume_from_stream=False)
+    second = Relay(
+        app, _Recording(js, acks), RelayPosition(path), resume_from_stream=False, window=10
+    )
     assert await second.start() < notifications(app)[30].id
     await drain(second)
-    # Then the third section was sent again, and the stream kept each event once
+    # Then the third window was sent again, and the stream kept each event once
     assert any(a.duplicate for a in acks)
     await assert_exactly_once_in_order(js, app)
 

@@ -1,0 +1,174 @@
+"""The whole engine as an operator runs it: `ks run` in its own process, on the bench's server.
+
+Signals are published the way partners publish them; a signal counts as done when the work queue
+projection has applied its event. In a run of only first and further signals every signal makes
+exactly one Referral event, relayed in order, so the k-th signal is visible once the work
+queue's checkpoint reaches stream sequence k of ``KS_EVENTS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import nats
+from nats.js import JetStreamContext
+
+from adapters.nats.embedded import EmbeddedNatsServer
+from adapters.nats.intake import CONSUMER
+from adapters.nats.streams import SIGNALS
+from bench.engine import SOURCE, signals
+
+KS = str(Path(sys.executable).parent / "ks")
+POLL_SECONDS = 0.002
+
+
+@contextmanager
+def engine_process(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A fresh nats-server and `ks run` on it, logging warnings only; both stopped after."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with EmbeddedNatsServer(data_dir / "nats") as server:
+        environment = dict(
+            os.environ,
+            KS_DATA_DIR=str(data_dir),
+            KS_NATS_URL=server.url,
+            KS_LOG_LEVEL="warning",
+            **env,
+        )
+        with (data_dir / "ks-run.log").open("ab") as log:
+            proc = subprocess.Popen([KS, "run"], env=environment, stdout=log, stderr=log)
+        try:
+            yield server.url, proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def work_queue_seq(views: Path) -> int:
+    """The KS_EVENTS sequence the work queue projection has applied."""
+    try:
+        with sqlite3.connect(f"file:{views}?mode=ro", uri=True, timeout=5) as db:
+            row = db.execute(
+                "SELECT stream_seq FROM projection_checkpoint WHERE name = 'work_queue'"
+            ).fetchone()
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    return int(row[0]) if row else 0
+
+
+async def _ready(js: JetStreamContext, views: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await js.consumer_info(SIGNALS, CONSUMER)
+            await js.stream_info("KS_EVENTS")
+            if views.exists():
+                return
+        except nats.errors.Error:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the engine did not start; see ks-run.log in the data directory")
+        await asyncio.sleep(0.1)
+
+
+class Visibility:
+    """Polls the work queue's checkpoint in a thread; when each sequence became visible."""
+
+    def __init__(self, views: Path, count: int) -> None:
+        self.views, self.count = views, count
+        self.seen_at: list[float] = [0.0] * (count + 1)
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _poll(self) -> None:
+        done = 0
+        while done < self.count:
+            seq = min(work_queue_seq(self.views), self.count)
+            now = time.perf_counter()
+            for k in range(done + 1, seq + 1):
+                self.seen_at[k] = now
+            done = max(done, seq)
+            time.sleep(POLL_SECONDS)
+
+    def wait(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+async def end_to_end(data_dir: Path, count: int) -> dict[str, float]:
+    """Publish ``count`` signals at once; signals/s until all are in the work queue."""
+    bodies = signals(count, seed=11)
+    views = data_dir / "views.sqlite"
+    with engine_process(data_dir) as (url, proc):
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        await _ready(js, views)
+        watch = Visibility(views, count)
+        started = time.perf_counter()
+        watch.start()
+        futures = [
+            await js.publish_async(
+                "ks.signals.GM0928", body, headers={"Nats-Msg-Id": f"{SOURCE}#e2e-{n}"}
+            )
+            for n, body in enumerate(bodies)
+        ]
+        await asyncio.gather(*futures)
+        if not await asyncio.to_thread(watch.wait, 3600):
+            raise RuntimeError("the work queue did not show every signal within an hour")
+        elapsed = watch.seen_at[count] - started
+        rss = peak_rss_mb(proc.pid)
+        await nc.close()
+    return {"signals_per_s": count / elapsed, "seconds": elapsed, "peak_rss_mb": rss}
+
+
+async def steady_lag(data_dir: Path, rate: float, seconds: float) -> dict[str, float]:
+    """Publish at ``rate`` signals/s; p50/p99 ms from publish to visible in the work queue."""
+    count = int(rate * seconds)
+    bodies = signals(count, seed=12)
+    views = data_dir / "views.sqlite"
+    with engine_process(data_dir) as (url, proc):
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        await _ready(js, views)
+        watch = Visibility(views, count)
+        watch.start()
+        published = [0.0] * (count + 1)
+        start = time.perf_counter()
+        for n, body in enumerate(bodies):
+            due = start + n / rate
+            if (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            published[n + 1] = time.perf_counter()
+            await js.publish("ks.signals.GM0928", body, headers={"Nats-Msg-Id": f"{SOURCE}#l-{n}"})
+        if not await asyncio.to_thread(watch.wait, 600):
+            raise RuntimeError("the work queue did not show every signal within 10 minutes")
+        rss = peak_rss_mb(proc.pid)
+        await nc.close()
+    lags = sorted((watch.seen_at[k] - published[k]) * 1000 for k in range(1, count + 1))
+    return {
+        "offered_per_s": rate,
+        "signals": count,
+        "p50_ms": statistics.median(lags),
+        "p99_ms": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
+        "max_ms": lags[-1],
+        "peak_rss_mb": rss,
+    }
