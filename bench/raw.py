@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import nats
 from eventsourcing.application import Application
@@ -20,7 +20,7 @@ class Dossier(Aggregate):
         self.municipality = municipality
 
 
-class Dossiers(Application[object]):
+class Dossiers(Application[UUID]):
     """A bare eventsourcing application."""
 
 

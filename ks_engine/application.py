@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recorder, Recording
 
 from domain.catalogue import Catalogue, Suggestion, suggest_support
 from domain.deadlines import ServiceLevels
@@ -46,6 +46,9 @@ class CommandResult:
     position: int
 
 
+ExistenceQuery = Callable[[Recorder, Sequence[UUID]], "set[UUID] | None"]
+
+
 class Referrals(Application[UUID]):
     """Referrals to the Knooppunt: signals in, coordinators' decisions recorded."""
 
@@ -59,9 +62,11 @@ class Referrals(Application[UUID]):
         catalogue: Catalogue,
         service_levels: ServiceLevels | None = None,
         clock: Callable[[], datetime],
+        existing: ExistenceQuery | None = None,
     ) -> None:
         super().__init__(env)
         self.catalogue = catalogue
+        self._existing = existing
         self.service_levels = service_levels or ServiceLevels()
         self.clock = clock
         # Matching index and idempotency records are never snapshotted: reading them skips
@@ -119,6 +124,7 @@ class Referrals(Application[UUID]):
         pending: list[tuple[Signal, UUID, bool]] = []
         outcomes: list[SignalOutcome | None] = []
         at = self.clock()
+        absent = set() if check_duplicates else self._absent_indexes(batch)
         for signal, ctx in batch:
             record_id = signal_record_id(signal.signal_key)
             if check_duplicates or record_id in work:
@@ -131,7 +137,7 @@ class Referrals(Application[UUID]):
                 )
                 continue
             try:
-                case, matched = self._apply_signal(signal, ctx, at, work)
+                case, matched = self._apply_signal(signal, ctx, at, work, absent)
             except DomainError as refusal:
                 outcomes.append(SignalOutcome(signal.signal_key, None, refusal=refusal))
                 continue
@@ -153,11 +159,27 @@ class Referrals(Application[UUID]):
             result.append(outcome)
         return result
 
+    def _absent_indexes(self, batch: Sequence[tuple[Signal, c.Context]]) -> set[UUID]:
+        """The batch's matching-index ids known (in one query) not to be stored yet."""
+        if self._existing is None:
+            return set()
+        ids = [person_index_id(s.municipality, s.person_pseudonym) for s, _ in batch]
+        found = self._existing(self.recorder, ids)
+        return set() if found is None else set(ids) - found
+
     def _apply_signal(
-        self, signal: Signal, ctx: c.Context, at: datetime, work: dict[UUID, Aggregate]
+        self,
+        signal: Signal,
+        ctx: c.Context,
+        at: datetime,
+        work: dict[UUID, Aggregate],
+        absent: set[UUID],
     ) -> tuple[Referral, bool]:
         index_id = person_index_id(signal.municipality, signal.person_pseudonym)
-        index = self._find(PersonIndex, index_id, work)
+        if index_id in absent and index_id not in work:
+            index = None
+        else:
+            index = self._find(PersonIndex, index_id, work)
         if index is not None and index.open_case_id is not None:
             case = self._find(Referral, index.open_case_id, work)
             assert case is not None, "the matching index names a case that does not exist"

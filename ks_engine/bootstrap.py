@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from adapters.persistence.existing import existing_originators
 from domain.catalogue import Catalogue
 from domain.pseudonym import pseudonymise
 from ks_engine.application import Referrals
@@ -64,6 +65,7 @@ def bootstrap(
         catalogue=catalogue or load_catalogue(settings.catalogue_path),
         service_levels=settings.service_levels,
         clock=clock,
+        existing=existing_originators,
     )
     return Engine(
         settings=settings, referrals=referrals, pseudonym_key=settings.pseudonym_key_bytes()
