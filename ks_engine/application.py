@@ -9,7 +9,7 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recorder, Recording
 
 from domain.catalogue import Catalogue, Suggestion, suggest_support
@@ -20,6 +20,7 @@ from domain.referral import Referral
 from domain.signal_record import SignalRecord, signal_record_id
 from domain.values import Signal
 from ks_engine import commands as c
+from ks_engine.processing import AggregateProcessingEvent
 from ks_engine.transcoding import DateAsISO
 
 A = TypeVar("A", bound=Aggregate)
@@ -77,6 +78,19 @@ class Referrals(Application[UUID]):
     def on_recorded(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (in the saving thread) after every save: the log has grown."""
         self._on_recorded.append(listener)
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """As ``Application.save``, collecting events without per-object protocol checks."""
+        processing_event = AggregateProcessingEvent()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         for listener in self._on_recorded:
