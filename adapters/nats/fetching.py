@@ -12,7 +12,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-TOP_UP_SECONDS = 0.005
+TOP_UP_SECONDS = 0.01
 
 
 async def fetch_batch(sub: JetStreamContext.PullSubscription, batch: int, wait: float) -> list[Msg]:

@@ -76,10 +76,12 @@ async def test_a_projector_stopped_between_commit_and_ack_resumes_to_the_rebuilt
     for projection in projections:
         # Given a projector that applied and committed a batch, and stopped before its ack
         first = Projector(js, db, projection, batch=40)
-        assert await first.step() == 40
+        acked = await first.step()  # a batch takes what the server had ready, up to 40
+        assert 0 < acked <= 40
         batch = await first.fetch()
         outcome = await first.commit([e for _, e in batch])
-        assert outcome.checkpoint.seq == 80
+        assert batch
+        assert outcome.checkpoint.seq == acked + len(batch) < last
         await first.close()
         # When a new projector starts on the same view
         await Projector(js, db, projection, batch=40).catch_up(last)
@@ -102,17 +104,19 @@ async def test_redelivered_events_are_skipped(
     projector = Projector(js, db, projection, batch=30)
     # A committed batch is given back to the server (as a lost ack would be)
     batch = await projector.fetch()
-    assert (await projector.commit([e for _, e in batch])).applied == 30
+    given_back = len(batch)
+    assert given_back
+    assert (await projector.commit([e for _, e in batch])).applied == given_back
     for m, _ in batch:
         await m.nak()
     skipped = 0
-    while checkpoints(db, [projection.name])[0].seq < last or skipped < 30:
+    while checkpoints(db, [projection.name])[0].seq < last or skipped < given_back:
         batch = await projector.fetch()
         outcome = await projector.commit([e for _, e in batch])
         await projector.acknowledge(batch, outcome)
         skipped += outcome.skipped
     await projector.close()
-    assert skipped == 30
+    assert skipped == given_back
     fresh = await rebuilt(js, tmp_path / "rebuilt.sqlite")
     assert dump(db)["monitoring_count"] == dump(fresh)["monitoring_count"]
 
