@@ -1,12 +1,14 @@
 """The read models' database on SQLite (the embedded default): one file, WAL mode.
 
-Each transaction opens its own connection, so the projectors (in a worker thread) and the
-HTTP adapter's queries never share one. SQLite errors become ViewDatabaseError here, once.
+Each thread keeps its own connection, so the projectors (in worker threads) and the HTTP
+adapter's queries never share one, and no transaction pays for opening a connection. SQLite
+errors become ViewDatabaseError here, once.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -40,6 +42,7 @@ class SqliteViewDatabase:
     def __init__(self, path: Path, *, busy_timeout: float = 10.0) -> None:
         self.path = path
         self.busy_timeout = busy_timeout
+        self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._translated():
             conn = self._connect()
@@ -62,21 +65,24 @@ class SqliteViewDatabase:
         except sqlite3.Error as e:
             raise ViewDatabaseError(f"the read-model database {self.path} failed: {e}") from None
 
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
     @contextmanager
     def _session(self, begin: str) -> Iterator[_Tx]:
         with self._translated():
-            conn = self._connect()
+            conn = self._connection()
+            conn.execute(begin)
             try:
-                conn.execute(begin)
-                try:
-                    yield _Tx(conn)
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-            finally:
-                conn.close()
+                yield _Tx(conn)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def transaction(self) -> AbstractContextManager[_Tx]:
         """A write transaction; BEGIN IMMEDIATE makes writers queue instead of fail mid-way."""
