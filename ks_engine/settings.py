@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     intake_ack_wait_seconds: float = Field(default=30, gt=0)
     intake_retry_delay_seconds: float = Field(default=2, ge=0)
     catalogue_path: Path | None = None
+    principals_path: Path | None = None  # API principals; default <data_dir>/principals.json
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     consent_request_working_days: int = Field(default=5, ge=1)
@@ -79,6 +80,10 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "events.sqlite"
+
+    @property
+    def principals_file(self) -> Path:
+        return self.principals_path or self.data_dir / "principals.json"
 
     @property
     def service_levels(self) -> ServiceLevels:

@@ -1,0 +1,98 @@
+"""Who may see which case: the access rules, in one place.
+
+A coordinator sees the cases of the municipalities they serve; a partner sees a case it
+signalled while the family's consent is active and names the partner; an auditor reads
+histories. Anything else is answered exactly like a case that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends
+
+from adapters.http.context import AttemptDep, PrincipalDep, ServicesDep, require
+from adapters.http.problems import NotFoundError
+from domain.errors import CaseNotFoundError
+from domain.referral import Referral
+from ks_engine.principals import Principal, Role
+
+
+def partner_may_see(case: Referral, principal: Principal, today: date) -> bool:
+    """A partner that signalled the case, while the family's consent covers it."""
+    if principal.role is not Role.PARTNER:
+        return False
+    signalled = any(s["reporter"]["organisation"] == principal.organisation for s in case.signals)
+    if not signalled or not case.consent_is_active(today) or case.consent is None:
+        return False
+    return principal.organisation in case.consent["scope"]
+
+
+def may_see(case: Referral, principal: Principal, today: date) -> bool:
+    """The access rule for reading one case."""
+    if principal.role is Role.COORDINATOR:
+        return principal.serves(case.municipality)
+    if principal.role is Role.AUDITOR:
+        return True
+    return partner_may_see(case, principal, today)
+
+
+def load_visible_case(
+    case_id: UUID, principal: Principal, services: ServicesDep, attempt: AttemptDep
+) -> Referral:
+    """The case if ``principal`` may see it; NotFoundError alike for missing and hidden."""
+    try:
+        case = services.referrals.get_case(case_id)
+    except CaseNotFoundError:
+        raise NotFoundError("there is no such case") from None
+    if attempt is not None:
+        attempt.touches(case)
+    if not may_see(case, principal, services.referrals.clock().date()):
+        if attempt is not None:
+            attempt.hidden = True
+        raise NotFoundError("there is no such case")
+    return case
+
+
+def _readable_case(
+    case_id: UUID,
+    principal: Annotated[Principal, require(Role.COORDINATOR, Role.PARTNER)],
+    services: ServicesDep,
+    attempt: AttemptDep,
+) -> Referral:
+    return load_visible_case(case_id, principal, services, attempt)
+
+
+def _history_case(
+    case_id: UUID,
+    principal: Annotated[Principal, require(Role.COORDINATOR, Role.AUDITOR)],
+    services: ServicesDep,
+    attempt: AttemptDep,
+) -> Referral:
+    return load_visible_case(case_id, principal, services, attempt)
+
+
+def _coordinated_case(
+    case_id: UUID,
+    principal: Annotated[Principal, require(Role.COORDINATOR)],
+    services: ServicesDep,
+    attempt: AttemptDep,
+) -> Referral:
+    return load_visible_case(case_id, principal, services, attempt)
+
+
+ReadableCase = Annotated[Referral, Depends(_readable_case)]
+HistoryCase = Annotated[Referral, Depends(_history_case)]
+CoordinatedCase = Annotated[Referral, Depends(_coordinated_case)]
+
+__all__ = [
+    "CoordinatedCase",
+    "HistoryCase",
+    "PrincipalDep",
+    "ReadableCase",
+    "load_visible_case",
+    "may_see",
+    "partner_may_see",
+]

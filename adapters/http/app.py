@@ -1,0 +1,81 @@
+"""The app factory: routers, problem handlers and middleware around the engine's parts.
+
+Nothing is built or connected at import time; ``create_app`` is called by the composition
+root with a bootstrapped engine, ``openapi_document`` builds the routes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI
+
+from adapters.http.context import Services
+from adapters.http.metrics import ApiMetrics, LagSource
+from adapters.http.middleware import install_request_middleware
+from adapters.http.ports import CaseQueries, ReadinessCheck
+from adapters.http.problems import install_problem_handlers
+from adapters.http.routers import audit, cases, catalog, commands, operations, stats
+from ks_engine.access_log import AccessLog
+from ks_engine.bootstrap import Engine
+from ks_engine.principals import PrincipalRegistry
+
+DESCRIPTION = """\
+Coordinators of the Knooppunt Kansrijke Start query their work queue and record consent,
+discussions, matched support, escalations and closures; partners submit signals and read
+their receipts; auditors read case histories and the NEN 7513 access log.
+
+Every request needs a bearer token (`ks principals add`). A case outside your remit answers
+404, exactly like a case that does not exist. Errors are RFC 9457 problem details; every
+response carries `X-Request-ID`. No response ever contains a BSN.
+"""
+
+
+def _routes() -> FastAPI:
+    api = FastAPI(
+        title="ks-engine",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "cases", "description": "Coordinators' queries (and partners' view)."},
+            {"name": "commands", "description": "Coordinators record what happened."},
+            {"name": "catalogue", "description": "The menukaart."},
+            {"name": "monitoring", "description": "Figures per municipality and month."},
+            {"name": "audit", "description": "The access log."},
+            {"name": "operations", "description": "Health, readiness, metrics."},
+        ],
+    )
+    for module in (cases, commands, catalog, stats, audit, operations):
+        api.include_router(module.router)
+    install_problem_handlers(api)
+    install_request_middleware(api)
+    return api
+
+
+def create_app(
+    engine: Engine,
+    *,
+    principals: PrincipalRegistry | None = None,
+    queries: CaseQueries | None = None,
+    signals: Any = None,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    projection_lag: LagSource | None = None,
+) -> FastAPI:
+    """The HTTP API over ``engine``; the read models and signal pipeline when given."""
+    api = _routes()
+    api.state.services = Services(
+        referrals=engine.referrals,
+        access_log=AccessLog(engine.referrals, engine.referrals.clock),
+        principals=principals or PrincipalRegistry(engine.settings.principals_file),
+        metrics=ApiMetrics(projection_lag),
+        queries=queries,
+        signals=signals,
+        readiness=dict(readiness or {}),
+    )
+    return api
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the API (for docs/openapi.json)."""
+    return _routes().openapi()

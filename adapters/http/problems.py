@@ -1,0 +1,211 @@
+"""RFC 9457 problem details: every error the API answers, translated once, here.
+
+Clients get a status, a short title, a detail a coordinator or partner understands and the
+request id; never a stack trace, an internal name or the value they sent (it may be a BSN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import (
+    CaseNotFoundError,
+    DomainError,
+    IllegalTransitionError,
+    UnknownOfferError,
+    VersionConflictError,
+)
+from ks_engine.log import redact_text
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:ks-engine:problem:"
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    field: str = Field(description="Where: 'body.scope', 'query.limit', 'header.if-match'.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object, with the extensions ks-engine uses."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = Field(default=None, description="422: each invalid field.")
+    state: str | None = Field(default=None, description="409: the case's current state.")
+    allowed: list[str] | None = Field(default=None, description="409: actions allowed now.")
+    current_version: int | None = Field(default=None, description="412: the case's version.")
+    code: str | None = Field(default=None, description="A machine-readable reason code.")
+
+
+class ApiError(Exception):
+    """An error the API answers with a problem document."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class UnauthorizedError(ApiError):
+    """No bearer token, or one that belongs to nobody."""
+
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class ForbiddenError(ApiError):
+    """The principal's role may not do this."""
+
+    status, slug, title = 403, "forbidden", "Not allowed for your role"
+
+
+class NotFoundError(ApiError):
+    """Nothing here, or nothing the principal may see (answered alike)."""
+
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class InvalidRequestError(ApiError):
+    """The request is well-formed but its content is refused."""
+
+    status, slug, title = 422, "invalid-request", "Invalid request"
+
+
+class UnavailableError(ApiError):
+    """A part the request needs (NATS, the read models) is not reachable."""
+
+    status, slug, title = 503, "unavailable", "Service unavailable"
+
+
+_STATUS_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed for your role"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("refused-transition", "Refused by the case's lifecycle"),
+    412: ("stale-version", "The case changed"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("invalid-request", "Invalid request"),
+    500: ("internal-error", "Internal error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """A problem+json response carrying the request id."""
+    default_slug, default_title = _STATUS_TITLES.get(status, ("error", "Error"))
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + (slug or default_slug),
+        "title": title or default_title,
+        "status": status,
+        "detail": redact_text(detail),
+        "instance": request.url.path,
+        "request_id": getattr(request.state, "request_id", None),
+    }
+    body.update({k: v for k, v in extensions.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """pydantic / FastAPI errors as ``{field, message}``, without the submitted values."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if err.get("type") == "missing":
+            message = "this field is required"
+        out.append({"field": ".".join(loc) or "body", "message": redact_text(message)})
+    return out
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        request,
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        headers=headers,
+        **exc.extensions,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors(exc.errors())
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem_response(
+        request, 422, f"the request has invalid fields: {summary}", errors=errors
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "the request cannot be served"
+    if exc.status_code == 404:
+        detail = "there is nothing at this address"
+    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, CaseNotFoundError):
+        return problem_response(request, 404, "there is no such case")
+    if isinstance(exc, VersionConflictError):
+        return problem_response(request, 412, str(exc), current_version=exc.actual)
+    if isinstance(exc, IllegalTransitionError):
+        return problem_response(request, 409, str(exc), state=exc.state, allowed=exc.allowed)
+    if isinstance(exc, UnknownOfferError):
+        errors = [{"field": "body.offer_ids", "message": str(exc)}]
+        return problem_response(request, 422, str(exc), errors=errors)
+    return problem_response(request, 422, str(exc), errors=[{"field": "body", "message": str(exc)}])
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error as problem details (500s are turned into problems by middleware)."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DomainError, _domain_error)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": title}
+    for status, (_, title) in _STATUS_TITLES.items()
+    if status in (401, 403, 404, 409, 412, 422)
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problem statuses an operation can answer."""
+    return {s: PROBLEM_RESPONSES[s] for s in statuses}

@@ -1,0 +1,81 @@
+"""Monitoring figures of the Knooppunten, as JSON or CSV (aggregates only, no pseudonyms)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
+
+from adapters.http.context import QueriesDep, audited, require
+from adapters.http.problems import ForbiddenError, problem_responses
+from adapters.http.schemas.queries import StatsOut
+from domain.values import MunicipalityCode
+from ks_engine.access_log import AccessAction
+from ks_engine.principals import Principal, Role
+
+router = APIRouter(
+    tags=["monitoring"],
+    dependencies=[audited(AccessAction.READ)],
+    responses=problem_responses(401, 403, 422),
+)
+
+StatsReader = Annotated[Principal, require(Role.COORDINATOR, Role.AUDITOR)]
+
+
+def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested figures as one level of ``a.b`` columns."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, list | tuple):
+            flat[name] = ";".join(str(v) for v in value)
+        else:
+            flat[name] = value
+    return flat
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rows as CSV with the union of their columns, in first-seen order."""
+    flat = [flatten(r) for r in rows]
+    columns: dict[str, None] = {}
+    for r in flat:
+        columns.update(dict.fromkeys(r))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+    return out.getvalue()
+
+
+@router.get(
+    "/stats",
+    summary="Monitoring per municipality and month (?format=csv for a spreadsheet)",
+    response_model=StatsOut,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def stats(
+    principal: StatsReader,
+    queries: QueriesDep,
+    municipality: Annotated[MunicipalityCode | None, Query()] = None,
+    since: Annotated[date | None, Query(description="First day included.")] = None,
+    until: Annotated[date | None, Query(description="First day no longer included.")] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    municipalities: list[str] | None
+    if principal.role is Role.COORDINATOR:
+        if municipality is not None and not principal.serves(municipality):
+            raise ForbiddenError(f"you do not coordinate for municipality {municipality}")
+        municipalities = [municipality] if municipality else list(principal.municipalities)
+    else:
+        municipalities = [municipality] if municipality else None
+    rows = await run_in_threadpool(queries.monitoring, municipalities, since, until)
+    if format == "csv":
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
+    return StatsOut(rows=[dict(r) for r in rows])

@@ -1,0 +1,111 @@
+"""Response bodies of the queries: work queue, case views, history, suggestions, catalogue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from domain.catalogue import Suggestion
+from domain.referral import Referral
+
+
+class WorkQueueOut(BaseModel):
+    """A page of the work queue, most urgent first."""
+
+    items: list[dict[str, Any]] = Field(description="Rows of the work-queue projection.")
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
+
+
+class ConsentOut(BaseModel):
+    """The family's consent as it stands."""
+
+    status: str
+    scope: list[str]
+    expires_on: date | None
+
+
+class OfferRef(BaseModel):
+    """A matched offer and its provider."""
+
+    offer_id: str
+    provider: str
+
+
+class SupportOut(BaseModel):
+    """Support agreed with the family."""
+
+    offers: list[OfferRef]
+    lead_professional: str
+    planned_start: date
+
+
+class PartnerCaseOut(BaseModel):
+    """What a partner that signalled may see of a case, within the family's consent."""
+
+    case_id: UUID
+    municipality: str
+    state: str
+    signalled_at: datetime
+    consent: ConsentOut
+    support: list[SupportOut]
+    outcome: str | None
+
+    @classmethod
+    def of(cls, case: Referral) -> PartnerCaseOut:
+        assert case.consent is not None
+        return cls(
+            case_id=case.id,
+            municipality=case.municipality,
+            state=case.state.value,
+            signalled_at=case.signalled_at,
+            consent=ConsentOut.model_validate(case.consent),
+            support=[SupportOut.model_validate(s) for s in case.support],
+            outcome=case.outcome["code"] if case.outcome else None,
+        )
+
+
+class HistoryOut(BaseModel):
+    """A case's history: every event, oldest first, with who caused it."""
+
+    case_id: UUID
+    events: list[dict[str, Any]]
+
+
+class ReasonOut(BaseModel):
+    """Why an offer fits: a need, risk factor or low-scoring dimension, and its points."""
+
+    kind: str
+    code: str
+    label: str
+    points: int
+
+
+class SuggestionOut(BaseModel):
+    """An offer from the menukaart ranked for a case."""
+
+    offer_id: str
+    name: str
+    provider_id: str
+    provider_name: str
+    score: int
+    reasons: list[ReasonOut]
+
+    @classmethod
+    def of(cls, s: Suggestion) -> SuggestionOut:
+        return cls(
+            offer_id=s.offer.id,
+            name=s.offer.name,
+            provider_id=s.provider.id,
+            provider_name=s.provider.name,
+            score=s.score,
+            reasons=[ReasonOut.model_validate(r) for r in s.reasons],
+        )
+
+
+class StatsOut(BaseModel):
+    """Monitoring figures per municipality and month (aggregates only)."""
+
+    rows: list[dict[str, Any]]

@@ -1,0 +1,155 @@
+"""The NEN 7513 access log: every read of case data and every command, allowed or denied.
+
+Each entry is one event of its own small aggregate in the event store, so the log gets the
+store's guarantees (append-only, transactional, in the notification log that the audit
+trail chains) and survives restarts. Entries carry the case id and the person's pseudonym,
+never a BSN or any other direct identifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AccessAction(StrEnum):
+    """What was done (NEN 7513 / FHIR AuditEvent action)."""
+
+    CREATE = "create"
+    READ = "read"
+    UPDATE = "update"
+    DELETE = "delete"
+    EXECUTE = "execute"
+
+
+class AccessOutcome(StrEnum):
+    """Whether the access was granted and succeeded."""
+
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    ERROR = "error"
+
+
+class Purpose(StrEnum):
+    """Purpose of use (NEN 7513 *doel van de verwerking*)."""
+
+    CARE = "care"
+    COORDINATION = "coordination"
+    AUDIT = "audit"
+    RESEARCH = "research"
+    OPERATIONS = "operations"
+
+
+class AccessEntry(BaseModel):
+    """One access-log entry as auditors read it."""
+
+    model_config = ConfigDict(frozen=True)
+    event_id: UUID
+    position: int | None = Field(default=None, description="Position in the event store's log.")
+    occurred_at: datetime
+    action: AccessAction
+    outcome: AccessOutcome
+    principal_id: str | None = Field(description="None for a request without a valid token.")
+    role: str | None
+    organisation: str | None
+    purpose: Purpose
+    source_address: str
+    request_id: str
+    case_id: UUID | None = None
+    person_pseudonym: str | None = None
+    object: str = Field(description="The query or object accessed, e.g. 'GET /cases/{case_id}'.")
+    status: int = Field(description="The HTTP status answered.")
+
+
+class AccessRecord(Aggregate):
+    """The stored form of one access-log entry: created once, never changed."""
+
+    @event("Recorded")
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry
+
+
+RECORDED_TOPIC = get_topic(AccessRecord.Recorded)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class AccessQuery:
+    """Filters of the access log: by case, principal and period (all optional)."""
+
+    case_id: UUID | None = None
+    principal_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def matches(self, entry: AccessEntry) -> bool:
+        return (
+            (self.case_id is None or entry.case_id == self.case_id)
+            and (self.principal_id is None or entry.principal_id == self.principal_id)
+            and (self.since is None or entry.occurred_at >= self.since)
+            and (self.until is None or entry.occurred_at < self.until)
+        )
+
+
+@dataclass(frozen=True)
+class AccessPage:
+    """A page of entries and the cursor for the next one (None at the end)."""
+
+    entries: list[AccessEntry]
+    next_cursor: int | None
+
+
+class AccessLog:
+    """Appends entries to, and reads them from, the application's event store."""
+
+    SCAN_BATCH = 500
+
+    def __init__(self, app: Application[UUID], clock: Callable[[], datetime]) -> None:
+        self.app = app
+        self.clock = clock
+
+    def record(self, **fields: Any) -> AccessEntry:
+        """Store one entry now; ``fields`` are AccessEntry's fields but id, time and position."""
+        occurred_at = fields.pop("occurred_at", None) or self.clock()
+        draft = AccessEntry(
+            event_id=UUID(int=0), occurred_at=occurred_at, **fields
+        )  # validated before anything is stored
+        stored = draft.model_dump(mode="json", exclude={"event_id", "position"})
+        record = AccessRecord(entry=stored)
+        recordings = self.app.save(record)
+        return draft.model_copy(
+            update={"event_id": record.id, "position": recordings[-1].notification.id}
+        )
+
+    def find(self, query: AccessQuery, *, after: int = 0, limit: int = 100) -> AccessPage:
+        """Entries matching ``query`` in log order, starting after position ``after``."""
+        found: list[AccessEntry] = []
+        start = after + 1
+        while len(found) < limit:
+            batch = self.app.recorder.select_notifications(
+                start=start, limit=self.SCAN_BATCH, topics=[RECORDED_TOPIC]
+            )
+            for notification in batch:
+                entry = self._entry(notification.id, self.app.mapper.to_domain_event(notification))
+                if query.matches(entry):
+                    found.append(entry)
+                    if len(found) == limit:
+                        return AccessPage(found, notification.id)
+            if len(batch) < self.SCAN_BATCH:
+                return AccessPage(found, None)
+            start = batch[-1].id + 1
+        return AccessPage(found, None)
+
+    @staticmethod
+    def _entry(position: int, stored: Any) -> AccessEntry:
+        return AccessEntry.model_validate(
+            dict(stored.entry, event_id=stored.originator_id, position=position)
+        )
