@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     intake_retry_delay_seconds: float = Field(default=2, ge=0)
     catalogue_path: Path | None = None
     principals_path: Path | None = None  # API principals; default <data_dir>/principals.json
+    api_host: str = "127.0.0.1"  # loopback unless an operator opens it up
+    api_port: int = Field(default=8000, ge=1, le=65535)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     consent_request_working_days: int = Field(default=5, ge=1)

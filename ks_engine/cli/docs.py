@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -21,12 +22,20 @@ def lifecycle_markdown() -> str:
     )
 
 
+def openapi_json() -> str:
+    """docs/openapi.json, the HTTP API's OpenAPI document."""
+    from adapters.http import openapi_document  # the web stack loads only when needed
+
+    return json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
+
+
 def generated_documents() -> dict[str, str]:
     """Every generated document: path under the project root -> content."""
     return {
         "docs/lifecycle.md": lifecycle_markdown(),
         SCHEMA_PATH: signal_schema_json(),
         "docs/asyncapi.yaml": asyncapi_yaml(),
+        "docs/openapi.json": openapi_json(),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ks_engine.cli import demo, docs, keys, projections, run, signal
+from ks_engine.cli import api, demo, docs, keys, principals, projections, run, signal
 
 app = typer.Typer(no_args_is_help=True, help="ks-engine: case routing for the Knooppunt.")
 app.command()(demo.demo)
@@ -16,3 +16,5 @@ app.command()(run.project)
 app.add_typer(signal.app, name="signal")
 app.add_typer(keys.app, name="keys")
 projections.register(app)
+app.add_typer(principals.app, name="principals")
+app.command()(api.api)
