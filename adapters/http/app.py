@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from adapters.http.context import Services
 from adapters.http.metrics import ApiMetrics, LagSource
 from adapters.http.middleware import install_request_middleware
-from adapters.http.ports import CaseQueries, ReadinessCheck
+from adapters.http.ports import CaseQueries, ReadinessCheck, SignalGateway
 from adapters.http.problems import install_problem_handlers
-from adapters.http.routers import audit, cases, catalog, commands, operations, stats
+from adapters.http.routers import audit, cases, catalog, commands, operations, signals, stats
 from ks_engine.access_log import AccessLog
 from ks_engine.bootstrap import Engine
 from ks_engine.principals import PrincipalRegistry
@@ -38,6 +38,7 @@ def _routes() -> FastAPI:
         version="1",
         description=DESCRIPTION,
         openapi_tags=[
+            {"name": "signals", "description": "Partners submit signals, read receipts."},
             {"name": "cases", "description": "Coordinators' queries (and partners' view)."},
             {"name": "commands", "description": "Coordinators record what happened."},
             {"name": "catalogue", "description": "The menukaart."},
@@ -46,7 +47,7 @@ def _routes() -> FastAPI:
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
     )
-    for module in (cases, commands, catalog, stats, audit, operations):
+    for module in (signals, cases, commands, catalog, stats, audit, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
     install_request_middleware(api)
@@ -58,7 +59,7 @@ def create_app(
     *,
     principals: PrincipalRegistry | None = None,
     queries: CaseQueries | None = None,
-    signals: Any = None,
+    signals: SignalGateway | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     projection_lag: LagSource | None = None,
 ) -> FastAPI:
@@ -69,6 +70,7 @@ def create_app(
         access_log=AccessLog(engine.referrals, engine.referrals.clock),
         principals=principals or PrincipalRegistry(engine.settings.principals_file),
         metrics=ApiMetrics(projection_lag),
+        pseudonymise=engine.pseudonymise,
         queries=queries,
         signals=signals,
         readiness=dict(readiness or {}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
@@ -10,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from adapters.http.metrics import ApiMetrics
-from adapters.http.ports import CaseQueries, ReadinessCheck
+from adapters.http.ports import CaseQueries, ReadinessCheck, SignalGateway
 from adapters.http.problems import ForbiddenError, UnauthorizedError, UnavailableError
 from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
@@ -26,8 +27,9 @@ class Services:
     access_log: AccessLog
     principals: PrincipalRegistry
     metrics: ApiMetrics
+    pseudonymise: Callable[[str], str]
     queries: CaseQueries | None = None
-    signals: Any = None
+    signals: SignalGateway | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 

@@ -12,6 +12,22 @@ from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
 
+from ks_engine.receipts import Receipt
+
+
+class SignalGatewayError(Exception):
+    """The signal pipeline (NATS) cannot take or answer a request right now."""
+
+
+class SignalGateway(Protocol):
+    """The front door of the signal pipeline: the same stream NATS partners publish to."""
+
+    async def submit(self, subject: str, body: bytes, msg_id: str) -> None:
+        """Publish a validated signal; return once the stream stored it."""
+
+    async def receipt(self, reference: str) -> Receipt | None:
+        """The receipt of the signal with this reference, or None while there is none."""
+
 
 @dataclass(frozen=True)
 class WorkQueueFilter:

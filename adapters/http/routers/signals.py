@@ -1,0 +1,106 @@
+"""Partners' signals over HTTP: the same CloudEvent as on NATS, into the same pipeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from adapters.http.context import AttemptDep, ServicesDep, audited, require
+from adapters.http.ports import SignalGateway, SignalGatewayError
+from adapters.http.problems import (
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    UnavailableError,
+    problem_responses,
+)
+from adapters.http.schemas.signals import SignalIn, SignalSubmittedOut
+from domain.errors import CaseNotFoundError
+from ks_engine.access_log import AccessAction
+from ks_engine.principals import Principal, Role
+from ks_engine.receipts import Receipt, signal_reference
+from ks_engine.signal_contract import SIGNAL_SUBJECT_PREFIX, Rejection, parse_signal
+
+router = APIRouter(prefix="/signals", tags=["signals"])
+
+Partner = Annotated[Principal, require(Role.PARTNER)]
+
+
+def _gateway(services: ServicesDep) -> SignalGateway:
+    if services.signals is None:
+        raise UnavailableError("the signal intake (NATS) is not connected; try again later")
+    gateway: SignalGateway = services.signals
+    return gateway
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Submit a signal (a CloudEvent, as on NATS); its receipt follows at Location",
+    dependencies=[audited(AccessAction.CREATE)],
+    responses=problem_responses(401, 403, 422),
+)
+async def submit_signal(
+    event: SignalIn,
+    request: Request,
+    response: Response,
+    principal: Partner,
+    services: ServicesDep,
+    attempt: AttemptDep,
+) -> SignalSubmittedOut:
+    try:
+        parsed = parse_signal(await request.body())
+    except Rejection as refused:
+        services.metrics.signals.labels("rejected").inc()
+        raise InvalidRequestError(refused.reason, code=refused.code.value) from None
+    if parsed.event.source != principal.organisation:
+        raise ForbiddenError(
+            f"signals are submitted in your own name: source must be '{principal.organisation}'"
+        )
+    if attempt is not None:
+        attempt.person_pseudonym = services.pseudonymise(parsed.data.person.bsn)
+    reference = signal_reference(parsed.event.signal_key)
+    gateway = _gateway(services)
+    try:
+        await gateway.submit(
+            SIGNAL_SUBJECT_PREFIX + parsed.data.municipality,
+            await request.body(),
+            parsed.event.signal_key,
+        )
+    except SignalGatewayError:
+        raise UnavailableError(
+            "the signal could not be handed to the intake; send it again"
+        ) from None
+    services.metrics.signals.labels("submitted").inc()
+    location = f"/signals/{reference}"
+    response.headers["Location"] = location
+    return SignalSubmittedOut(reference=reference, receipt=location)
+
+
+@router.get(
+    "/{reference}",
+    summary="The receipt of one of your signals: accepted with its case, or rejected and why",
+    dependencies=[audited(AccessAction.READ)],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def signal_receipt(
+    reference: UUID, principal: Partner, services: ServicesDep, attempt: AttemptDep
+) -> Receipt:
+    try:
+        receipt = await _gateway(services).receipt(str(reference))
+    except SignalGatewayError:
+        raise UnavailableError("receipts cannot be read right now; try again shortly") from None
+    if receipt is None:
+        raise NotFoundError("there is no receipt for this reference (yet); try again shortly")
+    if receipt.source != principal.organisation:
+        if attempt is not None:
+            attempt.hidden = True
+        raise NotFoundError("there is no receipt for this reference (yet); try again shortly")
+    if receipt.case_id is not None and attempt is not None:
+        try:
+            attempt.touches(services.referrals.get_case(receipt.case_id))
+        except CaseNotFoundError:
+            attempt.case_id = receipt.case_id
+    return receipt

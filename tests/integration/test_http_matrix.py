@@ -1,0 +1,168 @@
+"""The authorization matrix: every endpoint x every role x own / other municipality.
+
+Each row runs against a fresh case in the state its command needs, on a real SQLite store.
+A refused request changes nothing, and every request to case data leaves exactly one entry
+in the access log, with the outcome the rules predict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from ks_engine.demo import demo_bsn
+from ks_engine.signal_contract import example_signal
+from tests.integration.test_http_stack import KERKRADE, MIDWIFE, SCORES, Api, api
+
+__all__ = ["api"]
+
+ROLES = ("anonymous", "partner", "kerkrade", "landgraaf", "auditor", "admin")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One operation, how to prepare its case, and who may use it."""
+
+    method: str
+    path: str
+    allowed: frozenset[str]
+    prepare: str | None = "signalled"  # the state the case needs; None: no case involved
+    body: Callable[[Api], dict[str, Any]] | None = None
+    case_scoped: bool = True  # roles outside the case's remit get 404, not 403
+    # Status for an allowed request; read-model endpoints answer 503 while no projections run.
+    ok: int = 200
+
+
+def _consent(_: Api) -> dict[str, Any]:
+    return {"decision": "given", "scope": ["https://verloskunde-parkstad.nl"]}
+
+
+def _discussion(api: Api) -> dict[str, Any]:
+    today = api.engine.referrals.clock().date().isoformat()
+    return {
+        "on": today,
+        "participants": ["https://verloskunde-parkstad.nl"],
+        "scores": SCORES.model_dump(),
+        "needs": ["financial"],
+    }
+
+
+def _support(api: Api) -> dict[str, Any]:
+    return {
+        "offer_ids": ["schuldhulpverlening"],
+        "lead_professional": "JGZ-verpleegkundige",
+        "planned_start": api.engine.referrals.clock().date().isoformat(),
+    }
+
+
+def _escalation(_: Api) -> dict[str, Any]:
+    return {
+        "meldcode_step": "decide",
+        "legal_basis": "Wmo 2015 art. 5.2.6",
+        "justification": "acute onveiligheid na afweging",
+    }
+
+
+COORD = frozenset({"kerkrade"})
+ENDPOINTS = (
+    Endpoint("POST", "/cases/{id}/consent-request", COORD),
+    Endpoint("POST", "/cases/{id}/consent", COORD, "consent_requested", _consent),
+    Endpoint("POST", "/cases/{id}/consent-withdrawal", COORD, "consented"),
+    Endpoint("POST", "/cases/{id}/discussion", COORD, "consented", _discussion),
+    Endpoint("POST", "/cases/{id}/support-match", COORD, "discussed", _support),
+    Endpoint("POST", "/cases/{id}/escalation", COORD, body=_escalation),
+    Endpoint("POST", "/cases/{id}/closure", COORD, body=lambda _: {"outcome": "no_contact"}),
+    Endpoint("GET", "/cases/{id}/support-suggestions", COORD, "discussed"),
+    # A partner that signalled sees the case once the family's consent names it.
+    Endpoint("GET", "/cases/{id}", frozenset({"kerkrade", "partner"}), "consented", ok=503),
+    Endpoint("GET", "/cases/{id}/history", frozenset({"kerkrade", "auditor"}), ok=503),
+    Endpoint("GET", "/cases", frozenset({"kerkrade", "landgraaf"}), None, ok=503),
+    Endpoint("GET", "/stats", frozenset({"kerkrade", "landgraaf", "auditor"}), None, ok=503),
+    Endpoint("GET", "/audit/access", frozenset({"auditor"}), None),
+    Endpoint("GET", "/catalog", frozenset(ROLES) - {"anonymous"}, None, case_scoped=False),
+    Endpoint("GET", "/signals/{ref}", frozenset({"partner"}), None, ok=503),
+    Endpoint("POST", "/signals", frozenset({"partner"}), None, ok=503),
+)
+# Roles that may use an endpoint in principle, but not on this case (it is not theirs).
+CASE_ROLES = {
+    "/cases/{id}": {"kerkrade", "landgraaf", "partner"},
+    "/cases/{id}/history": {"kerkrade", "landgraaf", "auditor"},
+}
+UNAUDITED = {"/catalog"}
+PRINCIPAL_IDS = {
+    "partner": "demo-partner-midwife",
+    "kerkrade": "demo-coordinator-kerkrade",
+    "landgraaf": "demo-coordinator-landgraaf",
+    "auditor": "demo-auditor",
+    "admin": "demo-admin",
+}
+
+
+def expected_status(endpoint: Endpoint, role: str) -> int:
+    if role == "anonymous":
+        return 401
+    if role in endpoint.allowed:
+        # A partner reading a Kerkrade case answers from the event store, so 200.
+        return 200 if (endpoint.path == "/cases/{id}" and role == "partner") else endpoint.ok
+    if endpoint.prepare is not None and role in CASE_ROLES.get(
+        endpoint.path, {"kerkrade", "landgraaf"}
+    ):
+        return 404  # a case outside the principal's remit answers as a missing one
+    return 403
+
+
+def _request(api: Api, endpoint: Endpoint, role: str, case_id: UUID | None) -> Any:
+    path = endpoint.path.replace("{id}", str(case_id)).replace(
+        "{ref}", "0b2d7c50-3d8e-5a6f-9c1d-2e4f6a8b0c1d"
+    )
+    body = endpoint.body(api) if endpoint.body else None
+    if endpoint.path == "/signals":
+        body = example_signal(demo_bsn(api.rng), source=MIDWIFE, event_id=str(uuid4()))
+    return api.client.request(endpoint.method, path, headers=api.auth(role), json=body)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
+def test_every_role_gets_what_the_rules_allow_and_nothing_else(
+    api: Api, endpoint: Endpoint
+) -> None:
+    seen: list[tuple[str, str, int, UUID | None]] = []
+    for role in ROLES:
+        case_id = None
+        if endpoint.prepare is not None:
+            case_id = api.signal(KERKRADE)
+            if endpoint.prepare != "signalled":
+                api.advance(case_id, endpoint.prepare)
+        before = api.engine.referrals.get_case(case_id).version if case_id else None
+        response = _request(api, endpoint, role, case_id)
+        want = expected_status(endpoint, role)
+        assert response.status_code == want, (role, response.status_code, response.text)
+        assert (
+            response.headers["content-type"].startswith(
+                "application/json" if want == 200 else "application/problem+json"
+            )
+            or endpoint.path == "/stats"
+        )
+        if case_id is not None and want != 200:
+            assert api.engine.referrals.get_case(case_id).version == before  # nothing changed
+        seen.append((role, response.headers["X-Request-ID"], want, case_id))
+    if endpoint.path in UNAUDITED:
+        return
+    entries = api.client.get("/audit/access?limit=500", headers=api.auth("auditor")).json()
+    by_request = {}
+    for e in entries["entries"]:
+        assert e["request_id"] not in by_request, "one entry per request"
+        by_request[e["request_id"]] = e
+    for role, request_id, status, case_id in seen:
+        entry = by_request[request_id]
+        outcome = "allowed" if status < 400 else "denied" if status in (401, 403, 404) else "error"
+        assert (entry["status"], entry["outcome"]) == (status, outcome), (role, entry)
+        assert entry["principal_id"] == PRINCIPAL_IDS.get(role)
+        if case_id is not None and status != 401 and status != 403:
+            assert entry["case_id"] == str(case_id)
+            assert (
+                entry["person_pseudonym"] == api.engine.referrals.get_case(case_id).person_pseudonym
+            )
