@@ -52,7 +52,7 @@ async def _catch_up(queries: CaseQueries, position: int | None) -> None:
 @router.get("", summary="The work queue: open cases of your municipalities, most urgent first")
 async def work_queue(
     principal: Coordinator,
-    queries: QueriesDep,
+    services: ServicesDep,
     municipality: Annotated[MunicipalityCode | None, Query()] = None,
     state: Annotated[State | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
@@ -63,6 +63,7 @@ async def work_queue(
 ) -> WorkQueueOut:
     if municipality is not None and not principal.serves(municipality):
         raise ForbiddenError(f"you do not coordinate for municipality {municipality}")
+    queries = get_queries(services)
     await _catch_up(queries, after_position)
     page = await run_in_threadpool(
         queries.work_queue,

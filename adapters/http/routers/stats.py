@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from adapters.http.context import QueriesDep, audited, require
+from adapters.http.context import ServicesDep, audited, get_queries, require
 from adapters.http.problems import ForbiddenError, problem_responses
 from adapters.http.schemas.queries import StatsOut
 from domain.values import MunicipalityCode
@@ -62,7 +62,7 @@ def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
 )
 async def stats(
     principal: StatsReader,
-    queries: QueriesDep,
+    services: ServicesDep,
     municipality: Annotated[MunicipalityCode | None, Query()] = None,
     since: Annotated[date | None, Query(description="First day included.")] = None,
     until: Annotated[date | None, Query(description="First day no longer included.")] = None,
@@ -75,6 +75,7 @@ async def stats(
         municipalities = [municipality] if municipality else list(principal.municipalities)
     else:
         municipalities = [municipality] if municipality else None
+    queries = get_queries(services)
     rows = await run_in_threadpool(queries.monitoring, municipalities, since, until)
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
