@@ -1,0 +1,171 @@
+"""Signals over HTTP on a real nats-server: into the intake, receipt back, case worked over HTTP.
+
+The API is served by uvicorn on loopback and driven with a real HTTP client; the intake runs
+on the same JetStream server; the event store is a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import nats
+import pytest
+
+from adapters.nats.embedded import EmbeddedNatsServer, free_port
+from adapters.nats.intake import Intake
+from adapters.nats.streams import ensure_intake_streams
+from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.cli.api import serve_api
+from ks_engine.principals import PrincipalRegistry, create_demo_principals
+from ks_engine.runtime import NatsLink
+from ks_engine.settings import Settings
+from ks_engine.signal_contract import example_signal
+
+MIDWIFE = "https://verloskunde-parkstad.nl"
+
+
+@dataclass
+class Stack:
+    engine: Engine
+    http: httpx.AsyncClient
+    tokens: dict[str, str]
+
+    def auth(self, principal_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[principal_id]}"}
+
+    async def receipt(self, location: str, who: str = "demo-partner-midwife") -> dict[str, Any]:
+        """Poll the receipt until the intake has produced it (bounded)."""
+        for _ in range(200):
+            response = await self.http.get(location, headers=self.auth(who))
+            if response.status_code == 200:
+                body: dict[str, Any] = response.json()
+                return body
+            assert response.status_code == 404, response.text
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no receipt at {location}")
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, nats_server: EmbeddedNatsServer) -> AsyncIterator[Stack]:
+    settings = Settings(data_dir=tmp_path / "data", store="sqlite")
+    engine = bootstrap(settings, configure_logs=False)
+    tokens = {
+        i.principal.id: i.token
+        for i in create_demo_principals(PrincipalRegistry(settings.principals_file))
+    }
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_intake_streams(js, settings)
+    link = NatsLink(nc=nc, js=js, url=nats_server.url, server=None)
+    stop = asyncio.Event()
+    port = free_port()
+    tasks = [
+        asyncio.create_task(Intake(engine, js).run(stop)),
+        asyncio.create_task(serve_api(engine, link, stop, host="127.0.0.1", port=port)),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        for _ in range(100):
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+        yield Stack(engine, http, tokens)
+    stop.set()
+    # The intake's own stop is its module's business (it may end on a fetch timeout).
+    _intake_done, api_done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert api_done is None, api_done
+    await nc.drain()
+    engine.close()
+
+
+async def test_a_signal_posted_over_http_opens_a_case_that_is_worked_to_closure(
+    stack: Stack,
+) -> None:
+    # A midwife's system posts the same CloudEvent it would publish on NATS.
+    doc = example_signal("111222333", source=MIDWIFE, event_id=str(uuid4()))
+    posted = await stack.http.post("/signals", json=doc, headers=stack.auth("demo-partner-midwife"))
+    assert posted.status_code == 202, posted.text
+    receipt = await stack.receipt(posted.headers["Location"])
+    assert receipt["status"] == "accepted"
+    assert receipt["reference"] == posted.json()["reference"]
+    case_id = receipt["case_id"]
+    # Another partner, or a coordinator, cannot read the midwife's receipt.
+    other = await stack.http.get(
+        posted.headers["Location"], headers=stack.auth("demo-coordinator-kerkrade")
+    )
+    assert other.status_code == 403
+    # The Kerkrade coordinator works the case over HTTP, version by version.
+    kerkrade = stack.auth("demo-coordinator-kerkrade")
+    today = stack.engine.referrals.clock().date().isoformat()
+    steps: list[tuple[str, dict[str, Any] | None]] = [
+        ("consent-request", None),
+        ("consent", {"decision": "given", "scope": [MIDWIFE, "schuldhulp-parkstad"]}),
+        (
+            "discussion",
+            {
+                "on": today,
+                "participants": ["schuldhulp-parkstad"],
+                "scores": {
+                    "bodily_functions": 6,
+                    "mental_wellbeing": 4,
+                    "meaningfulness": 6,
+                    "quality_of_life": 3,
+                    "participation": 5,
+                    "daily_functioning": 4,
+                },
+                "needs": ["financial"],
+            },
+        ),
+        (
+            "support-match",
+            {
+                "offer_ids": ["schuldhulpverlening"],
+                "lead_professional": "JGZ-verpleegkundige",
+                "planned_start": today,
+            },
+        ),
+        ("closure", {"outcome": "support_started"}),
+    ]
+    version = 1
+    for step, body in steps:
+        done = await stack.http.post(
+            f"/cases/{case_id}/{step}", json=body, headers=kerkrade | {"If-Match": f'"{version}"'}
+        )
+        assert done.status_code == 200, (step, done.text)
+        assert done.json()["version"] == version + 1
+        version += 1
+    case = stack.engine.referrals.get_case(UUID(case_id))
+    assert case.state.value == "closed"
+    assert case.support[0]["offers"][0]["offer_id"] == "schuldhulpverlening"
+    # The midwife, named in the consent, sees the outcome.
+    seen = await stack.http.get(f"/cases/{case_id}", headers=stack.auth("demo-partner-midwife"))
+    assert seen.status_code == 200
+    assert seen.json()["outcome"] == "support_started"
+
+
+async def test_the_same_signal_posted_twice_has_one_effect(stack: Stack) -> None:
+    doc = example_signal("111222333", source=MIDWIFE, event_id=str(uuid4()))
+    first = await stack.http.post("/signals", json=doc, headers=stack.auth("demo-partner-midwife"))
+    again = await stack.http.post("/signals", json=doc, headers=stack.auth("demo-partner-midwife"))
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert first.headers["Location"] == again.headers["Location"]
+    receipt = await stack.receipt(first.headers["Location"])
+    assert receipt["status"] == "accepted"
+    case = stack.engine.referrals.get_case(UUID(receipt["case_id"]))
+    assert len(case.signals) == 1
+
+
+async def test_an_unknown_reference_answers_404(stack: Stack) -> None:
+    response = await stack.http.get(
+        f"/signals/{uuid4()}", headers=stack.auth("demo-partner-midwife")
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
