@@ -202,7 +202,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": title}
     for status, (_, title) in _STATUS_TITLES.items()
-    if status in (401, 403, 404, 409, 412, 422)
+    if status in (400, 401, 403, 404, 405, 409, 412, 422, 503)
 }
 
 

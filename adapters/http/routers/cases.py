@@ -26,7 +26,7 @@ from adapters.http.schemas.queries import (
     WorkQueueOut,
 )
 from domain.lifecycle import State
-from domain.values import MunicipalityCode, Urgency
+from domain.values import Urgency
 from ks_engine.access_log import AccessAction
 from ks_engine.principals import Role
 
@@ -34,7 +34,7 @@ router = APIRouter(
     prefix="/cases",
     tags=["cases"],
     dependencies=[audited(AccessAction.READ)],
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 
 WAIT_SECONDS = 5.0
@@ -53,7 +53,7 @@ async def _catch_up(queries: CaseQueries, position: int | None) -> None:
 async def work_queue(
     principal: Coordinator,
     services: ServicesDep,
-    municipality: Annotated[MunicipalityCode | None, Query()] = None,
+    municipality: Annotated[str | None, Query(pattern=r"^GM\d{4}$")] = None,
     state: Annotated[State | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
     urgency: Annotated[Urgency | None, Query()] = None,

@@ -40,7 +40,7 @@ def _gateway(services: ServicesDep) -> SignalGateway:
     status_code=202,
     summary="Submit a signal (a CloudEvent, as on NATS); its receipt follows at Location",
     dependencies=[audited(AccessAction.CREATE)],
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def submit_signal(
     event: SignalIn,
@@ -83,7 +83,7 @@ async def submit_signal(
     "/{reference}",
     summary="The receipt of one of your signals: accepted with its case, or rejected and why",
     dependencies=[audited(AccessAction.READ)],
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def signal_receipt(
     reference: UUID, principal: Partner, services: ServicesDep, attempt: AttemptDep
