@@ -19,6 +19,7 @@ from ks_engine.principals import Principal
 log = structlog.get_logger("ks.http")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+MAX_BODY_BYTES = 256 * 1024  # a signal or command is a few kilobytes
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
@@ -26,6 +27,11 @@ def _request_id(request: Request) -> str:
     """The caller's request id when it is a safe token, else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
     return given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _too_large(request: Request) -> bool:
+    length = request.headers.get("content-length", "0")
+    return not length.isdigit() or int(length) > MAX_BODY_BYTES
 
 
 def outcome_of(status: int, attempt: AccessAttempt) -> AccessOutcome:
@@ -75,7 +81,12 @@ def install_request_middleware(app: FastAPI) -> None:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            response = await call_next(request)
+            if _too_large(request):
+                response = problem_response(
+                    request, 413, f"the request body exceeds {MAX_BODY_BYTES // 1024} KiB"
+                )
+            else:
+                response = await call_next(request)
         except Exception:
             log.exception("http.unhandled_error", path=request.url.path)
             response = problem_response(

@@ -103,6 +103,7 @@ _STATUS_TITLES = {
     406: ("not-acceptable", "Not acceptable"),
     409: ("refused-transition", "Refused by the case's lifecycle"),
     412: ("stale-version", "The case changed"),
+    413: ("too-large", "Request too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("invalid-request", "Invalid request"),
     500: ("internal-error", "Internal error"),

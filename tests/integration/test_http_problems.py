@@ -255,3 +255,13 @@ def test_each_request_has_one_canonical_log_line_with_its_request_id(
         "duration_ms": 0,
         "timestamp": "",
     }
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(api: Api) -> None:
+    body = problem(
+        api.client.post(
+            "/signals", headers=api.auth("partner"), content=b"{" + b" " * 300_000 + b"}"
+        ),
+        413,
+    )
+    assert "exceeds 256 KiB" in body["detail"]
