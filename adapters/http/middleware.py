@@ -80,6 +80,7 @@ def install_request_middleware(app: FastAPI) -> None:
         request.state.principal = None
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        response: Response
         try:
             if _too_large(request):
                 response = problem_response(
