@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import Services
 from adapters.http.metrics import ApiMetrics, LagSource
 from adapters.http.middleware import install_request_middleware
-from adapters.http.ports import CaseQueries, ReadinessCheck, SignalGateway
+from adapters.http.ports import ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import install_problem_handlers
 from adapters.http.routers import audit, cases, catalog, commands, operations, signals, stats
 from ks_engine.access_log import AccessLog
@@ -58,7 +60,7 @@ def create_app(
     engine: Engine,
     *,
     principals: PrincipalRegistry | None = None,
-    queries: CaseQueries | None = None,
+    read_models: ReadModels | None = None,
     signals: SignalGateway | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     projection_lag: LagSource | None = None,
@@ -71,11 +73,26 @@ def create_app(
         principals=principals or PrincipalRegistry(engine.settings.principals_file),
         metrics=ApiMetrics(projection_lag),
         pseudonymise=engine.pseudonymise,
-        queries=queries,
+        read_models=read_models,
         signals=signals,
-        readiness=dict(readiness or {}),
+        readiness=_with_read_models_check(readiness, read_models),
     )
     return api
+
+
+def _with_read_models_check(
+    checks: Mapping[str, ReadinessCheck] | None, views: ReadModels | None
+) -> dict[str, ReadinessCheck]:
+    """The given checks, and one that the read models' database answers."""
+    result = dict(checks or {})
+    if views is not None and "read_models" not in result:
+
+        async def read_models() -> str | None:
+            await run_in_threadpool(views.cases.get, UUID(int=0))
+            return None
+
+        result["read_models"] = read_models
+    return result
 
 
 def openapi_document() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from adapters.http.metrics import ApiMetrics
-from adapters.http.ports import CaseQueries, ReadinessCheck, SignalGateway
+from adapters.http.ports import ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import ForbiddenError, UnauthorizedError, UnavailableError
 from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
@@ -28,7 +28,7 @@ class Services:
     principals: PrincipalRegistry
     metrics: ApiMetrics
     pseudonymise: Callable[[str], str]
-    queries: CaseQueries | None = None
+    read_models: ReadModels | None = None
     signals: SignalGateway | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
@@ -41,15 +41,15 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_queries(services: ServicesDep) -> CaseQueries:
-    if services.queries is None:
+def get_read_models(services: ServicesDep) -> ReadModels:
+    if services.read_models is None:
         raise UnavailableError(
             "the read models (work queue, case view, monitoring) are not running"
         )
-    return services.queries
+    return services.read_models
 
 
-QueriesDep = Annotated[CaseQueries, Depends(get_queries)]
+ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
 
 PURPOSES = {
     Role.PARTNER: Purpose.CARE,

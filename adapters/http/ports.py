@@ -6,9 +6,8 @@ protocols, so it never imports another adapter.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -29,45 +28,69 @@ class SignalGateway(Protocol):
         """The receipt of the signal with this reference, or None while there is none."""
 
 
-@dataclass(frozen=True)
-class WorkQueueFilter:
-    """The work queue's filters (all optional) and its cursor."""
+class Document(Protocol):
+    """A read-model row or document (the projections' pydantic models)."""
 
-    municipalities: Sequence[str]
-    state: str | None = None
-    overdue: bool | None = None
-    urgency: str | None = None
-    cursor: str | None = None
-    limit: int = 50
+    def model_dump(self, *, mode: str = "python") -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class QueuePage:
-    """A page of the work queue: rows as the projection gives them, and the next cursor."""
+class QueuePage(Protocol):
+    """A page of the work queue and the cursor of the next one."""
 
-    items: Sequence[Mapping[str, Any]]
-    next_cursor: str | None
+    @property
+    def items(self) -> Sequence[Document]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
 
 
-class CaseQueries(Protocol):
-    """The read models (work queue, case view, monitoring), as built by the projections."""
+class WorkQueueReader(Protocol):
+    """The work queue: open cases, most urgent first (``ValueError`` for a bad cursor)."""
 
-    def work_queue(self, query: WorkQueueFilter) -> QueuePage:
-        """Open cases of the given municipalities, most urgent first."""
+    def page(
+        self,
+        *,
+        now: datetime,
+        municipalities: Sequence[str] | None = None,
+        states: Sequence[str] | None = None,
+        urgencies: Sequence[str] | None = None,
+        overdue: bool | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> QueuePage: ...
 
-    def case_view(self, case_id: UUID) -> Mapping[str, Any] | None:
-        """One case's view (state, consent, discussion, support, timeline), or None."""
 
-    def history(self, case_id: UUID) -> Sequence[Mapping[str, Any]] | None:
-        """The case's timeline of events with their actors, oldest first, or None."""
+class CaseViewReader(Protocol):
+    """One document per case: state, consent, discussions, support, timeline."""
 
-    def monitoring(
-        self, municipalities: Sequence[str] | None, since: date | None, until: date | None
-    ) -> Sequence[Mapping[str, Any]]:
-        """Monitoring rows per municipality and month (None: every municipality)."""
+    def get(self, case_id: UUID | str) -> Document | None: ...
 
-    def wait_for(self, position: int, timeout: float) -> bool:
-        """Wait (bounded) until the views reflect the event at ``position``."""
+
+class MonitoringReader(Protocol):
+    """Aggregate figures per municipality and month, small cells suppressed."""
+
+    def rows(
+        self,
+        municipalities: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> Sequence[Document]: ...
+
+
+class ReadModels(Protocol):
+    """The read models as the projections serve them (``projections.read_models.ReadModels``)."""
+
+    @property
+    def work_queue(self) -> WorkQueueReader: ...
+
+    @property
+    def cases(self) -> CaseViewReader: ...
+
+    @property
+    def monitoring(self) -> MonitoringReader: ...
+
+    async def wait_for_async(self, position: int, timeout: float) -> bool:
+        """Wait (bounded) until every view has applied the log up to ``position``."""
 
 
 ReadinessCheck = Callable[[], Awaitable[str | None]]

@@ -5,20 +5,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.access import CoordinatedCase, HistoryCase, ReadableCase
 from adapters.http.context import (
     Coordinator,
     PrincipalDep,
-    QueriesDep,
     ServicesDep,
     audited,
-    get_queries,
+    get_read_models,
 )
-from adapters.http.ports import CaseQueries, WorkQueueFilter
-from adapters.http.problems import ForbiddenError, NotFoundError, problem_responses
+from adapters.http.ports import Document, ReadModels
+from adapters.http.problems import (
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    problem_responses,
+)
 from adapters.http.schemas.queries import (
     HistoryOut,
     PartnerCaseOut,
@@ -38,47 +42,57 @@ router = APIRouter(
 )
 
 WAIT_SECONDS = 5.0
+BEHIND_HEADER = "X-Read-Models-Behind"
 AfterPosition = Annotated[
     int | None,
-    Query(ge=1, description="Wait (up to 5 s) until the views include this command position."),
+    Query(
+        ge=1,
+        description="A command's position: wait (up to 5 s) until the views include it. "
+        f"If they do not by then, the answer carries `{BEHIND_HEADER}: true`.",
+    ),
 ]
 
 
-async def _catch_up(queries: CaseQueries, position: int | None) -> None:
-    if position is not None:
-        await run_in_threadpool(queries.wait_for, position, WAIT_SECONDS)
+async def _catch_up(views: ReadModels, position: int | None, response: Response) -> None:
+    if position is not None and not await views.wait_for_async(position, WAIT_SECONDS):
+        response.headers[BEHIND_HEADER] = "true"
 
 
 @router.get("", summary="The work queue: open cases of your municipalities, most urgent first")
 async def work_queue(
     principal: Coordinator,
     services: ServicesDep,
+    response: Response,
     municipality: Annotated[str | None, Query(pattern=r"^GM\d{4}$")] = None,
     state: Annotated[State | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
     urgency: Annotated[Urgency | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     after_position: AfterPosition = None,
 ) -> WorkQueueOut:
     if municipality is not None and not principal.serves(municipality):
         raise ForbiddenError(f"you do not coordinate for municipality {municipality}")
-    queries = get_queries(services)
-    await _catch_up(queries, after_position)
-    page = await run_in_threadpool(
-        queries.work_queue,
-        WorkQueueFilter(
-            municipalities=[municipality] if municipality else list(principal.municipalities),
-            state=state.value if state else None,
-            overdue=overdue,
-            urgency=urgency.value if urgency else None,
-            cursor=cursor,
-            limit=limit,
-        ),
-    )
-    return WorkQueueOut(
-        items=[without_personal_data(i) for i in page.items], next_cursor=page.next_cursor
-    )
+    views = get_read_models(services)
+    await _catch_up(views, after_position, response)
+    try:
+        page = await run_in_threadpool(
+            lambda: views.work_queue.page(
+                now=services.referrals.clock(),
+                municipalities=[municipality] if municipality else list(principal.municipalities),
+                states=[state.value] if state else None,
+                urgencies=[urgency.value] if urgency else None,
+                overdue=overdue,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
+    except ValueError:
+        raise InvalidRequestError(
+            "the cursor is not one this work queue issued; start again without it",
+            errors=[{"field": "query.cursor", "message": "not a cursor of this work queue"}],
+        ) from None
+    return WorkQueueOut(items=[_shown(i) for i in page.items], next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -90,28 +104,23 @@ async def case_view(
     case: ReadableCase,
     principal: PrincipalDep,
     services: ServicesDep,
+    response: Response,
     after_position: AfterPosition = None,
 ) -> dict[str, Any] | PartnerCaseOut:
     if principal.role is Role.PARTNER:
         return PartnerCaseOut.of(case)
-    queries = get_queries(services)
-    await _catch_up(queries, after_position)
-    view = await run_in_threadpool(queries.case_view, case.id)
-    if view is None:
-        raise NotFoundError("the case is not in the read models yet; try again shortly")
-    shown: dict[str, Any] = without_personal_data(view)
-    return shown
+    return await _case_document(case.id, services, response, after_position)
 
 
 @router.get("/{case_id}/history", summary="The case's history of events, with who caused each")
 async def history(
-    case: HistoryCase, queries: QueriesDep, after_position: AfterPosition = None
+    case: HistoryCase,
+    services: ServicesDep,
+    response: Response,
+    after_position: AfterPosition = None,
 ) -> HistoryOut:
-    await _catch_up(queries, after_position)
-    events = await run_in_threadpool(queries.history, case.id)
-    if events is None:
-        raise NotFoundError("the case's history is not in the read models yet; try again shortly")
-    return HistoryOut(case_id=case.id, events=[without_personal_data(e) for e in events])
+    view = await _case_document(case.id, services, response, after_position)
+    return HistoryOut(case_id=case.id, events=list(view.get("timeline", [])))
 
 
 @router.get(
@@ -122,9 +131,25 @@ def support_suggestions(case: CoordinatedCase, services: ServicesDep) -> list[Su
     return [SuggestionOut.of(s) for s in services.referrals.suggest_support(case.id)]
 
 
+async def _case_document(
+    case_id: Any, services: ServicesDep, response: Response, after_position: int | None
+) -> dict[str, Any]:
+    views = get_read_models(services)
+    await _catch_up(views, after_position, response)
+    view = await run_in_threadpool(views.cases.get, case_id)
+    if view is None:
+        raise NotFoundError("the case is not in the read models yet; try again shortly")
+    return _shown(view)
+
+
 _PERSONAL = frozenset(
     {"bsn", "name", "birth_date", "note", "personal", "person", "person_pseudonym"}
 )
+
+
+def _shown(document: Document) -> dict[str, Any]:
+    shown: dict[str, Any] = without_personal_data(document.model_dump(mode="json"))
+    return shown
 
 
 def without_personal_data(value: Any) -> Any:

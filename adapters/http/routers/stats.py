@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from adapters.http.context import ServicesDep, audited, get_queries, require
+from adapters.http.context import ServicesDep, audited, get_read_models, require
 from adapters.http.problems import ForbiddenError, problem_responses
 from adapters.http.schemas.queries import StatsOut
 from ks_engine.access_log import AccessAction
@@ -63,8 +63,10 @@ async def stats(
     principal: StatsReader,
     services: ServicesDep,
     municipality: Annotated[str | None, Query(pattern=r"^GM\d{4}$")] = None,
-    since: Annotated[date | None, Query(description="First day included.")] = None,
-    until: Annotated[date | None, Query(description="First day no longer included.")] = None,
+    since: Annotated[date | None, Query(description="From this day's month on.")] = None,
+    until: Annotated[
+        date | None, Query(description="Up to and including this day's month.")
+    ] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
     municipalities: list[str] | None
@@ -74,8 +76,9 @@ async def stats(
         municipalities = [municipality] if municipality else list(principal.municipalities)
     else:
         municipalities = [municipality] if municipality else None
-    queries = get_queries(services)
-    rows = await run_in_threadpool(queries.monitoring, municipalities, since, until)
+    views = get_read_models(services)
+    documents = await run_in_threadpool(views.monitoring.rows, municipalities, since, until)
+    rows = [d.model_dump(mode="json") for d in documents]
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
     return StatsOut(rows=[dict(r) for r in rows])
