@@ -200,3 +200,27 @@ def _scores() -> HealthScores:
         participation=5,
         daily_functioning=4,
     )
+
+
+def signal_waiting_family(engine: Engine, say: Callable[[str], None] = print) -> UUID:
+    """One more Kerkrade family, signalled by maternity care and left for the coordinator:
+    the case `ks run --demo` offers to the HTTP API's first consent request."""
+    rng = random.Random()  # noqa: S311 - demo data, not a secret
+    org = "kraamzorg-parkstad"
+    key = f"{org}#{uuid4()}"
+    today = engine.referrals.clock().date()
+    sig = Signal(
+        signal_key=key,
+        municipality="GM0928",
+        person_pseudonym=engine.pseudonymise(demo_bsn(rng)),
+        reporter=Reporter(organisation=org, role=ReporterRole.MATERNITY_CARE),
+        phase=PhaseInfo(phase=Phase.POSTNATAL, date=today - timedelta(days=10)),
+        risk_factors=(RiskFactor.SOCIAL_ISOLATION, RiskFactor.STRESS),
+        urgency=Urgency.SOON,
+        personal=PersonalDetails(name="Demo Ouder", note="demo"),
+    )
+    ctx = c.Context(actor=Actor(organisation=org, role=ActorRole.PARTNER), causation_id=key)
+    outcome = engine.referrals.receive_signal(sig, ctx)
+    assert outcome.case_id is not None
+    say(f"Family C: signalled by maternity care, waiting for a consent request: {outcome.case_id}")
+    return outcome.case_id

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-LagSource = Callable[[], dict[str, int]]
-
-
-class _LagCollector(Collector):
-    """Projection lag (events behind the stream), read when scraped."""
-
-    def __init__(self, source: LagSource) -> None:
-        self.source = source
-
-    def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "ks_projection_lag_events",
-            "Events the projection has not applied yet.",
-            labels=["projection"],
-        )
-        for name, lag in sorted(self.source().items()):
-            family.add_metric([name], lag)
-        yield family
+LagSource = Callable[[], Awaitable[dict[str, int]]]
+"""Each read model's lag: events in the stream it has not applied yet."""
 
 
 class ApiMetrics:
@@ -53,7 +35,13 @@ class ApiMetrics:
         )
         self.signals = Counter(
             "ks_http_signals",
-            "Signals submitted over HTTP: accepted into the pipeline or rejected at the door.",
+            "Signals submitted over HTTP: handed to the intake, or rejected at the door.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.signal_outcomes = Counter(
+            "ks_signals",
+            "Signals the intake decided (from NATS or HTTP), by outcome: accepted or rejected.",
             ["outcome"],
             registry=self.registry,
         )
@@ -63,8 +51,20 @@ class ApiMetrics:
             ["outcome"],
             registry=self.registry,
         )
-        if lag is not None:
-            self.registry.register(_LagCollector(lag))
+        self.projection_lag = Gauge(
+            "ks_projection_lag_events",
+            "Events in the stream the read model has not applied yet (read when scraped).",
+            ["projection"],
+            registry=self.registry,
+        )
+        self._lag = lag
+
+    async def refresh(self) -> None:
+        """Read the values that are measured when scraped (projection lag)."""
+        if self._lag is None:
+            return
+        for name, events in (await self._lag()).items():
+            self.projection_lag.labels(name).set(events)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -110,6 +110,8 @@ def install_request_middleware(app: FastAPI) -> None:
         elapsed = time.perf_counter() - started
         services.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
         services.metrics.latency.labels(request.method, route).observe(elapsed)
+        if (request.method, route) == ("POST", "/signals") and response.status_code in (400, 422):
+            services.metrics.signals.labels("rejected").inc()  # by the schema or the contract
         principal: Principal | None = request.state.principal
         log.info(
             "http.request",

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Callable
+
 import nats.errors
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from adapters.http.ports import SignalGatewayError
@@ -39,3 +45,44 @@ class NatsSignalGateway:
         except (nats.errors.Error, TimeoutError) as exc:
             raise SignalGatewayError(f"receipts cannot be read now ({exc!r})") from None
         return Receipt.model_validate_json(msg.data) if msg.data else None
+
+
+class ReceiptCounter:
+    """Counts the intake's decisions (accepted, rejected) from the receipts it publishes, for
+    signals of every channel, NATS or HTTP, from the moment it starts."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        count: Callable[[str], None],
+        *,
+        receipts_stream: str = "KS_RECEIPTS",
+    ) -> None:
+        self.js = js
+        self.count = count
+        self.receipts_stream = receipts_stream
+        self._subscription: JetStreamContext.PushSubscription | None = None
+
+    async def start(self) -> None:
+        """Follow new receipts (an ordered, ephemeral consumer: nothing to clean up after)."""
+        self._subscription = await self.js.subscribe(
+            f"{RECEIPT_SUBJECT_PREFIX}.>",
+            stream=self.receipts_stream,
+            cb=self._received,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW,
+        )
+
+    async def _received(self, msg: Msg) -> None:
+        try:
+            status = json.loads(msg.data).get("status")
+        except (ValueError, AttributeError):
+            status = None
+        self.count(status if status in ("accepted", "rejected") else "unreadable")
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            # The connection may be closing already; the consumer is ephemeral either way.
+            with contextlib.suppress(nats.errors.Error):
+                await self._subscription.unsubscribe()
+            self._subscription = None

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.runtime import NatsLink, nats_link, stop_on_signals
 from ks_engine.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+class ApiNotStartedError(Exception):
+    """The API cannot listen on its address (in use, or not an address of this machine)."""
 
 
 def _quiet_server_class() -> type:
@@ -27,6 +35,59 @@ def _quiet_server_class() -> type:
     return QuietServer
 
 
+def build_api(engine: Engine, link: NatsLink | None) -> FastAPI:
+    """The API over the engine, its read models, and (with ``link``) the signal pipeline."""
+    from adapters.http import create_app
+    from adapters.http.nats_signals import NatsSignalGateway
+    from adapters.http.ports import ReadinessCheck
+    from adapters.persistence.projectors import status
+    from adapters.persistence.sqlite_views import open_views
+    from projections.read_models import ReadModels, build_projections
+
+    settings = engine.settings
+    db = open_views(settings)
+    views = ReadModels(
+        db, levels=settings.service_levels, monitoring_threshold=settings.monitoring_threshold
+    )
+    if link is None:
+        return create_app(engine, read_models=views)
+    projections = build_projections(settings.service_levels)
+
+    async def nats_ready() -> str | None:
+        return None if link.nc.is_connected else "not connected to NATS"
+
+    async def lag() -> dict[str, int]:
+        found = await status(link.js, db, projections)
+        return {s.name: s.lag for s in found if s.lag is not None}
+
+    checks: dict[str, ReadinessCheck] = {"nats": nats_ready}
+    return create_app(
+        engine,
+        read_models=views,
+        signals=NatsSignalGateway(link.js),
+        readiness=checks,
+        projection_lag=lag,
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound here so that a taken port is a clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ApiNotStartedError(
+            f"the HTTP API cannot listen on {host}:{port} ({exc.strerror}); "
+            "set KS_API_PORT (or KS_API_HOST) to a free address"
+        ) from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
 async def serve_api(
     engine: Engine,
     link: NatsLink | None,
@@ -38,26 +99,36 @@ async def serve_api(
     """Serve the API until ``stop``; signals go to NATS through ``link`` when there is one."""
     import uvicorn
 
-    from adapters.http import create_app
-    from adapters.http.nats_signals import NatsSignalGateway
+    from adapters.http.nats_signals import ReceiptCounter
 
     settings = engine.settings
-    app = create_app(engine, signals=NatsSignalGateway(link.js) if link else None)
+    sock = _listen(host or settings.api_host, port or settings.api_port)
+    app = build_api(engine, link)
+    receipts: ReceiptCounter | None = None
+    if link is not None:
+        outcomes = app.state.services.metrics.signal_outcomes
+        receipts = ReceiptCounter(link.js, lambda outcome: outcomes.labels(outcome).inc())
     config = uvicorn.Config(
         app,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
         log_config=None,
         access_log=False,
         lifespan="off",
+        timeout_graceful_shutdown=5,
     )
     server = _quiet_server_class()(config)
-    serving = asyncio.create_task(server.serve())
-    waiting = asyncio.create_task(stop.wait())
-    await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
-    server.should_exit = True
-    waiting.cancel()
-    await serving
+    try:
+        if receipts is not None:
+            await receipts.start()
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        waiting = asyncio.create_task(stop.wait())
+        await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        waiting.cancel()
+        await serving
+    finally:
+        if receipts is not None:
+            await receipts.stop()
+        sock.close()
 
 
 async def _serve_alone(host: str | None, port: int | None) -> None:
@@ -70,6 +141,9 @@ async def _serve_alone(host: str | None, port: int | None) -> None:
             return
         async with nats_link(engine.settings, embedded=False) as link:
             await serve_api(engine, link, stop, host=host, port=port)
+    except ApiNotStartedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     finally:
         engine.close()
 
@@ -78,6 +152,7 @@ def api(
     host: Annotated[str | None, typer.Option(help="Address (default KS_API_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default KS_API_PORT)")] = None,
 ) -> None:
-    """Serve the HTTP API alone (signals go to KS_NATS_URL when it is set)."""
+    """Serve the HTTP API alone: queries on the read models, commands, and signals (these go
+    to KS_NATS_URL when it is set)."""
     Settings()  # refuse unsafe settings before anything starts
     asyncio.run(_serve_alone(host, port))

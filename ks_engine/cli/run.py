@@ -14,8 +14,11 @@ from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
 from adapters.persistence.projectors import run_projectors
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.demo import run_demo
+from ks_engine.cli.api import ApiNotStartedError, serve_api
+from ks_engine.cli.principals import print_issued
+from ks_engine.demo import run_demo, signal_waiting_family
 from ks_engine.partners import PartnerRegistry, load_partners
+from ks_engine.principals import PrincipalRegistry, create_demo_principals
 from ks_engine.runtime import (
     Component,
     NatsLink,
@@ -38,7 +41,21 @@ def components(engine: Engine, link: NatsLink) -> dict[str, Component]:
         "intake": intake.run,
         "relay": partial(run_relay, engine, link.js),
         "projectors": partial(run_projectors, engine, link.js),
+        "api": partial(serve_api, engine, link),
     }
+
+
+def _seed_demo(engine: Engine) -> None:
+    """The demo scenario, a case waiting for the coordinator, and demo principals' tokens."""
+    run_demo(engine, typer.echo)
+    signal_waiting_family(engine, typer.echo)
+    settings = engine.settings
+    typer.echo(
+        f"Demo principals for the HTTP API on http://{settings.api_host}:{settings.api_port}"
+        " (new tokens on every `ks run --demo`; send them as `Authorization: Bearer <token>`):"
+    )
+    for issued in create_demo_principals(PrincipalRegistry(settings.principals_file)):
+        print_issued(issued)
 
 
 async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
@@ -52,11 +69,14 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
             if only is not None:
                 parts = {only: parts[only]}
             if demo:
-                await asyncio.to_thread(run_demo, engine, typer.echo)
+                await asyncio.to_thread(_seed_demo, engine)
             typer.echo(f"ks-engine running ({', '.join(parts)}) on {link.url}; Ctrl-C stops")
             await run_components(parts, stop)
     except NatsNotConfiguredError as e:
         typer.echo(f"KS_NATS_URL is not set: {e}", err=True)
+        raise typer.Exit(2) from None
+    except ApiNotStartedError as e:
+        typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
     finally:
         engine.close()
@@ -65,7 +85,7 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
 def run(
     demo: bool = typer.Option(False, "--demo", help="Seed demo data and print demo tokens."),
 ) -> None:
-    """Start the engine: intake, relay and projectors in one process.
+    """Start the engine: intake, relay, projectors and the HTTP API in one process.
 
     Without KS_NATS_URL an embedded nats-server is started under the data directory.
     """

@@ -84,7 +84,7 @@ async def test_ks_run_takes_signals_on_its_embedded_server_and_stops_cleanly(
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    proc = start(["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port))
+    proc = start(["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port), KS_API_PORT=str(free_port()))
     try:
         nc = await connect_when_ready(f"nats://127.0.0.1:{port}")
         receipts = asyncio.create_task(collect(nc, 4))

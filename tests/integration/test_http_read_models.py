@@ -1,6 +1,7 @@
 """The query endpoints over the projections' read models, on real SQLite files.
 
-The views are filled the way the projectors fill them, from the events the relay publishes.
+The views are filled by the projections' own code, from the events as the relay publishes them
+(test_http_signals.py runs the real relay and projectors over nats-server).
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-pytest.importorskip("projections.read_models", reason="the read models are not merged yet")
-
-from adapters.persistence.sqlite_views import SqliteViewDatabase
-from projections.read_models import ReadModels, build_projections
-from projections.store import apply_batch
-
 from adapters.http import create_app
+from adapters.persistence.sqlite_views import SqliteViewDatabase
 from ks_engine.bootstrap import bootstrap
 from ks_engine.principals import PrincipalRegistry, create_demo_principals
 from ks_engine.settings import Settings
+from projections.read_models import ReadModels, build_projections
+from projections.store import apply_batch
 from tests.conftest import FixedClock
 from tests.integration.test_http_stack import KERKRADE, LANDGRAAF, Api
 from tests.unit.test_projection_scenario import published

@@ -1,7 +1,8 @@
 """Signals over HTTP on a real nats-server: into the intake, receipt back, case worked over HTTP.
 
-The API is served by uvicorn on loopback and driven with a real HTTP client; the intake runs
-on the same JetStream server; the event store is a real SQLite file.
+The API is served by uvicorn on loopback and driven with a real HTTP client; the intake, the
+relay and the projectors run on the same JetStream server, so queries read the real read
+models; the event store and the views are real SQLite files.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import nats
 import pytest
 
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
+from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.intake import Intake
+from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
+from adapters.persistence.projectors import run_projectors
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.cli.api import serve_api
 from ks_engine.principals import PrincipalRegistry, create_demo_principals
@@ -62,12 +66,15 @@ async def stack(tmp_path: Path, nats_server: EmbeddedNatsServer) -> AsyncIterato
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
     await ensure_intake_streams(js, settings)
+    await ensure_events_stream(js, settings.nats_replicas)
     link = NatsLink(nc=nc, js=js, url=nats_server.url, server=None)
     stop = asyncio.Event()
     port = free_port()
     tasks = [
-        asyncio.create_task(Intake(engine, js).run(stop)),
         asyncio.create_task(serve_api(engine, link, stop, host="127.0.0.1", port=port)),
+        asyncio.create_task(Intake(engine, js).run(stop)),
+        asyncio.create_task(run_relay(engine, js, stop)),
+        asyncio.create_task(run_projectors(engine, js, stop)),
     ]
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
@@ -79,8 +86,8 @@ async def stack(tmp_path: Path, nats_server: EmbeddedNatsServer) -> AsyncIterato
                 await asyncio.sleep(0.05)
         yield Stack(engine, http, tokens)
     stop.set()
-    # The intake's own stop is its module's business (it may end on a fetch timeout).
-    _intake_done, api_done = await asyncio.gather(*tasks, return_exceptions=True)
+    # The workers' own stop is their modules' business (the intake may end on a fetch timeout).
+    api_done, *_workers_done = await asyncio.gather(*tasks, return_exceptions=True)
     assert api_done is None, api_done
     await nc.drain()
     engine.close()
@@ -134,14 +141,32 @@ async def test_a_signal_posted_over_http_opens_a_case_that_is_worked_to_closure(
         ),
         ("closure", {"outcome": "support_started"}),
     ]
+    states = ["consent_requested", "consented", "discussed", "support_matched", "closed"]
     version = 1
-    for step, body in steps:
+    for (step, body), state in zip(steps, states, strict=True):
         done = await stack.http.post(
             f"/cases/{case_id}/{step}", json=body, headers=kerkrade | {"If-Match": f'"{version}"'}
         )
         assert done.status_code == 200, (step, done.text)
         assert done.json()["version"] == version + 1
         version += 1
+        # Read-your-writes: the case view, asked to include the command, shows its effect
+        view = await stack.http.get(
+            f"/cases/{case_id}",
+            params={"after_position": done.json()["position"]},
+            headers=kerkrade,
+        )
+        assert "X-Read-Models-Behind" not in view.headers
+        assert (view.json()["state"], view.json()["version"]) == (state, version)
+    history = await stack.http.get(f"/cases/{case_id}/history", headers=stack.auth("demo-auditor"))
+    assert [e["event"] for e in history.json()["events"]] == [
+        "Signalled",
+        "ConsentRequested",
+        "ConsentGiven",
+        "Discussed",
+        "SupportMatched",
+        "Closed",
+    ]
     case = stack.engine.referrals.get_case(UUID(case_id))
     assert case.state.value == "closed"
     assert case.support[0]["offers"][0]["offer_id"] == "schuldhulpverlening"
@@ -169,3 +194,40 @@ async def test_an_unknown_reference_answers_404(stack: Stack) -> None:
     )
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_signal_over_http_reaches_the_work_queue_and_the_operations_endpoints(
+    stack: Stack,
+) -> None:
+    doc = example_signal("111222333", source=MIDWIFE, event_id=str(uuid4()))
+    posted = await stack.http.post("/signals", json=doc, headers=stack.auth("demo-partner-midwife"))
+    case_id = (await stack.receipt(posted.headers["Location"]))["case_id"]
+    kerkrade = stack.auth("demo-coordinator-kerkrade")
+    queue: list[str] = []
+    for _ in range(200):  # the relay and projectors bring it to the work queue (bounded)
+        answer = await stack.http.get("/cases", headers=kerkrade)
+        queue = [item["case_id"] for item in answer.json()["items"]]
+        if queue:
+            break
+        await asyncio.sleep(0.05)
+    assert queue == [case_id]
+    landgraaf = await stack.http.get("/cases", headers=stack.auth("demo-coordinator-landgraaf"))
+    assert landgraaf.json()["items"] == []
+    ready = await stack.http.get("/ready")
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"event_store": "ok", "nats": "ok", "read_models": "ok"},
+    }
+    bad = example_signal("111222334", source=MIDWIFE, event_id=str(uuid4()))  # fails the elfproef
+    door = await stack.http.post("/signals", json=bad, headers=stack.auth("demo-partner-midwife"))
+    assert door.status_code == 422
+    decided = 'ks_signals_total{outcome="accepted"} 1.0'  # counted from the intake's receipt
+    for _ in range(100):
+        metrics = (await stack.http.get("/metrics")).text
+        if decided in metrics:
+            break
+        await asyncio.sleep(0.05)
+    assert decided in metrics
+    assert 'ks_http_signals_total{outcome="submitted"} 1.0' in metrics
+    assert 'ks_http_signals_total{outcome="rejected"} 1.0' in metrics
+    assert 'ks_projection_lag_events{projection="work_queue"} 0.0' in metrics

@@ -61,5 +61,6 @@ async def ready(services: ServicesDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
-def metrics(services: ServicesDep) -> Response:
+async def metrics(services: ServicesDep) -> Response:
+    await services.metrics.refresh()
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

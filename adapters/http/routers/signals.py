@@ -53,7 +53,6 @@ async def submit_signal(
     try:
         parsed = parse_signal(await request.body())
     except Rejection as refused:
-        services.metrics.signals.labels("rejected").inc()
         raise InvalidRequestError(refused.reason, code=refused.code.value) from None
     if parsed.event.source != principal.organisation:
         raise ForbiddenError(
