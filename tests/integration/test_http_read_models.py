@@ -88,8 +88,17 @@ def test_the_case_view_and_history_follow_a_command_with_read_your_writes(
     assert view.status_code == 200
     assert "X-Read-Models-Behind" not in view.headers
     assert view.json()["state"] == "consent_requested"
+    # The view's ETag is the version a next command quotes in If-Match
+    assert view.headers["ETag"] == '"2"'
+    consent = api.client.post(
+        f"/cases/{case_id}/consent",
+        json={"decision": "declined"},
+        headers=api.auth("kerkrade") | {"If-Match": view.headers["ETag"]},
+    )
+    assert consent.status_code == 200, consent.text
     history = api.client.get(f"/cases/{case_id}/history", headers=api.auth("auditor")).json()
     assert [e["event"] for e in history["events"]] == ["Signalled", "ConsentRequested"]
+    assert history["events"][1]["actor"]["organisation"] == "gemeente-kerkrade"
     behind = api.client.get(
         f"/cases/{case_id}?after_position={position + 1000}", headers=api.auth("kerkrade")
     )

@@ -109,7 +109,9 @@ async def case_view(
 ) -> dict[str, Any] | PartnerCaseOut:
     if principal.role is Role.PARTNER:
         return PartnerCaseOut.of(case)
-    return await _case_document(case.id, services, response, after_position)
+    document = await _case_document(case.id, services, response, after_position)
+    response.headers["ETag"] = f'"{document["version"]}"'  # what a command's If-Match quotes
+    return document
 
 
 @router.get("/{case_id}/history", summary="The case's history of events, with who caused each")
