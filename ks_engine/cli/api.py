@@ -139,7 +139,12 @@ async def _serve_alone(host: str | None, port: int | None) -> None:
             typer.echo("KS_NATS_URL is not set: POST /signals answers 503 until it is")
             await serve_api(engine, None, stop, host=host, port=port)
             return
+        from adapters.nats.streams import ensure_intake_streams
+
         async with nats_link(engine.settings, embedded=False) as link:
+            # Idempotent: the API publishes signals and follows receipts even before the intake
+            # has ever started.
+            await ensure_intake_streams(link.js, engine.settings)
             await serve_api(engine, link, stop, host=host, port=port)
     except ApiNotStartedError as exc:
         typer.echo(str(exc), err=True)
