@@ -23,7 +23,7 @@ from pathlib import Path
 import nats
 from nats.js import JetStreamContext
 
-from adapters.nats.embedded import EmbeddedNatsServer
+from adapters.nats.embedded import EmbeddedNatsServer, free_port
 from adapters.nats.intake import CONSUMER
 from adapters.nats.streams import SIGNALS
 from bench.engine import SOURCE, signals
@@ -42,7 +42,7 @@ def engine_process(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess
             KS_DATA_DIR=str(data_dir),
             KS_NATS_URL=server.url,
             KS_LOG_LEVEL="warning",
-            **env,
+            **({"KS_API_PORT": str(free_port())} | env),  # `ks run` serves the HTTP API too
         )
         with (data_dir / "ks-run.log").open("ab") as log:
             proc = subprocess.Popen(  # noqa: S603 - our own `ks` next to this interpreter
