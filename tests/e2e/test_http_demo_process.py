@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -124,3 +125,24 @@ def test_ks_run_demo_runs_again_on_its_data_directory_with_new_tokens(tmp_path: 
     finally:
         code = stop(again)
     assert code == 0, output(tmp_path, "run")[-3000:]
+
+
+def test_a_taken_api_port_stops_ks_run_with_a_message_that_names_the_setting(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"KS_EMBEDDED_NATS_PORT": str(free_port()), "KS_API_PORT": str(port)}
+        proc = start(["run"], tmp_path, **env)
+        try:
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                stop(proc)
+    log = output(tmp_path, "run")
+    assert code == 2, log[-3000:]
+    assert f"the HTTP API cannot listen on 127.0.0.1:{port}" in log
+    assert "set KS_API_PORT" in log
+    assert "Traceback" not in log
