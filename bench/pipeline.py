@@ -33,26 +33,35 @@ POLL_SECONDS = 0.002
 
 
 @contextmanager
-def engine_process(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A fresh nats-server and `ks run` on it, logging warnings only; both stopped after."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with EmbeddedNatsServer(data_dir / "nats") as server:
-        environment = dict(
-            os.environ,
-            KS_DATA_DIR=str(data_dir),
-            KS_NATS_URL=server.url,
-            KS_LOG_LEVEL="warning",
-            **({"KS_API_PORT": str(free_port())} | env),  # `ks run` serves the HTTP API too
+def engine_subprocess(data_dir: Path, url: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`ks run` on ``url`` over ``data_dir``, logging warnings only; stopped after."""
+    environment = dict(
+        os.environ,
+        KS_DATA_DIR=str(data_dir),
+        KS_NATS_URL=url,
+        KS_LOG_LEVEL="warning",
+        **({"KS_API_PORT": str(free_port())} | env),  # `ks run` serves the HTTP API too
+    )
+    with (data_dir / "ks-run.log").open("ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - our own `ks` next to this interpreter
+            [KS, "run"], env=environment, stdout=log, stderr=log
         )
-        with (data_dir / "ks-run.log").open("ab") as log:
-            proc = subprocess.Popen(  # noqa: S603 - our own `ks` next to this interpreter
-                [KS, "run"], env=environment, stdout=log, stderr=log
-            )
-        try:
-            yield server.url, proc
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+@contextmanager
+def engine_process(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A fresh nats-server and `ks run` on it; both stopped after."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        EmbeddedNatsServer(data_dir / "nats") as server,
+        engine_subprocess(data_dir, server.url, **env) as proc,
+    ):
+        yield server.url, proc
 
 
 def peak_rss_mb(pid: int) -> float:

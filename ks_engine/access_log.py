@@ -20,6 +20,8 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict, Field
 
+from ks_engine.group_commit import GroupCommit
+
 
 class AccessAction(StrEnum):
     """What was done (NEN 7513 / FHIR AuditEvent action)."""
@@ -115,19 +117,19 @@ class AccessLog:
     def __init__(self, app: Application[UUID], clock: Callable[[], datetime]) -> None:
         self.app = app
         self.clock = clock
+        self._commits = GroupCommit(app.save)
 
     def record(self, **fields: Any) -> AccessEntry:
-        """Store one entry now; ``fields`` are AccessEntry's fields but id, time and position."""
+        """Store one entry before returning; ``fields`` are AccessEntry's fields but id, time
+        and position. Entries of concurrent requests are stored together (group commit)."""
         occurred_at = fields.pop("occurred_at", None) or self.clock()
         draft = AccessEntry(
             event_id=UUID(int=0), occurred_at=occurred_at, **fields
         )  # validated before anything is stored
         stored = draft.model_dump(mode="json", exclude={"event_id", "position"})
         record = AccessRecord(entry=stored)
-        recordings = self.app.save(record)
-        return draft.model_copy(
-            update={"event_id": record.id, "position": recordings[-1].notification.id}
-        )
+        position = self._commits.submit(record)
+        return draft.model_copy(update={"event_id": record.id, "position": position})
 
     def find(self, query: AccessQuery, *, after: int = 0, limit: int = 100) -> AccessPage:
         """Entries matching ``query`` in log order, starting after position ``after``."""

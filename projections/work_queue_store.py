@@ -35,13 +35,12 @@ from projections.work_queue import WorkItem
 NAME = "work_queue"
 NO_DEADLINE = "9999-12-31"
 MAX_LIMIT = 500
-_ORDER = "urgency_rank, late, deadline_due, signalled_at, case_id"
-# {inner} and {outer} are filled with fixed clauses only; every value is a bound parameter.
+# Overdue cases (due before today) come first within an urgency simply by ordering on the due
+# date, so the page is read along the index, however many cases the view holds.
+_ORDER = "urgency_rank, deadline_due, signalled_at, case_id"
 _PAGE = (
-    "SELECT doc, urgency_rank, late, deadline_due, signalled_at, case_id FROM ("
-    " SELECT doc, urgency_rank, CASE WHEN deadline_due < ? THEN 0 ELSE 1 END AS late,"
-    " deadline_due, signalled_at, case_id FROM work_queue{inner}) q{outer}"
-    " ORDER BY urgency_rank, late, deadline_due, signalled_at, case_id LIMIT ?"
+    "SELECT doc, urgency_rank, deadline_due, signalled_at, case_id FROM work_queue{where}"
+    " ORDER BY urgency_rank, deadline_due, signalled_at, case_id LIMIT ?"
 )
 
 _DDL = (
@@ -166,7 +165,7 @@ def _decode_cursor(cursor: str) -> tuple[date, list[Any]]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         key = raw["k"]
-        if not (isinstance(key, list) and len(key) == 5):
+        if not (isinstance(key, list) and len(key) == 4):
             raise ValueError("bad key")
         return date.fromisoformat(raw["d"]), key
     except (ValueError, KeyError, TypeError) as e:
@@ -200,7 +199,7 @@ class WorkQueue:
         """One page of open cases matching the filters, most urgent first."""
         today, after = _decode_cursor(cursor) if cursor else (now.date(), None)
         where: list[str] = []
-        params: list[Any] = [today.isoformat()]
+        params: list[Any] = []
         for column, values in (
             ("municipality", municipalities),
             ("state", states),
@@ -208,18 +207,14 @@ class WorkQueue:
         ):
             if values is not None:
                 _in(column, values, where, params)
-        outer: list[str] = []
         if overdue is not None:
-            outer.append("late = ?")
-            params.append(0 if overdue else 1)
+            where.append("deadline_due < ?" if overdue else "deadline_due >= ?")
+            params.append(today.isoformat())
         if after is not None:
-            outer.append(f"({_ORDER}) > (?, ?, ?, ?, ?)")
+            where.append(f"({_ORDER}) > (?, ?, ?, ?)")
             params.extend(after)
         size = max(1, min(limit, MAX_LIMIT))
-        sql = _PAGE.format(
-            inner=" WHERE " + " AND ".join(where) if where else "",
-            outer=" WHERE " + " AND ".join(outer) if outer else "",
-        )
+        sql = _PAGE.format(where=" WHERE " + " AND ".join(where) if where else "")
         params.append(size + 1)
         with self.db.read() as tx:
             rows = tx.fetchall(sql, params)

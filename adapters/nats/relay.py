@@ -230,8 +230,11 @@ class Relay:
                 stream=STREAM,
                 headers={"Nats-Msg-Id": out.msg_id},
             )
-        # Every event of the window is acknowledged by the stream: only now move on.
-        await asyncio.to_thread(self.tracking.set, last)
+        # Every event of the window is acknowledged by the stream: only now move on. A window
+        # without Referral events (access-log entries, index records) is not worth a write:
+        # read again after a restart, it publishes nothing.
+        if outgoing:
+            await asyncio.to_thread(self.tracking.set, last)
         read = last - self.position
         self.position = last
         log.debug("relay.published", events=len(outgoing), position=self.position)

@@ -1,0 +1,118 @@
+"""`GET /cases` and `GET /cases/{id}` under concurrent coordinators, against `ks run`.
+
+The views are filled first (signals stored through the application, relayed to KS_EVENTS and
+projected), a coordinator principal is added, then `ks run` serves the API on that data while
+``CLIENTS`` clients each send their share of requests one after another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import nats
+
+from adapters.nats.embedded import EmbeddedNatsServer, free_port
+from adapters.nats.events_stream import ensure_events_stream
+from bench.growth import _fill, relay_and_rebuild
+from bench.pipeline import engine_subprocess, peak_rss_mb
+from ks_engine.bootstrap import bootstrap
+from ks_engine.principals import PrincipalRegistry, Role
+from ks_engine.settings import Settings
+
+CLIENTS = 32
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": statistics.median(ordered),
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "requests": float(len(ordered)),
+    }
+
+
+async def _seed(data_dir: Path, url: str, cases: int) -> list[UUID]:
+    engine = bootstrap(Settings(data_dir=data_dir, log_level="warning"))
+    case_ids: list[UUID] = []
+    try:
+        # A signal is three stored events; about one in five joins an existing case.
+        await asyncio.to_thread(_fill, engine, random.Random(9), cases * 3, case_ids)  # noqa: S311
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        await ensure_events_stream(js)
+        await relay_and_rebuild(engine, js, data_dir / "views.sqlite")
+        await nc.close()
+    finally:
+        engine.close()
+    return list(dict.fromkeys(case_ids))
+
+
+async def _wait_ready(client: httpx.AsyncClient, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if (await client.get("/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API did not come up; see ks-run.log in the data directory")
+        await asyncio.sleep(0.2)
+
+
+async def _clients(client: httpx.AsyncClient, paths: list[str], token: str) -> list[float]:
+    queue = list(paths)
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def one_client() -> None:
+        while queue:
+            path = queue.pop()
+            started = time.perf_counter()
+            response = await client.get(path, headers=headers)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path} answered {response.status_code}")
+
+    await asyncio.gather(*(one_client() for _ in range(CLIENTS)))
+    return latencies
+
+
+async def api_latency(data_dir: Path, cases: int, requests: int) -> dict[str, object]:
+    """p50/p99 of both queries with ``cases`` cases in the views, ``CLIENTS`` at once."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with EmbeddedNatsServer(data_dir / "nats") as server:
+        case_ids = await _seed(data_dir, server.url, cases)
+        token = (
+            PrincipalRegistry(Settings(data_dir=data_dir).principals_file)
+            .add(
+                role=Role.COORDINATOR, organisation="Knooppunt Kerkrade", municipalities=["GM0928"]
+            )
+            .token
+        )
+        port = free_port()
+        with engine_subprocess(data_dir, server.url, KS_API_PORT=str(port)) as proc:
+            limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
+            ) as client:
+                await _wait_ready(client)
+                rng = random.Random(3)  # noqa: S311 - benchmark data
+                queue = await _clients(client, ["/cases"] * requests, token)
+                detail = await _clients(
+                    client, [f"/cases/{rng.choice(case_ids)}" for _ in range(requests)], token
+                )
+            rss = peak_rss_mb(proc.pid)
+    return {
+        "cases_in_views": len(case_ids),
+        "clients": CLIENTS,
+        "list": _percentiles(queue),
+        "detail": _percentiles(detail),
+        "peak_rss_mb": rss,
+    }
