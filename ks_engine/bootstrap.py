@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +40,23 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     """
     if settings.store == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if settings.store == "postgres":
+        return {
+            "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+            "CIPHER_KEY": settings.cipher_key_text(),
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_HOST": settings.pg_host,
+            "POSTGRES_PORT": str(settings.pg_port),
+            "POSTGRES_DBNAME": settings.pg_dbname,
+            "POSTGRES_USER": settings.pg_user,
+            "POSTGRES_PASSWORD": settings.pg_password.get_secret_value()
+            if settings.pg_password
+            else "",
+            "POSTGRES_SCHEMA": settings.pg_schema,
+            # A pooled connection broken by a server restart is replaced instead of failing.
+            "POSTGRES_PRE_PING": "y",
+            "CREATE_TABLE": "y",
+        }
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
         "CIPHER_TOPIC": "adapters.persistence.cipher:AesGcmCipher",
@@ -47,6 +65,15 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "SQLITE_DBNAME": str(settings.sqlite_path),
         "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout_seconds),
     }
+
+
+def _schema_lock(settings: Settings) -> AbstractContextManager[None]:
+    """On PostgreSQL, tables are created under a lock that all ks-engine processes share."""
+    if settings.store != "postgres":
+        return nullcontext()
+    from adapters.persistence.postgres import schema_lock  # psycopg only when configured
+
+    return schema_lock(settings)
 
 
 def bootstrap(
@@ -60,13 +87,14 @@ def bootstrap(
     settings = settings or Settings()
     if configure_logs:
         configure_logging(settings.log_level, settings.log_format)
-    referrals = Referrals(
-        event_store_env(settings),
-        catalogue=catalogue or load_catalogue(settings.catalogue_path),
-        service_levels=settings.service_levels,
-        clock=clock,
-        existing=existing_originators,
-    )
+    with _schema_lock(settings):
+        referrals = Referrals(
+            event_store_env(settings),
+            catalogue=catalogue or load_catalogue(settings.catalogue_path),
+            service_levels=settings.service_levels,
+            clock=clock,
+            existing=existing_originators,
+        )
     return Engine(
         settings=settings, referrals=referrals, pseudonym_key=settings.pseudonym_key_bytes()
     )

@@ -26,8 +26,14 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("var")
-    store: Literal["memory", "sqlite"] = "sqlite"
+    store: Literal["memory", "sqlite", "postgres"] = "sqlite"
     sqlite_lock_timeout_seconds: int = Field(default=10, ge=1)
+    pg_host: str = "127.0.0.1"
+    pg_port: int = Field(default=5432, ge=1, le=65535)
+    pg_dbname: str = Field(default="ks_engine", min_length=1, max_length=63)
+    pg_user: str = Field(default="ks_engine", min_length=1, max_length=63)
+    pg_password: SecretStr | None = None
+    pg_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     pseudonym_key: SecretStr | None = None
     cipher_key: SecretStr | None = None  # AES key (base64 of 16/24/32 bytes) for the event store
     nats_url: str | None = None  # None: `ks run` starts an embedded nats-server
@@ -68,6 +74,13 @@ class Settings(BaseSettings):
                     "KS_CIPHER_KEY must be set to a base64 AES key of 16, 24 or 32 bytes in "
                     "production (generate one with: ks keys new)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _production_postgres_needs_password(self) -> Settings:
+        password = self.pg_password.get_secret_value() if self.pg_password else ""
+        if self.environment == "production" and self.store == "postgres" and not password:
+            raise SettingsError("KS_PG_PASSWORD must be set when KS_STORE=postgres in production")
         return self
 
     @property

@@ -12,6 +12,7 @@ from adapters.nats.embedded import EmbeddedNatsServer
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
+from tests.postgres_server import PostgresDatabase, PostgresServer
 
 
 class FixedClock:
@@ -51,3 +52,24 @@ def engine(store_settings: Settings, clock: FixedClock) -> Iterator[Engine]:
     built = bootstrap(store_settings, clock=clock, configure_logs=False)
     yield built
     built.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole session (fails, never skips, without binaries)."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    database = postgres_server.create_database()
+    yield database
+    postgres_server.drop_database(database.dbname)
+
+
+@pytest.fixture
+def postgres_settings(postgres_database: PostgresDatabase, tmp_path: Path) -> Settings:
+    """Settings for an engine on the test's own PostgreSQL database."""
+    return Settings(data_dir=tmp_path / "data", **postgres_database.settings_fields())

@@ -1,1 +1,2 @@
-"""Persistence adapters: the read models' database and the projectors that feed it."""
+"""Persistence adapters: the read models' databases, the projectors that feed them, and
+connections to the PostgreSQL server ks-engine keeps its state in."""

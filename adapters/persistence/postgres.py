@@ -1,0 +1,74 @@
+"""Connections to the PostgreSQL server of ``KS_STORE=postgres``, for the event store and views.
+
+The event store opens its own pool (eventsourcing's PostgreSQL persistence); read models, keys
+and the access log open theirs with :func:`connect`, on the same server and schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg.sql import SQL, Identifier
+
+from ks_engine.settings import Settings
+
+# Any fixed number will do: every ks-engine process takes the same lock before creating tables.
+_SCHEMA_LOCK_KEY = 0x6B73_656E_6769_6E65  # "ksengine"
+
+
+class PostgresUnavailableError(Exception):
+    """The PostgreSQL server cannot be reached or refused the configured user."""
+
+
+def conninfo(settings: Settings) -> str:
+    """A libpq connection string for the configured server, searching the configured schema."""
+    password = settings.pg_password.get_secret_value() if settings.pg_password else ""
+    return make_conninfo(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        dbname=settings.pg_dbname,
+        user=settings.pg_user,
+        password=password,
+        options=f"-c search_path={settings.pg_schema}",
+        application_name="ks-engine",
+    )
+
+
+def connect(settings: Settings, **kwargs: Any) -> psycopg.Connection[Any]:
+    """A new connection (keyword arguments go to ``psycopg.connect``, e.g. ``autocommit``)."""
+    try:
+        return psycopg.connect(conninfo(settings), **kwargs)
+    except psycopg.OperationalError as exc:
+        raise PostgresUnavailableError(
+            f"cannot connect to PostgreSQL database {settings.pg_dbname!r} on "
+            f"{settings.pg_host}:{settings.pg_port} as {settings.pg_user!r}: "
+            f"{_first_line(exc)}"
+        ) from None
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Hold the schema-creation lock, with the configured schema created if missing.
+
+    Components starting at the same moment would otherwise race on ``CREATE TABLE IF NOT
+    EXISTS``, which PostgreSQL does not make safe against concurrent creators.
+    """
+    # The lock is held by this session: closing the connection releases it, also on errors.
+    with connect(settings, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
+        exists = conn.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (settings.pg_schema,)
+        ).fetchone()
+        if exists is None:
+            # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when
+            # the schema exists, and a deployment may have created it for a less privileged user.
+            conn.execute(SQL("CREATE SCHEMA {}").format(Identifier(settings.pg_schema)))
+        yield
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
