@@ -12,6 +12,7 @@ from adapters.nats.embedded import EmbeddedNatsServer
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
+from tests.nats_cluster import NatsCluster
 from tests.postgres_server import PostgresDatabase, PostgresServer
 
 
@@ -73,3 +74,10 @@ def postgres_database(postgres_server: PostgresServer) -> Iterator[PostgresDatab
 def postgres_settings(postgres_database: PostgresDatabase, tmp_path: Path) -> Settings:
     """Settings for an engine on the test's own PostgreSQL database."""
     return Settings(data_dir=tmp_path / "data", **postgres_database.settings_fields())
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """The shipped 3-node JetStream cluster (deploy/nats) on loopback, with its users."""
+    with NatsCluster(tmp_path / "cluster") as cluster:
+        yield cluster

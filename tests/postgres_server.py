@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from adapters.nats.embedded import free_port
+from tests.ports import listening_port
 
 SYSTEM_USER = "postgres"
 SUPERUSER = "postgres"
@@ -107,7 +107,7 @@ class PostgresServer:
 
     def __init__(self) -> None:
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.port = listening_port()
         self.bin_dir = postgres_bin_dir()
         self.superuser_password = secrets.token_urlsafe(16)
         self.app_password = secrets.token_urlsafe(16)

@@ -205,9 +205,10 @@ def test_first_signals_about_one_person_from_two_engines_at_once_open_one_case(
         )
         case_ids = {o.case_id for o in outcomes}
         assert len(case_ids) == 1, outcomes
-        assert None not in case_ids, outcomes
         assert sorted(o.matched_existing for o in outcomes) == [False, True]
-        case = engines[0].referrals.get_case(outcomes[0].case_id)  # type: ignore[arg-type]
+        [case_id] = case_ids
+        assert case_id is not None
+        case = engines[0].referrals.get_case(case_id)
         assert sorted(s["signal_key"] for s in case.signals) == sorted(
             s.signal_key for s, _ in signals
         )
@@ -220,9 +221,11 @@ def test_one_signal_delivered_to_two_engines_at_once_has_one_effect(
     for _ in range(5):
         signal = signal_about(engines[0], OTHER_BSN, MIDWIFE)
         outcomes = at_once([partial(e.referrals.receive_signal, *signal) for e in engines])
-        assert outcomes[0].case_id == outcomes[1].case_id
+        case_id = outcomes[0].case_id
+        assert case_id is not None
+        assert outcomes[1].case_id == case_id
         assert sorted(o.duplicate for o in outcomes) == [False, True]
-        case = engines[1].referrals.get_case(outcomes[0].case_id)  # type: ignore[arg-type]
+        case = engines[1].referrals.get_case(case_id)
         assert [s["signal_key"] for s in case.signals].count(signal[0].signal_key) == 1
 
 
@@ -232,10 +235,11 @@ def test_schema_creation_is_idempotent_also_when_engines_start_together(
     # Several components start at the same moment on an empty database, in their own schema.
     engines = at_once([lambda: start_engine(pg_schema="ks") for _ in range(4)])
     case_id = engines[0].referrals.receive_signal(*signal_about(engines[0], BSN, MIDWIFE)).case_id
+    assert case_id is not None
 
     # Started again later, on the existing tables: nothing is recreated or lost.
     again = start_engine(pg_schema="ks")
-    assert again.referrals.get_case(case_id).version == 1  # type: ignore[arg-type]
+    assert again.referrals.get_case(case_id).version == 1
 
     ks = postgres_settings.model_copy(update={"pg_schema": "ks"})
     with connect(ks) as conn:

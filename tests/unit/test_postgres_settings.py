@@ -1,0 +1,57 @@
+"""KS_STORE=postgres: the KS_PG_* settings and what they become for the event store."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from ks_engine.bootstrap import event_store_env
+from ks_engine.settings import Settings, SettingsError
+
+
+def test_pg_settings_from_the_environment_become_eventsourcing_postgres_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "KS_STORE": "postgres",
+        "KS_PG_HOST": "db.internal",
+        "KS_PG_PORT": "5433",
+        "KS_PG_DBNAME": "knooppunt",
+        "KS_PG_USER": "ks",
+        "KS_PG_PASSWORD": "s3cret-value",
+        "KS_PG_SCHEMA": "ks_engine",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+
+    assert "s3cret-value" not in repr(settings)
+    env = event_store_env(settings)
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert {k: env[k] for k in env if k.startswith("POSTGRES_") or k == "CREATE_TABLE"} == {
+        "POSTGRES_HOST": "db.internal",
+        "POSTGRES_PORT": "5433",
+        "POSTGRES_DBNAME": "knooppunt",
+        "POSTGRES_USER": "ks",
+        "POSTGRES_PASSWORD": "s3cret-value",
+        "POSTGRES_SCHEMA": "ks_engine",
+        "POSTGRES_PRE_PING": "y",
+        "CREATE_TABLE": "y",
+    }
+
+
+def test_production_on_postgres_needs_a_password() -> None:
+    key = "k" * 40
+    with pytest.raises(SettingsError, match="KS_PG_PASSWORD"):
+        Settings(environment="production", pseudonym_key=key, store="postgres")
+    assert (
+        Settings(
+            environment="production", pseudonym_key=key, store="postgres", pg_password="pw"
+        ).pg_password
+        is not None
+    )
+
+
+@pytest.mark.parametrize("schema", ["Public", "ks-engine", "1ks", "ks;drop", ""])
+def test_a_schema_name_that_needs_quoting_is_refused(schema: str) -> None:
+    with pytest.raises(ValidationError, match="pg_schema"):
+        Settings(store="postgres", pg_schema=schema)
