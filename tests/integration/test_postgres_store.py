@@ -184,10 +184,11 @@ def test_a_case_lives_its_whole_life_on_postgres_and_survives_a_restart(
     assert after_close.case_id not in (None, case_id)
     assert not after_close.matched_existing
 
-    # The BSN itself was never stored, only its keyed pseudonym.
+    # The events are stored encrypted: neither the BSN, nor its pseudonym, nor the name show.
     events = stored_events(postgres_settings)
     assert len(events) >= closed.version
-    assert not any(BSN.encode() in state for state in events)
+    for secret in (BSN, first_signal[0].person_pseudonym, "Test Ouder", "schuldhulpverlening"):
+        assert not any(secret.encode() in state for state in events)
 
 
 def test_first_signals_about_one_person_from_two_engines_at_once_open_one_case(
@@ -233,6 +234,7 @@ def test_schema_creation_is_idempotent_also_when_engines_start_together(
     start_engine: Callable[..., Engine], postgres_settings: Settings
 ) -> None:
     # Several components start at the same moment on an empty database, in their own schema.
+    postgres_settings.cipher_key_text()  # (development keys are made once, not concurrently)
     engines = at_once([lambda: start_engine(pg_schema="ks") for _ in range(4)])
     case_id = engines[0].referrals.receive_signal(*signal_about(engines[0], BSN, MIDWIFE)).case_id
     assert case_id is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from pydantic import ValidationError
 
@@ -20,6 +22,7 @@ def test_pg_settings_from_the_environment_become_eventsourcing_postgres_settings
         "KS_PG_USER": "ks",
         "KS_PG_PASSWORD": "s3cret-value",
         "KS_PG_SCHEMA": "ks_engine",
+        "KS_CIPHER_KEY": "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
     }.items():
         monkeypatch.setenv(name, value)
     settings = Settings()
@@ -27,6 +30,8 @@ def test_pg_settings_from_the_environment_become_eventsourcing_postgres_settings
     assert "s3cret-value" not in repr(settings)
     env = event_store_env(settings)
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["CIPHER_TOPIC"] == "eventsourcing.cipher:AESCipher"  # encrypted at rest
+    assert env["CIPHER_KEY"] == "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0="
     assert {k: env[k] for k in env if k.startswith("POSTGRES_") or k == "CREATE_TABLE"} == {
         "POSTGRES_HOST": "db.internal",
         "POSTGRES_PORT": "5433",
@@ -40,15 +45,14 @@ def test_pg_settings_from_the_environment_become_eventsourcing_postgres_settings
 
 
 def test_production_on_postgres_needs_a_password() -> None:
-    key = "k" * 40
+    keys = {"pseudonym_key": "k" * 40, "cipher_key": base64.b64encode(bytes(32)).decode()}
     with pytest.raises(SettingsError, match="KS_PG_PASSWORD"):
-        Settings(environment="production", pseudonym_key=key, store="postgres")
-    assert (
-        Settings(
-            environment="production", pseudonym_key=key, store="postgres", pg_password="pw"
-        ).pg_password
-        is not None
+        Settings.model_validate({"environment": "production", "store": "postgres", **keys})
+    settings = Settings.model_validate(
+        {"environment": "production", "store": "postgres", "pg_password": "pw", **keys}
     )
+    assert settings.pg_password is not None
+    assert settings.pg_password.get_secret_value() == "pw"
 
 
 @pytest.mark.parametrize("schema", ["Public", "ks-engine", "1ks", "ks;drop", ""])
