@@ -10,6 +10,7 @@ from typing import TypeVar
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import PersistenceError
 from pydantic import SecretStr
 
 from adapters.persistence.postgres import PostgresUnavailableError, connect
@@ -33,6 +34,7 @@ from ks_engine import commands as c
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
+from tests.postgres_server import PostgresServer
 
 BSN = "111222333"
 OTHER_BSN = "123456782"
@@ -256,6 +258,32 @@ def test_schema_creation_is_idempotent_also_when_engines_start_together(
         ).fetchone()
     assert {"referrals_events", "referrals_snapshots"} <= tables
     assert public == (0,)
+
+
+def test_the_engine_carries_on_when_the_postgres_server_restarts(
+    start_engine: Callable[..., Engine], postgres_server: PostgresServer
+) -> None:
+    engine = start_engine(pg_connect_timeout_seconds=1)
+    first = engine.referrals.receive_signal(*signal_about(engine, BSN, MIDWIFE))
+
+    # Restarted between two signals: the pooled connections are broken, the next one works.
+    postgres_server.restart()
+    second = engine.referrals.receive_signal(*signal_about(engine, BSN, JGZ))
+    assert (second.case_id, second.matched_existing) == (first.case_id, True)
+
+    # While the server is down the store reports an error (the intake naks on it) ...
+    postgres_server.stop()
+    try:
+        with pytest.raises(PersistenceError):
+            engine.referrals.receive_signal(*signal_about(engine, BSN, JGZ))
+    finally:
+        postgres_server.start()
+
+    # ... and once it is back, signals are stored again, on the same case.
+    third = engine.referrals.receive_signal(*signal_about(engine, BSN, JGZ))
+    assert (third.case_id, third.matched_existing) == (first.case_id, True)
+    assert first.case_id is not None
+    assert len(engine.referrals.get_case(first.case_id).signals) == 3
 
 
 def test_a_wrong_password_is_reported_in_words_without_the_password(

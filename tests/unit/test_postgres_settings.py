@@ -39,7 +39,7 @@ def test_pg_settings_from_the_environment_become_eventsourcing_postgres_settings
         "POSTGRES_USER": "ks",
         "POSTGRES_PASSWORD": "s3cret-value",
         "POSTGRES_SCHEMA": "ks_engine",
-        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_CONNECT_TIMEOUT": "2",
         "CREATE_TABLE": "y",
     }
 
