@@ -6,6 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from adapters.persistence.existing import existing_originators
 from domain.catalogue import Catalogue
@@ -15,6 +16,9 @@ from ks_engine.catalogue_file import load_catalogue
 from ks_engine.clock import now
 from ks_engine.log import configure_logging
 from ks_engine.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.nats.relay import PositionRecord
 
 
 @dataclass
@@ -28,6 +32,22 @@ class Engine:
     def pseudonymise(self, bsn: str) -> str:
         """The keyed pseudonym of a BSN; the BSN itself goes no further."""
         return pseudonymise(bsn, self.pseudonym_key)
+
+    def relay_position(self) -> PositionRecord:
+        """The relay's tracking record on the configured store: beside the read models on
+        PostgreSQL, a SQLite file in the data directory, or in memory for the memory store."""
+        from adapters.nats.relay import RelayPosition, relay_position_path
+
+        if self.settings.store == "postgres":
+            from adapters.persistence.postgres_views import (
+                PostgresRelayPosition,
+                PostgresViewDatabase,
+            )
+
+            return PostgresRelayPosition(PostgresViewDatabase(self.settings))
+        if self.settings.store == "memory":
+            return RelayPosition(None)
+        return RelayPosition(relay_position_path(self.settings.data_dir))
 
     def close(self) -> None:
         self.referrals.close()

@@ -41,10 +41,24 @@ def nats_server(tmp_path: Path) -> Iterator[EmbeddedNatsServer]:
         yield server
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Settings on the test's directory, once per event store the application runs on."""
+    """Settings on the test's directory, once per event store the application runs on
+    (PostgreSQL: the test's own database on the session's server)."""
+    if request.param == "postgres":
+        settings: Settings = request.getfixturevalue("postgres_settings")
+        return settings
     return Settings(store=request.param, data_dir=tmp_path / "data")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def durable_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on each store that outlives a process: event store, read models and relay
+    position in SQLite files, or all on the test's own PostgreSQL database."""
+    if request.param == "postgres":
+        settings: Settings = request.getfixturevalue("postgres_settings")
+        return settings
+    return Settings(store="sqlite", data_dir=tmp_path / "data")
 
 
 @pytest.fixture

@@ -17,19 +17,19 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import nats.errors
 import structlog
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, PersistenceError
 from eventsourcing.utils import get_topic
 from nats.js import JetStreamContext
 
 from adapters.nats.events_stream import ensure_events_stream
 from domain.referral import Referral
 from ks_engine.application import Referrals
-from projections.errors import InvalidEventError
+from projections.errors import InvalidEventError, ViewDatabaseError
 from projections.event import STREAM, envelope, event_id, public_data, subject_for
 
 if TYPE_CHECKING:
@@ -48,8 +48,18 @@ class RelayError(Exception):
     """The relay cannot go on without losing an event; it stops rather than skip one."""
 
 
+class PositionRecord(Protocol):
+    """Where the relay records the last log position it has handled."""
+
+    def get(self) -> int: ...
+
+    def set(self, position: int) -> None:
+        """Record ``position`` atomically; the recorded position never goes back."""
+        ...
+
+
 class RelayPosition:
-    """The relay's tracking record: the last log position it has handled (SQLite file)."""
+    """The relay's tracking record in a SQLite file (in memory without a path)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -187,7 +197,7 @@ class Relay:
         self,
         app: Referrals,
         js: JetStreamContext,
-        tracking: RelayPosition,
+        tracking: PositionRecord,
         *,
         publish_timeout: float = 5.0,
         resume_from_stream: bool = True,
@@ -204,7 +214,7 @@ class Relay:
 
     async def start(self) -> int:
         """Resume after the recorded position, or after the stream's last event if later."""
-        self.position = self.tracking.get()
+        self.position = await asyncio.to_thread(self.tracking.get)
         if self.resume_from_stream:
             info = await self.js.stream_info(STREAM)
             if info.state.last_seq:
@@ -252,7 +262,8 @@ class Relay:
         return outgoing, window[-1].id
 
     async def run(self, stop: asyncio.Event, poll: float = POLL_SECONDS) -> None:
-        """Publish until ``stop`` is set; NATS outages are waited out, never skipped.
+        """Publish until ``stop`` is set; NATS and database outages are waited out, never
+        skipped (the position only moves after a window was published and recorded).
 
         Saves in this process wake the relay at once; saves by other processes (an intake or
         API running apart) are found by polling every ``poll`` seconds.
@@ -273,6 +284,10 @@ class Relay:
                 log.warning("relay.publish_failed", error=str(e) or type(e).__name__)
                 await _sleep(stop, RETRY_SECONDS)
                 continue
+            except (PersistenceError, ViewDatabaseError) as e:
+                log.warning("relay.store_failed", error=type(e).__name__)
+                await _sleep(stop, RETRY_SECONDS)
+                continue
             if read < self.window:
                 await _wait_for(grown, stop, poll)
                 grown.clear()
@@ -285,6 +300,9 @@ class Relay:
                 return
             except nats.errors.Error as e:
                 log.warning("relay.start_failed", error=str(e) or type(e).__name__)
+                await _sleep(stop, RETRY_SECONDS)
+            except ViewDatabaseError as e:
+                log.warning("relay.start_failed", error=type(e).__name__)
                 await _sleep(stop, RETRY_SECONDS)
 
 
@@ -331,6 +349,6 @@ async def run_relay(engine: Engine, js: JetStreamContext, stop: asyncio.Event) -
     durable = settings.store != "memory"
     if not durable:
         log.warning("relay.memory_store", detail="positions restart with the process")
-    tracking = RelayPosition(relay_position_path(settings.data_dir) if durable else None)
+    tracking = await asyncio.to_thread(engine.relay_position)
     relay = Relay(engine.referrals, js, tracking, resume_from_stream=durable)
     await relay.run(stop)

@@ -22,8 +22,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from adapters.nats.fetching import fetch_batch
-from adapters.persistence.sqlite_views import open_views
-from projections.errors import InvalidEventError, ProjectionError
+from adapters.persistence.views import open_views
+from projections.errors import InvalidEventError, ProjectionError, ViewDatabaseError
 from projections.event import STREAM, SUBJECT_PREFIX, ReferralEvent, parse_event
 from projections.read_models import build_projections
 from projections.store import (
@@ -192,15 +192,18 @@ class Projector:
 
     # -- loops ---------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
-        """Project until ``stop`` is set; NATS outages are waited out."""
+        """Project until ``stop`` is set; NATS and database outages are waited out (what
+        was fetched and not committed is delivered again from the checkpoint)."""
         try:
             while not stop.is_set():
                 _raise_if_cancelled()
                 try:
                     await self.step()
-                except nats.errors.Error as e:
+                except (nats.errors.Error, ViewDatabaseError) as e:
                     log.warning(
-                        "projector.nats_failed",
+                        "projector.nats_failed"
+                        if isinstance(e, nats.errors.Error)
+                        else "projector.database_failed",
                         projection=self.projection.name,
                         error=str(e) or type(e).__name__,
                     )

@@ -14,7 +14,7 @@ import typer
 from nats.js import JetStreamContext
 
 from adapters.persistence.projectors import Projector, status
-from adapters.persistence.sqlite_views import open_views
+from adapters.persistence.views import open_views
 from ks_engine.settings import Settings
 from projections.errors import UnknownProjectionError
 from projections.monitoring_store import Monitoring, MonitoringRow, to_csv

@@ -1,20 +1,24 @@
-"""Checkpoints on a real SQLite file: view and checkpoint change together or not at all."""
+"""Checkpoints on a real SQLite file and a real PostgreSQL database: view and checkpoint
+change together or not at all."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from adapters.persistence.sqlite_views import SqliteViewDatabase
+from adapters.persistence.views import open_views
 from domain.deadlines import ServiceLevels
+from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
 from projections.event import ReferralEvent
 from projections.read_models import NAMES, ReadModels, build_projections
 from projections.store import (
     Projection,
     Transaction,
+    ViewDatabase,
     apply_batch,
     checkpoints,
     install,
@@ -25,8 +29,16 @@ from tests.conftest import FixedClock
 from tests.unit.test_projection_scenario import play, published, referrals
 
 
-def dump(db: SqliteViewDatabase) -> dict[str, list[tuple[object, ...]]]:
-    """Every view table's rows, in key order (checkpoints left out)."""
+def other_views(settings: Settings, name: str) -> ViewDatabase:
+    """A second, empty read-model database on the same store: another SQLite file, or
+    another schema of the same PostgreSQL database."""
+    return open_views(
+        settings.model_copy(update={"data_dir": settings.data_dir / name, "pg_schema": name})
+    )
+
+
+def dump(db: ViewDatabase) -> dict[str, list[tuple[object, ...]]]:
+    """Every view table's rows, sorted (checkpoints left out)."""
     tables = (
         "work_queue",
         "case_view",
@@ -35,7 +47,7 @@ def dump(db: SqliteViewDatabase) -> dict[str, list[tuple[object, ...]]]:
         "monitoring_duration",
     )
     with db.read() as tx:
-        return {t: tx.fetchall(f"SELECT * FROM {t} ORDER BY 1, 2, 3") for t in tables}
+        return {t: sorted(tx.fetchall(f"SELECT * FROM {t}")) for t in tables}
 
 
 @pytest.fixture
@@ -46,20 +58,20 @@ def events(clock: FixedClock) -> list[ReferralEvent]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> SqliteViewDatabase:
-    database = SqliteViewDatabase(tmp_path / "views.sqlite")
+def db(durable_settings: Settings) -> ViewDatabase:
+    database = open_views(durable_settings)
     install(database, build_projections(ServiceLevels()))
     return database
 
 
-def project_all(db: SqliteViewDatabase, events: list[ReferralEvent], size: int) -> None:
+def project_all(db: ViewDatabase, events: list[ReferralEvent], size: int) -> None:
     for projection in build_projections(ServiceLevels()):
         for i in range(0, len(events), size):
             apply_batch(db, projection, events[i : i + size])
 
 
 def test_a_batch_delivered_again_changes_nothing(
-    tmp_path: Path, db: SqliteViewDatabase, events: list[ReferralEvent]
+    db: ViewDatabase, events: list[ReferralEvent]
 ) -> None:
     project_all(db, events, size=25)
     once = dump(db)
@@ -72,9 +84,7 @@ def test_a_batch_delivered_again_changes_nothing(
     assert {c.seq for c in checkpoints(db, NAMES)} == {len(events)}
 
 
-def test_events_after_a_gap_are_not_applied(
-    db: SqliteViewDatabase, events: list[ReferralEvent]
-) -> None:
+def test_events_after_a_gap_are_not_applied(db: ViewDatabase, events: list[ReferralEvent]) -> None:
     projection = build_projections(ServiceLevels())[0]
     apply_batch(db, projection, events[:5])
     outcome = apply_batch(db, projection, events[6:12])  # the 6th event is missing
@@ -104,7 +114,7 @@ class Failing:
 
 
 def test_a_failure_mid_batch_rolls_back_the_view_and_the_checkpoint(
-    db: SqliteViewDatabase, events: list[ReferralEvent]
+    db: ViewDatabase, events: list[ReferralEvent]
 ) -> None:
     failing: Projection = Failing(fail_at=8)
     install(db, [failing])
@@ -117,7 +127,7 @@ def test_a_failure_mid_batch_rolls_back_the_view_and_the_checkpoint(
 
 
 def test_reset_empties_the_view_with_its_checkpoint(
-    db: SqliteViewDatabase, events: list[ReferralEvent]
+    db: ViewDatabase, events: list[ReferralEvent]
 ) -> None:
     project_all(db, events, size=50)
     for projection in build_projections(ServiceLevels()):
@@ -127,7 +137,7 @@ def test_reset_empties_the_view_with_its_checkpoint(
 
 
 async def test_read_your_writes_waits_for_the_position_of_every_view(
-    db: SqliteViewDatabase, events: list[ReferralEvent]
+    db: ViewDatabase, events: list[ReferralEvent]
 ) -> None:
     views = ReadModels(db)
     last = max(e.through for e in events)
@@ -145,7 +155,47 @@ async def test_read_your_writes_waits_for_the_position_of_every_view(
     assert not views.wait_for(last + 1, timeout=0.05)
 
 
-def test_a_database_failure_is_reported_as_a_view_database_error(tmp_path: Path) -> None:
-    db = SqliteViewDatabase(tmp_path / "views.sqlite")
+def test_a_database_failure_is_reported_as_a_view_database_error(db: ViewDatabase) -> None:
     with pytest.raises(ViewDatabaseError, match="read-model database"), db.read() as tx:
         tx.fetchall("SELECT * FROM no_such_table")
+
+
+def test_two_projectors_on_the_same_view_at_once_apply_each_event_once(
+    durable_settings: Settings, db: ViewDatabase, events: list[ReferralEvent]
+) -> None:
+    # Two processes project the same view at the same moment (a second `ks project` started
+    # by mistake): monitoring counts would double if both applied a batch.
+    projection = build_projections(ServiceLevels())[2]
+    barrier = threading.Barrier(2)
+
+    def project() -> int:
+        barrier.wait()
+        applied = 0
+        for i in range(0, len(events), 10):
+            applied += apply_batch(db, projection, events[i : i + 10]).applied
+        return applied
+
+    with ThreadPoolExecutor(2) as pool:
+        counts = list(pool.map(lambda _: project(), range(2)))
+    assert sum(counts) == len(events)
+    alone = other_views(durable_settings, "alone")
+    install(alone, build_projections(ServiceLevels()))
+    apply_batch(alone, projection, events)
+    assert dump(db)["monitoring_count"] == dump(alone)["monitoring_count"]
+
+
+def test_read_models_installed_by_several_components_at_once_are_created_once(
+    durable_settings: Settings, events: list[ReferralEvent]
+) -> None:
+    # Intake, relay, projectors and the API all install the tables when they start.
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        barrier.wait()
+        install(open_views(durable_settings), build_projections(ServiceLevels()))
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: start(), range(4)))
+    db = open_views(durable_settings)
+    project_all(db, events, size=50)
+    assert {c.seq for c in checkpoints(db, NAMES)} == {len(events)}

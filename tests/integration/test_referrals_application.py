@@ -1,5 +1,6 @@
-"""The application service on each event store (in-memory and a real SQLite file): a whole
-case, a restart, snapshots, and two engines racing on the same person."""
+"""The application service on each event store (in-memory, a real SQLite file, a real
+PostgreSQL database): a whole case, a restart, snapshots, and two engines racing on the same
+person."""
 
 from __future__ import annotations
 

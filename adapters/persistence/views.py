@@ -1,0 +1,19 @@
+"""Where the read models live, chosen by the settings: the embedded SQLite file by default,
+the PostgreSQL server of the event store with ``KS_STORE=postgres``."""
+
+from __future__ import annotations
+
+from ks_engine.settings import Settings
+from projections.store import ViewDatabase
+
+
+def open_views(settings: Settings) -> ViewDatabase:
+    """The read models' database (with their checkpoints) for these settings."""
+    if settings.store == "postgres":
+        # psycopg is imported only when PostgreSQL is configured
+        from adapters.persistence.postgres_views import PostgresViewDatabase
+
+        return PostgresViewDatabase(settings)
+    from adapters.persistence.sqlite_views import open_sqlite_views
+
+    return open_sqlite_views(settings)
