@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     pg_user: str = Field(default="ks_engine", min_length=1, max_length=63)
     pg_password: SecretStr | None = None
     pg_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    # Wait for a pooled connection; the event store tries 10 times before it reports failure.
+    # Seconds to wait for a connection to PostgreSQL (the event store tries 10 times, the read
+    # models wait one more second for their pool, before either reports failure).
     pg_connect_timeout_seconds: int = Field(default=2, ge=1)
     pseudonym_key: SecretStr | None = None
     cipher_key: SecretStr | None = None  # AES key (base64 of 16/24/32 bytes) for the event store

@@ -35,6 +35,7 @@ def conninfo(settings: Settings) -> str:
         password=password,
         options=f"-c search_path={settings.pg_schema}",
         application_name="ks-engine",
+        connect_timeout=settings.pg_connect_timeout_seconds,
     )
 
 

@@ -1,8 +1,9 @@
 """The read models' database on PostgreSQL (``KS_STORE=postgres``), beside the event store.
 
 Views, their checkpoints and the relay's position live in the configured database and schema
-(the schema is created if missing). Like the SQLite implementation, each transaction opens its
-own connection: nothing stays broken after a server restart, and threads never share one.
+(the schema is created if missing). Transactions take a connection from a small pool that
+checks it first, so a connection broken by a server restart is replaced, not used; threads
+never share one.
 
 Write transactions queue behind one transaction-level advisory lock, as SQLite's ``BEGIN
 IMMEDIATE`` makes writers queue: a projector's read of its checkpoint and its writes can then
@@ -13,20 +14,23 @@ one ``REPEATABLE READ`` snapshot. psycopg errors become ViewDatabaseError here, 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from adapters.persistence.postgres import PostgresUnavailableError, connect, schema_lock
+from adapters.persistence.postgres import PostgresUnavailableError, conninfo, schema_lock
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
 from projections.store import Row
 
 # Any fixed number will do, as long as every ks-engine process takes the same one.
 _VIEWS_WRITE_LOCK_KEY = 0x6B73_7669_6577_7321  # "ksviews!"
+POOL_SIZE = 4  # three projectors and the queries of one process
 
 
 @lru_cache(maxsize=512)
@@ -63,6 +67,22 @@ class PostgresViewDatabase:
         )
         with self._translated(), schema_lock(settings):
             pass  # creates the schema if missing, under the lock every component takes
+        timeout = settings.pg_connect_timeout_seconds
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            conninfo(settings),
+            kwargs={"autocommit": True},
+            min_size=0,
+            max_size=POOL_SIZE,
+            num_workers=1,
+            check=ConnectionPool.check_connection,
+            timeout=timeout + 1.0,
+            name="ks-views",
+            open=True,
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections (the database stays as it is)."""
+        self._pool.close()
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -70,6 +90,11 @@ class PostgresViewDatabase:
             yield
         except PostgresUnavailableError as e:
             raise ViewDatabaseError(f"the read-model database is unavailable: {e}") from None
+        except PoolTimeout:
+            raise ViewDatabaseError(
+                f"the read-model database {self.where} is unavailable: no connection within "
+                f"{self._pool.timeout:g} s (is the server running and reachable?)"
+            ) from None
         except psycopg.Error as e:
             raise ViewDatabaseError(
                 f"the read-model database {self.where} failed: {_first_line(e)}"
@@ -77,22 +102,19 @@ class PostgresViewDatabase:
 
     @contextmanager
     def _session(self, begin: str, *, write: bool) -> Iterator[_Tx]:
-        with self._translated():
-            conn = connect(
-                self.settings,
-                autocommit=True,
-                connect_timeout=self.settings.pg_connect_timeout_seconds,
-            )
-            # On any error the connection is closed inside the transaction: the server rolls
-            # it back and releases the lock, also when the connection itself broke.
+        with self._translated(), self._pool.connection() as conn:
+            conn.execute(begin)
             try:
-                conn.execute(begin)
                 if write:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_VIEWS_WRITE_LOCK_KEY,))
                 yield _Tx(conn)
-                conn.execute("COMMIT")
-            finally:
-                conn.close()
+            except BaseException:
+                # Rolled back here, which also releases the lock; a connection that broke
+                # meanwhile is dropped by the pool, and the server rolls back on its own.
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def transaction(self) -> AbstractContextManager[_Tx]:
         """A write transaction; writers queue behind one lock instead of failing mid-way."""

@@ -1,12 +1,12 @@
-"""Projectors on a real nats-server and real SQLite files: crash between commit and ack,
-redelivery, restarts while events keep arriving, read-your-writes, and the CLI."""
+"""Projectors on a real nats-server, with the engine on real SQLite files and on a real
+PostgreSQL database: crash between commit and ack, redelivery, restarts while events keep
+arriving, read-your-writes, and the CLI."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import nats
 import pytest
@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
-from adapters.nats.relay import Relay, RelayPosition, run_relay
+from adapters.nats.relay import Relay, run_relay
 from adapters.persistence.projectors import Projector, run_projectors
-from adapters.persistence.sqlite_views import SqliteViewDatabase, open_views
+from adapters.persistence.views import open_views
 from domain.values import Outcome
 from ks_engine import commands as c
 from ks_engine.bootstrap import Engine, bootstrap
@@ -26,9 +26,9 @@ from ks_engine.settings import Settings
 from projections.event import STREAM
 from projections.monitoring_store import Monitoring, to_csv
 from projections.read_models import ReadModels, build_projections
-from projections.store import checkpoints, install
-from tests.conftest import FixedClock
-from tests.integration.test_projection_store import dump
+from projections.store import ViewDatabase, checkpoints, install
+from tests.conftest import FixedClock, ks_environment
+from tests.integration.test_projection_store import dump, other_views
 from tests.unit.test_projection_scenario import CTX, play, signal_for
 
 
@@ -42,31 +42,31 @@ async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]
 
 
 @pytest.fixture
-def engine(tmp_path: Path, clock: FixedClock) -> Engine:
-    built = bootstrap(Settings(data_dir=tmp_path / "data"), clock=clock, configure_logs=False)
+def engine(durable_settings: Settings, clock: FixedClock) -> Engine:
+    built = bootstrap(durable_settings, clock=clock, configure_logs=False)
     yield built  # type: ignore[misc]
     built.close()
 
 
 async def publish_all(engine: Engine, js: JetStreamContext) -> int:
     """Relay the whole log; the stream's last sequence."""
-    relay = Relay(engine.referrals, js, RelayPosition(engine.settings.data_dir / "relay.sqlite"))
+    relay = Relay(engine.referrals, js, engine.relay_position())
     await relay.start()
     while await relay.publish_pending():
         pass
     return (await js.stream_info(STREAM)).state.last_seq
 
 
-async def rebuilt(js: JetStreamContext, path: Path) -> SqliteViewDatabase:
-    """Fresh views from the start of the stream, in another database."""
-    db = SqliteViewDatabase(path)
+async def rebuilt(js: JetStreamContext, settings: Settings) -> ViewDatabase:
+    """Fresh views from the start of the stream, in another database on the same store."""
+    db = other_views(settings, "rebuilt")
     for projection in build_projections(Settings().service_levels):
         await Projector(js, db, projection).rebuild()
     return db
 
 
 async def test_a_projector_stopped_between_commit_and_ack_resumes_to_the_rebuilt_view(
-    engine: Engine, js: JetStreamContext, clock: FixedClock, tmp_path: Path
+    engine: Engine, js: JetStreamContext, clock: FixedClock
 ) -> None:
     play(engine.referrals, clock, seed=21, steps=150)
     last = await publish_all(engine, js)
@@ -86,14 +86,14 @@ async def test_a_projector_stopped_between_commit_and_ack_resumes_to_the_rebuilt
         # When a new projector starts on the same view
         await Projector(js, db, projection, batch=40).catch_up(last)
     # Then every view equals one rebuilt from the start of the stream
-    fresh = await rebuilt(js, tmp_path / "rebuilt.sqlite")
+    fresh = await rebuilt(js, engine.settings)
     assert dump(db) == dump(fresh)
     assert all(dump(db).values())
     assert {c.seq for c in checkpoints(db, [p.name for p in projections])} == {last}
 
 
 async def test_redelivered_events_are_skipped(
-    engine: Engine, js: JetStreamContext, clock: FixedClock, tmp_path: Path
+    engine: Engine, js: JetStreamContext, clock: FixedClock
 ) -> None:
     play(engine.referrals, clock, seed=22, steps=100)
     last = await publish_all(engine, js)
@@ -117,12 +117,12 @@ async def test_redelivered_events_are_skipped(
         skipped += outcome.skipped
     await projector.close()
     assert skipped == given_back
-    fresh = await rebuilt(js, tmp_path / "rebuilt.sqlite")
+    fresh = await rebuilt(js, engine.settings)
     assert dump(db)["monitoring_count"] == dump(fresh)["monitoring_count"]
 
 
 async def test_incremental_views_equal_rebuilt_views_after_many_cases_and_restarts(
-    engine: Engine, js: JetStreamContext, clock: FixedClock, tmp_path: Path
+    engine: Engine, js: JetStreamContext, clock: FixedClock
 ) -> None:
     app = engine.referrals
     stop = asyncio.Event()
@@ -142,7 +142,7 @@ async def test_incremental_views_equal_rebuilt_views_after_many_cases_and_restar
     assert await views.wait_for_async(end, timeout=60)
     stop.set()
     await asyncio.gather(relay, projectors)
-    fresh = await rebuilt(js, tmp_path / "rebuilt.sqlite")
+    fresh = await rebuilt(js, engine.settings)
     assert dump(views.db) == dump(fresh)  # type: ignore[arg-type]
     assert len(dump(fresh)["case_view"]) > 60
 
@@ -176,10 +176,9 @@ async def test_a_query_can_wait_for_the_position_a_command_returned(
 
 
 def test_the_cli_rebuilds_reports_status_and_exports_statistics(
-    tmp_path: Path, nats_server: EmbeddedNatsServer, clock: FixedClock
+    durable_settings: Settings, nats_server: EmbeddedNatsServer, clock: FixedClock
 ) -> None:
-    data = tmp_path / "data"
-    engine = bootstrap(Settings(data_dir=data), clock=clock, configure_logs=False)
+    engine = bootstrap(durable_settings, clock=clock, configure_logs=False)
     play(engine.referrals, clock, seed=7, steps=120)
 
     async def relay_all() -> int:
@@ -193,7 +192,8 @@ def test_the_cli_rebuilds_reports_status_and_exports_statistics(
 
     last = asyncio.run(relay_all())
     engine.close()
-    env = {"KS_DATA_DIR": str(data), "KS_NATS_URL": nats_server.url, "KS_MONITORING_THRESHOLD": "0"}
+    env = ks_environment(durable_settings)
+    env.update(KS_NATS_URL=nats_server.url, KS_MONITORING_THRESHOLD="0")
     runner = CliRunner()
 
     def lags() -> dict[str, int]:
@@ -209,7 +209,7 @@ def test_the_cli_rebuilds_reports_status_and_exports_statistics(
     assert lags() == dict.fromkeys(("work_queue", "case_view", "monitoring"), 0)
     result = runner.invoke(cli, ["stats", "--csv"], env=env)
     assert result.exit_code == 0, result.output
-    expected = to_csv(Monitoring(open_views(Settings(data_dir=data)), threshold=0).rows())
+    expected = to_csv(Monitoring(open_views(durable_settings), threshold=0).rows())
     assert result.output == expected
     assert expected.count("\n") > 20
     result = runner.invoke(cli, ["projections", "rebuild", "timeline"], env=env)

@@ -1,12 +1,13 @@
-"""The relay against a real nats-server and a real SQLite event store: every Referral event
-exactly once, in order, without personal data, across crashes."""
+"""The relay against a real nats-server and a real SQLite event store (the main properties also
+on PostgreSQL): every Referral event exactly once, in order, without personal data, across
+crashes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import DUPLICATE_WINDOW_SECONDS, ensure_events_stream
 from adapters.nats.relay import Relay, RelayPosition, is_referral
 from ks_engine.application import Referrals
+from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.cli import app as cli
+from ks_engine.settings import Settings
 from projections.event import STREAM
 from tests.conftest import FixedClock
 from tests.unit.test_projection_scenario import SECRET_MARKS, notifications, play, referrals
@@ -43,6 +46,14 @@ def app(clock: FixedClock, tmp_path: Path) -> Referrals:
         "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
     }
     return referrals(clock, env)
+
+
+@pytest.fixture
+def engine(durable_settings: Settings, clock: FixedClock) -> Iterator[Engine]:
+    """The event store and the relay's position on SQLite files or on PostgreSQL."""
+    built = bootstrap(durable_settings, clock=clock, configure_logs=False)
+    yield built
+    built.close()
 
 
 async def stream_messages(js: JetStreamContext) -> list[tuple[str, dict[str, str], bytes]]:
@@ -73,11 +84,12 @@ async def assert_exactly_once_in_order(js: JetStreamContext, app: Referrals) -> 
 
 
 async def test_every_referral_event_is_published_once_in_order_as_a_cloudevent(
-    js: JetStreamContext, app: Referrals, clock: FixedClock, tmp_path: Path
+    js: JetStreamContext, engine: Engine, clock: FixedClock
 ) -> None:
     # Given an event store with many cases (and index and idempotency records in between)
+    app = engine.referrals
     play(app, clock, seed=5, steps=80)
-    tracking = RelayPosition(tmp_path / "relay.sqlite")
+    tracking = engine.relay_position()
     relay = Relay(app, js, tracking)
     # When the relay runs until it has read the whole log
     await relay.start()
@@ -166,21 +178,22 @@ class _Recording:
 
 
 async def test_a_relay_cancelled_at_random_moments_and_restarted_loses_and_doubles_nothing(
-    js: JetStreamContext, app: Referrals, clock: FixedClock, tmp_path: Path
+    js: JetStreamContext, engine: Engine, clock: FixedClock
 ) -> None:
     rng = random.Random(42)
-    path = tmp_path / "relay.sqlite"
+    app = engine.referrals
     for seed in range(6):
         # New cases arrive while a relay runs; it is killed at a random moment
         play(app, clock, seed=seed, steps=25)
         stop = asyncio.Event()
-        task = asyncio.create_task(Relay(app, js, RelayPosition(path)).run(stop, poll=0.01))
+        relay = Relay(app, js, engine.relay_position())
+        task = asyncio.create_task(relay.run(stop, poll=0.01))
         await asyncio.sleep(rng.uniform(0.0, 0.05))
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
     # A last relay runs to the end of the log
-    final = Relay(app, js, RelayPosition(path))
+    final = Relay(app, js, engine.relay_position())
     await final.start()
     await drain(final)
     await assert_exactly_once_in_order(js, app)
