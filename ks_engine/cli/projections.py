@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import date
 from typing import Annotated
 
@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from adapters.persistence.projectors import Projector, status
 from adapters.persistence.views import open_views
 from ks_engine.settings import Settings
-from projections.errors import UnknownProjectionError
+from projections.errors import UnknownProjectionError, ViewDatabaseError
 from projections.monitoring_store import Monitoring, MonitoringRow, to_csv
 from projections.read_models import build_projections, select
 from projections.store import install
@@ -48,6 +48,17 @@ async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
         await nc.drain()
 
 
+@contextmanager
+def views_reachable() -> Iterator[None]:
+    """Exit with the read-model database's error in words (unreachable, refused) instead of
+    a traceback."""
+    try:
+        yield
+    except ViewDatabaseError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
+
+
 app = typer.Typer(no_args_is_help=True, help="Read models: rebuild and status.")
 
 
@@ -71,7 +82,8 @@ def rebuild(
     ),
 ) -> None:
     """Rebuild read models from the start of KS_EVENTS (stop `ks project` first)."""
-    asyncio.run(_rebuild(Settings(), name))
+    with views_reachable():
+        asyncio.run(_rebuild(Settings(), name))
 
 
 async def _status(settings: Settings) -> None:
@@ -96,7 +108,8 @@ async def _status(settings: Settings) -> None:
 @app.command("status")
 def status_command() -> None:
     """Each read model's position in KS_EVENTS and the log, and its lag behind the stream."""
-    asyncio.run(_status(Settings()))
+    with views_reachable():
+        asyncio.run(_status(Settings()))
 
 
 def _table(rows: list[MonitoringRow], threshold: int) -> str:
@@ -123,10 +136,10 @@ def stats(
     except ValueError:
         typer.echo("--since and --until take a date written as YYYY-MM-DD", err=True)
         raise typer.Exit(2) from None
-    db = open_views(settings)
-    install(db, build_projections(settings.service_levels))
-    monitoring = Monitoring(db, settings.monitoring_threshold)
-    rows = monitoring.rows(municipality or None, first, last)
+    with views_reachable():
+        db = open_views(settings)
+        install(db, build_projections(settings.service_levels))
+        rows = Monitoring(db, settings.monitoring_threshold).rows(municipality or None, first, last)
     typer.echo(to_csv(rows) if csv else _table(rows, settings.monitoring_threshold), nl=not csv)
 
 

@@ -8,19 +8,22 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
+from adapters.nats.embedded import free_port
 from adapters.persistence.postgres import connect
 from adapters.persistence.postgres_views import PostgresViewDatabase
 from adapters.persistence.sqlite_views import SqliteViewDatabase
 from adapters.persistence.views import open_views
 from domain.deadlines import ServiceLevels
 from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.cli import app as cli
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
 from projections.event import ReferralEvent
 from projections.read_models import NAMES, ReadModels, build_projections
 from projections.store import apply_batch, checkpoints, install
-from tests.conftest import FixedClock
+from tests.conftest import FixedClock, ks_environment
 from tests.postgres_server import PostgresServer
 from tests.unit.test_projection_scenario import play, published, referrals
 
@@ -115,3 +118,16 @@ def test_a_wrong_password_for_the_views_is_reported_without_the_password(
     assert postgres_settings.pg_dbname in message
     assert "password authentication failed" in message
     assert "not-the-password" not in message
+
+
+def test_ks_stats_with_the_postgres_server_out_of_reach_says_so_in_words(
+    postgres_settings: Settings, tmp_path: Path
+) -> None:
+    away = postgres_settings.model_copy(update={"pg_port": free_port(), "data_dir": tmp_path})
+    result = CliRunner().invoke(cli, ["stats"], env=ks_environment(away))
+    assert result.exit_code == 1
+    assert "the read-model database is unavailable: cannot connect to PostgreSQL" in result.output
+    assert f":{away.pg_port}" in result.output
+    assert "Traceback" not in result.output
+    assert postgres_settings.pg_password is not None
+    assert postgres_settings.pg_password.get_secret_value() not in result.output

@@ -1,0 +1,80 @@
+"""`ks run` as an operator starts it with KS_STORE=postgres: events, read models and the relay's
+position on a real PostgreSQL server, signals over a real (embedded) nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+
+from adapters.nats.embedded import free_port
+from adapters.persistence.postgres import connect
+from adapters.persistence.views import open_views
+from ks_engine.demo import demo_bsn
+from ks_engine.settings import Settings
+from projections.read_models import ReadModels
+from projections.work_queue_store import WorkQueueEntry
+from tests.conftest import ks_environment
+from tests.e2e.test_engine_process import (
+    collect,
+    connect_when_ready,
+    output,
+    publish_signals,
+    start,
+)
+from tests.postgres_server import PostgresDatabase
+
+
+async def work_queue_entries(
+    settings: Settings, case_ids: set[str], timeout: float = 30
+) -> list[WorkQueueEntry]:
+    """The work queue entries of ``case_ids`` once every one shows both its signals."""
+    views = ReadModels(open_views(settings))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        page = views.work_queue.page(now=datetime.now(UTC))
+        found = [e for e in page.items if str(e.case_id) in case_ids]
+        if len(found) == len(case_ids) and all(e.signal_count == 2 for e in found):
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
+async def test_ks_run_on_postgres_brings_signals_to_the_work_queue(
+    tmp_path: Path, postgres_database: PostgresDatabase
+) -> None:
+    settings = Settings(data_dir=tmp_path, **postgres_database.settings_fields())
+    env = ks_environment(settings)
+    del env["KS_DATA_DIR"]  # start() sets it
+    port = free_port()
+    proc = start(["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port), **env)
+    try:
+        nc = await connect_when_ready(f"nats://127.0.0.1:{port}")
+        receipts = asyncio.create_task(collect(nc, 4))
+        await asyncio.sleep(0.2)
+        bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
+        await publish_signals(nc, bsns * 2, "pg")
+        got = await receipts
+        await nc.close()
+        # Relay and projectors of the same process bring both cases to the PostgreSQL views
+        queue = await work_queue_entries(settings, {r["case_id"] for r in got})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    log = output(tmp_path, "run")
+    assert proc.returncode == 0, log[-2000:]
+    assert [r["status"] for r in got] == ["accepted"] * 4
+    assert [r["matched_existing"] for r in got] == [False, False, True, True]
+    assert [(e.signal_count, e.state) for e in queue] == [(2, "signalled")] * 2
+    # The relay recorded its position on the server; no state went to SQLite files
+    with connect(settings) as conn:
+        position = conn.execute("SELECT position FROM relay_position").fetchone()
+    assert position is not None
+    assert position[0] > 0
+    assert not list(tmp_path.glob("*.sqlite"))
+    for bsn in bsns:
+        assert bsn not in log, "a BSN reached the engine's log"
+    assert postgres_database.password not in log
