@@ -62,7 +62,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if settings.store == "postgres":
         return {
-            "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher",
+            "CIPHER_TOPIC": "adapters.persistence.cipher:AesGcmCipher",
             "CIPHER_KEY": settings.cipher_key_text(),
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_HOST": settings.pg_host,
