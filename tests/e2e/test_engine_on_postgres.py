@@ -50,7 +50,9 @@ async def test_ks_run_on_postgres_brings_signals_to_the_work_queue(
     env = ks_environment(settings)
     del env["KS_DATA_DIR"]  # start() sets it
     port = free_port()
-    proc = start(["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port), **env)
+    proc = start(
+        ["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port), KS_API_PORT=str(free_port()), **env
+    )
     try:
         nc = await connect_when_ready(f"nats://127.0.0.1:{port}")
         receipts = asyncio.create_task(collect(nc, 4))
