@@ -21,6 +21,10 @@ def existing_originators(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID] |
     """The ids among ``ids`` with stored events; None when this store cannot be asked so."""
     if isinstance(recorder, SQLiteAggregateRecorder):
         return _sqlite(recorder, ids)
+    if type(recorder).__module__ == "eventsourcing.postgres":  # psycopg is an optional install
+        from adapters.persistence.existing_postgres import existing_on_postgres
+
+        return existing_on_postgres(recorder, ids)
     return None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from uuid import uuid4
 
 from adapters.persistence.existing import SQLITE_MAX_PARAMETERS, existing_originators
@@ -13,8 +12,10 @@ from tests.conftest import FixedClock
 from tests.referral_builders import BSN_A, BSN_B, KERKRADE, make_signal, partner_ctx
 
 
-def test_stored_ids_are_found_and_others_not(tmp_path: Path, clock: FixedClock) -> None:
-    engine = bootstrap(Settings(data_dir=tmp_path), clock=clock, configure_logs=False)
+def test_stored_ids_are_found_and_others_not(
+    durable_settings: Settings, clock: FixedClock
+) -> None:
+    engine = bootstrap(durable_settings, clock=clock, configure_logs=False)
     try:
         app = engine.referrals
         stored = set()

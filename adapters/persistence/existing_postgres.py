@@ -1,0 +1,24 @@
+"""The batch existence query of ``existing`` on eventsourcing's PostgreSQL recorder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import Recorder
+from eventsourcing.postgres import PostgresAggregateRecorder
+from psycopg.sql import SQL, Identifier
+
+
+def existing_on_postgres(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID]:
+    """The ids among ``ids`` with stored events, in one query."""
+    assert isinstance(recorder, PostgresAggregateRecorder)
+    statement = SQL(
+        "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
+    ).format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name),
+    )
+    with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+        cursor.execute(statement, [list(dict.fromkeys(ids))])
+        return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
