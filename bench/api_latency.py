@@ -11,7 +11,6 @@ import asyncio
 import random
 import statistics
 import time
-from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -19,6 +18,7 @@ import nats
 
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
 from adapters.nats.events_stream import ensure_events_stream
+from adapters.persistence.views import open_views
 from bench.growth import _fill, relay_and_rebuild
 from bench.pipeline import engine_subprocess, peak_rss_mb
 from ks_engine.bootstrap import bootstrap
@@ -37,8 +37,8 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def _seed(data_dir: Path, url: str, cases: int) -> list[UUID]:
-    engine = bootstrap(Settings(data_dir=data_dir, log_level="warning"))
+async def _seed(settings: Settings, url: str, cases: int) -> list[UUID]:
+    engine = bootstrap(settings)
     case_ids: list[UUID] = []
     try:
         # A signal is three stored events; about one in five joins an existing case.
@@ -46,7 +46,7 @@ async def _seed(data_dir: Path, url: str, cases: int) -> list[UUID]:
         nc = await nats.connect(url)
         js = nc.jetstream()
         await ensure_events_stream(js)
-        await relay_and_rebuild(engine, js, data_dir / "views.sqlite")
+        await relay_and_rebuild(engine, js, open_views(settings))
         await nc.close()
     finally:
         engine.close()
@@ -84,20 +84,17 @@ async def _clients(client: httpx.AsyncClient, paths: list[str], token: str) -> l
     return latencies
 
 
-async def api_latency(data_dir: Path, cases: int, requests: int) -> dict[str, object]:
+async def api_latency(settings: Settings, cases: int, requests: int) -> dict[str, object]:
     """p50/p99 of both queries with ``cases`` cases in the views, ``CLIENTS`` at once."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with EmbeddedNatsServer(data_dir / "nats") as server:
-        case_ids = await _seed(data_dir, server.url, cases)
-        token = (
-            PrincipalRegistry(Settings(data_dir=data_dir).principals_file)
-            .add(
-                role=Role.COORDINATOR, organisation="Knooppunt Kerkrade", municipalities=["GM0928"]
-            )
-            .token
-        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with EmbeddedNatsServer(settings.data_dir / "nats") as server:
+        case_ids = await _seed(settings, server.url, cases)
+        registry = PrincipalRegistry(settings.principals_file)
+        token = registry.add(
+            role=Role.COORDINATOR, organisation="Knooppunt Kerkrade", municipalities=["GM0928"]
+        ).token
         port = free_port()
-        with engine_subprocess(data_dir, server.url, KS_API_PORT=str(port)) as proc:
+        with engine_subprocess(settings, server.url, KS_API_PORT=str(port)) as proc:
             limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30

@@ -11,7 +11,6 @@ import asyncio
 import json
 import random
 import time
-from pathlib import Path
 from uuid import UUID
 
 import nats
@@ -19,9 +18,9 @@ from nats.js import JetStreamContext
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
-from adapters.nats.relay import Relay, RelayPosition
+from adapters.nats.relay import Relay
 from adapters.persistence.projectors import Projector
-from adapters.persistence.sqlite_views import SqliteViewDatabase
+from adapters.persistence.views import open_views
 from domain.values import Signal
 from ks_engine import commands as c
 from ks_engine.bootstrap import Engine, bootstrap
@@ -30,6 +29,7 @@ from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal, parse_signal, to_domain
 from projections.event import STREAM
 from projections.read_models import build_projections
+from projections.store import ViewDatabase
 
 BATCH = 200
 PROBE_SIGNALS = 2_000
@@ -75,10 +75,12 @@ def probe(engine: Engine, rng: random.Random, cases: list[UUID]) -> dict[str, fl
     return {"append_signals_per_s": append, "case_load_ms": load_ms}
 
 
-async def relay_and_rebuild(engine: Engine, js: JetStreamContext, views: Path) -> dict[str, float]:
+async def relay_and_rebuild(
+    engine: Engine, js: JetStreamContext, db: ViewDatabase
+) -> dict[str, float]:
     """Relay what is new to KS_EVENTS (timed), then rebuild every view from the stream's start
     into a fresh database (timed): events per second for each."""
-    relay = Relay(engine.referrals, js, RelayPosition(engine.settings.data_dir / "relay.sqlite"))
+    relay = Relay(engine.referrals, js, engine.relay_position())
     await relay.start()
     before = (await js.stream_info(STREAM)).state.last_seq
     started = time.perf_counter()
@@ -86,7 +88,6 @@ async def relay_and_rebuild(engine: Engine, js: JetStreamContext, views: Path) -
         pass
     relay_s = time.perf_counter() - started
     last = (await js.stream_info(STREAM)).state.last_seq
-    db = SqliteViewDatabase(views)
     started = time.perf_counter()
     for projection in build_projections(engine.settings.service_levels):
         await Projector(js, db, projection, batch=REBUILD_BATCH).rebuild()
@@ -98,9 +99,12 @@ async def relay_and_rebuild(engine: Engine, js: JetStreamContext, views: Path) -
     }
 
 
-async def growth(data_dir: Path, sizes: list[int]) -> list[dict[str, float]]:
+async def growth(settings: Settings, sizes: list[int]) -> list[dict[str, float]]:
     """For each size (stored events, ascending): the probe's figures and the rebuild rate."""
-    engine = bootstrap(Settings(data_dir=data_dir, log_level="warning"))
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = bootstrap(settings)
+    views = open_views(settings)
     rng = random.Random(5)  # noqa: S311 - benchmark data
     cases: list[UUID] = []
     rows = []
@@ -113,7 +117,7 @@ async def growth(data_dir: Path, sizes: list[int]) -> list[dict[str, float]]:
                 await asyncio.to_thread(_fill, engine, rng, size, cases)
                 events = engine.referrals.recorder.max_notification_id() or 0
                 row = {"stored_events": float(events), **probe(engine, rng, cases)}
-                row |= await relay_and_rebuild(engine, js, data_dir / f"views-{size}.sqlite")
+                row |= await relay_and_rebuild(engine, js, views)
                 rows.append(row)
             await nc.close()
     finally:

