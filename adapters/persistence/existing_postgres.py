@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import Recorder
+import psycopg
+from eventsourcing.persistence import PersistenceError, Recorder
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
 
-def existing_on_postgres(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID]:
-    """The ids among ``ids`` with stored events, in one query."""
+def existing_on_postgres(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID] | None:
+    """The ids among ``ids`` with stored events, in one query; None if the query failed (a
+    pooled connection broken by a server restart): the caller then asks id by id, through
+    the event store's own retrying reads."""
     assert isinstance(recorder, PostgresAggregateRecorder)
     statement = SQL(
         "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
@@ -19,6 +22,9 @@ def existing_on_postgres(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID]:
         schema=Identifier(recorder.datastore.schema),
         table=Identifier(recorder.events_table_name),
     )
-    with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-        cursor.execute(statement, [list(dict.fromkeys(ids))])
-        return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
+    try:
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, [list(dict.fromkeys(ids))])
+            return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
+    except (psycopg.Error, PersistenceError):
+        return None
