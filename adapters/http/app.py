@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import Services
+from adapters.http.dashboard import install_dashboard
 from adapters.http.metrics import ApiMetrics, LagSource
 from adapters.http.middleware import install_request_middleware
 from adapters.http.ports import ReadinessCheck, ReadModels, SignalGateway
@@ -52,6 +53,7 @@ def _routes() -> FastAPI:
     for module in (signals, cases, commands, catalog, stats, audit, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
+    install_dashboard(api)
     install_request_middleware(api)
     return api
 

@@ -1,0 +1,22 @@
+"""The coordinators' web dashboard, served by the HTTP API's app under ``/dashboard``.
+
+Server-rendered pages (Jinja2) over the same principals, access rules, access log and
+application commands as the API; a little JavaScript refreshes the work queue.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from adapters.http.dashboard import audit, case, monitoring, pages
+from adapters.http.dashboard.render import HERE, page_error
+from adapters.http.dashboard.session import PREFIX, PageError
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """Add the dashboard's pages, its static files and its error pages to ``app``."""
+    for module in (pages, case, monitoring, audit):
+        app.include_router(module.router)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
+    app.add_exception_handler(PageError, page_error)

@@ -1,0 +1,85 @@
+"""The auditor's pages, read-only: the NEN 7513 access log and a case's history."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from adapters.http.context import AttemptDep, ServicesDep, audited
+from adapters.http.dashboard.case import case_view, visible_case
+from adapters.http.dashboard.render import page, redirect
+from adapters.http.dashboard.session import PREFIX, Auditor
+from ks_engine.access_log import AccessAction, AccessQuery
+
+router = APIRouter(prefix=f"{PREFIX}/audit", include_in_schema=False)
+
+PAGE_SIZE = 100
+_PRINCIPAL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text.strip())
+    except ValueError:
+        return None
+
+
+@router.get("", dependencies=[audited(AccessAction.READ)])
+async def access_log(
+    request: Request,
+    principal: Auditor,
+    services: ServicesDep,
+    casus: Annotated[str, Query(max_length=60)] = "",
+    wie: Annotated[str, Query(max_length=64)] = "",
+    na: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """The access log, oldest first, filtered by case and principal, a page at a time."""
+    case_id = _uuid(casus) if casus else None
+    principal_id = wie if _PRINCIPAL.fullmatch(wie) else None
+    problems = []
+    if casus and case_id is None:
+        problems.append("Het casusnummer is geen geldig nummer; het filter is niet toegepast.")
+    query = AccessQuery(case_id=case_id, principal_id=principal_id)
+    found = await run_in_threadpool(services.access_log.find, query, after=na, limit=PAGE_SIZE)
+    filters = {"casus": str(case_id) if case_id else "", "wie": principal_id or ""}
+    next_query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    return page(
+        request,
+        "access_log.html",
+        {
+            "entries": found.entries,
+            "next_cursor": found.next_cursor,
+            "filters": filters,
+            "next_query": next_query,
+            "problems": problems,
+        },
+    )
+
+
+@router.get("/casus", dependencies=[audited(AccessAction.READ)])
+def find_case(principal: Auditor, casus: Annotated[str, Query(max_length=60)] = "") -> Response:
+    """The history page of the case number typed in the search form."""
+    case_id = _uuid(casus)
+    return redirect(f"{PREFIX}/audit/casus/{case_id or 'onbekend'}")
+
+
+@router.get("/casus/{case_id}", dependencies=[audited(AccessAction.READ)])
+async def history(
+    request: Request,
+    case_id: str,
+    principal: Auditor,
+    services: ServicesDep,
+    attempt: AttemptDep,
+) -> Response:
+    """A case's history: every event with who caused it (read-only, no personal data)."""
+    case = visible_case(case_id, principal, services, attempt)
+    view, _ = await case_view(services, case.id)
+    return page(
+        request,
+        "history.html",
+        {"case_id": str(case.id), "state": case.state.value, "view": view},
+    )

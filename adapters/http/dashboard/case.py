@@ -1,0 +1,156 @@
+"""The case page (*casus*): state, allowed actions as forms, spider chart and timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from adapters.http.access import load_visible_case
+from adapters.http.context import AttemptDep, ServicesDep, audited, get_read_models
+from adapters.http.dashboard import charts, forms
+from adapters.http.dashboard.labels import DONE
+from adapters.http.dashboard.messages import invalid_fields, refusal
+from adapters.http.dashboard.render import page, redirect
+from adapters.http.dashboard.session import PREFIX, Coordinator, FormData, PageError
+from adapters.http.problems import NotFoundError
+from adapters.http.routers.cases import without_personal_data
+from domain.errors import DomainError, IllegalTransitionError, VersionConflictError
+from domain.lifecycle import Action
+from domain.referral import Referral
+from domain.values import Actor, ActorRole, Dimension, MeldcodeStep, Need, Outcome
+from ks_engine import commands as c
+from ks_engine.access_log import AccessAction
+from ks_engine.principals import Principal
+
+router = APIRouter(prefix=f"{PREFIX}/casus", include_in_schema=False)
+
+WAIT_SECONDS = 5.0
+NOT_FOUND = "Deze casus bestaat niet of valt niet onder de gemeenten waarvoor u werkt."
+
+
+def visible_case(
+    case_id: str, principal: Principal, services: ServicesDep, attempt: AttemptDep
+) -> Referral:
+    """The case if the principal may see it; the same 404 page for missing and hidden."""
+    try:
+        uid = UUID(case_id)
+    except ValueError:
+        raise PageError(404, "Casus niet gevonden", NOT_FOUND) from None
+    try:
+        return load_visible_case(uid, principal, services, attempt)
+    except NotFoundError:
+        raise PageError(404, "Casus niet gevonden", NOT_FOUND) from None
+
+
+async def case_view(
+    services: ServicesDep, case_id: UUID, after: int | None = None
+) -> tuple[dict[str, Any] | None, bool]:
+    """The case's read-model document (without personal data) and whether it lags behind."""
+    views = get_read_models(services)
+    behind = after is not None and not await views.wait_for_async(after, WAIT_SECONDS)
+    document = await run_in_threadpool(views.cases.get, case_id)
+    shown = without_personal_data(document.model_dump(mode="json")) if document else None
+    return shown, behind
+
+
+def _organisations(services: ServicesDep, view: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Organisations a consent can name: the case's reporters, then the menukaart's providers."""
+    found: dict[str, str] = {}
+    for signal in (view or {}).get("signals", []):
+        org = signal["reporter"]["organisation"]
+        found.setdefault(org, org)
+    for org in services.referrals.catalogue.organizations:
+        found.setdefault(org.id, org.name)
+    return list(found.items())
+
+
+async def render_case(
+    request: Request,
+    services: ServicesDep,
+    case: Referral,
+    *,
+    after: int | None = None,
+    done: str | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> Response:
+    view, behind = await case_view(services, case.id, after)
+    actions = [a.value for a in case.allowed_actions() if a is not Action.ADD_SIGNAL]
+    suggestions = []
+    if Action.MATCH_SUPPORT.value in actions:
+        suggestions = await run_in_threadpool(services.referrals.suggest_support, case.id)
+    discussions = (view or {}).get("discussions", [])
+    today = services.referrals.clock().date()
+    context = {
+        "case_id": str(case.id),
+        "state": case.state.value,
+        "version": case.version,
+        "municipality": case.municipality,
+        "view": view,
+        "behind": behind,
+        "actions": actions,
+        "suggestions": suggestions,
+        "spider": charts.spider(discussions[-1]["scores"]) if discussions else None,
+        "organisations": _organisations(services, view),
+        "dimensions": list(Dimension),
+        "needs": list(Need),
+        "steps": list(MeldcodeStep),
+        "outcomes": list(Outcome),
+        "today": today.isoformat(),
+        "done": DONE.get(done or ""),
+        "message": message,
+    }
+    return page(request, "case.html", context, status=status)
+
+
+@router.get("/{case_id}", dependencies=[audited(AccessAction.READ)])
+async def case_page(
+    request: Request,
+    case_id: str,
+    principal: Coordinator,
+    services: ServicesDep,
+    attempt: AttemptDep,
+    na: int | None = None,
+    gedaan: str | None = None,
+) -> Response:
+    case = visible_case(case_id, principal, services, attempt)
+    after = na if na is not None and na > 0 else None
+    return await render_case(request, services, case, after=after, done=gedaan)
+
+
+@router.post("/{case_id}/{action}", dependencies=[audited(AccessAction.UPDATE)])
+async def act(
+    request: Request,
+    case_id: str,
+    action: str,
+    principal: Coordinator,
+    form: FormData,
+    services: ServicesDep,
+    attempt: AttemptDep,
+) -> Response:
+    """Run one of the case page's forms as the application's command."""
+    case = visible_case(case_id, principal, services, attempt)
+    command = forms.COMMANDS.get(action)
+    if command is None:
+        raise PageError(404, "Onbekende actie", "Deze actie bestaat niet op de casuspagina.")
+    version = forms.one(form, "version")
+    expected = int(version) if version.isdigit() and int(version) > 0 else case.version
+    actor = Actor(
+        organisation=principal.organisation, role=ActorRole.COORDINATOR, user_ref=principal.id
+    )
+    ctx = c.Context(actor=actor, causation_id=f"dashboard:{request.state.request_id}")
+    try:
+        result = await run_in_threadpool(command, services.referrals, case.id, expected, form, ctx)
+    except ValidationError as exc:
+        return await render_case(request, services, case, message=invalid_fields(exc), status=422)
+    except DomainError as exc:
+        status = 409 if isinstance(exc, IllegalTransitionError | VersionConflictError) else 422
+        current = await run_in_threadpool(services.referrals.get_case, case.id)
+        return await render_case(
+            request, services, current, after=None, message=refusal(exc), status=status
+        )
+    return redirect(f"{PREFIX}/casus/{case.id}?na={result.position}&gedaan={action}")

@@ -1,0 +1,147 @@
+"""Dutch words for what the dashboard shows: states, events, deadline steps and actions.
+
+Vocabularies with a Dutch label in ``domain.values`` (risk factors, needs, outcomes, ...) are
+shown through ``label_of``; the lifecycle's states and the events of a case's timeline are
+named here, because only the dashboard displays them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.lifecycle import Action, State
+from domain.values import (
+    ActorRole,
+    Dimension,
+    MeldcodeStep,
+    Need,
+    Outcome,
+    Phase,
+    ReporterRole,
+    RiskFactor,
+    Urgency,
+)
+from ks_engine.clock import AMSTERDAM
+
+STATES: dict[str, str] = {
+    State.SIGNALLED: "Gesignaleerd",
+    State.CONSENT_REQUESTED: "Toestemming gevraagd",
+    State.CONSENTED: "Toestemming gegeven",
+    State.CONSENT_DECLINED: "Toestemming geweigerd",
+    State.DISCUSSED: "Besproken",
+    State.SUPPORT_MATCHED: "Ondersteuning gekoppeld",
+    State.ESCALATED: "Opgeschaald (Meldcode)",
+    State.WITHDRAWN: "Toestemming ingetrokken",
+    State.CLOSED: "Afgesloten",
+}
+
+EVENTS: dict[str, str] = {
+    "Signalled": "Signaal ontvangen",
+    "SignalAdded": "Nieuw signaal toegevoegd",
+    "ConsentRequested": "Toestemming gevraagd",
+    "ConsentGiven": "Toestemming gegeven",
+    "ConsentDeclined": "Toestemming geweigerd",
+    "ConsentWithdrawn": "Toestemming ingetrokken",
+    "Discussed": "Casus besproken",
+    "SupportMatched": "Ondersteuning gekoppeld",
+    "Escalated": "Opgeschaald onder de Meldcode",
+    "Closed": "Casus afgesloten",
+}
+
+DEADLINE_STEPS: dict[str, str] = {
+    "request_consent": "Toestemming vragen",
+    "consent_answer": "Antwoord op toestemmingsvraag",
+    "discussion": "Casusbespreking",
+    "support": "Ondersteuning koppelen",
+}
+
+ACTIONS: dict[str, str] = {
+    Action.REQUEST_CONSENT: "Toestemming vragen",
+    Action.GIVE_CONSENT: "Toestemming vastleggen",
+    Action.DECLINE_CONSENT: "Weigering vastleggen",
+    Action.WITHDRAW_CONSENT: "Intrekking van toestemming vastleggen",
+    Action.RECORD_DISCUSSION: "Casusbespreking vastleggen",
+    Action.MATCH_SUPPORT: "Ondersteuning koppelen",
+    Action.ESCALATE: "Opschalen onder de Meldcode",
+    Action.CLOSE: "Casus afsluiten",
+}
+
+# What a coordinator reads after a command was recorded (the key travels in the redirect).
+DONE: dict[str, str] = {
+    "consent-request": "Vastgelegd: de familie is om toestemming gevraagd.",
+    "consent": "Vastgelegd: het antwoord van de familie op de toestemmingsvraag.",
+    "consent-withdrawal": "Vastgelegd: de familie heeft de toestemming ingetrokken.",
+    "discussion": "Vastgelegd: de casusbespreking.",
+    "support-match": "Vastgelegd: de gekoppelde ondersteuning.",
+    "escalation": "Vastgelegd: de opschaling onder de Meldcode.",
+    "closure": "Vastgelegd: de casus is afgesloten.",
+}
+
+CONSENT_STATUS: dict[str, str] = {
+    "requested": "gevraagd",
+    "given": "gegeven",
+    "declined": "geweigerd",
+    "withdrawn": "ingetrokken",
+}
+
+MEASURES: dict[str, str] = {
+    "signals_by_role": "Signalen per melder",
+    "consent": "Toestemming",
+    "offers_matched": "Gekoppelde ondersteuning per aanbod",
+    "days_to_support": "Dagen van signaal tot ondersteuning",
+    "cases_opened": "Nieuwe casussen",
+}
+
+_VOCABULARIES: tuple[type[StrEnum], ...] = (
+    RiskFactor,
+    ReporterRole,
+    Need,
+    Phase,
+    Urgency,
+    Dimension,
+    Outcome,
+    MeldcodeStep,
+    ActorRole,
+)
+
+
+def label_of(vocabulary: str, code: str) -> str:
+    """The Dutch label of ``code`` in the named vocabulary; the code itself if unknown."""
+    tables: dict[str, dict[str, str]] = {
+        "state": STATES,
+        "event": EVENTS,
+        "deadline": DEADLINE_STEPS,
+        "consent": CONSENT_STATUS,
+        "measure": MEASURES,
+    }
+    if vocabulary in tables:
+        return tables[vocabulary].get(code, code)
+    for enum in _VOCABULARIES:
+        if enum.__name__.lower() == vocabulary.replace("_", ""):
+            try:
+                label: str = enum(code).label  # type: ignore[attr-defined]
+            except ValueError:
+                return code
+            return label
+    return code
+
+
+def day(value: date | datetime | str | None) -> str:
+    """A date as Dutch readers write it (23-11-2026); local date for a moment."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(AMSTERDAM).date()
+    return value.strftime("%d-%m-%Y")
+
+
+def moment(value: datetime | str | None) -> str:
+    """A moment in Dutch local time (23-11-2026 14:05)."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")

@@ -1,0 +1,136 @@
+"""Refusals in words a coordinator understands: domain errors and invalid form fields in Dutch.
+
+The domain's own messages are written for API clients; the dashboard names the refusal in
+Dutch, with the state the case is in and what can be done now. A submitted value is never
+repeated (it could be a justification or another free text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from adapters.http.dashboard.labels import ACTIONS, STATES
+from domain.errors import (
+    CaseClosedError,
+    ConsentRequiredError,
+    DomainError,
+    IllegalTransitionError,
+    InvalidValueError,
+    UnknownOfferError,
+    VersionConflictError,
+)
+from domain.lifecycle import Action
+
+# Known reasons of the domain's refusals, by a phrase of its message.
+_REASONS: tuple[tuple[str, str], ...] = (
+    ("consent has expired", "de toestemming van de familie is verlopen"),
+    ("date lies before the family consented", "de datum ligt vóór de toestemming van de familie"),
+    ("does not cover", "de toestemming van de familie geldt niet voor alle gekozen organisaties"),
+    ("no given consent to withdraw", "er is geen gegeven toestemming om in te trekken"),
+    ("has not consented", "de familie heeft (nog) geen toestemming gegeven"),
+    ("scope must name", "kies ten minste één organisatie waarvoor de toestemming geldt"),
+    ("expiry date lies in the past", "de einddatum van de toestemming ligt in het verleden"),
+    ("name the participating", "noem de deelnemende organisaties"),
+    ("lies in the future", "de datum van de bespreking ligt in de toekomst"),
+    ("choose at least one offer", "kies ten minste één aanbod"),
+    ("name the lead professional", "noem de regievoerende professional"),
+    (
+        "needs its legal basis",
+        "geef de wettelijke grondslag en een onderbouwing van minstens 10 tekens",
+    ),
+)
+
+FIELDS: dict[str, str] = {
+    "decision": "Antwoord van de familie",
+    "scope": "Organisaties (reikwijdte)",
+    "expires_on": "Geldig tot",
+    "on": "Datum van de bespreking",
+    "participants": "Deelnemers",
+    "scores": "Scores Positieve Gezondheid",
+    "bodily_functions": "Lichaamsfuncties",
+    "mental_wellbeing": "Mentaal welbevinden",
+    "meaningfulness": "Zingeving",
+    "quality_of_life": "Kwaliteit van leven",
+    "participation": "Meedoen",
+    "daily_functioning": "Dagelijks functioneren",
+    "needs": "Behoeften",
+    "offer_ids": "Aanbod",
+    "lead_professional": "Regievoerende professional",
+    "planned_start": "Geplande start",
+    "meldcode_step": "Stap van de Meldcode",
+    "legal_basis": "Wettelijke grondslag",
+    "justification": "Onderbouwing",
+    "outcome": "Resultaat",
+    "reason": "Toelichting",
+    "given": "Antwoord van de familie",
+}
+
+_PROBLEMS: dict[str, str] = {
+    "missing": "is verplicht",
+    "greater_than_equal": "is te laag (0 tot en met 10)",
+    "less_than_equal": "is te hoog (0 tot en met 10)",
+    "int_parsing": "moet een geheel getal zijn",
+    "date_from_datetime_parsing": "moet een datum zijn",
+    "date_parsing": "moet een datum zijn",
+    "too_short": "is te kort of leeg",
+    "string_too_short": "is te kort",
+    "too_long": "bevat te veel keuzes",
+    "string_too_long": "is te lang",
+    "enum": "is geen keuze uit de lijst",
+    "literal_error": "is geen keuze uit de lijst",
+}
+
+
+def _allowed(allowed: Sequence[str]) -> str:
+    names = [ACTIONS[a] for a in allowed if a in ACTIONS and a != Action.ADD_SIGNAL]
+    return ", ".join(names) if names else "niets"
+
+
+def _reason(message: str) -> str | None:
+    return next((dutch for phrase, dutch in _REASONS if phrase in message), None)
+
+
+def refusal(exc: DomainError) -> str:
+    """The Dutch message for a refused command."""
+    if isinstance(exc, VersionConflictError):
+        return (
+            "De casus is intussen gewijzigd door iemand anders. De pagina toont nu de nieuwe "
+            "stand; kijk die na en probeer het opnieuw."
+        )
+    if isinstance(exc, CaseClosedError):
+        return "Dit kan niet meer: de casus is afgesloten."
+    if isinstance(exc, ConsentRequiredError):
+        state = STATES.get(exc.state, exc.state)
+        why = _reason(str(exc)) or "de familie heeft geen toestemming gegeven"
+        return f"Dit kan niet zonder toestemming: {why} (status: {state})."
+    if isinstance(exc, IllegalTransitionError):
+        state = STATES.get(exc.state, exc.state)
+        return f"Dit kan niet in de huidige status ({state}). Nu mogelijk: {_allowed(exc.allowed)}."
+    if isinstance(exc, UnknownOfferError):
+        return "Het gekozen aanbod staat niet (meer) op de menukaart; kies een aanbod uit de lijst."
+    if isinstance(exc, InvalidValueError):
+        reason = _reason(str(exc))
+        return f"Dit kan niet: {reason}." if reason else "Dit kan niet: controleer de invoer."
+    return "Dit kan niet volgens de regels van het Knooppunt."
+
+
+def invalid_fields(exc: ValidationError) -> str:
+    """The Dutch message for a form with invalid fields (no submitted value repeated)."""
+    parts: list[str] = []
+    for err in exc.errors(include_input=False):
+        parts.append(_field_problem(err))
+    unique = list(dict.fromkeys(parts))
+    return "Controleer de invoer: " + "; ".join(unique) + "."
+
+
+def _field_problem(err: Any) -> str:
+    names = [str(p) for p in err.get("loc", ()) if str(p) in FIELDS]
+    field = FIELDS[names[-1]] if names else "het formulier"
+    kind = str(err.get("type", ""))
+    if kind == "value_error":
+        reason = _reason(str(err.get("msg", "")))
+        return f"{field}: {reason}" if reason else f"{field} is niet geldig"
+    return f"{field} {_PROBLEMS.get(kind, 'is niet geldig')}"

@@ -1,0 +1,189 @@
+"""Signing in and out, the start page and the coordinator's work queue (*werkvoorraad*)."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from adapters.http.context import ServicesDep, audited, get_read_models
+from adapters.http.dashboard.render import page, redirect, sign_in_page
+from adapters.http.dashboard.session import (
+    PREFIX,
+    SIGN_IN_COOKIE,
+    Coordinator,
+    FormData,
+    PageError,
+    SignedIn,
+    clear_session,
+    safe_next,
+    same_origin,
+    set_session,
+)
+from adapters.http.routers.cases import without_personal_data
+from domain.lifecycle import OPEN_STATES
+from domain.values import Urgency
+from ks_engine.access_log import AccessAction
+from ks_engine.principals import Principal, Role
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+QUEUE_LIMIT = 100
+REFRESH_SECONDS = 5
+MUNICIPALITY = re.compile(r"GM\d{4}")
+
+
+@router.get("/inloggen", dependencies=[audited(AccessAction.READ)])
+def sign_in_form(
+    request: Request, uitgelogd: str | None = None, next: str | None = None
+) -> Response:
+    message = "U bent uitgelogd." if uitgelogd else ""
+    return sign_in_page(request, message, status=200, next_path=next)
+
+
+@router.post("/inloggen", dependencies=[audited(AccessAction.EXECUTE)])
+def sign_in(
+    request: Request,
+    services: ServicesDep,
+    token: Annotated[str, Form(max_length=200)] = "",
+    nonce: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not same_origin(request) or not expected or not hmac.compare_digest(nonce, expected):
+        return sign_in_page(
+            request, "Het formulier was verlopen; probeer het nog eens.", status=403, next_path=next
+        )
+    principal = services.principals.authenticate(token.strip()) if token.strip() else None
+    if principal is None:
+        return sign_in_page(
+            request,
+            "Deze toegangscode is niet geldig. Controleer de code of vraag de beheerder om een "
+            "nieuwe.",
+            next_path=next,
+        )
+    request.state.access.principal = principal
+    request.state.principal = principal
+    if principal.role not in (Role.COORDINATOR, Role.AUDITOR):
+        return sign_in_page(
+            request,
+            "Het dashboard is voor coördinatoren en auditors; uw toegangscode hoort bij een "
+            "andere rol.",
+            status=403,
+            next_path=next,
+        )
+    response = redirect(safe_next(next))
+    set_session(response, request, token.strip())
+    return response
+
+
+@router.post("/uitloggen", dependencies=[audited(AccessAction.EXECUTE)])
+def sign_out(principal: SignedIn, form: FormData) -> Response:
+    response = redirect(f"{PREFIX}/inloggen?uitgelogd=1")
+    clear_session(response)
+    return response
+
+
+@router.get("/", dependencies=[audited(AccessAction.READ)])
+def start(principal: SignedIn) -> Response:
+    if principal.role is Role.AUDITOR:
+        return redirect(f"{PREFIX}/audit")
+    if principal.role is Role.COORDINATOR:
+        return redirect(f"{PREFIX}/werkvoorraad")
+    raise PageError(403, "Geen toegang", "Het dashboard is voor coördinatoren en auditors.")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The work queue's filters as the coordinator chose them (empty: all)."""
+
+    municipality: str = ""
+    state: str = ""
+    overdue: str = ""
+    urgency: str = ""
+
+    def check(self, principal: Principal) -> None:
+        if self.municipality and not principal.serves(self.municipality):
+            raise PageError(403, "Geen toegang", "U bent geen coördinator voor deze gemeente.")
+
+    @property
+    def query(self) -> str:
+        pairs = [(k, v) for k, v in vars(self).items() if v]
+        return "&".join(f"{k}={v}" for k, v in pairs)
+
+
+def _filters(
+    municipality: Annotated[str, Query(max_length=10)] = "",
+    state: Annotated[str, Query(max_length=40)] = "",
+    overdue: Annotated[str, Query(max_length=5)] = "",
+    urgency: Annotated[str, Query(max_length=20)] = "",
+) -> QueueFilters:
+    """Filters from the query; a value that is no choice of the form counts as no filter."""
+    return QueueFilters(
+        municipality=municipality if MUNICIPALITY.fullmatch(municipality) else "",
+        state=state if state in {s.value for s in OPEN_STATES} else "",
+        overdue=overdue if overdue in ("ja", "nee") else "",
+        urgency=urgency if urgency in {u.value for u in Urgency} else "",
+    )
+
+
+Filters = Annotated[QueueFilters, Depends(_filters)]
+
+
+async def _queue(
+    principal: Principal, services: ServicesDep, filters: QueueFilters
+) -> list[dict[str, Any]]:
+    filters.check(principal)
+    views = get_read_models(services)
+    chosen = [filters.municipality] if filters.municipality else list(principal.municipalities)
+    found = await run_in_threadpool(
+        lambda: views.work_queue.page(
+            now=services.referrals.clock(),
+            municipalities=chosen,
+            states=[filters.state] if filters.state else None,
+            urgencies=[filters.urgency] if filters.urgency else None,
+            overdue={"ja": True, "nee": False}.get(filters.overdue),
+            limit=QUEUE_LIMIT,
+        )
+    )
+    rows: list[dict[str, Any]] = [
+        without_personal_data(i.model_dump(mode="json")) for i in found.items
+    ]
+    return rows
+
+
+@router.get("/werkvoorraad", dependencies=[audited(AccessAction.READ)])
+async def work_queue(
+    request: Request,
+    principal: Coordinator,
+    services: ServicesDep,
+    filters: Filters,
+) -> Response:
+    return page(
+        request,
+        "work_queue.html",
+        {
+            "rows": await _queue(principal, services, filters),
+            "filters": filters,
+            "states": [s.value for s in OPEN_STATES],
+            "urgencies": [u.value for u in Urgency],
+            "refresh_seconds": REFRESH_SECONDS,
+            "limit": QUEUE_LIMIT,
+        },
+    )
+
+
+@router.get("/werkvoorraad/rijen", dependencies=[audited(AccessAction.READ)])
+async def work_queue_rows(
+    request: Request,
+    principal: Coordinator,
+    services: ServicesDep,
+    filters: Filters,
+) -> Response:
+    """The queue's table rows alone, for the page's live refresh."""
+    rows = await _queue(principal, services, filters)
+    return page(request, "_queue_rows.html", {"rows": rows})
