@@ -76,7 +76,9 @@ def record_discussion(
 ) -> CommandResult:
     fields = _base(case_id, version) | {
         "on": one(form, "on"),
-        "participants": listed(one(form, "participants")),
+        "participants": list(
+            dict.fromkeys(many(form, "participants") + listed(one(form, "participants_other")))
+        ),
         "scores": {d.value: one(form, f"score_{d.value}") for d in Dimension},
         "needs": many(form, "needs"),
     }

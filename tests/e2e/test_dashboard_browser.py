@@ -1,0 +1,322 @@
+"""The dashboard in a real Chromium, against `ks run` on a real nats-server and SQLite files.
+
+A partner's signal is published over NATS (`ks signal send`) into the running engine; the
+coordinator sees it appear in the work queue without reloading, takes the case from signalled
+to support matched with the page's forms, and finds it counted on the monitoring page. Every
+page visited is checked with axe-core and kept as a screenshot in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from adapters.nats.embedded import EmbeddedNatsServer, free_port
+from ks_engine.demo import demo_bsn
+from ks_engine.principals import PrincipalRegistry, Role
+from ks_engine.signal_contract import example_signal
+from tests.e2e.browser import check_page, fits_width, require_chromium, screenshot
+from tests.e2e.test_engine_process import output, start
+from tests.e2e.test_http_demo_process import stop, wait_until_serving
+
+KS = str(Path(sys.executable).parent / "ks")
+KERKRADE = "GM0928"
+WAIT_MS = 30_000
+
+
+@dataclass
+class Stack:
+    """`ks run` with its address, data directory, NATS url and the principals' tokens."""
+
+    base: str
+    data_dir: Path
+    nats_url: str
+    tokens: dict[str, str]
+
+    def publish_signal(self, municipality: str = KERKRADE) -> str:
+        """A partner's signal published over NATS with `ks signal send`; returns the BSN."""
+        bsn = demo_bsn(random.Random())
+        doc = example_signal(bsn, municipality=municipality, event_id=str(uuid4()))
+        path = self.data_dir / f"signal-{uuid4().hex}.json"
+        path.write_text(json.dumps(doc))
+        env = dict(os.environ, KS_NATS_URL=self.nats_url, KS_DATA_DIR=str(self.data_dir))
+        sent = subprocess.run(
+            [KS, "signal", "send", str(path)], env=env, capture_output=True, text=True, check=False
+        )
+        path.unlink()
+        assert sent.returncode == 0, sent.stderr
+        return bsn
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("dashboard")
+    registry = PrincipalRegistry(root / "principals.json")
+    issued = [
+        registry.add(
+            role=Role.COORDINATOR,
+            organisation="gemeente-kerkrade",
+            municipalities=[KERKRADE],
+            principal_id="coordinator-kerkrade",
+        ),
+        registry.add(
+            role=Role.COORDINATOR,
+            organisation="gemeente-landgraaf",
+            municipalities=["GM0882"],
+            principal_id="coordinator-landgraaf",
+        ),
+        registry.add(role=Role.AUDITOR, organisation="audit-zuid-limburg", principal_id="auditor"),
+    ]
+    port = free_port()
+    with EmbeddedNatsServer(root / "nats") as server:
+        proc = start(
+            ["run"],
+            root,
+            KS_NATS_URL=server.url,
+            KS_API_PORT=str(port),
+            KS_MONITORING_THRESHOLD="1",  # a single test case must show in the figures
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_serving(base, proc)
+            yield Stack(base, root, server.url, {i.principal.id: i.token for i in issued})
+        finally:
+            code = stop(proc)
+        assert code == 0, output(root, "run")[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        launched.close()
+
+
+def new_context(browser: Browser, width: int = 1280, height: int = 900) -> BrowserContext:
+    # The pages' CSP allows no inline script; axe-core is injected as one.
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, bypass_csp=True, accept_downloads=True
+    )
+    context.set_default_timeout(WAIT_MS)
+    return context
+
+
+def sign_in(page: Page, stack: Stack, who: str, target: str = "/dashboard/werkvoorraad") -> None:
+    page.goto(stack.base + target)
+    expect(page.get_by_role("heading", name="Inloggen")).to_be_visible()
+    page.get_by_label("Toegangscode").fill(stack.tokens[who])
+    page.get_by_role("button", name="Inloggen").click()
+
+
+def queue_ids(page: Page) -> set[str]:
+    return set(
+        page.locator("#queue-rows tr[data-case]").evaluate_all(
+            "rows => rows.map(r => r.dataset.case)"
+        )
+    )
+
+
+def monitoring_figures(page: Page, stack: Stack) -> dict[tuple[str, str], float]:
+    """Kerkrade's figures of all months from the monitoring page's CSV download."""
+    page.goto(stack.base + "/dashboard/monitoring")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download als CSV").click()
+    text = Path(download.value.path()).read_text("utf-8")
+    figures: dict[tuple[str, str], float] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        assert row["municipality"] == KERKRADE
+        if row["value"]:
+            key = (row["measure"], row["category"])
+            figures[key] = figures.get(key, 0) + float(row["value"])
+    return figures
+
+
+def test_a_coordinator_takes_a_new_signal_to_support_matched(
+    stack: Stack, browser: Browser
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    # Signing in: the work queue asks for the token first
+    page.goto(stack.base + "/dashboard/werkvoorraad")
+    check_page(page, "01-inloggen")
+    sign_in(page, stack, "coordinator-kerkrade")
+    expect(page.get_by_role("heading", name="Werkvoorraad")).to_be_visible()
+    before = monitoring_figures(page, stack)
+    page.goto(stack.base + "/dashboard/werkvoorraad")
+    known = queue_ids(page)
+    # A partner signals a family over NATS; the open page shows it without a reload
+    bsn = stack.publish_signal()
+    new_row = page.locator("#queue-rows tr[data-case]")
+    expect(new_row).to_have_count(len(known) + 1, timeout=WAIT_MS)
+    expect(page.locator("#queue-status")).to_contain_text("nieuwe casus")
+    (case_id,) = queue_ids(page) - known
+    row = page.locator(f'tr[data-case="{case_id}"]')
+    expect(row).to_contain_text("Gesignaleerd")
+    expect(row).to_contain_text("Schulden en financiële problemen")
+    expect(row).to_contain_text("Toestemming vragen")
+    check_page(page, "02-werkvoorraad")
+    # The case page: signalled, with the forms the lifecycle allows
+    row.get_by_role("link").click()
+    expect(page.locator("#case-state")).to_have_text("Gesignaleerd")
+    check_page(page, "03-casus-gesignaleerd")
+    assert bsn not in page.content()
+    stale = context.new_page()  # a second tab, left on the case as it is now
+    stale.goto(page.url)
+    page.get_by_role("button", name="Toestemming gevraagd").click()
+    expect(page.get_by_role("status").first).to_contain_text("om toestemming gevraagd")
+    expect(page.locator("#case-state")).to_have_text("Toestemming gevraagd")
+    # The stale tab's action is refused, in words a coordinator understands
+    stale.get_by_role("button", name="Toestemming gevraagd").click()
+    expect(stale.get_by_role("alert")).to_contain_text("intussen gewijzigd door iemand anders")
+    check_page(stale, "04-casus-geweigerde-actie")
+    stale.close()
+    # Consent given for every organisation on offer
+    consent = page.locator("form", has=page.get_by_role("heading", name="Antwoord van de familie"))
+    for box in consent.get_by_role("checkbox").all():
+        box.check()
+    consent.get_by_role("button", name="Antwoord vastleggen").click()
+    expect(page.locator("#case-state")).to_have_text("Toestemming gegeven")
+    # The discussion with the six Positieve Gezondheid scores and the needs found
+    discussion = page.locator("form", has=page.get_by_role("heading", name="Casusbespreking"))
+    discussion.get_by_role("checkbox", name="https://verloskunde-parkstad.nl").check()
+    scores = {
+        "Lichaamsfuncties": "6",
+        "Mentaal welbevinden": "3",
+        "Zingeving": "7",
+        "Kwaliteit van leven": "4",
+        "Meedoen": "5",
+        "Dagelijks functioneren": "2",
+    }
+    for name, score in scores.items():
+        discussion.get_by_label(name, exact=True).fill(score)
+    discussion.get_by_role("checkbox", name="Financiën en schulden").check()
+    discussion.get_by_role("button", name="Bespreking vastleggen").click()
+    expect(page.locator("#case-state")).to_have_text("Besproken")
+    chart = page.get_by_role("img", name="Positieve Gezondheid")
+    expect(chart).to_be_visible()
+    expect(chart).to_have_accessible_name(
+        "Positieve Gezondheid: Lichaamsfuncties 6, Mentaal welbevinden 3, Zingeving 7, "
+        "Kwaliteit van leven 4, Meedoen 5, Dagelijks functioneren 2"
+    )
+    check_page(page, "05-casus-besproken")
+    # Support picked from the ranked suggestions
+    support = page.locator("form", has=page.get_by_role("heading", name="Ondersteuning koppelen"))
+    first_offer = support.get_by_role("checkbox").first
+    offer_id = first_offer.get_attribute("value")
+    first_offer.check()
+    support.get_by_label("Regievoerende professional").fill("Wijkverpleegkundige team Oost")
+    support.get_by_role("button", name="Ondersteuning koppelen").click()
+    expect(page.locator("#case-state")).to_have_text("Ondersteuning gekoppeld")
+    timeline = page.locator(".timeline")
+    for event in ("Signaal ontvangen", "Toestemming gevraagd", "Casus besproken"):
+        expect(timeline).to_contain_text(event)
+    expect(timeline).to_contain_text("gemeente-kerkrade (Coördinator, coordinator-kerkrade)")
+    check_page(page, "06-casus-ondersteuning-gekoppeld")
+    # The monitoring page counts the match, the consent and the signal
+    after = monitoring_figures(page, stack)
+    assert offer_id is not None
+    for key in (
+        ("offers_matched", offer_id),
+        ("consent", "given"),
+        ("signals_by_role", "midwife"),
+        ("days_to_support", "cases"),
+    ):
+        assert after.get(key, 0) == before.get(key, 0) + 1, key
+    page.goto(stack.base + "/dashboard/monitoring")
+    expect(
+        page.get_by_role("heading", name="Gekoppelde ondersteuning per aanbod").first
+    ).to_be_visible()
+    check_page(page, "07-monitoring")
+    assert bsn not in page.content()
+    context.close()
+
+
+def test_a_coordinator_of_another_municipality_cannot_see_the_case(
+    stack: Stack, browser: Browser
+) -> None:
+    kerkrade = new_context(browser)
+    page = kerkrade.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    known = queue_ids(page)
+    stack.publish_signal()
+    expect(page.locator("#queue-rows tr[data-case]")).to_have_count(len(known) + 1, timeout=WAIT_MS)
+    (case_id,) = queue_ids(page) - known
+    page.locator(f'tr[data-case="{case_id}"]').get_by_role("link").click()
+    expect(page.locator("#case-state")).to_have_text("Gesignaleerd")
+    kerkrade.close()
+    landgraaf = new_context(browser)
+    other = landgraaf.new_page()
+    # Keyboard only: the skip link first, then the token field, Enter signs in
+    other.goto(stack.base + "/dashboard/werkvoorraad")
+    other.keyboard.press("Tab")
+    expect(other.get_by_role("link", name="Naar de inhoud")).to_be_focused()
+    other.get_by_label("Toegangscode").focus()
+    other.keyboard.type(stack.tokens["coordinator-landgraaf"])
+    other.keyboard.press("Enter")
+    expect(other.get_by_role("heading", name="Werkvoorraad")).to_be_visible()
+    assert case_id not in queue_ids(other)
+    check_page(other, "08-werkvoorraad-andere-gemeente")
+    answer = other.goto(f"{stack.base}/dashboard/casus/{case_id}")
+    assert answer is not None
+    assert answer.status == 404
+    expect(other.get_by_role("heading", name="Casus niet gevonden")).to_be_visible()
+    check_page(other, "09-casus-niet-gevonden")
+    # Signing out ends the session
+    other.get_by_role("button", name="Uitloggen").click()
+    expect(other.get_by_role("alert")).to_contain_text("U bent uitgelogd")
+    other.goto(stack.base + "/dashboard/werkvoorraad")
+    expect(other.get_by_role("heading", name="Inloggen")).to_be_visible()
+    landgraaf.close()
+    # The auditor reads the case's history and finds the refused look in the access log
+    auditor = new_context(browser)
+    audit = auditor.new_page()
+    sign_in(audit, stack, "auditor", target="/dashboard/audit")
+    expect(audit.get_by_role("heading", name="Toegangslog")).to_be_visible()
+    check_page(audit, "10-toegangslog")
+    audit.get_by_label("Geschiedenis van casus (casusnummer)").fill(case_id)
+    audit.get_by_role("button", name="Geschiedenis tonen").click()
+    expect(audit.get_by_role("heading", name="Geschiedenis van casus")).to_be_visible()
+    expect(audit.locator(".timeline")).to_contain_text("Signaal ontvangen")
+    assert audit.locator("form[method=post]").count() == 1  # only signing out
+    check_page(audit, "11-geschiedenis")
+    audit.get_by_role("link", name="Toegangslog van deze casus").click()
+    denied = audit.locator("tr", has_text="coordinator-landgraaf")
+    expect(denied).to_contain_text("geweigerd (404)")
+    expect(audit.locator("tr", has_text="coordinator-kerkrade").first).to_contain_text("toegestaan")
+    check_page(audit, "12-toegangslog-casus")
+    auditor.close()
+
+
+def test_the_pages_fit_a_tablet(stack: Stack, browser: Browser) -> None:
+    stack.publish_signal()
+    context = new_context(browser, width=768, height=1024)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    expect(page.get_by_role("heading", name="Werkvoorraad")).to_be_visible()
+    expect(page.locator("#queue-rows tr[data-case]").first).to_be_visible(timeout=WAIT_MS)
+    assert fits_width(page)
+    screenshot(page, "13-tablet-werkvoorraad")
+    page.locator("#queue-rows tr[data-case]").first.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Acties")).to_be_visible()
+    assert fits_width(page)
+    check_page(page, "14-tablet-casus")
+    page.goto(stack.base + "/dashboard/monitoring")
+    assert fits_width(page)
+    screenshot(page, "15-tablet-monitoring")
+    context.close()
