@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from adapters.persistence.sqlite_views import SqliteViewDatabase
 from ks_engine.access_log import AccessLog, AccessQuery
+from tests.conftest import FixedClock
 from tests.integration.test_http_read_models import project, viewed  # noqa: F401
 from tests.integration.test_http_stack import KERKRADE, LANDGRAAF, Api
 
@@ -324,3 +325,19 @@ def test_signing_out_ends_the_session(web: Viewed) -> None:
         'ks_dashboard=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
     )
     assert api.client.get("/dashboard/werkvoorraad").status_code == 401
+
+
+def test_a_case_past_its_deadline_carries_the_overdue_badge(web: Viewed, clock: FixedClock) -> None:
+    api, db = web
+    case_id = api.signal(KERKRADE)
+    project(api, db)
+    sign_in(api.client, api.tokens[NAMES["kerkrade"]])
+    on_time = api.client.get("/dashboard/werkvoorraad").text
+    assert "Te laat" not in on_time.split('id="queue-rows"')[1]
+    clock.advance(days=10)  # the consent request was due after 5 working days
+    rows = api.client.get("/dashboard/werkvoorraad/rijen?overdue=ja").text
+    assert f'data-case="{case_id}"' in rows
+    assert "Te laat" in rows
+    assert "Toestemming vragen: 09-11-2026" in rows
+    on_time_rows = api.client.get("/dashboard/werkvoorraad/rijen?overdue=nee").text
+    assert f'data-case="{case_id}"' not in on_time_rows

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import AttemptDep, ServicesDep, audited
-from adapters.http.dashboard.case import case_view, visible_case
+from adapters.http.dashboard.case import case_view, catalogue_names, visible_case
 from adapters.http.dashboard.render import page, redirect
 from adapters.http.dashboard.session import PREFIX, Auditor
 from ks_engine.access_log import AccessAction, AccessQuery
@@ -81,5 +81,10 @@ async def history(
     return page(
         request,
         "history.html",
-        {"case_id": str(case.id), "state": case.state.value, "view": view},
+        {
+            "case_id": str(case.id),
+            "state": case.state.value,
+            "view": view,
+            "names": catalogue_names(services),
+        },
     )

@@ -68,6 +68,15 @@ def _organisations(services: ServicesDep, view: dict[str, Any] | None) -> list[t
     return list(found.items())
 
 
+def catalogue_names(services: ServicesDep) -> dict[str, dict[str, str]]:
+    """The menukaart's names of offers and providers, to show instead of their ids."""
+    catalogue = services.referrals.catalogue
+    return {
+        "offers": {s.id: s.name for s in catalogue.services},
+        "providers": {o.id: o.name for o in catalogue.organizations},
+    }
+
+
 async def render_case(
     request: Request,
     services: ServicesDep,
@@ -102,6 +111,7 @@ async def render_case(
         "outcomes": list(Outcome),
         "today": today.isoformat(),
         "done": DONE.get(done or ""),
+        "names": catalogue_names(services),
         "message": message,
     }
     return page(request, "case.html", context, status=status)

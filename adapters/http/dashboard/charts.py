@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from domain.values import Dimension
 
-SPIDER_SIZE = 360
-_CENTRE = SPIDER_SIZE / 2
-_RADIUS = 110
+SPIDER_WIDTH, SPIDER_HEIGHT = 520, 340
+_CX, _CY = SPIDER_WIDTH / 2, SPIDER_HEIGHT / 2
+_RADIUS = 120
 MAX_SCORE = 10
 
 
@@ -35,10 +35,13 @@ class Spoke:
 class Spider:
     """The spider chart of one discussion's six scores."""
 
-    size: int
+    width: int
+    height: int
     spokes: list[Spoke]
     rings: list[str]  # polygon points of the 2, 4, ... 10 rings
     shape: str  # polygon points of the scores
+    cx: float
+    cy: float
 
     @property
     def summary(self) -> str:
@@ -49,8 +52,8 @@ class Spider:
 def _at(index: int, fraction: float) -> tuple[float, float]:
     angle = -math.pi / 2 + index * 2 * math.pi / len(Dimension)
     return (
-        round(_CENTRE + fraction * _RADIUS * math.cos(angle), 1),
-        round(_CENTRE + fraction * _RADIUS * math.sin(angle), 1),
+        round(_CX + fraction * _RADIUS * math.cos(angle), 1),
+        round(_CY + fraction * _RADIUS * math.sin(angle), 1),
     )
 
 
@@ -64,13 +67,13 @@ def spider(scores: Mapping[str, int]) -> Spider:
     for i, dim in enumerate(Dimension):
         score = int(scores.get(dim.value, 0))
         ax, ay = _at(i, 1.0)
-        lx, ly = _at(i, 1.22)
+        lx, ly = _at(i, 1.12)
         px, py = _at(i, score / MAX_SCORE)
-        anchor = "middle" if abs(lx - _CENTRE) < 5 else ("start" if lx > _CENTRE else "end")
+        anchor = "middle" if abs(lx - _CX) < 5 else ("start" if lx > _CX else "end")
         spokes.append(Spoke(dim.label, score, ax, ay, lx, ly, anchor, px, py))
     rings = [_points([step / MAX_SCORE] * len(Dimension)) for step in range(2, 11, 2)]
     shape = _points([s.score / MAX_SCORE for s in spokes])
-    return Spider(SPIDER_SIZE, spokes, rings, shape)
+    return Spider(SPIDER_WIDTH, SPIDER_HEIGHT, spokes, rings, shape, _CX, _CY)
 
 
 @dataclass(frozen=True)
@@ -89,14 +92,14 @@ class Bars:
 
     bars: list[Bar]
     height: int
-    label_width: int = 220
-    bar_space: int = 260
+    label_width: int = 150
+    bar_space: int = 160
 
 
 BAR_HEIGHT = 22
 
 
-def bars(items: Sequence[tuple[str, float | None]], bar_space: int = 260) -> Bars:
+def bars(items: Sequence[tuple[str, float | None]], bar_space: int = 160) -> Bars:
     """Bars for ``(label, value)`` pairs, scaled to the largest; suppressed values have none."""
     largest = max((v for _, v in items if v is not None), default=0.0) or 1.0
     drawn = [
