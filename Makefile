@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e docs bench bench-quick clean
+.PHONY: run test lint unit integration e2e docs bench bench-quick clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,21 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint chromium
 	$(BIN)/pytest -q tests
+
+# The dashboard's browser tests drive Debian's Chromium (Playwright never downloads one).
+# Without apt the install is reported and the browser tests fail saying what is missing.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "Chromium is missing and cannot be installed here (apt-get as root is needed):"; \
+			echo "the browser tests will fail until 'apt-get install -y chromium' is run."; \
+		fi; \
+	fi
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
