@@ -341,3 +341,37 @@ def test_a_case_past_its_deadline_carries_the_overdue_badge(web: Viewed, clock: 
     assert "Toestemming vragen: 09-11-2026" in rows
     on_time_rows = api.client.get("/dashboard/werkvoorraad/rijen?overdue=nee").text
     assert f'data-case="{case_id}"' not in on_time_rows
+
+
+def test_an_escalation_needs_its_justification_and_closing_ends_the_actions(web: Viewed) -> None:
+    api, db = web
+    case_id = api.signal(KERKRADE)
+    project(api, db)
+    csrf = sign_in(api.client, api.tokens[NAMES["kerkrade"]])
+    url = f"/dashboard/casus/{case_id}"
+    form = {"csrf": csrf, "version": "1", "meldcode_step": "consult", "legal_basis": "Wmo 2015"}
+    short = api.client.post(f"{url}/escalation", data=form | {"justification": "kort"})
+    assert short.status_code == 422
+    assert "Onderbouwing is te kort" in short.text
+    assert "kort<" not in short.text  # what was typed is not shown back
+    justification = "Acute zorgen over de veiligheid van het ongeboren kind."
+    done = api.client.post(
+        f"{url}/escalation", data=form | {"justification": justification}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    case = api.engine.referrals.get_case(case_id)
+    assert case.state.value == "escalated"
+    closed = api.client.post(
+        f"{url}/closure",
+        data={"csrf": csrf, "version": "2", "outcome": "referred_to_veilig_thuis"},
+        follow_redirects=False,
+    )
+    assert closed.status_code == 303
+    project(api, db)
+    page = api.client.get(f"{url}?gedaan=closure").text
+    assert "Vastgelegd: de casus is afgesloten." in page
+    assert "Er zijn geen acties meer mogelijk." in page
+    assert "Gemeld bij Veilig Thuis" in page
+    assert "Stap 2: collegiale consultatie en Veilig Thuis" in page
+    assert justification not in page
+    assert 'action="/dashboard/casus' not in page
