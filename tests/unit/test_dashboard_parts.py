@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -21,6 +22,7 @@ from domain.errors import (
 from domain.guards import check_consent, check_transition
 from domain.lifecycle import Action, State
 from ks_engine import commands as c
+from tests.e2e import browser
 
 SCORES = {
     "bodily_functions": 10,
@@ -135,3 +137,12 @@ def test_the_csrf_token_belongs_to_one_session() -> None:
     assert csrf_token("ks_a") == csrf_token("ks_a")
     assert csrf_token("ks_a") != csrf_token("ks_b")
     assert "ks_a" not in csrf_token("ks_a")
+
+
+def test_without_chromium_the_browser_tests_fail_and_say_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        browser.require_chromium()
+    assert "apt-get install -y chromium" in str(failed.value)
