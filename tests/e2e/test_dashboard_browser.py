@@ -16,7 +16,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
@@ -44,6 +44,7 @@ class Stack:
     data_dir: Path
     nats_url: str
     tokens: dict[str, str]
+    bsns: list[str] = field(default_factory=list)
 
     def publish_signal(self, municipality: str = KERKRADE) -> str:
         """A partner's signal published over NATS with `ks signal send`; returns the BSN."""
@@ -57,6 +58,7 @@ class Stack:
         )
         path.unlink()
         assert sent.returncode == 0, sent.stderr
+        self.bsns.append(bsn)
         return bsn
 
 
@@ -91,10 +93,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_serving(base, proc)
-            yield Stack(base, root, server.url, {i.principal.id: i.token for i in issued})
+            running = Stack(base, root, server.url, {i.principal.id: i.token for i in issued})
+            yield running
         finally:
             code = stop(proc)
-        assert code == 0, output(root, "run")[-3000:]
+        log = output(root, "run")
+        assert code == 0, log[-3000:]
+        assert running.bsns, "no signal was published"
+        for bsn in running.bsns:
+            assert bsn not in log, "a BSN reached the engine's log"
 
 
 @pytest.fixture(scope="module")

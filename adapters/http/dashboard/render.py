@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from adapters.http.dashboard import labels
@@ -97,8 +97,3 @@ async def page_error(request: Request, exc: Exception) -> Response:
     return page(
         request, "error.html", {"title": exc.title, "message": exc.message}, status=exc.status
     )
-
-
-def as_html(response: Response) -> HTMLResponse:
-    assert isinstance(response, HTMLResponse)
-    return response
