@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from domain.values import Dimension
 
-SPIDER_WIDTH, SPIDER_HEIGHT = 520, 340
+SPIDER_WIDTH, SPIDER_HEIGHT = 680, 330
 _CX, _CY = SPIDER_WIDTH / 2, SPIDER_HEIGHT / 2
 _RADIUS = 120
 MAX_SCORE = 10
