@@ -27,7 +27,13 @@ from adapters.nats.embedded import EmbeddedNatsServer, free_port
 from ks_engine.demo import demo_bsn
 from ks_engine.principals import PrincipalRegistry, Role
 from ks_engine.signal_contract import example_signal
-from tests.e2e.browser import check_page, fits_width, require_chromium, screenshot
+from tests.e2e.browser import (
+    axe_violations,
+    check_page,
+    fits_width,
+    require_chromium,
+    screenshot,
+)
 from tests.e2e.test_engine_process import output, start
 from tests.e2e.test_http_demo_process import stop, wait_until_serving
 
@@ -327,3 +333,18 @@ def test_the_pages_fit_a_tablet(stack: Stack, browser: Browser) -> None:
     assert fits_width(page)
     screenshot(page, "15-tablet-monitoring")
     context.close()
+
+
+def test_the_accessibility_check_finds_what_a_page_lacks(browser: Browser) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    page.set_content(
+        '<html><body><img src="x.png"><input type="text">'
+        '<p style="color:#bbb;background:#fff">grijs op wit</p></body></html>'
+    )
+    found = {v["id"]: v["impact"] for v in axe_violations(page)}
+    context.close()
+    assert found["image-alt"] == "critical"
+    assert found["label"] == "critical"
+    assert found["color-contrast"] == "serious"
+    assert "html-has-lang" in found

@@ -282,10 +282,12 @@ def test_the_auditor_reads_history_and_access_log_and_coordinators_do_not(
 ) -> None:
     api, db = web
     case_id = api.signal(KERKRADE)
+    api.signal(LANDGRAAF)
     api.advance(case_id, "consent_requested")
     project(api, db)
     sign_in(api.client, api.tokens[NAMES["kerkrade"]])
     assert api.client.get(f"/dashboard/casus/{case_id}").status_code == 200
+    assert f"{LANDGRAAF}, " not in api.client.get("/dashboard/monitoring").text
     assert api.client.get("/dashboard/audit").status_code == 403
     sign_in(api.client, api.tokens[NAMES["auditor"]])
     history = api.client.get(f"/dashboard/audit/casus/{case_id}")
@@ -298,6 +300,10 @@ def test_the_auditor_reads_history_and_access_log_and_coordinators_do_not(
     assert "demo-coordinator-kerkrade" in log.text
     assert "GET /dashboard/casus/{case_id}" in log.text
     assert api.client.get("/dashboard/werkvoorraad").status_code == 403
+    figures = api.client.get("/dashboard/monitoring")  # auditors see every municipality
+    assert figures.status_code == 200
+    assert f"{KERKRADE}, " in figures.text
+    assert f"{LANDGRAAF}, " in figures.text
 
 
 def test_no_page_shows_the_persons_bsn_or_name(web: Viewed) -> None:
