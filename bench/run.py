@@ -148,6 +148,11 @@ def _rate_rows(f: dict[str, Any]) -> list[tuple[str, str, float]]:
             "engine",
             f["engine_end_to_end"]["signals_per_s"],
         ),
+        (
+            "end to end on PostgreSQL (event store, views, relay position)",
+            "engine",
+            f["postgres_end_to_end"]["signals_per_s"],
+        ),
     ]
 
 
@@ -155,8 +160,11 @@ def _targets(f: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     base = f["raw_es_sqlite_1_per_txn"]
     e2e = f["engine_end_to_end"]["signals_per_s"]
     lag = f["engine_lag"]
-    rss = max(f["engine_end_to_end"]["peak_rss_mb"], lag["peak_rss_mb"])
-    return [
+    api = f["api"]
+    rebuild = f["growth_sqlite"][-1]["rebuild_events_per_s"]
+    api_p99 = max(api["list"]["p99_ms"], api["detail"]["p99_ms"])
+    rss = max(f["engine_end_to_end"]["peak_rss_mb"], lag["peak_rss_mb"], api["peak_rss_mb"])
+    rows = [
         ("end-to-end ingest >= 1.5x raw 1/txn", f"{e2e / base:.2f}x", "1.5x", e2e >= 1.5 * base),
         ("end-to-end ingest >= 5,000 signals/s", f"{e2e:,.0f}/s", "5,000/s", e2e >= 5000),
         (
@@ -165,14 +173,40 @@ def _targets(f: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             "100 ms",
             lag["p99_ms"] <= 100,
         ),
+        ("rebuild >= 50,000 events/s", f"{rebuild:,.0f}/s", "50,000/s", rebuild >= 50_000),
+        ("API p99 <= 50 ms, both queries", f"{api_p99:.0f} ms", "50 ms", api_p99 <= 50),
         ("engine peak RSS <= 300 MB", f"{rss:.0f} MB", "300 MB", rss <= 300),
     ]
+    if "verify" in f:
+        verify = f["verify"]["events_per_s"]
+        rows.insert(
+            3, ("verify >= 100,000 events/s", f"{verify:,.0f}/s", "100,000/s", verify >= 100_000)
+        )
+    return rows
+
+
+def _growth_lines(title: str, rows: list[dict[str, float]]) -> list[str]:
+    lines = [
+        f"### {title}",
+        "",
+        "| stored events | append (signals/s) | case load (ms) | relay (events/s) "
+        "| rebuild, 3 views (events/s) |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['stored_events']:,.0f} | {r['append_signals_per_s']:,.0f} | "
+        f"{r['case_load_ms']:.2f} | {r['relay_events_per_s']:,.0f} | "
+        f"{r['rebuild_events_per_s']:,.0f} |"
+        for r in rows
+    ]
+    return [*lines, ""]
 
 
 def report(result: dict[str, Any]) -> str:
     f = result["figures"]
     base = f["raw_es_sqlite_1_per_txn"]
     lag = f["engine_lag"]
+    api = f["api"]
     lines = [
         "# Benchmarks",
         "",
@@ -204,6 +238,21 @@ def report(result: dict[str, Any]) -> str:
         f"Peak resident memory of the `ks run` process: {f['engine_end_to_end']['peak_rss_mb']:.0f}"
         f" MB in the end-to-end run, {lag['peak_rss_mb']:.0f} MB in the lag run.",
         "",
+        f"API under {api['clients']} concurrent clients, {api['cases_in_views']:,} cases in the "
+        f"views: `GET /cases` p50 {api['list']['p50_ms']:.0f} ms, p99 "
+        f"{api['list']['p99_ms']:.0f} ms; `GET /cases/{{id}}` p50 "
+        f"{api['detail']['p50_ms']:.0f} ms, "
+        f"p99 {api['detail']['p99_ms']:.0f} ms ({api['list']['requests']:.0f} requests each); "
+        f"`ks run` peak RSS {api['peak_rss_mb']:.0f} MB.",
+        "",
+        "## How cost grows with history",
+        "",
+        "Each size is reached by storing signals through the application; then 2,000 more "
+        "signals are appended, 1,000 random cases loaded, the new events relayed to KS_EVENTS, "
+        "and all three views rebuilt from the stream's start (rate over the stream's events).",
+        "",
+        *_growth_lines("SQLite", f["growth_sqlite"]),
+        *_growth_lines("PostgreSQL", f["growth_postgres"]),
         "## Targets",
         "",
         "| target | measured | wanted | met |",
