@@ -36,6 +36,14 @@ class NatsLink:
     server: EmbeddedNatsServer | None
 
 
+def nats_credentials(settings: Settings) -> dict[str, Any]:
+    """``nats.connect`` keywords for KS_NATS_USER and KS_NATS_PASSWORD, when set."""
+    if settings.nats_user is None:
+        return {}
+    password = settings.nats_password.get_secret_value() if settings.nats_password else ""
+    return {"user": settings.nats_user, "password": password}
+
+
 @asynccontextmanager
 async def nats_link(settings: Settings, *, embedded: bool) -> AsyncIterator[NatsLink]:
     """Connect to KS_NATS_URL, or (``embedded``) start nats-server under the data directory."""
@@ -49,7 +57,8 @@ async def nats_link(settings: Settings, *, embedded: bool) -> AsyncIterator[Nats
         server = EmbeddedNatsServer(settings.nats_store_dir, port=settings.embedded_nats_port)
         server.start()
         log.info("nats.embedded_started", url=server.url)
-    url = server.url if server else settings.effective_nats_url
+    servers = [server.url] if server else settings.nats_servers
+    url = ",".join(servers)
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats.error", error=type(exc).__name__)
@@ -59,11 +68,12 @@ async def nats_link(settings: Settings, *, embedded: bool) -> AsyncIterator[Nats
 
     try:
         nc = await nats.connect(
-            url,
+            servers,
             name="ks-engine",
             max_reconnect_attempts=-1,
             error_cb=on_error,
             disconnected_cb=on_disconnect,
+            **({} if server else nats_credentials(settings)),
         )
         try:
             yield NatsLink(nc=nc, js=nc.jetstream(), url=url, server=server)

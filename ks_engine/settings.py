@@ -10,9 +10,16 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 from domain.deadlines import ServiceLevels
+
+SECRETS_DIR = Path("/run/secrets")
 
 
 class SettingsError(Exception):
@@ -40,6 +47,9 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = None
     cipher_key: SecretStr | None = None  # AES key (base64 of 16/24/32 bytes) for the event store
     nats_url: str | None = None  # None: `ks run` starts an embedded nats-server
+    # A cluster: its nodes' URLs separated by commas; the client fails over between them.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
     nats_replicas: int = Field(default=1, ge=1, le=5)
     embedded_nats_port: int = Field(default=4222, ge=1, le=65535)
     partners_path: Path | None = None  # a partner registry: only its sources may signal
@@ -62,6 +72,25 @@ class Settings(BaseSettings):
     discussion_days: int = Field(default=10, ge=1)
     support_days: int = Field(default=10, ge=1)
     monitoring_threshold: int = Field(default=10, ge=0)  # smaller cells are suppressed
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then secret files when SECRETS_DIR exists.
+
+        A secret file is named after its variable in lower case, as Docker and Compose mount
+        `secrets`: /run/secrets/ks_pg_password holds KS_PG_PASSWORD.
+        """
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if SECRETS_DIR.is_dir():
+            sources += (SecretsSettingsSource(settings_cls, secrets_dir=SECRETS_DIR),)
+        return sources
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
@@ -105,6 +134,11 @@ class Settings(BaseSettings):
     def effective_nats_url(self) -> str:
         """The configured server, or the embedded one `ks run` starts on loopback."""
         return self.nats_url or f"nats://127.0.0.1:{self.embedded_nats_port}"
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """The server URLs of KS_NATS_URL (one, or a cluster's nodes separated by commas)."""
+        return [url.strip() for url in self.effective_nats_url.split(",") if url.strip()]
 
     @property
     def nats_store_dir(self) -> Path:

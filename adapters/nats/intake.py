@@ -109,12 +109,20 @@ class Intake:
         while not stop.is_set():
             try:
                 msgs = await fetch_batch(sub, self.settings.intake_batch_size, wait=0.5)
-            except (nats.errors.ConnectionClosedError, nats.errors.NoServersError):
-                log.warning("intake.nats_unavailable")
+            except nats.errors.Error as exc:
+                # No server, or the consumer's leader is being elected after a node was lost:
+                # wait; the consumer keeps every signal not acknowledged.
+                log.warning("intake.nats_unavailable", error=type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
-            if msgs:
+            if not msgs:
+                continue
+            try:
                 await self.handle(msgs)
+            except nats.errors.Error as exc:
+                # Receipts or acks failed midway: the signals not acknowledged come back after
+                # the ack wait and are then recognised as duplicates of what was stored.
+                log.warning("intake.batch_interrupted", error=type(exc).__name__, size=len(msgs))
         await sub.unsubscribe()
         log.info("intake.stopped")
 

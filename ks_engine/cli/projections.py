@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 
 from adapters.persistence.projectors import Projector, status
 from adapters.persistence.views import open_views
+from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings
 from projections.errors import UnknownProjectionError, ViewDatabaseError
 from projections.monitoring_store import Monitoring, MonitoringRow, to_csv
@@ -22,8 +23,8 @@ from projections.read_models import build_projections, select
 from projections.store import install
 
 
-def require_nats_url(settings: Settings) -> str:
-    """KS_NATS_URL, or exit with a message saying how to set it."""
+def require_nats_url(settings: Settings) -> Settings:
+    """The settings when KS_NATS_URL is set, or exit with a message saying how to set it."""
     if not settings.nats_url:
         typer.echo(
             "KS_NATS_URL is not set: set it to the NATS server or cluster the engine uses "
@@ -31,14 +32,20 @@ def require_nats_url(settings: Settings) -> str:
             err=True,
         )
         raise typer.Exit(2)
-    return settings.nats_url
+    return settings
 
 
 @asynccontextmanager
-async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
-    """A JetStream context on ``url``; a clear exit when the server cannot be reached."""
+async def jetstream(settings: Settings) -> AsyncIterator[JetStreamContext]:
+    """A JetStream context on KS_NATS_URL; a clear exit when the server cannot be reached."""
     try:
-        nc = await nats.connect(url, name="ks-engine", connect_timeout=5, max_reconnect_attempts=-1)
+        nc = await nats.connect(
+            settings.nats_servers,
+            name="ks-engine",
+            connect_timeout=5,
+            max_reconnect_attempts=-1,
+            **nats_credentials(settings),
+        )
     except (OSError, nats.errors.Error) as e:
         typer.echo(f"cannot reach the NATS server in KS_NATS_URL: {e}", err=True)
         raise typer.Exit(1) from None
@@ -91,7 +98,7 @@ async def _status(settings: Settings) -> None:
     db = open_views(settings)
     install(db, projections)
     if settings.nats_url:
-        async with jetstream(settings.nats_url) as js:
+        async with jetstream(settings) as js:
             rows = await status(js, db, projections)
     else:
         rows = await status(None, db, projections)

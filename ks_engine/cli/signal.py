@@ -13,6 +13,7 @@ import typer
 
 from ks_engine.demo import demo_bsn
 from ks_engine.receipts import signal_reference
+from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import SIGNAL_SUBJECT_PREFIX, example_signal
 
@@ -43,7 +44,7 @@ def send(file: Path) -> None:
     settings = Settings()
 
     async def publish() -> int:
-        nc = await nats.connect(settings.effective_nats_url)
+        nc = await nats.connect(settings.nats_servers, **nats_credentials(settings))
         try:
             ack = await nc.jetstream().publish(
                 SIGNAL_SUBJECT_PREFIX + municipality,
