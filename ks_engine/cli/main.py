@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ks_engine.cli import api, demo, docs, keys, principals, projections, run, signal
+from ks_engine.cli import api, check, demo, docs, keys, principals, projections, run, signal
 
 app = typer.Typer(no_args_is_help=True, help="ks-engine: case routing for the Knooppunt.")
 app.command()(demo.demo)
@@ -13,6 +13,7 @@ app.command()(run.run)
 app.command()(run.intake)
 app.command()(run.relay)
 app.command()(run.project)
+app.command()(check.check)
 app.add_typer(signal.app, name="signal")
 app.add_typer(keys.app, name="keys")
 projections.register(app)

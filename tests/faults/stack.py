@@ -124,6 +124,14 @@ class Stack:
         self.workers.append(worker)
         return worker
 
+    def run(self, command: str) -> subprocess.CompletedProcess[str]:
+        """Run a short `ks <command>` with the workers' settings, as a health check does."""
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("KS_")}
+        environment.update(self.env)
+        return subprocess.run(
+            [KS, command], env=environment, capture_output=True, text=True, timeout=60
+        )
+
     async def start_serving(self, *commands: str) -> list[Worker]:
         """Start the commands one after the other, each once the one before serves.
 
