@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e docs bench bench-quick clean chromium
+.PHONY: run test lint unit integration e2e faults docs bench bench-quick clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ chromium:
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
+
+faults: $(STAMP)
+	$(BIN)/pytest -q -m faults tests
 
 docs: $(STAMP)
 	$(BIN)/ks docs write
