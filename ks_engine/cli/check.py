@@ -21,6 +21,7 @@ TIMEOUT_SECONDS = 3
 async def _nats_problem(settings: Settings) -> str | None:
     if not settings.nats_url:
         return "KS_NATS_URL is not set"
+
     async def quiet(exc: Exception) -> None:
         """The outcome is reported once, below; no traceback per attempt."""
 
