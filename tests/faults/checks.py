@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from adapters.persistence.sqlite_views import open_views
+from adapters.persistence.views import open_views
 from domain.referral import Referral
 from ks_engine.bootstrap import bootstrap
 from ks_engine.demo import demo_bsn
@@ -204,16 +204,23 @@ def pseudonyms(settings: Settings, bsns: set[str]) -> dict[str, str]:
 
 
 def work_queue_counts(settings: Settings) -> dict[str, int]:
-    """Signals per open case as the coordinators' work queue shows them."""
-    views = ReadModels(open_views(settings))
-    counts: dict[str, int] = {}
-    cursor: str | None = None
-    while True:
-        page = views.work_queue.page(now=datetime.now(UTC), limit=500, cursor=cursor)
-        counts.update({str(e.case_id): e.signal_count for e in page.items})
-        if page.next_cursor is None:
-            return counts
-        cursor = page.next_cursor
+    """Signals per open case as the coordinators' work queue shows them (views on
+    PostgreSQL with KS_STORE=postgres)."""
+    db = open_views(settings)
+    try:
+        views = ReadModels(db)
+        counts: dict[str, int] = {}
+        cursor: str | None = None
+        while True:
+            page = views.work_queue.page(now=datetime.now(UTC), limit=500, cursor=cursor)
+            counts.update({str(e.case_id): e.signal_count for e in page.items})
+            if page.next_cursor is None:
+                return counts
+            cursor = page.next_cursor
+    finally:
+        close = getattr(db, "close", None)  # a PostgreSQL pool; SQLite opens per session
+        if close is not None:
+            close()
 
 
 async def verify_every_signal_took_effect_once(
