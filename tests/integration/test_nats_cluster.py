@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import nats
 import nats.errors
+import nats.js.errors
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -132,6 +133,18 @@ async def _stream_info_when_led(js: JetStreamContext, stream: str) -> nats.js.ap
         await asyncio.sleep(0.2)
 
 
+async def fetch_when_led(sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    """One message; a new replicated consumer answers 503 until its leader is elected."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        try:
+            return await sub.fetch(1, timeout=DEADLINE)
+        except nats.js.errors.ServiceUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
 async def test_a_partner_may_publish_signals_and_nothing_else(nats_cluster: NatsCluster) -> None:
     errors: asyncio.Queue[str] = asyncio.Queue()
     async with (
@@ -150,7 +163,7 @@ async def test_a_partner_may_publish_signals_and_nothing_else(nats_cluster: Nats
 
         # The engine takes it from its durable pull consumer, header intact, and acks it.
         intake = await engine_js.pull_subscribe("ks.signals.>", durable="intake")
-        [signal] = await intake.fetch(1, timeout=DEADLINE)
+        [signal] = await fetch_when_led(intake)
         assert (signal.data, signal.headers) == (b"{}", {"Nats-Msg-Id": f"https://{MIDWIFE}.nl#1"})
         await signal.ack_sync()
         assert (await intake.consumer_info()).num_ack_pending == 0
