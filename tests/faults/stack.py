@@ -23,6 +23,7 @@ from tests.postgres_server import PostgresDatabase
 KS = str(Path(sys.executable).parent / "ks")
 # What each command logs once it serves; the NATS cluster may fail over only after that.
 READY = {"intake": "intake.started", "relay": "relay.started", "project": "ks-engine running"}
+RESTARTS = 5  # starts of one worker that may exit before it serves
 
 
 @dataclass
@@ -33,7 +34,8 @@ class Worker:
     command: str
     process: subprocess.Popen[bytes]
     log: Path
-    starts: int = 1  # how often this worker was started on the same log
+    offset: int = 0  # where this start's output begins in the log
+    exits: list[int] = field(default_factory=list)  # exit codes of starts that did not serve
 
     @property
     def running(self) -> bool:
@@ -56,17 +58,23 @@ class Worker:
         return self.process.returncode
 
     def output(self) -> str:
+        """Everything this worker wrote, over all its starts."""
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    async def ready(self, guard: float = 120.0) -> Worker:
-        """Wait until the worker serves (its log says so); fail if it exits first."""
+    def this_start(self) -> str:
+        with self.log.open("rb") as f:
+            f.seek(self.offset)
+            return f.read().decode(errors="replace")
+
+    async def serves(self, guard: float = 120.0) -> bool:
+        """Wait until this start serves (its log says so): True; False if it exits first."""
         deadline = time.monotonic() + guard
-        marker = READY[self.command]
-        while self.output().count(marker) < self.starts:
-            assert self.running, f"ks {self.command} exited:\n{self.output()[-3000:]}"
+        while READY[self.command] not in self.this_start():
+            if not self.running:
+                return False
             assert time.monotonic() < deadline, f"ks {self.command} never served"
             await asyncio.sleep(0.1)
-        return self
+        return True
 
 
 @dataclass
@@ -78,7 +86,6 @@ class Stack:
     database: PostgresDatabase
     overrides: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
-    gone: list[str] = field(default_factory=list)  # names of workers restarted
 
     def __post_init__(self) -> None:
         self.data_dir = self.base / "data"
@@ -115,12 +122,12 @@ class Stack:
         log = self.base / f"ks-{name}.log"
         environment = {k: v for k, v in os.environ.items() if not k.startswith("KS_")}
         environment.update(self.env)
+        offset = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
             process = subprocess.Popen(
                 [KS, command], env=environment, stdout=out, stderr=subprocess.STDOUT
             )
-        starts = 1 + sum(1 for _ in self.gone if _ == name)
-        worker = Worker(name, command, process, log, starts)
+        worker = Worker(name, command, process, log, offset)
         self.workers.append(worker)
         return worker
 
@@ -133,18 +140,25 @@ class Stack:
         )
 
     async def start_serving(self, *commands: str) -> list[Worker]:
-        """Start the commands one after the other, each once the one before serves.
+        """Start the commands one after the other, each once the one before serves."""
+        return [await self.serving(self.start(command)) for command in commands]
 
-        Started at once, they all declare the streams at once; on a busy machine a
-        declaration can time out and the process exits (Compose's restart policy would start
-        it again): the tests start them in turn instead.
-        """
-        return [await self.start(command).ready() for command in commands]
+    async def serving(self, worker: Worker) -> Worker:
+        """The worker once it serves. A start that exits first is started again, as Compose's
+        `restart: unless-stopped` does: a worker exits when it cannot declare the streams at
+        start (on a busy machine the cluster may time out or find no peers for a moment).
+        Running workers must never exit: the tests check that they are still running."""
+        exits: list[int] = []
+        while not await worker.serves():
+            exits.append(worker.process.returncode)
+            assert len(exits) < RESTARTS, f"ks {worker.command} exited:\n{worker.output()[-3000:]}"
+            worker = self.restart(worker)
+        worker.exits = exits
+        return worker
 
     def restart(self, worker: Worker) -> Worker:
         """The same command again, under the same name (its log goes on in the same file)."""
         self.workers.remove(worker)
-        self.gone.append(worker.name)
         return self.start(worker.command, worker.name)
 
     def close(self) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 
@@ -42,7 +43,10 @@ async def test_two_intakes_receiving_first_signals_about_one_person_open_one_cas
 
     # Both workers start on the backlog: neighbouring batches go to different workers, so
     # both receive a first signal about the same person at once.
-    first, second = stack.start("intake", "intake-a"), stack.start("intake", "intake-b")
+    first, second = await asyncio.gather(
+        stack.serving(stack.start("intake", "intake-a")),
+        stack.serving(stack.start("intake", "intake-b")),
+    )
     js = engine_nc.jetstream()
     await verify_every_signal_took_effect_once(js, stack.settings(), plan)
 

@@ -43,7 +43,7 @@ async def test_killed_intake_relay_and_projector_lose_and_double_nothing(
     intake.kill()
     left = await js.consumer_info("KS_SIGNALS", "ks-intake")
     assert left.num_ack_pending + left.num_pending > 0, "the kill came after the last signal"
-    intake = await stack.restart(intake).ready()
+    intake = await stack.serving(stack.restart(intake))
 
     # 2. The relay is killed while it publishes, and started again.
     async def relay_busy() -> bool:
@@ -51,7 +51,7 @@ async def test_killed_intake_relay_and_projector_lose_and_double_nothing(
 
     await eventually(relay_busy, "the relay publishing")
     relay.kill()
-    relay = await stack.restart(relay).ready()
+    relay = await stack.serving(stack.restart(relay))
 
     # 3. The projector is killed once the work queue fills, and started again.
     async def projector_busy() -> bool:
@@ -59,7 +59,7 @@ async def test_killed_intake_relay_and_projector_lose_and_double_nothing(
 
     await eventually(projector_busy, "the work queue filling")
     projector.kill()
-    projector = await stack.restart(projector).ready()
+    projector = await stack.serving(stack.restart(projector))
 
     # Every signal took effect once; KS_EVENTS holds every event once; the views converge.
     summary = await verify_every_signal_took_effect_once(js, stack.settings(), plan)
