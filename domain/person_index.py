@@ -40,3 +40,10 @@ class PersonIndex(Aggregate):
         """The open case was closed: a next signal opens a new case."""
         if self.open_case_id == case_id:
             self.open_case_id = None
+
+    @event("PersonForgotten")
+    def forget(self, case_id: UUID) -> None:
+        """The case's personal data was erased: the person no longer matches it, and a next
+        signal about them opens a new case."""
+        if self.open_case_id == case_id:
+            self.open_case_id = None

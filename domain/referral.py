@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain import guards
 from domain.lifecycle import Action, State, allowed_actions
+from domain.personal_data import PersonalDataHolder
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
 
 Json = dict[str, Any]
@@ -35,23 +36,31 @@ def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
     return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
 
 
-class Referral(Aggregate):
+class Referral(PersonalDataHolder):
     """A referral of one person (and household) to the Knooppunt of a municipality."""
 
     # -- creation -----------------------------------------------------------------------
     @classmethod
-    def signal(cls, signal: Signal, *, actor: Actor, at: datetime, causation_id: str) -> Referral:
-        """Open a case from a first signal."""
+    def signal(
+        cls,
+        signal: Signal,
+        *,
+        actor: Actor,
+        at: datetime,
+        causation_id: str,
+        sealed_personal: Json | None = None,
+    ) -> Referral:
+        """Open a case from a first signal; ``sealed_personal``: see ``domain.personal_data``."""
         return cls._create(
             cls.Signalled,
             municipality=signal.municipality,
             person_pseudonym=signal.person_pseudonym,
             signal=_signal_record(signal),
-            personal=signal.personal.model_dump(mode="python", exclude_none=True),
+            personal=dict(sealed_personal or {}),
             **_cause(actor, at, causation_id),
         )
 
-    class Signalled(Aggregate.Created):
+    class Signalled(PersonalDataHolder.Created):
         municipality: str
         person_pseudonym: str
         signal: Json
@@ -73,7 +82,8 @@ class Referral(Aggregate):
         self.municipality = municipality
         self.person_pseudonym = person_pseudonym
         self.signals: list[Json] = [dict(signal, at=occurred_at)]
-        self.personal: Json = dict(personal)
+        self.sealed_personal: list[Json] = [dict(personal)] if personal else []
+        self.personal_erased: Json | None = None
         self.state_value = State.SIGNALLED.value
         self.signalled_at = occurred_at
         self.last_activity_at = occurred_at
@@ -121,9 +131,18 @@ class Referral(Aggregate):
         return allowed_actions(self.state)
 
     # -- commands -------------------------------------------------------------------------
-    def add_signal(self, signal: Signal, *, actor: Actor, at: datetime, causation_id: str) -> None:
+    def add_signal(
+        self,
+        signal: Signal,
+        *,
+        actor: Actor,
+        at: datetime,
+        causation_id: str,
+        sealed_personal: Json | None = None,
+    ) -> None:
         """Add a further signal about the same person to this open case."""
         guards.check_transition(self.id, self.state, Action.ADD_SIGNAL)
+        self.refuse_if_erased("add a signal")
         guards.check_same_person(
             self.id,
             signal.municipality == self.municipality
@@ -131,7 +150,7 @@ class Referral(Aggregate):
         )
         self._signal_added(
             signal=_signal_record(signal),
-            personal=signal.personal.model_dump(mode="python", exclude_none=True),
+            personal=dict(sealed_personal or {}),
             **_cause(actor, at, causation_id),
         )
 
@@ -140,7 +159,8 @@ class Referral(Aggregate):
         self, signal: Json, personal: Json, actor: Json, occurred_at: datetime, causation_id: str
     ) -> None:
         self.signals.append(dict(signal, at=occurred_at))
-        self.personal.update(personal)
+        if personal:
+            self.sealed_personal.append(dict(personal))
         self.last_activity_at = occurred_at
 
     def request_consent(self, *, actor: Actor, at: datetime, causation_id: str) -> None:

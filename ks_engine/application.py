@@ -16,10 +16,12 @@ from domain.catalogue import Catalogue, Suggestion, suggest_support
 from domain.deadlines import ServiceLevels
 from domain.errors import CaseNotFoundError, DomainError, VersionConflictError
 from domain.person_index import PersonIndex, person_index_id
+from domain.personal_data import ErasureReason
 from domain.referral import Referral
 from domain.signal_record import SignalRecord, signal_record_id
 from domain.values import Signal
 from ks_engine import commands as c
+from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.processing import AggregateProcessingEvent
 from ks_engine.transcoding import DateAsISO
 
@@ -55,6 +57,7 @@ class Referrals(Application[UUID]):
 
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Referral: 50}
     MAX_CONFLICT_RETRIES = 3
+    on_saved: Callable[[], None] | None = None  # the composition root hooks the audit sealer in
 
     def __init__(
         self,
@@ -64,8 +67,11 @@ class Referrals(Application[UUID]):
         service_levels: ServiceLevels | None = None,
         clock: Callable[[], datetime],
         existing: ExistenceQuery | None = None,
+        vault: PersonalDataVault | None = None,
     ) -> None:
         super().__init__(env)
+        # Without a vault of the store's own, data keys live (and die) with this process.
+        self.vault = vault or PersonalDataVault(MemoryKeyStore())
         self.catalogue = catalogue
         self._existing = existing
         self.service_levels = service_levels or ServiceLevels()
@@ -95,6 +101,10 @@ class Referrals(Application[UUID]):
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         for listener in self._on_recorded:
             listener()
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if recordings and self.on_saved is not None:
+            self.on_saved()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -197,10 +207,21 @@ class Referrals(Application[UUID]):
         if index is not None and index.open_case_id is not None:
             case = self._find(Referral, index.open_case_id, work)
             assert case is not None, "the matching index names a case that does not exist"
-            case.add_signal(signal, actor=ctx.actor, at=at, causation_id=ctx.causation_id)
+            case.refuse_if_erased("add a signal")  # before a key is used for nothing
+            sealed, _ = self.vault.seal(signal.personal, case.personal_key_id)
+            case.add_signal(
+                signal,
+                actor=ctx.actor,
+                at=at,
+                causation_id=ctx.causation_id,
+                sealed_personal=sealed,
+            )
             work[case.id] = case
             return case, True
-        case = Referral.signal(signal, actor=ctx.actor, at=at, causation_id=ctx.causation_id)
+        sealed, _ = self.vault.seal(signal.personal, None)
+        case = Referral.signal(
+            signal, actor=ctx.actor, at=at, causation_id=ctx.causation_id, sealed_personal=sealed
+        )
         if index is None:
             index = PersonIndex(
                 municipality=signal.municipality,
@@ -332,6 +353,40 @@ class Referrals(Application[UUID]):
         if not isinstance(case, Referral):
             raise CaseNotFoundError(f"there is no case {case_id}")
         return case
+
+    def personal_details(self, case_id: UUID) -> PersonalDetailsView:
+        """The person's details on this case, opened with its data key, or marked erased."""
+        case = self.get_case(case_id)
+        erased = case.personal_erased
+        return self.vault.view(case.sealed_personal, erased["at"].date() if erased else None)
+
+    def erase_personal_data(
+        self, case_id: UUID, ctx: c.Context, reason: ErasureReason = ErasureReason.REQUEST
+    ) -> CommandResult:
+        """Erase the person's details: record it, release the person from the matching index
+        (a new signal opens a new case), then destroy the data keys.
+
+        Running it again on an erased case finishes an interrupted erasure and changes no
+        history; IllegalTransitionError is not raised for that case.
+        """
+        case = self.get_case(case_id)
+        index = self._find(
+            PersonIndex, person_index_id(case.municipality, case.person_pseudonym), {}
+        )
+        if index is not None and index.open_case_id == case.id:
+            index.forget(case.id)
+        if case.personal_erased is None:
+            key_ids = case.erase_personal_data(
+                reason=reason, actor=ctx.actor, at=self.clock(), causation_id=ctx.causation_id
+            )
+            result = self._commit(case, index)
+        else:
+            key_ids = list(case.personal_erased["key_ids"])
+            recordings = self.save(index) if index is not None else []
+            position = recordings[-1].notification.id if recordings else 0
+            result = CommandResult(case.id, case.version, position)
+        self.vault.destroy(key_ids)
+        return result
 
     def suggest_support(self, case_id: UUID) -> list[Suggestion]:
         """Offers from the menukaart ranked by fit for this case."""

@@ -12,6 +12,7 @@ from adapters.persistence.existing import existing_originators
 from domain.catalogue import Catalogue
 from domain.pseudonym import pseudonymise
 from ks_engine.application import Referrals
+from ks_engine.audit.parts import Audit, build_audit, open_audit_database, personal_data_vault
 from ks_engine.catalogue_file import load_catalogue
 from ks_engine.clock import now
 from ks_engine.log import configure_logging
@@ -28,6 +29,7 @@ class Engine:
     settings: Settings
     referrals: Referrals
     pseudonym_key: bytes
+    audit: Audit
 
     def pseudonymise(self, bsn: str) -> str:
         """The keyed pseudonym of a BSN; the BSN itself goes no further."""
@@ -51,6 +53,7 @@ class Engine:
 
     def close(self) -> None:
         self.referrals.close()
+        self.audit.close()
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -109,13 +112,20 @@ def bootstrap(
     if configure_logs:
         configure_logging(settings.log_level, settings.log_format)
     with _schema_lock(settings):
+        audit_db = open_audit_database(settings)
         referrals = Referrals(
             event_store_env(settings),
             catalogue=catalogue or load_catalogue(settings.catalogue_path),
             service_levels=settings.service_levels,
             clock=clock,
             existing=existing_originators,
+            vault=personal_data_vault(settings, audit_db),
         )
+        audit = build_audit(settings, referrals, audit_db)
+    referrals.on_saved = audit.sealer.seal_after_save  # every writer seals its own events
     return Engine(
-        settings=settings, referrals=referrals, pseudonym_key=settings.pseudonym_key_bytes()
+        settings=settings,
+        referrals=referrals,
+        pseudonym_key=settings.pseudonym_key_bytes(),
+        audit=audit,
     )

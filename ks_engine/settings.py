@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     pg_connect_timeout_seconds: int = Field(default=2, ge=1)
     pseudonym_key: SecretStr | None = None
     cipher_key: SecretStr | None = None  # AES key (base64 of 16/24/32 bytes) for the event store
+    signing_key: SecretStr | None = None  # Ed25519 key signing audit checkpoints (PEM or base64)
+    audit_checkpoint_seconds: float = Field(default=300, gt=0)  # how often `ks run` signs one
+    retention_years: int = Field(default=5, ge=1)  # personal data kept after a case closed
     nats_url: str | None = None  # None: `ks run` starts an embedded nats-server
     # A cluster: its nodes' URLs separated by commas; the client fails over between them.
     nats_user: str | None = None
@@ -105,6 +108,11 @@ class Settings(BaseSettings):
                 raise SettingsError(
                     "KS_CIPHER_KEY must be set to a base64 AES key of 16, 24 or 32 bytes in "
                     "production (generate one with: ks keys new)"
+                )
+            if self.signing_key is None or not _is_signing_key(self.signing_key.get_secret_value()):
+                raise SettingsError(
+                    "KS_SIGNING_KEY must be set to an Ed25519 private key (PEM, or base64 of the "
+                    "PEM or of the 32 raw bytes) in production (generate one with: ks keys new)"
                 )
         return self
 
@@ -173,13 +181,31 @@ class Settings(BaseSettings):
             return self.cipher_key.get_secret_value()
         return _development_secrets(self.data_dir)["cipher_key"]
 
+    def signing_key_text(self) -> str:
+        """The audit signing key; in development a random one kept in the data directory."""
+        if self.signing_key is not None:
+            return self.signing_key.get_secret_value()
+        return _development_secrets(self.data_dir)["signing_key"]
+
 
 def new_secrets() -> dict[str, str]:
-    """Fresh random secrets: a pseudonym key and an AES-256 key for the event store."""
+    """Fresh random secrets: a pseudonym key, an AES-256 key for the event store and an
+    Ed25519 key (base64 of its 32 raw bytes) for signing audit checkpoints."""
     return {
         "pseudonym_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "cipher_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "signing_key": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
+
+
+def _is_signing_key(text: str) -> bool:
+    from ks_engine.audit.signing import SigningKeyError, load_signing_key
+
+    try:
+        load_signing_key(text)
+    except SigningKeyError:
+        return False
+    return True
 
 
 def _is_aes_key(text: str) -> bool:
@@ -194,6 +220,10 @@ def _development_secrets(data_dir: Path) -> dict[str, str]:
     path = data_dir / "development-secrets.json"
     if path.exists():
         loaded: dict[str, str] = json.loads(path.read_text())
+        missing = {k: v for k, v in new_secrets().items() if k not in loaded}
+        if missing:  # a data directory from before a secret existed: add it, keep the others
+            loaded.update(missing)
+            path.write_text(json.dumps(loaded))
         return loaded
     data_dir.mkdir(parents=True, exist_ok=True)
     values = new_secrets()

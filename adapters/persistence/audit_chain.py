@@ -1,0 +1,166 @@
+"""The audit chain's tables (``audit_chain``, ``audit_checkpoints``) beside the event store.
+
+Positions are the event store's notification ids, so a link names exactly the stored event it
+seals. Appending checks, in the same transaction, that the chain's head is still the one the
+links were computed after: two sealers never fork the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from adapters.persistence.audit_tables import AuditDatabase, DuplicateRowError, Row, Transaction
+from ks_engine.audit.chain import Checkpoint, Head, Link
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS audit_chain ("
+    " position BIGINT PRIMARY KEY,"
+    " aggregate TEXT NOT NULL,"
+    " version BIGINT NOT NULL,"
+    " topic TEXT NOT NULL,"
+    " state_hash TEXT NOT NULL,"
+    " summary_hash TEXT NOT NULL,"
+    " prev_in_aggregate TEXT NOT NULL,"
+    " prev TEXT NOT NULL,"
+    " link_hash TEXT NOT NULL,"
+    " sealed_at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_chain_aggregate ON audit_chain (aggregate, version)",
+    "CREATE TABLE IF NOT EXISTS audit_checkpoints ("
+    " position BIGINT PRIMARY KEY,"
+    " head TEXT NOT NULL,"
+    " events BIGINT NOT NULL,"
+    " signed_at TEXT NOT NULL,"
+    " key_fingerprint TEXT NOT NULL,"
+    " signature TEXT NOT NULL,"
+    " published BIGINT NOT NULL DEFAULT 0)",
+)
+_LINK_COLUMNS = (
+    "position, aggregate, version, topic, state_hash, summary_hash, prev_in_aggregate, prev,"
+    " link_hash, sealed_at"
+)
+_CHECKPOINT_COLUMNS = "position, head, events, signed_at, key_fingerprint, signature"
+
+
+def _link(row: Row) -> Link:
+    return Link(
+        position=int(row[0]),
+        aggregate=str(row[1]),
+        version=int(row[2]),
+        topic=str(row[3]),
+        state_hash=str(row[4]),
+        summary_hash=str(row[5]),
+        prev_in_aggregate=str(row[6]),
+        prev=str(row[7]),
+        link_hash=str(row[8]),
+        sealed_at=str(row[9]),
+    )
+
+
+def _checkpoint(row: Row) -> Checkpoint:
+    return Checkpoint(
+        position=int(row[0]),
+        head=str(row[1]),
+        events=int(row[2]),
+        signed_at=str(row[3]),
+        key_fingerprint=str(row[4]),
+        signature=str(row[5]),
+    )
+
+
+class SqlChainStore:
+    """A ChainStore on the audit tables' database (SQLite file, memory or PostgreSQL)."""
+
+    def __init__(self, db: AuditDatabase) -> None:
+        self.db = db
+        with db.transaction(write=True) as tx:
+            for statement in SCHEMA:
+                tx.execute(statement)
+
+    def head(self) -> Head | None:
+        with self.db.transaction(write=False) as tx:
+            row = self._newest(tx)
+        return None if row is None else Head(int(row[0]), str(row[1]))
+
+    def count(self) -> int:
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("SELECT COUNT(*) FROM audit_chain")
+        return 0 if row is None else int(row[0])
+
+    @staticmethod
+    def _newest(tx: Transaction) -> Row | None:
+        return tx.fetchone(
+            "SELECT position, link_hash FROM audit_chain ORDER BY position DESC LIMIT 1"
+        )
+
+    def append(self, links: Sequence[Link], after: Head | None) -> None:
+        with self.db.transaction(write=True) as tx:
+            newest = self._newest(tx)
+            if (None if newest is None else Head(int(newest[0]), str(newest[1]))) != after:
+                raise DuplicateRowError("the chain was extended by another sealer meanwhile")
+            for link in links:
+                tx.execute(
+                    f"INSERT INTO audit_chain ({_LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        link.position,
+                        link.aggregate,
+                        link.version,
+                        link.topic,
+                        link.state_hash,
+                        link.summary_hash,
+                        link.prev_in_aggregate,
+                        link.prev,
+                        link.link_hash,
+                        link.sealed_at,
+                    ),
+                )
+
+    def links(self, start: int, limit: int) -> list[Link]:
+        with self.db.transaction(write=False) as tx:
+            rows = tx.fetchall(
+                f"SELECT {_LINK_COLUMNS} FROM audit_chain WHERE position >= ?"
+                " ORDER BY position LIMIT ?",
+                (start, limit),
+            )
+        return [_link(r) for r in rows]
+
+    def link_of(self, aggregate: str, version: int) -> Link | None:
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone(
+                f"SELECT {_LINK_COLUMNS} FROM audit_chain WHERE aggregate = ? AND version = ?"
+                " ORDER BY position LIMIT 1",
+                (aggregate, version),
+            )
+        return None if row is None else _link(row)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        with self.db.transaction(write=False) as tx:
+            rows = tx.fetchall(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY position"
+            )
+        return [_checkpoint(r) for r in rows]
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        with self.db.transaction(write=True) as tx:
+            tx.execute(
+                f"INSERT INTO audit_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                (
+                    checkpoint.position,
+                    checkpoint.head,
+                    checkpoint.events,
+                    checkpoint.signed_at,
+                    checkpoint.key_fingerprint,
+                    checkpoint.signature,
+                ),
+            )
+
+    def unpublished_checkpoints(self) -> list[Checkpoint]:
+        with self.db.transaction(write=False) as tx:
+            rows = tx.fetchall(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE published = 0"
+                " ORDER BY position"
+            )
+        return [_checkpoint(r) for r in rows]
+
+    def mark_published(self, position: int) -> None:
+        with self.db.transaction(write=True) as tx:
+            tx.execute("UPDATE audit_checkpoints SET published = 1 WHERE position = ?", (position,))

@@ -1,0 +1,170 @@
+"""A portable connection to the small tables the audit trail and the key store keep beside the
+event store: in the same SQLite file or PostgreSQL database, never in a separate place.
+
+Statements are written once with ``?`` placeholders and portable types (``TEXT``, ``BIGINT``,
+``BYTES``); each dialect rewrites what differs. SQLite runs every write transaction as
+``BEGIN IMMEDIATE`` so that concurrent writers queue instead of failing on commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, Protocol
+
+from eventsourcing.persistence import PersistenceError
+
+Row = tuple[Any, ...]
+
+
+class AuditDatabaseError(PersistenceError):
+    """The database of the audit tables (the event store's) cannot be used right now."""
+
+
+class DuplicateRowError(AuditDatabaseError):
+    """A row with the same key was written concurrently."""
+
+
+class Transaction(Protocol):
+    """One open transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+
+class AuditDatabase(Protocol):
+    """Read and write transactions on the audit tables."""
+
+    dialect: str
+
+    def transaction(self, *, write: bool) -> AbstractContextManager[Transaction]: ...
+
+    def truncate_wal(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _DbApiTx:
+    """A Transaction over a DB-API cursor, rewriting placeholders and types per dialect."""
+
+    def __init__(self, cursor: Any, translate: Callable[[str], str]) -> None:
+        self._cursor = cursor
+        self._translate = translate
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self._translate(sql), tuple(params))
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self.execute(sql, params)
+        row = self._cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.execute(sql, params)
+        return [tuple(r) for r in self._cursor.fetchall()]
+
+
+def _sqlite_sql(sql: str) -> str:
+    return sql.replace("BYTES", "BLOB")
+
+
+class SqliteAuditDatabase:
+    """The audit tables in the event store's SQLite file (or in memory for the memory store).
+
+    ``secure_delete`` overwrites deleted rows (destroyed data keys) instead of leaving them in
+    free pages of the file.
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path | None, *, busy_timeout: float = 10.0) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._shared: sqlite3.Connection | None = None
+        self._lock: AbstractContextManager[Any] = nullcontext()
+        if path is None:  # one shared in-memory database, used by one thread at a time
+            self._shared = self._connect(":memory:")
+            self._lock = threading.Lock()
+
+    def _connect(self, target: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            target, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA secure_delete=ON")
+        if target != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Transaction]:
+        with self._lock:
+            conn = self._shared or self._connect(str(self.path))
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield _DbApiTx(conn.cursor(), _sqlite_sql)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.IntegrityError as e:
+                raise DuplicateRowError(str(e)) from None
+            except sqlite3.Error as e:
+                raise AuditDatabaseError(f"the audit tables cannot be used: {e}") from None
+            finally:
+                if self._shared is None:
+                    conn.close()
+
+    def truncate_wal(self) -> None:
+        """Empty the write-ahead log file, so destroyed keys linger in no old page image."""
+        if self._shared is None:
+            conn = self._connect(str(self.path))
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+
+
+class PostgresAuditDatabase:
+    """The audit tables in the event store's PostgreSQL database.
+
+    ``connect`` returns a new psycopg connection on the configured server and schema (the
+    composition root passes ``adapters.persistence.postgres.connect`` bound to the settings).
+    """
+
+    dialect = "postgres"
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connect = connect
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("?", "%s").replace("BYTES", "BYTEA")
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Transaction]:
+        import psycopg  # only when PostgreSQL is configured
+
+        try:
+            with self._connect() as conn, conn.transaction(), conn.cursor() as cursor:
+                yield _DbApiTx(cursor, self._sql)
+        except psycopg.errors.UniqueViolation as e:
+            raise DuplicateRowError(str(e)) from None
+        except psycopg.Error as e:
+            raise AuditDatabaseError(f"the audit tables cannot be used: {e}") from None
+
+    def truncate_wal(self) -> None:
+        """Nothing to do: PostgreSQL recycles its WAL segments itself."""
+
+    def close(self) -> None:
+        """Connections are opened per transaction; nothing stays open."""

@@ -1,0 +1,91 @@
+"""Data keys in the event store's database (table ``personal_data_keys``), wrapped.
+
+Each key is stored wrapped (AES-256-GCM) under a key derived from the event store's cipher
+key, so the database file alone opens nothing. Destroying a key deletes its wrapped bytes and
+keeps a tombstone (id and time), so that "erased" and "never existed" stay distinguishable.
+Database failures surface as ``AuditDatabaseError``, an eventsourcing ``PersistenceError``:
+the key store is unavailable exactly when the event store is.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from adapters.persistence.audit_tables import AuditDatabase
+from ks_engine.keystore import KeyStoreError, UnknownKeyError
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS personal_data_keys ("
+    " key_id TEXT PRIMARY KEY,"
+    " wrapped BYTES,"
+    " created_at TEXT NOT NULL,"
+    " destroyed_at TEXT)"
+)
+
+
+def wrapping_key(cipher_key: bytes) -> bytes:
+    """The key-wrapping key: derived from (never equal to) the event store's cipher key."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"ks-engine data-key wrapping v1"
+    ).derive(cipher_key)
+
+
+class SqlKeyStore:
+    """A KeyStore over the audit tables' database."""
+
+    def __init__(self, db: AuditDatabase, wrap_key: bytes) -> None:
+        self.db = db
+        self._wrap = AESGCM(wrap_key)
+        with db.transaction(write=True) as tx:
+            tx.execute(SCHEMA)
+
+    def create(self) -> str:
+        key_id = str(uuid4())
+        nonce = secrets.token_bytes(12)
+        wrapped = nonce + self._wrap.encrypt(nonce, secrets.token_bytes(32), key_id.encode())
+        with self.db.transaction(write=True) as tx:
+            tx.execute(
+                "INSERT INTO personal_data_keys (key_id, wrapped, created_at) VALUES (?, ?, ?)",
+                (key_id, wrapped, _now()),
+            )
+        return key_id
+
+    def get(self, key_id: str) -> bytes | None:
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("SELECT wrapped FROM personal_data_keys WHERE key_id = ?", (key_id,))
+        if row is None:
+            raise UnknownKeyError(f"there is no data key {key_id}")
+        if row[0] is None:
+            return None
+        wrapped = bytes(row[0])
+        try:
+            return self._wrap.decrypt(wrapped[:12], wrapped[12:], key_id.encode())
+        except InvalidTag:
+            raise KeyStoreError(
+                f"data key {key_id} cannot be unwrapped: the cipher key is not the one it was "
+                "stored under, or the key was altered"
+            ) from None
+
+    def destroy(self, key_id: str) -> bool:
+        with self.db.transaction(write=True) as tx:
+            row = tx.fetchone("SELECT wrapped FROM personal_data_keys WHERE key_id = ?", (key_id,))
+            if row is None:
+                raise UnknownKeyError(f"there is no data key {key_id}")
+            tx.execute(
+                "UPDATE personal_data_keys SET wrapped = NULL, destroyed_at = ?"
+                " WHERE key_id = ? AND wrapped IS NOT NULL",
+                (_now(), key_id),
+            )
+        self.db.truncate_wal()
+        return row[0] is not None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,181 @@
+"""The hash chain over the event store's notification log: links, checkpoints, their hashes.
+
+Every stored event (at its notification position) gets one link. Hashes are SHA-256 over
+canonical JSON (sorted keys, no spaces, ASCII) and are computed over the event *as stored*:
+its topic, aggregate id, version and encrypted state bytes. Erasing personal details destroys
+a key but changes no stored byte, so it never breaks the chain.
+
+    state_hash = sha256(stored state bytes)
+    body_hash  = H({aggregate, version, topic, state_hash, summary_hash, prev_in_aggregate})
+    link_hash  = H({position, prev, body})
+
+``prev`` is the link hash of the previous event in the log, ``prev_in_aggregate`` that of the
+previous version of the same aggregate (GENESIS for the first of each). ``summary_hash``
+commits to the event's pseudonymised summary (``ks_engine.audit.summary``), so that an export
+of summaries can be checked against the chain without the stored, encrypted events. A
+checkpoint signs ``{format, position, head, events, signed_at}`` with the engine's Ed25519 key.
+docs/audit-export.md describes the same rules for auditors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+GENESIS = "0" * 64
+CHECKPOINT_FORMAT = "ks-checkpoint/1"
+
+
+def canonical(obj: Any) -> bytes:
+    """The canonical JSON bytes of ``obj``: sorted keys, no whitespace, ASCII only."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def body_hash(
+    *,
+    aggregate: str,
+    version: int,
+    topic: str,
+    state_hash: str,
+    summary_hash: str,
+    prev_in_aggregate: str,
+) -> str:
+    """The hash of what a link says about its event."""
+    return sha256(
+        canonical(
+            {
+                "aggregate": aggregate,
+                "version": version,
+                "topic": topic,
+                "state_hash": state_hash,
+                "summary_hash": summary_hash,
+                "prev_in_aggregate": prev_in_aggregate,
+            }
+        )
+    )
+
+
+def link_hash(position: int, prev: str, body: str) -> str:
+    """The hash of a link: its position, its predecessor's link hash and its body hash."""
+    return sha256(canonical({"position": position, "prev": prev, "body": body}))
+
+
+def summary_hash(summary: dict[str, Any] | None) -> str:
+    """The hash of an event's pseudonymised summary; empty for events without one."""
+    return "" if summary is None else sha256(canonical(summary))
+
+
+@dataclass(frozen=True)
+class Link:
+    """One event's place in the chain, as sealed."""
+
+    position: int
+    aggregate: str
+    version: int
+    topic: str
+    state_hash: str
+    summary_hash: str
+    prev_in_aggregate: str
+    prev: str
+    link_hash: str
+    sealed_at: str
+
+    @property
+    def body_hash(self) -> str:
+        return body_hash(
+            aggregate=self.aggregate,
+            version=self.version,
+            topic=self.topic,
+            state_hash=self.state_hash,
+            summary_hash=self.summary_hash,
+            prev_in_aggregate=self.prev_in_aggregate,
+        )
+
+    def recomputed_hash(self) -> str:
+        """The link hash its fields give: differs from ``link_hash`` if the link was altered."""
+        return link_hash(self.position, self.prev, self.body_hash)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement: the chain's head at ``position`` is ``head`` after ``events`` links."""
+
+    position: int
+    head: str
+    events: int
+    signed_at: str
+    key_fingerprint: str
+    signature: str
+
+    def message(self) -> bytes:
+        return checkpoint_message(self.position, self.head, self.events, self.signed_at)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "position": self.position,
+            "head": self.head,
+            "events": self.events,
+            "signed_at": self.signed_at,
+            "key_fingerprint": self.key_fingerprint,
+            "signature": self.signature,
+        }
+
+
+def checkpoint_message(position: int, head: str, events: int, signed_at: str) -> bytes:
+    """The bytes a checkpoint's signature covers."""
+    return canonical(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "position": position,
+            "head": head,
+            "events": events,
+            "signed_at": signed_at,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest link: its position and hash."""
+
+    position: int
+    link_hash: str
+
+
+class ChainStore(Protocol):
+    """Where links and checkpoints are kept (beside the event store, in the same database)."""
+
+    def head(self) -> Head | None:
+        """The newest link, or None for an empty chain."""
+
+    def count(self) -> int:
+        """How many links the chain has."""
+
+    def append(self, links: Sequence[Link], after: Head | None) -> None:
+        """Add links after ``after``; DuplicateRowError if the chain moved meanwhile."""
+
+    def links(self, start: int, limit: int) -> list[Link]:
+        """Links from position ``start`` on, in order."""
+
+    def link_of(self, aggregate: str, version: int) -> Link | None:
+        """The link of one version of one aggregate."""
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every checkpoint, oldest first."""
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Store a checkpoint (not yet published)."""
+
+    def unpublished_checkpoints(self) -> list[Checkpoint]:
+        """Checkpoints not yet published to NATS, oldest first."""
+
+    def mark_published(self, position: int) -> None:
+        """Record that the checkpoint at ``position`` was published."""

@@ -1,0 +1,228 @@
+"""The sealer: extends the hash chain over newly stored events and signs checkpoints.
+
+It reads the notification log after commit, in order, and appends one link per event. The
+application asks it to seal after each save (so a writer's events are sealed at once), and
+``run_sealer`` seals whatever is left (other processes' events, a crash between commit and
+seal), signs a checkpoint periodically and publishes checkpoints to ``ks.events.checkpoints``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import nats.errors
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import TopicError
+from nats.js import JetStreamContext
+
+from adapters.persistence.audit_tables import AuditDatabaseError, DuplicateRowError
+from ks_engine.audit import chain, signing
+from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Head, Link
+from ks_engine.audit.summary import is_case_event, summarise
+
+log = structlog.get_logger("ks.audit")
+
+CHECKPOINT_SUBJECT = "ks.events.checkpoints"
+BATCH = 500
+
+
+class SealingError(Exception):
+    """A stored event cannot be sealed: it looks tampered with; the chain is not extended."""
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Sealer:
+    """Extends one chain store over one application's notification log."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        store: ChainStore,
+        signing_key: Ed25519PrivateKey,
+        *,
+        clock: Callable[[], str] = _utc_now,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.signing_key = signing_key
+        self.fingerprint = signing.fingerprint(signing_key.public_key())
+        self.clock = clock
+        self._municipality: dict[str, str] = {}
+
+    # -- links --------------------------------------------------------------------------
+    def seal_pending(self) -> int:
+        """Seal every stored event after the chain's head; the number of events sealed."""
+        total = 0
+        while True:
+            head = self.store.head()
+            start = head.position + 1 if head else 1
+            batch = self.app.recorder.select_notifications(start=start, limit=BATCH)
+            if not batch:
+                return total
+            links = self._links(batch, head)
+            try:
+                self.store.append(links, after=head)
+            except DuplicateRowError:
+                continue  # another sealer got there first: read its head and go on after it
+            total += len(links)
+
+    def seal_after_save(self) -> None:
+        """Seal now; a failure is logged and left to ``run_sealer`` and ``ks audit verify``."""
+        try:
+            self.seal_pending()
+        except (SealingError, AuditDatabaseError) as e:
+            log.error("audit.sealing_failed", error=str(e))
+
+    def _links(self, batch: Sequence[Notification], head: Head | None) -> list[Link]:
+        prev = head.link_hash if head else GENESIS
+        latest: dict[str, Link] = {}
+        links: list[Link] = []
+        sealed_at = self.clock()
+        for n in batch:
+            aggregate = str(n.originator_id)
+            state_hash = chain.sha256(n.state)
+            summary_hash = chain.summary_hash(self._summary(n))
+            prev_in_aggregate = self._prev_in_aggregate(n, latest)
+            link_body = chain.body_hash(
+                aggregate=aggregate,
+                version=n.originator_version,
+                topic=n.topic,
+                state_hash=state_hash,
+                summary_hash=summary_hash,
+                prev_in_aggregate=prev_in_aggregate,
+            )
+            link = Link(
+                position=n.id,
+                aggregate=aggregate,
+                version=n.originator_version,
+                topic=n.topic,
+                state_hash=state_hash,
+                summary_hash=summary_hash,
+                prev_in_aggregate=prev_in_aggregate,
+                prev=prev,
+                link_hash=chain.link_hash(n.id, prev, link_body),
+                sealed_at=sealed_at,
+            )
+            latest[aggregate] = link
+            links.append(link)
+            prev = link.link_hash
+        return links
+
+    def _prev_in_aggregate(self, n: Notification, latest: dict[str, Link]) -> str:
+        if n.originator_version == 1:
+            return GENESIS
+        aggregate = str(n.originator_id)
+        previous = latest.get(aggregate) or self.store.link_of(aggregate, n.originator_version - 1)
+        if previous is None or previous.version != n.originator_version - 1:
+            raise SealingError(
+                f"event {n.originator_version} of {aggregate} (position {n.id}) has no sealed "
+                "previous version; it was not written by ks-engine: sealing stops here"
+            )
+        return previous.link_hash
+
+    def _summary(self, n: Notification) -> dict[str, Any] | None:
+        if not is_case_event(n.topic):
+            return None
+        try:
+            event = self.app.mapper.to_domain_event(n)
+        except (ValueError, KeyError, TypeError, TopicError) as e:  # unreadable: tampered
+            raise SealingError(
+                f"the event at position {n.id} cannot be read ({type(e).__name__}); it was "
+                "altered after it was stored: sealing stops here"
+            ) from None
+        return summarise(event, self._municipality_of(event))
+
+    def _municipality_of(self, event: Any) -> str:
+        case = str(event.originator_id)
+        found = getattr(event, "municipality", None) or self._municipality.get(case)
+        if found is None:
+            first = next(iter(self.app.events.get(event.originator_id, lte=1)))
+            found = first.municipality  # type: ignore[attr-defined]
+        if len(self._municipality) > 50_000:
+            self._municipality.clear()
+        self._municipality[case] = str(found)
+        return str(found)
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the chain's head, unless the newest checkpoint already covers it."""
+        head = self.store.head()
+        if head is None:
+            return None
+        done = self.store.checkpoints()
+        if done and done[-1].position >= head.position:
+            return None
+        events, signed_at = self.store.count(), self.clock()
+        message = chain.checkpoint_message(head.position, head.link_hash, events, signed_at)
+        made = Checkpoint(
+            position=head.position,
+            head=head.link_hash,
+            events=events,
+            signed_at=signed_at,
+            key_fingerprint=self.fingerprint,
+            signature=signing.sign(self.signing_key, message),
+        )
+        try:
+            self.store.add_checkpoint(made)
+        except DuplicateRowError:
+            return None  # another process signed the same head
+        log.info("audit.checkpoint", position=made.position, events=made.events)
+        return made
+
+    async def publish_checkpoints(self, js: JetStreamContext, timeout: float = 5.0) -> int:
+        """Publish unpublished checkpoints to ``ks.events.checkpoints`` (KS_EVENTS)."""
+        published = 0
+        for cp in await asyncio.to_thread(self.store.unpublished_checkpoints):
+            body = json.dumps(cp.as_json(), separators=(",", ":")).encode()
+            await js.publish(
+                CHECKPOINT_SUBJECT,
+                body,
+                timeout=timeout,
+                headers={"Nats-Msg-Id": f"ks-checkpoint-{cp.position}-{cp.head[:16]}"},
+            )
+            await asyncio.to_thread(self.store.mark_published, cp.position)
+            published += 1
+        return published
+
+
+async def run_sealer(
+    sealer: Sealer,
+    stop: asyncio.Event,
+    js: JetStreamContext | None = None,
+    *,
+    checkpoint_seconds: float = 300.0,
+    poll_seconds: float = 1.0,
+) -> None:
+    """Seal, checkpoint and publish until ``stop`` is set; a last checkpoint on the way out."""
+    loop = asyncio.get_running_loop()
+    last_checkpoint = loop.time()
+    while True:
+        stopping = stop.is_set()
+        try:
+            await asyncio.to_thread(sealer.seal_pending)
+            if stopping or loop.time() - last_checkpoint >= checkpoint_seconds:
+                await asyncio.to_thread(sealer.checkpoint)
+                last_checkpoint = loop.time()
+        except (SealingError, AuditDatabaseError) as e:
+            log.error("audit.sealing_failed", error=str(e))
+        if js is not None:
+            try:
+                await sealer.publish_checkpoints(js)
+            except nats.errors.Error as e:
+                log.warning("audit.checkpoint_publish_failed", error=str(e) or type(e).__name__)
+        if stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=poll_seconds)

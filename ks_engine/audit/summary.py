@@ -1,0 +1,79 @@
+"""The pseudonymised summary of a case event: what an audit export shows of it.
+
+Codes, dates, organisations and roles only: no pseudonym of the person, no personal details
+(sealed or not), no free text (justifications, closing reasons, legal-basis wording, names of
+professionals) and no health scores. The sealer commits to each summary's hash in the chain,
+so the format is versioned: a change needs a new ``FORMAT`` and the old one kept for verifying.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from domain.personal_data import PersonalDataHolder
+from domain.referral import Referral
+
+FORMAT = 1
+CASE_TOPIC_PREFIXES = (get_topic(Referral) + ".", get_topic(PersonalDataHolder) + ".")
+
+Json = dict[str, Any]
+
+
+def is_case_event(topic: str) -> bool:
+    """Whether a stored event with this topic is an event of a case (a Referral)."""
+    return topic.startswith(CASE_TOPIC_PREFIXES)
+
+
+def _signal(signal: Json) -> Json:
+    reporter = signal["reporter"]
+    return {
+        "reporter": {"organisation": reporter["organisation"], "role": reporter["role"]},
+        "phase": signal["phase"],
+        "risk_factors": list(signal["risk_factors"]),
+        "urgency": signal["urgency"],
+    }
+
+
+def _specific(name: str, a: Json) -> Json:
+    if name in ("Signalled", "SignalAdded"):
+        return {"signal": _signal(a["signal"]), "personal_details": bool(a.get("personal"))}
+    if name == "ConsentGiven":
+        expires = a.get("expires_on")
+        return {"scope": list(a["scope"]), "expires_on": expires.isoformat() if expires else None}
+    if name == "Discussed":
+        return {
+            "on": a["on"].isoformat(),
+            "participants": list(a["participants"]),
+            "needs": list(a["needs"]),
+        }
+    if name == "SupportMatched":
+        return {
+            "offers": [{"offer_id": o["offer_id"], "provider": o["provider"]} for o in a["offers"]],
+            "planned_start": a["planned_start"].isoformat(),
+        }
+    if name == "Escalated":
+        return {"meldcode_step": a["meldcode_step"]}
+    if name == "Closed":
+        return {"outcome": a["outcome"]}
+    if name == "PersonalDataErased":
+        return {"reason": a["reason"]}
+    return {}
+
+
+def summarise(event: Any, municipality: str) -> Json:
+    """The summary of one decoded case event of a case in ``municipality``."""
+    name = type(event).__name__
+    attributes: Json = vars(event)
+    actor = attributes["actor"]
+    return {
+        "format": FORMAT,
+        "case": str(event.originator_id),
+        "version": event.originator_version,
+        "type": name,
+        "municipality": municipality,
+        "at": attributes["occurred_at"].isoformat(),
+        "actor": {"organisation": actor["organisation"], "role": actor["role"]},
+        **_specific(name, attributes),
+    }
