@@ -20,11 +20,11 @@ import nats.errors
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, PersistenceError
 from eventsourcing.utils import TopicError
 from nats.js import JetStreamContext
 
-from adapters.persistence.audit_tables import AuditDatabaseError, DuplicateRowError
+from adapters.persistence.audit_tables import DuplicateRowError
 from ks_engine.audit import chain, signing
 from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Head, Link
 from ks_engine.audit.summary import is_case_event, summarise
@@ -82,7 +82,7 @@ class Sealer:
         """Seal now; a failure is logged and left to ``run_sealer`` and ``ks audit verify``."""
         try:
             self.seal_pending()
-        except (SealingError, AuditDatabaseError) as e:
+        except (SealingError, PersistenceError) as e:
             log.error("audit.sealing_failed", error=str(e))
 
     def _links(self, batch: Sequence[Notification], head: Head | None) -> list[Link]:
@@ -215,7 +215,7 @@ async def run_sealer(
             if stopping or loop.time() - last_checkpoint >= checkpoint_seconds:
                 await asyncio.to_thread(sealer.checkpoint)
                 last_checkpoint = loop.time()
-        except (SealingError, AuditDatabaseError) as e:
+        except (SealingError, PersistenceError) as e:
             log.error("audit.sealing_failed", error=str(e))
         if js is not None:
             try:

@@ -1,0 +1,335 @@
+"""``ks audit verify``: recompute every link of the chain and check every signed checkpoint.
+
+Verification only reads: it never seals or repairs. It walks the notification log and the
+chain side by side in position order and reports, in an auditor's words, each stored event
+that was altered, removed, inserted or moved, each seal that was rewritten, and each
+checkpoint that was forged or no longer matches (the newest events truncated).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification, PersistenceError
+from eventsourcing.utils import TopicError
+
+from ks_engine.audit import chain, signing
+from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Link
+from ks_engine.audit.summary import is_case_event, summarise
+
+BATCH = 1000
+MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: where, what kind (altered, removed, inserted, ...), and in words."""
+
+    position: int | None
+    kind: str
+    message: str
+
+
+@dataclass
+class Report:
+    """What a verification found."""
+
+    verified: int = 0
+    checkpoints: int = 0
+    last_position: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def add(self, position: int | None, kind: str, message: str) -> None:
+        self.problems.append(Problem(position, kind, message))
+
+
+def owner(topic: str, aggregate: str) -> str:
+    """Whose history an event belongs to: 'case 4f2e…', 'access-log entry …'."""
+    if is_case_event(topic):
+        return f"case {aggregate}"
+    for marker, name in (
+        (":PersonIndex.", "matching-index entry"),
+        (":SignalRecord.", "signal record"),
+        (":AccessRecord.", "access-log entry"),
+    ):
+        if marker in topic:
+            return f"{name} {aggregate}"
+    return f"record {aggregate}"
+
+
+def describe(topic: str, aggregate: str, version: int, position: int) -> str:
+    """An event named for an auditor: 'event 3 of case 4f2e… (position 17)'."""
+    return f"event {version} of {owner(topic, aggregate)} (position {position})"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored record the event store cannot even read back (its bytes were altered)."""
+
+    id: int
+
+
+Stored = Notification | Unreadable
+
+
+def _stored_events(app: Application[UUID], upto: int) -> Iterator[Stored]:
+    """The notification log up to ``upto``; a record that cannot be read is pinpointed."""
+    select = app.recorder.select_notifications
+    start = 1
+    while start <= upto:
+        try:
+            batch = select(start=start, limit=BATCH, stop=upto)
+        except PersistenceError:  # one record in this batch is unreadable: go one by one
+            try:
+                yield from select(start=start, limit=1, stop=start)
+            except PersistenceError:
+                yield Unreadable(start)
+            start += 1
+            continue
+        if not batch:
+            return
+        yield from batch
+        start = batch[-1].id + 1
+
+
+def _merged(
+    app: Application[UUID], store: ChainStore, upto: int
+) -> Iterator[tuple[Link | None, Stored | None]]:
+    """Links and stored events side by side by position (None where one side has nothing)."""
+
+    def links() -> Iterator[Link]:
+        start = 1
+        while batch := store.links(start, BATCH):
+            yield from batch
+            start = batch[-1].position + 1
+
+    ls, es = links(), _stored_events(app, upto)
+    link, event = next(ls, None), next(es, None)
+    while link is not None or event is not None:
+        if event is None or (link is not None and link.position < event.id):
+            yield link, None
+            link = next(ls, None)
+        elif link is None or event.id < link.position:
+            yield None, event
+            event = next(es, None)
+        else:
+            yield link, event
+            link, event = next(ls, None), next(es, None)
+
+
+class Verifier:
+    """Verifies one application's store against its chain and checkpoints."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        store: ChainStore,
+        trusted: list[Ed25519PublicKey],
+        *,
+        grace_seconds: float = 2.0,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.trusted = {signing.fingerprint(k): k for k in trusted}
+        self.grace_seconds = grace_seconds
+
+    def verify(self) -> Report:
+        report = Report()
+        upto = self.app.recorder.max_notification_id() or 0
+        checkpoints = {cp.position: cp for cp in self.store.checkpoints()}
+        self._check_signatures(checkpoints.values(), report)
+        head = self.store.head()
+        if head is not None and head.position < upto and self.grace_seconds:
+            time.sleep(self.grace_seconds)  # events stored just now are being sealed
+        prev, count = GENESIS, 0
+        latest: dict[str, tuple[int, str]] = {}
+        last_link: Link | None = None
+        for link, event in _merged(self.app, self.store, upto):
+            if len(report.problems) >= MAX_PROBLEMS:
+                return report
+            if link is None:
+                assert event is not None
+                self._unsealed(event, last_link, report)
+                continue
+            count += 1
+            problems_before = len(report.problems)
+            self._check_link(link, prev, latest, report)
+            if event is None:
+                report.add(
+                    link.position,
+                    "removed",
+                    f"{describe(link.topic, link.aggregate, link.version, link.position)}, "
+                    f"sealed at {link.sealed_at}, is no longer in the store: it was removed.",
+                )
+            else:
+                self._check_event(link, event, report)
+            cp = checkpoints.pop(link.position, None)
+            if cp is not None:
+                self._check_checkpoint(cp, link, count, report)
+            if len(report.problems) == problems_before and event is not None:
+                report.verified += 1
+            prev, last_link = link.link_hash, link
+            latest[link.aggregate] = (link.version, link.link_hash)
+        report.last_position = last_link.position if last_link else 0
+        self._check_truncation(checkpoints, last_link, report)
+        return report
+
+    # -- checks ---------------------------------------------------------------------------
+    def _check_signatures(self, checkpoints: Iterable[Checkpoint], report: Report) -> None:
+        for cp in checkpoints:
+            key = self.trusted.get(cp.key_fingerprint)
+            if key is None or not signing.is_valid_signature(key, cp.message(), cp.signature):
+                report.add(
+                    cp.position,
+                    "forged_checkpoint",
+                    f"The checkpoint for position {cp.position} (signed at {cp.signed_at}) does "
+                    "not carry a valid signature of the engine's key: it was forged or altered.",
+                )
+            else:
+                report.checkpoints += 1
+
+    def _check_link(
+        self, link: Link, prev: str, latest: dict[str, tuple[int, str]], report: Report
+    ) -> None:
+        what = describe(link.topic, link.aggregate, link.version, link.position)
+        if link.recomputed_hash() != link.link_hash:
+            report.add(
+                link.position,
+                "seal_altered",
+                f"The seal of {what} was altered: its recorded hash does not match its content.",
+            )
+        if link.prev != prev:
+            report.add(
+                link.position,
+                "chain_broken",
+                f"The chain is broken just before {what}: the event sealed before it is not "
+                "the one it was chained to. An event was removed together with its seal, or "
+                "seals were inserted or rewritten.",
+            )
+        expected = (link.version - 1, link.prev_in_aggregate) if link.version > 1 else None
+        before = latest.get(link.aggregate)
+        if (link.version == 1 and link.prev_in_aggregate != GENESIS) or (
+            expected is not None and before != expected
+        ):
+            report.add(
+                link.position,
+                "history_gap",
+                f"The history of {owner(link.topic, link.aggregate)} does not continue from "
+                f"its previous event at {what}: an earlier event of it was removed, replaced "
+                "or moved.",
+            )
+
+    def _check_event(self, link: Link, n: Stored, report: Report) -> None:
+        sealed = describe(link.topic, link.aggregate, link.version, link.position)
+        if isinstance(n, Unreadable):
+            report.add(
+                n.id,
+                "altered",
+                f"{_capital(sealed)} cannot be read from the store any more: its stored bytes "
+                f"were altered after it was sealed at {link.sealed_at}.",
+            )
+            return
+        stored = describe(n.topic, str(n.originator_id), n.originator_version, n.id)
+        if (str(n.originator_id), n.originator_version, n.topic) != (
+            link.aggregate,
+            link.version,
+            link.topic,
+        ):
+            report.add(
+                n.id,
+                "moved",
+                f"Position {n.id} was sealed as {sealed} but now holds {stored}: events were "
+                "reordered, replaced or inserted.",
+            )
+        elif chain.sha256(n.state) != link.state_hash or self._summary_hash(n) != (
+            link.summary_hash
+        ):
+            report.add(
+                n.id,
+                "altered",
+                f"{_capital(sealed)} differs from what was sealed at "
+                f"{link.sealed_at}: the stored event was altered after it was sealed.",
+            )
+
+    def _summary_hash(self, n: Notification) -> str:
+        if not is_case_event(n.topic):
+            return ""
+        try:
+            event = self.app.mapper.to_domain_event(n)
+            first = event if event.originator_version == 1 else None
+            if first is None:
+                first = next(iter(self.app.events.get(event.originator_id, lte=1)))
+            return chain.summary_hash(summarise(event, first.municipality))  # type: ignore[attr-defined]
+        except (ValueError, KeyError, TypeError, TopicError, StopIteration, AttributeError):
+            return "unreadable"
+
+    def _unsealed(self, n: Stored, last_link: Link | None, report: Report) -> None:
+        what = (
+            f"the unreadable record at position {n.id}"
+            if isinstance(n, Unreadable)
+            else describe(n.topic, str(n.originator_id), n.originator_version, n.id)
+        )
+        head = self.store.head()
+        if head is not None and n.id < head.position:
+            report.add(
+                n.id,
+                "inserted",
+                f"{_capital(what)} was never sealed although later events were: "
+                "it was inserted afterwards.",
+            )
+        else:
+            report.add(
+                n.id,
+                "unsealed",
+                f"{_capital(what)} is not sealed: it was stored after the newest "
+                f"seal (position {last_link.position if last_link else 0}) by something other "
+                "than ks-engine, or ks-engine could not seal it. Verify again after `ks audit "
+                "seal`; if it stays, it was inserted.",
+            )
+
+    def _check_checkpoint(self, cp: Checkpoint, link: Link, count: int, report: Report) -> None:
+        if cp.head != link.link_hash or cp.events != count:
+            report.add(
+                cp.position,
+                "checkpoint_mismatch",
+                f"The chain up to position {cp.position} no longer matches the checkpoint "
+                f"signed at {cp.signed_at}: events up to there were altered, removed or "
+                "inserted and their seals recomputed.",
+            )
+
+    def _check_truncation(
+        self, checkpoints: dict[int, Checkpoint], last: Link | None, report: Report
+    ) -> None:
+        """``checkpoints``: those whose position no link of the chain has (any more)."""
+        end = last.position if last else 0
+        for pos, cp in sorted(checkpoints.items()):
+            if pos < end:
+                report.add(
+                    pos,
+                    "removed",
+                    f"The event at position {pos}, which the checkpoint signed at "
+                    f"{cp.signed_at} ends with, is no longer sealed: it was removed.",
+                )
+        beyond = [cp for pos, cp in sorted(checkpoints.items()) if pos > end]
+        if beyond:
+            cp = beyond[-1]
+            report.add(
+                cp.position,
+                "truncated",
+                f"The checkpoint signed at {cp.signed_at} covers {cp.events} events up to "
+                f"position {cp.position}, but the chain now ends at position {end}: the "
+                "newest events were removed (truncated).",
+            )
