@@ -91,6 +91,7 @@ class CaseView(BaseModel):
     escalations: list[Escalation] = []
     outcome: str | None = None
     closed_at: datetime | None = None
+    personal_data_erased_at: datetime | None = None
     timeline: list[TimelineEntry] = []
 
 
@@ -194,3 +195,5 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
     elif isinstance(data, ev.Closed):
         view.outcome = data.outcome.value
         view.closed_at = at
+    elif isinstance(data, ev.PersonalDataErased):
+        view.personal_data_erased_at = at

@@ -17,10 +17,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from domain.lifecycle import State
 from domain.values import (
@@ -41,6 +41,10 @@ SUBJECT_PREFIX = "ks.events"
 SOURCE = "urn:ks-engine"
 TYPE_PREFIX = "nl.kansrijkestart.referral."
 TYPE_VERSION = "v1"
+# Referral events are published on ks.events.<municipality>.<Name>; the audit trail's signed
+# checkpoints on ks.events.checkpoints (one token fewer, so REFERRAL_SUBJECTS leaves them out).
+REFERRAL_SUBJECTS = f"{SUBJECT_PREFIX}.*.*"
+CHECKPOINT_SUBJECT = f"{SUBJECT_PREFIX}.checkpoints"
 _ID_NAMESPACE = UUID("5a0c6a3e-3f1d-4a8e-9b0e-6c2d7e1f4b90")
 
 
@@ -137,6 +141,13 @@ class Closed(EventData):
     outcome: Outcome
 
 
+class PersonalDataErased(EventData):
+    """The person's details were erased (crypto-shredded): only the fact and on what basis
+    (the person's request or the retention period); the stored ``reason`` is this code."""
+
+    basis: Literal["request", "retention"] = Field(validation_alias=AliasChoices("basis", "reason"))
+
+
 DATA_MODELS: dict[str, type[EventData]] = {
     cls.__name__: cls
     for cls in (
@@ -150,6 +161,7 @@ DATA_MODELS: dict[str, type[EventData]] = {
         SupportMatched,
         Escalated,
         Closed,
+        PersonalDataErased,
     )
 }
 
@@ -165,6 +177,7 @@ STATE_AFTER: dict[str, State | None] = {
     "SupportMatched": State.SUPPORT_MATCHED,
     "Escalated": State.ESCALATED,
     "Closed": State.CLOSED,
+    "PersonalDataErased": None,
 }
 
 
@@ -217,6 +230,14 @@ def envelope(
 
 
 @dataclass(frozen=True)
+class OtherMessage:
+    """A message of KS_EVENTS that no read model applies (an audit checkpoint): a projection
+    only moves its checkpoint past it."""
+
+    seq: int
+
+
+@dataclass(frozen=True)
 class ReferralEvent:
     """One Referral event as a projection reads it from the stream."""
 
@@ -261,3 +282,10 @@ def parse_event(raw: bytes, seq: int) -> ReferralEvent:
         )
     except (ValueError, KeyError, TypeError, ValidationError) as e:
         raise InvalidEventError(f"stream message {seq} is not a readable Referral event") from e
+
+
+def read_message(subject: str, raw: bytes, seq: int) -> ReferralEvent | OtherMessage:
+    """A message of KS_EVENTS as a projection sees it: a Referral event, or one to pass by."""
+    if subject == CHECKPOINT_SUBJECT:
+        return OtherMessage(seq)
+    return parse_event(raw, seq)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from projections.event import ReferralEvent
+from projections.event import OtherMessage, ReferralEvent
 
 Row = tuple[Any, ...]
 
@@ -121,9 +121,11 @@ def _write_checkpoint(tx: Transaction, cp: Checkpoint) -> None:
 
 
 def apply_batch(
-    db: ViewDatabase, projection: Projection, events: Sequence[ReferralEvent]
+    db: ViewDatabase, projection: Projection, events: Sequence[ReferralEvent | OtherMessage]
 ) -> BatchOutcome:
-    """Apply the events after the checkpoint, in stream order, with the new checkpoint."""
+    """Apply the events after the checkpoint, in stream order, with the new checkpoint.
+
+    Other messages (audit checkpoints) are passed by: the checkpoint moves past them."""
     with db.transaction() as tx:
         start = read_checkpoint(tx, projection.name)
         seq, position = start.seq, start.position
@@ -136,10 +138,13 @@ def apply_batch(
             if event.seq != seq + 1:
                 gap_after = seq
                 break
+            if isinstance(event, OtherMessage):
+                seq = event.seq
+                continue
             projection.apply(tx, event)
             seq, position = event.seq, max(position, event.through)
             applied += 1
-        if not applied:
+        if seq == start.seq:
             return BatchOutcome(0, skipped, start, gap_after)
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         done = Checkpoint(projection.name, seq, position, stamp)

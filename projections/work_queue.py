@@ -102,6 +102,8 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
                 "signal_count": item.signal_count + 1,
             }
         )
+    elif isinstance(data, ev.PersonalDataErased):
+        pass  # the work on the case goes on; its row holds no personal details to remove
     else:
         state = ev.STATE_AFTER[event.name]
         milestones = dict(item.milestones)

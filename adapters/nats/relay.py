@@ -23,21 +23,28 @@ from uuid import UUID
 import nats.errors
 import structlog
 from eventsourcing.persistence import Notification, PersistenceError
-from eventsourcing.utils import get_topic
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from adapters.nats.events_stream import ensure_events_stream
 from domain.referral import Referral
 from ks_engine.application import Referrals
+from ks_engine.audit.summary import is_case_event
 from projections.errors import InvalidEventError, ViewDatabaseError
-from projections.event import STREAM, envelope, event_id, public_data, subject_for
+from projections.event import (
+    REFERRAL_SUBJECTS,
+    STREAM,
+    envelope,
+    event_id,
+    public_data,
+    subject_for,
+)
 
 if TYPE_CHECKING:
     from ks_engine.bootstrap import Engine
 
 log = structlog.get_logger("ks.relay")
 
-REFERRAL_TOPIC = get_topic(Referral) + "."
 POLL_SECONDS = 0.2
 WINDOW = 500  # notifications read per round
 PEEK = 50  # read past the window to tell how far its last event's reader has seen
@@ -125,7 +132,8 @@ def coverage(items: Sequence[tuple[int, bool]]) -> dict[int, int]:
 
 
 def is_referral(n: Notification) -> bool:
-    return n.topic.startswith(REFERRAL_TOPIC)
+    """Whether ``n`` is an event of a case (its erasure event is defined by a base class)."""
+    return is_case_event(n.topic)
 
 
 @dataclass(frozen=True)
@@ -216,9 +224,12 @@ class Relay:
         """Resume after the recorded position, or after the stream's last event if later."""
         self.position = await asyncio.to_thread(self.tracking.get)
         if self.resume_from_stream:
-            info = await self.js.stream_info(STREAM)
-            if info.state.last_seq:
-                last = await self.js.get_msg(STREAM, seq=info.state.last_seq)
+            # The newest Referral event: audit checkpoints share the stream on another subject.
+            try:
+                last = await self.js.get_msg(STREAM, subject=REFERRAL_SUBJECTS)
+            except NotFoundError:
+                last = None
+            if last is not None:
                 self.position = max(self.position, int(json.loads(last.data or b"{}")["position"]))
         log.info("relay.started", position=self.position)
         return self.position

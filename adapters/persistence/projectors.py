@@ -24,7 +24,7 @@ from nats.js.errors import NotFoundError
 from adapters.nats.fetching import fetch_batch
 from adapters.persistence.views import open_views
 from projections.errors import InvalidEventError, ProjectionError, ViewDatabaseError
-from projections.event import STREAM, SUBJECT_PREFIX, ReferralEvent, parse_event
+from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
 from projections.read_models import build_projections
 from projections.store import (
     BatchOutcome,
@@ -120,17 +120,17 @@ class Projector:
                 await sub.unsubscribe()
 
     # -- one batch -----------------------------------------------------------------------
-    async def fetch(self) -> list[tuple[Msg, ReferralEvent]]:
+    async def fetch(self) -> list[tuple[Msg, ReferralEvent | OtherMessage]]:
         """The next batch from the stream (empty when nothing arrived in time)."""
         if self._sub is None:
             await self.subscribe()
         assert self._sub is not None
         msgs = await fetch_batch(self._sub, self.batch, wait=self.fetch_timeout)
-        batch: list[tuple[Msg, ReferralEvent]] = []
+        batch: list[tuple[Msg, ReferralEvent | OtherMessage]] = []
         for m in msgs:
             seq = m.metadata.sequence.stream
             try:
-                batch.append((m, parse_event(m.data, seq)))
+                batch.append((m, read_message(m.subject, m.data, seq)))
             except InvalidEventError as e:
                 log.error(
                     "projector.unreadable_event",
@@ -143,12 +143,12 @@ class Projector:
                 ) from None
         return batch
 
-    async def commit(self, events: list[ReferralEvent]) -> BatchOutcome:
+    async def commit(self, events: list[ReferralEvent | OtherMessage]) -> BatchOutcome:
         """Apply the events and the checkpoint in one transaction."""
         return await asyncio.to_thread(apply_batch, self.db, self.projection, events)
 
     async def acknowledge(
-        self, batch: list[tuple[Msg, ReferralEvent]], outcome: BatchOutcome
+        self, batch: list[tuple[Msg, ReferralEvent | OtherMessage]], outcome: BatchOutcome
     ) -> None:
         """Ack what the view now holds; after a gap, restart the consumer at the checkpoint."""
         done = [m for m, e in batch if e.seq <= outcome.checkpoint.seq]

@@ -28,10 +28,10 @@ from adapters.persistence.audit_tables import DuplicateRowError
 from ks_engine.audit import chain, signing
 from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Head, Link
 from ks_engine.audit.summary import is_case_event, summarise
+from projections.event import CHECKPOINT_SUBJECT, STREAM
 
 log = structlog.get_logger("ks.audit")
 
-CHECKPOINT_SUBJECT = "ks.events.checkpoints"
 BATCH = 500
 
 
@@ -190,6 +190,7 @@ class Sealer:
                 CHECKPOINT_SUBJECT,
                 body,
                 timeout=timeout,
+                stream=STREAM,
                 headers={"Nats-Msg-Id": f"ks-checkpoint-{cp.position}-{cp.head[:16]}"},
             )
             await asyncio.to_thread(self.store.mark_published, cp.position)

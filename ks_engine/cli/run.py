@@ -13,6 +13,7 @@ from adapters.nats.intake import Intake
 from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
 from adapters.persistence.projectors import run_projectors
+from ks_engine.audit.sealer import run_sealer
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.cli.api import ApiNotStartedError, serve_api
 from ks_engine.cli.principals import print_issued
@@ -42,6 +43,12 @@ def components(engine: Engine, link: NatsLink) -> dict[str, Component]:
         "relay": partial(run_relay, engine, link.js),
         "projectors": partial(run_projectors, engine, link.js),
         "api": partial(serve_api, engine, link),
+        "sealer": partial(
+            run_sealer,
+            engine.audit.sealer,
+            js=link.js,
+            checkpoint_seconds=engine.settings.audit_checkpoint_seconds,
+        ),
     }
 
 
@@ -85,7 +92,8 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
 def run(
     demo: bool = typer.Option(False, "--demo", help="Seed demo data and print demo tokens."),
 ) -> None:
-    """Start the engine: intake, relay, projectors and the HTTP API in one process.
+    """Start the engine: intake, relay, projectors, the HTTP API and the audit sealer in one
+    process.
 
     Without KS_NATS_URL an embedded nats-server is started under the data directory.
     """

@@ -178,6 +178,9 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
                 cases.append(outcome.case_id)
             continue
         case = app.get_case(rng.choice(cases))
+        if case.personal_erased is None and rng.random() < 0.02:  # the family asks for erasure
+            app.erase_personal_data(case.id, CTX)
+            continue
         actions = [a for a in case.allowed_actions() if a is not Action.ADD_SIGNAL]
         if not actions or (Action.CLOSE in actions and len(actions) > 1 and rng.random() < 0.7):
             actions = [a for a in actions if a is not Action.CLOSE]
@@ -270,6 +273,8 @@ def test_pure_views_agree_with_the_aggregates(clock: FixedClock) -> None:
         ]
         consent = case.consent
         assert (view.consent and view.consent.status) == (consent and consent["status"])
+        erased = case.personal_erased
+        assert view.personal_data_erased_at == (erased["at"] if erased else None)
         if not case.is_open:
             assert item is None
             assert case.outcome is not None
