@@ -39,6 +39,11 @@ _LINK_COLUMNS = (
     " link_hash, sealed_at"
 )
 _CHECKPOINT_COLUMNS = "position, head, events, signed_at, key_fingerprint, signature"
+# Statements built once from the fixed column lists above (no outside input reaches them).
+_INSERT_LINK = f"INSERT INTO audit_chain ({_LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
+_SELECT_LINKS = f"SELECT {_LINK_COLUMNS} FROM audit_chain"  # noqa: S608
+_INSERT_CHECKPOINT = f"INSERT INTO audit_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (?,?,?,?,?,?)"  # noqa: S608
+_SELECT_CHECKPOINTS = f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoints"  # noqa: S608
 
 
 def _link(row: Row) -> Link:
@@ -99,7 +104,7 @@ class SqlChainStore:
                 raise DuplicateRowError("the chain was extended by another sealer meanwhile")
             for link in links:
                 tx.execute(
-                    f"INSERT INTO audit_chain ({_LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    _INSERT_LINK,
                     (
                         link.position,
                         link.aggregate,
@@ -117,8 +122,7 @@ class SqlChainStore:
     def links(self, start: int, limit: int) -> list[Link]:
         with self.db.transaction(write=False) as tx:
             rows = tx.fetchall(
-                f"SELECT {_LINK_COLUMNS} FROM audit_chain WHERE position >= ?"
-                " ORDER BY position LIMIT ?",
+                _SELECT_LINKS + " WHERE position >= ? ORDER BY position LIMIT ?",
                 (start, limit),
             )
         return [_link(r) for r in rows]
@@ -126,23 +130,20 @@ class SqlChainStore:
     def link_of(self, aggregate: str, version: int) -> Link | None:
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone(
-                f"SELECT {_LINK_COLUMNS} FROM audit_chain WHERE aggregate = ? AND version = ?"
-                " ORDER BY position LIMIT 1",
+                _SELECT_LINKS + " WHERE aggregate = ? AND version = ? ORDER BY position LIMIT 1",
                 (aggregate, version),
             )
         return None if row is None else _link(row)
 
     def checkpoints(self) -> list[Checkpoint]:
         with self.db.transaction(write=False) as tx:
-            rows = tx.fetchall(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY position"
-            )
+            rows = tx.fetchall(_SELECT_CHECKPOINTS + " ORDER BY position")
         return [_checkpoint(r) for r in rows]
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         with self.db.transaction(write=True) as tx:
             tx.execute(
-                f"INSERT INTO audit_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                _INSERT_CHECKPOINT,
                 (
                     checkpoint.position,
                     checkpoint.head,
@@ -155,10 +156,7 @@ class SqlChainStore:
 
     def unpublished_checkpoints(self) -> list[Checkpoint]:
         with self.db.transaction(write=False) as tx:
-            rows = tx.fetchall(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE published = 0"
-                " ORDER BY position"
-            )
+            rows = tx.fetchall(_SELECT_CHECKPOINTS + " WHERE published = 0 ORDER BY position")
         return [_checkpoint(r) for r in rows]
 
     def mark_published(self, position: int) -> None:

@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 from domain.errors import CaseNotFoundError
 from domain.referral import Referral
 from ks_engine.audit.summary import is_case_event, summarise
+from ks_engine.keystore import PersonalDataVault
 
 Json = dict[str, Any]
 
@@ -156,3 +157,18 @@ def replay_all(
         if diffs:
             found.append(CaseDifference(case_id, diffs))
     return rebuilt, found
+
+
+def personal_fields(vault: PersonalDataVault, case: Referral) -> dict[str, str]:
+    """Which personal details the case held, never their values: each field 'present' while
+    its data key exists; once erased (or the key destroyed) only the erasure is shown."""
+    erased = case.personal_erased
+    if erased is not None:
+        return {"personal details": f"erased on {erased['at'].date().isoformat()}"}
+    fields: dict[str, str] = {}
+    for entry in case.sealed_personal:
+        opened = vault.open(entry)
+        if opened is None:
+            return {"personal details": "erased (their data key was destroyed)"}
+        fields.update(dict.fromkeys(opened.model_dump(exclude_none=True), "present"))
+    return fields

@@ -171,7 +171,7 @@ class Verifier:
                 report.add(
                     link.position,
                     "removed",
-                    f"{describe(link.topic, link.aggregate, link.version, link.position)}, "
+                    f"{_capital(describe(link.topic, link.aggregate, link.version, link.position))}, "
                     f"sealed at {link.sealed_at}, is no longer in the store: it was removed.",
                 )
             else:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from ks_engine.cli import api, check, demo, docs, keys, principals, projections, run, signal
+from ks_engine.cli import (
+    api,
+    audit,
+    check,
+    demo,
+    docs,
+    keys,
+    principals,
+    privacy,
+    projections,
+    run,
+    signal,
+)
 
 app = typer.Typer(no_args_is_help=True, help="ks-engine: case routing for the Knooppunt.")
 app.command()(demo.demo)
@@ -19,3 +31,5 @@ app.add_typer(keys.app, name="keys")
 projections.register(app)
 app.add_typer(principals.app, name="principals")
 app.command()(api.api)
+app.add_typer(audit.app, name="audit")
+app.add_typer(privacy.app, name="privacy")
