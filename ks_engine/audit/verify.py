@@ -168,11 +168,12 @@ class Verifier:
             problems_before = len(report.problems)
             self._check_link(link, prev, latest, report)
             if event is None:
+                sealed = describe(link.topic, link.aggregate, link.version, link.position)
                 report.add(
                     link.position,
                     "removed",
-                    f"{_capital(describe(link.topic, link.aggregate, link.version, link.position))}, "
-                    f"sealed at {link.sealed_at}, is no longer in the store: it was removed.",
+                    f"{_capital(sealed)}, sealed at {link.sealed_at}, is no longer in the store: "
+                    "it was removed.",
                 )
             else:
                 self._check_event(link, event, report)

@@ -121,11 +121,20 @@ def test_an_altered_event_is_named_by_case_version_and_position(data_dir: Path) 
 
 def test_a_single_flipped_byte_is_found(data_dir: Path) -> None:
     position = case_events(data_dir)[3][0]
-    edit(
-        data_dir,
-        "UPDATE stored_events SET state = CAST(substr(state, 1, 40) || 'x' || substr(state, 42)"
-        f" AS BLOB) WHERE rowid = {position}",
-    )
+    db = sqlite3.connect(data_dir / "events.sqlite")
+    try:
+        with db:
+            state = bytearray(
+                db.execute(
+                    "SELECT state FROM stored_events WHERE rowid = ?", (position,)
+                ).fetchone()[0]
+            )
+            state[40] ^= 0x01
+            db.execute(
+                "UPDATE stored_events SET state = ? WHERE rowid = ?", (bytes(state), position)
+            )
+    finally:
+        db.close()
     report = verify(data_dir)
     assert [(p.position, p.kind) for p in report.problems][:1] == [(position, "altered")]
 
@@ -136,12 +145,12 @@ def test_a_removed_event_is_named(data_dir: Path) -> None:
     code, out = run_verify(data_dir)
     assert code == 1
     first = out.splitlines()[0]
-    assert f"event {version} of case {uuid_text(case)} (position {position})" in first
+    assert f"Event {version} of case {uuid_text(case)} (position {position})" in first
     assert "it was removed" in first
 
 
 def test_a_removed_event_with_its_seal_breaks_the_chain(data_dir: Path) -> None:
-    position, case, version = case_events(data_dir)[5]
+    position = case_events(data_dir)[5][0]
     edit(
         data_dir,
         f"DELETE FROM stored_events WHERE rowid = {position}",
@@ -181,7 +190,7 @@ def test_an_event_inserted_in_the_middle_is_found(data_dir: Path) -> None:
     edit(
         data_dir,
         f"UPDATE stored_events SET rowid = rowid + 1000000 WHERE rowid >= {k}",
-        f"UPDATE stored_events SET rowid = rowid - 999999 WHERE rowid >= 1000000",
+        "UPDATE stored_events SET rowid = rowid - 999999 WHERE rowid >= 1000000",
         "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state)"
         f" SELECT {k}, originator_id, {latest} + 1, topic, state FROM stored_events"
         f" WHERE rowid = {k + 1}",
