@@ -86,9 +86,12 @@ class SqlChainStore:
             row = self._newest(tx)
         return None if row is None else Head(int(row[0]), str(row[1]))
 
-    def count(self) -> int:
+    def count(self, upto: int | None = None) -> int:
         with self.db.transaction(write=False) as tx:
-            row = tx.fetchone("SELECT COUNT(*) FROM audit_chain")
+            if upto is None:
+                row = tx.fetchone("SELECT COUNT(*) FROM audit_chain")
+            else:
+                row = tx.fetchone("SELECT COUNT(*) FROM audit_chain WHERE position <= ?", (upto,))
         return 0 if row is None else int(row[0])
 
     @staticmethod

@@ -14,7 +14,7 @@ previous version of the same aggregate (GENESIS for the first of each). ``summar
 commits to the event's pseudonymised summary (``ks_engine.audit.summary``), so that an export
 of summaries can be checked against the chain without the stored, encrypted events. A
 checkpoint signs ``{format, position, head, events, signed_at}`` with the engine's Ed25519 key.
-docs/audit-export.md describes the same rules for auditors.
+docs/audit.md describes the same rules for auditors.
 """
 
 from __future__ import annotations
@@ -156,8 +156,8 @@ class ChainStore(Protocol):
     def head(self) -> Head | None:
         """The newest link, or None for an empty chain."""
 
-    def count(self) -> int:
-        """How many links the chain has."""
+    def count(self, upto: int | None = None) -> int:
+        """How many links the chain has (up to and including position ``upto``)."""
 
     def append(self, links: Sequence[Link], after: Head | None) -> None:
         """Add links after ``after``; DuplicateRowError if the chain moved meanwhile."""

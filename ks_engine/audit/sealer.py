@@ -164,7 +164,8 @@ class Sealer:
         done = self.store.checkpoints()
         if done and done[-1].position >= head.position:
             return None
-        events, signed_at = self.store.count(), self.clock()
+        # Counted up to the head read above: a link appended meanwhile is not covered.
+        events, signed_at = self.store.count(upto=head.position), self.clock()
         message = chain.checkpoint_message(head.position, head.link_hash, events, signed_at)
         made = Checkpoint(
             position=head.position,

@@ -12,6 +12,7 @@ import typer
 
 from adapters.persistence.sqlite_views import open_views
 from domain.errors import CaseNotFoundError
+from ks_engine.audit import signing
 from ks_engine.audit.export import ExportError, export
 from ks_engine.audit.replay import CaseReplay, personal_fields, replay_all, replay_case
 from ks_engine.audit.verify import Verifier
@@ -69,6 +70,16 @@ def seal() -> None:
         engine.close()
     signed = f"; checkpoint signed at position {cp.position}" if cp else ""
     typer.echo(f"{sealed} events sealed{signed}.")
+
+
+@app.command("public-key")
+def public_key() -> None:
+    """Print the engine's public key (PEM): auditors check checkpoints and exports with it."""
+    engine = _engine()
+    try:
+        typer.echo(signing.public_key_pem(engine.audit.signing_key.public_key()), nl=False)
+    finally:
+        engine.close()
 
 
 def _moment(text: str) -> datetime:
