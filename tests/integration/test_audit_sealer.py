@@ -1,0 +1,147 @@
+"""The sealer as `ks run` runs it, on a real SQLite store and a real nats-server: it seals
+other writers' events, signs checkpoints, publishes them to KS_EVENTS; the relay and the
+projectors pass them by. And retention: which closed cases are erased, dry run first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+from typer.testing import CliRunner
+
+from adapters.nats.embedded import EmbeddedNatsServer
+from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.relay import Relay, RelayPosition
+from domain.values import Outcome
+from ks_engine import commands as c
+from ks_engine.audit.retention import due_for_erasure
+from ks_engine.audit.sealer import run_sealer
+from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.cli import app as cli
+from ks_engine.cli.run import components
+from ks_engine.clock import now
+from ks_engine.runtime import NatsLink
+from ks_engine.settings import Settings
+from projections.event import CHECKPOINT_SUBJECT, STREAM
+from tests.conftest import FixedClock
+from tests.unit.test_projection_scenario import CTX, REASON, play, signal_for
+
+
+@pytest.fixture
+async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(nats_server.url)
+    stream = nc.jetstream()
+    await ensure_events_stream(stream)
+    yield stream
+    await nc.close()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Engine]:
+    built = bootstrap(Settings(data_dir=tmp_path / "data"), clock=clock, configure_logs=False)
+    yield built  # type: ignore[misc]
+    built.close()
+
+
+async def test_the_sealer_runs_in_ks_run_and_publishes_checkpoints(
+    engine: Engine, js: JetStreamContext, nats_server: EmbeddedNatsServer, clock: FixedClock
+) -> None:
+    nc = await nats.connect(nats_server.url)
+    try:
+        parts = components(engine, NatsLink(nc=nc, js=js, url=nats_server.url, server=None))
+    finally:
+        await nc.close()
+    assert "sealer" in parts
+    # Given events written by another process (its writes are not sealed by this one)
+    other = bootstrap(engine.settings, clock=clock, configure_logs=False)
+    other.referrals.on_saved = None
+    play(other.referrals, clock, seed=2, steps=30)
+    other.close()
+    assert engine.audit.chain.count() == 0
+    # When the sealer runs and is stopped
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_sealer(engine.audit.sealer, stop, js, poll_seconds=0.05))
+    await asyncio.sleep(0.3)
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+    # Then every stored event is sealed, the head is signed, and the checkpoint is in KS_EVENTS
+    top = engine.referrals.recorder.max_notification_id()
+    assert engine.audit.chain.count() == top
+    [checkpoint] = engine.audit.chain.checkpoints()
+    assert (checkpoint.position, checkpoint.events) == (top, top)
+    msg = await js.get_msg(STREAM, subject=CHECKPOINT_SUBJECT)
+    published = json.loads(msg.data or b"{}")
+    assert (published["position"], published["head"]) == (top, checkpoint.head)
+    assert engine.audit.chain.unpublished_checkpoints() == []
+
+
+async def test_the_relay_resumes_after_its_last_event_not_after_a_checkpoint(
+    engine: Engine, js: JetStreamContext, clock: FixedClock
+) -> None:
+    # Given the relay has published the log, then more events were stored and sealed, and a
+    # checkpoint of them (a higher position) is the stream's newest message
+    play(engine.referrals, clock, seed=6, steps=20)
+    relay = Relay(engine.referrals, js, RelayPosition(None))
+    await relay.start()
+    while await relay.publish_pending():
+        pass
+    published_to = relay.position
+    play(engine.referrals, clock, seed=7, steps=20)
+    assert engine.audit.sealer.checkpoint() is not None
+    await engine.audit.sealer.publish_checkpoints(js)
+    # When a relay without a recorded position starts from the stream
+    restarted = Relay(engine.referrals, js, RelayPosition(None))
+    # Then it resumes after the last Referral event it published, and publishes the rest
+    assert await restarted.start() == published_to
+    while await restarted.publish_pending():
+        pass
+    info = await js.stream_info(STREAM)
+    last = await js.get_msg(STREAM, seq=info.state.last_seq)
+    assert json.loads(last.data or b"{}")["through"] >= published_to
+
+
+async def test_retention_erases_only_cases_closed_longer_ago_dry_run_first(
+    engine: Engine, clock: FixedClock
+) -> None:
+    app = engine.referrals
+    # Given a case closed six years ago, one closed three years ago, and an open one
+    clock.now = now() - timedelta(days=6 * 365 + 10)
+    ids = []
+    for n in range(3):
+        signal, ctx = signal_for("GM0928", f"{n:032x}")
+        ids.append(app.receive_signal(signal, ctx).case_id)
+    old, recent, _open = ids
+    app.close_case(c.Close(case_id=old, outcome=Outcome.NO_SUPPORT_NEEDED, reason=REASON), CTX)
+    clock.advance(days=3 * 365)
+    app.close_case(c.Close(case_id=recent, outcome=Outcome.NO_SUPPORT_NEEDED, reason=REASON), CTX)
+    # Then only the case closed more than five years ago is due
+    assert [case for case, _ in due_for_erasure(app, years=5, now=now())] == [old]
+    env = {"KS_DATA_DIR": str(engine.settings.data_dir)}
+    engine.close()
+    # And the command reports it without erasing, and erases it with --apply
+    dry = CliRunner().invoke(cli, ["privacy", "retention"], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert f"would erase: case {old}" in dry.output
+    assert "Dry run: 1 cases" in dry.output
+    again = bootstrap(engine.settings, configure_logs=False)
+    try:
+        assert again.referrals.get_case(old).personal_erased is None
+    finally:
+        again.close()
+    done = CliRunner().invoke(cli, ["privacy", "retention", "--apply"], env=env)
+    assert done.exit_code == 0, done.output
+    assert f"erased: case {old}" in done.output
+    after = bootstrap(engine.settings, configure_logs=False)
+    try:
+        erased = after.referrals.get_case(old).personal_erased
+        assert erased is not None
+        assert erased["reason"] == "retention"
+        assert after.referrals.get_case(recent).personal_erased is None
+    finally:
+        after.close()
