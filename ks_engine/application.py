@@ -57,7 +57,6 @@ class Referrals(Application[UUID]):
 
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Referral: 50}
     MAX_CONFLICT_RETRIES = 3
-    on_saved: Callable[[], None] | None = None  # the composition root hooks the audit sealer in
 
     def __init__(
         self,
@@ -101,10 +100,6 @@ class Referrals(Application[UUID]):
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         for listener in self._on_recorded:
             listener()
-
-    def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        if recordings and self.on_saved is not None:
-            self.on_saved()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -122,7 +122,7 @@ def bootstrap(
             vault=personal_data_vault(settings, audit_db),
         )
         audit = build_audit(settings, referrals, audit_db)
-    referrals.on_saved = audit.sealer.seal_after_save  # every writer seals its own events
+    referrals.on_recorded(audit.sealer.seal_after_save)  # every writer seals its own events
     return Engine(
         settings=settings,
         referrals=referrals,

@@ -22,7 +22,7 @@ from domain.values import Outcome
 from ks_engine import commands as c
 from ks_engine.audit.retention import due_for_erasure
 from ks_engine.audit.sealer import run_sealer
-from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.bootstrap import Engine, bootstrap, event_store_env
 from ks_engine.cli import app as cli
 from ks_engine.cli.run import components
 from ks_engine.clock import now
@@ -30,7 +30,7 @@ from ks_engine.runtime import NatsLink
 from ks_engine.settings import Settings
 from projections.event import CHECKPOINT_SUBJECT, STREAM
 from tests.conftest import FixedClock
-from tests.unit.test_projection_scenario import CTX, REASON, play, signal_for
+from tests.unit.test_projection_scenario import CTX, REASON, play, referrals, signal_for
 
 
 @pytest.fixture
@@ -59,9 +59,8 @@ async def test_the_sealer_runs_in_ks_run_and_publishes_checkpoints(
         await nc.close()
     assert "sealer" in parts
     # Given events written by another process (its writes are not sealed by this one)
-    other = bootstrap(engine.settings, clock=clock, configure_logs=False)
-    other.referrals.on_saved = None
-    play(other.referrals, clock, seed=2, steps=30)
+    other = referrals(clock, event_store_env(engine.settings))
+    play(other, clock, seed=2, steps=30)
     other.close()
     assert engine.audit.chain.count() == 0
     # When the sealer runs and is stopped
