@@ -60,6 +60,7 @@ class Sealer:
         self.fingerprint = signing.fingerprint(signing_key.public_key())
         self.clock = clock
         self._municipality: dict[str, str] = {}
+        self._wake: Callable[[], None] | None = None  # set while ``run_sealer`` runs
 
     # -- links --------------------------------------------------------------------------
     def seal_pending(self) -> int:
@@ -79,7 +80,13 @@ class Sealer:
             total += len(links)
 
     def seal_after_save(self) -> None:
-        """Seal now; a failure is logged and left to ``run_sealer`` and ``ks audit verify``."""
+        """Seal now, or wake ``run_sealer`` when it runs in this process (so that the saving
+        thread, the intake's, does not wait for it). A failure is logged and left to
+        ``run_sealer`` and ``ks audit verify``."""
+        wake = self._wake
+        if wake is not None:
+            wake()
+            return
         try:
             self.seal_pending()
         except (SealingError, PersistenceError) as e:
@@ -207,11 +214,37 @@ async def run_sealer(
     checkpoint_seconds: float = 300.0,
     poll_seconds: float = 1.0,
 ) -> None:
-    """Seal, checkpoint and publish until ``stop`` is set; a last checkpoint on the way out."""
+    """Seal, checkpoint and publish until ``stop`` is set; a last checkpoint on the way out.
+
+    Saves in this process wake it at once; other processes' saves are found by polling.
+    """
+    loop = asyncio.get_running_loop()
+    woken = asyncio.Event()
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: the next run seals it
+            loop.call_soon_threadsafe(woken.set)
+
+    sealer._wake = wake
+    try:
+        await _seal_until_stopped(sealer, stop, woken, js, checkpoint_seconds, poll_seconds)
+    finally:
+        sealer._wake = None
+
+
+async def _seal_until_stopped(
+    sealer: Sealer,
+    stop: asyncio.Event,
+    woken: asyncio.Event,
+    js: JetStreamContext | None,
+    checkpoint_seconds: float,
+    poll_seconds: float,
+) -> None:
     loop = asyncio.get_running_loop()
     last_checkpoint = loop.time()
     while True:
         stopping = stop.is_set()
+        woken.clear()
         try:
             await asyncio.to_thread(sealer.seal_pending)
             if stopping or loop.time() - last_checkpoint >= checkpoint_seconds:
@@ -226,5 +259,15 @@ async def run_sealer(
                 log.warning("audit.checkpoint_publish_failed", error=str(e) or type(e).__name__)
         if stopping:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+        await _wait_any(stop, woken, poll_seconds)
+
+
+async def _wait_any(stop: asyncio.Event, woken: asyncio.Event, seconds: float) -> None:
+    """Wait until ``stop`` or ``woken`` is set, at most ``seconds``; never swallows a
+    cancellation (``asyncio.wait_for`` on Python 3.11 can)."""
+    waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

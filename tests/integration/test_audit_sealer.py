@@ -80,6 +80,28 @@ async def test_the_sealer_runs_in_ks_run_and_publishes_checkpoints(
     assert engine.audit.chain.unpublished_checkpoints() == []
 
 
+async def test_saves_in_its_process_wake_the_running_sealer(
+    engine: Engine, clock: FixedClock
+) -> None:
+    # Given a sealer running in this process that would poll only every 60 seconds
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_sealer(engine.audit.sealer, stop, poll_seconds=60))
+    await asyncio.sleep(0.1)
+    # When a signal is saved (the saving thread does not seal it itself)
+    signal, ctx = signal_for("GM0928", "cd" * 16)
+    await asyncio.to_thread(engine.referrals.receive_signal, signal, ctx)
+    # Then the sealer, woken by the save, seals it long before its next poll
+    top = engine.referrals.recorder.max_notification_id()
+    for _ in range(200):
+        if engine.audit.chain.count() == top:
+            break
+        await asyncio.sleep(0.05)
+    assert engine.audit.chain.count() == top
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+    assert engine.audit.sealer._wake is None
+
+
 async def test_the_relay_resumes_after_its_last_event_not_after_a_checkpoint(
     engine: Engine, js: JetStreamContext, clock: FixedClock
 ) -> None:
