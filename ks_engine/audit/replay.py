@@ -144,8 +144,8 @@ def replay_all(
         case = replay_case(app, case_id).case
         rebuilt += 1
         expected = _comparable(case)
-        diffs = differences(expected, _comparable(current(case_id)), "application's state")
         served = current(case_id)
+        diffs = differences(expected, _comparable(served), "application's state")
         if served.version != case.version:
             diffs.append(f"version: the history gives {case.version}, served {served.version}")
         if case_view is not None:

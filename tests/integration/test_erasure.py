@@ -149,8 +149,8 @@ async def test_no_bsn_name_or_note_is_in_the_database_files(
     engine.referrals.receive_signal(signal, ctx)
     await publish_and_project(engine, js)
     engine.close()
-    # Then no file of the data directory holds any of them in clear (nor the test BSN)
-    files = [p for p in data.rglob("*") if p.is_file()]
+    # Then no file of the data directory nor of the NATS store holds any of them in clear
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "events.sqlite" for p in files)
     for path in files:
         raw = path.read_bytes()
