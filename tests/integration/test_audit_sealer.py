@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.relay import Relay, RelayPosition
+from adapters.persistence.sqlite_views import SqliteViewDatabase
 from domain.values import Outcome
 from ks_engine import commands as c
 from ks_engine.audit.retention import due_for_erasure
@@ -28,9 +29,18 @@ from ks_engine.cli.run import components
 from ks_engine.clock import now
 from ks_engine.runtime import NatsLink
 from ks_engine.settings import Settings
-from projections.event import CHECKPOINT_SUBJECT, STREAM
+from projections.case_view_store import CaseViewProjection, CaseViews
+from projections.event import CHECKPOINT_SUBJECT, STREAM, OtherMessage
+from projections.store import apply_batch, install
 from tests.conftest import FixedClock
-from tests.unit.test_projection_scenario import CTX, REASON, play, referrals, signal_for
+from tests.unit.test_projection_scenario import (
+    CTX,
+    REASON,
+    make_event,
+    play,
+    referrals,
+    signal_for,
+)
 
 
 @pytest.fixture
@@ -166,3 +176,29 @@ async def test_retention_erases_only_cases_closed_longer_ago_dry_run_first(
         assert after.referrals.get_case(recent).personal_erased is None
     finally:
         after.close()
+
+
+def test_projections_pass_checkpoint_messages_by(tmp_path: Path) -> None:
+    # Given a case view that applied stream messages 1 and 2 (a case opened and signalled on)
+    db = SqliteViewDatabase(tmp_path / "views.sqlite")
+    projection = CaseViewProjection()
+    install(db, [projection])
+    signal = {
+        "signal": {
+            "reporter": {"organisation": "org-midwife", "role": "midwife"},
+            "phase": "pregnancy",
+            "risk_factors": ["debts"],
+            "urgency": "routine",
+        }
+    }
+    opened = make_event("Signalled", {**signal, "municipality": "GM0928", "person_pseudonym": "x"})
+    apply_batch(db, projection, [opened])
+    # When the next messages are two audit checkpoints, alone in their batch
+    outcome = apply_batch(db, projection, [OtherMessage(2), OtherMessage(3)])
+    # Then nothing is applied but the checkpoint moves past them, and the next event applies
+    assert (outcome.applied, outcome.checkpoint.seq, outcome.gap_after) == (0, 3, None)
+    closed = make_event("Closed", {"outcome": "moved_away"}, seq=4, version=2, position=9)
+    assert apply_batch(db, projection, [closed]).applied == 1
+    view = CaseViews(db).get("c-1")
+    assert view is not None
+    assert (view.state, view.version) == ("closed", 2)

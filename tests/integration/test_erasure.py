@@ -112,6 +112,11 @@ async def test_erasure_end_to_end(tmp_path: Path, clock: FixedClock, js: JetStre
         # And the chains and checkpoints still verify
         code, out = cli_run(data, "audit", "verify", "--grace", "0")
         assert code == 0, out
+        # And erasing again (finishing an interrupted erasure) records nothing new
+        version = engine.referrals.get_case(case_id).version
+        code, out = cli_run(data, "privacy", "erase", "--case", str(case_id))
+        assert code == 0, out
+        assert engine.referrals.get_case(case_id).version == version
         # And the erasure is published (basis only) and the views record it
         views = await publish_and_project(engine, js)
         view = views.cases.get(case_id)
