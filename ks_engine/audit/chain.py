@@ -129,6 +129,23 @@ class Checkpoint:
         }
 
 
+def checkpoint_from_json(doc: dict[str, Any]) -> Checkpoint:
+    """A checkpoint from its published JSON; ValueError when it is not one."""
+    try:
+        if doc["format"] != CHECKPOINT_FORMAT:
+            raise ValueError(f"unknown checkpoint format {doc['format']!r}")
+        return Checkpoint(
+            position=int(doc["position"]),
+            head=str(doc["head"]),
+            events=int(doc["events"]),
+            signed_at=str(doc["signed_at"]),
+            key_fingerprint=str(doc["key_fingerprint"]),
+            signature=str(doc["signature"]),
+        )
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"not a checkpoint: {type(e).__name__} {e}") from None
+
+
 def checkpoint_message(position: int, head: str, events: int, signed_at: str) -> bytes:
     """The bytes a checkpoint's signature covers."""
     return canonical(

@@ -20,6 +20,7 @@ from eventsourcing.utils import TopicError
 
 from ks_engine.audit import chain, signing
 from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Link
+from ks_engine.audit.published import PublishedCheckpoints
 from ks_engine.audit.summary import is_case_event, summarise
 
 BATCH = 1000
@@ -140,17 +141,21 @@ class Verifier:
         trusted: list[Ed25519PublicKey],
         *,
         grace_seconds: float = 2.0,
+        published: PublishedCheckpoints | None = None,
     ) -> None:
         self.app = app
         self.store = store
         self.trusted = {signing.fingerprint(k): k for k in trusted}
         self.grace_seconds = grace_seconds
+        self.published = published
 
     def verify(self) -> Report:
         report = Report()
         upto = self.app.recorder.max_notification_id() or 0
         checkpoints = {cp.position: cp for cp in self.store.checkpoints()}
         self._check_signatures(checkpoints.values(), report)
+        if self.published is not None:
+            self._compare_published(self.published, checkpoints, report)
         head = self.store.head()
         if head is not None and head.position < upto and self.grace_seconds:
             time.sleep(self.grace_seconds)  # events stored just now are being sealed
@@ -189,6 +194,36 @@ class Verifier:
         return report
 
     # -- checks ---------------------------------------------------------------------------
+    def _compare_published(
+        self, published: PublishedCheckpoints, checkpoints: dict[int, Checkpoint], report: Report
+    ) -> None:
+        """Each checkpoint published to KS_EVENTS must be in the store as published; one that
+        is not joins the checks below (it still proves what the chain held)."""
+        for seq in published.unreadable:
+            report.add(
+                None,
+                "forged_checkpoint",
+                f"Message {seq} on ks.events.checkpoints in KS_EVENTS is not a checkpoint of "
+                "ks-engine: it was published by someone else.",
+            )
+        for cp in published.checkpoints:
+            stored = checkpoints.get(cp.position)
+            if stored == cp:
+                continue
+            self._check_signatures([cp], report)
+            report.add(
+                cp.position,
+                "checkpoint_removed" if stored is None else "checkpoint_replaced",
+                f"The checkpoint for position {cp.position}, signed at {cp.signed_at} and "
+                "published to KS_EVENTS, "
+                + (
+                    "is missing from the store: it was removed."
+                    if stored is None
+                    else "differs from the one in the store: the stored one was replaced."
+                ),
+            )
+            checkpoints[cp.position] = cp
+
     def _check_signatures(self, checkpoints: Iterable[Checkpoint], report: Report) -> None:
         for cp in checkpoints:
             key = self.trusted.get(cp.key_fingerprint)

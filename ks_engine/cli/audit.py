@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -14,9 +15,11 @@ from adapters.persistence.sqlite_views import open_views
 from domain.errors import CaseNotFoundError
 from ks_engine.audit import signing
 from ks_engine.audit.export import ExportError, export
+from ks_engine.audit.published import PublishedCheckpoints, read_published
 from ks_engine.audit.replay import CaseReplay, personal_fields, replay_all, replay_case
 from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.cli.projections import jetstream
 from ks_engine.clock import AMSTERDAM
 from projections.case_view_store import CaseViews
 from projections.read_models import ReadModels
@@ -33,15 +36,24 @@ def verify(
     grace: Annotated[
         float, typer.Option(help="Seconds to let a running engine seal events just stored.")
     ] = 2.0,
+    nats_url: Annotated[
+        str | None,
+        typer.Option("--nats", help="NATS server holding KS_EVENTS (default: KS_NATS_URL)."),
+    ] = None,
 ) -> None:
-    """Recompute every link of the hash chain and check every signed checkpoint.
+    """Recompute every link of the hash chain and check every signed checkpoint, also those
+    published to KS_EVENTS when a NATS server is known.
 
     Exits 0 when the history is intact, 1 naming the first broken event otherwise.
     """
     engine = _engine()
     try:
+        url = nats_url or engine.settings.nats_url
+        published = asyncio.run(_published(url)) if url else None
         key = engine.audit.signing_key.public_key()
-        report = Verifier(engine.referrals, engine.audit.chain, [key], grace_seconds=grace).verify()
+        report = Verifier(
+            engine.referrals, engine.audit.chain, [key], grace_seconds=grace, published=published
+        ).verify()
     finally:
         engine.close()
     if report.intact:
@@ -49,6 +61,10 @@ def verify(
             f"Audit trail intact: {report.verified} events verified in order up to position "
             f"{report.last_position}; {report.checkpoints} signed checkpoints valid."
         )
+        if published is None:
+            typer.echo("(KS_EVENTS not consulted: set KS_NATS_URL or give --nats.)")
+        else:
+            typer.echo(f"{len(published.checkpoints)} checkpoints in KS_EVENTS match the store.")
         return
     first = report.problems[0]
     typer.echo(f"AUDIT TRAIL BROKEN. First finding: {first.message}")
@@ -57,6 +73,11 @@ def verify(
         for p in report.problems:
             typer.echo(f"  - [{p.kind}] {p.message}")
     raise typer.Exit(1)
+
+
+async def _published(url: str) -> PublishedCheckpoints:
+    async with jetstream(url) as js:
+        return await read_published(js)
 
 
 @app.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -202,3 +203,50 @@ def test_projections_pass_checkpoint_messages_by(tmp_path: Path) -> None:
     view = CaseViews(db).get("c-1")
     assert view is not None
     assert (view.state, view.version) == ("closed", 2)
+
+
+def test_verify_finds_truncation_hidden_in_the_store_through_the_published_checkpoints(
+    engine: Engine, nats_server: EmbeddedNatsServer, clock: FixedClock
+) -> None:
+    # Given two checkpoints signed and published to KS_EVENTS while cases came in
+    play(engine.referrals, clock, seed=12, steps=20)
+    engine.audit.sealer.checkpoint()
+    play(engine.referrals, clock, seed=13, steps=20)
+    engine.audit.sealer.checkpoint()
+
+    async def publish() -> int:
+        nc = await nats.connect(nats_server.url)
+        try:
+            await ensure_events_stream(nc.jetstream())
+            return await engine.audit.sealer.publish_checkpoints(nc.jetstream())
+        finally:
+            await nc.close()
+
+    assert asyncio.run(publish()) == 2
+    data = engine.settings.data_dir
+    env = {"KS_DATA_DIR": str(data)}
+    intact = CliRunner().invoke(
+        cli, ["audit", "verify", "--grace", "0", "--nats", nats_server.url], env=env
+    )
+    assert intact.exit_code == 0, intact.output
+    assert "2 checkpoints in KS_EVENTS match the store" in intact.output
+    top = engine.referrals.recorder.max_notification_id()
+    engine.close()
+    # When the newest events are removed with their seals and every stored checkpoint
+    with sqlite3.connect(data / "events.sqlite") as db:
+        db.execute(f"DELETE FROM stored_events WHERE rowid > {top - 3}")
+        db.execute(f"DELETE FROM audit_chain WHERE position > {top - 3}")
+        db.execute("DELETE FROM audit_checkpoints")
+    db.close()
+    # Then the store alone cannot tell (and says KS_EVENTS was not consulted)
+    alone = CliRunner().invoke(cli, ["audit", "verify", "--grace", "0"], env=env)
+    assert alone.exit_code == 0, alone.output
+    assert "KS_EVENTS not consulted" in alone.output
+    # But with the checkpoints published to KS_EVENTS the truncation is found
+    found = CliRunner().invoke(
+        cli, ["audit", "verify", "--grace", "0", "--nats", nats_server.url], env=env
+    )
+    assert found.exit_code == 1
+    assert "missing from the store: it was removed" in found.output
+    assert f"covers {top} events up to position {top}" in found.output
+    assert f"the chain now ends at position {top - 3}" in found.output

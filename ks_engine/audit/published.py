@@ -1,0 +1,41 @@
+"""The checkpoints the sealer published to ``KS_EVENTS``: the copy outside the database.
+
+``ks audit verify`` compares them with the checkpoints in the store, so that removing the
+newest events together with their seals and the stored checkpoints is still found.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from ks_engine.audit.chain import Checkpoint, checkpoint_from_json
+from projections.event import CHECKPOINT_SUBJECT, STREAM
+
+
+@dataclass
+class PublishedCheckpoints:
+    """What ``ks.events.checkpoints`` holds: checkpoints, and stream messages that are none."""
+
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)  # stream sequences
+
+
+async def read_published(js: JetStreamContext) -> PublishedCheckpoints:
+    """Every message on ``ks.events.checkpoints``, oldest first."""
+    found = PublishedCheckpoints()
+    seq = 1
+    while True:
+        try:
+            msg = await js.get_msg(STREAM, seq=seq, subject=CHECKPOINT_SUBJECT, next=True)
+        except NotFoundError:
+            return found
+        at = int(msg.seq or seq)
+        try:
+            found.checkpoints.append(checkpoint_from_json(json.loads(msg.data or b"")))
+        except ValueError:  # json.JSONDecodeError is a ValueError too
+            found.unreadable.append(at)
+        seq = at + 1
