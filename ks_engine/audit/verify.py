@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -20,60 +20,12 @@ from eventsourcing.utils import TopicError
 
 from ks_engine.audit import chain, signing
 from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Link
+from ks_engine.audit.findings import Report, capital, describe, owner
 from ks_engine.audit.published import PublishedCheckpoints
 from ks_engine.audit.summary import is_case_event, summarise
 
 BATCH = 1000
 MAX_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: where, what kind (altered, removed, inserted, ...), and in words."""
-
-    position: int | None
-    kind: str
-    message: str
-
-
-@dataclass
-class Report:
-    """What a verification found."""
-
-    verified: int = 0
-    checkpoints: int = 0
-    last_position: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def intact(self) -> bool:
-        return not self.problems
-
-    def add(self, position: int | None, kind: str, message: str) -> None:
-        self.problems.append(Problem(position, kind, message))
-
-
-def owner(topic: str, aggregate: str) -> str:
-    """Whose history an event belongs to: 'case 4f2e…', 'access-log entry …'."""
-    if is_case_event(topic):
-        return f"case {aggregate}"
-    for marker, name in (
-        (":PersonIndex.", "matching-index entry"),
-        (":SignalRecord.", "signal record"),
-        (":AccessRecord.", "access-log entry"),
-    ):
-        if marker in topic:
-            return f"{name} {aggregate}"
-    return f"record {aggregate}"
-
-
-def describe(topic: str, aggregate: str, version: int, position: int) -> str:
-    """An event named for an auditor: 'event 3 of case 4f2e… (position 17)'."""
-    return f"event {version} of {owner(topic, aggregate)} (position {position})"
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -177,7 +129,7 @@ class Verifier:
                 report.add(
                     link.position,
                     "removed",
-                    f"{_capital(sealed)}, sealed at {link.sealed_at}, is no longer in the store: "
+                    f"{capital(sealed)}, sealed at {link.sealed_at}, is no longer in the store: "
                     "it was removed.",
                 )
             else:
@@ -274,7 +226,7 @@ class Verifier:
             report.add(
                 n.id,
                 "altered",
-                f"{_capital(sealed)} cannot be read from the store any more: its stored bytes "
+                f"{capital(sealed)} cannot be read from the store any more: its stored bytes "
                 f"were altered after it was sealed at {link.sealed_at}.",
             )
             return
@@ -296,7 +248,7 @@ class Verifier:
             report.add(
                 n.id,
                 "altered",
-                f"{_capital(sealed)} differs from what was sealed at "
+                f"{capital(sealed)} differs from what was sealed at "
                 f"{link.sealed_at}: the stored event was altered after it was sealed.",
             )
 
@@ -323,14 +275,14 @@ class Verifier:
             report.add(
                 n.id,
                 "inserted",
-                f"{_capital(what)} was never sealed although later events were: "
+                f"{capital(what)} was never sealed although later events were: "
                 "it was inserted afterwards.",
             )
         else:
             report.add(
                 n.id,
                 "unsealed",
-                f"{_capital(what)} is not sealed: it was stored after the newest "
+                f"{capital(what)} is not sealed: it was stored after the newest "
                 f"seal (position {last_link.position if last_link else 0}) by something other "
                 "than ks-engine, or ks-engine could not seal it. Verify again after `ks audit "
                 "seal`; if it stays, it was inserted.",

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ks_engine.audit import chain
-from ks_engine.audit.verify import Report, Verifier
+from ks_engine.audit.findings import Report
+from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import bootstrap
 from ks_engine.cli import app as cli
 from ks_engine.clock import AMSTERDAM
