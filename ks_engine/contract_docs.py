@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from ks_engine.audit.chain import CHECKPOINT_FORMAT
 from ks_engine.receipts import Receipt
 from ks_engine.signal_contract import SIGNAL_TYPE, RejectionCode, data_json_schema, example_signal
 
@@ -26,7 +27,19 @@ _EVENT_NAMES = [
     "SupportMatched",
     "Escalated",
     "Closed",
+    "PersonalDataErased",
 ]
+
+
+_CHECKPOINT_FIELDS = (
+    "format",
+    "position",
+    "head",
+    "events",
+    "signed_at",
+    "key_fingerprint",
+    "signature",
+)
 
 
 def signal_schema_json() -> str:
@@ -125,6 +138,13 @@ def asyncapi_document() -> dict[str, Any]:
                 },
                 "messages": {"referralEvent": {"$ref": "#/components/messages/referralEvent"}},
             },
+            "auditCheckpoints": {
+                "address": "ks.events.checkpoints",
+                "description": "Stream KS_EVENTS: the audit trail's signed checkpoints (the "
+                "hash chain's head and position, Ed25519-signed by the engine); see "
+                "docs/audit.md.",
+                "messages": {"checkpoint": {"$ref": "#/components/messages/checkpoint"}},
+            },
         },
         "operations": {
             "receiveSignal": {"action": "receive", "channel": {"$ref": "#/channels/signals"}},
@@ -133,6 +153,10 @@ def asyncapi_document() -> dict[str, Any]:
             "sendReferralEvent": {
                 "action": "send",
                 "channel": {"$ref": "#/channels/referralEvents"},
+            },
+            "sendCheckpoint": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/auditCheckpoints"},
             },
         },
         "components": {
@@ -169,6 +193,21 @@ def asyncapi_document() -> dict[str, Any]:
                         },
                     },
                     "payload": {"description": "The original message, byte for byte."},
+                },
+                "checkpoint": {
+                    "payload": {
+                        "type": "object",
+                        "required": [*_CHECKPOINT_FIELDS],
+                        "properties": {
+                            "format": {"const": CHECKPOINT_FORMAT},
+                            "position": {"type": "integer"},
+                            "events": {"type": "integer"},
+                            **{
+                                f: {"type": "string"}
+                                for f in ("head", "signed_at", "key_fingerprint", "signature")
+                            },
+                        },
+                    },
                 },
                 "referralEvent": {
                     "payload": _cloudevent_schema(

@@ -49,4 +49,5 @@ def test_asyncapi_documents_every_subject_the_engine_uses() -> None:
         "ks.receipts.{municipality}.{partner}.{reference}",
         "ks.dlq.signals",
         "ks.events.{municipality}.{eventName}",
+        "ks.events.checkpoints",
     }
