@@ -19,7 +19,16 @@ from adapters.http.metrics import ApiMetrics, LagSource
 from adapters.http.middleware import install_request_middleware
 from adapters.http.ports import ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import install_problem_handlers
-from adapters.http.routers import audit, cases, catalog, commands, operations, signals, stats
+from adapters.http.routers import (
+    audit,
+    cases,
+    catalog,
+    commands,
+    operations,
+    privacy,
+    signals,
+    stats,
+)
 from ks_engine.access_log import AccessLog
 from ks_engine.bootstrap import Engine
 from ks_engine.principals import PrincipalRegistry
@@ -47,10 +56,11 @@ def _routes() -> FastAPI:
             {"name": "catalogue", "description": "The menukaart."},
             {"name": "monitoring", "description": "Figures per municipality and month."},
             {"name": "audit", "description": "The access log."},
+            {"name": "privacy", "description": "Erasure of a family's personal details."},
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
     )
-    for module in (signals, cases, commands, catalog, stats, audit, operations):
+    for module in (signals, cases, commands, catalog, stats, audit, privacy, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
     install_dashboard(api)

@@ -90,11 +90,13 @@ ENDPOINTS = (
     Endpoint("GET", "/catalog", frozenset(ROLES) - {"anonymous"}, None, case_scoped=False),
     Endpoint("GET", "/signals/{ref}", frozenset({"partner"}), None, ok=503),
     Endpoint("POST", "/signals", frozenset({"partner"}), None, ok=503),
+    Endpoint("POST", "/cases/{id}/erasure", frozenset({"admin"})),
 )
 # Roles that may use an endpoint in principle, but not on this case (it is not theirs).
 CASE_ROLES = {
     "/cases/{id}": {"kerkrade", "landgraaf", "partner"},
     "/cases/{id}/history": {"kerkrade", "landgraaf", "auditor"},
+    "/cases/{id}/erasure": set(),  # the admin's, for every case; everyone else is refused
 }
 UNAUDITED = {"/catalog"}
 PRINCIPAL_IDS = {
