@@ -103,8 +103,9 @@ class Verifier:
 
     def verify(self) -> Report:
         report = Report()
-        upto = self.app.recorder.max_notification_id() or 0
+        # Checkpoints first, then the log's end: a checkpoint signed meanwhile is within it.
         checkpoints = {cp.position: cp for cp in self.store.checkpoints()}
+        upto = self.app.recorder.max_notification_id() or 0
         self._check_signatures(checkpoints.values(), report)
         if self.published is not None:
             self._compare_published(self.published, checkpoints, report)
@@ -121,6 +122,8 @@ class Verifier:
                 assert event is not None
                 self._unsealed(event, last_link, report)
                 continue
+            if event is None and link.position > upto and self._stored_now(link.position):
+                break  # stored and sealed after this verification began: the next one's
             count += 1
             problems_before = len(report.problems)
             self._check_link(link, prev, latest, report)
@@ -144,6 +147,10 @@ class Verifier:
         report.last_position = last_link.position if last_link else 0
         self._check_truncation(checkpoints, last_link, report)
         return report
+
+    def _stored_now(self, position: int) -> bool:
+        found = self.app.recorder.select_notifications(start=position, limit=1, stop=position)
+        return bool(found)
 
     # -- checks ---------------------------------------------------------------------------
     def _compare_published(

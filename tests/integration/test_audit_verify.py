@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from adapters.persistence.audit_chain import SqlChainStore
 from ks_engine.audit import chain
+from ks_engine.audit.chain import Link
 from ks_engine.audit.findings import Report
 from ks_engine.audit.verify import Verifier
-from ks_engine.bootstrap import bootstrap
+from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.cli import app as cli
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
@@ -299,3 +301,38 @@ def _reseal_from(data_dir: Path, position: int) -> None:
                 prev = rewritten[aggregate] = link_hash
     finally:
         db.close()
+
+
+class EngineWritesDuringVerification(SqlChainStore):
+    """The engine's real chain store; the first time verification reads links, the engine
+    stores, seals and signs more events (as a running `ks run` would meanwhile)."""
+
+    def __init__(self, engine: Engine, clock: FixedClock) -> None:
+        super().__init__(engine.audit.db)
+        self.engine, self.clock, self.wrote = engine, clock, False
+
+    def links(self, start: int, limit: int) -> list[Link]:
+        if not self.wrote:
+            self.wrote = True
+            play(self.engine.referrals, self.clock, seed=31, steps=10)
+            assert self.engine.audit.sealer.checkpoint() is not None
+        return super().links(start, limit)
+
+
+def test_events_stored_while_verifying_are_left_to_the_next_verification(
+    data_dir: Path,
+) -> None:
+    clock = FixedClock(datetime(2027, 1, 4, 9, 0, tzinfo=AMSTERDAM))
+    engine = bootstrap(Settings(data_dir=data_dir), clock=clock, configure_logs=False)
+    try:
+        before = engine.referrals.recorder.max_notification_id()
+        store = EngineWritesDuringVerification(engine, clock)
+        key = engine.audit.signing_key.public_key()
+        report = Verifier(engine.referrals, store, [key], grace_seconds=0).verify()
+        assert store.wrote
+        assert engine.referrals.recorder.max_notification_id() > before
+        assert report.problems == []
+        assert (report.verified, report.last_position) == (before, before)
+    finally:
+        engine.close()
+    assert verify(data_dir).verified > before  # the next verification covers them
