@@ -10,9 +10,13 @@ import signal
 import sqlite3
 import subprocess
 from pathlib import Path
+from uuid import UUID
 
 from adapters.nats.embedded import free_port
+from ks_engine.bootstrap import bootstrap
 from ks_engine.demo import demo_bsn
+from ks_engine.settings import Settings
+from ks_engine.signal_contract import example_signal
 from tests.e2e.test_engine_process import (
     KS,
     collect,
@@ -57,6 +61,23 @@ async def test_ks_run_seals_and_publishes_a_checkpoint_that_verify_accepts(
     finally:
         db.close()
     assert newest == (top, 1)
+    # And no database file of the run holds a BSN or the partner's note in clear, although
+    # the note is kept (sealed) for the Knooppunt
+    note = example_signal(bsns[0])["data"]["note"]
+    engine = bootstrap(Settings(data_dir=tmp_path), configure_logs=False)
+    try:
+        kept = engine.referrals.personal_details(UUID(got[0]["case_id"])).details
+    finally:
+        engine.close()
+    assert kept is not None
+    assert kept.note == note
+    databases = list(tmp_path.glob("*.sqlite*"))
+    assert {p.name for p in databases} >= {"events.sqlite", "views.sqlite"}
+    for path in databases:
+        raw = path.read_bytes()
+        assert note.encode() not in raw, path.name
+        for bsn in bsns:
+            assert bsn.encode() not in raw, path.name
     # And an auditor's `ks audit verify` finds the history intact
     verified = ks(tmp_path, "audit", "verify", "--grace", "0")
     assert verified.returncode == 0, verified.stdout + verified.stderr
