@@ -113,3 +113,8 @@ def relay() -> None:
 def project() -> None:
     """Run only the projectors: KS_EVENTS into the read models (needs KS_NATS_URL)."""
     asyncio.run(_serve(embedded=False, only="projectors", demo=False))
+
+
+def sealer() -> None:
+    """Run only the audit sealer: seal, sign and publish checkpoints (needs KS_NATS_URL)."""
+    asyncio.run(_serve(embedded=False, only="sealer", demo=False))

@@ -12,11 +12,12 @@ import subprocess
 from pathlib import Path
 from uuid import UUID
 
-from adapters.nats.embedded import free_port
-from ks_engine.bootstrap import bootstrap
+from adapters.nats.embedded import EmbeddedNatsServer, free_port
+from ks_engine.bootstrap import bootstrap, event_store_env
 from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal
+from tests.conftest import FixedClock
 from tests.e2e.test_engine_process import (
     KS,
     collect,
@@ -25,6 +26,7 @@ from tests.e2e.test_engine_process import (
     publish_signals,
     start,
 )
+from tests.unit.test_projection_scenario import play, referrals
 
 
 def ks(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -90,3 +92,46 @@ async def test_ks_run_seals_and_publishes_a_checkpoint_that_verify_accepts(
     assert "events verified" in verified.stdout
     for bsn in bsns:
         assert bsn not in verified.stdout + erased.stdout + output(tmp_path, "run")
+
+
+async def test_ks_sealer_alone_seals_another_process_events_and_signs_on_stop(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, clock: FixedClock
+) -> None:
+    # Given events written by a process whose saves were not sealed
+    writer = referrals(clock, event_store_env(Settings(data_dir=tmp_path)))
+    play(writer, clock, seed=41, steps=15)
+    top = writer.recorder.max_notification_id()
+    writer.close()
+    # When `ks sealer` runs beside the NATS server until it has sealed them, and is stopped
+    proc = start(["sealer"], tmp_path, KS_NATS_URL=nats_server.url)
+    try:
+        for _ in range(300):
+            if _sealed(tmp_path) == top:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, output(tmp_path, "sealer")[-2000:]
+    # Then every event is sealed, and its last checkpoint covers them and was published
+    assert _sealed(tmp_path) == top
+    db = sqlite3.connect(tmp_path / "events.sqlite")
+    try:
+        newest = db.execute(
+            "SELECT position, events, published FROM audit_checkpoints"
+            " ORDER BY position DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        db.close()
+    assert newest == (top, top, 1)
+
+
+def _sealed(data_dir: Path) -> int:
+    db = sqlite3.connect(data_dir / "events.sqlite")
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "audit_chain" not in tables:
+            return 0
+        return int(db.execute("SELECT COUNT(*) FROM audit_chain").fetchone()[0])
+    finally:
+        db.close()

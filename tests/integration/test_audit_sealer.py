@@ -250,3 +250,11 @@ def test_verify_finds_truncation_hidden_in_the_store_through_the_published_check
     assert "missing from the store: it was removed" in found.output
     assert f"covers {top} events up to position {top}" in found.output
     assert f"the chain now ends at position {top - 3}" in found.output
+
+
+def test_ks_sealer_alone_needs_the_nats_server(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["sealer"], env={"KS_DATA_DIR": str(tmp_path / "data"), "KS_NATS_URL": ""}
+    )
+    assert result.exit_code == 2
+    assert "KS_NATS_URL is not set" in result.output
