@@ -45,14 +45,15 @@ def replay_case(app: Application[UUID], case_id: UUID, as_of: datetime | None = 
     events = list(app.events.get(case_id))
     if not events or not isinstance(events[0], Referral.Signalled):
         raise CaseNotFoundError(f"there is no case {case_id}")
-    applied = [e for e in events if as_of is None or _occurred(e) <= as_of]
+    applied = list(events)
+    if as_of is not None:  # stop at the first event after the moment (versions are in order)
+        later = next((i for i, e in enumerate(events) if _occurred(e) > as_of), len(events))
+        applied = events[:later]
     if not applied:
         raise CaseNotFoundError(
             f"case {case_id} did not exist yet at {as_of.isoformat() if as_of else ''}; it was "
             f"opened at {_occurred(events[0]).isoformat()}"
         )
-    if len(applied) < len(events) and applied != events[: len(applied)]:
-        raise AssertionError("a case's events occur in version order")
     case = project_aggregate(None, applied)
     assert isinstance(case, Referral)
     municipality = case.municipality
