@@ -155,12 +155,14 @@ class PostgresAuditDatabase:
     def transaction(self, *, write: bool) -> Iterator[Transaction]:
         import psycopg  # only when PostgreSQL is configured
 
+        from adapters.persistence.postgres import PostgresUnavailableError
+
         try:
             with self._connect() as conn, conn.transaction(), conn.cursor() as cursor:
                 yield _DbApiTx(cursor, self._sql)
         except psycopg.errors.UniqueViolation as e:
             raise DuplicateRowError(str(e)) from None
-        except psycopg.Error as e:
+        except (psycopg.Error, PostgresUnavailableError) as e:
             raise AuditDatabaseError(f"the audit tables cannot be used: {e}") from None
 
     def truncate_wal(self) -> None:

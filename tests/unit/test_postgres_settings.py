@@ -45,7 +45,11 @@ def test_pg_settings_from_the_environment_become_eventsourcing_postgres_settings
 
 
 def test_production_on_postgres_needs_a_password() -> None:
-    keys = {"pseudonym_key": "k" * 40, "cipher_key": base64.b64encode(bytes(32)).decode()}
+    keys = {
+        "pseudonym_key": "k" * 40,
+        "cipher_key": base64.b64encode(bytes(32)).decode(),
+        "signing_key": base64.b64encode(bytes(range(32))).decode(),  # audit checkpoints
+    }
     with pytest.raises(SettingsError, match="KS_PG_PASSWORD"):
         Settings.model_validate({"environment": "production", "store": "postgres", **keys})
     settings = Settings.model_validate(
