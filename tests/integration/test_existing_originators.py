@@ -12,9 +12,7 @@ from tests.conftest import FixedClock
 from tests.referral_builders import BSN_A, BSN_B, KERKRADE, make_signal, partner_ctx
 
 
-def test_stored_ids_are_found_and_others_not(
-    durable_settings: Settings, clock: FixedClock
-) -> None:
+def test_stored_ids_are_found_and_others_not(durable_settings: Settings, clock: FixedClock) -> None:
     engine = bootstrap(durable_settings, clock=clock, configure_logs=False)
     try:
         app = engine.referrals
