@@ -16,8 +16,11 @@ from domain.values import check_bsn
 REDACTED = "[redacted]"
 _PERSONAL_TOKENS = frozenset({"bsn", "birth", "note", "personal", "person", "surname"})
 _NAME_KEYS = frozenset({"name", "full_name", "given_name", "family_name", "first_name"})
-# Nine digits, possibly grouped by spaces, dots or dashes as people write a BSN (111 222 333).
-_NINE_DIGITS = re.compile(r"(?<!\d)(?<!\d[ .\-])(?:\d[ .\-]?){8}\d(?!\d)(?![ .\-]\d)")
+# Nine digits, possibly grouped by spaces, dots or dashes as people write a BSN (111 222 333);
+# not inside a run of hexadecimal characters, so that case ids (UUIDs) stay readable.
+_NINE_DIGITS = re.compile(
+    r"(?<![0-9a-fA-F])(?<!\d[ .\-])(?:\d[ .\-]?){8}\d(?![0-9a-fA-F])(?![ .\-]\d)"
+)
 
 
 def _is_personal_key(key: object) -> bool:

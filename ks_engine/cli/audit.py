@@ -21,6 +21,7 @@ from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.cli.projections import jetstream
 from ks_engine.clock import AMSTERDAM
+from ks_engine.settings import Settings
 from projections.case_view_store import CaseViews
 from projections.read_models import ReadModels
 
@@ -48,8 +49,10 @@ def verify(
     """
     engine = _engine()
     try:
-        url = nats_url or engine.settings.nats_url
-        published = asyncio.run(_published(url)) if url else None
+        settings = engine.settings
+        if nats_url:
+            settings = settings.model_copy(update={"nats_url": nats_url})
+        published = asyncio.run(_published(settings)) if settings.nats_url else None
         key = engine.audit.signing_key.public_key()
         report = Verifier(
             engine.referrals, engine.audit.chain, [key], grace_seconds=grace, published=published
@@ -75,8 +78,8 @@ def verify(
     raise typer.Exit(1)
 
 
-async def _published(url: str) -> PublishedCheckpoints:
-    async with jetstream(url) as js:
+async def _published(settings: Settings) -> PublishedCheckpoints:
+    async with jetstream(settings) as js:
         return await read_published(js)
 
 

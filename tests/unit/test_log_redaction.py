@@ -142,3 +142,11 @@ def test_logging_writes_to_the_stderr_of_the_moment(
     structlog.get_logger("ks.test").info("still.logging", case="c-1")
 
     assert '"event": "still.logging"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    ["1f0e2c3a-8c39-4f07-abd6-94616953e7e2", "00000000-0000-4000-8000-123456789012"],
+)
+def test_case_ids_stay_readable_even_where_their_digits_look_like_a_bsn(case_id: str) -> None:
+    assert redact_text(f"case {case_id} closed") == f"case {case_id} closed"
