@@ -107,6 +107,7 @@ class Stack:
             "KS_NATS_REPLICAS": "3",
             "KS_PSEUDONYM_KEY": keys["pseudonym_key"],
             "KS_CIPHER_KEY": keys["cipher_key"],
+            "KS_SIGNING_KEY": keys["signing_key"],
             "KS_LOG_FORMAT": "json",
             **self.overrides,
         }
