@@ -23,6 +23,7 @@ from adapters.persistence.projectors import Projector
 from adapters.persistence.views import open_views
 from domain.values import Signal
 from ks_engine import commands as c
+from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
@@ -75,6 +76,28 @@ def probe(engine: Engine, rng: random.Random, cases: list[UUID]) -> dict[str, fl
     return {"append_signals_per_s": append, "case_load_ms": load_ms}
 
 
+def verify_rate(engine: Engine) -> dict[str, float]:
+    """Seal what is not sealed yet and sign a checkpoint, then time a full `ks audit verify`
+    (every link and checkpoint recomputed): events per second."""
+    engine.audit.sealer.seal_pending()
+    engine.audit.sealer.checkpoint()
+    verifier = Verifier(
+        engine.referrals,
+        engine.audit.chain,
+        [engine.audit.signing_key.public_key()],
+        grace_seconds=0,
+    )
+    started = time.perf_counter()
+    report = verifier.verify()
+    elapsed = time.perf_counter() - started
+    if not report.intact:
+        raise RuntimeError(f"the benchmark store does not verify: {report.problems[0].message}")
+    return {
+        "verified_events": float(report.verified),
+        "verify_events_per_s": report.verified / elapsed,
+    }
+
+
 async def relay_and_rebuild(
     engine: Engine, js: JetStreamContext, db: ViewDatabase
 ) -> dict[str, float]:
@@ -117,6 +140,7 @@ async def growth(settings: Settings, sizes: list[int]) -> list[dict[str, float]]
                 await asyncio.to_thread(_fill, engine, rng, size, cases)
                 events = engine.referrals.recorder.max_notification_id() or 0
                 row = {"stored_events": float(events), **probe(engine, rng, cases)}
+                row |= verify_rate(engine)
                 row |= await relay_and_rebuild(engine, js, views)
                 rows.append(row)
             await nc.close()

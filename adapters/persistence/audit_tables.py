@@ -88,6 +88,7 @@ class SqliteAuditDatabase:
         self.busy_timeout = busy_timeout
         self._shared: sqlite3.Connection | None = None
         self._lock: AbstractContextManager[Any] = nullcontext()
+        self._local = threading.local()
         if path is None:  # one shared in-memory database, used by one thread at a time
             self._shared = self._connect(":memory:")
             self._lock = threading.Lock()
@@ -101,10 +102,19 @@ class SqliteAuditDatabase:
             conn.execute("PRAGMA journal_mode=WAL")
         return conn
 
+    def _connection(self) -> sqlite3.Connection:
+        """The shared in-memory connection, or this thread's own connection to the file."""
+        if self._shared is not None:
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect(str(self.path))
+        return conn
+
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Transaction]:
         with self._lock:
-            conn = self._shared or self._connect(str(self.path))
+            conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
@@ -117,9 +127,6 @@ class SqliteAuditDatabase:
                 raise DuplicateRowError(str(e)) from None
             except sqlite3.Error as e:
                 raise AuditDatabaseError(f"the audit tables cannot be used: {e}") from None
-            finally:
-                if self._shared is None:
-                    conn.close()
 
     def truncate_wal(self) -> None:
         """Empty the write-ahead log file, so destroyed keys linger in no old page image."""

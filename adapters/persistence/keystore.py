@@ -10,6 +10,7 @@ the key store is unavailable exactly when the event store is.
 from __future__ import annotations
 
 import secrets
+import threading
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -37,27 +38,52 @@ def wrapping_key(cipher_key: bytes) -> bytes:
     ).derive(cipher_key)
 
 
+POOL_SIZE = 100
+
+
 class SqlKeyStore:
     """A KeyStore over the audit tables' database."""
 
     def __init__(self, db: AuditDatabase, wrap_key: bytes) -> None:
         self.db = db
         self._wrap = AESGCM(wrap_key)
+        self._pool: list[tuple[str, bytes]] = []
+        self._fresh: dict[str, bytes] = {}
+        self._pool_lock = threading.Lock()
         with db.transaction(write=True) as tx:
             tx.execute(SCHEMA)
 
     def create(self) -> str:
-        key_id = str(uuid4())
-        nonce = secrets.token_bytes(12)
-        wrapped = nonce + self._wrap.encrypt(nonce, secrets.token_bytes(32), key_id.encode())
-        with self.db.transaction(write=True) as tx:
-            tx.execute(
-                "INSERT INTO personal_data_keys (key_id, wrapped, created_at) VALUES (?, ?, ?)",
-                (key_id, wrapped, _now()),
-            )
+        """A new data key, stored before it is handed out. Keys are stored ``POOL_SIZE`` at a
+        time, in one transaction, and handed out one by one: a key never handed out seals
+        nothing, so one lost with a stopped process costs nothing."""
+        with self._pool_lock:
+            if not self._pool:
+                self._pool = self._store_new_keys(POOL_SIZE)
+            key_id, key = self._pool.pop()
+            self._fresh[key_id] = key
         return key_id
 
+    def _store_new_keys(self, count: int) -> list[tuple[str, bytes]]:
+        created: list[tuple[str, bytes]] = []
+        rows = []
+        for _ in range(count):
+            key_id, key, nonce = str(uuid4()), secrets.token_bytes(32), secrets.token_bytes(12)
+            rows.append((key_id, nonce + self._wrap.encrypt(nonce, key, key_id.encode()), _now()))
+            created.append((key_id, key))
+        with self.db.transaction(write=True) as tx:
+            for row in rows:
+                tx.execute(
+                    "INSERT INTO personal_data_keys (key_id, wrapped, created_at) VALUES (?, ?, ?)",
+                    row,
+                )
+        return created
+
     def get(self, key_id: str) -> bytes | None:
+        with self._pool_lock:
+            fresh = self._fresh.pop(key_id, None)  # just handed out: first use, no read needed
+        if fresh is not None:
+            return fresh
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone("SELECT wrapped FROM personal_data_keys WHERE key_id = ?", (key_id,))
         if row is None:
@@ -74,6 +100,8 @@ class SqlKeyStore:
             ) from None
 
     def destroy(self, key_id: str) -> bool:
+        with self._pool_lock:
+            self._fresh.pop(key_id, None)
         with self.db.transaction(write=True) as tx:
             row = tx.fetchone("SELECT wrapped FROM personal_data_keys WHERE key_id = ?", (key_id,))
             if row is None:
