@@ -19,7 +19,7 @@ from nats.js import JetStreamContext
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.relay import Relay
-from adapters.persistence.projectors import Projector
+from adapters.persistence.rebuild import rebuild_views
 from adapters.persistence.views import open_views
 from domain.values import Signal
 from ks_engine import commands as c
@@ -35,7 +35,6 @@ from projections.store import ViewDatabase
 BATCH = 200
 PROBE_SIGNALS = 2_000
 PROBE_LOADS = 1_000
-REBUILD_BATCH = 1_000
 
 
 def _signal_batch(engine: Engine, rng: random.Random, start: int) -> list[tuple[Signal, c.Context]]:
@@ -112,8 +111,7 @@ async def relay_and_rebuild(
     relay_s = time.perf_counter() - started
     last = (await js.stream_info(STREAM)).state.last_seq
     started = time.perf_counter()
-    for projection in build_projections(engine.settings.service_levels):
-        await Projector(js, db, projection, batch=REBUILD_BATCH).rebuild()
+    await rebuild_views(js, db, build_projections(engine.settings.service_levels))
     rebuild_s = time.perf_counter() - started
     return {
         "relayed_events": float(last),

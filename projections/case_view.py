@@ -116,8 +116,11 @@ def _details(data: ev.EventData) -> dict[str, Any]:
     )
 
 
-def apply(view: CaseView | None, event: ReferralEvent) -> CaseView | None:
-    """The case view after ``event`` (None when the case's first event was never seen)."""
+def apply(view: CaseView | None, event: ReferralEvent, *, owned: bool = False) -> CaseView | None:
+    """The case view after ``event`` (None when the case's first event was never seen).
+
+    ``view`` is left as it was, unless the caller hands it over (``owned``) because it will
+    not use it again: then it is changed in place instead of copied first."""
     data, at = event.data, event.at
     if isinstance(data, ev.Signalled):
         first = _signal(data.signal, at)
@@ -136,7 +139,7 @@ def apply(view: CaseView | None, event: ReferralEvent) -> CaseView | None:
     elif view is None:
         return None
     else:
-        view = view.model_copy(deep=True)
+        view = view if owned else view.model_copy(deep=True)
         _apply_change(view, data, at)
     state = ev.STATE_AFTER[event.name]
     view.state = state.value if state else view.state

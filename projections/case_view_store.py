@@ -12,12 +12,13 @@ decides per reader which parts to show.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from projections import case_view
 from projections.case_view import CaseView
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase
+from projections.store import Transaction, ViewDatabase, documents_by_key
 
 NAME = "case_view"
 
@@ -42,24 +43,32 @@ class CaseViewProjection:
     def clear(self, tx: Transaction) -> None:
         tx.execute("DELETE FROM case_view")
 
-    def apply(self, tx: Transaction, event: ReferralEvent) -> None:
-        row = tx.fetchone("SELECT doc FROM case_view WHERE case_id = ?", (event.case_id,))
-        before = CaseView.model_validate_json(row[0]) if row else None
-        after = case_view.apply(before, event)
-        if after is None:
-            return
-        tx.execute(
-            "INSERT INTO case_view (case_id, municipality, state, version, doc)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET"
-            " state = excluded.state, version = excluded.version, doc = excluded.doc",
-            (
-                after.case_id,
-                after.municipality,
-                after.state,
-                after.version,
-                after.model_dump_json(),
-            ),
-        )
+    def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
+        stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
+        views: dict[str, CaseView | None] = {
+            case_id: CaseView.model_validate_json(doc) for case_id, doc in stored.items()
+        }
+        changed: set[str] = set()
+        for event in events:
+            after = case_view.apply(views.get(event.case_id), event, owned=True)
+            if after is not None:
+                views[event.case_id] = after
+                changed.add(event.case_id)
+        rows = [
+            (v.case_id, v.municipality, v.state, v.version, v.model_dump_json())
+            for case_id, v in views.items()
+            if v is not None and case_id in changed
+        ]
+        if rows:
+            tx.executemany(_UPSERT, rows)
+
+
+_SELECT_DOCS = "SELECT case_id, doc FROM case_view WHERE case_id IN ({})"
+_UPSERT = (
+    "INSERT INTO case_view (case_id, municipality, state, version, doc)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET"
+    " state = excluded.state, version = excluded.version, doc = excluded.doc"
+)
 
 
 class CaseViews:

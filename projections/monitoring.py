@@ -77,9 +77,12 @@ def month_of(day: date) -> str:
 
 
 def apply(
-    facts: CaseFacts | None, event: ReferralEvent
+    facts: CaseFacts | None, event: ReferralEvent, *, owned: bool = False
 ) -> tuple[CaseFacts | None, list[Tally], list[Duration]]:
-    """The case's facts after ``event`` and the figures the event adds."""
+    """The case's facts after ``event`` and the figures the event adds.
+
+    ``facts`` are left as they were, unless the caller hands them over (``owned``) because it
+    will not use them again: then they are changed in place instead of copied first."""
     data = event.data
     day = data.occurred_at.date()
     month = month_of(day)
@@ -91,9 +94,10 @@ def apply(
     if isinstance(data, ev.Signalled):
         facts = CaseFacts(case_id=event.case_id, municipality=event.municipality, signalled_on=day)
         count("cases_opened", "all")
-    if facts is None:
+    elif facts is None:
         return None, [], []
-    facts = facts.model_copy(deep=True)
+    elif not owned:
+        facts = facts.model_copy(deep=True)
     if isinstance(data, ev.Signalled | ev.SignalAdded):
         count("signals_by_role", data.signal.reporter.role.value)
         count("signals_by_phase", data.signal.phase.value)

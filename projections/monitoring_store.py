@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from projections import monitoring
 from projections.event import ReferralEvent
 from projections.monitoring import CaseFacts, median, month_of, percentile, suppressed
-from projections.store import Transaction, ViewDatabase
+from projections.store import Transaction, ViewDatabase, documents_by_key
 
 NAME = "monitoring"
 DEFAULT_THRESHOLD = 10
@@ -58,30 +58,52 @@ class MonitoringProjection:
         for table in ("monitoring_case", "monitoring_count", "monitoring_duration"):
             tx.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
-    def apply(self, tx: Transaction, event: ReferralEvent) -> None:
-        row = tx.fetchone("SELECT doc FROM monitoring_case WHERE case_id = ?", (event.case_id,))
-        before = CaseFacts.model_validate_json(row[0]) if row else None
-        facts, tallies, durations = monitoring.apply(before, event)
-        if facts is None:
-            return
-        tx.execute(
-            "INSERT INTO monitoring_case (case_id, municipality, doc) VALUES (?, ?, ?)"
-            " ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc",
-            (facts.case_id, facts.municipality, facts.model_dump_json()),
-        )
-        for t in tallies:
-            tx.execute(
-                "INSERT INTO monitoring_count (municipality, month, measure, category, n)"
-                " VALUES (?, ?, ?, ?, 1) ON CONFLICT (municipality, month, measure, category)"
-                " DO UPDATE SET n = monitoring_count.n + excluded.n",
-                (t.municipality, t.month, t.measure, t.category),
+    def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
+        stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
+        cases: dict[str, CaseFacts | None] = {
+            case_id: CaseFacts.model_validate_json(doc) for case_id, doc in stored.items()
+        }
+        changed: set[str] = set()
+        counts: Counter[tuple[str, str, str, str]] = Counter()
+        durations: list[tuple[str, str, str, str, int]] = []
+        for event in events:
+            facts, tallies, reached = monitoring.apply(cases.get(event.case_id), event, owned=True)
+            if facts is None:
+                continue
+            cases[event.case_id] = facts
+            changed.add(event.case_id)
+            counts.update((t.municipality, t.month, t.measure, t.category) for t in tallies)
+            durations.extend(
+                (event.case_id, d.measure, d.municipality, d.month, d.days) for d in reached
             )
-        for d in durations:
-            tx.execute(
-                "INSERT INTO monitoring_duration (case_id, measure, municipality, month, days)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, measure) DO NOTHING",
-                (event.case_id, d.measure, d.municipality, d.month, d.days),
-            )
+        rows = [
+            (f.case_id, f.municipality, f.model_dump_json())
+            for case_id, f in cases.items()
+            if f is not None and case_id in changed
+        ]
+        if rows:
+            tx.executemany(_UPSERT_CASE, rows)
+        if counts:
+            tx.executemany(_ADD_COUNT, [(*key, n) for key, n in counts.items()])
+        if durations:
+            tx.executemany(_ADD_DURATION, durations)
+
+
+_SELECT_DOCS = "SELECT case_id, doc FROM monitoring_case WHERE case_id IN ({})"
+_UPSERT_CASE = (
+    "INSERT INTO monitoring_case (case_id, municipality, doc) VALUES (?, ?, ?)"
+    " ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc"
+)
+_ADD_COUNT = (
+    "INSERT INTO monitoring_count (municipality, month, measure, category, n)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (municipality, month, measure, category)"
+    " DO UPDATE SET n = monitoring_count.n + excluded.n"
+)
+# The first time a case reaches a step is the one that counts.
+_ADD_DURATION = (
+    "INSERT INTO monitoring_duration (case_id, measure, municipality, month, days)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, measure) DO NOTHING"
+)
 
 
 class MonitoringRow(BaseModel):

@@ -34,6 +34,10 @@ class Transaction(Protocol):
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement for each row, in order."""
+        ...
+
 
 class ViewDatabase(Protocol):
     """Where the read models live. Implementations raise ViewDatabaseError on failure."""
@@ -56,7 +60,24 @@ class Projection(Protocol):
 
     def clear(self, tx: Transaction) -> None: ...
 
-    def apply(self, tx: Transaction, event: ReferralEvent) -> None: ...
+    def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
+        """Apply consecutive events (stream order) as if one by one: each case's row is read
+        once, folded in memory and written once."""
+        ...
+
+
+_KEYS_PER_QUERY = 500
+
+
+def documents_by_key(tx: Transaction, select: str, keys: Iterable[str]) -> dict[str, str]:
+    """``select`` is ``SELECT key, doc FROM table WHERE key IN ({})``: the stored document of
+    each of ``keys`` that has one, asked for a few hundred keys at a time."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):
+        chunk = wanted[start : start + _KEYS_PER_QUERY]
+        found.update(tx.fetchall(select.format(",".join("?" * len(chunk))), chunk))
+    return found
 
 
 @dataclass(frozen=True)
@@ -129,8 +150,9 @@ def apply_batch(
     with db.transaction() as tx:
         start = read_checkpoint(tx, projection.name)
         seq, position = start.seq, start.position
-        applied = skipped = 0
+        skipped = 0
         gap_after: int | None = None
+        todo: list[ReferralEvent] = []
         for event in sorted(events, key=lambda e: e.seq):
             if event.seq <= seq:
                 skipped += 1
@@ -138,12 +160,13 @@ def apply_batch(
             if event.seq != seq + 1:
                 gap_after = seq
                 break
-            if isinstance(event, OtherMessage):
-                seq = event.seq
-                continue
-            projection.apply(tx, event)
-            seq, position = event.seq, max(position, event.through)
-            applied += 1
+            seq = event.seq
+            if isinstance(event, ReferralEvent):
+                todo.append(event)
+                position = max(position, event.through)
+        applied = len(todo)
+        if todo:
+            projection.apply_all(tx, todo)
         if seq == start.seq:
             return BatchOutcome(0, skipped, start, gap_after)
         stamp = datetime.now(UTC).isoformat(timespec="seconds")

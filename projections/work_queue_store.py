@@ -29,7 +29,7 @@ from domain.deadlines import ServiceLevels
 from projections import work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase
+from projections.store import Transaction, ViewDatabase, documents_by_key
 from projections.work_queue import WorkItem
 
 NAME = "work_queue"
@@ -78,31 +78,43 @@ class WorkQueueProjection:
     def clear(self, tx: Transaction) -> None:
         tx.execute("DELETE FROM work_queue")
 
-    def apply(self, tx: Transaction, event: ReferralEvent) -> None:
-        row = tx.fetchone("SELECT doc FROM work_queue WHERE case_id = ?", (event.case_id,))
-        before = WorkItem.model_validate_json(row[0]) if row else None
-        after = work_queue.apply(before, event, self.levels)
-        if after is None:
-            tx.execute("DELETE FROM work_queue WHERE case_id = ?", (event.case_id,))
-            return
-        values = (
-            after.municipality,
-            after.state.value,
-            after.urgency.value,
-            after.urgency.rank,
-            after.deadline_due.isoformat() if after.deadline_due else NO_DEADLINE,
-            utc_text(after.signalled_at),
-            after.model_dump_json(),
-        )
-        tx.execute(
-            "INSERT INTO work_queue (case_id, municipality, state, urgency, urgency_rank,"
-            " deadline_due, signalled_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (case_id) DO UPDATE SET municipality = excluded.municipality,"
-            " state = excluded.state, urgency = excluded.urgency,"
-            " urgency_rank = excluded.urgency_rank, deadline_due = excluded.deadline_due,"
-            " signalled_at = excluded.signalled_at, doc = excluded.doc",
-            (after.case_id, *values),
-        )
+    def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
+        stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
+        items: dict[str, WorkItem | None] = {
+            case_id: WorkItem.model_validate_json(doc) for case_id, doc in stored.items()
+        }
+        for event in events:
+            items[event.case_id] = work_queue.apply(items.get(event.case_id), event, self.levels)
+        gone = [(case_id,) for case_id, item in items.items() if item is None]
+        if gone:
+            tx.executemany("DELETE FROM work_queue WHERE case_id = ?", gone)
+        rows = [_row(item) for item in items.values() if item is not None]
+        if rows:
+            tx.executemany(_UPSERT, rows)
+
+
+_SELECT_DOCS = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
+_UPSERT = (
+    "INSERT INTO work_queue (case_id, municipality, state, urgency, urgency_rank,"
+    " deadline_due, signalled_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (case_id) DO UPDATE SET municipality = excluded.municipality,"
+    " state = excluded.state, urgency = excluded.urgency,"
+    " urgency_rank = excluded.urgency_rank, deadline_due = excluded.deadline_due,"
+    " signalled_at = excluded.signalled_at, doc = excluded.doc"
+)
+
+
+def _row(item: WorkItem) -> tuple[Any, ...]:
+    return (
+        item.case_id,
+        item.municipality,
+        item.state.value,
+        item.urgency.value,
+        item.urgency.rank,
+        item.deadline_due.isoformat() if item.deadline_due else NO_DEADLINE,
+        utc_text(item.signalled_at),
+        item.model_dump_json(),
+    )
 
 
 class Deadline(BaseModel):

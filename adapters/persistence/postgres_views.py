@@ -15,7 +15,7 @@ one ``REPEATABLE READ`` snapshot. psycopg errors become ViewDatabaseError here, 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from typing import Any
@@ -54,6 +54,10 @@ class _Tx:
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return list(self._conn.execute(to_pyformat(sql), tuple(params)).fetchall())
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(to_pyformat(sql), [tuple(r) for r in rows])
 
 
 class PostgresViewDatabase:

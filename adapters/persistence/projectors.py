@@ -34,7 +34,6 @@ from projections.store import (
     checkpoints,
     install,
     read_checkpoint,
-    reset,
 )
 
 if TYPE_CHECKING:
@@ -220,12 +219,10 @@ class Projector:
         finally:
             await self._unsubscribe()
 
-    async def rebuild(self) -> None:
-        """Empty the view and its checkpoint and project the stream from its start."""
-        await asyncio.to_thread(reset, self.db, self.projection)
-        await self._recreate(0)
-        last = (await self.js.stream_info(STREAM)).state.last_seq
-        await self.catch_up(last)
+    async def restart_after_checkpoint(self) -> None:
+        """Recreate the durable consumer to deliver right after the view's checkpoint (after a
+        rebuild, see ``adapters.persistence.rebuild``)."""
+        await self._recreate(await asyncio.to_thread(self._checkpoint_seq))
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

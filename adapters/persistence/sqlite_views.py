@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ class _Tx:
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return list(self._conn.execute(sql, tuple(params)).fetchall())
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, (tuple(r) for r in rows))
 
 
 class SqliteViewDatabase:

@@ -23,6 +23,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _quoted
 from typing import Any, Protocol
 
 GENESIS = "0" * 64
@@ -47,24 +48,24 @@ def body_hash(
     summary_hash: str,
     prev_in_aggregate: str,
 ) -> str:
-    """The hash of what a link says about its event."""
-    return sha256(
-        canonical(
-            {
-                "aggregate": aggregate,
-                "version": version,
-                "topic": topic,
-                "state_hash": state_hash,
-                "summary_hash": summary_hash,
-                "prev_in_aggregate": prev_in_aggregate,
-            }
-        )
+    """The hash of what a link says about its event.
+
+    Written out by hand in canonical order (the keys sorted, strings quoted as ``canonical``
+    quotes them), because verification computes it for every stored event; a unit test holds
+    it equal to ``canonical`` of the same dictionary."""
+    text = (
+        f'{{"aggregate":{_quoted(aggregate)},"prev_in_aggregate":{_quoted(prev_in_aggregate)},'
+        f'"state_hash":{_quoted(state_hash)},"summary_hash":{_quoted(summary_hash)},'
+        f'"topic":{_quoted(topic)},"version":{int(version)}}}'
     )
+    return sha256(text.encode())
 
 
 def link_hash(position: int, prev: str, body: str) -> str:
-    """The hash of a link: its position, its predecessor's link hash and its body hash."""
-    return sha256(canonical({"position": position, "prev": prev, "body": body}))
+    """The hash of a link: its position, its predecessor's link hash and its body hash
+    (canonical JSON written out by hand, like ``body_hash``)."""
+    text = f'{{"body":{_quoted(body)},"position":{int(position)},"prev":{_quoted(prev)}}}'
+    return sha256(text.encode())
 
 
 def summary_hash(summary: dict[str, Any] | None) -> str:

@@ -8,9 +8,11 @@ checkpoint that was forged or no longer matches (the newest events truncated).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -36,6 +38,11 @@ class Unreadable:
 
 
 Stored = Notification | Unreadable
+
+
+def _named(link: Link) -> str:
+    """The sealed event named for an auditor (built only when there is something to say)."""
+    return describe(link.topic, link.aggregate, link.version, link.position)
 
 
 def _stored_events(app: Application[UUID], upto: int) -> Iterator[Stored]:
@@ -100,6 +107,7 @@ class Verifier:
         self.trusted = {signing.fingerprint(k): k for k in trusted}
         self.grace_seconds = grace_seconds
         self.published = published
+        self._municipalities: dict[str, str] = {}
 
     def verify(self) -> Report:
         report = Report()
@@ -199,18 +207,19 @@ class Verifier:
     def _check_link(
         self, link: Link, prev: str, latest: dict[str, tuple[int, str]], report: Report
     ) -> None:
-        what = describe(link.topic, link.aggregate, link.version, link.position)
         if link.recomputed_hash() != link.link_hash:
             report.add(
                 link.position,
                 "seal_altered",
-                f"The seal of {what} was altered: its recorded hash does not match its content.",
+                f"The seal of {_named(link)} was altered: its recorded hash does not match its "
+                "content.",
             )
         if link.prev != prev:
             report.add(
                 link.position,
                 "chain_broken",
-                f"The chain is broken just before {what}: the event sealed before it is not "
+                f"The chain is broken just before {_named(link)}: the event sealed before it is "
+                "not "
                 "the one it was chained to. An event was removed together with its seal, or "
                 "seals were inserted or rewritten.",
             )
@@ -223,53 +232,65 @@ class Verifier:
                 link.position,
                 "history_gap",
                 f"The history of {owner(link.topic, link.aggregate)} does not continue from "
-                f"its previous event at {what}: an earlier event of it was removed, replaced "
+                f"its previous event at {_named(link)}: an earlier event of it was removed, "
+                "replaced "
                 "or moved.",
             )
 
     def _check_event(self, link: Link, n: Stored, report: Report) -> None:
-        sealed = describe(link.topic, link.aggregate, link.version, link.position)
         if isinstance(n, Unreadable):
             report.add(
                 n.id,
                 "altered",
-                f"{capital(sealed)} cannot be read from the store any more: its stored bytes "
+                f"{capital(_named(link))} cannot be read from the store any more: its stored "
+                "bytes "
                 f"were altered after it was sealed at {link.sealed_at}.",
             )
             return
-        stored = describe(n.topic, str(n.originator_id), n.originator_version, n.id)
         if (str(n.originator_id), n.originator_version, n.topic) != (
             link.aggregate,
             link.version,
             link.topic,
         ):
+            stored = describe(n.topic, str(n.originator_id), n.originator_version, n.id)
             report.add(
                 n.id,
                 "moved",
-                f"Position {n.id} was sealed as {sealed} but now holds {stored}: events were "
+                f"Position {n.id} was sealed as {_named(link)} but now holds {stored}: events were "
                 "reordered, replaced or inserted.",
             )
-        elif chain.sha256(n.state) != link.state_hash or self._summary_hash(n) != (
+        elif chain.sha256(n.state) != link.state_hash or self._summary_hash(n, link.aggregate) != (
             link.summary_hash
         ):
             report.add(
                 n.id,
                 "altered",
-                f"{capital(sealed)} differs from what was sealed at "
+                f"{capital(_named(link))} differs from what was sealed at "
                 f"{link.sealed_at}: the stored event was altered after it was sealed.",
             )
 
-    def _summary_hash(self, n: Notification) -> str:
+    def _summary_hash(self, n: Notification, aggregate: str) -> str:
         if not is_case_event(n.topic):
             return ""
         try:
             event = self.app.mapper.to_domain_event(n)
-            first = event if event.originator_version == 1 else None
-            if first is None:
-                first = next(iter(self.app.events.get(event.originator_id, lte=1)))
-            return chain.summary_hash(summarise(event, first.municipality))  # type: ignore[attr-defined]
+            return chain.summary_hash(summarise(event, self._municipality_of(event, aggregate)))
         except (ValueError, KeyError, TypeError, TopicError, StopIteration, AttributeError):
             return "unreadable"
+
+    def _municipality_of(self, event: Any, aggregate: str) -> str:
+        """The case's municipality, from its first event: the log holds that one earlier, so
+        it is remembered then (keyed by the link's own aggregate text, which the chain walk
+        keeps anyway) instead of read again for every later event of the case."""
+        if event.originator_version == 1:
+            municipality = sys.intern(str(event.municipality))
+            self._municipalities[aggregate] = municipality
+            return municipality
+        known = self._municipalities.get(aggregate)
+        if known is None:
+            first = next(iter(self.app.events.get(event.originator_id, lte=1)))
+            known = self._municipalities[aggregate] = sys.intern(str(first.municipality))  # type: ignore[attr-defined]
+        return known
 
     def _unsealed(self, n: Stored, last_link: Link | None, report: Report) -> None:
         what = (

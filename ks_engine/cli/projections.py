@@ -13,11 +13,12 @@ import nats.errors
 import typer
 from nats.js import JetStreamContext
 
-from adapters.persistence.projectors import Projector, status
+from adapters.persistence.projectors import status
+from adapters.persistence.rebuild import rebuild_views
 from adapters.persistence.views import open_views
 from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings
-from projections.errors import UnknownProjectionError, ViewDatabaseError
+from projections.errors import ProjectionError, UnknownProjectionError, ViewDatabaseError
 from projections.monitoring_store import Monitoring, MonitoringRow, to_csv
 from projections.read_models import build_projections, select
 from projections.store import install
@@ -77,9 +78,13 @@ async def _rebuild(settings: Settings, name: str | None) -> None:
         raise typer.Exit(2) from None
     db = open_views(settings)
     async with jetstream(require_nats_url(settings)) as js:
+        try:
+            last = await rebuild_views(js, db, chosen)
+        except ProjectionError as e:
+            typer.echo(str(e), err=True)
+            raise typer.Exit(1) from None
         for projection in chosen:
-            await Projector(js, db, projection).rebuild()
-            typer.echo(f"rebuilt {projection.name}")
+            typer.echo(f"rebuilt {projection.name} up to stream message {last}")
 
 
 @app.command("rebuild")

@@ -17,6 +17,7 @@ from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.relay import Relay, run_relay
 from adapters.persistence.projectors import Projector, run_projectors
+from adapters.persistence.rebuild import rebuild_views
 from adapters.persistence.views import open_views
 from domain.values import Outcome
 from ks_engine import commands as c
@@ -57,11 +58,10 @@ async def publish_all(engine: Engine, js: JetStreamContext) -> int:
     return (await js.stream_info(STREAM)).state.last_seq
 
 
-async def rebuilt(js: JetStreamContext, settings: Settings) -> ViewDatabase:
+async def rebuilt(js: JetStreamContext, settings: Settings, name: str = "rebuilt") -> ViewDatabase:
     """Fresh views from the start of the stream, in another database on the same store."""
-    db = other_views(settings, "rebuilt")
-    for projection in build_projections(Settings().service_levels):
-        await Projector(js, db, projection).rebuild()
+    db = other_views(settings, name)
+    await rebuild_views(js, db, build_projections(Settings().service_levels), batch=64)
     return db
 
 
@@ -90,6 +90,26 @@ async def test_a_projector_stopped_between_commit_and_ack_resumes_to_the_rebuilt
     assert dump(db) == dump(fresh)
     assert all(dump(db).values())
     assert {c.seq for c in checkpoints(db, [p.name for p in projections])} == {last}
+
+
+async def test_after_a_rebuild_the_projectors_go_on_right_after_the_rebuilt_checkpoint(
+    engine: Engine, js: JetStreamContext, clock: FixedClock
+) -> None:
+    projections = build_projections(engine.settings.service_levels)
+    play(engine.referrals, clock, seed=23, steps=80)
+    first = await publish_all(engine, js)
+    views = await rebuilt(js, engine.settings)
+    assert {c.seq for c in checkpoints(views, [p.name for p in projections])} == {first}
+    cases_then = len(dump(views)["case_view"])
+    # More happens after the rebuild; the live projectors pick it up from the checkpoint
+    play(engine.referrals, clock, seed=24, steps=80)
+    last = await publish_all(engine, js)
+    assert last > first
+    for projection in projections:
+        await Projector(js, views, projection, batch=25).catch_up(last)
+    again = await rebuilt(js, engine.settings, "again")
+    assert dump(views) == dump(again)
+    assert len(dump(views)["case_view"]) > cases_then > 0
 
 
 async def test_redelivered_events_are_skipped(

@@ -1,0 +1,105 @@
+"""Rebuilding read models from the start of ``KS_EVENTS``, all chosen views in one pass.
+
+The live projectors read with acknowledgements, one durable consumer per view. A rebuild
+instead reads the stream once through a short-lived consumer without acknowledgements (the
+views' checkpoints in the database, not the consumer, say how far it came), parses each event
+once and applies each batch to every chosen view, each view in one transaction with its
+checkpoint, so a view is never ahead of or behind its own checkpoint. When the stream's end (as
+it was when the rebuild began) is reached, each view's durable consumer is recreated to go
+on right after its checkpoint. Run it with the projectors stopped (``ks projections rebuild``
+says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import nats.errors
+import structlog
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from adapters.persistence.projectors import Projector
+from projections.errors import InvalidEventError, ProjectionError
+from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
+from projections.store import BatchOutcome, Projection, ViewDatabase, apply_batch, reset
+
+log = structlog.get_logger("ks.rebuild")
+
+REBUILD_BATCH = 2_000
+FETCH_TIMEOUT_SECONDS = 5.0
+IDLE_CONSUMER_SECONDS = 60.0  # the server removes the reading consumer if a rebuild dies
+
+
+async def rebuild_views(
+    js: JetStreamContext,
+    db: ViewDatabase,
+    projections: Sequence[Projection],
+    *,
+    batch: int = REBUILD_BATCH,
+) -> int:
+    """Empty the views and project the stream from its start; the last stream sequence
+    applied (0 for an empty stream)."""
+    for projection in projections:
+        await asyncio.to_thread(reset, db, projection)
+    last = (await js.stream_info(STREAM)).state.last_seq
+    done = await _project_from_start(js, db, projections, last, batch) if last else 0
+    for projection in projections:
+        await Projector(js, db, projection).restart_after_checkpoint()
+    log.info("rebuild.done", views=[p.name for p in projections], stream_seq=done)
+    return done
+
+
+async def _project_from_start(
+    js: JetStreamContext,
+    db: ViewDatabase,
+    projections: Sequence[Projection],
+    last: int,
+    batch: int,
+) -> int:
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.NONE,
+        deliver_policy=DeliverPolicy.ALL,
+        inactive_threshold=IDLE_CONSUMER_SECONDS,
+    )
+    sub = await js.pull_subscribe(f"{SUBJECT_PREFIX}.>", stream=STREAM, config=config)
+    done = 0
+    try:
+        while done < last:
+            try:
+                msgs = await sub.fetch(batch, timeout=FETCH_TIMEOUT_SECONDS)
+            except (TimeoutError, nats.errors.TimeoutError):
+                raise ProjectionError(
+                    f"the rebuild stopped at stream message {done}: KS_EVENTS delivered nothing "
+                    f"for {FETCH_TIMEOUT_SECONDS:g} seconds although it holds {last}"
+                ) from None
+            events = [_read(m.subject, m.data, m.metadata.sequence.stream) for m in msgs]
+            outcomes = await asyncio.to_thread(_apply_to_each, db, projections, events)
+            done = min(o.checkpoint.seq for o in outcomes)
+            if any(o.gap_after is not None for o in outcomes) or done != events[-1].seq:
+                raise ProjectionError(
+                    f"the rebuild stopped at stream message {done}: the next message did not "
+                    "arrive in order; run the rebuild again"
+                )
+    finally:
+        with contextlib.suppress(nats.errors.Error, NotFoundError):
+            await sub.unsubscribe()
+    return done
+
+
+def _read(subject: str, data: bytes, seq: int) -> ReferralEvent | OtherMessage:
+    try:
+        return read_message(subject, data, seq)
+    except InvalidEventError as e:
+        raise ProjectionError(f"the rebuild stopped at stream message {seq}: {e}") from None
+
+
+def _apply_to_each(
+    db: ViewDatabase,
+    projections: Sequence[Projection],
+    events: Sequence[ReferralEvent | OtherMessage],
+) -> list[BatchOutcome]:
+    return [apply_batch(db, projection, events) for projection in projections]
