@@ -47,7 +47,13 @@ KEEP = "="  # reflexive: the state does not change
 # (action, sources, destination). The one place the lifecycle is defined.
 TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
     (Action.ADD_SIGNAL, OPEN_STATES, KEEP),
-    (Action.REQUEST_CONSENT, (S.SIGNALLED, S.CONSENT_DECLINED), S.CONSENT_REQUESTED),
+    # Consent is asked again after a refusal, and while consent is held: to renew one that
+    # expired or to widen its scope to another partner (the case then waits for the answer).
+    (
+        Action.REQUEST_CONSENT,
+        (S.SIGNALLED, S.CONSENT_DECLINED, S.CONSENTED, S.DISCUSSED, S.SUPPORT_MATCHED),
+        S.CONSENT_REQUESTED,
+    ),
     (Action.GIVE_CONSENT, (S.CONSENT_REQUESTED,), S.CONSENTED),
     (Action.DECLINE_CONSENT, (S.CONSENT_REQUESTED,), S.CONSENT_DECLINED),
     (Action.WITHDRAW_CONSENT, (S.CONSENTED, S.DISCUSSED, S.SUPPORT_MATCHED), S.WITHDRAWN),

@@ -164,7 +164,9 @@ class Referral(PersonalDataHolder):
         self.last_activity_at = occurred_at
 
     def request_consent(self, *, actor: Actor, at: datetime, causation_id: str) -> None:
-        """Record that the family was asked for consent to discuss them at the Knooppunt."""
+        """Record that the family was asked for consent to discuss them at the Knooppunt: for
+        the first time, again after declining, or again while consent is held (to renew an
+        expired consent or widen its scope). Until the family answers, no consent is active."""
         guards.check_transition(self.id, self.state, Action.REQUEST_CONSENT)
         self._consent_requested(**_cause(actor, at, causation_id))
 

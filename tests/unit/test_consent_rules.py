@@ -158,6 +158,47 @@ def test_declined_consent_may_be_requested_again(clock: FixedClock) -> None:
     assert case.state is State.DISCUSSED
 
 
+def test_an_expired_consent_is_renewed_by_asking_the_family_again(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock(), days=30)
+    discuss(case, clock())
+    clock.advance(days=31)
+    with pytest.raises(ConsentRequiredError, match="consent has expired"):
+        match(case, clock())
+
+    request(case, clock())
+
+    # Until the family answers, the case waits for it and no consent is active.
+    assert case.state is State.CONSENT_REQUESTED
+    assert case.consent == {"status": "requested", "scope": [], "expires_on": None}
+    with pytest.raises(ConsentRequiredError, match=r"has not consented \(state: consent_requested"):
+        discuss(case, clock())
+    give(case, clock(), days=90)
+    discuss(case, clock())
+    match(case, clock())
+    assert case.state is State.SUPPORT_MATCHED
+    assert len(case.discussions) == 2
+
+
+def test_consent_is_asked_again_to_widen_its_scope(clock: FixedClock) -> None:
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock(), scope=(JGZ, DEBTS))
+    discuss(case, clock(), participants=(JGZ, DEBTS))
+    with pytest.raises(ConsentRequiredError, match=f"does not cover {HOUSING}"):
+        match(case, clock(), provider=HOUSING)
+
+    request(case, clock())
+    give(case, clock(), scope=(JGZ, DEBTS, HOUSING))
+    discuss(case, clock(), participants=(JGZ, HOUSING))
+    match(case, clock(), provider=HOUSING)
+
+    assert case.state is State.SUPPORT_MATCHED
+    assert case.consent is not None
+    assert case.consent["scope"] == sorted([JGZ, DEBTS, HOUSING])
+
+
 def test_withdrawal_stops_further_processing(clock: FixedClock) -> None:
     case = new_case(clock())
     request(case, clock())
