@@ -35,11 +35,17 @@ KS = str(Path(sys.executable).parent / "ks")
 POLL_SECONDS = 0.002
 
 
+RUN: tuple[str, ...] = ("run",)
+# The production arrangement (docker-compose.yml): each component in its own process.
+SPLIT: tuple[str, ...] = ("intake", "relay", "project", "sealer")
+
+
 @contextmanager
-def engine_subprocess(
-    settings: Settings, url: str, **env: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """`ks run` on ``url`` with the store of ``settings``, logging warnings only; stopped after."""
+def engine_subprocesses(
+    settings: Settings, url: str, commands: tuple[str, ...] = RUN, **env: str
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``ks <command>`` for each of ``commands`` on ``url`` with the store of ``settings``,
+    logging warnings only; all stopped after."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     environment = dict(
         os.environ,
@@ -48,26 +54,43 @@ def engine_subprocess(
         KS_LOG_LEVEL="warning",
         **({"KS_API_PORT": str(free_port())} | env),  # `ks run` serves the HTTP API too
     )
-    with (settings.data_dir / "ks-run.log").open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own `ks` next to this interpreter
-            [KS, "run"], env=environment, stdout=log, stderr=log
-        )
+    procs: list[subprocess.Popen[bytes]] = []
     try:
-        yield proc
+        with (settings.data_dir / "ks-run.log").open("ab") as log:
+            for command in commands:
+                procs.append(
+                    subprocess.Popen(  # noqa: S603 - our own `ks` next to this interpreter
+                        [KS, command], env=environment, stdout=log, stderr=log
+                    )
+                )
+        yield procs
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
 
 
 @contextmanager
-def engine_process(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A fresh nats-server and `ks run` on it; both stopped after."""
+def engine_subprocess(
+    settings: Settings, url: str, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`ks run` on ``url`` with the store of ``settings``, logging warnings only; stopped after."""
+    with engine_subprocesses(settings, url, RUN, **env) as procs:
+        yield procs[0]
+
+
+@contextmanager
+def engine_process(
+    settings: Settings, commands: tuple[str, ...] = RUN
+) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """A fresh nats-server and the engine's processes on it; all stopped after."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with (
         EmbeddedNatsServer(settings.data_dir / "nats") as server,
-        engine_subprocess(settings, server.url) as proc,
+        engine_subprocesses(settings, server.url, commands) as procs,
     ):
-        yield server.url, proc
+        yield server.url, procs
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -127,11 +150,14 @@ class Visibility:
         return not self._thread.is_alive()
 
 
-async def end_to_end(settings: Settings, count: int) -> dict[str, float]:
-    """Publish ``count`` signals at once; signals/s until all are in the work queue."""
+async def end_to_end(
+    settings: Settings, count: int, commands: tuple[str, ...] = RUN
+) -> dict[str, float]:
+    """Publish ``count`` signals at once; signals/s until all are in the work queue.
+    ``peak_rss_mb`` is that of the largest engine process."""
     bodies = signals(count, seed=11)
     views = open_views(settings)
-    with engine_process(settings) as (url, proc):
+    with engine_process(settings, commands) as (url, procs):
         nc = await nats.connect(url)
         js = nc.jetstream()
         await _ready(js, views)
@@ -148,7 +174,7 @@ async def end_to_end(settings: Settings, count: int) -> dict[str, float]:
         if not await asyncio.to_thread(watch.wait, 3600):
             raise RuntimeError("the work queue did not show every signal within an hour")
         elapsed = watch.seen_at[count] - started
-        rss = peak_rss_mb(proc.pid)
+        rss = max(peak_rss_mb(proc.pid) for proc in procs)
         await nc.close()
     return {"signals_per_s": count / elapsed, "seconds": elapsed, "peak_rss_mb": rss}
 
@@ -158,7 +184,7 @@ async def steady_lag(settings: Settings, rate: float, seconds: float) -> dict[st
     count = int(rate * seconds)
     bodies = signals(count, seed=12)
     views = open_views(settings)
-    with engine_process(settings) as (url, proc):
+    with engine_process(settings) as (url, (proc,)):
         nc = await nats.connect(url)
         js = nc.jetstream()
         await _ready(js, views)

@@ -85,6 +85,9 @@ def measure(size: Size) -> dict[str, Any]:
         f["engine_end_to_end"] = asyncio.run(
             pipeline.end_to_end(_sqlite(t / "e2e"), size.e2e_signals)
         )
+        f["engine_end_to_end_split"] = asyncio.run(
+            pipeline.end_to_end(_sqlite(t / "e2e-split"), size.e2e_signals, pipeline.SPLIT)
+        )
         f["engine_lag"] = asyncio.run(
             pipeline.steady_lag(_sqlite(t / "lag"), size.lag_rate, size.lag_seconds)
         )
@@ -149,6 +152,12 @@ def _rate_rows(f: dict[str, Any]) -> list[tuple[str, str, float]]:
             f["engine_end_to_end"]["signals_per_s"],
         ),
         (
+            "end to end, components as separate processes (`ks intake`, `ks relay`, "
+            "`ks project`, `ks sealer`, as docker-compose.yml runs them)",
+            "engine",
+            f["engine_end_to_end_split"]["signals_per_s"],
+        ),
+        (
             "end to end on PostgreSQL (event store, views, relay position)",
             "engine",
             f["postgres_end_to_end"]["signals_per_s"],
@@ -159,30 +168,74 @@ def _rate_rows(f: dict[str, Any]) -> list[tuple[str, str, float]]:
 def _targets(f: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     base = f["raw_es_sqlite_1_per_txn"]
     e2e = f["engine_end_to_end"]["signals_per_s"]
+    split = f["engine_end_to_end_split"]["signals_per_s"]
     lag = f["engine_lag"]
     api = f["api"]
-    rebuild = f["growth_sqlite"][-1]["rebuild_events_per_s"]
+    largest = f["growth_sqlite"][-1]
+    rebuild, verify = largest["rebuild_events_per_s"], largest["verify_events_per_s"]
     api_p99 = max(api["list"]["p99_ms"], api["detail"]["p99_ms"])
-    rss = max(f["engine_end_to_end"]["peak_rss_mb"], lag["peak_rss_mb"], api["peak_rss_mb"])
-    rows = [
-        ("end-to-end ingest >= 1.5x raw 1/txn", f"{e2e / base:.2f}x", "1.5x", e2e >= 1.5 * base),
-        ("end-to-end ingest >= 5,000 signals/s", f"{e2e:,.0f}/s", "5,000/s", e2e >= 5000),
+    rss = _peak_rss(f)
+    return [
+        (
+            "end-to-end ingest >= 1.5x raw 1/txn (`ks run`)",
+            f"{e2e / base:.2f}x",
+            "1.5x",
+            e2e >= 1.5 * base,
+        ),
+        (
+            "end-to-end ingest >= 1.5x raw 1/txn (separate processes)",
+            f"{split / base:.2f}x",
+            "1.5x",
+            split >= 1.5 * base,
+        ),
+        (
+            "end-to-end ingest >= 5,000 signals/s (`ks run`)",
+            f"{e2e:,.0f}/s",
+            "5,000/s",
+            e2e >= 5000,
+        ),
+        (
+            "end-to-end ingest >= 5,000 signals/s (separate processes)",
+            f"{split:,.0f}/s",
+            "5,000/s",
+            split >= 5000,
+        ),
         (
             "projection lag p99 <= 100 ms at 200/s",
             f"{lag['p99_ms']:.0f} ms",
             "100 ms",
             lag["p99_ms"] <= 100,
         ),
-        ("rebuild >= 50,000 events/s", f"{rebuild:,.0f}/s", "50,000/s", rebuild >= 50_000),
+        (
+            f"verify >= 100,000 events/s ({largest['stored_events']:,.0f} stored)",
+            f"{verify:,.0f}/s",
+            "100,000/s",
+            verify >= 100_000,
+        ),
+        (
+            f"rebuild >= 50,000 events/s ({largest['relayed_events']:,.0f} in KS_EVENTS)",
+            f"{rebuild:,.0f}/s",
+            "50,000/s",
+            rebuild >= 50_000,
+        ),
         ("API p99 <= 50 ms, both queries", f"{api_p99:.0f} ms", "50 ms", api_p99 <= 50),
         ("engine peak RSS <= 300 MB", f"{rss:.0f} MB", "300 MB", rss <= 300),
     ]
-    if "verify" in f:
-        verify = f["verify"]["events_per_s"]
-        rows.insert(
-            3, ("verify >= 100,000 events/s", f"{verify:,.0f}/s", "100,000/s", verify >= 100_000)
+
+
+def _peak_rss(f: dict[str, Any]) -> float:
+    """The largest peak RSS of an engine process: `ks run` in the ingest, lag and API runs,
+    the largest separate process, and the bench's own process, which holds the application
+    during verify and rebuild."""
+    return float(
+        max(
+            f["engine_end_to_end"]["peak_rss_mb"],
+            f["engine_end_to_end_split"]["peak_rss_mb"],
+            f["engine_lag"]["peak_rss_mb"],
+            f["api"]["peak_rss_mb"],
+            f["bench_process_peak_rss_mb"],
         )
-    return rows
+    )
 
 
 def _growth_lines(title: str, rows: list[dict[str, float]]) -> list[str]:
@@ -237,13 +290,17 @@ def report(result: dict[str, Any]) -> str:
         f"p99 {lag['p99_ms']:.0f} ms, max {lag['max_ms']:.0f} ms.",
         "",
         f"Peak resident memory of the `ks run` process: {f['engine_end_to_end']['peak_rss_mb']:.0f}"
-        f" MB in the end-to-end run, {lag['peak_rss_mb']:.0f} MB in the lag run.",
+        f" MB in the end-to-end run, {lag['peak_rss_mb']:.0f} MB in the lag run; of the largest "
+        f"separate process {f['engine_end_to_end_split']['peak_rss_mb']:.0f} MB; of the bench "
+        f"process, which verifies and rebuilds at every size below, "
+        f"{f['bench_process_peak_rss_mb']:.0f} MB.",
         "",
         f"API under {api['clients']} concurrent clients, {api['cases_in_views']:,} cases in the "
         f"views: `GET /cases` p50 {api['list']['p50_ms']:.0f} ms, p99 "
         f"{api['list']['p99_ms']:.0f} ms; `GET /cases/{{id}}` p50 "
         f"{api['detail']['p50_ms']:.0f} ms, "
-        f"p99 {api['detail']['p99_ms']:.0f} ms ({api['list']['requests']:.0f} requests each); "
+        f"p99 {api['detail']['p99_ms']:.0f} ms ({api['list']['requests']:.0f} requests each "
+        f"answered, {api['list']['failed'] + api['detail']['failed']:.0f} failed in transport); "
         f"`ks run` peak RSS {api['peak_rss_mb']:.0f} MB.",
         "",
         "## How cost grows with history",
