@@ -2,7 +2,9 @@
 
 The views are filled first (signals stored through the application, relayed to KS_EVENTS and
 projected), a coordinator principal is added, then `ks run` serves the API on that data while
-``CLIENTS`` clients each send their share of requests one after another.
+``CLIENTS`` clients each send their share of requests one after another, each on its own
+kept-alive connection (``bench.http_load``: a client light enough not to take the server's
+core on a 2-core machine).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from adapters.nats.embedded import EmbeddedNatsServer, free_port
 from adapters.nats.events_stream import ensure_events_stream
 from adapters.persistence.views import open_views
 from bench.growth import _fill, relay_and_rebuild
+from bench.http_load import Connection, ConnectionLostError
 from bench.pipeline import engine_subprocess, peak_rss_mb
 from ks_engine.bootstrap import bootstrap
 from ks_engine.principals import PrincipalRegistry, Role
@@ -66,29 +69,30 @@ async def _wait_ready(client: httpx.AsyncClient, timeout: float = 120) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _clients(
-    client: httpx.AsyncClient, paths: list[str], token: str
-) -> tuple[list[float], int]:
-    """Latencies of the answered requests, and how many failed in transport (a connection
-    closed or reset): those are counted and reported, not retried or timed."""
+async def _clients(port: int, paths: list[str], token: str) -> tuple[list[float], int]:
+    """Latencies of the answered requests, and how many failed in transport (the connection
+    closed before the answer): those are counted and reported, not retried or timed."""
     queue = list(paths)
     latencies: list[float] = []
     failed = 0
-    headers = {"Authorization": f"Bearer {token}"}
 
     async def one_client() -> None:
         nonlocal failed
-        while queue:
-            path = queue.pop()
-            started = time.perf_counter()
-            try:
-                response = await client.get(path, headers=headers)
-            except httpx.TransportError:
-                failed += 1
-                continue
-            latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"GET {path} answered {response.status_code}")
+        connection = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token}"})
+        try:
+            while queue:
+                path = queue.pop()
+                started = time.perf_counter()
+                try:
+                    status, _ = await connection.get(path)
+                except ConnectionLostError:
+                    failed += 1
+                    continue
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    raise RuntimeError(f"GET {path} answered {status}")
+        finally:
+            await connection.close()
 
     await asyncio.gather(*(one_client() for _ in range(CLIENTS)))
     if failed > len(paths) // 100:
@@ -107,16 +111,13 @@ async def api_latency(settings: Settings, cases: int, requests: int) -> dict[str
         ).token
         port = free_port()
         with engine_subprocess(settings, server.url, KS_API_PORT=str(port)) as proc:
-            limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
-            ) as client:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 await _wait_ready(client)
-                rng = random.Random(3)  # noqa: S311 - benchmark data
-                queue, queue_failed = await _clients(client, ["/cases"] * requests, token)
-                detail, detail_failed = await _clients(
-                    client, [f"/cases/{rng.choice(case_ids)}" for _ in range(requests)], token
-                )
+            rng = random.Random(3)  # noqa: S311 - benchmark data
+            queue, queue_failed = await _clients(port, ["/cases"] * requests, token)
+            detail, detail_failed = await _clients(
+                port, [f"/cases/{rng.choice(case_ids)}" for _ in range(requests)], token
+            )
             rss = peak_rss_mb(proc.pid)
     return {
         "cases_in_views": len(case_ids),

@@ -1,4 +1,9 @@
-"""Request-scoped context: the services a route needs, who is asking, and what to log."""
+"""Request-scoped context: the services a route needs, who is asking, and what to log.
+
+The dependencies here only look things up in memory (the principals file is re-read only when
+it changed), so they are ``async``: FastAPI runs them on the event loop instead of handing each
+to a worker thread and back, which under many concurrent requests cost more than the work.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ class Services:
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -48,8 +53,6 @@ def get_read_models(services: ServicesDep) -> ReadModels:
         )
     return services.read_models
 
-
-ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
 
 PURPOSES = {
     Role.PARTNER: Purpose.CARE,
@@ -83,7 +86,7 @@ class AccessAttempt:
 def audited(action: AccessAction) -> Any:
     """Dependency marking a route whose every request goes into the access log."""
 
-    def start(request: Request) -> AccessAttempt:
+    async def start(request: Request) -> AccessAttempt:
         route = request.scope.get("route")
         path = getattr(route, "path", request.url.path)
         query = f"?{request.url.query}" if request.url.query else ""
@@ -94,7 +97,7 @@ def audited(action: AccessAction) -> Any:
     return Depends(start)
 
 
-def current_attempt(request: Request) -> AccessAttempt | None:
+async def current_attempt(request: Request) -> AccessAttempt | None:
     attempt: AccessAttempt | None = getattr(request.state, "access", None)
     return attempt
 
@@ -105,7 +108,7 @@ AttemptDep = Annotated[AccessAttempt | None, Depends(current_attempt)]
 _bearer = HTTPBearer(auto_error=False, description="The token `ks principals add` printed.")
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     services: ServicesDep,
     attempt: AttemptDep,
@@ -129,7 +132,7 @@ PrincipalDep = Annotated[Principal, Depends(authenticate)]
 def require(*roles: Role) -> Any:
     """Dependency: the principal must hold one of ``roles`` (403 otherwise)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             names = " or ".join(r.value for r in roles)
             raise ForbiddenError(f"this is for the {names} role; you are {principal.role.value}")

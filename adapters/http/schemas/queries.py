@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 
 from domain.catalogue import Suggestion
 from domain.referral import Referral
+from projections.work_queue_store import WorkQueueEntry
 
 
 class WorkQueueOut(BaseModel):
     """A page of the work queue, most urgent first."""
 
-    items: list[dict[str, Any]] = Field(description="Rows of the work-queue projection.")
+    items: list[WorkQueueEntry] = Field(description="Rows of the work-queue projection.")
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
 
 
