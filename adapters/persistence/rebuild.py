@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Sequence
 
 import nats.errors
 import structlog
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from adapters.persistence.projectors import Projector
 from projections.errors import InvalidEventError, ProjectionError
@@ -60,12 +60,16 @@ async def _project_from_start(
     last: int,
     batch: int,
 ) -> int:
+    name = f"ks-rebuild-{uuid.uuid4().hex[:12]}"
     config = ConsumerConfig(
+        name=name,
         ack_policy=AckPolicy.NONE,
         deliver_policy=DeliverPolicy.ALL,
         inactive_threshold=IDLE_CONSUMER_SECONDS,
+        filter_subject=f"{SUBJECT_PREFIX}.>",
     )
-    sub = await js.pull_subscribe(f"{SUBJECT_PREFIX}.>", stream=STREAM, config=config)
+    await js.add_consumer(STREAM, config)
+    sub = await js.pull_subscribe_bind(consumer=name, stream=STREAM)
     done = 0
     try:
         while done < last:
@@ -85,8 +89,10 @@ async def _project_from_start(
                     "arrive in order; run the rebuild again"
                 )
     finally:
-        with contextlib.suppress(nats.errors.Error, NotFoundError):
+        with contextlib.suppress(nats.errors.Error):
             await sub.unsubscribe()
+        with contextlib.suppress(nats.errors.Error):
+            await js.delete_consumer(STREAM, name)
     return done
 
 

@@ -381,3 +381,28 @@ def test_an_escalation_needs_its_justification_and_closing_ends_the_actions(web:
     assert "Stap 2: collegiale consultatie en Veilig Thuis" in page
     assert justification not in page
     assert 'action="/dashboard/casus' not in page
+
+
+def test_a_case_holding_consent_offers_to_ask_the_family_again(web: Viewed) -> None:
+    api, db = web
+    case_id = api.signal(KERKRADE)
+    project(api, db)
+    csrf = sign_in(api.client, api.tokens[NAMES["kerkrade"]])
+    url = f"/dashboard/casus/{case_id}"
+    assert "Toestemming opnieuw vragen" not in api.client.get(url).text
+    api.client.post(f"{url}/consent-request", data={"csrf": csrf, "version": "1"})
+    given = api.client.post(
+        f"{url}/consent",
+        data={"csrf": csrf, "version": "2", "decision": "given", "scope": "GGD"},
+        follow_redirects=False,
+    )
+    assert given.status_code == 303, given.text
+    project(api, db)
+    page = api.client.get(url).text
+    # Consent held: it can be asked again (expired, or another partner must join)
+    assert "Toestemming opnieuw vragen" in page
+    again = api.client.post(
+        f"{url}/consent-request", data={"csrf": csrf, "version": "3"}, follow_redirects=False
+    )
+    assert again.status_code == 303
+    assert api.engine.referrals.get_case(case_id).state.value == "consent_requested"

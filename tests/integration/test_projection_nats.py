@@ -101,6 +101,9 @@ async def test_after_a_rebuild_the_projectors_go_on_right_after_the_rebuilt_chec
     views = await rebuilt(js, engine.settings)
     assert {c.seq for c in checkpoints(views, [p.name for p in projections])} == {first}
     cases_then = len(dump(views)["case_view"])
+    consumers = {c.name for c in await js.consumers_info(STREAM)}
+    assert not any(n.startswith("ks-rebuild-") for n in consumers)  # the reading one is gone
+    assert {"ks-view-work-queue", "ks-view-case-view", "ks-view-monitoring"} <= consumers
     # More happens after the rebuild; the live projectors pick it up from the checkpoint
     play(engine.referrals, clock, seed=24, steps=80)
     last = await publish_all(engine, js)
