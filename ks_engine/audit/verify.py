@@ -40,6 +40,28 @@ class Unreadable:
 Stored = Notification | Unreadable
 
 
+REMEMBERED = 100_000  # aggregates whose latest link the walk keeps in memory
+
+
+class _Recent:
+    """The latest link (version, hash) of the aggregates met most recently in the walk, at
+    most ``REMEMBERED`` of them: memory stays bounded however many aggregates a store holds;
+    an older one is looked up in the chain when its next event comes."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = REMEMBERED if size is None else size
+        self._links: dict[str, tuple[int, str]] = {}
+
+    def get(self, aggregate: str) -> tuple[int, str] | None:
+        return self._links.get(aggregate)
+
+    def __setitem__(self, aggregate: str, latest: tuple[int, str]) -> None:
+        self._links.pop(aggregate, None)  # re-inserted: the most recent again
+        self._links[aggregate] = latest
+        if len(self._links) > self.size:
+            del self._links[next(iter(self._links))]
+
+
 def _named(link: Link) -> str:
     """The sealed event named for an auditor (built only when there is something to say)."""
     return describe(link.topic, link.aggregate, link.version, link.position)
@@ -121,7 +143,7 @@ class Verifier:
         if head is not None and head.position < upto and self.grace_seconds:
             time.sleep(self.grace_seconds)  # events stored just now are being sealed
         prev, count = GENESIS, 0
-        latest: dict[str, tuple[int, str]] = {}
+        latest = _Recent()
         last_link: Link | None = None
         for link, event in _merged(self.app, self.store, upto):
             if len(report.problems) >= MAX_PROBLEMS:
@@ -204,9 +226,7 @@ class Verifier:
             else:
                 report.checkpoints += 1
 
-    def _check_link(
-        self, link: Link, prev: str, latest: dict[str, tuple[int, str]], report: Report
-    ) -> None:
+    def _check_link(self, link: Link, prev: str, latest: _Recent, report: Report) -> None:
         if link.recomputed_hash() != link.link_hash:
             report.add(
                 link.position,
@@ -225,6 +245,8 @@ class Verifier:
             )
         expected = (link.version - 1, link.prev_in_aggregate) if link.version > 1 else None
         before = latest.get(link.aggregate)
+        if before is None and expected is not None:
+            before = self._sealed_before(link)
         if (link.version == 1 and link.prev_in_aggregate != GENESIS) or (
             expected is not None and before != expected
         ):
@@ -236,6 +258,14 @@ class Verifier:
                 "replaced "
                 "or moved.",
             )
+
+    def _sealed_before(self, link: Link) -> tuple[int, str] | None:
+        """The previous version's link, when the walk no longer remembers it: looked up in the
+        chain, and only if it lies before ``link`` (as the walk would have met it)."""
+        found = self.store.link_of(link.aggregate, link.version - 1)
+        if found is None or found.position >= link.position:
+            return None
+        return found.version, found.link_hash
 
     def _check_event(self, link: Link, n: Stored, report: Report) -> None:
         if isinstance(n, Unreadable):
@@ -280,17 +310,20 @@ class Verifier:
 
     def _municipality_of(self, event: Any, aggregate: str) -> str:
         """The case's municipality, from its first event: the log holds that one earlier, so
-        it is remembered then (keyed by the link's own aggregate text, which the chain walk
-        keeps anyway) instead of read again for every later event of the case."""
+        it is remembered then (for the ``REMEMBERED`` newest cases) instead of read again for
+        every later event of the case."""
         if event.originator_version == 1:
             municipality = sys.intern(str(event.municipality))
-            self._municipalities[aggregate] = municipality
-            return municipality
-        known = self._municipalities.get(aggregate)
-        if known is None:
+        else:
+            known = self._municipalities.get(aggregate)
+            if known is not None:
+                return known
             first = next(iter(self.app.events.get(event.originator_id, lte=1)))
-            known = self._municipalities[aggregate] = sys.intern(str(first.municipality))  # type: ignore[attr-defined]
-        return known
+            municipality = sys.intern(str(first.municipality))  # type: ignore[attr-defined]
+        if len(self._municipalities) >= REMEMBERED:
+            del self._municipalities[next(iter(self._municipalities))]
+        self._municipalities[aggregate] = municipality
+        return municipality
 
     def _unsealed(self, n: Stored, last_link: Link | None, report: Report) -> None:
         what = (

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from adapters.persistence.audit_chain import SqlChainStore
 from ks_engine.audit import chain
+from ks_engine.audit import verify as verify_module
 from ks_engine.audit.chain import Link
 from ks_engine.audit.findings import Report
 from ks_engine.audit.verify import Verifier
@@ -336,3 +337,29 @@ def test_events_stored_while_verifying_are_left_to_the_next_verification(
     finally:
         engine.close()
     assert verify(data_dir).verified > before  # the next verification covers them
+
+
+def test_with_little_memory_the_walk_looks_earlier_versions_up_and_finds_the_same(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    total = rows(data_dir, "SELECT COUNT(*) FROM stored_events")[0][0]
+    monkeypatch.setattr(verify_module, "REMEMBERED", 1)  # every later version is looked up
+    intact = verify(data_dir)
+    assert intact.intact, intact.problems[:1]
+    assert intact.verified == total
+    # A case's middle event removed together with its seal: its next event no longer
+    # continues the case's history, whether the walk remembered the case or looked it up.
+    events = case_events(data_dir)
+    versions = {(case, version): position for position, case, version in events}
+    position, case, version = next(
+        (p, c, v) for p, c, v in events if v >= 2 and (c, v + 1) in versions
+    )
+    edit(
+        data_dir,
+        f"DELETE FROM stored_events WHERE rowid = {position}",
+        f"DELETE FROM audit_chain WHERE position = {position}",
+    )
+    found = {(p.position, p.kind) for p in verify(data_dir).problems}
+    assert (versions[(case, version + 1)], "history_gap") in found
+    monkeypatch.setattr(verify_module, "REMEMBERED", 100_000)
+    assert {(p.position, p.kind) for p in verify(data_dir).problems} == found
