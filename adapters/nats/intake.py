@@ -28,7 +28,6 @@ from adapters.nats.fetching import fetch_batch
 from adapters.nats.streams import SIGNALS
 from domain.values import Signal
 from ks_engine import commands as c
-from ks_engine.application import SignalOutcome
 from ks_engine.bootstrap import Engine
 from ks_engine.log import redact_text
 from ks_engine.partners import PartnerRegistry, partner_token
@@ -40,6 +39,7 @@ from ks_engine.signal_contract import (
     parse_signal,
     to_domain,
 )
+from ks_engine.signal_intake import SignalOutcome
 
 RECEIPT_ACK_SECONDS = 5.0  # a receipt not confirmed by then is published again
 log = structlog.get_logger("ks.intake")

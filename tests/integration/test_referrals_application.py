@@ -18,9 +18,10 @@ from domain.lifecycle import State
 from domain.person_index import PersonIndex, person_index_id
 from domain.values import Need, Outcome, Signal
 from ks_engine import commands as c
-from ks_engine.application import Referrals, SignalOutcome
+from ks_engine.application import Referrals
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.settings import Settings
+from ks_engine.signal_intake import SignalOutcome
 from tests.conftest import FixedClock
 from tests.referral_builders import (
     BSN_A,

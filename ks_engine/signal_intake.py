@@ -1,0 +1,197 @@
+"""Signals into cases: the matching of persons and the idempotency of deliveries.
+
+The part of the application service that the intake drives: a batch of partner signals is
+stored in one transaction, each opening a case or joining the person's open case, each at most
+once however often it is delivered. ``ks_engine.application.Referrals`` adds the coordinators'
+commands and the queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import RecordConflictError, Recorder, Recording
+
+from domain.errors import DomainError
+from domain.person_index import PersonIndex, person_index_id
+from domain.referral import Referral
+from domain.signal_record import SignalRecord, signal_record_id
+from domain.values import Signal
+from ks_engine import commands as c
+from ks_engine.keystore import PersonalDataVault
+
+A = TypeVar("A", bound=Aggregate)
+
+ExistenceQuery = Callable[[Recorder, Sequence[UUID]], "set[UUID] | None"]
+
+
+@dataclass(frozen=True)
+class SignalOutcome:
+    """What became of one signal: the case it opened or joined, or why it was refused."""
+
+    signal_key: str
+    case_id: UUID | None
+    matched_existing: bool = False
+    duplicate: bool = False
+    refusal: DomainError | None = None
+    position: int | None = None
+
+
+class SignalIntake(Application[UUID]):
+    """Receiving signals; the application service's constructor sets what it uses."""
+
+    MAX_CONFLICT_RETRIES = 3
+    vault: PersonalDataVault
+    clock: Callable[[], datetime]
+    _existing: ExistenceQuery | None
+    _unsnapshotted: Repository[UUID]
+
+    def receive_signal(self, signal: Signal, ctx: c.Context) -> SignalOutcome:
+        """Open a case for a first signal, or add it to the person's open case."""
+        return self.receive_signals([(signal, ctx)])[0]
+
+    def receive_signals(self, batch: Sequence[tuple[Signal, c.Context]]) -> list[SignalOutcome]:
+        """Process many signals and store all their effects in one transaction.
+
+        A signal already processed (same key) is reported as a duplicate and changes nothing.
+        The batch first assumes its signals are new (their idempotency records are written, not
+        read: duplicates are rare); if a record or case was written meanwhile, by an earlier
+        delivery or another worker, the store refuses the whole transaction and the batch is
+        retried signal by signal, each reading first, so that a duplicate is recognised and a
+        loser of a race joins the winner's case.
+        """
+        try:
+            return self._receive_together(batch, check_duplicates=False)
+        except RecordConflictError:
+            if len(batch) == 1:
+                return [self._receive_with_retries(*batch[0])]
+            return [self._receive_with_retries(s, ctx) for s, ctx in batch]
+
+    def _receive_with_retries(self, signal: Signal, ctx: c.Context) -> SignalOutcome:
+        for attempt in range(self.MAX_CONFLICT_RETRIES):
+            try:
+                return self._receive_together([(signal, ctx)], check_duplicates=True)[0]
+            except RecordConflictError:
+                if attempt == self.MAX_CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _receive_together(
+        self, batch: Sequence[tuple[Signal, c.Context]], *, check_duplicates: bool
+    ) -> list[SignalOutcome]:
+        work: dict[UUID, Aggregate] = {}
+        pending: list[tuple[Signal, UUID, bool]] = []
+        outcomes: list[SignalOutcome | None] = []
+        at = self.clock()
+        absent = set() if check_duplicates else self._absent_indexes(batch)
+        for signal, ctx in batch:
+            record_id = signal_record_id(signal.signal_key)
+            if check_duplicates or record_id in work:
+                record = self._find(SignalRecord, record_id, work)
+            else:
+                record = None
+            if record is not None:
+                outcomes.append(
+                    SignalOutcome(signal.signal_key, record.case_id, record.matched_existing, True)
+                )
+                continue
+            try:
+                case, matched = self._apply_signal(signal, ctx, at, work, absent)
+            except DomainError as refusal:
+                outcomes.append(SignalOutcome(signal.signal_key, None, refusal=refusal))
+                continue
+            record = SignalRecord(
+                signal_key=signal.signal_key, case_id=case.id, matched_existing=matched
+            )
+            work[record.id] = record
+            pending.append((signal, case.id, matched))
+            outcomes.append(None)
+        positions = self._positions(self.save(*work.values())) if work else {}
+        fresh = iter(pending)
+        result: list[SignalOutcome] = []
+        for outcome in outcomes:
+            if outcome is None:
+                signal, case_id, matched = next(fresh)
+                outcome = SignalOutcome(
+                    signal.signal_key, case_id, matched, position=positions.get(case_id)
+                )
+            result.append(outcome)
+        return result
+
+    def _absent_indexes(self, batch: Sequence[tuple[Signal, c.Context]]) -> set[UUID]:
+        """The batch's matching-index ids known (in one query) not to be stored yet."""
+        if self._existing is None:
+            return set()
+        ids = [person_index_id(s.municipality, s.person_pseudonym) for s, _ in batch]
+        found = self._existing(self.recorder, ids)
+        return set() if found is None else set(ids) - found
+
+    def _apply_signal(
+        self,
+        signal: Signal,
+        ctx: c.Context,
+        at: datetime,
+        work: dict[UUID, Aggregate],
+        absent: set[UUID],
+    ) -> tuple[Referral, bool]:
+        index_id = person_index_id(signal.municipality, signal.person_pseudonym)
+        if index_id in absent and index_id not in work:
+            index = None
+        else:
+            index = self._find(PersonIndex, index_id, work)
+        if index is not None and index.open_case_id is not None:
+            case = self._find(Referral, index.open_case_id, work)
+            assert case is not None, "the matching index names a case that does not exist"
+            case.refuse_if_erased("add a signal")  # before a key is used for nothing
+            sealed, _ = self.vault.seal(signal.personal, case.personal_key_id)
+            case.add_signal(
+                signal,
+                actor=ctx.actor,
+                at=at,
+                causation_id=ctx.causation_id,
+                sealed_personal=sealed,
+            )
+            work[case.id] = case
+            return case, True
+        sealed, _ = self.vault.seal(signal.personal, None)
+        case = Referral.signal(
+            signal, actor=ctx.actor, at=at, causation_id=ctx.causation_id, sealed_personal=sealed
+        )
+        if index is None:
+            index = PersonIndex(
+                municipality=signal.municipality,
+                person_pseudonym=signal.person_pseudonym,
+                case_id=case.id,
+            )
+        else:
+            index.case_opened(case.id)
+        work[case.id] = case
+        work[index.id] = index
+        return case, False
+
+    def _find(self, cls: type[A], aggregate_id: UUID, work: dict[UUID, Aggregate]) -> A | None:
+        if aggregate_id in work:
+            found = work[aggregate_id]
+        else:
+            repository = (
+                self.repository if cls in self.snapshotting_intervals else self._unsnapshotted
+            )
+            try:
+                found = repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+        assert isinstance(found, cls)
+        return found
+
+    @staticmethod
+    def _positions(recordings: list[Recording[UUID]]) -> dict[UUID, int]:
+        positions: dict[UUID, int] = {}
+        for r in recordings:
+            positions[r.domain_event.originator_id] = r.notification.id
+        return positions
