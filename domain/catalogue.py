@@ -87,8 +87,13 @@ class Suggestion(BaseModel):
 NEED_WEIGHT, RISK_WEIGHT, DIMENSION_WEIGHT = 3, 2, 1
 
 
-def suggest_support(case: Referral, catalogue: Catalogue) -> list[Suggestion]:
+def suggest_support(
+    case: Referral, catalogue: Catalogue, available: frozenset[str] | None = None
+) -> list[Suggestion]:
     """Offers available in the case's municipality and phase, best fit first.
+
+    ``available``: the offer ids the region lists for the case's municipality (None: the
+    catalogue's service areas alone decide).
 
     Fit: 3 points per need identified at the discussion that the offer addresses, 2 per risk
     factor in the signals, 1 per low-scoring Positieve Gezondheid dimension. Offers with no
@@ -105,6 +110,8 @@ def suggest_support(case: Referral, catalogue: Catalogue) -> list[Suggestion]:
     ranked: list[Suggestion] = []
     for offer in catalogue.services:
         if phase not in offer.phases or case.municipality not in offer.service_area:
+            continue
+        if available is not None and offer.id not in available:
             continue
         reasons: list[dict[str, Any]] = []
         reasons += [

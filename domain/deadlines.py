@@ -20,6 +20,12 @@ class ServiceLevels:
     consent_answer_days: int = 10
     discussion_days: int = 10
     support_days: int = 10
+    # Other days for some municipalities (a region's configuration), by CBS code.
+    per_municipality: tuple[tuple[str, ServiceLevels], ...] = ()
+
+    def for_municipality(self, code: str) -> ServiceLevels:
+        """The levels that hold in ``code``: its own when the region sets them, else these."""
+        return next((levels for c, levels in self.per_municipality if c == code), self)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ def next_deadline(case: Referral, levels: ServiceLevels) -> Deadline | None:
     """The deadline the case is working towards in its current state, if any."""
     m = case.milestones
     state = case.state
+    levels = levels.for_municipality(case.municipality)
     if state is State.SIGNALLED:
         due = add_working_days(case.signalled_at.date(), levels.consent_request_working_days)
         return Deadline("request_consent", due)

@@ -18,6 +18,7 @@ from domain.errors import CaseNotFoundError, VersionConflictError
 from domain.person_index import PersonIndex, person_index_id
 from domain.personal_data import ErasureReason
 from domain.referral import Referral
+from domain.region import Region
 from ks_engine import commands as c
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.processing import AggregateProcessingEvent
@@ -48,11 +49,13 @@ class Referrals(SignalIntake):
         clock: Callable[[], datetime],
         existing: ExistenceQuery | None = None,
         vault: PersonalDataVault | None = None,
+        region: Region | None = None,
     ) -> None:
         super().__init__(env)
         # Without a vault of the store's own, data keys live (and die) with this process.
         self.vault = vault or PersonalDataVault(MemoryKeyStore())
         self.catalogue = catalogue
+        self.region = region
         self._existing = existing
         self.service_levels = service_levels or ServiceLevels()
         self.clock = clock
@@ -221,7 +224,9 @@ class Referrals(SignalIntake):
 
     def suggest_support(self, case_id: UUID) -> list[Suggestion]:
         """Offers from the menukaart ranked by fit for this case."""
-        return suggest_support(self.get_case(case_id), self.catalogue)
+        case = self.get_case(case_id)
+        available = self.region.offers_in(case.municipality) if self.region else None
+        return suggest_support(case, self.catalogue, available)
 
     # -- helpers --------------------------------------------------------------------------
     def _case_for(self, cmd: c.CaseCommand) -> Referral:

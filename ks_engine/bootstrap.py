@@ -120,6 +120,7 @@ def bootstrap(
             clock=clock,
             existing=existing_originators,
             vault=personal_data_vault(settings, audit_db),
+            region=settings.region,
         )
         audit = build_audit(settings, referrals, audit_db)
     referrals.on_recorded(audit.sealer.seal_after_save)  # every writer seals its own events

@@ -35,6 +35,7 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    PROGRAMME_OFFICE = "programme_office"  # regional monitoring only: no case, no access log
 
 
 class Principal(BaseModel):
@@ -185,6 +186,7 @@ DEMO_PRINCIPALS: tuple[tuple[str, Role, str, tuple[str, ...]], ...] = (
     ("demo-partner-midwife", Role.PARTNER, "https://verloskunde-parkstad.nl", ()),
     ("demo-auditor", Role.AUDITOR, "knooppunt-zuid-limburg-audit", ()),
     ("demo-admin", Role.ADMIN, "knooppunt-zuid-limburg-beheer", ()),
+    ("demo-programme-office", Role.PROGRAMME_OFFICE, "programmabureau-kansrijke-start-zl", ()),
 )
 
 

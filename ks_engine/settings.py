@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 from domain.deadlines import ServiceLevels
+from domain.region import Region
 
 SECRETS_DIR = Path("/run/secrets")
 
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     intake_ack_wait_seconds: float = Field(default=30, gt=0)
     intake_retry_delay_seconds: float = Field(default=2, ge=0)
     catalogue_path: Path | None = None
+    region_path: Path | None = None  # the region (YAML/JSON); default: Zuid-Limburg, shipped
     principals_path: Path | None = None  # API principals; default <data_dir>/principals.json
     api_host: str = "127.0.0.1"  # loopback unless an operator opens it up
     api_port: int = Field(default=8000, ge=1, le=65535)
@@ -161,13 +163,22 @@ class Settings(BaseSettings):
         return self.principals_path or self.data_dir / "principals.json"
 
     @property
+    def region(self) -> Region:
+        """The configured region (read once per file; RegionFileError when it is not valid)."""
+        from ks_engine.region_file import load_region
+
+        return load_region(self.region_path)
+
+    @property
     def service_levels(self) -> ServiceLevels:
-        return ServiceLevels(
+        """The KS_* days per step, with the region's own days per municipality attached."""
+        defaults = ServiceLevels(
             consent_request_working_days=self.consent_request_working_days,
             consent_answer_days=self.consent_answer_days,
             discussion_days=self.discussion_days,
             support_days=self.support_days,
         )
+        return self.region.service_levels(defaults)
 
     def pseudonym_key_bytes(self) -> bytes:
         """The pseudonym key; in development a random one kept in the data directory."""

@@ -109,7 +109,9 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
         milestones = dict(item.milestones)
         milestones[_MILESTONE[event.name]] = data.occurred_at
         item = item.model_copy(update={"state": state or item.state, "milestones": milestones})
-    deadline = next_deadline(item.state, item.signalled_at, item.milestones, levels)
+    deadline = next_deadline(
+        item.state, item.signalled_at, item.milestones, levels.for_municipality(item.municipality)
+    )
     return item.model_copy(
         update={
             "last_activity_at": data.occurred_at,

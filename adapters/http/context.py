@@ -59,6 +59,7 @@ PURPOSES = {
     Role.COORDINATOR: Purpose.COORDINATION,
     Role.AUDITOR: Purpose.AUDIT,
     Role.ADMIN: Purpose.OPERATIONS,
+    Role.PROGRAMME_OFFICE: Purpose.RESEARCH,
 }
 
 

@@ -23,7 +23,7 @@ from tests.integration.test_http_stack import KERKRADE, MIDWIFE, SCORES, Api
 
 __all__ = ["viewed"]
 
-ROLES = ("anonymous", "partner", "kerkrade", "landgraaf", "auditor", "admin")
+ROLES = ("anonymous", "partner", "kerkrade", "landgraaf", "auditor", "admin", "programme_office")
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ PRINCIPAL_IDS = {
     "landgraaf": "demo-coordinator-landgraaf",
     "auditor": "demo-auditor",
     "admin": "demo-admin",
+    "programme_office": "demo-programme-office",
 }
 
 

@@ -60,6 +60,7 @@ class Api:
             "partner": "demo-partner-midwife",
             "auditor": "demo-auditor",
             "admin": "demo-admin",
+            "programme_office": "demo-programme-office",
         }
         if who == "anonymous":
             return {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -138,6 +139,15 @@ def test_service_levels_come_from_settings(tmp_path: Path) -> None:
         store="memory", data_dir=tmp_path, consent_request_working_days=3, support_days=20
     )
 
-    assert settings.service_levels == ServiceLevels(
-        consent_request_working_days=3, consent_answer_days=10, discussion_days=10, support_days=20
+    levels = settings.service_levels
+    assert levels.for_municipality("GM0928") == replace(
+        levels,
+        consent_request_working_days=3,
+        consent_answer_days=10,
+        discussion_days=10,
+        support_days=20,
+    )
+    # The demo region gives Vaals its own days for discussion and support; the rest holds.
+    assert levels.for_municipality("GM0981") == replace(
+        levels, discussion_days=15, support_days=15, per_municipality=()
     )
