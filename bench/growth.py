@@ -42,7 +42,7 @@ def _signal_batch(engine: Engine, rng: random.Random, start: int) -> list[tuple[
     for n in range(start, start + BATCH):
         doc = example_signal(demo_bsn(rng), source="https://bench.example.nl", event_id=f"g-{n}")
         parsed = parse_signal(json.dumps(doc).encode(), "ks.signals.GM0928")
-        signal, actor = to_domain(parsed, engine.pseudonymise(parsed.data.person.bsn))
+        signal, actor = to_domain(parsed, engine.pseudonymise)
         out.append((signal, c.Context(actor=actor, causation_id=parsed.event.signal_key)))
     return out
 

@@ -123,7 +123,7 @@ def require_given_consent(case_id: UUID, state: State, consent: Json | None) -> 
 
 # -- the command's own inputs ---------------------------------------------------------------
 def check_same_person(case_id: UUID, same_person: bool) -> None:
-    """A further signal must be about the case's person in the case's municipality."""
+    """A further signal must be about a member of the case's household, in its municipality."""
     if not same_person:
         raise InvalidValueError(
             f"cannot add a signal for case {case_id}: it is about another person or municipality"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import event
 
 from domain import guards
+from domain.household import member_pseudonyms, members_of
 from domain.lifecycle import Action, State, allowed_actions
 from domain.personal_data import PersonalDataHolder
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
@@ -28,7 +30,25 @@ def _signal_record(signal: Signal) -> Json:
         "phase_date": signal.phase.date,
         "risk_factors": [r.value for r in signal.risk_factors],
         "urgency": signal.urgency.value,
+        **_household_record(signal),
     }
+
+
+def _household_record(signal: Signal) -> Json:
+    """The household a signal names (pseudonyms and due dates) and the family's agreement to
+    the referral; left out when the signal names neither (as version-1 signals did)."""
+    out: Json = {}
+    if signal.household:
+        out["household"] = [
+            {"role": m.role.value, "pseudonym": m.pseudonym, "due_date": m.due_date}
+            for m in signal.household
+        ]
+    if signal.referral_consent is not None:
+        out["referral_consent"] = {
+            "given_by": signal.referral_consent.given_by.value,
+            "given_on": signal.referral_consent.given_on,
+        }
+    return out
 
 
 def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
@@ -122,6 +142,23 @@ class Referral(PersonalDataHolder):
         urgencies: list[str] = [s["urgency"] for s in self.signals]
         return min(urgencies, key=order.index)
 
+    @property
+    def household(self) -> list[Json]:
+        """The household now: parent, co-parent, children and unborn children."""
+        return members_of(self)
+
+    @property
+    def member_pseudonyms(self) -> list[str]:
+        """The pseudonyms of every household member with a BSN (the parent's first)."""
+        return member_pseudonyms(self)
+
+    @property
+    def lawful_basis(self) -> str:
+        """Why the case may exist: the family agreed to the referral (``family_agreement``),
+        or a signal without that agreement (``meldcode_signal``)."""
+        first = self.signals[0]
+        return "family_agreement" if first.get("referral_consent") else "meldcode_signal"
+
     def consent_is_active(self, on: date) -> bool:
         """Whether the family's consent is given and not expired or withdrawn on ``on``."""
         return guards.consent_is_active(self.consent, on)
@@ -139,17 +176,27 @@ class Referral(PersonalDataHolder):
         at: datetime,
         causation_id: str,
         sealed_personal: Json | None = None,
+        related_cases: list[UUID] | None = None,
     ) -> None:
-        """Add a further signal about the same person to this open case."""
+        """Add a further signal about a household member to this open case; ``related_cases``
+        are other open cases of members the signal names (the coordinator may merge them)."""
         guards.check_transition(self.id, self.state, Action.ADD_SIGNAL)
         self.refuse_if_erased("add a signal")
+        members = set(self.member_pseudonyms)
+        named = {signal.person_pseudonym} | {m.pseudonym for m in signal.household if m.pseudonym}
         guards.check_same_person(
-            self.id,
-            signal.municipality == self.municipality
-            and signal.person_pseudonym == self.person_pseudonym,
+            self.id, signal.municipality == self.municipality and bool(named & members)
         )
+        record = _signal_record(signal)
+        if signal.person_pseudonym not in members:  # the other parent, found through the case
+            record["household"] = [
+                {"role": "co_parent", "pseudonym": signal.person_pseudonym, "due_date": None},
+                *record.get("household", []),
+            ]
+        if related_cases:
+            record["related_cases"] = [str(r) for r in related_cases if r != self.id]
         self._signal_added(
-            signal=_signal_record(signal),
+            signal=record,
             personal=dict(sealed_personal or {}),
             **_cause(actor, at, causation_id),
         )

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from domain.errors import InvalidValueError
+from domain.household import HouseholdMember, MemberDetails, ReferralConsent
 
 _MUNICIPALITY = re.compile(r"^GM[0-9]{4}$")
 
@@ -329,6 +330,9 @@ class PersonalDetails(Value):
     name: str | None = Field(default=None, max_length=200)
     birth_date: dt.date | None = None
     note: str | None = Field(default=None, max_length=1000)
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=300)
+    household: tuple[MemberDetails, ...] = ()
 
 
 class Signal(Value):
@@ -342,3 +346,5 @@ class Signal(Value):
     risk_factors: tuple[RiskFactor, ...] = Field(min_length=1)
     urgency: Urgency = Urgency.ROUTINE
     personal: PersonalDetails = PersonalDetails()
+    household: tuple[HouseholdMember, ...] = ()  # the co-parent and children the signal names
+    referral_consent: ReferralConsent | None = None

@@ -170,12 +170,10 @@ class Referrals(SignalIntake):
             at=self.clock(),
             causation_id=ctx.causation_id,
         )
-        index = self._find(
-            PersonIndex, person_index_id(case.municipality, case.person_pseudonym), {}
-        )
-        if index is not None:
+        indexes = self._member_indexes(case)
+        for index in indexes:
             index.case_released(case.id)
-        return self._commit(case, index)
+        return self._commit(case, *indexes)
 
     # -- queries --------------------------------------------------------------------------
     def get_case(self, case_id: UUID) -> Referral:
@@ -204,19 +202,17 @@ class Referrals(SignalIntake):
         history; IllegalTransitionError is not raised for that case.
         """
         case = self.get_case(case_id)
-        index = self._find(
-            PersonIndex, person_index_id(case.municipality, case.person_pseudonym), {}
-        )
-        if index is not None and index.open_case_id == case.id:
+        indexes = [i for i in self._member_indexes(case) if i.open_case_id == case.id]
+        for index in indexes:
             index.forget(case.id)
         if case.personal_erased is None:
             key_ids = case.erase_personal_data(
                 reason=reason, actor=ctx.actor, at=self.clock(), causation_id=ctx.causation_id
             )
-            result = self._commit(case, index)
+            result = self._commit(case, *indexes)
         else:
             key_ids = list(case.personal_erased["key_ids"])
-            recordings = self.save(index) if index is not None else []
+            recordings = self.save(*indexes) if indexes else []
             position = recordings[-1].notification.id if recordings else 0
             result = CommandResult(case.id, case.version, position)
         self.vault.destroy(key_ids)
@@ -229,6 +225,14 @@ class Referrals(SignalIntake):
         return suggest_support(case, self.catalogue, available)
 
     # -- helpers --------------------------------------------------------------------------
+    def _member_indexes(self, case: Referral) -> list[PersonIndex]:
+        """The matching-index entries of every household member of the case."""
+        found = [
+            self._find(PersonIndex, person_index_id(case.municipality, p), {})
+            for p in case.member_pseudonyms
+        ]
+        return [i for i in found if i is not None]
+
     def _case_for(self, cmd: c.CaseCommand) -> Referral:
         case = self.get_case(cmd.case_id)
         if cmd.expected_version is not None and cmd.expected_version != case.version:

@@ -96,7 +96,7 @@ class PersonalDataVault:
     def seal(self, details: PersonalDetails, key_id: str | None) -> tuple[Json | None, str | None]:
         """``({"key_id", "ciphertext"}, key_id)``, creating a key when ``key_id`` is None;
         ``(None, key_id)`` when there is nothing to seal."""
-        plain = details.model_dump(mode="json", exclude_none=True)
+        plain = details.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         if not plain:
             return None, key_id
         key_id = key_id or self.keys.create()
@@ -128,11 +128,17 @@ class PersonalDataVault:
         if erased_on is not None:
             return PersonalDetailsView("erased", erased_on=erased_on)
         merged: Json = {}
+        members: dict[str, Json] = {}
         for entry in sealed_entries:
             opened = self.open(entry)
             if opened is None:  # the key is gone although no erasure was recorded (yet)
                 return PersonalDetailsView("erased")
-            merged.update(opened.model_dump(exclude_none=True))
+            plain = opened.model_dump(exclude_none=True, exclude_defaults=True)
+            for member in plain.pop("household", []):  # later details add to earlier ones
+                members[member["ref"]] = {**members.get(member["ref"], {}), **member}
+            merged.update(plain)
+        if members:
+            merged["household"] = list(members.values())
         if not merged:
             return PersonalDetailsView("none")
         return PersonalDetailsView("present", PersonalDetails.model_validate(merged))

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.household import (
+    ConsentGiver,
+    HouseholdMember,
+    MemberDetails,
+    MemberRole,
+    ReferralConsent,
+)
 from domain.values import (
     Actor,
     ActorRole,
@@ -70,6 +78,45 @@ class PersonIn(_Strict):
     bsn: Bsn = Field(description="Burgerservicenummer: nine digits passing the elfproef.")
     birth_date: dt.date | None = None
     name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(
+        default=None, max_length=40, pattern=r"^\+?[0-9 ()-]{6,40}$", description="Phone number."
+    )
+    address: str | None = Field(default=None, max_length=300, description="Postal address.")
+
+
+class ChildPersonIn(_Strict):
+    """A born child: their own BSN and birth date."""
+
+    bsn: Bsn = Field(description="The child's BSN: nine digits passing the elfproef.")
+    birth_date: dt.date
+    name: str | None = Field(default=None, max_length=200)
+
+
+class ChildIn(_Strict):
+    """A child of the household: a born child (``person``) or an expected one (``due_date``)."""
+
+    person: ChildPersonIn | None = None
+    due_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ChildIn:
+        if (self.person is None) == (self.due_date is None):
+            raise ValueError("a child is either a person (BSN and birth date) or a due_date")
+        return self
+
+
+class HouseholdIn(_Strict):
+    """The household of the person: a co-parent and children (all optional)."""
+
+    co_parent: PersonIn | None = None
+    children: list[ChildIn] = Field(default_factory=list, max_length=20)
+
+
+class ReferralConsentIn(_Strict):
+    """The family agreed to be referred to the Knooppunt (*aanmelding na toestemming*)."""
+
+    given_by: ConsentGiver = Field(description="parent (the person), co_parent, or both.")
+    given_on: dt.date
 
 
 class SignalData(_Strict):
@@ -84,6 +131,10 @@ class SignalData(_Strict):
     urgency: Urgency = Urgency.ROUTINE
     note: str | None = Field(
         default=None, max_length=1000, description="Short explanation, not the questionnaire."
+    )
+    household: HouseholdIn | None = None
+    referral_consent: ReferralConsentIn | None = Field(
+        default=None, description="Present when the family agreed to the referral."
     )
 
 
@@ -185,28 +236,79 @@ def _parse_data(data: Any) -> SignalData:
         errors = _field_errors(exc)
         detail = "; ".join(f"{p}: {m}" for p, m, _ in errors)
         paths = {p for p, _, _ in errors}
-        if "data.person.bsn" in paths:
+        if any(p.endswith(".bsn") for p in paths):
             raise Rejection(RejectionCode.INVALID_BSN, detail) from None
         if any("needs its date" in m for _, m, _ in errors):
             raise Rejection(RejectionCode.PHASE_DATE_MISSING, detail) from None
         raise Rejection(RejectionCode.SCHEMA_VIOLATION, detail) from None
 
 
-def to_domain(parsed: ParsedSignal, person_pseudonym: str) -> tuple[Signal, Actor]:
-    """The domain signal (BSN replaced by its pseudonym) and the partner as actor."""
+def to_domain(parsed: ParsedSignal, pseudonymise: Callable[[str], str]) -> tuple[Signal, Actor]:
+    """The domain signal (every BSN replaced by its pseudonym) and the partner as actor."""
     d = parsed.data
+    members, details = _household(d.household, pseudonymise)
+    person = d.person
     signal = Signal(
         signal_key=parsed.event.signal_key,
         municipality=d.municipality,
-        person_pseudonym=person_pseudonym,
+        person_pseudonym=pseudonymise(person.bsn),
         reporter=d.reporter,
         phase=d.phase,
         risk_factors=tuple(d.risk_factors),
         urgency=d.urgency,
-        personal=PersonalDetails(name=d.person.name, birth_date=d.person.birth_date, note=d.note),
+        personal=PersonalDetails(
+            name=person.name,
+            birth_date=person.birth_date,
+            note=d.note,
+            phone=person.phone,
+            address=person.address,
+            household=details,
+        ),
+        household=members,
+        referral_consent=ReferralConsent(**d.referral_consent.model_dump())
+        if d.referral_consent
+        else None,
     )
     actor = Actor(organisation=parsed.event.source, role=ActorRole.PARTNER)
     return signal, actor
+
+
+def _household(
+    household: HouseholdIn | None, pseudonymise: Callable[[str], str]
+) -> tuple[tuple[HouseholdMember, ...], tuple[MemberDetails, ...]]:
+    """Members by pseudonym or due date (for matching), and their sealed-to-be details."""
+    if household is None:
+        return (), ()
+    members: list[HouseholdMember] = []
+    details: list[MemberDetails] = []
+    if (co := household.co_parent) is not None:
+        ref = pseudonymise(co.bsn)
+        members.append(HouseholdMember(role=MemberRole.CO_PARENT, pseudonym=ref))
+        details.append(
+            MemberDetails(
+                role=MemberRole.CO_PARENT,
+                ref=ref,
+                name=co.name,
+                birth_date=co.birth_date,
+                phone=co.phone,
+                address=co.address,
+            )
+        )
+    for child in household.children:
+        if child.person is not None:
+            ref = pseudonymise(child.person.bsn)
+            members.append(HouseholdMember(role=MemberRole.CHILD, pseudonym=ref))
+            details.append(
+                MemberDetails(
+                    role=MemberRole.CHILD,
+                    ref=ref,
+                    name=child.person.name,
+                    birth_date=child.person.birth_date,
+                )
+            )
+        else:
+            members.append(HouseholdMember(role=MemberRole.UNBORN, due_date=child.due_date))
+    return tuple(members), tuple(details)
 
 
 def data_json_schema() -> dict[str, Any]:
@@ -224,10 +326,12 @@ def example_signal(
     source: str = "https://verloskunde-parkstad.nl",
     event_id: str = "2026-000123",
     due_date: dt.date | None = None,
+    co_parent_bsn: str | None = None,
 ) -> dict[str, Any]:
-    """A complete, valid signal as a partner publishes it (JSON-ready)."""
+    """A complete, valid signal as a partner publishes it (JSON-ready); with
+    ``co_parent_bsn`` it names the household: a co-parent and the expected child."""
     due = due_date or dt.date(2027, 4, 15)
-    return {
+    doc: dict[str, Any] = {
         "specversion": "1.0",
         "type": SIGNAL_TYPE,
         "source": source,
@@ -244,3 +348,10 @@ def example_signal(
             "note": "Verbrede risicosignalering: zorgen over geldzaken en spanning thuis.",
         },
     }
+    if co_parent_bsn is not None:
+        doc["data"]["household"] = {
+            "co_parent": {"bsn": co_parent_bsn},
+            "children": [{"due_date": due.isoformat()}],
+        }
+        doc["data"]["referral_consent"] = {"given_by": "both", "given_on": "2026-11-20"}
+    return doc

@@ -128,7 +128,7 @@ class SignalIntake(Application[UUID]):
         """The batch's matching-index ids known (in one query) not to be stored yet."""
         if self._existing is None:
             return set()
-        ids = [person_index_id(s.municipality, s.person_pseudonym) for s, _ in batch]
+        ids = [person_index_id(s.municipality, p) for s, _ in batch for p in _named(s)]
         found = self._existing(self.recorder, ids)
         return set() if found is None else set(ids) - found
 
@@ -140,13 +140,24 @@ class SignalIntake(Application[UUID]):
         work: dict[UUID, Aggregate],
         absent: set[UUID],
     ) -> tuple[Referral, bool]:
-        index_id = person_index_id(signal.municipality, signal.person_pseudonym)
-        if index_id in absent and index_id not in work:
-            index = None
-        else:
-            index = self._find(PersonIndex, index_id, work)
-        if index is not None and index.open_case_id is not None:
-            case = self._find(Referral, index.open_case_id, work)
+        """Join the open case of any household member the signal names (the person's own
+        first), or open a case; every named member without an open case is indexed to it.
+
+        Index entries have deterministic ids and are written in the same transaction as the
+        case: of two intakes racing about members of one household, one is refused and, on
+        its retry, joins the winner's case."""
+        indexes: dict[str, PersonIndex | None] = {}
+        for pseudonym in _named(signal):
+            index_id = person_index_id(signal.municipality, pseudonym)
+            if index_id in absent and index_id not in work:
+                indexes[pseudonym] = None
+            else:
+                indexes[pseudonym] = self._find(PersonIndex, index_id, work)
+        open_ids = list(
+            dict.fromkeys(i.open_case_id for i in indexes.values() if i and i.open_case_id)
+        )
+        if open_ids:
+            case = self._find(Referral, open_ids[0], work)
             assert case is not None, "the matching index names a case that does not exist"
             case.refuse_if_erased("add a signal")  # before a key is used for nothing
             sealed, _ = self.vault.seal(signal.personal, case.personal_key_id)
@@ -156,24 +167,29 @@ class SignalIntake(Application[UUID]):
                 at=at,
                 causation_id=ctx.causation_id,
                 sealed_personal=sealed,
-            )
-            work[case.id] = case
-            return case, True
-        sealed, _ = self.vault.seal(signal.personal, None)
-        case = Referral.signal(
-            signal, actor=ctx.actor, at=at, causation_id=ctx.causation_id, sealed_personal=sealed
-        )
-        if index is None:
-            index = PersonIndex(
-                municipality=signal.municipality,
-                person_pseudonym=signal.person_pseudonym,
-                case_id=case.id,
+                related_cases=open_ids[1:],
             )
         else:
-            index.case_opened(case.id)
+            sealed, _ = self.vault.seal(signal.personal, None)
+            case = Referral.signal(
+                signal,
+                actor=ctx.actor,
+                at=at,
+                causation_id=ctx.causation_id,
+                sealed_personal=sealed,
+            )
         work[case.id] = case
-        work[index.id] = index
-        return case, False
+        for pseudonym, index in indexes.items():
+            if index is None:
+                index = PersonIndex(
+                    municipality=signal.municipality, person_pseudonym=pseudonym, case_id=case.id
+                )
+            elif index.open_case_id is None:
+                index.case_opened(case.id)
+            else:
+                continue
+            work[index.id] = index
+        return case, bool(open_ids)
 
     def _find(self, cls: type[A], aggregate_id: UUID, work: dict[UUID, Aggregate]) -> A | None:
         if aggregate_id in work:
@@ -195,3 +211,9 @@ class SignalIntake(Application[UUID]):
         for r in recordings:
             positions[r.domain_event.originator_id] = r.notification.id
         return positions
+
+
+def _named(signal: Signal) -> list[str]:
+    """The pseudonyms of the members a signal names: its person first, then the household."""
+    named = [signal.person_pseudonym] + [m.pseudonym for m in signal.household if m.pseudonym]
+    return list(dict.fromkeys(named))

@@ -25,6 +25,9 @@ class SignalEntry(BaseModel):
     phase_date: date | None
     risk_factors: list[str]
     urgency: str
+    household: list[dict[str, Any]] = []
+    referral_consent: dict[str, Any] | None = None
+    related_cases: list[str] = []
 
 
 class Consent(BaseModel):
@@ -92,6 +95,7 @@ class CaseView(BaseModel):
     outcome: str | None = None
     closed_at: datetime | None = None
     personal_data_erased_at: datetime | None = None
+    lawful_basis: str = "meldcode_signal"  # or family_agreement: see Referral.lawful_basis
     timeline: list[TimelineEntry] = []
 
 
@@ -106,6 +110,11 @@ def _signal(data: ev.SignalData, at: datetime) -> SignalEntry:
         phase_date=data.phase_date,
         risk_factors=[r.value for r in data.risk_factors],
         urgency=data.urgency.value,
+        household=[m.model_dump(mode="json") for m in data.household],
+        referral_consent=data.referral_consent.model_dump(mode="json")
+        if data.referral_consent
+        else None,
+        related_cases=list(data.related_cases),
     )
 
 
@@ -135,6 +144,7 @@ def apply(view: CaseView | None, event: ReferralEvent, *, owned: bool = False) -
             urgency=first.urgency,
             risk_factors=list(first.risk_factors),
             signals=[first],
+            lawful_basis="family_agreement" if first.referral_consent else "meldcode_signal",
         )
     elif view is None:
         return None

@@ -22,6 +22,7 @@ from uuid import UUID, uuid5
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from domain.household import ConsentGiver, MemberRole
 from domain.lifecycle import State
 from domain.values import (
     ActorRole,
@@ -69,6 +70,21 @@ class ReporterRef(Public):
     role: ReporterRole
 
 
+class MemberRef(Public):
+    """A household member a signal names: the role and, for an unborn child, the due date
+    (never a pseudonym or a name)."""
+
+    role: MemberRole
+    due_date: date | None = None
+
+
+class ReferralConsentRef(Public):
+    """The family agreed to the referral: who and when."""
+
+    given_by: ConsentGiver
+    given_on: date
+
+
 class SignalData(Public):
     """What is published of one signal: no signal key, no personal details."""
 
@@ -77,6 +93,9 @@ class SignalData(Public):
     phase_date: date | None = None
     risk_factors: tuple[RiskFactor, ...]
     urgency: Urgency
+    household: tuple[MemberRef, ...] = ()
+    referral_consent: ReferralConsentRef | None = None
+    related_cases: tuple[str, ...] = ()  # other open cases of members the signal names
 
 
 class OfferRef(Public):

@@ -167,7 +167,7 @@ class Intake:
                     f"source '{parsed.event.source[:100]}' is not a registered partner of this "
                     "Knooppunt; ask the coordinator to register your organisation",
                 )
-            signal, actor = to_domain(parsed, self.engine.pseudonymise(parsed.data.person.bsn))
+            signal, actor = to_domain(parsed, self.engine.pseudonymise)
         except Rejection as rejection:
             item.rejection = rejection
             if item.partner == "unknown" and (source := _source_hint(msg.data)):

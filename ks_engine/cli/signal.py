@@ -21,16 +21,32 @@ app = typer.Typer(no_args_is_help=True, help="Partner signals: example and send.
 
 
 @app.command("example")
-def example(municipality: str = "GM0928") -> None:
-    """Print a valid example signal (a random test BSN, a fresh id) as JSON."""
-    bsn = demo_bsn(random.Random())  # noqa: S311 - test data
+def example(
+    municipality: str = "GM0928",
+    household: bool = typer.Option(
+        False, "--household", help="Name the household: a co-parent and the expected child."
+    ),
+) -> None:
+    """Print a valid example signal (random test BSNs, a fresh id) as JSON."""
+    rng = random.Random()  # noqa: S311 - test data
+    bsn = demo_bsn(rng)
+    co_parent = _other_bsn(rng, bsn) if household else None
     typer.echo(
         json.dumps(
-            example_signal(bsn, municipality=municipality, event_id=str(uuid4())),
+            example_signal(
+                bsn, municipality=municipality, event_id=str(uuid4()), co_parent_bsn=co_parent
+            ),
             indent=2,
             ensure_ascii=False,
         )
     )
+
+
+def _other_bsn(rng: random.Random, bsn: str) -> str:
+    """A valid test BSN other than ``bsn``: the co-parent's own."""
+    while (other := demo_bsn(rng)) == bsn:
+        pass
+    return other
 
 
 @app.command("send")

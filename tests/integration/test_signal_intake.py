@@ -345,3 +345,37 @@ async def test_a_store_that_stays_unavailable_dead_letters_after_bounded_deliver
     (dead,) = await dead_letters(js, 1)
     assert dead.headers["Ks-Error-Code"] == "processing_failed"
     assert dead.headers["Ks-Deliveries"] == "2"
+
+
+CHILD = "100000009"
+
+
+async def test_signals_about_the_co_parent_and_the_child_join_the_mothers_case(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    engine = make_engine(tmp_path)
+    js = nc.jetstream()
+    household = {
+        "co_parent": {"bsn": OTHER, "name": "Pieter Vermeulen", "phone": "06 1234 5678"},
+        "children": [
+            {"person": {"bsn": CHILD, "birth_date": "2024-05-01", "name": "Sem Vermeulen"}},
+            {"due_date": "2027-04-15"},
+        ],
+    }
+    async with Running(engine, nats_server.url):
+        await publish(js, signal(MOTHER, "h-1", household=household))
+        await publish(js, signal(OTHER, "h-2"))
+        await publish(js, signal(CHILD, "h-3", phase={"phase": "postnatal", "date": "2024-05-01"}))
+        got = await receipts.wait_for(3)
+    by_id = {r["signal_id"]: r for r in got}
+    assert [by_id[i]["status"] for i in ("h-1", "h-2", "h-3")] == ["accepted"] * 3
+    assert by_id["h-2"]["case_id"] == by_id["h-3"]["case_id"] == by_id["h-1"]["case_id"]
+    assert by_id["h-2"]["matched_existing"]
+    assert by_id["h-3"]["matched_existing"]
+    case = engine.referrals.get_case(UUID(by_id["h-1"]["case_id"]))
+    assert [m["role"] for m in case.household] == ["parent", "co_parent", "child", "unborn"]
+    engine.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    for clear in (MOTHER, OTHER, CHILD, "Vermeulen", "1234 5678"):
+        assert clear not in json.dumps(got)
+        assert clear.encode() not in stored, clear

@@ -20,9 +20,10 @@ def test_only_the_signal_request_mentions_a_bsn() -> None:
     holders = [
         name for name, schema in doc["components"]["schemas"].items() if "bsn" in json.dumps(schema)
     ]
-    assert holders == ["PersonIn"]
+    # Request bodies only: the signal's person and household members.
+    assert holders == ["ChildPersonIn", "PersonIn"]
     responses = json.dumps(
         [op["responses"] for path in doc["paths"].values() for op in path.values()]
     )
-    assert "PersonIn" not in responses
-    assert "SignalIn" not in responses
+    for holder in [*holders, "SignalIn"]:
+        assert holder not in responses

@@ -1,0 +1,147 @@
+"""A case is a household's case: a signal about any member of an open household joins it, on
+each event store, also when two engines race; members are known by keyed pseudonyms only."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+
+from domain.household import HouseholdMember, MemberDetails, MemberRole
+from domain.person_index import PersonIndex, person_index_id
+from domain.values import Outcome, PersonalDetails, Signal
+from ks_engine import commands as c
+from ks_engine.bootstrap import Engine
+from ks_engine.settings import Settings
+from tests.conftest import FixedClock
+from tests.integration.test_referrals_application import (
+    _hold_first_save,
+    another_engine,
+    needs_shared_store,
+    receive,
+    signal_about,
+)
+from tests.referral_builders import BSN_A, BSN_B, BSN_C, KERKRADE, coordinator_ctx
+
+CHILD = "100000009"  # valid test BSNs, not people
+STRANGER = "222222220"
+
+
+def with_household(
+    engine: Engine, sig: Signal, *, co_parent: str | None = None, child: str | None = None
+) -> Signal:
+    """``sig`` naming a co-parent and a born child by BSN, and an unborn child by due date."""
+    members = [HouseholdMember(role=MemberRole.UNBORN, due_date=date(2027, 3, 1))]
+    details = []
+    if co_parent:
+        ref = engine.pseudonymise(co_parent)
+        members.append(HouseholdMember(role=MemberRole.CO_PARENT, pseudonym=ref))
+        details.append(MemberDetails(role=MemberRole.CO_PARENT, ref=ref, name="Pieter Jansen"))
+    if child:
+        ref = engine.pseudonymise(child)
+        members.append(HouseholdMember(role=MemberRole.CHILD, pseudonym=ref))
+        details.append(MemberDetails(role=MemberRole.CHILD, ref=ref, birth_date=date(2024, 5, 1)))
+    personal = PersonalDetails(name="Anna Jansen", phone="0612345678", household=tuple(details))
+    return sig.model_copy(update={"household": tuple(members), "personal": personal})
+
+
+def test_a_signal_about_any_member_of_an_open_household_joins_its_case(
+    engine: Engine,
+) -> None:
+    # The midwife names the mother, the co-parent and an older child.
+    first = with_household(engine, signal_about(engine, BSN_A, "m#1"), co_parent=BSN_B, child=CHILD)
+    opened = receive(engine, first)
+    assert opened.matched_existing is False
+
+    # JGZ signals about the child, the GP about the co-parent: both join the same case.
+    by_child = receive(engine, signal_about(engine, CHILD, "jgz#1"))
+    by_co_parent = receive(engine, signal_about(engine, BSN_B, "gp#1"))
+    assert by_child.case_id == by_co_parent.case_id == opened.case_id
+    assert by_child.matched_existing
+    assert by_co_parent.matched_existing
+
+    # A signal about someone else opens a case of their own.
+    other = receive(engine, signal_about(engine, STRANGER, "m#2"))
+    assert other.case_id != opened.case_id
+
+    assert opened.case_id is not None
+    case = engine.referrals.get_case(opened.case_id)
+    assert [m["role"] for m in case.household] == ["parent", "co_parent", "child", "unborn"]
+    assert case.member_pseudonyms == [engine.pseudonymise(b) for b in (BSN_A, BSN_B, CHILD)]
+    # The events hold pseudonyms and codes; names and contact details only sealed.
+    stored = json.dumps([s for s in case.signals], default=str)
+    for clear in (BSN_A, BSN_B, CHILD, "Jansen", "0612345678"):
+        assert clear not in stored
+    details = engine.referrals.personal_details(case.id).details
+    assert details is not None
+    assert details.phone == "0612345678"
+    assert {m.name for m in details.household} == {"Pieter Jansen", None}
+
+
+def test_closing_a_case_releases_every_member(engine: Engine) -> None:
+    first = with_household(engine, signal_about(engine, BSN_A, "m#1"), co_parent=BSN_B)
+    opened = receive(engine, first)
+    assert opened.case_id is not None
+    engine.referrals.close_case(
+        c.Close(case_id=opened.case_id, outcome=Outcome.NO_CONTACT, reason="verhuisd"),
+        coordinator_ctx(),
+    )
+    # After closing, a signal about the co-parent opens a new case.
+    later = receive(engine, signal_about(engine, BSN_B, "gp#1"))
+    assert later.case_id != opened.case_id
+    assert not later.matched_existing
+
+
+def test_a_signal_naming_the_parent_of_another_case_links_both_cases(engine: Engine) -> None:
+    mother = receive(engine, signal_about(engine, BSN_A, "m#1"))
+    father = receive(engine, signal_about(engine, BSN_B, "gp#1"))
+    # A signal about the father names the mother as his co-parent: it joins his case, which
+    # now names hers as one household's, for the coordinator to merge.
+    linking = with_household(engine, signal_about(engine, BSN_B, "gp#2"), co_parent=BSN_A)
+    joined = receive(engine, linking)
+    assert joined.case_id == father.case_id
+    assert father.case_id is not None
+    case = engine.referrals.get_case(father.case_id)
+    assert case.signals[-1]["related_cases"] == [str(mother.case_id)]
+
+
+def test_two_engines_racing_on_members_of_one_household_open_one_case(
+    store_settings: Settings, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needs_shared_store(store_settings)
+    with (
+        another_engine(store_settings, clock) as one,
+        another_engine(store_settings, clock) as two,
+    ):
+        barrier = threading.Barrier(2)
+        saves = [
+            _hold_first_save(one.referrals, barrier, monkeypatch),
+            _hold_first_save(two.referrals, barrier, monkeypatch),
+        ]
+        # One engine hears of the mother naming the father; the other of the father alone.
+        pairs = [
+            (one, with_household(one, signal_about(one, BSN_A, "m#1"), co_parent=BSN_B)),
+            (two, signal_about(two, BSN_B, "gp#1")),
+        ]
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcomes = list(pool.map(lambda pair: receive(*pair), pairs))
+
+        # The store refused the loser (the father's index entry was written by both); its
+        # retry found the winner's case and joined it.
+        assert sorted(len(calls) for calls in saves) == [1, 2]
+        assert len({o.case_id for o in outcomes}) == 1
+        assert sorted(o.matched_existing for o in outcomes) == [False, True]
+        case_id = outcomes[0].case_id
+        assert case_id is not None
+        case = one.referrals.get_case(case_id)
+        assert sorted(case.member_pseudonyms) == sorted(one.pseudonymise(b) for b in (BSN_A, BSN_B))
+        for bsn in (BSN_A, BSN_B):
+            index = two.referrals.repository.get(person_index_id(KERKRADE, one.pseudonymise(bsn)))
+            assert isinstance(index, PersonIndex)
+            assert index.open_case_id == case_id
+        # A third member, unrelated, stays apart.
+        assert receive(one, signal_about(one, BSN_C, "m#9")).case_id != case_id
