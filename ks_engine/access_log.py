@@ -49,6 +49,7 @@ class Purpose(StrEnum):
     AUDIT = "audit"
     RESEARCH = "research"
     OPERATIONS = "operations"
+    REPAIR = "repair"  # an administrator reads or replays a dead-lettered signal
 
 
 class AccessEntry(BaseModel):

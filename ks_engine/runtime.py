@@ -54,7 +54,11 @@ async def nats_link(settings: Settings, *, embedded: bool) -> AsyncIterator[Nats
                 "set it to the NATS server or cluster to run this component alone (e.g. "
                 "KS_NATS_URL=nats://127.0.0.1:4222); `ks run` starts an embedded server instead"
             )
-        server = EmbeddedNatsServer(settings.nats_store_dir, port=settings.embedded_nats_port)
+        server = EmbeddedNatsServer(
+            settings.nats_store_dir,
+            port=settings.embedded_nats_port,
+            store_key=settings.nats_store_key_text(),
+        )
         server.start()
         log.info("nats.embedded_started", url=server.url)
     servers = [server.url] if server else settings.nats_servers

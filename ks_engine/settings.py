@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     nats_password: SecretStr | None = None
     nats_replicas: int = Field(default=1, ge=1, le=5)
     embedded_nats_port: int = Field(default=4222, ge=1, le=65535)
+    # The embedded nats-server's JetStream store cipher key (a cluster has its own, see
+    # deploy/nats): letters and digits, starting with a letter, as nats-server reads it.
+    nats_store_key: SecretStr | None = None
     partners_path: Path | None = None  # a partner registry: only its sources may signal
     signals_max_age_hours: float = Field(default=14 * 24, gt=0)  # unprocessed signals hold BSNs
     signals_duplicate_window_seconds: float = Field(default=120, gt=0)
@@ -116,6 +120,23 @@ class Settings(BaseSettings):
                     "KS_SIGNING_KEY must be set to an Ed25519 private key (PEM, or base64 of the "
                     "PEM or of the 32 raw bytes) in production (generate one with: ks keys new)"
                 )
+            if self.nats_url is None and self.nats_store_key is None:
+                raise SettingsError(
+                    "KS_NATS_STORE_KEY must be set in production when ks-engine starts its own "
+                    "nats-server (no KS_NATS_URL): it encrypts the JetStream store "
+                    "(generate one with: ks keys new)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _nats_store_key_is_readable(self) -> Settings:
+        key = self.nats_store_key.get_secret_value() if self.nats_store_key else None
+        if key is not None and not _is_nats_store_key(key):
+            raise SettingsError(
+                "KS_NATS_STORE_KEY must be at least 32 letters and digits starting with a letter "
+                "(nats-server reads other values as numbers or syntax); generate one with: "
+                "ks keys new"
+            )
         return self
 
     @model_validator(mode="after")
@@ -192,6 +213,13 @@ class Settings(BaseSettings):
             return self.cipher_key.get_secret_value()
         return _development_secrets(self.data_dir)["cipher_key"]
 
+    def nats_store_key_text(self) -> str:
+        """The embedded nats-server's store key; in development a random one kept in the data
+        directory (the store is encrypted there too, so switching to production keeps it)."""
+        if self.nats_store_key is not None:
+            return self.nats_store_key.get_secret_value()
+        return _development_secrets(self.data_dir)["nats_store_key"]
+
     def signing_key_text(self) -> str:
         """The audit signing key; in development a random one kept in the data directory."""
         if self.signing_key is not None:
@@ -200,13 +228,19 @@ class Settings(BaseSettings):
 
 
 def new_secrets() -> dict[str, str]:
-    """Fresh random secrets: a pseudonym key, an AES-256 key for the event store and an
-    Ed25519 key (base64 of its 32 raw bytes) for signing audit checkpoints."""
+    """Fresh random secrets: a pseudonym key, an AES-256 key for the event store, an
+    Ed25519 key (base64 of its 32 raw bytes) for signing audit checkpoints and a key for the
+    embedded nats-server's JetStream store (256 random bits as letters and digits)."""
     return {
         "pseudonym_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "cipher_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "signing_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "nats_store_key": "k" + secrets.token_hex(32),
     }
+
+
+def _is_nats_store_key(text: str) -> bool:
+    return re.fullmatch(r"[A-Za-z][A-Za-z0-9]{31,}", text) is not None
 
 
 def _is_signing_key(text: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from adapters.nats.embedded import EmbeddedNatsServer
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.clock import AMSTERDAM
-from ks_engine.settings import Settings
+from ks_engine.settings import Settings, new_secrets
 from tests.nats_cluster import NatsCluster
 from tests.postgres_server import PostgresDatabase, PostgresServer
 
@@ -41,8 +41,10 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[EmbeddedNatsServer]:
-    """A real nats-server with JetStream, on loopback, store in the test's directory."""
-    with EmbeddedNatsServer(tmp_path / "nats") as server:
+    """A real nats-server with JetStream, on loopback, store in the test's directory, encrypted
+    at rest as `ks run` runs it."""
+    key = new_secrets()["nats_store_key"]
+    with EmbeddedNatsServer(tmp_path / "nats", store_key=key) as server:
         yield server
 
 

