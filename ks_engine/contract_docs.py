@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from adapters.nats.dead_letters import SEALED_FORMAT
 from ks_engine.audit.chain import CHECKPOINT_FORMAT
 from ks_engine.receipts import Receipt
 from ks_engine.signal_contract import SIGNAL_TYPE, RejectionCode, data_json_schema, example_signal
@@ -122,10 +123,13 @@ def asyncapi_document() -> dict[str, Any]:
             },
             "deadLetters": {
                 "address": "ks.dlq.signals",
-                "description": "Stream KS_DLQ: rejected signals with the original body (for "
-                "repair, bounded retention) and headers Ks-Error-Code, "
-                "Ks-Error-Reason, Ks-Original-Subject, Ks-Original-Sequence, "
-                "Ks-Deliveries, Ks-Reference. Headers never carry a BSN.",
+                "description": "Stream KS_DLQ (bounded retention, KS_DLQ_MAX_AGE_DAYS): "
+                "rejected signals, sealed. The payload is the original message (subject, "
+                "headers and body) encrypted under a key derived from the engine's "
+                "KS_CIPHER_KEY; only `ks dlq show` and `ks dlq replay` open it, each use "
+                "access-logged. The clear headers say why and where, and never carry a "
+                "BSN (BSN-like numbers are redacted). `ks dlq replay` leaves a marker on "
+                "ks.dlq.replays.",
                 "messages": {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
             },
             "referralEvents": {
@@ -184,15 +188,35 @@ def asyncapi_document() -> dict[str, Any]:
                     "headers": {
                         "type": "object",
                         "properties": {
+                            "Nats-Msg-Id": {
+                                "type": "string",
+                                "description": "dlq:<original stream>:<original sequence>",
+                            },
                             "Ks-Error-Code": {"enum": [c.value for c in RejectionCode]},
-                            "Ks-Error-Reason": {"type": "string"},
+                            "Ks-Error-Reason": {
+                                "type": "string",
+                                "description": "In words, at most 1000 characters.",
+                            },
+                            "Ks-Original-Stream": {"const": "KS_SIGNALS"},
                             "Ks-Original-Subject": {"type": "string"},
                             "Ks-Original-Sequence": {"type": "string"},
                             "Ks-Deliveries": {"type": "string"},
                             "Ks-Reference": {"type": "string"},
+                            "Ks-Partner": {
+                                "type": "string",
+                                "description": "The partner's id (or a token of its source).",
+                            },
+                            "Ks-Sealed": {"const": SEALED_FORMAT},
                         },
                     },
-                    "payload": {"description": "The original message, byte for byte."},
+                    "payload": {
+                        "description": "Sealed: a 12-byte nonce, then AES-256-GCM ciphertext and "
+                        "tag of the JSON object {subject, headers, body (base64)} of the original "
+                        "message; the associated data binds it to its letter "
+                        "(`ks-engine dead letter v1:<original stream>:<original sequence>`). The "
+                        "key is HKDF-SHA256 of KS_CIPHER_KEY with info `ks-engine dead letters "
+                        "v1`.",
+                    },
                 },
                 "checkpoint": {
                     "payload": {

@@ -151,6 +151,13 @@ class NatsCluster:
             self._spawn(node)
         self.wait_ready(timeout)
 
+    def start_again(self, timeout: float = 30.0) -> None:
+        """Start every stopped node on its own store and wait until the cluster is ready."""
+        for node in self.nodes:
+            if node.process is None:
+                self._spawn(node)
+        self.wait_ready(timeout)
+
     def stop(self) -> None:
         """Stop every node (SIGTERM, then SIGKILL after 10 s)."""
         for node in self.nodes:

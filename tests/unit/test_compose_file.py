@@ -170,3 +170,12 @@ def test_the_command_lookup_finds_real_commands_only() -> None:
     assert cli_command(["projections", "status"]) is not None
     assert cli_command(["intakes"]) is None
     assert cli_command(["intake", "status"]) is None
+
+
+@pytest.mark.parametrize("node", NATS_NODES)
+def test_every_node_mounts_the_store_key_the_nats_configuration_includes(node: str) -> None:
+    config = (NATS_CONFIG / "nats.conf").read_text()
+    assert "cipher: chachapoly" in config
+    (included,) = re.findall(r'include "\.\./\.\./run/secrets/([a-z_]+)"', config)
+    assert included in service(node).get("secrets", [])
+    assert compose()["secrets"][included]["file"].startswith("./secrets/")

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain.values import PersonalDetails
 from ks_engine.audit import chain, signing
 from ks_engine.keystore import KeyStoreError, MemoryKeyStore, PersonalDataVault, UnknownKeyError
-from ks_engine.settings import Settings, SettingsError
+from ks_engine.settings import Settings, SettingsError, new_secrets
 
 PSEUDONYM = "p" * 40
 AES = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -46,6 +46,7 @@ def test_production_starts_with_every_key_set() -> None:
         pseudonym_key=PSEUDONYM,  # type: ignore[arg-type]
         cipher_key=AES,  # type: ignore[arg-type]
         signing_key=ED25519,  # type: ignore[arg-type]
+        nats_store_key=new_secrets()["nats_store_key"],  # type: ignore[arg-type]
     )
     assert settings.cipher_key_text() == AES
 

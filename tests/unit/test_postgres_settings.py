@@ -49,6 +49,7 @@ def test_production_on_postgres_needs_a_password() -> None:
         "pseudonym_key": "k" * 40,
         "cipher_key": base64.b64encode(bytes(32)).decode(),
         "signing_key": base64.b64encode(bytes(range(32))).decode(),  # audit checkpoints
+        "nats_store_key": "k" * 40,  # the embedded nats-server's store
     }
     with pytest.raises(SettingsError, match="KS_PG_PASSWORD"):
         Settings.model_validate({"environment": "production", "store": "postgres", **keys})
