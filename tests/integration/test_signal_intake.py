@@ -18,6 +18,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from adapters.nats.dead_letters import DeadLetter, dead_letter_seal
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.intake import DLQ_SUBJECT, Intake
 from adapters.nats.streams import DLQ, ensure_intake_streams
@@ -191,8 +192,11 @@ async def test_each_rejection_class_is_dead_lettered_with_its_reason_and_intake_
         assert "111222334" not in reason
         assert m.headers["Ks-Original-Subject"].startswith("ks.signals.")
         await m.ack()
-    # The body is kept for repair; the headers never carry the BSN.
-    assert any(MOTHER.encode() in m.data for m in dead)
+    # The body is kept for repair, sealed under the engine's key; the headers never carry the BSN.
+    assert not any(MOTHER.encode() in m.data for m in dead)
+    seal = dead_letter_seal(engine.settings)
+    letters = [DeadLetter(0, None, dict(m.headers), m.data) for m in dead]
+    assert any(MOTHER.encode() in letter.original(seal).body for letter in letters)
     invalid_bsn = next(m for m in dead if m.headers["Ks-Error-Code"] == "invalid_bsn")
     assert "data.person.bsn" in invalid_bsn.headers["Ks-Error-Reason"]
     accepted = [r for r in got if r["status"] == "accepted"]
