@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
 
+# The console is for people (tokens, the demo's story); the engine's JSON log goes to a file.
 run: $(STAMP)
-	$(BIN)/ks run --demo
+	KS_LOG_FILE="$${KS_LOG_FILE:-$${KS_DATA_DIR:-var}/ks.log}" $(BIN)/ks run --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

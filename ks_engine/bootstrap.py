@@ -110,7 +110,7 @@ def bootstrap(
     """Build the engine from settings (read from the environment when not given)."""
     settings = settings or Settings()
     if configure_logs:
-        configure_logging(settings.log_level, settings.log_format)
+        configure_logging(settings.log_level, settings.log_format, settings.log_file)
     with _schema_lock(settings):
         audit_db = open_audit_database(settings)
         referrals = Referrals(

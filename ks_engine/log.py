@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -71,9 +73,12 @@ def redact_personal_data(
     }
 
 
-def configure_logging(level: str = "info", fmt: str = "auto") -> None:
-    """Configure structlog once: context first, timestamps, redaction, JSON or console."""
-    as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+def configure_logging(level: str = "info", fmt: str = "auto", file: Path | None = None) -> None:
+    """Configure structlog once: context first, timestamps, redaction, JSON or console.
+
+    With ``file`` the lines go there as JSON (appended), and stderr stays free for people.
+    """
+    as_json = fmt == "json" or file is not None or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     )
@@ -89,7 +94,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=_CurrentStderrLogger,
+        logger_factory=_CurrentStderrLogger if file is None else _FileLoggerFactory(file),
         cache_logger_on_first_use=False,
     )
 
@@ -103,5 +108,23 @@ class _CurrentStderrLogger:
 
     def msg(self, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+class _FileLoggerFactory:
+    """One appending, line-buffered file shared by every logger; lines never interleave."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+
+    def __call__(self, *_: Any) -> _FileLoggerFactory:
+        return self
+
+    def msg(self, message: str) -> None:
+        with self._lock:
+            self._file.write(message + "\n")
 
     log = debug = info = warn = warning = error = critical = exception = fatal = msg

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # JSON log lines to this file instead of stderr (`make run` keeps its console for people).
+    log_file: Path | None = None
     consent_request_working_days: int = Field(default=5, ge=1)
     consent_answer_days: int = Field(default=10, ge=1)
     discussion_days: int = Field(default=10, ge=1)

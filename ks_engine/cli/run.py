@@ -78,6 +78,8 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
             if demo:
                 await asyncio.to_thread(_seed_demo, engine)
             typer.echo(f"ks-engine running ({', '.join(parts)}) on {link.url}; Ctrl-C stops")
+            if engine.settings.log_file is not None:
+                typer.echo(f"log lines (JSON) go to {engine.settings.log_file}")
             await run_components(parts, stop)
     except NatsNotConfiguredError as e:
         typer.echo(f"KS_NATS_URL is not set: {e}", err=True)

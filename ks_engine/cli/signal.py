@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import nats
 import typer
+from nats.errors import NoServersError
 
 from ks_engine.demo import demo_bsn
 from ks_engine.receipts import signal_reference
@@ -58,18 +59,47 @@ def send(file: Path) -> None:
         raise typer.BadParameter("the signal has no data.municipality", param_hint="FILE")
     key = f"{doc.get('source')}#{doc.get('id')}"
     settings = Settings()
-
-    async def publish() -> int:
-        nc = await nats.connect(settings.nats_servers, **nats_credentials(settings))
-        try:
-            ack = await nc.jetstream().publish(
-                SIGNAL_SUBJECT_PREFIX + municipality,
-                file.read_bytes(),
-                headers={"Nats-Msg-Id": key},
-            )
-            return int(ack.seq)
-        finally:
-            await nc.close()
-
-    seq = asyncio.run(publish())
+    try:
+        seq = asyncio.run(_publish(settings, municipality, file.read_bytes(), key))
+    except NatsUnreachableError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"published as stream sequence {seq}; reference {signal_reference(key)}")
+    typer.echo(
+        "the receipt: GET /signals/<reference> on the HTTP API (a partner's token), or "
+        f"subscribe to ks.receipts.{municipality}.>"
+    )
+
+
+class NatsUnreachableError(Exception):
+    """No nats-server answered at the configured address."""
+
+
+async def _publish(settings: Settings, municipality: str, body: bytes, key: str) -> int:
+    """Publish once; an unreachable server is reported within seconds, not retried forever."""
+
+    async def quiet(_: Exception) -> None:
+        """Connection errors are reported once, below, not as a traceback per attempt."""
+
+    try:
+        nc = await nats.connect(
+            settings.nats_servers,
+            connect_timeout=2,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.5,
+            error_cb=quiet,
+            **nats_credentials(settings),
+        )
+    except (NoServersError, OSError, TimeoutError) as e:
+        raise NatsUnreachableError(
+            f"no NATS server answered at {settings.effective_nats_url}: set KS_NATS_URL to the "
+            "address the engine prints on start (`ks-engine running ... on nats://...`)"
+        ) from e
+    try:
+        ack = await nc.jetstream().publish(
+            SIGNAL_SUBJECT_PREFIX + municipality, body, headers={"Nats-Msg-Id": key}
+        )
+        return int(ack.seq)
+    finally:
+        await nc.close()

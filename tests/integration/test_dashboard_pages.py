@@ -406,3 +406,10 @@ def test_a_case_holding_consent_offers_to_ask_the_family_again(web: Viewed) -> N
     )
     assert again.status_code == 303
     assert api.engine.referrals.get_case(case_id).state.value == "consent_requested"
+
+
+def test_the_servers_address_sends_a_browser_to_the_dashboard(web: Viewed) -> None:
+    api, _ = web
+    answer = api.client.get("/", follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/dashboard/"

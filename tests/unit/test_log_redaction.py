@@ -150,3 +150,19 @@ def test_logging_writes_to_the_stderr_of_the_moment(
 )
 def test_case_ids_stay_readable_even_where_their_digits_look_like_a_bsn(case_id: str) -> None:
     assert redact_text(f"case {case_id} closed") == f"case {case_id} closed"
+
+
+def test_a_log_file_takes_json_lines_redacted_and_stderr_stays_free(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log_file = tmp_path / "logs" / "ks.log"
+    configure_logging("info", "console", log_file)
+    try:
+        structlog.get_logger().info("signal_accepted", detail=f"about {BSN_A}", case="c1")
+    finally:
+        configure_logging("info", "json")
+    lines = [json.loads(line) for line in log_file.read_text("utf-8").splitlines()]
+    assert lines[-1]["event"] == "signal_accepted"
+    assert lines[-1]["detail"] == f"about {REDACTED}"
+    assert BSN_A not in log_file.read_text("utf-8")
+    assert "signal_accepted" not in capsys.readouterr().err

@@ -7,6 +7,7 @@ application commands as the API; a little JavaScript refreshes the work queue.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from adapters.http.dashboard import audit, case, monitoring, pages
@@ -20,3 +21,9 @@ def install_dashboard(app: FastAPI) -> None:
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_exception_handler(PageError, page_error)
+    app.add_api_route("/", _to_dashboard, methods=["GET"], include_in_schema=False)
+
+
+def _to_dashboard() -> RedirectResponse:
+    """A browser opening the server's address lands on the dashboard."""
+    return RedirectResponse(f"{PREFIX}/", status_code=307)
