@@ -56,7 +56,10 @@ class DeadLetterBox:
     async def letters(self) -> tuple[list[DeadLetter], dict[int, datetime | None]]:
         """Every letter's metadata (headers only, no body fetched) and when each replayed
         letter was replayed last."""
-        info = await self.js.stream_info(DLQ)
+        try:
+            info = await self.js.stream_info(DLQ)
+        except NotFoundError:  # no intake ever ran against this server
+            return [], {}
         if not info.state.messages:
             return [], {}
         sub = await self.js.pull_subscribe(

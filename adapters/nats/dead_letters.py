@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ DLQ_SUBJECT = "ks.dlq.signals"
 SEALED_FORMAT = "aes-256-gcm/v1"
 _AAD = b"ks-engine dead letter v1:"
 _NONCE_BYTES = 12
+_LONG_NUMBER = re.compile(r"\d(?:[ .\-]?\d){8,}")
 
 
 class DeadLetterError(Exception):
@@ -81,15 +83,21 @@ class Rejected:
         return {
             "Nats-Msg-Id": f"dlq:{self.letter_id}",
             "Ks-Error-Code": self.code,
-            "Ks-Error-Reason": redact_text(self.reason)[:1000],
+            "Ks-Error-Reason": _in_clear(self.reason)[:1000],
             "Ks-Original-Stream": self.stream,
-            "Ks-Original-Subject": redact_text(self.original_subject)[:200],
+            "Ks-Original-Subject": _in_clear(self.original_subject)[:200],
             "Ks-Original-Sequence": str(self.sequence),
             "Ks-Deliveries": str(self.deliveries),
             "Ks-Reference": self.reference,
-            "Ks-Partner": redact_text(self.partner)[:100],
+            "Ks-Partner": _in_clear(self.partner)[:100],
             "Ks-Sealed": SEALED_FORMAT,
         }
+
+
+def _in_clear(text: str) -> str:
+    """``text`` fit for a clear header: BSNs redacted, and any other run of nine or more digits
+    too, whatever surrounds it (the sealed original keeps every detail for repair)."""
+    return _LONG_NUMBER.sub("[number]", redact_text(text))
 
 
 class DeadLetterSeal:

@@ -19,7 +19,11 @@ from uuid import uuid4
 import nats.errors
 import typer
 
-from adapters.nats.dead_letter_box import DeadLetterBox, DeadLetterNotFoundError
+from adapters.nats.dead_letter_box import (
+    DeadLetterBox,
+    DeadLetterNotFoundError,
+    ReplayRefusedError,
+)
 from adapters.nats.dead_letters import DeadLetterError, Original, dead_letter_seal
 from ks_engine.access_log import AccessAction, AccessLog, AccessOutcome, Purpose
 from ks_engine.bootstrap import Engine, bootstrap
@@ -96,9 +100,17 @@ def _on_box(engine: Engine, use: Callable[[DeadLetterBox], Awaitable[T]]) -> T:
 
 
 def _fail(audit: _Audited, action: AccessAction, what: str, error: Exception) -> typer.Exit:
-    status = 404 if isinstance(error, DeadLetterNotFoundError) else 409
+    """Log the failed use (with an HTTP-like status, as the API's entries have) and say why."""
+    if isinstance(error, nats.errors.Error):
+        status, message = 503, f"KS_DLQ cannot be read right now ({type(error).__name__})"
+    elif isinstance(error, DeadLetterNotFoundError):
+        status, message = 404, str(error)
+    elif isinstance(error, ReplayRefusedError):
+        status, message = 409, str(error)
+    else:
+        status, message = 422, str(error)
     audit.record(action, what, status)
-    typer.echo(str(error), err=True)
+    typer.echo(message, err=True)
     return typer.Exit(1)
 
 
@@ -108,7 +120,10 @@ def list_letters(user: User, organisation: Organisation = "ks-engine-admin") -> 
     engine = bootstrap()
     try:
         audit = _Audited(engine, user, organisation)
-        letters, replayed = _on_box(engine, lambda box: box.letters())
+        try:
+            letters, replayed = _on_box(engine, lambda box: box.letters())
+        except nats.errors.Error as e:
+            raise _fail(audit, AccessAction.READ, "ks dlq list", e) from None
         audit.record(AccessAction.READ, "ks dlq list", 200)
     finally:
         engine.close()
@@ -135,7 +150,7 @@ def show(seq: Seq, user: User, organisation: Organisation = "ks-engine-admin") -
         try:
             letter = _on_box(engine, lambda box: box.letter(seq))
             original = letter.original(dead_letter_seal(engine.settings))
-        except DeadLetterError as e:
+        except (DeadLetterError, nats.errors.Error) as e:
             raise _fail(audit, AccessAction.READ, what, e) from None
         audit.record(AccessAction.READ, what, 200, pseudonym=audit.pseudonym(original))
     finally:

@@ -254,3 +254,15 @@ async def test_a_signal_that_took_effect_before_it_was_dead_lettered_is_not_appl
     assert case.version == 1
     assert len(case.signals) == 1
     second.close()
+
+
+async def test_a_server_without_dead_letters_lists_none_and_logs_the_look(
+    tmp_path: Path, nats_server: EmbeddedNatsServer
+) -> None:
+    engine = make_engine(tmp_path)
+    listed = await ks_async(tmp_path, nats_server, "dlq", "list", "--user", ADMIN)
+    assert listed.exit_code == 0, listed.output
+    assert "0 dead letters in KS_DLQ." in listed.output
+    (entry,) = admin_entries(engine)
+    assert (entry.object, entry.status) == ("ks dlq list", 200)
+    engine.close()

@@ -87,6 +87,22 @@ def test_clear_headers_redact_bsns_wherever_a_partner_put_them(glued: str) -> No
     assert found["Ks-Sealed"] == "aes-256-gcm/v1"
 
 
+@given(
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+    bsn=st.sampled_from([BSN, "111 222 333", "111.222.333", "123456782"]),
+)
+def test_no_bsn_survives_in_a_clear_header_whatever_surrounds_it(
+    before: str, after: str, bsn: str
+) -> None:
+    text = f"{before}{bsn}{after}"
+    found = rejected(reason=text, partner=text, original_subject=text).headers()
+    digits = bsn.replace(" ", "").replace(".", "")
+    for value in found.values():
+        assert bsn not in value
+        assert digits not in value
+
+
 def test_the_list_shows_metadata_and_a_letter_from_before_sealing_opens_as_it_is() -> None:
     letter = DeadLetter(
         3, None, rejected().headers(), SEAL.seal("KS_SIGNALS:7", Original("s", {}, b"x"))
