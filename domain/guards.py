@@ -32,6 +32,9 @@ PHRASES: dict[Action, str] = {
     Action.MATCH_SUPPORT: "match support",
     Action.ESCALATE: "escalate",
     Action.CLOSE: "close the case",
+    Action.RECORD_BIRTH: "record the birth",
+    Action.MERGE: "merge cases",
+    Action.MERGE_INTO: "merge this case into another",
 }
 
 

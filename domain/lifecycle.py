@@ -38,6 +38,10 @@ class Action(StrEnum):
     MATCH_SUPPORT = "match_support"
     ESCALATE = "escalate"
     CLOSE = "close"
+    # The household (issue: the family and who they are)
+    RECORD_BIRTH = "record_birth"
+    MERGE = "merge"  # this case takes in another case of the same household
+    MERGE_INTO = "merge_into"  # this case is taken into another: it closes, its history kept
 
 
 S = State
@@ -61,6 +65,10 @@ TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
     (Action.MATCH_SUPPORT, (S.DISCUSSED, S.SUPPORT_MATCHED), S.SUPPORT_MATCHED),
     (Action.ESCALATE, tuple(s for s in OPEN_STATES if s is not S.ESCALATED), S.ESCALATED),
     (Action.CLOSE, OPEN_STATES, S.CLOSED),
+    # The household: a birth or a merge leaves the state as it is; the merged case closes.
+    (Action.RECORD_BIRTH, OPEN_STATES, KEEP),
+    (Action.MERGE, OPEN_STATES, KEEP),
+    (Action.MERGE_INTO, OPEN_STATES, S.CLOSED),
 )
 
 # States in which the family has not (or no longer) agreed to a discussion.

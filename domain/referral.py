@@ -14,8 +14,8 @@ from eventsourcing.domain import event
 
 from domain import guards
 from domain.household import member_pseudonyms, members_of
+from domain.household_changes import HouseholdChanges
 from domain.lifecycle import Action, State, allowed_actions
-from domain.personal_data import PersonalDataHolder
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
 
 Json = dict[str, Any]
@@ -56,7 +56,7 @@ def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
     return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
 
 
-class Referral(PersonalDataHolder):
+class Referral(HouseholdChanges):
     """A referral of one person (and household) to the Knooppunt of a municipality."""
 
     # -- creation -----------------------------------------------------------------------
@@ -80,7 +80,7 @@ class Referral(PersonalDataHolder):
             **_cause(actor, at, causation_id),
         )
 
-    class Signalled(PersonalDataHolder.Created):
+    class Signalled(HouseholdChanges.Created):
         municipality: str
         person_pseudonym: str
         signal: Json

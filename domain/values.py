@@ -180,6 +180,7 @@ class Outcome(Labelled):
     MOVED_AWAY = "moved_away"
     NO_CONTACT = "no_contact"
     EXPIRED = "expired"
+    MERGED = "merged"  # taken into another case of the same household
 
 
 class MeldcodeStep(Labelled):
@@ -257,6 +258,7 @@ _LABELS: dict[Any, str] = {
     Outcome.MOVED_AWAY: "Verhuisd",
     Outcome.NO_CONTACT: "Geen contact",
     Outcome.EXPIRED: "Verlopen",
+    Outcome.MERGED: "Samengevoegd met een andere casus van het gezin",
     MeldcodeStep.MAP_SIGNALS: "Stap 1: signalen in kaart brengen",
     MeldcodeStep.CONSULT: "Stap 2: collegiale consultatie en Veilig Thuis",
     MeldcodeStep.TALK_WITH_CLIENT: "Stap 3: gesprek met de cliënt",

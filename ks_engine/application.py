@@ -20,9 +20,10 @@ from domain.personal_data import ErasureReason
 from domain.referral import Referral
 from domain.region import Region
 from ks_engine import commands as c
+from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.processing import AggregateProcessingEvent
-from ks_engine.signal_intake import ExistenceQuery, SignalIntake
+from ks_engine.signal_intake import ExistenceQuery
 from ks_engine.transcoding import DateAsISO
 
 
@@ -35,7 +36,7 @@ class CommandResult:
     position: int
 
 
-class Referrals(SignalIntake):
+class Referrals(HouseholdCommands):
     """Referrals to the Knooppunt: signals in, coordinators' decisions recorded."""
 
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Referral: 50}

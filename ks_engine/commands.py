@@ -72,3 +72,18 @@ class Close(CaseCommand):
 
     outcome: Outcome
     reason: str = Field(default="", max_length=500)
+
+
+# -- the household --------------------------------------------------------------------------
+class MergeCases(CaseCommand):
+    """Take another open case of the same household into this one."""
+
+    other_case_id: UUID
+
+
+class RecordBirth(CaseCommand):
+    """The expected child was born: its pseudonym (from its BSN), birth date and name."""
+
+    child_pseudonym: str = Field(min_length=16, max_length=128)
+    birth_date: date
+    name: str | None = Field(default=None, max_length=200)

@@ -19,10 +19,11 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError, Recorder, Recording
 
 from domain.errors import DomainError
+from domain.household import MemberRole, unborn_due_dates
 from domain.person_index import PersonIndex, person_index_id
 from domain.referral import Referral
 from domain.signal_record import SignalRecord, signal_record_id
-from domain.values import Signal
+from domain.values import Phase, Signal
 from ks_engine import commands as c
 from ks_engine.keystore import PersonalDataVault
 
@@ -160,6 +161,7 @@ class SignalIntake(Application[UUID]):
             case = self._find(Referral, open_ids[0], work)
             assert case is not None, "the matching index names a case that does not exist"
             case.refuse_if_erased("add a signal")  # before a key is used for nothing
+            self._birth_reported(case, signal, ctx, at)
             sealed, _ = self.vault.seal(signal.personal, case.personal_key_id)
             case.add_signal(
                 signal,
@@ -190,6 +192,27 @@ class SignalIntake(Application[UUID]):
                 continue
             work[index.id] = index
         return case, bool(open_ids)
+
+    @staticmethod
+    def _birth_reported(case: Referral, signal: Signal, ctx: c.Context, at: datetime) -> None:
+        """A postnatal signal naming a child the household did not know, while it expects
+        one: the expected child was born (``ChildBorn``), known by its own pseudonym now."""
+        if signal.phase.phase is not Phase.POSTNATAL or not unborn_due_dates(case):
+            return
+        known = set(case.member_pseudonyms)
+        born = [
+            m.pseudonym
+            for m in signal.household
+            if m.role is MemberRole.CHILD and m.pseudonym and m.pseudonym not in known
+        ]
+        if born:
+            case.record_birth(
+                child_pseudonym=born[0],
+                sealed_personal=None,  # the child's details come sealed with the signal
+                actor=ctx.actor,
+                at=at,
+                causation_id=ctx.causation_id,
+            )
 
     def _find(self, cls: type[A], aggregate_id: UUID, work: dict[UUID, Aggregate]) -> A | None:
         if aggregate_id in work:

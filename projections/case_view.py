@@ -96,6 +96,9 @@ class CaseView(BaseModel):
     closed_at: datetime | None = None
     personal_data_erased_at: datetime | None = None
     lawful_basis: str = "meldcode_signal"  # or family_agreement: see Referral.lawful_basis
+    births: list[dict[str, Any]] = []
+    merged_cases: list[str] = []
+    merged_into: str | None = None
     timeline: list[TimelineEntry] = []
 
 
@@ -210,3 +213,29 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
         view.closed_at = at
     elif isinstance(data, ev.PersonalDataErased):
         view.personal_data_erased_at = at
+    elif isinstance(data, ev.ChildBorn):
+        view.births.append({"due_date": data.due_date, "at": at})
+    elif isinstance(data, ev.CasesMerged):
+        _merge(view, data, at)
+
+
+def _merge(view: CaseView, data: ev.CasesMerged, at: datetime) -> None:
+    if data.merged_case_id == view.case_id:
+        view.state, view.outcome, view.closed_at = "closed", "merged", at
+        view.merged_into = data.kept_case_id
+        return
+    view.merged_cases.append(data.merged_case_id)
+    for signal in data.signals:
+        entry = _signal(signal, signal_at(signal, at))
+        entry.related_cases = []
+        view.signals.append(entry)
+        view.risk_factors += [r for r in entry.risk_factors if r not in view.risk_factors]
+        if _URGENCY_RANK[entry.urgency] < _URGENCY_RANK[view.urgency]:
+            view.urgency = entry.urgency
+    for entry in view.signals:
+        entry.related_cases = [c for c in entry.related_cases if c != data.merged_case_id]
+
+
+def signal_at(signal: ev.SignalData, default: datetime) -> datetime:
+    """When a merged signal arrived (its record keeps it), else the merge's own time."""
+    return signal.at or default

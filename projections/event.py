@@ -96,6 +96,7 @@ class SignalData(Public):
     household: tuple[MemberRef, ...] = ()
     referral_consent: ReferralConsentRef | None = None
     related_cases: tuple[str, ...] = ()  # other open cases of members the signal names
+    at: datetime | None = None  # set on signals a merge carries over: when they arrived
 
 
 class OfferRef(Public):
@@ -167,6 +168,22 @@ class PersonalDataErased(EventData):
     basis: Literal["request", "retention"] = Field(validation_alias=AliasChoices("basis", "reason"))
 
 
+# -- the household ----------------------------------------------------------------------------
+class ChildBorn(EventData):
+    """The expected child was born (its pseudonym and details are not published)."""
+
+    due_date: date | None = None
+
+
+class CasesMerged(EventData):
+    """Two cases of one household became one: on both cases, the same body."""
+
+    kept_case_id: str
+    merged_case_id: str
+    members: tuple[MemberRef, ...] = ()
+    signals: tuple[SignalData, ...] = ()
+
+
 DATA_MODELS: dict[str, type[EventData]] = {
     cls.__name__: cls
     for cls in (
@@ -181,6 +198,8 @@ DATA_MODELS: dict[str, type[EventData]] = {
         Escalated,
         Closed,
         PersonalDataErased,
+        ChildBorn,
+        CasesMerged,
     )
 }
 
@@ -197,6 +216,8 @@ STATE_AFTER: dict[str, State | None] = {
     "Escalated": State.ESCALATED,
     "Closed": State.CLOSED,
     "PersonalDataErased": None,
+    "ChildBorn": None,
+    "CasesMerged": None,  # the merged case closes: see the projections
 }
 
 

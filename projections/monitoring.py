@@ -110,6 +110,8 @@ def apply(
         count("offers_matched", *(o.offer_id for o in data.offers))
     elif isinstance(data, ev.Closed):
         count("cases_closed", data.outcome.value)
+    elif isinstance(data, ev.CasesMerged) and data.merged_case_id == event.case_id:
+        count("cases_closed", "merged")
     elif isinstance(data, ev.Escalated):
         count("escalations", data.meldcode_step.value)
     durations: list[Duration] = []

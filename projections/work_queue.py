@@ -93,6 +93,10 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
         )
     elif item is None or isinstance(data, ev.Closed):
         return None
+    elif isinstance(data, ev.CasesMerged) and data.merged_case_id == event.case_id:
+        return None  # taken into the household's other case, which stays in the queue
+    elif isinstance(data, ev.CasesMerged | ev.ChildBorn):
+        pass
     elif isinstance(data, ev.SignalAdded):
         new = [r.value for r in data.signal.risk_factors if r.value not in item.risk_factors]
         item = item.model_copy(

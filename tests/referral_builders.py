@@ -158,3 +158,21 @@ def close(case: Referral, at: datetime) -> None:
 
 def add_signal(case: Referral, at: datetime) -> None:
     case.add_signal(make_signal(), actor=MIDWIFE, at=at, causation_id="sig-2")
+
+
+def birth(case: Referral, at: datetime) -> None:
+    case.record_birth(
+        child_pseudonym=person(BSN_C),
+        sealed_personal=None,
+        actor=COORDINATOR,
+        at=at,
+        causation_id="b",
+    )
+
+
+def merge_other_in(case: Referral, at: datetime) -> None:
+    case.merge_in(new_case(at, make_signal(BSN_B)), actor=COORDINATOR, at=at, cid="m")
+
+
+def merge_into_other(case: Referral, at: datetime) -> None:
+    case.merge_into(new_case(at, make_signal(BSN_B)), actor=COORDINATOR, at=at, cid="m")

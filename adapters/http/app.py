@@ -24,6 +24,7 @@ from adapters.http.routers import (
     cases,
     catalog,
     commands,
+    household,
     operations,
     privacy,
     signals,
@@ -60,7 +61,7 @@ def _routes() -> FastAPI:
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
     )
-    for module in (signals, cases, commands, catalog, stats, audit, privacy, operations):
+    for module in (signals, cases, commands, household, catalog, stats, audit, privacy, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
     install_dashboard(api)

@@ -12,11 +12,16 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
+from domain.household_changes import HouseholdChanges
 from domain.personal_data import PersonalDataHolder
 from domain.referral import Referral
 
 FORMAT = 1
-CASE_TOPIC_PREFIXES = (get_topic(Referral) + ".", get_topic(PersonalDataHolder) + ".")
+CASE_TOPIC_PREFIXES = (
+    get_topic(Referral) + ".",
+    get_topic(PersonalDataHolder) + ".",
+    get_topic(HouseholdChanges) + ".",
+)
 
 Json = dict[str, Any]
 
@@ -59,6 +64,8 @@ def _specific(name: str, a: Json) -> Json:
         return {"outcome": a["outcome"]}
     if name == "PersonalDataErased":
         return {"reason": a["reason"]}
+    if name == "CasesMerged":
+        return {"kept_case_id": a["kept_case_id"], "merged_case_id": a["merged_case_id"]}
     return {}
 
 

@@ -145,3 +145,111 @@ def test_two_engines_racing_on_members_of_one_household_open_one_case(
             assert index.open_case_id == case_id
         # A third member, unrelated, stays apart.
         assert receive(one, signal_about(one, BSN_C, "m#9")).case_id != case_id
+
+
+def test_a_coordinator_merges_two_cases_of_one_household(engine: Engine) -> None:
+    # Two cases open, one for each parent; a signal then names them as one household.
+    mother = receive(engine, signal_about(engine, BSN_A, "m#1"))
+    father = receive(engine, signal_about(engine, BSN_B, "gp#1"))
+    receive(engine, with_household(engine, signal_about(engine, BSN_B, "gp#2"), co_parent=BSN_A))
+    assert mother.case_id is not None
+    assert father.case_id is not None
+
+    # The coordinator merges the mother's case into the father's.
+    result = engine.referrals.merge_cases(
+        c.MergeCases(case_id=father.case_id, other_case_id=mother.case_id), coordinator_ctx()
+    )
+
+    kept = engine.referrals.get_case(father.case_id)
+    merged = engine.referrals.get_case(mother.case_id)
+    assert result.version == kept.version
+    assert kept.is_open
+    assert not merged.is_open
+    assert merged.outcome is not None
+    assert merged.outcome["code"] == "merged"
+    assert merged.outcome["into"] == str(kept.id)
+    # History kept: the merged case's own events remain; the kept case holds its signals too.
+    assert [s["signal_key"] for s in merged.signals] == ["m#1"]
+    assert sorted(s["signal_key"] for s in kept.signals) == ["gp#1", "gp#2", "m#1"]
+    assert set(kept.member_pseudonyms) == {engine.pseudonymise(b) for b in (BSN_A, BSN_B)}
+    # A new signal about the mother joins the case that stayed open.
+    later = receive(engine, signal_about(engine, BSN_A, "m#2"))
+    assert later.case_id == kept.id
+    assert later.matched_existing
+    # Personal details of both cases open on the kept case.
+    details = engine.referrals.personal_details(kept.id).details
+    assert details is not None
+    assert details.name == "Test Ouder"
+
+
+def test_merging_a_case_into_itself_or_a_closed_case_is_refused(engine: Engine) -> None:
+    from domain.errors import DomainError
+
+    one = receive(engine, signal_about(engine, BSN_A, "m#1"))
+    assert one.case_id is not None
+    with pytest.raises(DomainError, match="two different cases"):
+        engine.referrals.merge_cases(
+            c.MergeCases(case_id=one.case_id, other_case_id=one.case_id), coordinator_ctx()
+        )
+    two = receive(engine, signal_about(engine, BSN_B, "m#2"))
+    assert two.case_id is not None
+    engine.referrals.close_case(
+        c.Close(case_id=two.case_id, outcome=Outcome.NO_CONTACT), coordinator_ctx()
+    )
+    with pytest.raises(DomainError):
+        engine.referrals.merge_cases(
+            c.MergeCases(case_id=one.case_id, other_case_id=two.case_id), coordinator_ctx()
+        )
+
+
+def test_a_postnatal_signal_naming_the_child_records_the_birth(engine: Engine) -> None:
+    from domain.values import Phase, PhaseInfo
+
+    # A pregnancy signal: the case expects a child.
+    opened = receive(engine, signal_about(engine, BSN_A, "m#1"))
+    assert opened.case_id is not None
+    case = engine.referrals.get_case(opened.case_id)
+    assert [m["role"] for m in case.household] == ["parent", "unborn"]
+
+    # The maternity nurse signals after the birth, naming the child by its new BSN.
+    born = signal_about(engine, BSN_A, "kraam#1").model_copy(
+        update={
+            "phase": PhaseInfo(phase=Phase.POSTNATAL, date=date(2027, 2, 27)),
+            "household": (
+                HouseholdMember(role=MemberRole.CHILD, pseudonym=engine.pseudonymise(CHILD)),
+            ),
+        }
+    )
+    receive(engine, born)
+    case = engine.referrals.get_case(opened.case_id)
+    assert [m["role"] for m in case.household] == ["parent", "child"]
+    assert case.births[0]["due_date"] == date(2027, 3, 1)
+
+    # JGZ's later signal about the child by its BSN joins the case.
+    later = receive(engine, signal_about(engine, CHILD, "jgz#1"))
+    assert later.case_id == opened.case_id
+    assert later.matched_existing
+
+
+def test_the_coordinator_records_a_birth_and_the_childs_bsn_then_finds_the_case(
+    engine: Engine,
+) -> None:
+    opened = receive(engine, signal_about(engine, BSN_A, "m#1"))
+    assert opened.case_id is not None
+    engine.referrals.record_birth(
+        c.RecordBirth(
+            case_id=opened.case_id,
+            child_pseudonym=engine.pseudonymise(CHILD),
+            birth_date=date(2027, 2, 27),
+            name="Sem",
+        ),
+        coordinator_ctx(),
+    )
+    case = engine.referrals.get_case(opened.case_id)
+    assert [m["role"] for m in case.household] == ["parent", "child"]
+    assert "Sem" not in json.dumps(case.births, default=str)
+    details = engine.referrals.personal_details(case.id).details
+    assert details is not None
+    assert [(m.name, m.birth_date) for m in details.household] == [("Sem", date(2027, 2, 27))]
+    joined = receive(engine, signal_about(engine, CHILD, "jgz#1"))
+    assert joined.case_id == case.id

@@ -71,6 +71,11 @@ def _escalation(_: Api) -> dict[str, Any]:
     }
 
 
+def _birth(api: Api) -> dict[str, Any]:
+    today = api.engine.referrals.clock().date().isoformat()
+    return {"bsn": demo_bsn(api.rng), "birth_date": today, "name": "Sem"}
+
+
 COORD = frozenset({"kerkrade"})
 ENDPOINTS = (
     Endpoint("POST", "/cases/{id}/consent-request", COORD),
@@ -91,6 +96,14 @@ ENDPOINTS = (
     Endpoint("GET", "/signals/{ref}", frozenset({"partner"}), None, ok=503),
     Endpoint("POST", "/signals", frozenset({"partner"}), None, ok=503),
     Endpoint("POST", "/cases/{id}/erasure", frozenset({"admin"})),
+    # The household: a birth, a merge with another case of the same municipality.
+    Endpoint("POST", "/cases/{id}/birth", COORD, body=_birth),
+    Endpoint(
+        "POST",
+        "/cases/{id}/merge",
+        COORD,
+        body=lambda api: {"other_case_id": str(api.signal(KERKRADE))},
+    ),
 )
 # Roles that may use an endpoint in principle, but not on this case (it is not theirs).
 CASE_ROLES = {

@@ -37,11 +37,14 @@ from tests.conftest import FixedClock
 from tests.referral_builders import (
     BSN_A,
     BSN_B,
+    BSN_C,
     COORDINATOR,
     KERKRADE,
     LANDGRAAF,
     MIDWIFE,
     make_signal,
+    new_case,
+    person,
     scores,
 )
 
@@ -65,7 +68,9 @@ def check_history(events: Sequence[Any]) -> None:
             consent = None
         elif name == "Escalated":
             escalated = True
-        elif name == "Closed":
+        elif name == "Closed" or (
+            name == "CasesMerged" and e.merged_case_id == str(e.originator_id)
+        ):
             closed = True
         elif name in ("Discussed", "SupportMatched") and not escalated:
             assert consent is not None, f"{name} without consent"
@@ -81,7 +86,8 @@ def check_history(events: Sequence[Any]) -> None:
 
 # Closing and escalating end or divert a case, a further signal changes little: drawn less
 # often, so that the consent paths get explored.
-WEIGHT = {a: 1 if a in (Action.CLOSE, Action.ESCALATE, Action.ADD_SIGNAL) else 4 for a in Action}
+RARE = (Action.CLOSE, Action.ESCALATE, Action.ADD_SIGNAL, Action.MERGE, Action.MERGE_INTO)
+WEIGHT = {a: 1 if a in (*RARE, Action.RECORD_BIRTH) else 4 for a in Action}
 
 Command = Callable[[Referral, datetime], None]
 
@@ -186,6 +192,30 @@ def close(data: st.DataObject, case: Referral) -> Command:
     )
 
 
+def record_birth(data: st.DataObject, case: Referral) -> Command:
+    child = data.draw(st.sampled_from([BSN_A, BSN_B, BSN_C]), label="child")
+    return lambda c, at: c.record_birth(
+        child_pseudonym=person(child),
+        sealed_personal=None,
+        actor=COORDINATOR,
+        at=at,
+        causation_id="b",
+    )
+
+
+def merge(data: st.DataObject, case: Referral) -> Command:
+    """Take in another household's case (drawn fresh: its own events are not kept here)."""
+    return lambda c, at: c.merge_in(
+        new_case(at, make_signal(BSN_C)), actor=COORDINATOR, at=at, cid="m"
+    )
+
+
+def merge_into(data: st.DataObject, case: Referral) -> Command:
+    return lambda c, at: c.merge_into(
+        new_case(at, make_signal(BSN_C)), actor=COORDINATOR, at=at, cid="m"
+    )
+
+
 COMMANDS: dict[Action, Callable[[st.DataObject, Referral], Command]] = {
     Action.ADD_SIGNAL: add_signal,
     Action.REQUEST_CONSENT: request_consent,
@@ -196,6 +226,9 @@ COMMANDS: dict[Action, Callable[[st.DataObject, Referral], Command]] = {
     Action.MATCH_SUPPORT: match_support,
     Action.ESCALATE: escalate,
     Action.CLOSE: close,
+    Action.RECORD_BIRTH: record_birth,
+    Action.MERGE: merge,
+    Action.MERGE_INTO: merge_into,
 }
 
 

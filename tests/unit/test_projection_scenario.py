@@ -98,6 +98,11 @@ def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -
     providers = sorted({o.organization_id for o in app.catalogue.services})
     if action is Action.REQUEST_CONSENT:
         app.request_consent(c.RequestConsent(case_id=case_id), CTX)
+    elif action is Action.RECORD_BIRTH:
+        child = f"{rng.getrandbits(128):032x}"
+        app.record_birth(
+            c.RecordBirth(case_id=case_id, child_pseudonym=child, birth_date=today), CTX
+        )
     elif action is Action.GIVE_CONSENT:
         expiry = rng.choice([None, 30, 365])
         app.record_consent(
@@ -181,7 +186,17 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
         if case.personal_erased is None and rng.random() < 0.02:  # the family asks for erasure
             app.erase_personal_data(case.id, CTX)
             continue
-        actions = [a for a in case.allowed_actions() if a is not Action.ADD_SIGNAL]
+        if case.is_open and rng.random() < 0.03:  # two cases turn out to be one household
+            others = [o for o in cases if o != case.id and app.get_case(o).is_open]
+            others = [o for o in others if app.get_case(o).municipality == case.municipality]
+            if others:
+                with contextlib.suppress(DomainError):  # refused for an erased case
+                    app.merge_cases(c.MergeCases(case_id=case.id, other_case_id=others[0]), CTX)
+                continue
+        household = (Action.ADD_SIGNAL, Action.MERGE, Action.MERGE_INTO)
+        actions = [a for a in case.allowed_actions() if a not in household]
+        if Action.RECORD_BIRTH in actions and rng.random() < 0.8:
+            actions.remove(Action.RECORD_BIRTH)
         if not actions or (Action.CLOSE in actions and len(actions) > 1 and rng.random() < 0.7):
             actions = [a for a in actions if a is not Action.CLOSE]
         if not actions:

@@ -65,6 +65,9 @@ ACTIONS: dict[str, str] = {
     Action.MATCH_SUPPORT: "Ondersteuning koppelen",
     Action.ESCALATE: "Opschalen onder de Meldcode",
     Action.CLOSE: "Casus afsluiten",
+    Action.RECORD_BIRTH: "Geboorte vastleggen",
+    Action.MERGE: "Casussen van het gezin samenvoegen",
+    Action.MERGE_INTO: "Opgaan in een andere casus van het gezin",
 }
 
 # What a coordinator reads after a command was recorded (the key travels in the redirect).
@@ -76,6 +79,8 @@ DONE: dict[str, str] = {
     "support-match": "Vastgelegd: de gekoppelde ondersteuning.",
     "escalation": "Vastgelegd: de opschaling onder de Meldcode.",
     "closure": "Vastgelegd: de casus is afgesloten.",
+    "birth": "Vastgelegd: de geboorte van het kind.",
+    "merge": "Vastgelegd: de casussen van het gezin zijn samengevoegd.",
 }
 
 CONSENT_STATUS: dict[str, str] = {

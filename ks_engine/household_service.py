@@ -1,0 +1,87 @@
+"""The coordinators' household commands: record a birth, merge two cases of one household.
+
+Both change the matching index in the same transaction as the cases: after a birth the
+child's pseudonym finds the case; after a merge every member of the merged case finds the
+case that stays open. A concurrent change to any of them refuses the whole command.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from domain.errors import InvalidValueError
+from domain.household import MemberDetails, MemberRole
+from domain.person_index import PersonIndex, person_index_id
+from domain.referral import Referral
+from domain.values import PersonalDetails
+from ks_engine import commands as c
+from ks_engine.signal_intake import SignalIntake
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from eventsourcing.domain import Aggregate
+
+    from ks_engine.application import CommandResult
+
+
+class HouseholdCommands(SignalIntake):
+    """Births and merges; ``ks_engine.application.Referrals`` provides the helpers."""
+
+    if TYPE_CHECKING:
+
+        def _case_for(self, cmd: c.CaseCommand) -> Referral: ...
+        def _commit(self, case: Referral, *others: Aggregate | None) -> CommandResult: ...
+        def get_case(self, case_id: UUID) -> Referral: ...
+
+    def record_birth(self, cmd: c.RecordBirth, ctx: c.Context) -> CommandResult:
+        """Record the birth of the expected child; later signals about it join the case."""
+        case = self._case_for(cmd)
+        index = self._find(PersonIndex, person_index_id(case.municipality, cmd.child_pseudonym), {})
+        if index is not None and index.open_case_id not in (None, case.id):
+            raise InvalidValueError(
+                f"cannot record the birth for case {case.id}: the child already belongs to "
+                "another open case; merge the cases first"
+            )
+        details = PersonalDetails(
+            household=(
+                MemberDetails(
+                    role=MemberRole.CHILD,
+                    ref=cmd.child_pseudonym,
+                    name=cmd.name,
+                    birth_date=cmd.birth_date,
+                ),
+            )
+        )
+        sealed, _ = self.vault.seal(details, case.personal_key_id)
+        case.record_birth(
+            child_pseudonym=cmd.child_pseudonym,
+            sealed_personal=sealed,
+            actor=ctx.actor,
+            at=self.clock(),
+            causation_id=ctx.causation_id,
+        )
+        if index is None:
+            index = PersonIndex(
+                municipality=case.municipality,
+                person_pseudonym=cmd.child_pseudonym,
+                case_id=case.id,
+            )
+        elif index.open_case_id is None:
+            index.case_opened(case.id)
+        return self._commit(case, index)
+
+    def merge_cases(self, cmd: c.MergeCases, ctx: c.Context) -> CommandResult:
+        """Take the other case of the household into this one (``CasesMerged`` on both)."""
+        kept = self._case_for(cmd)
+        other = self.get_case(cmd.other_case_id)
+        at = self.clock()
+        kept.merge_in(other, actor=ctx.actor, at=at, cid=ctx.causation_id)
+        other.merge_into(kept, actor=ctx.actor, at=at, cid=ctx.causation_id)
+        moved: list[PersonIndex] = []
+        for pseudonym in other.member_pseudonyms:
+            index = self._find(PersonIndex, person_index_id(other.municipality, pseudonym), {})
+            if index is not None and index.open_case_id in (None, other.id):
+                index.case_opened(kept.id)
+                moved.append(index)
+        return self._commit(kept, other, *moved)
