@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,9 +66,16 @@ class Referrals(HouseholdCommands):
         self._unsnapshotted = Repository(event_store=self.events)
         self._on_recorded: list[Callable[[], None]] = []
 
-    def on_recorded(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (in the saving thread) after every save: the log has grown."""
+    def on_recorded(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (in the saving thread) after every save: the log has grown.
+        Returns the function that stops calling it (a restarted relay listens anew)."""
         self._on_recorded.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._on_recorded.remove(listener)
+
+        return remove
 
     def save(
         self,
@@ -83,7 +91,7 @@ class Referrals(HouseholdCommands):
         return recordings
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        for listener in self._on_recorded:
+        for listener in tuple(self._on_recorded):  # a copy: listeners come and go
             listener()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +18,6 @@ from adapters.nats.embedded import EmbeddedNatsServer
 from ks_engine.settings import Settings
 
 log = structlog.get_logger("ks.runtime")
-
-Component = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 class NatsNotConfiguredError(Exception):
@@ -96,19 +94,3 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     return stop
-
-
-async def run_components(components: dict[str, Component], stop: asyncio.Event) -> None:
-    """Run every component until ``stop``; if one fails, stop the others and re-raise."""
-    tasks: dict[asyncio.Task[None], str] = {
-        asyncio.create_task(run(stop), name=name): name for name, run in components.items()
-    }
-    waiter = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    waiter.cancel()
-    for task in tasks:
-        if task in done and (exc := task.exception()) is not None:
-            log.error("component.failed", component=tasks[task], error=repr(exc))
-            raise exc

@@ -33,6 +33,7 @@ from adapters.http.routers import (
 from ks_engine.access_log import AccessLog
 from ks_engine.bootstrap import Engine
 from ks_engine.principals import PrincipalRegistry
+from ks_engine.supervision import StatusBoard
 
 DESCRIPTION = """\
 Coordinators of the Knooppunt Kansrijke Start query their work queue and record consent,
@@ -77,18 +78,21 @@ def create_app(
     signals: SignalGateway | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     projection_lag: LagSource | None = None,
+    components: StatusBoard | None = None,
 ) -> FastAPI:
-    """The HTTP API over ``engine``; the read models and signal pipeline when given."""
+    """The HTTP API over ``engine``; the read models, signal pipeline and the status board of
+    the supervised components when given."""
     api = _routes()
     api.state.services = Services(
         referrals=engine.referrals,
         access_log=AccessLog(engine.referrals, engine.referrals.clock),
         principals=principals or PrincipalRegistry(engine.settings.principals_file),
-        metrics=ApiMetrics(projection_lag),
+        metrics=ApiMetrics(projection_lag, components),
         pseudonymise=engine.pseudonymise,
         read_models=read_models,
         signals=signals,
         readiness=_with_read_models_check(readiness, read_models),
+        components=components,
     )
     return api
 

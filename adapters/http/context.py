@@ -22,6 +22,7 @@ from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
 from ks_engine.application import Referrals
 from ks_engine.principals import Principal, PrincipalRegistry, Role
+from ks_engine.supervision import StatusBoard
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Services:
     read_models: ReadModels | None = None
     signals: SignalGateway | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    components: StatusBoard | None = None  # supervised by `ks run`; None for `ks api` alone
 
 
 async def get_services(request: Request) -> Services:

@@ -11,6 +11,7 @@ receipt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -110,24 +111,30 @@ class Intake:
         """Fetch and handle batches until ``stop`` is set."""
         sub = await self.subscribe()
         log.info("intake.started", consumer=CONSUMER)
-        while not stop.is_set():
-            try:
-                msgs = await fetch_batch(sub, self.settings.intake_batch_size, wait=0.5)
-            except nats.errors.Error as exc:
-                # No server, or the consumer's leader is being elected after a node was lost:
-                # wait; the consumer keeps every signal not acknowledged.
-                log.warning("intake.nats_unavailable", error=type(exc).__name__)
-                await asyncio.sleep(1)
-                continue
-            if not msgs:
-                continue
-            try:
-                await self.handle(msgs)
-            except nats.errors.Error as exc:
-                # Receipts or acks failed midway: the signals not acknowledged come back after
-                # the ack wait and are then recognised as duplicates of what was stored.
-                log.warning("intake.batch_interrupted", error=type(exc).__name__, size=len(msgs))
-        await sub.unsubscribe()
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await fetch_batch(sub, self.settings.intake_batch_size, wait=0.5)
+                except nats.errors.Error as exc:
+                    # No server, or the consumer's leader is being elected after a node was
+                    # lost: wait; the consumer keeps every signal not acknowledged.
+                    log.warning("intake.nats_unavailable", error=type(exc).__name__)
+                    await asyncio.sleep(1)
+                    continue
+                if not msgs:
+                    continue
+                try:
+                    await self.handle(msgs)
+                except nats.errors.Error as exc:
+                    # Receipts or acks failed midway: the signals not acknowledged come back
+                    # after the ack wait and are then recognised as duplicates of what was stored.
+                    log.warning(
+                        "intake.batch_interrupted", error=type(exc).__name__, size=len(msgs)
+                    )
+        finally:
+            # Also after an error: a restarted intake subscribes anew.
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
         log.info("intake.stopped")
 
     async def handle(self, msgs: list[Msg]) -> None:

@@ -285,23 +285,26 @@ class Relay:
         def wake() -> None:
             loop.call_soon_threadsafe(grown.set)
 
-        self.app.on_recorded(wake)
-        await self._until_started(stop)
-        while not stop.is_set():
-            _raise_if_cancelled()
-            try:
-                read = await self.publish_pending()
-            except nats.errors.Error as e:
-                log.warning("relay.publish_failed", error=str(e) or type(e).__name__)
-                await _sleep(stop, RETRY_SECONDS)
-                continue
-            except (PersistenceError, ViewDatabaseError) as e:
-                log.warning("relay.store_failed", error=type(e).__name__)
-                await _sleep(stop, RETRY_SECONDS)
-                continue
-            if read < self.window:
-                await _wait_for(grown, stop, poll)
-                grown.clear()
+        unlisten = self.app.on_recorded(wake)
+        try:
+            await self._until_started(stop)
+            while not stop.is_set():
+                _raise_if_cancelled()
+                try:
+                    read = await self.publish_pending()
+                except nats.errors.Error as e:
+                    log.warning("relay.publish_failed", error=str(e) or type(e).__name__)
+                    await _sleep(stop, RETRY_SECONDS)
+                    continue
+                except (PersistenceError, ViewDatabaseError) as e:
+                    log.warning("relay.store_failed", error=type(e).__name__)
+                    await _sleep(stop, RETRY_SECONDS)
+                    continue
+                if read < self.window:
+                    await _wait_for(grown, stop, poll)
+                    grown.clear()
+        finally:
+            unlisten()
 
     async def _until_started(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -22,7 +22,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from adapters.nats.fetching import fetch_batch
-from adapters.persistence.views import open_views
+from adapters.persistence.views import close_views, open_views
 from projections.errors import InvalidEventError, ProjectionError, ViewDatabaseError
 from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
 from projections.read_models import build_projections
@@ -275,8 +275,22 @@ async def status(
 
 
 async def run_projectors(engine: Engine, js: JetStreamContext, stop: asyncio.Event) -> None:
-    """Run every read model's projector until ``stop`` is set."""
+    """Run every read model's projector until ``stop`` is set; if one fails, the others are
+    stopped (each resumes from its checkpoint) and the error is raised, so that they are
+    restarted together."""
     db = open_views(engine.settings)
-    projections = build_projections(engine.settings.service_levels)
-    await asyncio.to_thread(install, db, projections)
-    await asyncio.gather(*(Projector(js, db, p).run(stop) for p in projections))
+    try:
+        projections = build_projections(engine.settings.service_levels)
+        await asyncio.to_thread(install, db, projections)
+        tasks = [asyncio.create_task(Projector(js, db, p).run(stop)) for p in projections]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()  # a no-op for those that ended
+            ended = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in ended:
+            if isinstance(result, Exception):
+                raise result
+    finally:
+        close_views(db)

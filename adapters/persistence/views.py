@@ -17,3 +17,10 @@ def open_views(settings: Settings) -> ViewDatabase:
     from adapters.persistence.sqlite_views import open_sqlite_views
 
     return open_sqlite_views(settings)
+
+
+def close_views(db: ViewDatabase) -> None:
+    """Close the database's pooled connections (PostgreSQL); SQLite opens per thread."""
+    close = getattr(db, "close", None)
+    if close is not None:
+        close()

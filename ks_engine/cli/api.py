@@ -13,9 +13,12 @@ import typer
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.runtime import NatsLink, nats_link, stop_on_signals
 from ks_engine.settings import Settings
+from ks_engine.supervision import StatusBoard
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from projections.store import ViewDatabase
 
 
 class ApiNotStartedError(Exception):
@@ -35,22 +38,26 @@ def _quiet_server_class() -> type:
     return QuietServer
 
 
-def build_api(engine: Engine, link: NatsLink | None) -> FastAPI:
-    """The API over the engine, its read models, and (with ``link``) the signal pipeline."""
+def build_api(
+    engine: Engine,
+    link: NatsLink | None,
+    db: ViewDatabase,
+    components: StatusBoard | None = None,
+) -> FastAPI:
+    """The API over the engine, its read models, and (with ``link``) the signal pipeline;
+    ``/ready`` and ``/metrics`` report the supervised ``components`` when given."""
     from adapters.http import create_app
     from adapters.http.nats_signals import NatsSignalGateway
     from adapters.http.ports import ReadinessCheck
     from adapters.persistence.projectors import status
-    from adapters.persistence.sqlite_views import open_views
     from projections.read_models import ReadModels, build_projections
 
     settings = engine.settings
-    db = open_views(settings)
     views = ReadModels(
         db, levels=settings.service_levels, monitoring_threshold=settings.monitoring_threshold
     )
     if link is None:
-        return create_app(engine, read_models=views)
+        return create_app(engine, read_models=views, components=components)
     projections = build_projections(settings.service_levels)
 
     async def nats_ready() -> str | None:
@@ -67,6 +74,7 @@ def build_api(engine: Engine, link: NatsLink | None) -> FastAPI:
         signals=NatsSignalGateway(link.js),
         readiness=checks,
         projection_lag=lag,
+        components=components,
     )
 
 
@@ -98,40 +106,49 @@ async def serve_api(
     *,
     host: str | None = None,
     port: int | None = None,
+    components: StatusBoard | None = None,
 ) -> None:
-    """Serve the API until ``stop``; signals go to NATS through ``link`` when there is one."""
+    """Serve the API until ``stop``; signals go to NATS through ``link`` when there is one;
+    ``components`` is the board of the supervised components ``/ready`` reports."""
     import uvicorn
 
     from adapters.http.nats_signals import ReceiptCounter
+    from adapters.persistence.views import close_views, open_views
 
     settings = engine.settings
     sock = _listen(host or settings.api_host, port or settings.api_port)
-    app = build_api(engine, link)
+    db = None
     receipts: ReceiptCounter | None = None
-    if link is not None:
-        outcomes = app.state.services.metrics.signal_outcomes
-        receipts = ReceiptCounter(link.js, lambda outcome: outcomes.labels(outcome).inc())
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=5,
-    )
-    server = _quiet_server_class()(config)
     try:
-        if receipts is not None:
+        db = open_views(settings)
+        app = build_api(engine, link, db, components)
+        if link is not None:
+            outcomes = app.state.services.metrics.signal_outcomes
+            receipts = ReceiptCounter(link.js, lambda outcome: outcomes.labels(outcome).inc())
             await receipts.start()
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
+        server = _quiet_server_class()(config)
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         waiting = asyncio.create_task(stop.wait())
-        await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
-        server.should_exit = True
-        waiting.cancel()
+        try:
+            await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            server.should_exit = True
+            waiting.cancel()
         await serving
     finally:
+        # Everything this run opened is closed, so that a restarted API can open it anew.
         if receipts is not None:
             await receipts.stop()
         sock.close()
+        if db is not None:
+            close_views(db)
 
 
 async def _serve_alone(host: str | None, port: int | None) -> None:

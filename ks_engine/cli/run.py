@@ -20,29 +20,24 @@ from ks_engine.cli.principals import print_issued
 from ks_engine.demo import run_demo, signal_waiting_family
 from ks_engine.partners import PartnerRegistry, load_partners
 from ks_engine.principals import PrincipalRegistry, create_demo_principals
-from ks_engine.runtime import (
-    Component,
-    NatsLink,
-    NatsNotConfiguredError,
-    nats_link,
-    run_components,
-    stop_on_signals,
-)
+from ks_engine.runtime import NatsLink, NatsNotConfiguredError, nats_link, stop_on_signals
 from ks_engine.settings import Settings
+from ks_engine.supervision import StatusBoard
+from ks_engine.supervisor import Component, Supervisor
 
 
 def _partners(settings: Settings) -> PartnerRegistry | None:
     return load_partners(settings.partners_path) if settings.partners_path else None
 
 
-def components(engine: Engine, link: NatsLink) -> dict[str, Component]:
-    """The engine's workers, each runnable alone or together."""
+def components(engine: Engine, link: NatsLink, board: StatusBoard) -> dict[str, Component]:
+    """The engine's workers, each runnable alone or together; the API reports ``board``."""
     intake = Intake(engine, link.js, partners=_partners(engine.settings))
     return {
         "intake": intake.run,
         "relay": partial(run_relay, engine, link.js),
         "projectors": partial(run_projectors, engine, link.js),
-        "api": partial(serve_api, engine, link),
+        "api": partial(serve_api, engine, link, components=board),
         "sealer": partial(
             run_sealer,
             engine.audit.sealer,
@@ -72,7 +67,8 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
             await ensure_intake_streams(link.js, engine.settings)
             await ensure_events_stream(link.js, engine.settings.nats_replicas)
             stop = stop_on_signals()
-            parts = components(engine, link)
+            board = StatusBoard()
+            parts = components(engine, link, board)
             if only is not None:
                 parts = {only: parts[only]}
             if demo:
@@ -80,7 +76,8 @@ async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
             typer.echo(f"ks-engine running ({', '.join(parts)}) on {link.url}; Ctrl-C stops")
             if engine.settings.log_file is not None:
                 typer.echo(f"log lines (JSON) go to {engine.settings.log_file}")
-            await run_components(parts, stop)
+            # A component that fails is restarted; a taken API address ends `ks run` (exit 2).
+            await Supervisor(parts, board, fatal=(ApiNotStartedError,)).run(stop)
     except NatsNotConfiguredError as e:
         typer.echo(f"KS_NATS_URL is not set: {e}", err=True)
         raise typer.Exit(2) from None

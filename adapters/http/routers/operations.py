@@ -1,14 +1,18 @@
-"""Operations: liveness, readiness of the parts the API needs, Prometheus metrics."""
+"""Operations: liveness, readiness of the parts the API needs and of the supervised
+components, Prometheus metrics."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from adapters.http.context import ServicesDep
+from ks_engine.supervision import all_required_up
 
 router = APIRouter(tags=["operations"])
 
@@ -19,11 +23,24 @@ class HealthOut(BaseModel):
     status: str
 
 
+class ComponentOut(BaseModel):
+    """A component of the engine under `ks run`'s supervisor."""
+
+    state: Literal["up", "restarting", "down"] = Field(
+        description="up: running; restarting: failed, starts again after a delay; down: stopped"
+    )
+    required: bool = Field(description="The engine is not ready while this one is not up.")
+    restarts: int = Field(description="Restarts after an unexpected error since `ks run` began.")
+    last_error: str | None = Field(description="The class of the last error (never its message).")
+
+
 class ReadyOut(BaseModel):
-    """Each part the API needs, and whether it is reachable ('ok' or the reason)."""
+    """Each part the API needs, and whether it is reachable ('ok' or the reason); each
+    component `ks run` supervises (empty when the API runs alone)."""
 
     status: str
     checks: dict[str, str]
+    components: dict[str, ComponentOut] = Field(default_factory=dict)
 
 
 @router.get("/health", summary="Liveness: the process answers")
@@ -33,9 +50,14 @@ def health() -> HealthOut:
 
 @router.get(
     "/ready",
-    summary="Readiness: event store, NATS and read models reachable",
+    summary="Readiness: event store, NATS and read models reachable, every component up",
     response_model=ReadyOut,
-    responses={503: {"model": ReadyOut, "description": "A part is not reachable."}},
+    responses={
+        503: {
+            "model": ReadyOut,
+            "description": "A part is not reachable, or a required component is not up.",
+        }
+    },
 )
 async def ready(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
@@ -50,8 +72,19 @@ async def ready(services: ServicesDep) -> JSONResponse:
         except Exception as exc:  # same: a failing check is a reason, not a crash
             problem = f"check failed: {type(exc).__name__}"
         checks[name] = problem or "ok"
-    ok = all(v == "ok" for v in checks.values())
-    body = ReadyOut(status="ready" if ok else "not ready", checks=checks)
+    board = services.components
+    found = board.snapshot() if board is not None else {}
+    components = {
+        name: ComponentOut(
+            state=status.state.value,
+            required=status.required,
+            restarts=status.restarts,
+            last_error=status.last_error,
+        )
+        for name, status in found.items()
+    }
+    ok = all(v == "ok" for v in checks.values()) and all_required_up(found)
+    body = ReadyOut(status="ready" if ok else "not ready", checks=checks, components=components)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
