@@ -30,6 +30,7 @@ from ks_engine.cli.run import components
 from ks_engine.clock import now
 from ks_engine.runtime import NatsLink
 from ks_engine.settings import Settings
+from ks_engine.supervision import StatusBoard
 from projections.case_view_store import CaseViewProjection, CaseViews
 from projections.event import CHECKPOINT_SUBJECT, STREAM, OtherMessage
 from projections.store import apply_batch, install
@@ -65,7 +66,8 @@ async def test_the_sealer_runs_in_ks_run_and_publishes_checkpoints(
 ) -> None:
     nc = await nats.connect(nats_server.url)
     try:
-        parts = components(engine, NatsLink(nc=nc, js=js, url=nats_server.url, server=None))
+        link = NatsLink(nc=nc, js=js, url=nats_server.url, server=None)
+        parts = components(engine, link, StatusBoard())
     finally:
         await nc.close()
     assert "sealer" in parts

@@ -217,6 +217,7 @@ async def test_a_signal_over_http_reaches_the_work_queue_and_the_operations_endp
     assert ready.json() == {
         "status": "ready",
         "checks": {"event_store": "ok", "nats": "ok", "read_models": "ok"},
+        "components": {},
     }
     bad = example_signal("111222334", source=MIDWIFE, event_id=str(uuid4()))  # fails the elfproef
     door = await stack.http.post("/signals", json=bad, headers=stack.auth("demo-partner-midwife"))
