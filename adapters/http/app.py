@@ -24,6 +24,7 @@ from adapters.http.routers import (
     cases,
     catalog,
     commands,
+    fhir,
     household,
     operations,
     privacy,
@@ -62,7 +63,8 @@ def _routes() -> FastAPI:
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
     )
-    for module in (signals, cases, commands, household, catalog, stats, audit, privacy, operations):
+    modules = (signals, cases, fhir, commands, household, catalog, stats, audit, privacy)
+    for module in (*modules, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
     install_dashboard(api)

@@ -89,6 +89,7 @@ ENDPOINTS = (
     # A partner that signalled sees the case once the family's consent names it.
     Endpoint("GET", "/cases/{id}", frozenset({"kerkrade", "partner"}), "consented"),
     Endpoint("GET", "/cases/{id}/history", frozenset({"kerkrade", "auditor"})),
+    Endpoint("GET", "/cases/{id}/fhir", frozenset({"kerkrade", "partner", "auditor"}), "consented"),
     Endpoint("GET", "/cases", frozenset({"kerkrade", "landgraaf"}), None),
     Endpoint("GET", "/stats", frozenset({"kerkrade", "landgraaf", "auditor"}), None),
     Endpoint("GET", "/audit/access", frozenset({"auditor"}), None),
@@ -109,6 +110,7 @@ ENDPOINTS = (
 CASE_ROLES = {
     "/cases/{id}": {"kerkrade", "landgraaf", "partner"},
     "/cases/{id}/history": {"kerkrade", "landgraaf", "auditor"},
+    "/cases/{id}/fhir": {"kerkrade", "landgraaf", "partner", "auditor"},
     "/cases/{id}/erasure": set(),  # the admin's, for every case; everyone else is refused
 }
 UNAUDITED = {"/catalog"}
@@ -166,6 +168,7 @@ def test_every_role_gets_what_the_rules_allow_and_nothing_else(
                 "application/json" if want == 200 else "application/problem+json"
             )
             or endpoint.path == "/stats"
+            or (endpoint.path.endswith("/fhir") and want == 200)
         )
         if case_id is not None and want != 200:
             assert api.engine.referrals.get_case(case_id).version == before  # nothing changed
