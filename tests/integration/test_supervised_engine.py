@@ -23,13 +23,16 @@ import nats
 import pytest
 from fastapi.testclient import TestClient
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from adapters.http import create_app
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
 from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.intake import Intake
 from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
+from adapters.persistence.projectors import run_projectors
 from ks_engine.audit.summary import is_case_event
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.cli.api import ApiNotStartedError, serve_api
@@ -123,7 +126,11 @@ async def start(
 ) -> AsyncIterator[Running]:
     """Start `ks run`'s components, with ``override``'s in place of some, until the test ends."""
     settings = Settings(
-        data_dir=tmp_path / "data", store="sqlite", api_host="127.0.0.1", api_port=free_port()
+        data_dir=tmp_path / "data",
+        store="sqlite",
+        api_host="127.0.0.1",
+        api_port=free_port(),
+        intake_ack_wait_seconds=1,  # a signal an intake took and did not ack comes back soon
     )
     engine = bootstrap(settings, configure_logs=False)
     registry = PrincipalRegistry(settings.principals_file)
@@ -224,8 +231,13 @@ async def test_a_failing_relay_restarts_while_the_others_carry_on_and_it_loses_n
     await eventually(relay_back, "the relay up again after two restarts")
     assert relay_js.failed == 2
 
-    # Nothing was lost or applied twice: receipts, event store, work queue, and KS_EVENTS holds
-    # every event of a case exactly once, in the order of the log.
+    await verify_nothing_lost_or_doubled(stack, plan)
+
+
+async def verify_nothing_lost_or_doubled(stack: Running, plan: Plan) -> None:
+    """Receipts, event store and work queue hold every signal once, and KS_EVENTS holds every
+    event of a case exactly once, in the order of the log."""
+    js = stack.link.js
     summary = await verify_every_signal_took_effect_once(js, stack.settings, plan)
     await verify_views_converge(stack.settings, summary)
     expected = await asyncio.to_thread(case_events, stack.engine)
@@ -260,6 +272,109 @@ def case_events(engine: Engine) -> list[tuple[str, int]]:
                 found.append((event_id(event.originator_id, event.originator_version), n.id))
         start = section[-1].id + 1
     return found
+
+
+class FlakyAcks:
+    """The projectors' JetStream context: the ``fail_on``-th acknowledgement of a delivery
+    raises an error no component expects, after its batch was committed to the view."""
+
+    def __init__(self, js: JetStreamContext, fail_on: int) -> None:
+        self._js = js
+        self.fail_on = fail_on
+        self.deliveries = 0
+        self.failed = 0
+
+    async def pull_subscribe_bind(self, *args: Any, **kwargs: Any) -> Any:
+        sub = await self._js.pull_subscribe_bind(*args, **kwargs)
+        fetch = sub.fetch
+
+        async def fetch_and_mark(*a: Any, **kw: Any) -> list[Msg]:
+            msgs: list[Msg] = await fetch(*a, **kw)
+            for msg in msgs:
+                self.deliveries += 1
+                if self.deliveries == self.fail_on:
+                    msg.ack = msg.ack_sync = self._fail  # type: ignore[method-assign, assignment]
+            return msgs
+
+        sub.fetch = fetch_and_mark  # type: ignore[method-assign]
+        return sub
+
+    async def _fail(self, *args: Any, **kwargs: Any) -> None:
+        self.failed += 1
+        raise RuntimeError("injected failure")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._js, name)
+
+
+class FailingCommits:
+    """The intake's hook after a batch was stored: raises an error no component expects, before
+    any of the batch is receipted or acknowledged, the first ``times`` times."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+        self.failed = 0
+
+    async def __call__(self) -> None:
+        if self.failed < self.times:
+            self.failed += 1
+            raise RuntimeError("injected failure")
+
+
+def flaky_part(name: str) -> tuple[Override, Callable[[], int]]:
+    """An override making component ``name`` fail once mid-work, and its count of failures."""
+    if name == "intake":
+        hook = FailingCommits(times=1)
+
+        def intake(engine: Engine, link: NatsLink, _: StatusBoard) -> dict[str, Component]:
+            return {"intake": Intake(engine, link.js, after_commit=hook).run}
+
+        return intake, lambda: hook.failed
+    made: list[FlakyAcks] = []
+
+    def projectors(engine: Engine, link: NatsLink, _: StatusBoard) -> dict[str, Component]:
+        made.append(FlakyAcks(link.js, fail_on=7))
+        return {"projectors": partial(run_projectors, engine, cast(JetStreamContext, made[0]))}
+
+    return projectors, lambda: made[0].failed
+
+
+@pytest.fixture(params=["intake", "projectors"])
+async def with_failing_part(
+    request: pytest.FixtureRequest, tmp_path: Path, nats_server: EmbeddedNatsServer
+) -> AsyncIterator[tuple[Running, str, Callable[[], int]]]:
+    override, failures = flaky_part(request.param)
+    async for stack in start(tmp_path, nats_server, override):
+        yield stack, request.param, failures
+
+
+async def test_a_component_failing_mid_work_resumes_without_loss_or_duplicate(
+    with_failing_part: tuple[Running, str, Callable[[], int]],
+) -> None:
+    stack, failing, failures = with_failing_part
+    plan = Plan.of(persons=20, signals=30, prefix=f"{failing}-fails", seed=15)
+    await publish(stack.link.nc, Plan(plan.signals[:15]))
+    await stack.until(lambda: stack.board.snapshot()[failing].restarts == 1, f"{failing} failed")
+    # It waits to restart (the gate is shut); /ready names it, the rest is up and answers.
+    status, body = await stack.ready()
+    assert status == 503
+    assert body["components"][failing]["state"] == "restarting"
+    assert body["components"][failing]["last_error"] == "RuntimeError"
+    others = {n: c["state"] for n, c in body["components"].items() if n != failing}
+    assert others == dict.fromkeys(ALL - {failing}, "up")
+    coordinator = {"Authorization": f"Bearer {stack.tokens['demo-coordinator-kerkrade']}"}
+    assert (await stack.http.get("/cases", headers=coordinator)).status_code == 200
+    await publish(stack.link.nc, Plan(plan.signals[15:]))
+    # Let go: it starts again and picks up where its last commit left it.
+    stack.gate.opened.set()
+
+    async def back() -> bool:
+        return (await stack.ready())[0] == 200
+
+    await eventually(back, f"the {failing} up again")
+    await verify_nothing_lost_or_doubled(stack, plan)
+    assert failures() == 1
+    assert stack.board.snapshot()[failing].restarts == 1
 
 
 @pytest.fixture
