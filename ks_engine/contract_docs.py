@@ -106,7 +106,8 @@ def asyncapi_document() -> dict[str, Any]:
             "signals": {
                 "address": "ks.signals.{municipality}",
                 "description": "Stream KS_SIGNALS (work queue). Messages carry the BSN in "
-                "clear and are removed once processed.",
+                "clear and are removed once processed; every stream's store is encrypted at "
+                "rest by nats-server (KS_NATS_STORE_KEY, or the cluster's nats_store_key).",
                 "parameters": {"municipality": {"description": "CBS code, e.g. GM0928."}},
                 "messages": {"signal": {"$ref": "#/components/messages/signal"}},
             },

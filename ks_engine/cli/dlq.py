@@ -12,6 +12,7 @@ import asyncio
 import getpass
 import json
 import socket
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 from uuid import uuid4
@@ -157,11 +158,19 @@ def show(seq: Seq, user: User, organisation: Organisation = "ks-engine-admin") -
         engine.close()
     meta = letter.metadata()
     typer.echo(f"dead letter {seq}, {meta['time']}: {meta['code']}: {meta['reason']}")
-    typer.echo(f"subject: {original.subject}")
+    typer.echo(f"subject: {_printable(original.subject)}")
     for name, value in sorted(original.headers.items()):
-        typer.echo(f"header {name}: {value}")
+        typer.echo(f"header {_printable(name)}: {_printable(value)}")
     typer.echo("")
-    typer.echo(original.body.decode("utf-8", errors="replace"))
+    typer.echo(_printable(original.body.decode("utf-8", errors="replace")))
+
+
+def _printable(text: str) -> str:
+    """A partner's bytes as safe terminal text: control characters (escape sequences that
+    could rewrite the administrator's screen) shown as escapes, lines and tabs kept."""
+    return "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else repr(ch)[1:-1] for ch in text
+    )
 
 
 @app.command("replay")

@@ -143,3 +143,9 @@ def test_development_keeps_a_store_key_in_the_data_directory(tmp_path: Path) -> 
     first = Settings(data_dir=data).nats_store_key_text()
     assert first == Settings(data_dir=data).nats_store_key_text()
     assert (data / "development-secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_show_prints_a_partners_control_characters_as_escapes() -> None:
+    from ks_engine.cli.dlq import _printable
+
+    assert _printable('{"a":\n\t"\x1b[2Jb\u200b"}') == '{"a":\n\t"\\x1b[2Jb\\u200b"}'
