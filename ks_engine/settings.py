@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     discussion_days: int = Field(default=10, ge=1)
     support_days: int = Field(default=10, ge=1)
     monitoring_threshold: int = Field(default=10, ge=0)  # smaller cells are suppressed
+    monitoring_rounding_base: int = Field(default=5, ge=1)  # small totals rounded up to it
+    monitoring_protection: int = Field(default=3, ge=1)  # least width a hidden count keeps
+    births_path: Path | None = None  # CBS StatLine births CSV; development: illustrative demo
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,8 @@
 
 Figures are kept per municipality and calendar month (Dutch local time of the event):
 
-- ``cases_opened``; ``signals_by_role`` and ``signals_by_phase`` (every signal, the first
+- ``cases_opened``; ``families_by_reporter`` and ``families_by_phase`` (each case once, by
+  its first signal); ``signals_by_role`` and ``signals_by_phase`` (every signal, the first
   one and every later one); ``risk_factor`` (cases naming the factor, counted once per case
   in the month it was first named);
 - ``consent`` given / declined / withdrawn (every such event);
@@ -94,6 +95,9 @@ def apply(
     if isinstance(data, ev.Signalled):
         facts = CaseFacts(case_id=event.case_id, municipality=event.municipality, signalled_on=day)
         count("cases_opened", "all")
+        # A family counts once, by the first signal's reporter and phase.
+        count("families_by_reporter", data.signal.reporter.role.value)
+        count("families_by_phase", data.signal.phase.value)
     elif facts is None:
         return None, [], []
     elif not owned:

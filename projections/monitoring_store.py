@@ -20,7 +20,7 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -106,6 +106,25 @@ _ADD_DURATION = (
 )
 
 
+class Count(NamedTuple):
+    """An exact count of one category of a measure in one municipality and month."""
+
+    municipality: str
+    month: str
+    measure: str
+    category: str
+    n: int
+
+
+class Days(NamedTuple):
+    """The days one case took to reach a step, counted in the month it was reached."""
+
+    municipality: str
+    month: str
+    measure: str
+    days: int
+
+
 class MonitoringRow(BaseModel):
     """One published figure: a count, or a duration's number of cases, median or p90."""
 
@@ -142,13 +161,14 @@ class Monitoring:
         self.db = db
         self.threshold = threshold
 
-    def rows(
+    def raw(
         self,
         municipalities: Sequence[str] | None = None,
         since: date | None = None,
         until: date | None = None,
-    ) -> list[MonitoringRow]:
-        """Every figure of the chosen municipalities and months, suppression applied."""
+    ) -> tuple[list[Count], list[Days]]:
+        """The exact counts and the days behind each duration (no case ids), unsuppressed:
+        for the coordinators' own figures and for ``projections.publication`` to protect."""
         where, params = _filters(municipalities, since, until)
         # ``where`` holds fixed clauses only; every value is a bound parameter.
         with self.db.read() as tx:
@@ -162,13 +182,30 @@ class Monitoring:
                 + where,
                 params,
             )
-        rows = [self._row(m, mo, me, c, int(n)) for m, mo, me, c, n in counts]
+        return (
+            [Count(m, mo, me, c, int(n)) for m, mo, me, c, n in counts],
+            [Days(m, mo, me, int(d)) for m, mo, me, d in days],
+        )
+
+    def rows(
+        self,
+        municipalities: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        *,
+        exact: bool = False,
+    ) -> list[MonitoringRow]:
+        """Every figure of the chosen municipalities and months; cells below the threshold
+        suppressed unless ``exact`` (a coordinator's own municipalities: they see the cases)."""
+        counts, days = self.raw(municipalities, since, until)
+        threshold = 0 if exact else self.threshold
+        rows = [self._row(m, mo, me, c, n, threshold) for m, mo, me, c, n in counts]
         grouped: dict[tuple[str, str, str], list[int]] = defaultdict(list)
         for m, mo, me, d in days:
-            grouped[(m, mo, me)].append(int(d))
+            grouped[(m, mo, me)].append(d)
         for (m, mo, me), values in grouped.items():
-            hide = suppressed(len(values), self.threshold)
-            rows.append(self._row(m, mo, me, "cases", len(values)))
+            hide = suppressed(len(values), threshold)
+            rows.append(self._row(m, mo, me, "cases", len(values), threshold))
             for category, figure in (("median", median(values)), ("p90", percentile(values, 90))):
                 rows.append(
                     MonitoringRow(
@@ -182,8 +219,10 @@ class Monitoring:
                 )
         return sorted(rows, key=lambda r: (r.municipality, r.month, r.measure, r.category))
 
-    def _row(self, m: str, month: str, measure: str, category: str, n: int) -> MonitoringRow:
-        hide = suppressed(n, self.threshold)
+    def _row(
+        self, m: str, month: str, measure: str, category: str, n: int, threshold: int
+    ) -> MonitoringRow:
+        hide = suppressed(n, threshold)
         return MonitoringRow(
             municipality=m,
             month=month,

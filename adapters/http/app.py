@@ -26,6 +26,7 @@ from adapters.http.routers import (
     commands,
     fhir,
     household,
+    monitoring,
     operations,
     privacy,
     signals,
@@ -33,6 +34,7 @@ from adapters.http.routers import (
 )
 from ks_engine.access_log import AccessLog
 from ks_engine.bootstrap import Engine
+from ks_engine.monitoring_export import MonitoringExport
 from ks_engine.principals import PrincipalRegistry
 from ks_engine.supervision import StatusBoard
 
@@ -92,6 +94,7 @@ def create_app(
         metrics=ApiMetrics(projection_lag, components),
         pseudonymise=engine.pseudonymise,
         read_models=read_models,
+        publisher=MonitoringExport.from_settings(engine.settings),
         signals=signals,
         readiness=_with_read_models_check(readiness, read_models),
         components=components,

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from adapters.http.metrics import ApiMetrics
-from adapters.http.ports import ReadinessCheck, ReadModels, SignalGateway
+from adapters.http.ports import Publisher, ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import ForbiddenError, UnauthorizedError, UnavailableError
 from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
@@ -35,6 +35,7 @@ class Services:
     metrics: ApiMetrics
     pseudonymise: Callable[[str], str]
     read_models: ReadModels | None = None
+    publisher: Publisher | None = None
     signals: SignalGateway | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     components: StatusBoard | None = None  # supervised by `ks run`; None for `ks api` alone

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from ks_engine.receipts import Receipt
+from projections.monitoring_store import Count, Days
+from projections.publication import Area, Granularity, Publication
 
 
 class SignalGatewayError(Exception):
@@ -67,14 +69,35 @@ class CaseViewReader(Protocol):
 
 
 class MonitoringReader(Protocol):
-    """Aggregate figures per municipality and month, small cells suppressed."""
+    """Aggregate figures per municipality and month, small cells suppressed unless exact."""
 
     def rows(
         self,
         municipalities: Sequence[str] | None = None,
         since: date | None = None,
         until: date | None = None,
+        *,
+        exact: bool = False,
     ) -> Sequence[Document]: ...
+
+    def raw(
+        self,
+        municipalities: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> tuple[list[Count], list[Days]]: ...
+
+
+class Publisher(Protocol):
+    """Turns exact figures into the protected publication that may leave the Knooppunt."""
+
+    def publish(
+        self,
+        counts: Sequence[Count],
+        days: Sequence[Days],
+        granularity: Granularity,
+        area: Area,
+    ) -> Publication: ...
 
 
 class ReadModels(Protocol):

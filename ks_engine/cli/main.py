@@ -12,6 +12,7 @@ from ks_engine.cli import (
     dlq,
     docs,
     keys,
+    monitoring,
     principals,
     privacy,
     projections,
@@ -36,3 +37,4 @@ app.command()(api.api)
 app.add_typer(audit.app, name="audit")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(monitoring.app, name="monitoring")

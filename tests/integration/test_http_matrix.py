@@ -93,6 +93,12 @@ ENDPOINTS = (
     Endpoint("GET", "/cases", frozenset({"kerkrade", "landgraaf"}), None),
     Endpoint("GET", "/stats", frozenset({"kerkrade", "landgraaf", "auditor"}), None),
     Endpoint("GET", "/audit/access", frozenset({"auditor"}), None),
+    Endpoint(
+        "GET",
+        "/monitoring/export",
+        frozenset({"kerkrade", "landgraaf", "auditor", "programme_office"}),
+        None,
+    ),
     Endpoint("GET", "/catalog", frozenset(ROLES) - {"anonymous"}, None, case_scoped=False),
     Endpoint("GET", "/signals/{ref}", frozenset({"partner"}), None, ok=503),
     Endpoint("POST", "/signals", frozenset({"partner"}), None, ok=503),

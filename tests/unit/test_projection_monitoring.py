@@ -31,6 +31,8 @@ def test_a_first_signal_opens_a_case_and_counts_role_phase_and_risks() -> None:
     assert facts.signalled_on.isoformat() == "2026-11-02"
     assert set(tallies) == {
         Tally("GM0928", "2026-11", "cases_opened", "all"),
+        Tally("GM0928", "2026-11", "families_by_reporter", "youth_health_care"),
+        Tally("GM0928", "2026-11", "families_by_phase", "postnatal"),
         Tally("GM0928", "2026-11", "signals_by_role", "youth_health_care"),
         Tally("GM0928", "2026-11", "signals_by_phase", "postnatal"),
         Tally("GM0928", "2026-11", "risk_factor", "debts"),

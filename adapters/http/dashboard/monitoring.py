@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -84,7 +85,7 @@ async def _rows(
         municipalities = [period.municipality] if period.municipality else None
     views = get_read_models(services)
     documents = await run_in_threadpool(
-        views.monitoring.rows,
+        partial(views.monitoring.rows, exact=principal.role is Role.COORDINATOR),
         municipalities,
         Period.first_day(period.since),
         Period.first_day(period.until),
@@ -126,6 +127,7 @@ async def monitoring(
         "sections": sections(rows, names),
         "period": period,
         "threshold": threshold,
+        "exact": principal.role is Role.COORDINATOR,
         "options": options,
         "csv_query": "&".join(f"{k}={v}" for k, v in vars(period).items() if v),
     }

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -55,7 +56,8 @@ def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
 
 @router.get(
     "/stats",
-    summary="Monitoring per municipality and month (?format=csv for a spreadsheet)",
+    summary="Monitoring per municipality and month: exact for a coordinator's own "
+    "municipalities, small cells suppressed for auditors (?format=csv for a spreadsheet)",
     response_model=StatsOut,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
@@ -77,7 +79,11 @@ async def stats(
     else:
         municipalities = [municipality] if municipality else None
     views = get_read_models(services)
-    documents = await run_in_threadpool(views.monitoring.rows, municipalities, since, until)
+    # Coordinators see their own municipalities' cases one by one: their figures are exact.
+    exact = principal.role is Role.COORDINATOR
+    documents = await run_in_threadpool(
+        partial(views.monitoring.rows, exact=exact), municipalities, since, until
+    )
     rows = [d.model_dump(mode="json") for d in documents]
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
