@@ -65,8 +65,8 @@ def _routes() -> FastAPI:
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
     )
-    modules = (signals, cases, fhir, commands, household, catalog, stats, audit, privacy)
-    for module in (*modules, operations):
+    modules = (signals, cases, fhir, commands, household, catalog, stats, monitoring, audit)
+    for module in (*modules, privacy, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
     install_dashboard(api)
