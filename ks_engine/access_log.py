@@ -31,6 +31,7 @@ class AccessAction(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     EXECUTE = "execute"
+    READ_PERSONAL_DATA = "read personal data"  # the family's sealed details, opened on request
 
 
 class AccessOutcome(StrEnum):
@@ -50,6 +51,16 @@ class Purpose(StrEnum):
     RESEARCH = "research"
     OPERATIONS = "operations"
     REPAIR = "repair"  # an administrator reads or replays a dead-lettered signal
+    FAMILY_CONTACT = "family_contact"  # to reach the family (phone, visit)
+    SAFETY = "safety"  # acting under the Meldcode
+
+
+class PersonalDataPurpose(StrEnum):
+    """The closed list of purposes for which a coordinator may open personal details."""
+
+    COORDINATION = "coordination"
+    FAMILY_CONTACT = "family_contact"
+    SAFETY = "safety"
 
 
 class AccessEntry(BaseModel):

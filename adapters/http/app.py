@@ -28,6 +28,7 @@ from adapters.http.routers import (
     household,
     monitoring,
     operations,
+    personal,
     privacy,
     signals,
     stats,
@@ -65,8 +66,8 @@ def _routes() -> FastAPI:
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
     )
-    modules = (signals, cases, fhir, commands, household, catalog, stats, monitoring, audit)
-    for module in (*modules, privacy, operations):
+    modules = (signals, cases, personal, fhir, commands, household, catalog, stats, monitoring)
+    for module in (*modules, audit, privacy, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
     install_dashboard(api)

@@ -76,6 +76,7 @@ class AccessAttempt:
     case_id: UUID | None = None
     person_pseudonym: str | None = None
     hidden: bool = False  # the case exists but the principal may not see it
+    stated_purpose: Purpose | None = None  # the purpose the request named, if it names one
 
     def touches(self, case: Referral) -> None:
         """Name the case (and its person's pseudonym) this request concerns."""
@@ -84,6 +85,8 @@ class AccessAttempt:
 
     @property
     def purpose(self) -> Purpose:
+        if self.stated_purpose is not None:
+            return self.stated_purpose
         return PURPOSES[self.principal.role] if self.principal else Purpose.CARE
 
 

@@ -380,7 +380,7 @@ def test_an_escalation_needs_its_justification_and_closing_ends_the_actions(web:
     assert "Gemeld bij Veilig Thuis" in page
     assert "Stap 2: collegiale consultatie en Veilig Thuis" in page
     assert justification not in page
-    assert 'action="/dashboard/casus' not in page
+    assert 'method="post" action="/dashboard/casus' not in page  # no command is offered
 
 
 def test_a_case_holding_consent_offers_to_ask_the_family_again(web: Viewed) -> None:

@@ -104,6 +104,7 @@ ENDPOINTS = (
     Endpoint("POST", "/signals", frozenset({"partner"}), None, ok=503),
     Endpoint("POST", "/cases/{id}/erasure", frozenset({"admin"})),
     # The household: a birth, a merge with another case of the same municipality.
+    Endpoint("GET", "/cases/{id}/personal?purpose=coordination", COORD),
     Endpoint("POST", "/cases/{id}/birth", COORD, body=_birth),
     Endpoint(
         "POST",

@@ -80,7 +80,15 @@ def test_a_refused_transition_answers_409_with_the_state_and_the_allowed_actions
         409,
     )
     assert body["state"] == "signalled"
-    assert body["allowed"] == ["add_signal", "request_consent", "escalate", "close"]
+    assert body["allowed"] == [
+        "add_signal",
+        "request_consent",
+        "escalate",
+        "close",
+        "record_birth",
+        "merge",
+        "merge_into",
+    ]
     assert "cannot record consent" in body["detail"]
 
 

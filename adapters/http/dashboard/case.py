@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from adapters.http.access import load_visible_case
 from adapters.http.context import AttemptDep, ServicesDep, audited, get_read_models
 from adapters.http.dashboard import charts, forms
+from adapters.http.dashboard.household import household_context
 from adapters.http.dashboard.labels import DONE
 from adapters.http.dashboard.messages import invalid_fields, refusal
 from adapters.http.dashboard.render import page, redirect
@@ -113,6 +114,7 @@ async def render_case(
         "done": DONE.get(done or ""),
         "names": catalogue_names(services),
         "message": message,
+        **household_context(case, view),
     }
     return page(request, "case.html", context, status=status)
 

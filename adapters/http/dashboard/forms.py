@@ -117,6 +117,13 @@ def close_case(
     return app.close_case(c.Close.model_validate(fields), ctx)
 
 
+def merge_cases(
+    app: Referrals, case_id: UUID, version: int, form: Form, ctx: c.Context
+) -> CommandResult:
+    fields = _base(case_id, version) | {"other_case_id": one(form, "other_case_id")}
+    return app.merge_cases(c.MergeCases.model_validate(fields), ctx)
+
+
 # The path segment of each form's action, as the API names the same command.
 COMMANDS: dict[str, Command] = {
     "consent-request": request_consent,
@@ -126,4 +133,5 @@ COMMANDS: dict[str, Command] = {
     "support-match": match_support,
     "escalation": escalate,
     "closure": close_case,
+    "merge": merge_cases,
 }
