@@ -3,6 +3,13 @@
 Tokens are high-entropy random strings shown once when created; the principals file keeps
 only their SHA-256 hash. A hash of a 256-bit random token needs no salt or slow hash: it
 cannot be guessed, only stolen together with the file, and then it is still not the token.
+
+Every token expires (``KS_TOKEN_DAYS``, default 90 days; demo tokens after a day). Rotating
+issues a new token and keeps the previous one working for a grace period
+(``KS_TOKEN_GRACE_DAYS``, default 7 days) so that a partner's system can switch over. A file
+written before tokens expired has principals without an expiry: the first time this version
+reads it, each gets one ``KS_TOKEN_DAYS`` from then, written into the file, so that the date is
+the same for every process and shown by ``ks principals list``.
 """
 
 from __future__ import annotations
@@ -10,18 +17,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import structlog
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.values import MunicipalityCode
+from ks_engine import private_file
+from ks_engine.clock import now as clock_now
+from ks_engine.settings import Settings
 
 TOKEN_PREFIX = "ks_"  # noqa: S105 - a marker, not a secret
+DEFAULT_LIFETIME = timedelta(days=90)
+DEFAULT_GRACE = timedelta(days=7)
+DEMO_LIFETIME = timedelta(days=1)
+_NO_HASH = "0" * 64  # compared against when a principal has no previous token (same work)
+
+log = structlog.get_logger("ks.principals")
 
 
 class PrincipalError(Exception):
@@ -47,6 +64,13 @@ class Principal(BaseModel):
     organisation: str = Field(min_length=1, max_length=300)
     municipalities: tuple[MunicipalityCode, ...] = ()
     token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the token stops working (None only in old files)."
+    )
+    previous_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    previous_expires_at: AwareDatetime | None = Field(
+        default=None, description="Until when the token replaced by a rotation still works."
+    )
 
     @model_validator(mode="after")
     def _municipalities_fit_role(self) -> Principal:
@@ -60,10 +84,14 @@ class Principal(BaseModel):
         """Whether this principal coordinates the Knooppunt of ``municipality``."""
         return self.role is Role.COORDINATOR and municipality in self.municipalities
 
+    def previous_works(self, at: datetime) -> bool:
+        """Whether the token replaced by the last rotation still works at ``at``."""
+        return self.previous_expires_at is not None and at < self.previous_expires_at
+
 
 class _PrincipalsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int = 1
+    version: int = 2  # 2: tokens expire
     principals: list[Principal] = Field(default_factory=list)
 
 
@@ -79,41 +107,77 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class Issued:
-    """A principal just created, with its token (shown once, never stored)."""
+    """A principal just created or rotated, with its token (shown once, never stored)."""
 
     principal: Principal
     token: str
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a presented token is: nobody's, a principal's valid token, or an expired one."""
+
+    principal: Principal | None = None
+    expired_at: datetime | None = None  # set when the token was the principal's until then
+
+    @property
+    def valid(self) -> Principal | None:
+        """The principal when the token works now, else None."""
+        return self.principal if self.expired_at is None else None
+
+
 class PrincipalRegistry:
     """The principals file: read when it changes, written atomically with mode 0600."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+        grace: timedelta = DEFAULT_GRACE,
+        clock: Callable[[], datetime] = clock_now,
+    ) -> None:
         self.path = path
+        self.lifetime = lifetime
+        self.grace = grace
+        self.clock = clock
         self._loaded_stamp: tuple[int, int] | None = None
         self._principals: tuple[Principal, ...] = ()
 
     def principals(self) -> tuple[Principal, ...]:
         """Every principal, re-read when the file changed since the last read."""
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
+        stamp = private_file.stamp(self.path)
+        if stamp is None:
             self._loaded_stamp, self._principals = None, ()
             return ()
-        stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp != self._loaded_stamp:
-            self._principals = tuple(self._read().principals)
+            found = self._read().principals
+            if any(p.expires_at is None for p in found):
+                found = self._date_old_principals()
+                stamp = private_file.stamp(self.path) or stamp
+            self._principals = tuple(found)
             self._loaded_stamp = stamp
         return self._principals
 
-    def authenticate(self, token: str) -> Principal | None:
-        """The principal holding ``token``, or None. Compares every hash in constant time."""
+    def check(self, token: str) -> TokenCheck:
+        """What ``token`` is, now. Compares every stored hash in constant time."""
         presented = token_hash(token)
-        found: Principal | None = None
+        at = self.clock()
+        found = TokenCheck()
         for principal in self.principals():
-            if hmac.compare_digest(principal.token_sha256, presented):
-                found = principal
+            current = hmac.compare_digest(principal.token_sha256, presented)
+            previous = hmac.compare_digest(principal.previous_token_sha256 or _NO_HASH, presented)
+            if current:
+                ends = principal.expires_at
+                found = TokenCheck(principal, ends if ends is not None and at >= ends else None)
+            elif previous and principal.previous_token_sha256 is not None:
+                works = principal.previous_works(at)
+                found = TokenCheck(principal, None if works else principal.previous_expires_at)
         return found
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal holding ``token`` while it works, or None."""
+        return self.check(token).valid
 
     def add(
         self,
@@ -123,6 +187,7 @@ class PrincipalRegistry:
         municipalities: Sequence[str] = (),
         principal_id: str | None = None,
         replace: bool = False,
+        lifetime: timedelta | None = None,
     ) -> Issued:
         """Create a principal with a new token; refuse an id in use unless ``replace``."""
         token = new_token()
@@ -134,26 +199,75 @@ class PrincipalRegistry:
                 organisation=organisation,
                 municipalities=tuple(dict.fromkeys(municipalities)),
                 token_sha256=token_hash(token),
+                expires_at=self.clock() + (lifetime or self.lifetime),
             )
         except ValidationError as exc:
             reasons = "; ".join(
                 e["msg"].removeprefix("Value error, ") for e in exc.errors(include_input=False)
             )
             raise PrincipalError(f"cannot create principal: {reasons}") from None
-        current = self._read().principals
-        if any(p.id == pid for p in current) and not replace:
-            raise PrincipalError(f"a principal with id '{pid}' exists already")
-        self._write([p for p in current if p.id != pid] + [principal])
+        with private_file.locked(self.path):
+            current = self._read().principals
+            if any(p.id == pid for p in current) and not replace:
+                raise PrincipalError(f"a principal with id '{pid}' exists already")
+            self._write([p for p in current if p.id != pid] + [principal])
         return Issued(principal, token)
 
+    def rotate(self, principal_id: str) -> Issued:
+        """A new token for a principal; the current one keeps working for the grace period
+        (never past its own expiry). A token replaced earlier stops working at once."""
+        token = new_token()
+        with private_file.locked(self.path):
+            current = self._read().principals
+            old = next((p for p in current if p.id == principal_id), None)
+            if old is None:
+                raise PrincipalError(f"there is no principal '{principal_id}'")
+            at = self.clock()
+            grace_end = min(old.expires_at or at + self.grace, at + self.grace)
+            keeps = grace_end > at
+            rotated = old.model_copy(
+                update={
+                    "token_sha256": token_hash(token),
+                    "expires_at": at + self.lifetime,
+                    "previous_token_sha256": old.token_sha256 if keeps else None,
+                    "previous_expires_at": grace_end if keeps else None,
+                }
+            )
+            self._write([rotated if p.id == principal_id else p for p in current])
+        return Issued(rotated, token)
+
     def remove(self, principal_id: str) -> bool:
-        """Remove a principal (its token stops working at once); False if there was none."""
-        current = self._read().principals
-        kept = [p for p in current if p.id != principal_id]
-        if len(kept) == len(current):
-            return False
-        self._write(kept)
+        """Remove a principal (its tokens stop working at once); False if there was none."""
+        with private_file.locked(self.path):
+            current = self._read().principals
+            kept = [p for p in current if p.id != principal_id]
+            if len(kept) == len(current):
+                return False
+            self._write(kept)
         return True
+
+    def _date_old_principals(self) -> list[Principal]:
+        """Give principals of an older file their expiry, ``lifetime`` from now, once."""
+        expiry = self.clock() + self.lifetime
+
+        def dated(found: list[Principal]) -> list[Principal]:
+            return [
+                p if p.expires_at else p.model_copy(update={"expires_at": expiry}) for p in found
+            ]
+
+        try:
+            with private_file.locked(self.path):
+                current = self._read().principals
+                result = dated(current)
+                if result != current:
+                    self._write(result)
+                    log.warning("principals.expiry_added", expires_at=expiry.isoformat())
+                return result
+        except OSError as exc:
+            # A read-only file still gets expiring tokens, counted from this process's start;
+            # each process says so until the file can be written.
+            log.warning("principals.expiry_not_written", reason=exc.strerror)
+            return dated(self._read().principals)
 
     def _read(self) -> _PrincipalsFile:
         try:
@@ -168,15 +282,20 @@ class PrincipalRegistry:
             raise PrincipalError(f"principals file {self.path} is not valid: {exc}") from None
 
     def _write(self, principals: list[Principal]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         body = _PrincipalsFile(principals=principals).model_dump_json(indent=2) + "\n"
-        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        private_file.replace(self.path, body)
+
+
+def registry_for(
+    settings: Settings, clock: Callable[[], datetime] = clock_now
+) -> PrincipalRegistry:
+    """The principals file of ``settings``, with its token lifetime and grace period."""
+    return PrincipalRegistry(
+        settings.principals_file,
+        lifetime=timedelta(days=settings.token_days),
+        grace=timedelta(days=settings.token_grace_days),
+        clock=clock,
+    )
 
 
 # The demo's principals: organisations match the demo scenario's partners and municipalities.
@@ -191,7 +310,7 @@ DEMO_PRINCIPALS: tuple[tuple[str, Role, str, tuple[str, ...]], ...] = (
 
 
 def create_demo_principals(registry: PrincipalRegistry) -> list[Issued]:
-    """(Re)create the demo principals with fresh tokens, for `ks run --demo`."""
+    """(Re)create the demo principals with fresh tokens valid for a day, for `ks run --demo`."""
     return [
         registry.add(
             role=role,
@@ -199,6 +318,7 @@ def create_demo_principals(registry: PrincipalRegistry) -> list[Issued]:
             municipalities=municipalities,
             principal_id=pid,
             replace=True,
+            lifetime=DEMO_LIFETIME,
         )
         for pid, role, organisation, municipalities in DEMO_PRINCIPALS
     ]

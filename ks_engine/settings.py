@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     catalogue_path: Path | None = None
     region_path: Path | None = None  # the region (YAML/JSON); default: Zuid-Limburg, shipped
     principals_path: Path | None = None  # API principals; default <data_dir>/principals.json
+    token_days: float = Field(default=90, gt=0)  # a bearer token stops working after this
+    token_grace_days: float = Field(default=7, ge=0)  # a rotated token's old one works this long
     api_host: str = "127.0.0.1"  # loopback unless an operator opens it up
     api_port: int = Field(default=8000, ge=1, le=65535)
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -36,7 +36,7 @@ from adapters.http.routers import (
 from ks_engine.access_log import AccessLog
 from ks_engine.bootstrap import Engine
 from ks_engine.monitoring_export import MonitoringExport
-from ks_engine.principals import PrincipalRegistry
+from ks_engine.principals import PrincipalRegistry, registry_for
 from ks_engine.supervision import StatusBoard
 
 DESCRIPTION = """\
@@ -91,7 +91,7 @@ def create_app(
     api.state.services = Services(
         referrals=engine.referrals,
         access_log=AccessLog(engine.referrals, engine.referrals.clock),
-        principals=principals or PrincipalRegistry(engine.settings.principals_file),
+        principals=principals or registry_for(engine.settings, engine.referrals.clock),
         metrics=ApiMetrics(projection_lag, components),
         pseudonymise=engine.pseudonymise,
         read_models=read_models,

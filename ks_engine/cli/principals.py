@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
+from ks_engine.clock import now
 from ks_engine.principals import (
     Issued,
+    Principal,
     PrincipalError,
     PrincipalRegistry,
     Role,
     create_demo_principals,
+    registry_for,
 )
 from ks_engine.settings import Settings
 
@@ -19,7 +23,11 @@ app = typer.Typer(no_args_is_help=True, help="API principals and their bearer to
 
 
 def _registry() -> PrincipalRegistry:
-    return PrincipalRegistry(Settings().principals_file)
+    return registry_for(Settings())
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(now().tzinfo).strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
 def print_issued(issued: Issued) -> None:
@@ -28,6 +36,16 @@ def print_issued(issued: Issued) -> None:
     where = f" for {', '.join(p.municipalities)}" if p.municipalities else ""
     typer.echo(f"{p.id}: {p.role.value} of {p.organisation}{where}")
     typer.echo(f"  token (shown once, keep it safe): {issued.token}")
+    typer.echo(f"  expires {_moment(p.expires_at)}")
+
+
+def expiry(principal: Principal, at: datetime) -> str:
+    """When the principal's token expires (or did), and until when a rotated one still works."""
+    ends = principal.expires_at
+    text = f"EXPIRED {_moment(ends)}" if ends is not None and ends <= at else _moment(ends)
+    if principal.previous_works(at):
+        text += f" (previous token until {_moment(principal.previous_expires_at)})"
+    return text
 
 
 @app.command("add")
@@ -42,7 +60,7 @@ def add(
         str | None, typer.Option("--id", help="Principal id (default: generated)")
     ] = None,
 ) -> None:
-    """Create a principal and print its bearer token once."""
+    """Create a principal and print its bearer token once (it expires after KS_TOKEN_DAYS)."""
     try:
         issued = _registry().add(
             role=role,
@@ -56,17 +74,38 @@ def add(
     print_issued(issued)
 
 
+@app.command("rotate")
+def rotate(principal_id: str) -> None:
+    """Issue a new token for a principal and print it once; the old token keeps working for
+    KS_TOKEN_GRACE_DAYS (never past its own expiry)."""
+    try:
+        issued = _registry().rotate(principal_id)
+    except PrincipalError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    print_issued(issued)
+    until = issued.principal.previous_expires_at
+    if until is not None:
+        typer.echo(f"  the previous token works until {_moment(until)}")
+    else:
+        typer.echo("  the previous token had expired; it stays expired")
+
+
 @app.command("list")
 def list_principals() -> None:
-    """List principals (never their tokens)."""
-    for p in _registry().principals():
+    """List principals and when their tokens expire (never the tokens)."""
+    registry = _registry()
+    at = registry.clock()
+    for p in registry.principals():
         where = f" [{', '.join(p.municipalities)}]" if p.municipalities else ""
-        typer.echo(f"{p.id:<32} {p.role.value:<12} {p.organisation}{where}")
+        typer.echo(
+            f"{p.id:<32} {p.role.value:<12} expires {expiry(p, at):<17} {p.organisation}{where}"
+        )
 
 
 @app.command("remove")
 def remove(principal_id: str) -> None:
-    """Remove a principal; its token stops working at once."""
+    """Remove a principal; its tokens stop working at once."""
     if not _registry().remove(principal_id):
         typer.echo(f"there is no principal '{principal_id}'", err=True)
         raise typer.Exit(1)
@@ -75,6 +114,6 @@ def remove(principal_id: str) -> None:
 
 @app.command("demo")
 def demo() -> None:
-    """(Re)create the demo principals and print their tokens."""
+    """(Re)create the demo principals and print their tokens (valid for a day)."""
     for issued in create_demo_principals(_registry()):
         print_issued(issued)

@@ -19,7 +19,7 @@ from ks_engine.cli.api import ApiNotStartedError, serve_api
 from ks_engine.cli.principals import print_issued
 from ks_engine.demo import run_demo, signal_waiting_family
 from ks_engine.partners import PartnerRegistry, load_partners
-from ks_engine.principals import PrincipalRegistry, create_demo_principals
+from ks_engine.principals import create_demo_principals, registry_for
 from ks_engine.runtime import NatsLink, NatsNotConfiguredError, nats_link, stop_on_signals
 from ks_engine.settings import Settings
 from ks_engine.supervision import StatusBoard
@@ -56,7 +56,7 @@ def _seed_demo(engine: Engine) -> None:
         f"Demo principals for the HTTP API on http://{settings.api_host}:{settings.api_port}"
         " (new tokens on every `ks run --demo`; send them as `Authorization: Bearer <token>`):"
     )
-    for issued in create_demo_principals(PrincipalRegistry(settings.principals_file)):
+    for issued in create_demo_principals(registry_for(settings)):
         print_issued(issued)
 
 
