@@ -81,6 +81,10 @@ class AccessEntry(BaseModel):
     case_id: UUID | None = None
     person_pseudonym: str | None = None
     object: str = Field(description="The query or object accessed, e.g. 'GET /cases/{case_id}'.")
+    query_length: int | None = Field(
+        default=None,
+        description="Characters in the request's query string; the object keeps the first 2,048.",
+    )
     status: int = Field(description="The HTTP status answered.")
 
 

@@ -7,20 +7,30 @@ to a worker thread and back, which under many concurrent requests cost more than
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import Scope
 
 from adapters.http.metrics import ApiMetrics
 from adapters.http.ports import Publisher, ReadinessCheck, ReadModels, SignalGateway
-from adapters.http.problems import ForbiddenError, UnauthorizedError, UnavailableError
+from adapters.http.problems import (
+    ForbiddenError,
+    TokenExpiredError,
+    UnauthorizedError,
+    UnavailableError,
+)
 from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
 from ks_engine.application import Referrals
+from ks_engine.log import redact_text
 from ks_engine.principals import Principal, PrincipalRegistry, Role
 from ks_engine.supervision import StatusBoard
 
@@ -66,6 +76,9 @@ PURPOSES = {
 }
 
 
+QUERY_KEPT = 2048  # characters of a query string the access log keeps
+
+
 @dataclass
 class AccessAttempt:
     """What the access log will record for this request, filled in as the request proceeds."""
@@ -77,6 +90,7 @@ class AccessAttempt:
     person_pseudonym: str | None = None
     hidden: bool = False  # the case exists but the principal may not see it
     stated_purpose: Purpose | None = None  # the purpose the request named, if it names one
+    query_length: int | None = None  # of the whole query string; ``object`` keeps QUERY_KEPT
 
     def touches(self, case: Referral) -> None:
         """Name the case (and its person's pseudonym) this request concerns."""
@@ -90,17 +104,32 @@ class AccessAttempt:
         return PURPOSES[self.principal.role] if self.principal else Purpose.CARE
 
 
+def start_attempt(request: Request, action: AccessAction) -> AccessAttempt:
+    """The request's access-log entry to be, begun once (before its body, or by its route)."""
+    existing = getattr(request.state, "access", None)
+    if isinstance(existing, AccessAttempt):
+        return existing
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    query = request.url.query
+    # Bounded (a caller chooses its length) and without BSN-like numbers (a caller chooses it).
+    shown = f"?{redact_text(query[:QUERY_KEPT])}" if query else ""
+    attempt = AccessAttempt(
+        action=action,
+        object=f"{request.method} {path}{shown}",
+        query_length=len(query) if query else None,
+    )
+    request.state.access = attempt
+    return attempt
+
+
 def audited(action: AccessAction) -> Any:
     """Dependency marking a route whose every request goes into the access log."""
 
     async def start(request: Request) -> AccessAttempt:
-        route = request.scope.get("route")
-        path = getattr(route, "path", request.url.path)
-        query = f"?{request.url.query}" if request.url.query else ""
-        attempt = AccessAttempt(action=action, object=f"{request.method} {path}{query}")
-        request.state.access = attempt
-        return attempt
+        return start_attempt(request, action)
 
+    start.access_action = action  # type: ignore[attr-defined] # found by the body guard
     return Depends(start)
 
 
@@ -115,6 +144,30 @@ AttemptDep = Annotated[AccessAttempt | None, Depends(current_attempt)]
 _bearer = HTTPBearer(auto_error=False, description="The token `ks principals add` printed.")
 
 
+def identify(
+    token: str, request: Request, services: Services, attempt: AccessAttempt | None
+) -> Principal:
+    """The principal of a bearer token that works now; 401 saying why otherwise."""
+    if not token:
+        raise UnauthorizedError("send a bearer token in the Authorization header")
+    found = services.principals.check(token)
+    if found.principal is None:
+        raise UnauthorizedError("the bearer token is not valid (revoked or mistyped)")
+    if found.expired_at is not None:
+        if attempt is not None:
+            attempt.principal = found.principal  # who tried, for the auditors
+        raise TokenExpiredError(
+            f"the bearer token expired at {found.expired_at.isoformat(timespec='minutes')}; "
+            "ask your administrator for a new one "
+            f"(`ks principals rotate {found.principal.id}`)",
+            code="token_expired",
+        )
+    request.state.principal = found.principal
+    if attempt is not None:
+        attempt.principal = found.principal
+    return found.principal
+
+
 async def authenticate(
     request: Request,
     services: ServicesDep,
@@ -122,15 +175,35 @@ async def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The principal of the request's bearer token; 401 without a valid one."""
-    if credentials is None or not credentials.credentials.strip():
-        raise UnauthorizedError("send a bearer token in the Authorization header")
-    principal = services.principals.authenticate(credentials.credentials.strip())
-    if principal is None:
-        raise UnauthorizedError("the bearer token is not valid (revoked or mistyped)")
-    request.state.principal = principal
-    if attempt is not None:
-        attempt.principal = principal
-    return principal
+    token = credentials.credentials.strip() if credentials is not None else ""
+    return identify(token, request, services, attempt)
+
+
+def _dependency_calls(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _dependency_calls(sub)
+
+
+async def authenticate_before_body(scope: Scope) -> None:
+    """Before any byte of a body is read: who sends it, for a route that needs a bearer token.
+
+    FastAPI reads a route's body before it solves the dependencies that authenticate, so the
+    body guard calls this first; the route's access-log entry begins here for the same reason.
+    """
+    route = scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    calls = list(_dependency_calls(route.dependant))
+    if authenticate not in calls:
+        return
+    request = Request(scope)
+    actions = [getattr(call, "access_action", None) for call in calls]
+    action = next((a for a in actions if isinstance(a, AccessAction)), None)
+    attempt = start_attempt(request, action) if action is not None else None
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    identify(token, request, request.app.state.services, attempt)
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

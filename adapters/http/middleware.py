@@ -1,4 +1,5 @@
-"""Around every request: its id, the access-log entry, metrics and one canonical log line."""
+"""Around every request: its id, the body guard, the access-log entry, the headers every
+answer carries, metrics and one canonical log line."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from adapters.http.context import AccessAttempt, Services
+from adapters.http.body import BodyGuard
+from adapters.http.context import AccessAttempt, Services, authenticate_before_body
 from adapters.http.problems import problem_response
 from ks_engine.access_log import AccessOutcome
 from ks_engine.principals import Principal
@@ -20,6 +22,8 @@ log = structlog.get_logger("ks.http")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 MAX_BODY_BYTES = 256 * 1024  # a signal or command is a few kilobytes
+# Answers hold case data: no cache may keep them, no browser may guess another content type.
+ALWAYS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
@@ -27,11 +31,6 @@ def _request_id(request: Request) -> str:
     """The caller's request id when it is a safe token, else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
     return given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
-
-
-def _too_large(request: Request) -> bool:
-    length = request.headers.get("content-length", "0")
-    return not length.isdigit() or int(length) > MAX_BODY_BYTES
 
 
 def outcome_of(status: int, attempt: AccessAttempt) -> AccessOutcome:
@@ -60,13 +59,15 @@ def _record_access(
         case_id=attempt.case_id,
         person_pseudonym=attempt.person_pseudonym,
         object=attempt.object,
+        query_length=attempt.query_length,
         status=status,
     )
     services.metrics.access_entries.labels(outcome.value).inc()
 
 
 def install_request_middleware(app: FastAPI) -> None:
-    """Register the middleware that wraps every request."""
+    """Register the middleware that wraps every request (the body guard inside it)."""
+    app.add_middleware(BodyGuard, limit=MAX_BODY_BYTES, before_body=authenticate_before_body)
 
     @app.middleware("http")
     async def around_request(
@@ -82,12 +83,7 @@ def install_request_middleware(app: FastAPI) -> None:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         response: Response
         try:
-            if _too_large(request):
-                response = problem_response(
-                    request, 413, f"the request body exceeds {MAX_BODY_BYTES // 1024} KiB"
-                )
-            else:
-                response = await call_next(request)
+            response = await call_next(request)
         except Exception:
             log.exception("http.unhandled_error", path=request.url.path)
             response = problem_response(
@@ -106,6 +102,8 @@ def install_request_middleware(app: FastAPI) -> None:
                     request, 500, "the access could not be logged, so it is refused; try again"
                 )
         response.headers[REQUEST_ID_HEADER] = request_id
+        for name, value in ALWAYS.items():
+            response.headers.setdefault(name, value)
         route = getattr(request.scope.get("route"), "path", "unmatched")
         elapsed = time.perf_counter() - started
         services.metrics.requests.labels(request.method, route, str(response.status_code)).inc()

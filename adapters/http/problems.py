@@ -70,6 +70,12 @@ class UnauthorizedError(ApiError):
     status, slug, title = 401, "unauthorized", "Authentication required"
 
 
+class TokenExpiredError(UnauthorizedError):
+    """A principal's token whose time is up (or whose rotation's grace period ended)."""
+
+    slug, title = "token-expired", "Token expired"
+
+
 class ForbiddenError(ApiError):
     """The principal's role may not do this."""
 
@@ -86,6 +92,18 @@ class InvalidRequestError(ApiError):
     """The request is well-formed but its content is refused."""
 
     status, slug, title = 422, "invalid-request", "Invalid request"
+
+
+class PreconditionRequiredError(ApiError):
+    """A command that must name the case version it is based on, and did not (RFC 6585)."""
+
+    status, slug, title = 428, "precondition-required", "If-Match required"
+
+
+class PayloadTooLargeError(ApiError):
+    """A request body past the limit."""
+
+    status, slug, title = 413, "too-large", "Request too large"
 
 
 class UnavailableError(ApiError):
@@ -106,9 +124,18 @@ _STATUS_TITLES = {
     413: ("too-large", "Request too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("invalid-request", "Invalid request"),
+    428: ("precondition-required", "If-Match required"),
     500: ("internal-error", "Internal error"),
     503: ("unavailable", "Service unavailable"),
 }
+
+
+class ProblemWhileReading(StarletteHTTPException):
+    """An ApiError raised while a body is read: FastAPI lets only HTTP exceptions through."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.status, error.detail)
+        self.error = error
 
 
 def problem_response(
@@ -161,9 +188,29 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+IF_MATCH = ("header", "if-match")
+
+
+def _precondition_required(request: Request) -> JSONResponse:
+    case = request.path_params.get("case_id", "{case_id}")
+    return problem_response(
+        request,
+        428,
+        'send If-Match: "<version>" with the case version this command is based on: the ETag '
+        f"of GET /cases/{case} or the version in the work queue. If the case changed since, "
+        "the answer is 412 and nothing is recorded; If-Match: * is not accepted.",
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = field_errors(exc.errors())
+    raw = [dict(err) for err in exc.errors()]
+    for err in raw:
+        if tuple(err.get("loc", ())) == IF_MATCH:
+            if err.get("type") == "missing" or str(err.get("input", "")).strip() == "*":
+                return _precondition_required(request)
+            err["msg"] = 'not a case version: send If-Match: "<version>", e.g. "3"'
+    errors = field_errors(raw)
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem_response(
         request, 422, f"the request has invalid fields: {summary}", errors=errors
@@ -172,6 +219,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, ProblemWhileReading):
+        return await _api_error(request, exc.error)
     detail = exc.detail if isinstance(exc.detail, str) else "the request cannot be served"
     if exc.status_code == 404:
         detail = "there is nothing at this address"
@@ -203,7 +252,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": title}
     for status, (_, title) in _STATUS_TITLES.items()
-    if status in (400, 401, 403, 404, 405, 409, 412, 422, 503)
+    if status in (400, 401, 403, 404, 405, 409, 412, 413, 422, 428, 503)
 }
 
 

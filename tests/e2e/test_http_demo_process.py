@@ -96,7 +96,10 @@ def test_a_coordinator_works_a_demo_case_over_http_with_a_printed_token(tmp_path
         )
         # Landgraaf's coordinator cannot tell the case exists
         assert httpx.get(case_url, headers=bearer(landgraaf)).status_code == 404
-        refused = httpx.post(f"{case_url}/consent-request", headers=bearer(landgraaf))
+        refused = httpx.post(
+            f"{case_url}/consent-request",
+            headers=bearer(landgraaf) | {"If-Match": f'"{waiting["version"] + 1}"'},
+        )
         assert refused.status_code == 404
     finally:
         code = stop(proc)

@@ -25,7 +25,9 @@ def _entries(api: Api, query: str = "") -> list[dict[str, object]]:
 
 def test_an_entry_holds_every_nen_7513_field(api: Api) -> None:
     case_id = api.signal()
-    response = api.client.post(f"/cases/{case_id}/consent-request", headers=api.auth("kerkrade"))
+    response = api.client.post(
+        f"/cases/{case_id}/consent-request", headers=api.auth("kerkrade") | api.if_match(case_id)
+    )
     [entry] = _entries(api)
     assert entry == {
         "event_id": entry["event_id"],
@@ -42,6 +44,7 @@ def test_an_entry_holds_every_nen_7513_field(api: Api) -> None:
         "case_id": str(case_id),
         "person_pseudonym": api.engine.referrals.get_case(case_id).person_pseudonym,
         "object": "POST /cases/{case_id}/consent-request",
+        "query_length": None,
         "status": 200,
     }
 

@@ -63,7 +63,9 @@ def test_a_coordinator_of_two_municipalities_acts_on_both_and_no_third(api: Api)
     headers = {"Authorization": f"Bearer {both.token}"}
     for municipality, status in ((KERKRADE, 200), (LANDGRAAF, 200), ("GM0981", 404)):
         case_id = api.signal(municipality)
-        response = api.client.post(f"/cases/{case_id}/consent-request", headers=headers)
+        response = api.client.post(
+            f"/cases/{case_id}/consent-request", headers=headers | api.if_match(case_id)
+        )
         assert response.status_code == status, municipality
 
 

@@ -150,7 +150,10 @@ def _request(api: Api, endpoint: Endpoint, role: str, case_id: UUID | None) -> A
     body = endpoint.body(api) if endpoint.body else None
     if endpoint.path == "/signals":
         body = example_signal(demo_bsn(api.rng), source=MIDWIFE, event_id=str(uuid4()))
-    return api.client.request(endpoint.method, path, headers=api.auth(role), json=body)
+    headers = api.auth(role)
+    if endpoint.method == "POST" and case_id is not None:
+        headers |= api.if_match(case_id)
+    return api.client.request(endpoint.method, path, headers=headers, json=body)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")

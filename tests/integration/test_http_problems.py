@@ -74,7 +74,7 @@ def test_a_refused_transition_answers_409_with_the_state_and_the_allowed_actions
     body = problem(
         api.client.post(
             f"/cases/{case_id}/consent",
-            headers=api.auth("kerkrade"),
+            headers=api.auth("kerkrade") | api.if_match(case_id),
             json={"decision": "given", "scope": [MIDWIFE]},
         ),
         409,
@@ -98,7 +98,7 @@ def test_a_discussion_without_consent_is_refused_with_409(api: Api) -> None:
     body = problem(
         api.client.post(
             f"/cases/{case_id}/discussion",
-            headers=api.auth("kerkrade"),
+            headers=api.auth("kerkrade") | api.if_match(case_id),
             json={
                 "on": "2026-11-02",
                 "participants": [MIDWIFE],
@@ -152,7 +152,12 @@ def test_a_malformed_if_match_is_a_422_on_that_header(api: Api) -> None:
         ),
         422,
     )
-    assert body["errors"] == [{"field": "header.if-match", "message": "not a case version"}]
+    assert body["errors"] == [
+        {
+            "field": "header.if-match",
+            "message": 'not a case version: send If-Match: "<version>", e.g. "3"',
+        }
+    ]
 
 
 def test_422_lists_each_invalid_field_with_a_readable_message(api: Api) -> None:
@@ -160,7 +165,7 @@ def test_422_lists_each_invalid_field_with_a_readable_message(api: Api) -> None:
     api.advance(case_id, "consented")
     response = api.client.post(
         f"/cases/{case_id}/discussion",
-        headers=api.auth("kerkrade"),
+        headers=api.auth("kerkrade") | api.if_match(case_id),
         json={
             "on": "someday",
             "participants": [],
@@ -184,7 +189,7 @@ def test_a_consent_rule_of_the_domain_answers_422(api: Api) -> None:
     body = problem(
         api.client.post(
             f"/cases/{case_id}/consent",
-            headers=api.auth("kerkrade"),
+            headers=api.auth("kerkrade") | api.if_match(case_id),
             json={"decision": "given", "scope": [MIDWIFE], "expires_on": "2020-01-01"},
         ),
         422,
@@ -198,7 +203,7 @@ def test_an_offer_not_on_the_menukaart_is_a_422_on_offer_ids(api: Api) -> None:
     body = problem(
         api.client.post(
             f"/cases/{case_id}/support-match",
-            headers=api.auth("kerkrade"),
+            headers=api.auth("kerkrade") | api.if_match(case_id),
             json={
                 "offer_ids": ["gouden-kooi"],
                 "lead_professional": "x",

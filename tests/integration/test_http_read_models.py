@@ -79,7 +79,9 @@ def test_the_case_view_and_history_follow_a_command_with_read_your_writes(
 ) -> None:
     api, db = viewed
     case_id = api.signal(KERKRADE)
-    done = api.client.post(f"/cases/{case_id}/consent-request", headers=api.auth("kerkrade"))
+    done = api.client.post(
+        f"/cases/{case_id}/consent-request", headers=api.auth("kerkrade") | api.if_match(case_id)
+    )
     project(api, db)
     position = done.json()["position"]
     view = api.client.get(

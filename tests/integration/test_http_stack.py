@@ -66,6 +66,10 @@ class Api:
             return {}
         return {"Authorization": f"Bearer {self.tokens[names[who]]}"}
 
+    def if_match(self, case_id: UUID) -> dict[str, str]:
+        """The If-Match header of a command on the case as it stands now."""
+        return {"If-Match": f'"{self.engine.referrals.get_case(case_id).version}"'}
+
     def signal(self, municipality: str = KERKRADE, reporter: str = MIDWIFE) -> UUID:
         """A case opened through the application, as the intake does."""
         key = f"{reporter}#{uuid4()}"
@@ -152,8 +156,11 @@ def test_ready_reports_each_part(api: Api) -> None:
 
 def test_metrics_count_requests_commands_and_latency(api: Api) -> None:
     case_id = api.signal()
-    api.client.post(f"/cases/{case_id}/consent-request", headers=api.auth("kerkrade"))
-    api.client.post(f"/cases/{case_id}/consent-request", headers=api.auth("kerkrade"))
+    kerkrade = api.auth("kerkrade") | api.if_match(case_id)
+    api.client.post(f"/cases/{case_id}/consent-request", headers=kerkrade)
+    api.client.post(
+        f"/cases/{case_id}/consent-request", headers=api.auth("kerkrade") | api.if_match(case_id)
+    )
     response = api.client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")

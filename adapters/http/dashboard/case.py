@@ -30,6 +30,10 @@ from ks_engine.principals import Principal
 router = APIRouter(prefix=f"{PREFIX}/casus", include_in_schema=False)
 
 WAIT_SECONDS = 5.0
+NO_VERSION = (
+    "Het formulier zegt niet welke versie van de casus u zag, dus is er niets vastgelegd. "
+    "Laad de pagina opnieuw en probeer het nog eens."
+)
 NOT_FOUND = "Deze casus bestaat niet of valt niet onder de gemeenten waarvoor u werkt."
 
 
@@ -150,7 +154,10 @@ async def act(
     if command is None:
         raise PageError(404, "Onbekende actie", "Deze actie bestaat niet op de casuspagina.")
     version = forms.one(form, "version")
-    expected = int(version) if version.isdigit() and int(version) > 0 else case.version
+    if not (version.isdigit() and 0 < int(version) < 10**9):
+        # Like the API's If-Match: a form names the version it was shown, never "any".
+        return await render_case(request, services, case, message=NO_VERSION, status=428)
+    expected = int(version)
     actor = Actor(
         organisation=principal.organisation, role=ActorRole.COORDINATOR, user_ref=principal.id
     )

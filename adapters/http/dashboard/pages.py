@@ -20,6 +20,7 @@ from adapters.http.dashboard.session import (
     PageError,
     SignedIn,
     clear_session,
+    expired,
     safe_next,
     same_origin,
     set_session,
@@ -28,7 +29,7 @@ from adapters.http.routers.cases import without_personal_data
 from domain.lifecycle import OPEN_STATES
 from domain.values import Urgency
 from ks_engine.access_log import AccessAction
-from ks_engine.principals import Principal, Role
+from ks_engine.principals import Principal, Role, TokenCheck
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -58,7 +59,11 @@ def sign_in(
         return sign_in_page(
             request, "Het formulier was verlopen; probeer het nog eens.", status=403, next_path=next
         )
-    principal = services.principals.authenticate(token.strip()) if token.strip() else None
+    found = services.principals.check(token.strip()) if token.strip() else TokenCheck()
+    principal = found.valid
+    if found.expired_at is not None:
+        request.state.access.principal = found.principal  # who tried, for the auditors
+        return sign_in_page(request, expired(found.expired_at), next_path=next)
     if principal is None:
         return sign_in_page(
             request,

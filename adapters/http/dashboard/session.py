@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 
 from adapters.http.context import AttemptDep, ServicesDep
-from ks_engine.principals import Principal, Role
+from adapters.http.dashboard.labels import moment
+from ks_engine.principals import Principal, Role, TokenCheck
 
 PREFIX = "/dashboard"
 COOKIE = "ks_dashboard"
@@ -87,11 +89,24 @@ def same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+def expired(when: datetime) -> str:
+    """The sign-in form's words for a token whose time is up."""
+    return (
+        f"Deze toegangscode is verlopen op {moment(when)}. Vraag de beheerder om een nieuwe "
+        "toegangscode en log daarmee opnieuw in."
+    )
+
+
 def signed_in(request: Request, services: ServicesDep, attempt: AttemptDep) -> Principal:
     """The principal of the dashboard cookie; the sign-in form without a valid one."""
     token = request.cookies.get(COOKIE, "")
-    principal = services.principals.authenticate(token) if token else None
+    found = services.principals.check(token) if token else TokenCheck()
+    principal = found.valid
     if principal is None:
+        if found.expired_at is not None:
+            if attempt is not None:
+                attempt.principal = found.principal  # who tried, for the auditors
+            raise SignInRequiredError(expired(found.expired_at))
         raise SignInRequiredError(
             "Uw sessie is verlopen of de toegangscode is ingetrokken; log opnieuw in."
             if token

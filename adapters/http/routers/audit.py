@@ -7,10 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from adapters.http.context import ServicesDep, audited, require
 from adapters.http.problems import problem_responses
+from adapters.http.schemas.moments import IsoMoment
 from ks_engine.access_log import AccessAction, AccessEntry, AccessQuery
 from ks_engine.principals import Principal, Role
 
@@ -37,8 +38,8 @@ async def access_log(
     services: ServicesDep,
     case_id: Annotated[UUID | None, Query()] = None,
     principal_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="From this moment on.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Before this moment.")] = None,
+    since: Annotated[IsoMoment | None, Query(description="From this moment on.")] = None,
+    until: Annotated[IsoMoment | None, Query(description="Before this moment.")] = None,
     cursor: Annotated[int, Query(ge=0, description="Position to continue after.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AccessLogOut:

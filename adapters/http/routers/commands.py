@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Annotated
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from adapters.http.access import CoordinatedCase
 from adapters.http.context import Coordinator, ServicesDep, audited
-from adapters.http.problems import InvalidRequestError, problem_responses
+from adapters.http.problems import problem_responses
 from adapters.http.schemas.commands import (
     ClosureIn,
     CommandOut,
@@ -29,30 +28,30 @@ router = APIRouter(
     prefix="/cases",
     tags=["commands"],
     dependencies=[audited(AccessAction.UPDATE)],
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
 )
 
-_VERSION = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+# A case version as an entity tag: "3" (W/"3" and a bare 3 are taken too). Not "*": a command
+# names the version it is based on, or it could overwrite a change its sender never saw.
+IF_MATCH_PATTERN = r'^(?:W/)?(?:"[1-9][0-9]{0,8}"|[1-9][0-9]{0,8})$'
 
 
 def _expected_version(
     if_match: Annotated[
-        str | None,
-        Header(description="The case version the command is based on; stale answers 412."),
-    ] = None,
-) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    found = _VERSION.fullmatch(if_match.strip())
-    if found is None or int(found.group(1)) < 1:
-        raise InvalidRequestError(
-            'If-Match must be the case version, a whole number from 1, e.g. "3"',
-            errors=[{"field": "header.if-match", "message": "not a case version"}],
-        )
-    return int(found.group(1))
+        str,
+        Header(
+            pattern=IF_MATCH_PATTERN,
+            description="The case version the command is based on, as the `ETag` of "
+            '`GET /cases/{case_id}` or the work queue\'s `version` give it: `"3"`. A case '
+            "that changed since answers 412 and nothing is recorded; without `If-Match` (or "
+            "with `*`) the answer is 428.",
+        ),
+    ],
+) -> int:
+    return int(if_match.removeprefix("W/").strip('"'))
 
 
-ExpectedVersion = Annotated[int | None, Depends(_expected_version)]
+ExpectedVersion = Annotated[int, Depends(_expected_version)]
 
 
 def _context(request: Request, principal: Coordinator) -> c.Context:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -10,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import ServicesDep, audited, get_read_models, require
 from adapters.http.problems import UnavailableError, problem_responses
+from adapters.http.schemas.moments import IsoDate
 from ks_engine.access_log import AccessAction
 from ks_engine.principals import Principal, Role
 from projections.publication import Area, Granularity, Publication, to_csv
@@ -38,9 +38,9 @@ async def export(
     area: Annotated[Area, Query(description="A row per municipality, or the region.")] = (
         "municipality"
     ),
-    since: Annotated[date | None, Query(description="From this day's month on.")] = None,
+    since: Annotated[IsoDate | None, Query(description="From this day's month on.")] = None,
     until: Annotated[
-        date | None, Query(description="Up to and including this day's month.")
+        IsoDate | None, Query(description="Up to and including this day's month.")
     ] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from datetime import date
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -14,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import ServicesDep, audited, get_read_models, require
 from adapters.http.problems import ForbiddenError, problem_responses
+from adapters.http.schemas.moments import IsoDate
 from adapters.http.schemas.queries import StatsOut
 from ks_engine.access_log import AccessAction
 from ks_engine.principals import Principal, Role
@@ -65,9 +65,9 @@ async def stats(
     principal: StatsReader,
     services: ServicesDep,
     municipality: Annotated[str | None, Query(pattern=r"^GM\d{4}$")] = None,
-    since: Annotated[date | None, Query(description="From this day's month on.")] = None,
+    since: Annotated[IsoDate | None, Query(description="From this day's month on.")] = None,
     until: Annotated[
-        date | None, Query(description="Up to and including this day's month.")
+        IsoDate | None, Query(description="Up to and including this day's month.")
     ] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
