@@ -40,7 +40,7 @@ def _gateway(services: ServicesDep) -> SignalGateway:
     status_code=202,
     summary="Submit a signal (a CloudEvent, as on NATS); its receipt follows at Location",
     dependencies=[audited(AccessAction.CREATE)],
-    responses=problem_responses(400, 401, 403, 422, 503),
+    responses=problem_responses(400, 401, 403, 413, 422, 503),
 )
 async def submit_signal(
     event: SignalIn,
