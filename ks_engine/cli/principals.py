@@ -34,9 +34,11 @@ def print_issued(issued: Issued) -> None:
     """Show a new principal and its token (the only time the token is shown)."""
     p = issued.principal
     where = f" for {', '.join(p.municipalities)}" if p.municipalities else ""
-    typer.echo(f"{p.id}: {p.role.value} of {p.organisation}{where}")
+    typer.echo(
+        f"{p.id}: {p.role.value} of {p.organisation}{where}; expires {_moment(p.expires_at)}"
+    )
+    # The token's line comes last: scripts take everything after its colon.
     typer.echo(f"  token (shown once, keep it safe): {issued.token}")
-    typer.echo(f"  expires {_moment(p.expires_at)}")
 
 
 def expiry(principal: Principal, at: datetime) -> str:
@@ -83,12 +85,12 @@ def rotate(principal_id: str) -> None:
     except PrincipalError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    print_issued(issued)
     until = issued.principal.previous_expires_at
     if until is not None:
-        typer.echo(f"  the previous token works until {_moment(until)}")
+        typer.echo(f"the previous token of {principal_id} works until {_moment(until)}")
     else:
-        typer.echo("  the previous token had expired; it stays expired")
+        typer.echo(f"the previous token of {principal_id} had expired; it stays expired")
+    print_issued(issued)
 
 
 @app.command("list")

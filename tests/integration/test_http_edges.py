@@ -329,3 +329,36 @@ def test_no_number_is_ever_read_as_a_date(server: Served, value: str) -> None:
             assert parse(value), value
         else:
             assert answer.status_code == 422, answer.text
+
+
+def test_a_dashboard_form_without_a_sign_in_is_answered_before_its_body_is_read(
+    server: Served,
+) -> None:
+    case_id = server.api.signal()
+    headers = {"Transfer-Encoding": "chunked", "Content-Type": "application/x-www-form-urlencoded"}
+    with connect(server.base) as sock:
+        path = f"/dashboard/casus/{case_id}/consent-request"
+        sock.sendall(head("POST", path, headers) + chunk(b"csrf=x&version=1&" + b"a" * 1000))
+        answer = read_answer(sock)  # the body never ends: only an answer before it can come
+        assert answer.status == 401
+        assert "Log in met uw toegangscode" in answer.body.decode()
+        assert closed_by_server(sock)
+    assert server.engine.referrals.get_case(case_id).version == 1
+
+
+def test_a_dashboard_form_without_its_version_records_nothing(server: Served) -> None:
+    case_id = server.api.signal()
+    token = server.tokens[IDS["kerkrade"]]
+    with httpx.Client(base_url=server.base) as client:
+        form = client.get("/dashboard/inloggen")
+        nonce = form.text.split('name="nonce" value="')[1].split('"')[0]
+        signed = client.post(
+            "/dashboard/inloggen", data={"token": token, "nonce": nonce}, follow_redirects=False
+        )
+        assert signed.status_code == 303
+        page = client.get(f"/dashboard/casus/{case_id}")
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        answer = client.post(f"/dashboard/casus/{case_id}/consent-request", data={"csrf": csrf})
+    assert answer.status_code == 428
+    assert "welke versie van de casus" in answer.text
+    assert server.engine.referrals.get_case(case_id).version == 1

@@ -131,12 +131,12 @@ def test_ks_principals_prints_expiry_and_rotates(tmp_path: Path) -> None:
     )
     assert added.exit_code == 0, added.output
     first = added.output.split("keep it safe): ")[1].split()[0]
-    assert "expires 20" in added.output
+    assert "; expires 20" in added.output
     rotated = runner.invoke(cli, ["principals", "rotate", "a1"], env=env)
     assert rotated.exit_code == 0, rotated.output
     second = rotated.output.split("keep it safe): ")[1].split()[0]
     assert second != first
-    assert "the previous token works until" in rotated.output
+    assert "the previous token of a1 works until" in rotated.output
     listed = runner.invoke(cli, ["principals", "list"], env=env)
     assert "a1" in listed.output
     assert "(previous token until" in listed.output
