@@ -41,7 +41,9 @@ def _signal_batch(engine: Engine, rng: random.Random, start: int) -> list[tuple[
     out = []
     for n in range(start, start + BATCH):
         doc = example_signal(demo_bsn(rng), source="https://bench.example.nl", event_id=f"g-{n}")
-        parsed = parse_signal(json.dumps(doc).encode(), "ks.signals.GM0928")
+        parsed = parse_signal(
+            json.dumps(doc).encode(), "ks.signals.GM0928", rules=engine.signal_rules()
+        )
         signal, actor = to_domain(parsed, engine.pseudonymise)
         out.append((signal, c.Context(actor=actor, causation_id=parsed.event.signal_key)))
     return out

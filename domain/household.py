@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.redaction import FreeText
+
 Json = dict[str, Any]
 
 
@@ -73,10 +75,10 @@ class MemberDetails(_Value):
 
     role: MemberRole
     ref: str = Field(max_length=128, description="The member's pseudonym, or 'unborn'.")
-    name: str | None = Field(default=None, max_length=200)
+    name: FreeText | None = Field(default=None, max_length=200)
     birth_date: dt.date | None = None
     phone: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=300)
+    address: FreeText | None = Field(default=None, max_length=300)
 
 
 def members_of(case: Any) -> list[Json]:

@@ -16,6 +16,7 @@ from domain import guards
 from domain.household import member_pseudonyms, members_of
 from domain.household_changes import HouseholdChanges
 from domain.lifecycle import Action, State, allowed_actions
+from domain.redaction import redact_bsns
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
 
 Json = dict[str, Any]
@@ -233,6 +234,7 @@ class Referral(HouseholdChanges):
         causation_id: str,
     ) -> None:
         """Record the family's consent for the partner organisations in ``scope``."""
+        scope = [redact_bsns(s) for s in scope]
         guards.check_transition(self.id, self.state, Action.GIVE_CONSENT)
         guards.check_consent(self.id, scope, expires_on, at)
         self._consent_given(
@@ -288,6 +290,7 @@ class Referral(HouseholdChanges):
         causation_id: str,
     ) -> None:
         """Record the case discussion at the Knooppunt (*casusbespreking*)."""
+        participants = [redact_bsns(p) for p in participants]
         guards.check_transition(self.id, self.state, Action.RECORD_DISCUSSION)
         self._require_consent(Action.RECORD_DISCUSSION, on, participants)
         guards.check_discussion(self.id, participants, on, at)
@@ -340,7 +343,7 @@ class Referral(HouseholdChanges):
         guards.check_support(self.id, offers, lead_professional)
         self._support_matched(
             offers=[{"offer_id": o["offer_id"], "provider": o["provider"]} for o in offers],
-            lead_professional=lead_professional.strip(),
+            lead_professional=redact_bsns(lead_professional.strip()),
             planned_start=planned_start,
             **_cause(actor, at, causation_id),
         )
@@ -377,6 +380,7 @@ class Referral(HouseholdChanges):
     ) -> None:
         """Escalate under the Meldcode: act without (or beyond) consent, with justification."""
         guards.check_transition(self.id, self.state, Action.ESCALATE)
+        legal_basis, justification = redact_bsns(legal_basis), redact_bsns(justification)
         guards.check_escalation(self.id, legal_basis, justification)
         self._escalated(
             meldcode_step=meldcode_step.value,
@@ -412,7 +416,9 @@ class Referral(HouseholdChanges):
         """Close the case with its outcome (*resultaat*); closed is final."""
         guards.check_transition(self.id, self.state, Action.CLOSE)
         self._closed(
-            outcome=outcome.value, reason=reason.strip(), **_cause(actor, at, causation_id)
+            outcome=outcome.value,
+            reason=redact_bsns(reason.strip()),
+            **_cause(actor, at, causation_id),
         )
 
     @event("Closed")

@@ -20,6 +20,7 @@ from pydantic import (
 
 from domain.errors import InvalidValueError
 from domain.household import HouseholdMember, MemberDetails, ReferralConsent
+from domain.redaction import FreeText
 
 _MUNICIPALITY = re.compile(r"^GM[0-9]{4}$")
 
@@ -69,7 +70,11 @@ def _check_withheld(candidate: Any) -> str:
     return check_bsn(value)
 
 
-MunicipalityCode = Annotated[str, AfterValidator(check_municipality_code)]
+MunicipalityCode = Annotated[
+    str,
+    AfterValidator(check_municipality_code),
+    WithJsonSchema({"type": "string", "pattern": _MUNICIPALITY.pattern}),
+]
 # pydantic puts the input of a failed validator into its error (and so into HTTP problem
 # details and dead-letter reasons). Validators run from the last one: the input is withheld
 # before the check, so an error never repeats a BSN, not even a mistyped one.
@@ -77,7 +82,7 @@ Bsn = Annotated[
     str,
     PlainValidator(_check_withheld),
     BeforeValidator(_withhold),
-    WithJsonSchema({"type": "string"}),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{9}$"}),
 ]
 
 
@@ -281,7 +286,7 @@ class Value(BaseModel):
 class Actor(Value):
     """Who caused an event: organisation, role and a (pseudonymous) user reference."""
 
-    organisation: str = Field(min_length=1, max_length=200)
+    organisation: FreeText = Field(min_length=1, max_length=300)  # a partner's CloudEvents source
     role: ActorRole
     user_ref: str = Field(default="", max_length=200)
 
@@ -322,25 +327,25 @@ class HealthScores(Value):
 class Reporter(Value):
     """The professional who signalled: organisation and role."""
 
-    organisation: str = Field(min_length=1, max_length=200)
+    organisation: FreeText = Field(min_length=1, max_length=200)
     role: ReporterRole
 
 
 class PersonalDetails(Value):
     """Direct identifiers kept for the Knooppunt's work; never logged, never sent on."""
 
-    name: str | None = Field(default=None, max_length=200)
+    name: FreeText | None = Field(default=None, max_length=200)
     birth_date: dt.date | None = None
-    note: str | None = Field(default=None, max_length=1000)
+    note: FreeText | None = Field(default=None, max_length=1000)
     phone: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=300)
+    address: FreeText | None = Field(default=None, max_length=300)
     household: tuple[MemberDetails, ...] = ()
 
 
 class Signal(Value):
     """A validated signal about a person, after the BSN was replaced by its pseudonym."""
 
-    signal_key: str = Field(min_length=1, max_length=500)
+    signal_key: str = Field(min_length=1, max_length=600)  # source (300) '#' id (200)
     municipality: MunicipalityCode
     person_pseudonym: str = Field(min_length=16, max_length=128)
     reporter: Reporter

@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.redaction import FreeText
 from ks_engine.group_commit import GroupCommit
 
 
@@ -80,7 +81,9 @@ class AccessEntry(BaseModel):
     request_id: str
     case_id: UUID | None = None
     person_pseudonym: str | None = None
-    object: str = Field(description="The query or object accessed, e.g. 'GET /cases/{case_id}'.")
+    object: FreeText = Field(
+        description="The query or object accessed, e.g. 'GET /cases/{case_id}' (never a BSN)."
+    )
     query_length: int | None = Field(
         default=None,
         description="Characters in the request's query string; the object keeps the first 2,048.",

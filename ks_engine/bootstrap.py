@@ -17,6 +17,7 @@ from ks_engine.catalogue_file import load_catalogue
 from ks_engine.clock import now
 from ks_engine.log import configure_logging
 from ks_engine.settings import Settings
+from ks_engine.signal_rules import SignalRules
 
 if TYPE_CHECKING:
     from adapters.nats.relay import PositionRecord
@@ -30,6 +31,11 @@ class Engine:
     referrals: Referrals
     pseudonym_key: bytes
     audit: Audit
+
+    def signal_rules(self) -> SignalRules:
+        """What the intake takes: signals for the region's municipalities that run a Knooppunt,
+        with dates judged on the engine's clock."""
+        return SignalRules.serving(self.settings.region.knooppunten, self.referrals.clock)
 
     def pseudonymise(self, bsn: str) -> str:
         """The keyed pseudonym of a BSN; the BSN itself goes no further."""

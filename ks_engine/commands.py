@@ -15,7 +15,7 @@ class Context(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     actor: Actor
-    causation_id: str = Field(min_length=1, max_length=300)
+    causation_id: str = Field(min_length=1, max_length=600)  # a signal's source#id too
 
 
 class CaseCommand(BaseModel):

@@ -43,6 +43,17 @@ _CHECKPOINT_FIELDS = (
 )
 
 
+_NO_BSN = (
+    "Never a citizen service number: an envelope whose id, source or subject holds one is "
+    "refused (bsn_as_reference)."
+)
+
+
+def error_codes_description() -> str:
+    """Every rejection code with its meaning, for the contract documents."""
+    return "; ".join(f"`{code.value}`: {code.meaning}" for code in RejectionCode)
+
+
 def signal_schema_json() -> str:
     return json.dumps(data_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
@@ -54,10 +65,13 @@ def _cloudevent_schema(data_ref: dict[str, Any], type_const: dict[str, Any]) -> 
         "properties": {
             "specversion": {"const": "1.0"},
             "type": type_const,
-            "source": {"type": "string", "description": "The partner organisation's URI."},
-            "id": {"type": "string", "description": "Unique per source."},
+            "source": {
+                "type": "string",
+                "description": "The partner organisation's URI. " + _NO_BSN,
+            },
+            "id": {"type": "string", "description": "Unique per source. " + _NO_BSN},
             "time": {"type": "string", "format": "date-time"},
-            "subject": {"type": "string"},
+            "subject": {"type": "string", "description": _NO_BSN},
             "datacontenttype": {"const": "application/json"},
             "data": data_ref,
         },
@@ -107,7 +121,12 @@ def asyncapi_document() -> dict[str, Any]:
                 "address": "ks.signals.{municipality}",
                 "description": "Stream KS_SIGNALS (work queue). Messages carry the BSN in "
                 "clear and are removed once processed; every stream's store is encrypted at "
-                "rest by nats-server (KS_NATS_STORE_KEY, or the cluster's nats_store_key).",
+                "rest by nats-server (KS_NATS_STORE_KEY, or the cluster's nats_store_key). A "
+                "well-formed signal is still refused when its municipality runs no Knooppunt "
+                "in the region file (KS_REGION_PATH), when a date of birth, a born child's "
+                "birth date or the referral consent's date lies in the future, or when a due "
+                "date is more than ten months ahead. A BSN typed in free text (the note, an "
+                "address, a name, the reporter's organisation) is stored as [BSN].",
                 "parameters": {"municipality": {"description": "CBS code, e.g. GM0928."}},
                 "messages": {"signal": {"$ref": "#/components/messages/signal"}},
             },
@@ -116,7 +135,10 @@ def asyncapi_document() -> dict[str, Any]:
                 "description": "Stream KS_RECEIPTS: the outcome of every processed signal. A "
                 "partner's NATS user may read `ks.receipts.*.<partner>.>` only.",
                 "parameters": {
-                    "municipality": {"description": "From the subject the signal was sent to."},
+                    "municipality": {
+                        "description": "From the subject the signal was sent to; `unknown` "
+                        "when that is no municipality code."
+                    },
                     "partner": {"description": "The partner's id in the partner registry."},
                     "reference": {"description": "UUIDv5 of `<source>#<id>`."},
                 },
@@ -193,7 +215,10 @@ def asyncapi_document() -> dict[str, Any]:
                                 "type": "string",
                                 "description": "dlq:<original stream>:<original sequence>",
                             },
-                            "Ks-Error-Code": {"enum": [c.value for c in RejectionCode]},
+                            "Ks-Error-Code": {
+                                "enum": [c.value for c in RejectionCode],
+                                "description": error_codes_description(),
+                            },
                             "Ks-Error-Reason": {
                                 "type": "string",
                                 "description": "In words, at most 1000 characters.",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from domain.redaction import redact_bsns
+
 
 class PartnerRegistryError(Exception):
     """The partner registry file could not be read or is not valid."""
@@ -48,6 +50,7 @@ def partner_token(source: str, registry: PartnerRegistry | None) -> str:
     """
     if registry is not None and (partner := registry.by_source(source)) is not None:
         return partner.id
-    slug = re.sub(r"[^a-z0-9]+", "-", source.lower().split("://", 1)[-1]).strip("-")[:40]
-    digest = hashlib.sha256(source.encode()).hexdigest()[:8]
+    readable = redact_bsns(source)  # a BSN never names a subject, not even hashed
+    slug = re.sub(r"[^a-z0-9]+", "-", readable.lower().split("://", 1)[-1]).strip("-")[:40]
+    digest = hashlib.sha256(readable.encode()).hexdigest()[:8]
     return f"{slug or 'partner'}-{digest}"

@@ -8,10 +8,8 @@ never repeat the value (which may be a BSN).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -35,37 +33,14 @@ from domain.values import (
     Signal,
     Urgency,
 )
+from ks_engine.signal_rejection import Rejection as Rejection
+from ks_engine.signal_rejection import RejectionCode as RejectionCode
+from ks_engine.signal_rejection import load_json as load_json
+from ks_engine.signal_rules import SignalRules, check_dates, check_references, check_served
 
 SIGNAL_TYPE = "nl.kansrijkestart.signal.v1"
 SIGNAL_TYPE_PREFIX = "nl.kansrijkestart.signal."
 SIGNAL_SUBJECT_PREFIX = "ks.signals."
-
-
-class RejectionCode(StrEnum):
-    """Why a signal was refused; partners can switch on these codes."""
-
-    NOT_JSON = "not_json"
-    NOT_CLOUDEVENT = "not_cloudevent"
-    UNKNOWN_TYPE = "unknown_type"
-    UNSUPPORTED_VERSION = "unsupported_version"
-    SCHEMA_VIOLATION = "schema_violation"
-    INVALID_BSN = "invalid_bsn"
-    PHASE_DATE_MISSING = "phase_date_missing"
-    MUNICIPALITY_MISMATCH = "municipality_mismatch"
-    UNKNOWN_PARTNER = "unknown_partner"
-    REFUSED_BY_CASE = "refused_by_case"
-    PROCESSING_FAILED = "processing_failed"
-
-
-@dataclass(frozen=True)
-class Rejection(Exception):
-    """A signal the engine will not process, with a reason a partner understands."""
-
-    code: RejectionCode
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.code.value}: {self.reason}"
 
 
 class _Strict(BaseModel):
@@ -174,17 +149,13 @@ def _field_errors(exc: ValidationError, prefix: str = "data") -> list[tuple[str,
     return out
 
 
-def parse_signal(raw: bytes, subject: str | None = None) -> ParsedSignal:
-    """Validate a signal as received; raise Rejection with the first class of error found."""
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Rejection(
-            RejectionCode.NOT_JSON,
-            f"the message is not valid JSON ({exc.msg})"
-            if isinstance(exc, json.JSONDecodeError)
-            else "the message is not UTF-8 encoded JSON",
-        ) from None
+def parse_signal(raw: bytes, subject: str | None = None, *, rules: SignalRules) -> ParsedSignal:
+    """Validate a signal as received; raise Rejection with the first class of error found.
+
+    ``subject``: the NATS subject it was published on (None over HTTP); ``rules``: what this
+    Knooppunt takes (its municipalities, today's date).
+    """
+    doc = load_json(raw)
     if not isinstance(doc, dict):
         raise Rejection(RejectionCode.NOT_CLOUDEVENT, "the message must be a JSON object")
     missing = [a for a in ("specversion", "type", "source", "id") if a not in doc]
@@ -196,8 +167,11 @@ def parse_signal(raw: bytes, subject: str | None = None) -> ParsedSignal:
     try:
         event = SignalEvent.model_validate(doc)
     except ValidationError as exc:
-        detail = "; ".join(f"{p.removeprefix('data.')}: {m}" for p, m, _ in _field_errors(exc))
-        raise Rejection(RejectionCode.NOT_CLOUDEVENT, f"not a valid CloudEvent: {detail}") from None
+        errors = [(p.removeprefix("data."), m) for p, m, _ in _field_errors(exc)]
+        detail = "; ".join(f"{p}: {m}" for p, m in errors)
+        raise Rejection(
+            RejectionCode.NOT_CLOUDEVENT, f"not a valid CloudEvent: {detail}", tuple(errors)
+        ) from None
     if event.specversion != "1.0":
         raise Rejection(
             RejectionCode.NOT_CLOUDEVENT,
@@ -215,6 +189,7 @@ def parse_signal(raw: bytes, subject: str | None = None) -> ParsedSignal:
         )
     if event.datacontenttype not in (None, "application/json"):
         raise Rejection(RejectionCode.NOT_CLOUDEVENT, "datacontenttype must be 'application/json'")
+    check_references(doc)
     data = _parse_data(event.data)
     if subject is not None:
         subject_code = subject.removeprefix(SIGNAL_SUBJECT_PREFIX)
@@ -224,6 +199,8 @@ def parse_signal(raw: bytes, subject: str | None = None) -> ParsedSignal:
                 f"published to municipality '{subject_code[:20]}' but data.municipality is "
                 f"'{data.municipality}'; publish to ks.signals.{data.municipality}",
             )
+    check_served(data.municipality, rules)
+    check_dates(data.person.birth_date, data.phase, rules)
     return ParsedSignal(event=event, data=data)
 
 
@@ -235,12 +212,12 @@ def _parse_data(data: Any) -> SignalData:
     except ValidationError as exc:
         errors = _field_errors(exc)
         detail = "; ".join(f"{p}: {m}" for p, m, _ in errors)
-        paths = {p for p, _, _ in errors}
-        if any(p.endswith(".bsn") for p in paths):
-            raise Rejection(RejectionCode.INVALID_BSN, detail) from None
-        if any("needs its date" in m for _, m, _ in errors):
-            raise Rejection(RejectionCode.PHASE_DATE_MISSING, detail) from None
-        raise Rejection(RejectionCode.SCHEMA_VIOLATION, detail) from None
+        fields = tuple((p, m) for p, m, _ in errors)
+        if any(p.endswith(".bsn") for p, _ in fields):
+            raise Rejection(RejectionCode.INVALID_BSN, detail, fields) from None
+        if any("needs its date" in m for _, m in fields):
+            raise Rejection(RejectionCode.PHASE_DATE_MISSING, detail, fields) from None
+        raise Rejection(RejectionCode.SCHEMA_VIOLATION, detail, fields) from None
 
 
 def to_domain(parsed: ParsedSignal, pseudonymise: Callable[[str], str]) -> tuple[Signal, Actor]:

@@ -33,6 +33,7 @@ from adapters.http.routers import (
     signals,
     stats,
 )
+from adapters.http.schemas.signals import SignalIn, body_schemas
 from ks_engine.access_log import AccessLog
 from ks_engine.bootstrap import Engine
 from ks_engine.monitoring_export import MonitoringExport
@@ -50,8 +51,21 @@ response carries `X-Request-ID`. No response ever contains a BSN.
 """
 
 
+class _Api(FastAPI):
+    """FastAPI, whose OpenAPI also describes the bodies that routes read themselves."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document = super().openapi()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(body_schemas(SignalIn))
+            self.openapi_schema = dict(document, components=dict(document["components"]))
+            self.openapi_schema["components"]["schemas"] = dict(sorted(schemas.items()))
+        return self.openapi_schema
+
+
 def _routes() -> FastAPI:
-    api = FastAPI(
+    api = _Api(
         title="ks-engine",
         version="1",
         description=DESCRIPTION,
@@ -94,6 +108,7 @@ def create_app(
         principals=principals or registry_for(engine.settings, engine.referrals.clock),
         metrics=ApiMetrics(projection_lag, components),
         pseudonymise=engine.pseudonymise,
+        signal_rules=engine.signal_rules(),
         read_models=read_models,
         publisher=MonitoringExport.from_settings(engine.settings),
         signals=signals,

@@ -32,6 +32,7 @@ from ks_engine.access_log import AccessAction, AccessLog, Purpose
 from ks_engine.application import Referrals
 from ks_engine.log import redact_text
 from ks_engine.principals import Principal, PrincipalRegistry, Role
+from ks_engine.signal_rules import SignalRules
 from ks_engine.supervision import StatusBoard
 
 
@@ -44,6 +45,7 @@ class Services:
     principals: PrincipalRegistry
     metrics: ApiMetrics
     pseudonymise: Callable[[str], str]
+    signal_rules: SignalRules
     read_models: ReadModels | None = None
     publisher: Publisher | None = None
     signals: SignalGateway | None = None

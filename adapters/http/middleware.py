@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.http.body import BodyGuard
 from adapters.http.context import AccessAttempt, Services, authenticate_before_body
 from adapters.http.problems import problem_response
+from domain.redaction import holds_bsn
 from ks_engine.access_log import AccessOutcome
 from ks_engine.principals import Principal
 
@@ -28,9 +29,10 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
 def _request_id(request: Request) -> str:
-    """The caller's request id when it is a safe token, else a new one."""
+    """The caller's request id when it is a safe token (and no BSN: it is stored as the cause
+    of what the request does), else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    return given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+    return given if _SAFE_ID.fullmatch(given) and not holds_bsn(given) else uuid.uuid4().hex
 
 
 def outcome_of(status: int, attempt: AccessAttempt) -> AccessOutcome:

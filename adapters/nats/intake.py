@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from ks_engine.signal_contract import (
     ParsedSignal,
     Rejection,
     RejectionCode,
+    load_json,
     parse_signal,
     to_domain,
 )
@@ -50,7 +50,7 @@ RECEIPT_ACK_SECONDS = 5.0  # a receipt not confirmed by then is published again
 log = structlog.get_logger("ks.intake")
 
 CONSUMER = "ks-intake"
-_TOKEN_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_MUNICIPALITY = re.compile(r"GM[0-9]{4}")  # anything else in a receipt's subject: "unknown"
 
 
 @dataclass
@@ -92,6 +92,7 @@ class Intake:
         self.settings = engine.settings
         self.partners = partners
         self.dead_letters = DeadLetterBox(js, dead_letter_seal(self.settings))
+        self.rules = engine.signal_rules()
         self._after_commit = after_commit  # fault injection point for crash tests
 
     async def subscribe(self) -> JetStreamContext.PullSubscription:
@@ -138,16 +139,19 @@ class Intake:
         log.info("intake.stopped")
 
     async def handle(self, msgs: list[Msg]) -> None:
-        """Validate, store in one transaction, then receipt and ack / dead-letter and term."""
+        """Validate, store in one transaction, then receipt and ack / dead-letter and term.
+
+        Each message is judged on its own: one that cannot be read or stored is dead-lettered
+        alone, and never takes the valid signals of its batch with it.
+        """
         items = [self._inspect(m) for m in msgs]
         rejected = [i for i in items if i.rejection is not None]
         valid = [i for i in items if i.rejection is None]
-        stored = await self._store(valid) if valid else False
+        stored = await self._store(valid) if valid else []
         if stored and self._after_commit is not None:
             await self._after_commit()
-        if stored:
-            rejected += [i for i in valid if i.rejection is not None]
-            await self._accept([i for i in valid if i.rejection is None])
+        rejected += [i for i in stored if i.rejection is not None]
+        await self._accept([i for i in stored if i.rejection is None])
         for item in rejected:
             await self._dead_letter(item)
 
@@ -158,7 +162,7 @@ class Intake:
         item = _Item(
             msg=msg,
             reference=signal_reference(msg_id or f"{SIGNALS}:{msg.metadata.sequence.stream}"),
-            municipality=_TOKEN_UNSAFE.sub("_", subject_code)[:32] or "_",
+            municipality=subject_code if _MUNICIPALITY.fullmatch(subject_code) else "unknown",
             partner="unknown",
         )
         limit = self.settings.intake_max_deliveries
@@ -169,38 +173,60 @@ class Intake:
             )
             return item
         try:
-            parsed = parse_signal(msg.data, msg.subject)
-            item.partner = partner_token(parsed.event.source, self.partners)
-            item.reference = signal_reference(parsed.event.signal_key)
-            if self.partners is not None and self.partners.by_source(parsed.event.source) is None:
-                raise Rejection(
-                    RejectionCode.UNKNOWN_PARTNER,
-                    f"source '{parsed.event.source[:100]}' is not a registered partner of this "
-                    "Knooppunt; ask the coordinator to register your organisation",
-                )
-            signal, actor = to_domain(parsed, self.engine.pseudonymise)
+            self._read(item)
         except Rejection as rejection:
             item.rejection = rejection
-            if item.partner == "unknown" and (source := _source_hint(msg.data)):
-                item.partner = partner_token(source, self.partners)
-            return item
-        item.parsed, item.signal = parsed, signal
-        item.ctx = c.Context(actor=actor, causation_id=parsed.event.signal_key)
+        except Exception as exc:  # one unreadable message must not stop the intake
+            log.error("signal.unreadable", stream_seq=item.seq, error=type(exc).__name__)
+            item.rejection = Rejection(
+                RejectionCode.INVALID_SIGNAL,
+                "the signal could not be read; check it against the published signal schema",
+            )
+        if item.rejection and item.partner == "unknown" and (source := _source_hint(msg.data)):
+            item.partner = partner_token(source, self.partners)
         return item
 
-    async def _store(self, valid: list[_Item]) -> bool:
-        """Group commit; False when the store failed transiently (messages nak'ed)."""
+    def _read(self, item: _Item) -> None:
+        """Parse, check the partner and pseudonymise; raise Rejection for a refused signal."""
+        item.parsed = parsed = parse_signal(item.msg.data, item.msg.subject, rules=self.rules)
+        item.partner = partner_token(parsed.event.source, self.partners)
+        item.reference = signal_reference(parsed.event.signal_key)
+        if self.partners is not None and self.partners.by_source(parsed.event.source) is None:
+            raise Rejection(
+                RejectionCode.UNKNOWN_PARTNER,
+                f"source '{parsed.event.source[:100]}' is not a registered partner of this "
+                "Knooppunt; ask the coordinator to register your organisation",
+            )
+        signal, actor = to_domain(parsed, self.engine.pseudonymise)
+        item.signal = signal
+        item.ctx = c.Context(actor=actor, causation_id=parsed.event.signal_key)
+
+    async def _store(self, valid: list[_Item]) -> list[_Item]:
+        """Group commit; the items whose storing was decided (the others were nak'ed, or
+        dead-lettered when out of deliveries). A batch that fails for another reason than the
+        store being unavailable is stored again signal by signal, so that only the signal that
+        fails on its own is refused."""
         batch = [(i.signal, i.ctx) for i in valid if i.signal and i.ctx]
         try:
             outcomes = await asyncio.to_thread(self.engine.referrals.receive_signals, batch)
         except PersistenceError as exc:
             await self._retry_later(valid, f"the event store is unavailable ({type(exc).__name__})")
-            return False
+            return []
+        except Exception as exc:  # isolate the signal that cannot be stored
+            log.error("signal.not_stored", size=len(valid), error=type(exc).__name__)
+            if len(valid) > 1:
+                return [done for item in valid for done in await self._store([item])]
+            valid[0].rejection = Rejection(
+                RejectionCode.PROCESSING_FAILED,
+                "the signal could not be stored; it is kept with the dead letters for the "
+                "Knooppunt's administrator",
+            )
+            return valid
         for item, outcome in zip(valid, outcomes, strict=True):
             item.outcome = outcome
             if outcome.refusal is not None:
                 item.rejection = Rejection(RejectionCode.REFUSED_BY_CASE, str(outcome.refusal))
-        return True
+        return valid
 
     async def _retry_later(self, items: list[_Item], reason: str) -> None:
         limit = self.settings.intake_max_deliveries
@@ -314,10 +340,12 @@ class Intake:
 
 
 def _source_hint(raw: bytes) -> str | None:
-    """The ``source`` of a message that failed validation, when it has one, for its receipt."""
+    """The ``source`` of a message that failed validation, when it has a usable one."""
     try:
-        doc = json.loads(raw)
-    except ValueError:
+        doc = load_json(raw)
+    except Rejection:
         return None
     source = doc.get("source") if isinstance(doc, dict) else None
-    return source if isinstance(source, str) and source else None
+    if not isinstance(source, str) or not 0 < len(source) <= 300:
+        return None
+    return source

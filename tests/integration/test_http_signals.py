@@ -8,6 +8,7 @@ models; the event store and the views are real SQLite files.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,3 +233,30 @@ async def test_a_signal_over_http_reaches_the_work_queue_and_the_operations_endp
     assert 'ks_http_signals_total{outcome="submitted"} 1.0' in metrics
     assert 'ks_http_signals_total{outcome="rejected"} 1.0' in metrics
     assert 'ks_projection_lag_events{projection="work_queue"} 0.0' in metrics
+
+
+async def test_bodies_that_break_the_json_parser_are_refused_in_words_and_lose_nothing(
+    stack: Stack,
+) -> None:
+    partner = {**stack.auth("demo-partner-midwife"), "Content-Type": "application/json"}
+    valid = example_signal("111222333", source=MIDWIFE, event_id=str(uuid4()))
+    text = json.dumps(valid)
+    poisons = {
+        b"[" * 100_000 + b"]" * 100_000: "nested too deeply",
+        text.replace('"soon"', "[" * 50_000 + "]" * 50_000).encode(): "nested too deeply",
+        text.replace('"soon"', "9" * 20_000).encode(): "number too long",
+        text.replace('"soon"', "NaN").encode(): "NaN",
+        text.replace("Verbrede", "\\ud800").encode(): "surrogate",
+        b'{"id": "\xff"}': "UTF-8",
+    }
+    for body, words in poisons.items():
+        refused = await stack.http.post("/signals", content=body, headers=partner)
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()
+        assert problem["code"] == "not_json"
+        assert words in problem["detail"]
+    # The service is whole: a valid signal right after is taken and becomes a case.
+    posted = await stack.http.post("/signals", content=text.encode(), headers=partner)
+    assert posted.status_code == 202, posted.text
+    receipt = await stack.receipt(posted.headers["Location"])
+    assert receipt["status"] == "accepted"

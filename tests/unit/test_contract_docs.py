@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from ks_engine.cli.docs import generated_documents
+from ks_engine.clock import now
 from ks_engine.contract_docs import EXAMPLE_BSN, SCHEMA_PATH
-from ks_engine.signal_contract import parse_signal
+from ks_engine.signal_contract import RejectionCode, parse_signal
+from ks_engine.signal_rules import SignalRules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +29,8 @@ def test_the_asyncapi_example_signal_is_accepted_by_the_intake_contract() -> Non
     doc = yaml.safe_load((ROOT / "docs/asyncapi.yaml").read_text())
     assert doc["asyncapi"] == "3.0.0"
     example = doc["components"]["messages"]["signal"]["examples"][0]["payload"]
-    parsed = parse_signal(json.dumps(example).encode(), "ks.signals.GM0928")
+    rules = SignalRules.serving(["GM0928"], now)
+    parsed = parse_signal(json.dumps(example).encode(), "ks.signals.GM0928", rules=rules)
     assert parsed.data.person.bsn == EXAMPLE_BSN
 
 
@@ -51,3 +54,9 @@ def test_asyncapi_documents_every_subject_the_engine_uses() -> None:
         "ks.events.{municipality}.{eventName}",
         "ks.events.checkpoints",
     }
+
+
+def test_the_readme_explains_every_rejection_code() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for code in RejectionCode:
+        assert f"| `{code.value}` | {code.meaning} |" in readme, code

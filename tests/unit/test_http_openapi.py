@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ks_engine.cli.docs import openapi_json
+from ks_engine.signal_contract import SIGNAL_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,3 +29,25 @@ def test_only_the_signal_request_mentions_a_bsn() -> None:
     )
     for holder in [*holders, "SignalIn"]:
         assert holder not in responses
+
+
+
+def test_the_signal_request_is_as_strict_as_the_server() -> None:
+    doc = json.loads(openapi_json())
+    body = doc["paths"]["/signals"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SignalIn"
+    }
+    schemas = doc["components"]["schemas"]
+    envelope = schemas["SignalIn"]["properties"]
+    assert envelope["specversion"]["const"] == "1.0"
+    assert envelope["type"]["const"] == SIGNAL_TYPE
+    assert {"const": "application/json"} in [
+        {k: v for k, v in option.items() if k == "const"}
+        for option in envelope["datacontenttype"]["anyOf"]
+    ]
+    municipality = schemas["SignalData"]["properties"]["municipality"]["pattern"]
+    assert municipality == "^GM[0-9]{4}$"
+    assert re.fullmatch(municipality[1:-1], "GM0928")
+    assert schemas["PersonIn"]["properties"]["bsn"]["pattern"] == "^[0-9]{9}$"

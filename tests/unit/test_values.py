@@ -85,7 +85,11 @@ def test_a_valid_bsn_passes_through_a_schema_unchanged() -> None:
 
     assert intake.bsn == "123456782"
     assert type(intake.bsn) is str
-    assert Intake.model_json_schema()["properties"]["bsn"] == {"title": "Bsn", "type": "string"}
+    assert Intake.model_json_schema()["properties"]["bsn"] == {
+        "title": "Bsn",
+        "type": "string",
+        "pattern": "^[0-9]{9}$",
+    }
 
 
 @pytest.mark.parametrize("code", ["GM0928", "GM0882", "GM0981", "GM0917", "GM0344"])

@@ -16,7 +16,7 @@ from adapters.http.problems import (
     UnavailableError,
     problem_responses,
 )
-from adapters.http.schemas.signals import SignalIn, SignalSubmittedOut
+from adapters.http.schemas.signals import SignalIn, SignalSubmittedOut, request_body
 from domain.errors import CaseNotFoundError
 from ks_engine.access_log import AccessAction
 from ks_engine.principals import Principal, Role
@@ -41,19 +41,25 @@ def _gateway(services: ServicesDep) -> SignalGateway:
     summary="Submit a signal (a CloudEvent, as on NATS); its receipt follows at Location",
     dependencies=[audited(AccessAction.CREATE)],
     responses=problem_responses(400, 401, 403, 413, 422, 503),
+    openapi_extra={"requestBody": request_body(SignalIn)},
 )
 async def submit_signal(
-    event: SignalIn,
     request: Request,
     response: Response,
     principal: Partner,
     services: ServicesDep,
     attempt: AttemptDep,
 ) -> SignalSubmittedOut:
+    # The body is read here, after authentication, by the partners' contract itself (the same
+    # parser as on NATS), so that both channels refuse a signal with the same code and reason.
+    body = await request.body()
     try:
-        parsed = parse_signal(await request.body())
+        parsed = parse_signal(body, rules=services.signal_rules)
     except Rejection as refused:
-        raise InvalidRequestError(refused.reason, code=refused.code.value) from None
+        errors = [{"field": f"body.{path}", "message": message} for path, message in refused.errors]
+        raise InvalidRequestError(
+            refused.reason, code=refused.code.value, errors=errors or None
+        ) from None
     if parsed.event.source != principal.organisation:
         raise ForbiddenError(
             f"signals are submitted in your own name: source must be '{principal.organisation}'"
@@ -65,7 +71,7 @@ async def submit_signal(
     try:
         await gateway.submit(
             SIGNAL_SUBJECT_PREFIX + parsed.data.municipality,
-            await request.body(),
+            body,
             parsed.event.signal_key,
         )
     except SignalGatewayError:

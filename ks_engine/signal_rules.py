@@ -1,0 +1,106 @@
+"""What a well-formed signal must also be to be taken: well-formed is not yet right.
+
+A partner's references hold no citizen service number (they end up in receipts, in the
+events' actor and cause, in the views); the municipality is one this Knooppunt serves; the
+dates can be true on the engine's today (its clock, so tests can set it).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from domain.redaction import holds_bsn
+from domain.values import Phase, PhaseInfo
+from ks_engine.signal_rejection import Rejection, RejectionCode
+
+DUE_DATE_MONTHS_AHEAD = 10  # a pregnancy is known for at most about nine months
+REFERENCE_ATTRIBUTES = ("id", "source", "subject")
+
+
+@dataclass(frozen=True)
+class SignalRules:
+    """The municipalities this Knooppunt serves, and the clock that says what today is."""
+
+    municipalities: frozenset[str]
+    clock: Callable[[], datetime]
+
+    @classmethod
+    def serving(cls, municipalities: Collection[str], clock: Callable[[], datetime]) -> SignalRules:
+        return cls(frozenset(municipalities), clock)
+
+    def today(self) -> date:
+        return self.clock().date()
+
+
+def check_references(attributes: Mapping[str, Any]) -> None:
+    """Refuse an envelope whose ``id``, ``source`` or ``subject`` holds a BSN."""
+    found = [name for name in REFERENCE_ATTRIBUTES if _holds_bsn(attributes.get(name))]
+    if found:
+        message = "holds a citizen service number (BSN); use your own reference instead"
+        raise Rejection(
+            RejectionCode.BSN_AS_REFERENCE,
+            f"the CloudEvent's {' and '.join(found)} {message}: a citizen's number may only be "
+            "sent in data.person.bsn",
+            errors=tuple((name, message) for name in found),
+        )
+
+
+def _holds_bsn(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return False
+    try:
+        UUID(value.removeprefix("urn:uuid:"))
+    except ValueError:
+        return holds_bsn(value)
+    return False  # a UUID's digits are no citizen's number
+
+
+def check_served(municipality: str, rules: SignalRules) -> None:
+    """Refuse a signal for a municipality this Knooppunt does not serve."""
+    if municipality not in rules.municipalities:
+        served = ", ".join(sorted(rules.municipalities)) or "none"
+        message = f"municipality '{municipality}' is not served by this Knooppunt"
+        raise Rejection(
+            RejectionCode.MUNICIPALITY_NOT_SERVED,
+            f"data.municipality: {message} (it serves {served}); send the signal to the "
+            "Knooppunt of that municipality",
+            errors=(("data.municipality", message),),
+        )
+
+
+def check_dates(birth_date: date | None, phase: PhaseInfo, rules: SignalRules) -> None:
+    """Refuse dates that cannot be right: every wrong one is named."""
+    today = rules.today()
+    errors: list[tuple[str, str]] = []
+    if birth_date is not None and birth_date > today:
+        errors.append(("data.person.birth_date", "the date of birth lies in the future"))
+    if phase.date is not None and phase.phase is Phase.POSTNATAL and phase.date > today:
+        errors.append(("data.phase.date", "the child's birth date lies in the future"))
+    latest = _months_after(today, DUE_DATE_MONTHS_AHEAD)
+    if phase.date is not None and phase.phase is Phase.PREGNANCY and phase.date > latest:
+        errors.append(
+            (
+                "data.phase.date",
+                f"the expected due date is more than {DUE_DATE_MONTHS_AHEAD} months ahead "
+                f"(latest {latest.isoformat()})",
+            )
+        )
+    if errors:
+        raise Rejection(
+            RejectionCode.IMPLAUSIBLE_DATE,
+            "; ".join(f"{path}: {message}" for path, message in errors),
+            errors=tuple(errors),
+        )
+
+
+def _months_after(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
