@@ -37,6 +37,10 @@ class HouseholdCommands(SignalIntake):
     def record_birth(self, cmd: c.RecordBirth, ctx: c.Context) -> CommandResult:
         """Record the birth of the expected child; later signals about it join the case."""
         case = self._case_for(cmd)
+        if cmd.birth_date > self.clock().date():
+            raise InvalidValueError(
+                f"cannot record the birth for case {case.id}: the birth date lies in the future"
+            )
         index = self._find(PersonIndex, person_index_id(case.municipality, cmd.child_pseudonym), {})
         if index is not None and index.open_case_id not in (None, case.id):
             raise InvalidValueError(

@@ -8,14 +8,13 @@ dates can be true on the engine's today (its clock, so tests can set it).
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from domain.redaction import holds_bsn
-from domain.values import Phase, PhaseInfo
 from ks_engine.signal_rejection import Rejection, RejectionCode
 
 DUE_DATE_MONTHS_AHEAD = 10  # a pregnancy is known for at most about nine months
@@ -75,23 +74,27 @@ def check_served(municipality: str, rules: SignalRules) -> None:
         )
 
 
-def check_dates(birth_date: date | None, phase: PhaseInfo, rules: SignalRules) -> None:
-    """Refuse dates that cannot be right: every wrong one is named."""
+def check_dates(
+    *,
+    not_future: Sequence[tuple[str, date, str]],
+    due: Sequence[tuple[str, date]],
+    rules: SignalRules,
+) -> None:
+    """Refuse dates that cannot be right, naming every wrong one: ``not_future`` are (path,
+    date, what it is) that cannot lie ahead (births, a consent given); ``due`` are (path, due
+    date) of expected children, at most ten months ahead."""
     today = rules.today()
-    errors: list[tuple[str, str]] = []
-    if birth_date is not None and birth_date > today:
-        errors.append(("data.person.birth_date", "the date of birth lies in the future"))
-    if phase.date is not None and phase.phase is Phase.POSTNATAL and phase.date > today:
-        errors.append(("data.phase.date", "the child's birth date lies in the future"))
     latest = _months_after(today, DUE_DATE_MONTHS_AHEAD)
-    if phase.date is not None and phase.phase is Phase.PREGNANCY and phase.date > latest:
-        errors.append(
-            (
-                "data.phase.date",
-                f"the expected due date is more than {DUE_DATE_MONTHS_AHEAD} months ahead "
-                f"(latest {latest.isoformat()})",
-            )
+    errors = [(path, f"{what} lies in the future") for path, day, what in not_future if day > today]
+    errors += [
+        (
+            path,
+            f"the expected due date is more than {DUE_DATE_MONTHS_AHEAD} months ahead "
+            f"(latest {latest.isoformat()})",
         )
+        for path, day in due
+        if day > latest
+    ]
     if errors:
         raise Rejection(
             RejectionCode.IMPLAUSIBLE_DATE,

@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 import nats
 import pytest
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from ks_engine.signal_contract import example_signal
@@ -237,16 +238,30 @@ async def test_no_misplaced_bsn_reaches_any_store(
     assert personal.note == "Moeder (BSN[BSN]), partner [BSN]: schulden."
     assert case.signals[0]["reporter"]["organisation"] == "Verloskunde #[BSN]."
 
-    # 4. Nothing on disk holds a misplaced number: not the SQLite files (event store, views,
-    #    access log, keys), not the streams of events and receipts.
+    # 4. Nothing stored holds a misplaced number: not the SQLite files (event store, views,
+    #    access log, keys) on disk, not a message of the streams of events and receipts (their
+    #    store is encrypted on disk, so they are read through the server).
     data_dir = stack.engine.settings.data_dir
     assert _found_in(data_dir, MISPLACED) == {}
-    streams = next((tmp_path / "nats").rglob("streams"))
-    assert _found_in(streams / "KS_EVENTS", MISPLACED) == {}
-    assert _found_in(streams / "KS_RECEIPTS", MISPLACED) == {}
     assert _found_in(data_dir, [_grouped(GROUPED_NOTE)]) == {}
-    # The search can find what is there: the views and streams in clear hold the case's
-    # id, the streams hold the partner's source.
+    nc = await nats.connect(nats_server.url)
+    stored = {name: await _messages(nc.jetstream(), name) for name in ("KS_EVENTS", "KS_RECEIPTS")}
+    await nc.close()
+    for name, messages in stored.items():
+        leaked = [bsn for bsn in MISPLACED if any(bsn.encode() in m for m in messages)]
+        assert leaked == [], name
+    # The searches can find what is there: the case's id in the views and the events, the
+    # partner's source in the receipts.
     assert case_id in _found_in(data_dir, [case_id])
-    assert MIDWIFE in _found_in(streams / "KS_RECEIPTS", [MIDWIFE])
-    assert case_id in _found_in(streams / "KS_EVENTS", [case_id])
+    assert any(case_id.encode() in m for m in stored["KS_EVENTS"])
+    assert any(MIDWIFE.encode() in m for m in stored["KS_RECEIPTS"])
+
+
+async def _messages(js: JetStreamContext, stream: str) -> list[bytes]:
+    """Every message of ``stream``: subject, headers and body as bytes."""
+    state = (await js.stream_info(stream)).state
+    out = []
+    for seq in range(state.first_seq, state.last_seq + 1):
+        msg = await js.get_msg(stream, seq)
+        out.append(f"{msg.subject} {msg.headers}".encode() + b" " + (msg.data or b""))
+    return out

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from domain.errors import InvalidValueError
 from domain.household import HouseholdMember, MemberDetails, MemberRole
 from domain.person_index import PersonIndex, person_index_id
 from domain.values import Outcome, PersonalDetails, Signal
@@ -240,7 +241,7 @@ def test_the_coordinator_records_a_birth_and_the_childs_bsn_then_finds_the_case(
         c.RecordBirth(
             case_id=opened.case_id,
             child_pseudonym=engine.pseudonymise(CHILD),
-            birth_date=date(2027, 2, 27),
+            birth_date=date(2026, 10, 30),
             name="Sem",
         ),
         coordinator_ctx(),
@@ -250,6 +251,22 @@ def test_the_coordinator_records_a_birth_and_the_childs_bsn_then_finds_the_case(
     assert "Sem" not in json.dumps(case.births, default=str)
     details = engine.referrals.personal_details(case.id).details
     assert details is not None
-    assert [(m.name, m.birth_date) for m in details.household] == [("Sem", date(2027, 2, 27))]
+    assert [(m.name, m.birth_date) for m in details.household] == [("Sem", date(2026, 10, 30))]
     joined = receive(engine, signal_about(engine, CHILD, "jgz#1"))
     assert joined.case_id == case.id
+
+
+def test_a_birth_in_the_future_is_refused(engine: Engine) -> None:
+    opened = receive(engine, signal_about(engine, BSN_A, "m#1"))
+    assert opened.case_id is not None
+    tomorrow = engine.referrals.clock().date() + timedelta(days=1)
+    with pytest.raises(InvalidValueError, match="birth date lies in the future"):
+        engine.referrals.record_birth(
+            c.RecordBirth(
+                case_id=opened.case_id,
+                child_pseudonym=engine.pseudonymise(CHILD),
+                birth_date=tomorrow,
+            ),
+            coordinator_ctx(),
+        )
+    assert engine.referrals.get_case(opened.case_id).version == 1

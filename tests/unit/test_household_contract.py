@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ks_engine.cli.main import app
+from ks_engine.clock import now
 from ks_engine.signal_contract import (
     Rejection,
     RejectionCode,
@@ -18,13 +19,15 @@ from ks_engine.signal_contract import (
     parse_signal,
     to_domain,
 )
+from ks_engine.signal_rules import SignalRules
 from tests.referral_builders import BSN_A, BSN_B, person
 
 CHILD = "100000009"
 
 
 def parse(doc: dict[str, Any]) -> Any:
-    return parse_signal(json.dumps(doc).encode(), "ks.signals.GM0928")
+    rules = SignalRules.serving(["GM0928"], now)
+    return parse_signal(json.dumps(doc).encode(), "ks.signals.GM0928", rules=rules)
 
 
 def test_a_version_1_signal_without_household_is_still_valid() -> None:

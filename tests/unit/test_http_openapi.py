@@ -31,7 +31,6 @@ def test_only_the_signal_request_mentions_a_bsn() -> None:
         assert holder not in responses
 
 
-
 def test_the_signal_request_is_as_strict_as_the_server() -> None:
     doc = json.loads(openapi_json())
     body = doc["paths"]["/signals"]["post"]["requestBody"]

@@ -6,6 +6,7 @@ same batch); a signal it lets through must be storable and receipted without a f
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,12 @@ from ks_engine.signal_rules import SignalRules
 
 SUBJECT = "ks.signals.GM0928"
 RULES = SignalRules.serving(["GM0928"], lambda: datetime(2026, 12, 1, 10, 0, tzinfo=AMSTERDAM))
-PSEUDONYM = "p" * 32
+
+
+def pseudonymise(bsn: str) -> str:
+    return hashlib.sha256(bsn.encode()).hexdigest()
+
+
 ODD = [
     "\ud800",  # a lone surrogate
     "\udfff",
@@ -60,6 +66,12 @@ FIELDS = [
     ("data", "risk_factors"),
     ("data", "urgency"),
     ("data", "note"),
+    ("data", "person", "address"),
+    ("data", "person", "phone"),
+    ("data", "household"),
+    ("data", "household", "co_parent"),
+    ("data", "household", "children"),
+    ("data", "referral_consent"),
 ]
 
 
@@ -101,7 +113,8 @@ def huge_number(digits: int, fraction: bool) -> str:
 
 
 def with_value(path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    doc = example_signal("111222333")
+    doc = example_signal("111222333", co_parent_bsn="123456782")
+    doc["data"]["referral_consent"] = {"given_by": "both", "given_on": "2026-11-20"}
     target = doc
     for key in path[:-1]:
         target = target[key]
@@ -125,7 +138,7 @@ def assert_signal_or_rejection(raw: bytes, subject: str | None = SUBJECT) -> Non
         return
     assert isinstance(parsed, ParsedSignal)
     # What passes is storable and can be receipted: no later step fails on it.
-    signal, actor = to_domain(parsed, PSEUDONYM)
+    signal, actor = to_domain(parsed, pseudonymise)
     signal.model_dump_json()
     actor.model_dump_json()
     partner_token(parsed.event.source, None)
@@ -225,4 +238,4 @@ def test_envelope_attributes_as_long_as_the_contract_allows(
     assert_signal_or_rejection(json.dumps(doc).encode())
     doc["source"], doc["id"] = "s" * 300, "i" * 200
     parsed = parse_signal(json.dumps(doc).encode(), SUBJECT, rules=RULES)
-    assert to_domain(parsed, PSEUDONYM)[0].signal_key == f"{'s' * 300}#{'i' * 200}"
+    assert to_domain(parsed, pseudonymise)[0].signal_key == f"{'s' * 300}#{'i' * 200}"

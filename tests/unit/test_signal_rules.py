@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ks_engine.clock import AMSTERDAM
 from ks_engine.bootstrap import bootstrap
+from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import (
     ParsedSignal,
@@ -156,3 +156,22 @@ def test_uuids_as_references_are_never_taken_for_a_bsn(reference: Any) -> None:
 def test_ordinary_references_are_taken() -> None:
     for reference in ("2026-000123", "VK-12345678", "0612345678", str(uuid4()), "1234567890"):
         assert isinstance(parse(example_signal(BSN) | {"id": reference}), ParsedSignal), reference
+
+
+def test_wrong_dates_in_the_household_are_named_too() -> None:
+    doc = example_signal(BSN, due_date=TODAY + timedelta(days=100), co_parent_bsn="123456782")
+    doc["data"]["household"]["co_parent"]["birth_date"] = "2027-01-01"
+    doc["data"]["household"]["children"] = [
+        {"due_date": "2028-01-01"},
+        {"person": {"bsn": "100000009", "birth_date": "2026-12-02"}},
+    ]
+    doc["data"]["referral_consent"]["given_on"] = "2026-12-05"
+    rejection = refused(doc, RejectionCode.IMPLAUSIBLE_DATE)
+    assert sorted(path for path, _ in rejection.errors) == [
+        "data.household.children.0.due_date",
+        "data.household.children.1.person.birth_date",
+        "data.household.co_parent.birth_date",
+        "data.referral_consent.given_on",
+    ]
+    for bsn in ("123456782", "100000009"):
+        assert bsn not in str(rejection)
