@@ -3,6 +3,10 @@
 Positions are the event store's notification ids, so a link names exactly the stored event it
 seals. Appending checks, in the same transaction, that the chain's head is still the one the
 links were computed after: two sealers never fork the chain.
+
+``chain_format`` says which fields a link's hash covers (``ks_engine.audit.chain``). Tables
+made before it existed get the column on opening, with format 1 for the links they hold:
+those links keep verifying as they were sealed; new links are sealed in the current format.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ SCHEMA = (
     " prev_in_aggregate TEXT NOT NULL,"
     " prev TEXT NOT NULL,"
     " link_hash TEXT NOT NULL,"
-    " sealed_at TEXT NOT NULL)",
+    " sealed_at TEXT NOT NULL,"
+    " chain_format BIGINT NOT NULL DEFAULT 1)",
     "CREATE INDEX IF NOT EXISTS audit_chain_aggregate ON audit_chain (aggregate, version)",
     "CREATE TABLE IF NOT EXISTS audit_checkpoints ("
     " position BIGINT PRIMARY KEY,"
@@ -36,21 +41,43 @@ SCHEMA = (
 )
 _LINK_COLUMNS = (
     "position, aggregate, version, topic, state_hash, summary_hash, prev_in_aggregate, prev,"
-    " link_hash, sealed_at"
+    " link_hash, sealed_at, chain_format"
 )
 _CHECKPOINT_COLUMNS = "position, head, events, signed_at, key_fingerprint, signature"
 # Statements built once from the fixed column lists above (no outside input reaches them).
-_INSERT_LINK = f"INSERT INTO audit_chain ({_LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
+_INSERT_LINK = f"INSERT INTO audit_chain ({_LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
 _SELECT_LINKS = f"SELECT {_LINK_COLUMNS} FROM audit_chain"  # noqa: S608
 _INSERT_CHECKPOINT = f"INSERT INTO audit_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (?,?,?,?,?,?)"  # noqa: S608
 _SELECT_CHECKPOINTS = f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoints"  # noqa: S608
 
 
+def _add_chain_format(tx: Transaction, dialect: str) -> None:
+    """Give a chain made before chain formats its ``chain_format`` column (1 for its links)."""
+    add = "ALTER TABLE audit_chain ADD COLUMN chain_format BIGINT NOT NULL DEFAULT 1"
+    if dialect == "postgres":
+        tx.execute(add.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"))
+        return
+    columns = {str(row[1]) for row in tx.fetchall("PRAGMA table_info(audit_chain)")}
+    if "chain_format" not in columns:
+        tx.execute(add)
+
+
+def _int(value: object) -> int:
+    """A number column's value; -1 when it holds something else (put there directly): never a
+    valid value, so the seal's hash or the checkpoint's signature fails and says so."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1
+
+
 def _link(row: Row) -> Link:
     return Link(
-        position=int(row[0]),
+        position=_int(row[0]),
         aggregate=str(row[1]),
-        version=int(row[2]),
+        version=_int(row[2]),
         topic=str(row[3]),
         state_hash=str(row[4]),
         summary_hash=str(row[5]),
@@ -58,14 +85,15 @@ def _link(row: Row) -> Link:
         prev=str(row[7]),
         link_hash=str(row[8]),
         sealed_at=str(row[9]),
+        chain_format=_int(row[10]),
     )
 
 
 def _checkpoint(row: Row) -> Checkpoint:
     return Checkpoint(
-        position=int(row[0]),
+        position=_int(row[0]),
         head=str(row[1]),
-        events=int(row[2]),
+        events=_int(row[2]),
         signed_at=str(row[3]),
         key_fingerprint=str(row[4]),
         signature=str(row[5]),
@@ -80,11 +108,12 @@ class SqlChainStore:
         with db.transaction(write=True) as tx:
             for statement in SCHEMA:
                 tx.execute(statement)
+            _add_chain_format(tx, db.dialect)
 
     def head(self) -> Head | None:
         with self.db.transaction(write=False) as tx:
             row = self._newest(tx)
-        return None if row is None else Head(int(row[0]), str(row[1]))
+        return None if row is None else Head(_int(row[0]), str(row[1]))
 
     def count(self, upto: int | None = None) -> int:
         with self.db.transaction(write=False) as tx:
@@ -103,7 +132,7 @@ class SqlChainStore:
     def append(self, links: Sequence[Link], after: Head | None) -> None:
         with self.db.transaction(write=True) as tx:
             newest = self._newest(tx)
-            if (None if newest is None else Head(int(newest[0]), str(newest[1]))) != after:
+            if (None if newest is None else Head(_int(newest[0]), str(newest[1]))) != after:
                 raise DuplicateRowError("the chain was extended by another sealer meanwhile")
             for link in links:
                 tx.execute(
@@ -119,6 +148,7 @@ class SqlChainStore:
                         link.prev,
                         link.link_hash,
                         link.sealed_at,
+                        link.chain_format,
                     ),
                 )
 

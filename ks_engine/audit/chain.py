@@ -6,8 +6,15 @@ its topic, aggregate id, version and encrypted state bytes. Erasing personal det
 a key but changes no stored byte, so it never breaks the chain.
 
     state_hash = sha256(stored state bytes)
+    body_hash  = H({aggregate, version, topic, state_hash, summary_hash, prev_in_aggregate,
+                    chain_format, sealed_at})           # chain format 2
     body_hash  = H({aggregate, version, topic, state_hash, summary_hash, prev_in_aggregate})
+                                                        # chain format 1 (links sealed before)
     link_hash  = H({position, prev, body})
+
+Every column of a link is covered by its hash: a chain format 2 link's ``sealed_at`` and
+``chain_format`` are in its body (relabelling a link with the other format changes the hash it
+gives). Links of format 1 do not cover ``sealed_at``: verification never quotes it for them.
 
 ``prev`` is the link hash of the previous event in the log, ``prev_in_aggregate`` that of the
 previous version of the same aggregate (GENESIS for the first of each). ``summary_hash``
@@ -28,6 +35,8 @@ from typing import Any, Protocol
 
 GENESIS = "0" * 64
 CHECKPOINT_FORMAT = "ks-checkpoint/1"
+CHAIN_FORMAT = 2  # the format new links are sealed in
+CHAIN_FORMATS = (1, 2)  # the formats verification knows
 
 
 def canonical(obj: Any) -> bytes:
@@ -47,18 +56,55 @@ def body_hash(
     state_hash: str,
     summary_hash: str,
     prev_in_aggregate: str,
+    chain_format: int = CHAIN_FORMAT,
+    sealed_at: str = "",
 ) -> str:
-    """The hash of what a link says about its event.
+    """The hash of what a link says about its event (``body`` of the same fields, hashed).
 
     Written out by hand in canonical order (the keys sorted, strings quoted as ``canonical``
     quotes them), because verification computes it for every stored event; a unit test holds
-    it equal to ``canonical`` of the same dictionary."""
-    text = (
-        f'{{"aggregate":{_quoted(aggregate)},"prev_in_aggregate":{_quoted(prev_in_aggregate)},'
-        f'"state_hash":{_quoted(state_hash)},"summary_hash":{_quoted(summary_hash)},'
-        f'"topic":{_quoted(topic)},"version":{int(version)}}}'
-    )
+    it equal to ``canonical`` of ``body``. Format 1 leaves out ``chain_format`` and
+    ``sealed_at``; a format this engine does not know hashes as format 2 (and so never
+    matches a format 1 link's hash)."""
+    if chain_format == 1:
+        text = (
+            f'{{"aggregate":{_quoted(aggregate)},"prev_in_aggregate":{_quoted(prev_in_aggregate)},'
+            f'"state_hash":{_quoted(state_hash)},"summary_hash":{_quoted(summary_hash)},'
+            f'"topic":{_quoted(topic)},"version":{int(version)}}}'
+        )
+    else:
+        text = (
+            f'{{"aggregate":{_quoted(aggregate)},"chain_format":{int(chain_format)},'
+            f'"prev_in_aggregate":{_quoted(prev_in_aggregate)},"sealed_at":{_quoted(sealed_at)},'
+            f'"state_hash":{_quoted(state_hash)},"summary_hash":{_quoted(summary_hash)},'
+            f'"topic":{_quoted(topic)},"version":{int(version)}}}'
+        )
     return sha256(text.encode())
+
+
+def body(
+    *,
+    aggregate: str,
+    version: int,
+    topic: str,
+    state_hash: str,
+    summary_hash: str,
+    prev_in_aggregate: str,
+    chain_format: int = CHAIN_FORMAT,
+    sealed_at: str = "",
+) -> dict[str, Any]:
+    """The fields ``body_hash`` covers, as a dictionary (what an export shows an auditor)."""
+    fields: dict[str, Any] = {
+        "aggregate": aggregate,
+        "version": version,
+        "topic": topic,
+        "state_hash": state_hash,
+        "summary_hash": summary_hash,
+        "prev_in_aggregate": prev_in_aggregate,
+    }
+    if chain_format != 1:
+        fields |= {"chain_format": chain_format, "sealed_at": sealed_at}
+    return fields
 
 
 def link_hash(position: int, prev: str, body: str) -> str:
@@ -87,6 +133,7 @@ class Link:
     prev: str
     link_hash: str
     sealed_at: str
+    chain_format: int = CHAIN_FORMAT
 
     @property
     def body_hash(self) -> str:
@@ -97,7 +144,27 @@ class Link:
             state_hash=self.state_hash,
             summary_hash=self.summary_hash,
             prev_in_aggregate=self.prev_in_aggregate,
+            chain_format=self.chain_format,
+            sealed_at=self.sealed_at,
         )
+
+    def body(self) -> dict[str, Any]:
+        """The fields its body hash covers."""
+        return body(
+            aggregate=self.aggregate,
+            version=self.version,
+            topic=self.topic,
+            state_hash=self.state_hash,
+            summary_hash=self.summary_hash,
+            prev_in_aggregate=self.prev_in_aggregate,
+            chain_format=self.chain_format,
+            sealed_at=self.sealed_at,
+        )
+
+    @property
+    def sealed_time(self) -> str | None:
+        """When it was sealed, if its hash covers that (chain format 2 on); else None."""
+        return self.sealed_at if self.chain_format == 2 else None
 
     def recomputed_hash(self) -> str:
         """The link hash its fields give: differs from ``link_hash`` if the link was altered."""

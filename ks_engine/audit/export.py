@@ -48,17 +48,6 @@ class ExportResult:
     last_position: int
 
 
-def _body(link: Link) -> Json:
-    return {
-        "aggregate": link.aggregate,
-        "version": link.version,
-        "topic": link.topic,
-        "state_hash": link.state_hash,
-        "summary_hash": link.summary_hash,
-        "prev_in_aggregate": link.prev_in_aggregate,
-    }
-
-
 def _links(store: ChainStore, start: int, stop: int) -> Iterator[Link]:
     position = start
     while position <= stop and (batch := store.links(position, BATCH)):
@@ -122,7 +111,7 @@ def export(
             "link_hash": link.link_hash,
         }
         if link.position in chosen:
-            line["body"] = _body(link)
+            line["body"] = link.body()
             line["event"] = chosen[link.position][1]
         _write(out, line)
         links += 1

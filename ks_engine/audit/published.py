@@ -7,26 +7,18 @@ newest events together with their seals and the stored checkpoints is still foun
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from ks_engine.audit.chain import Checkpoint, checkpoint_from_json
+from ks_engine.audit.chain import checkpoint_from_json
+from ks_engine.audit.independent import CheckpointSource
 from projections.event import CHECKPOINT_SUBJECT, STREAM
 
 
-@dataclass
-class PublishedCheckpoints:
-    """What ``ks.events.checkpoints`` holds: checkpoints, and stream messages that are none."""
-
-    checkpoints: list[Checkpoint] = field(default_factory=list)
-    unreadable: list[int] = field(default_factory=list)  # stream sequences
-
-
-async def read_published(js: JetStreamContext) -> PublishedCheckpoints:
+async def read_published(js: JetStreamContext) -> CheckpointSource:
     """Every message on ``ks.events.checkpoints``, oldest first."""
-    found = PublishedCheckpoints()
+    found = CheckpointSource(STREAM)
     seq = 1
     while True:
         try:
@@ -36,6 +28,6 @@ async def read_published(js: JetStreamContext) -> PublishedCheckpoints:
         at = int(msg.seq or seq)
         try:
             found.checkpoints.append(checkpoint_from_json(json.loads(msg.data or b"")))
-        except ValueError:  # json.JSONDecodeError is a ValueError too
-            found.unreadable.append(at)
+        except (ValueError, TypeError):  # json.JSONDecodeError is a ValueError too
+            found.unreadable.append(f"message {at} on {CHECKPOINT_SUBJECT} in {STREAM}")
         seq = at + 1

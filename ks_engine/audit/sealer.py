@@ -26,7 +26,7 @@ from nats.js import JetStreamContext
 
 from adapters.persistence.audit_tables import DuplicateRowError
 from ks_engine.audit import chain, signing
-from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Head, Link
+from ks_engine.audit.chain import CHAIN_FORMAT, GENESIS, ChainStore, Checkpoint, Head, Link
 from ks_engine.audit.summary import is_case_event, summarise
 from projections.event import CHECKPOINT_SUBJECT, STREAM
 
@@ -109,6 +109,8 @@ class Sealer:
                 state_hash=state_hash,
                 summary_hash=summary_hash,
                 prev_in_aggregate=prev_in_aggregate,
+                chain_format=CHAIN_FORMAT,
+                sealed_at=sealed_at,
             )
             link = Link(
                 position=n.id,
@@ -121,6 +123,7 @@ class Sealer:
                 prev=prev,
                 link_hash=chain.link_hash(n.id, prev, link_body),
                 sealed_at=sealed_at,
+                chain_format=CHAIN_FORMAT,
             )
             latest[aggregate] = link
             links.append(link)

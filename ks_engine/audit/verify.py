@@ -3,41 +3,47 @@
 Verification only reads: it never seals or repairs. It walks the notification log and the
 chain side by side in position order and reports, in an auditor's words, each stored event
 that was altered, removed, inserted or moved, each seal that was rewritten, and each
-checkpoint that was forged or no longer matches (the newest events truncated).
+checkpoint that was forged or no longer matches (the newest events truncated). A finding names
+what changed: the field in words and the column in brackets (``differences.py``).
+
+Every column it reads is covered by a hash or a signature, or only named, never trusted: the
+stored event's position, id, version, type and bytes by its seal; every column of a seal by
+the seal's own hash (its ``sealed_at`` from chain format 2 on; an older seal's time is never
+quoted); a checkpoint's position, head, count and time by its signature. Checkpoints kept
+outside the database (``independent.py``) are compared with the stored ones.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification, PersistenceError
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import TopicError
 
-from ks_engine.audit import chain, signing
-from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Link
-from ks_engine.audit.findings import Report, capital, describe, owner
-from ks_engine.audit.published import PublishedCheckpoints
+from ks_engine.audit import chain
+from ks_engine.audit.chain import CHAIN_FORMATS, GENESIS, ChainStore, Link
+from ks_engine.audit.checkpoint_checks import CheckpointChecks
+from ks_engine.audit.differences import (
+    STATE,
+    SUMMARY,
+    Difference,
+    identity_differences,
+    joined,
+)
+from ks_engine.audit.findings import Problem, Report, capital, describe, named, owner, sealed_words
+from ks_engine.audit.independent import CheckpointSource
+from ks_engine.audit.moves import Moves
 from ks_engine.audit.summary import is_case_event, summarise
+from ks_engine.audit.walk import Stored, Unreadable, merged
 
-BATCH = 1000
 MAX_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """A stored record the event store cannot even read back (its bytes were altered)."""
-
-    id: int
-
-
-Stored = Notification | Unreadable
 
 
 REMEMBERED = 100_000  # aggregates whose latest link the walk keeps in memory
@@ -62,58 +68,22 @@ class _Recent:
             del self._links[next(iter(self._links))]
 
 
-def _named(link: Link) -> str:
-    """The sealed event named for an auditor (built only when there is something to say)."""
-    return describe(link.topic, link.aggregate, link.version, link.position)
+_CANDIDATES = (
+    "its recorded hash (link_hash), the time it was sealed (sealed_at) or its chain format "
+    "(chain_format) was changed"
+)
 
 
-def _stored_events(app: Application[UUID], upto: int) -> Iterator[Stored]:
-    """The notification log up to ``upto``; a record that cannot be read is pinpointed."""
-    select = app.recorder.select_notifications
-    start = 1
-    while start <= upto:
-        try:
-            batch = select(start=start, limit=BATCH, stop=upto)
-        except PersistenceError:  # one record in this batch is unreadable: go one by one
-            try:
-                yield from select(start=start, limit=1, stop=start)
-            except PersistenceError:
-                yield Unreadable(start)
-            start += 1
-            continue
-        if not batch:
-            return
-        yield from batch
-        start = batch[-1].id + 1
-
-
-def _merged(
-    app: Application[UUID], store: ChainStore, upto: int
-) -> Iterator[tuple[Link | None, Stored | None]]:
-    """Links and stored events side by side by position (None where one side has nothing)."""
-
-    def links() -> Iterator[Link]:
-        start = 1
-        while batch := store.links(start, BATCH):
-            yield from batch
-            start = batch[-1].position + 1
-
-    ls, es = links(), _stored_events(app, upto)
-    link, event = next(ls, None), next(es, None)
-    while link is not None or event is not None:
-        if event is None or (link is not None and link.position < event.id):
-            yield link, None
-            link = next(ls, None)
-        elif link is None or event.id < link.position:
-            yield None, event
-            event = next(es, None)
-        else:
-            yield link, event
-            link, event = next(ls, None), next(es, None)
+def _seal_altered(link: Link, why: str) -> str:
+    return (
+        f"The seal of {named(link)} was altered: its recorded hash does not match its "
+        f"content ({why})."
+    )
 
 
 class Verifier:
-    """Verifies one application's store against its chain and checkpoints."""
+    """Verifies one application's store against its chain, its checkpoints and the
+    checkpoints kept outside the database (``sources``)."""
 
     def __init__(
         self,
@@ -122,32 +92,37 @@ class Verifier:
         trusted: list[Ed25519PublicKey],
         *,
         grace_seconds: float = 2.0,
-        published: PublishedCheckpoints | None = None,
+        sources: Sequence[CheckpointSource] = (),
     ) -> None:
         self.app = app
         self.store = store
-        self.trusted = {signing.fingerprint(k): k for k in trusted}
+        self.checks = CheckpointChecks(trusted)
         self.grace_seconds = grace_seconds
-        self.published = published
+        self.sources = sources
         self._municipalities: dict[str, str] = {}
+        self._moves = Moves()
+        self._vague: tuple[Problem, Link] | None = None  # an altered seal, cause not yet known
+        self._suspect: set[str] = set()  # aggregates whose first event has a finding
 
     def verify(self) -> Report:
         report = Report()
         # Checkpoints first, then the log's end: a checkpoint signed meanwhile is within it.
         checkpoints = {cp.position: cp for cp in self.store.checkpoints()}
         upto = self.app.recorder.max_notification_id() or 0
-        self._check_signatures(checkpoints.values(), report)
-        if self.published is not None:
-            self._compare_published(self.published, checkpoints, report)
+        self.checks.signatures(checkpoints.values(), report)
+        for source in self.sources:
+            self.checks.compare(source, checkpoints, report)
         head = self.store.head()
         if head is not None and head.position < upto and self.grace_seconds:
             time.sleep(self.grace_seconds)  # events stored just now are being sealed
-        prev, count = GENESIS, 0
+        prev, count, complete = GENESIS, 0, True
         latest = _Recent()
-        last_link: Link | None = None
-        for link, event in _merged(self.app, self.store, upto):
+        last_link: Link | None = None  # the highest position sealed
+        walked: Link | None = None  # the link met just before
+        for link, event in merged(self.app, self.store, upto):
             if len(report.problems) >= MAX_PROBLEMS:
-                return report
+                complete = False
+                break
             if link is None:
                 assert event is not None
                 self._unsealed(event, last_link, report)
@@ -156,108 +131,83 @@ class Verifier:
                 break  # stored and sealed after this verification began: the next one's
             count += 1
             problems_before = len(report.problems)
-            self._check_link(link, prev, latest, report)
+            intact = self._check_link(link, event, prev, walked, latest, report)
             if event is None:
-                sealed = describe(link.topic, link.aggregate, link.version, link.position)
-                report.add(
-                    link.position,
-                    "removed",
-                    f"{capital(sealed)}, sealed at {link.sealed_at}, is no longer in the store: "
-                    "it was removed.",
-                )
-            else:
+                self._removed(link, intact, report)
+            elif intact:
                 self._check_event(link, event, report)
             cp = checkpoints.pop(link.position, None)
             if cp is not None:
-                self._check_checkpoint(cp, link, count, report)
+                if self._vague is not None and cp.position not in self.checks.forged:
+                    self._sharpen(cp.head, report)
+                self.checks.against_chain(cp, link, count, report)
             if len(report.problems) == problems_before and event is not None:
                 report.verified += 1
-            prev, last_link = link.link_hash, link
+            elif link.version == 1:
+                self._suspect.add(link.aggregate)
+            prev, walked = link.link_hash, link
+            if last_link is None or link.position > last_link.position:
+                last_link = link
             latest[link.aggregate] = (link.version, link.link_hash)
         report.last_position = last_link.position if last_link else 0
-        self._check_truncation(checkpoints, last_link, report)
+        if complete:
+            self.checks.truncation(checkpoints, last_link, report)
+        self._moves.pair(report)
         return report
 
     def _stored_now(self, position: int) -> bool:
         found = self.app.recorder.select_notifications(start=position, limit=1, stop=position)
         return bool(found)
 
-    # -- checks ---------------------------------------------------------------------------
-    def _compare_published(
-        self, published: PublishedCheckpoints, checkpoints: dict[int, Checkpoint], report: Report
-    ) -> None:
-        """Each checkpoint published to KS_EVENTS must be in the store as published; one that
-        is not joins the checks below (it still proves what the chain held)."""
-        for seq in published.unreadable:
-            report.add(
-                None,
-                "forged_checkpoint",
-                f"Message {seq} on ks.events.checkpoints in KS_EVENTS is not a checkpoint of "
-                "ks-engine: it was published by someone else.",
-            )
-        for cp in published.checkpoints:
-            stored = checkpoints.get(cp.position)
-            if stored == cp:
-                continue
-            self._check_signatures([cp], report)
-            report.add(
-                cp.position,
-                "checkpoint_removed" if stored is None else "checkpoint_replaced",
-                f"The checkpoint for position {cp.position}, signed at {cp.signed_at} and "
-                "published to KS_EVENTS, "
-                + (
-                    "is missing from the store: it was removed."
-                    if stored is None
-                    else "differs from the one in the store: the stored one was replaced."
-                ),
-            )
-            checkpoints[cp.position] = cp
-
-    def _check_signatures(self, checkpoints: Iterable[Checkpoint], report: Report) -> None:
-        for cp in checkpoints:
-            key = self.trusted.get(cp.key_fingerprint)
-            if key is None or not signing.is_valid_signature(key, cp.message(), cp.signature):
-                report.add(
-                    cp.position,
-                    "forged_checkpoint",
-                    f"The checkpoint for position {cp.position} (signed at {cp.signed_at}) does "
-                    "not carry a valid signature of the engine's key: it was forged or altered.",
-                )
-            else:
-                report.checkpoints += 1
-
-    def _check_link(self, link: Link, prev: str, latest: _Recent, report: Report) -> None:
-        if link.recomputed_hash() != link.link_hash:
-            report.add(
-                link.position,
-                "seal_altered",
-                f"The seal of {_named(link)} was altered: its recorded hash does not match its "
-                "content.",
-            )
+    # -- links and events -----------------------------------------------------------------
+    def _check_link(
+        self,
+        link: Link,
+        event: Stored | None,
+        prev: str,
+        before: Link | None,
+        latest: _Recent,
+        report: Report,
+    ) -> bool:
+        """Check the seal itself and its place in the chain; whether its hash is intact."""
+        in_aggregate = self._expected_in_aggregate(link, latest)
+        intact = link.chain_format in CHAIN_FORMATS and link.recomputed_hash() == link.link_hash
+        if self._vague is not None:
+            self._sharpen(link.prev, report)
+        if not intact:
+            why = self._seal_differences(link, event, prev, in_aggregate)
+            report.add(link.position, "seal_altered", _seal_altered(link, why or _CANDIDATES))
+            self._moves.seal_findings[link.position] = report.problems[-1]
+            if not why:
+                self._vague = (report.problems[-1], link)
         if link.prev != prev:
+            cause = (
+                "the recorded hash (link_hash) of the seal before it was changed"
+                if before is not None and link.prev == before.recomputed_hash()
+                else "the event sealed before it is not the one it was chained to. An event was "
+                "removed together with its seal, or seals were inserted or rewritten"
+            )
             report.add(
                 link.position,
                 "chain_broken",
-                f"The chain is broken just before {_named(link)}: the event sealed before it is "
-                "not "
-                "the one it was chained to. An event was removed together with its seal, or "
-                "seals were inserted or rewritten.",
+                f"The chain is broken just before {named(link)}: {cause}.",
             )
-        expected = (link.version - 1, link.prev_in_aggregate) if link.version > 1 else None
-        before = latest.get(link.aggregate)
-        if before is None and expected is not None:
-            before = self._sealed_before(link)
-        if (link.version == 1 and link.prev_in_aggregate != GENESIS) or (
-            expected is not None and before != expected
-        ):
+        if link.prev_in_aggregate != in_aggregate:
             report.add(
                 link.position,
                 "history_gap",
                 f"The history of {owner(link.topic, link.aggregate)} does not continue from "
-                f"its previous event at {_named(link)}: an earlier event of it was removed, "
-                "replaced "
-                "or moved.",
+                f"its previous event at {named(link)}: an earlier event of it was removed, "
+                "replaced or moved.",
             )
+        return intact
+
+    def _expected_in_aggregate(self, link: Link, latest: _Recent) -> str | None:
+        """The link hash of the same aggregate's previous version, as the walk met it."""
+        if link.version == 1:
+            return GENESIS
+        before = latest.get(link.aggregate) or self._sealed_before(link)
+        return before[1] if before is not None and before[0] == link.version - 1 else None
 
     def _sealed_before(self, link: Link) -> tuple[int, str] | None:
         """The previous version's link, when the walk no longer remembers it: looked up in the
@@ -267,37 +217,101 @@ class Verifier:
             return None
         return found.version, found.link_hash
 
+    def _seal_differences(
+        self, link: Link, event: Stored | None, prev: str, in_aggregate: str | None
+    ) -> str:
+        """Which of an altered seal's fields no longer agree with what they seal, in words."""
+        if link.chain_format not in CHAIN_FORMATS:
+            return (
+                f"it declares chain format {link.chain_format} (chain_format), which ks-engine "
+                "does not know"
+            )
+        found: list[Difference] = []
+        if isinstance(event, Notification):
+            found += identity_differences(link, event)
+            if chain.sha256(event.state) != link.state_hash:
+                found.append(Difference("content hash", "state_hash", "state"))
+            elif not found and self._summary_differs(event, link):
+                found.append(SUMMARY)
+        words = [d.as_sealed() for d in found]
+        if link.prev != prev:
+            words.append("its link to the seal before it (prev) is not that seal's hash")
+        if link.prev_in_aggregate != in_aggregate and in_aggregate is not None:
+            words.append(
+                "its link to the previous event of the same history (prev_in_aggregate) is not "
+                "that event's seal"
+            )
+        return "; ".join(words)
+
+    def _sharpen(self, hash_after: str, report: Report) -> None:
+        """Say which field of the vaguely altered seal changed, now that the hash the next
+        link (or a valid checkpoint) holds of it is known."""
+        assert self._vague is not None
+        (problem, link), self._vague = self._vague, None
+        if hash_after == link.recomputed_hash():
+            why = "its recorded hash (link_hash) was changed"
+        elif hash_after == link.link_hash:
+            formats = [
+                f
+                for f in CHAIN_FORMATS
+                if replace(link, chain_format=f).recomputed_hash() == link.link_hash
+            ]
+            if formats:
+                why = (
+                    f"its chain format (chain_format) was changed from {formats[0]} to "
+                    f"{link.chain_format}"
+                )
+            elif link.chain_format == 2:
+                why = "the time it was sealed (sealed_at) was changed"
+            else:
+                return
+        else:
+            return
+        sharpened = Problem(problem.position, problem.kind, _seal_altered(link, why))
+        report.problems = [sharpened if p is problem else p for p in report.problems]
+        self._moves.seal_findings[link.position] = sharpened
+
     def _check_event(self, link: Link, n: Stored, report: Report) -> None:
+        """Compare a stored event with its intact seal and name each column that differs."""
         if isinstance(n, Unreadable):
             report.add(
                 n.id,
                 "altered",
-                f"{capital(_named(link))} cannot be read from the store any more: its stored "
-                "bytes "
-                f"were altered after it was sealed at {link.sealed_at}.",
+                f"{capital(named(link))} cannot be read from the store any more: its case or "
+                "record id (originator_id) or another of its columns holds what ks-engine never "
+                f"writes; it was altered after it was sealed{sealed_words(link)}.",
             )
             return
-        if (str(n.originator_id), n.originator_version, n.topic) != (
-            link.aggregate,
-            link.version,
-            link.topic,
-        ):
+        differences = identity_differences(link, n)
+        same_bytes = chain.sha256(n.state) == link.state_hash
+        if differences and not same_bytes:
             stored = describe(n.topic, str(n.originator_id), n.originator_version, n.id)
             report.add(
                 n.id,
                 "moved",
-                f"Position {n.id} was sealed as {_named(link)} but now holds {stored}: events were "
+                f"Position {n.id} was sealed as {named(link)} but now holds {stored}: events were "
                 "reordered, replaced or inserted.",
             )
-        elif chain.sha256(n.state) != link.state_hash or self._summary_hash(n, link.aggregate) != (
-            link.summary_hash
-        ):
+            return
+        if not same_bytes:
+            differences = [STATE]
+        elif not differences and self._summary_differs(n, link):
+            differences = [SUMMARY]
+        if differences:
             report.add(
                 n.id,
                 "altered",
-                f"{capital(_named(link))} differs from what was sealed at "
-                f"{link.sealed_at}: the stored event was altered after it was sealed.",
+                f"{capital(named(link))} was altered after it was sealed{sealed_words(link)}: "
+                f"{joined([d.as_stored() for d in differences])}.",
             )
+
+    def _summary_differs(self, n: Notification, link: Link) -> bool:
+        """Whether the summary of an event whose bytes and names match its seal differs from
+        the sealed one. Not asked when the case's first event (its municipality comes from
+        there) was already reported: that finding says it."""
+        if link.aggregate in self._suspect:
+            return False
+        return self._summary_hash(n, link.aggregate) != link.summary_hash
 
     def _summary_hash(self, n: Notification, aggregate: str) -> str:
         if not is_case_event(n.topic):
@@ -325,6 +339,15 @@ class Verifier:
         self._municipalities[aggregate] = municipality
         return municipality
 
+    def _removed(self, link: Link, intact: bool, report: Report) -> None:
+        report.add(
+            link.position,
+            "removed",
+            f"{capital(named(link))}, sealed{sealed_words(link)}, is no longer in the store: "
+            "it was removed.",
+        )
+        self._moves.removed[link.state_hash] = (link, intact, report.problems[-1])
+
     def _unsealed(self, n: Stored, last_link: Link | None, report: Report) -> None:
         what = (
             f"the unreadable record at position {n.id}"
@@ -348,37 +371,5 @@ class Verifier:
                 "than ks-engine, or ks-engine could not seal it. Verify again after `ks audit "
                 "seal`; if it stays, it was inserted.",
             )
-
-    def _check_checkpoint(self, cp: Checkpoint, link: Link, count: int, report: Report) -> None:
-        if cp.head != link.link_hash or cp.events != count:
-            report.add(
-                cp.position,
-                "checkpoint_mismatch",
-                f"The chain up to position {cp.position} no longer matches the checkpoint "
-                f"signed at {cp.signed_at}: events up to there were altered, removed or "
-                "inserted and their seals recomputed.",
-            )
-
-    def _check_truncation(
-        self, checkpoints: dict[int, Checkpoint], last: Link | None, report: Report
-    ) -> None:
-        """``checkpoints``: those whose position no link of the chain has (any more)."""
-        end = last.position if last else 0
-        for pos, cp in sorted(checkpoints.items()):
-            if pos < end:
-                report.add(
-                    pos,
-                    "removed",
-                    f"The event at position {pos}, which the checkpoint signed at "
-                    f"{cp.signed_at} ends with, is no longer sealed: it was removed.",
-                )
-        beyond = [cp for pos, cp in sorted(checkpoints.items()) if pos > end]
-        if beyond:
-            cp = beyond[-1]
-            report.add(
-                cp.position,
-                "truncated",
-                f"The checkpoint signed at {cp.signed_at} covers {cp.events} events up to "
-                f"position {cp.position}, but the chain now ends at position {end}: the "
-                "newest events were removed (truncated).",
-            )
+        if isinstance(n, Notification):
+            self._moves.unsealed[chain.sha256(n.state)] = (n, report.problems[-1])

@@ -80,14 +80,22 @@ async def test_ks_run_seals_and_publishes_a_checkpoint_that_verify_accepts(
         assert note.encode() not in raw, path.name
         for bsn in bsns:
             assert bsn.encode() not in raw, path.name
-    # And an auditor's `ks audit verify` finds the history intact
+    # And an auditor's `ks audit verify` finds the history intact; without NATS and without
+    # an exported checkpoints file it says it compared with nothing kept elsewhere (exit 3)
     verified = ks(tmp_path, "audit", "verify", "--grace", "0")
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.returncode == 3, verified.stdout + verified.stderr
     assert f"Audit trail intact: {top} events verified" in verified.stdout
+    kept = tmp_path / "kept" / "checkpoints.jsonl"
+    kept.parent.mkdir()
+    exported = ks(tmp_path, "audit", "checkpoints", "export", "--out", str(kept))
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    verified = ks(tmp_path, "audit", "verify", "--grace", "0", "--checkpoints", str(kept))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"Newest checkpoint kept outside the database: position {top}" in verified.stdout
     # And after an erasure (recorded by a separate process) the history still verifies
     erased = ks(tmp_path, "privacy", "erase", "--case", got[0]["case_id"])
     assert erased.returncode == 0, erased.stdout + erased.stderr
-    verified = ks(tmp_path, "audit", "verify", "--grace", "0")
+    verified = ks(tmp_path, "audit", "verify", "--grace", "0", "--checkpoints", str(kept))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "events verified" in verified.stdout
     for bsn in bsns:

@@ -242,8 +242,9 @@ def test_verify_finds_truncation_hidden_in_the_store_through_the_published_check
     db.close()
     # Then the store alone cannot tell (and says KS_EVENTS was not consulted)
     alone = CliRunner().invoke(cli, ["audit", "verify", "--grace", "0"], env=env)
-    assert alone.exit_code == 0, alone.output
+    assert alone.exit_code == 3, alone.output
     assert "KS_EVENTS not consulted" in alone.output
+    assert "NOT COMPARED with any checkpoint kept outside the database" in alone.output
     # But with the checkpoints published to KS_EVENTS the truncation is found
     found = CliRunner().invoke(
         cli, ["audit", "verify", "--grace", "0", "--nats", nats_server.url], env=env

@@ -85,9 +85,9 @@ def verify(data_dir: Path) -> Report:
         engine.close()
 
 
-def run_verify(data_dir: Path) -> tuple[int, str]:
+def run_verify(data_dir: Path, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(
-        cli, ["audit", "verify", "--grace", "0"], env={"KS_DATA_DIR": str(data_dir)}
+        cli, ["audit", "verify", "--grace", "0", *args], env={"KS_DATA_DIR": str(data_dir)}
     )
     return result.exit_code, result.output
 
@@ -99,10 +99,18 @@ def uuid_text(stored: str) -> str:
 
 def test_an_intact_store_verifies_with_the_count_of_events(data_dir: Path) -> None:
     total = rows(data_dir, "SELECT COUNT(*) FROM stored_events")[0][0]
-    code, out = run_verify(data_dir)
+    kept = data_dir.parent / "checkpoints.jsonl"
+    exported = CliRunner().invoke(
+        cli,
+        ["audit", "checkpoints", "export", "--out", str(kept)],
+        env={"KS_DATA_DIR": str(data_dir)},
+    )
+    assert exported.exit_code == 0, exported.output
+    code, out = run_verify(data_dir, "--checkpoints", str(kept))
     assert code == 0, out
     assert f"Audit trail intact: {total} events verified" in out
     assert "1 signed checkpoints valid" in out
+    assert f"1 checkpoints in checkpoints file {kept} match the store" in out
 
 
 def test_an_altered_event_is_named_by_case_version_and_position(data_dir: Path) -> None:
@@ -201,9 +209,12 @@ def test_an_event_inserted_in_the_middle_is_found(data_dir: Path) -> None:
     )
     code, out = run_verify(data_dir)
     assert code == 1
+    # The forged row reuses the bytes of the event sealed at k: that position names the
+    # column that no longer agrees; the next one holds another event than the one sealed.
     first = out.splitlines()[0]
-    assert f"Position {k} was sealed as event {version} of case {uuid_text(case)}" in first
-    assert f"now holds event {latest + 1} of case {uuid_text(case)}" in first
+    assert f"Event {version} of case {uuid_text(case)} (position {k}) was altered" in first
+    assert f"version (originator_version) is now {latest + 1}, sealed as {version}" in first
+    assert f"Position {k + 1} was sealed as event" in out
 
 
 def test_an_event_appended_behind_the_engines_back_is_found(data_dir: Path) -> None:
@@ -271,15 +282,15 @@ def _reseal_from(data_dir: Path, position: int) -> None:
     try:
         with db:
             links = db.execute(
-                "SELECT position, aggregate, version, topic, summary_hash, prev_in_aggregate"
-                " FROM audit_chain WHERE position >= ? ORDER BY position",
+                "SELECT position, aggregate, version, topic, summary_hash, prev_in_aggregate,"
+                " sealed_at, chain_format FROM audit_chain WHERE position >= ? ORDER BY position",
                 (position,),
             ).fetchall()
             prev = db.execute(
                 "SELECT link_hash FROM audit_chain WHERE position = ?", (position - 1,)
             ).fetchone()[0]
             rewritten: dict[str, str] = {}
-            for pos, aggregate, version, topic, summary_hash, before in links:
+            for pos, aggregate, version, topic, summary_hash, before, sealed_at, form in links:
                 prev_in_aggregate = rewritten.get(aggregate, before)
                 state = db.execute(
                     "SELECT state FROM stored_events WHERE rowid = ?", (pos,)
@@ -292,6 +303,8 @@ def _reseal_from(data_dir: Path, position: int) -> None:
                     state_hash=state_hash,
                     summary_hash=summary_hash,
                     prev_in_aggregate=prev_in_aggregate,
+                    chain_format=form,
+                    sealed_at=sealed_at,
                 )
                 link_hash = chain.link_hash(pos, prev, body)
                 db.execute(

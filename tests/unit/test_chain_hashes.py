@@ -10,11 +10,18 @@ texts = st.text()
 numbers = st.integers(min_value=0, max_value=2**63)
 
 
-@given(texts, numbers, texts, texts, texts, texts)
+@given(texts, numbers, texts, texts, texts, texts, texts, st.sampled_from(chain.CHAIN_FORMATS))
 def test_body_hash_is_the_hash_of_the_canonical_body(
-    aggregate: str, version: int, topic: str, state: str, summary: str, prev: str
+    aggregate: str,
+    version: int,
+    topic: str,
+    state: str,
+    summary: str,
+    prev: str,
+    sealed_at: str,
+    chain_format: int,
 ) -> None:
-    body = {
+    fields = {
         "aggregate": aggregate,
         "version": version,
         "topic": topic,
@@ -22,14 +29,30 @@ def test_body_hash_is_the_hash_of_the_canonical_body(
         "summary_hash": summary,
         "prev_in_aggregate": prev,
     }
+    body = chain.body(**fields, chain_format=chain_format, sealed_at=sealed_at)
+    # Format 1 (links sealed before chain formats) covers these six fields; format 2 also
+    # covers the time of sealing and the format itself.
+    expected = fields if chain_format == 1 else fields | {"chain_format": 2, "sealed_at": sealed_at}
+    assert body == expected
     assert chain.body_hash(
-        aggregate=aggregate,
-        version=version,
-        topic=topic,
-        state_hash=state,
-        summary_hash=summary,
-        prev_in_aggregate=prev,
+        **fields, chain_format=chain_format, sealed_at=sealed_at
     ) == chain.sha256(chain.canonical(body))
+
+
+@given(texts, numbers, texts, texts, texts)
+def test_a_link_relabelled_with_the_other_chain_format_hashes_differently(
+    aggregate: str, version: int, topic: str, state: str, sealed_at: str
+) -> None:
+    fields = {
+        "aggregate": aggregate,
+        "version": version,
+        "topic": topic,
+        "state_hash": state,
+        "summary_hash": "",
+        "prev_in_aggregate": chain.GENESIS,
+    }
+    hashes = {chain.body_hash(**fields, chain_format=f, sealed_at=sealed_at) for f in (1, 2, 3)}
+    assert len(hashes) == 3
 
 
 @given(numbers, texts, texts)
