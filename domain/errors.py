@@ -43,3 +43,11 @@ class CaseNotFoundError(DomainError):
 
 class UnknownOfferError(DomainError):
     """A support offer that is not in the catalogue (menukaart) was named."""
+
+
+class CatalogueError(DomainError):
+    """A change to the menukaart would leave it invalid (unknown provider, double id, ...)."""
+
+
+class ServiceNotFoundError(DomainError):
+    """No offer with this id is on the menukaart."""

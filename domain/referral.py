@@ -333,10 +333,12 @@ class Referral(HouseholdChanges):
         actor: Actor,
         at: datetime,
         causation_id: str,
+        catalogue_version: str | None = None,
     ) -> None:
         """Record the agreed support: offers from the menukaart, provider and lead professional.
 
-        ``offers`` are ``{"offer_id", "provider"}`` pairs already checked against the catalogue.
+        ``offers`` are ``{"offer_id", "provider"}`` pairs already checked against the catalogue
+        of ``catalogue_version`` (the menukaart's version the match was made from).
         """
         guards.check_transition(self.id, self.state, Action.MATCH_SUPPORT)
         self._require_consent(Action.MATCH_SUPPORT, at.date(), [o["provider"] for o in offers])
@@ -345,6 +347,7 @@ class Referral(HouseholdChanges):
             offers=[{"offer_id": o["offer_id"], "provider": o["provider"]} for o in offers],
             lead_professional=redact_bsns(lead_professional.strip()),
             planned_start=planned_start,
+            catalogue_version=catalogue_version,
             **_cause(actor, at, causation_id),
         )
 
@@ -357,11 +360,13 @@ class Referral(HouseholdChanges):
         actor: Json,
         occurred_at: datetime,
         causation_id: str,
+        catalogue_version: str | None = None,  # None in matches from before it was recorded
     ) -> None:
         self.state_value = State.SUPPORT_MATCHED.value
         self.support.append(
             {
                 "offers": [dict(o) for o in offers],
+                "catalogue_version": catalogue_version,
                 "lead_professional": lead_professional,
                 "planned_start": planned_start,
             }

@@ -16,11 +16,13 @@ from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recor
 from domain.catalogue import Catalogue, Suggestion, suggest_support
 from domain.deadlines import ServiceLevels
 from domain.errors import CaseNotFoundError, VersionConflictError
+from domain.menukaart import Menukaart
 from domain.person_index import PersonIndex, person_index_id
 from domain.personal_data import ErasureReason
 from domain.referral import Referral
 from domain.region import Region
 from ks_engine import commands as c
+from ks_engine.catalogue_maintenance import CatalogueMaintenance
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.processing import AggregateProcessingEvent
@@ -37,10 +39,10 @@ class CommandResult:
     position: int
 
 
-class Referrals(HouseholdCommands):
+class Referrals(CatalogueMaintenance, HouseholdCommands):
     """Referrals to the Knooppunt: signals in, coordinators' decisions recorded."""
 
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Referral: 50}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Referral: 50, Menukaart: 20}
 
     def __init__(
         self,
@@ -56,7 +58,7 @@ class Referrals(HouseholdCommands):
         super().__init__(env)
         # Without a vault of the store's own, data keys live (and die) with this process.
         self.vault = vault or PersonalDataVault(MemoryKeyStore())
-        self.catalogue = catalogue
+        self._seed_catalogue = catalogue  # until the menukaart is first changed (see mixin)
         self.region = region
         self._existing = existing
         self.service_levels = service_levels or ServiceLevels()
@@ -143,13 +145,13 @@ class Referrals(HouseholdCommands):
     def match_support(self, cmd: c.MatchSupport, ctx: c.Context) -> CommandResult:
         """Record the support agreed for the family, from the menukaart."""
         case = self._case_for(cmd)
-        offers = [
-            {"offer_id": o, "provider": self.catalogue.provider_of(o).id} for o in cmd.offer_ids
-        ]
+        catalogue = self.catalogue  # the current version: the match records it
+        offers = [{"offer_id": o, "provider": catalogue.provider_of(o).id} for o in cmd.offer_ids]
         case.match_support(
             offers=offers,
             lead_professional=cmd.lead_professional,
             planned_start=cmd.planned_start,
+            catalogue_version=catalogue.version,
             actor=ctx.actor,
             at=self.clock(),
             causation_id=ctx.causation_id,

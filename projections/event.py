@@ -150,6 +150,7 @@ class Discussed(EventData):
 class SupportMatched(EventData):
     offers: tuple[OfferRef, ...]
     planned_start: date
+    catalogue_version: str | None = None  # the menukaart's version the offers came from
 
 
 class Escalated(EventData):

@@ -19,6 +19,7 @@ from domain.errors import (
     CaseNotFoundError,
     DomainError,
     IllegalTransitionError,
+    ServiceNotFoundError,
     UnknownOfferError,
     VersionConflictError,
 )
@@ -231,6 +232,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     if isinstance(exc, CaseNotFoundError):
         return problem_response(request, 404, "there is no such case")
+    if isinstance(exc, ServiceNotFoundError):
+        return problem_response(request, 404, str(exc))
     if isinstance(exc, VersionConflictError):
         return problem_response(request, 412, str(exc), current_version=exc.actual)
     if isinstance(exc, IllegalTransitionError):

@@ -7,6 +7,7 @@ import typer
 from ks_engine.cli import (
     api,
     audit,
+    catalogue,
     check,
     demo,
     dlq,
@@ -38,3 +39,4 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(monitoring.app, name="monitoring")
+app.add_typer(catalogue.app, name="catalogue")

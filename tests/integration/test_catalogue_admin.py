@@ -1,0 +1,171 @@
+"""The menukaart maintained over the API and the command line, on a real SQLite store.
+
+Administrators add, change and remove offers with If-Match versions; every change is an event
+of the menukaart (who, when) and an access-log entry; a support match records the menukaart's
+version and the offer id; suggestions come from the current version only.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from domain.menukaart import MENUKAART_ID
+from ks_engine import commands as c
+from ks_engine.cli import app as cli
+from tests.conftest import ks_environment
+from tests.integration.test_http_stack import COORDINATOR, KERKRADE, Api
+
+__all__ = ["api"]
+from tests.integration.test_http_stack import api
+
+
+def new_offer(offer_id: str = "taalmaatje", **fields: Any) -> dict[str, Any]:
+    return {
+        "service": {
+            "id": offer_id,
+            "name": "Taalmaatje",
+            "organization_id": "bibliotheek-parkstad",
+            "description": "Een vrijwilliger oefent wekelijks Nederlands met de ouder.",
+            "eligibility": "Ouders met een taalachterstand.",
+            "phases": ["pregnancy", "postnatal"],
+            "needs": ["language"],
+            "risk_factors": ["language_literacy"],
+            "service_area": [KERKRADE],
+            **fields,
+        },
+        "organization": {"id": "bibliotheek-parkstad", "name": "Bibliotheek Parkstad"},
+    }
+
+
+def test_an_administrator_adds_changes_and_removes_an_offer_with_versions(api: Api) -> None:
+    admin = api.auth("admin")
+    added = api.client.post("/catalog/services", json=new_offer(), headers=admin)
+    assert added.status_code == 201, added.text
+    version = added.json()["version"]
+    assert added.headers["ETag"] == f'"{version}"'
+    assert (
+        api.client.get("/catalog/services/taalmaatje", headers=api.auth("kerkrade")).json()[
+            "service"
+        ]["name"]
+        == "Taalmaatje"
+    )
+    again = api.client.post("/catalog/services", json=new_offer(), headers=admin)
+    assert again.status_code == 412  # it exists: change it with its version instead
+    renamed = new_offer(name="Taalmaatje Parkstad")
+    no_version = api.client.put("/catalog/services/taalmaatje", json=renamed, headers=admin)
+    assert no_version.status_code == 422
+    assert "If-Match" in no_version.json()["detail"]
+    changed = api.client.put(
+        "/catalog/services/taalmaatje", json=renamed, headers=admin | {"If-Match": f'"{version}"'}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["version"] > version
+    stale = api.client.put(
+        "/catalog/services/taalmaatje",
+        json=new_offer(),
+        headers=admin | {"If-Match": f'"{version}"'},
+    )
+    assert stale.status_code == 412  # someone changed it since: nothing is overwritten
+    assert (
+        api.client.get("/catalog/services/taalmaatje", headers=admin).json()["service"]["name"]
+        == "Taalmaatje Parkstad"
+    )
+    bad = new_offer("kapot", organization_id="onbekend")
+    bad.pop("organization")
+    refused = api.client.post("/catalog/services", json=bad, headers=admin)
+    assert refused.status_code == 422
+    assert "service 'kapot' names unknown organization 'onbekend'" in refused.json()["detail"]
+    coordinator = api.client.post(
+        "/catalog/services", json=new_offer("x"), headers=api.auth("kerkrade")
+    )
+    assert coordinator.status_code == 403
+    current = changed.json()["version"]
+    removed = api.client.delete(
+        "/catalog/services/taalmaatje", headers=admin | {"If-Match": f'"{current}"'}
+    )
+    assert removed.status_code == 200, removed.text
+    assert api.client.get("/catalog/services/taalmaatje", headers=admin).status_code == 404
+    # Every change is in the menukaart's history, by whom, and in the access log.
+    names = [type(e).__name__ for e in api.engine.referrals.events.get(MENUKAART_ID)]
+    assert names == ["Started", "ServiceSaved", "ServiceSaved", "ServiceRemoved"]
+    saved = list(api.engine.referrals.events.get(MENUKAART_ID))[1]
+    assert saved.actor["user_ref"] == "demo-admin"  # type: ignore[attr-defined]
+    log = api.client.get("/audit/access?limit=100", headers=api.auth("auditor")).json()["entries"]
+    changes = [
+        (e["action"], e["status"])
+        for e in log
+        if e["object"].startswith(("POST /catalog", "PUT /catalog", "DELETE /catalog"))
+    ]
+    assert ("create", 201) in changes
+    assert ("update", 200) in changes
+    assert ("delete", 200) in changes
+    assert ("update", 412) in changes
+
+
+def test_a_match_records_the_menukaart_version_and_suggestions_use_the_current_one(
+    api: Api,
+) -> None:
+    case_id = api.signal(KERKRADE)
+    api.advance(case_id, "discussed")
+    app, admin = api.engine.referrals, api.auth("admin")
+    suggested = [s.offer.id for s in app.suggest_support(case_id)]
+    moving = next(o for o in suggested if o != "schuldhulpverlening")
+    # The offer leaves Kerkrade's service area: the next suggestions leave it out.
+    got = api.client.get(f"/catalog/services/{moving}", headers=admin).json()
+    moved = {"service": got["service"] | {"service_area": ["GM0882"]}}
+    answer = api.client.put(
+        f"/catalog/services/{moving}",
+        json=moved,
+        headers=admin | {"If-Match": f'"{got["version"]}"'},
+    )
+    assert answer.status_code == 200, answer.text
+    assert moving not in {s.offer.id for s in app.suggest_support(case_id)}
+    assert "schuldhulpverlening" in {s.offer.id for s in app.suggest_support(case_id)}
+    ctx = c.Context(actor=COORDINATOR, causation_id="test")
+    app.match_support(
+        c.MatchSupport(
+            case_id=case_id,
+            offer_ids=["schuldhulpverlening"],
+            lead_professional="schuldhulpverlener",
+            planned_start=app.clock().date() + timedelta(days=7),
+        ),
+        ctx,
+    )
+    support = app.get_case(case_id).support[-1]
+    assert (
+        support["catalogue_version"] == app.catalogue.version == answer.json()["catalogue_version"]
+    )
+    assert support["offers"][0] == {
+        "offer_id": "schuldhulpverlening",
+        "provider": "schuldhulp-parkstad",
+    }
+
+
+def test_ks_catalogue_export_and_import_round_trip_and_refuse_a_bad_file(
+    api: Api, tmp_path: Path
+) -> None:
+    env = ks_environment(api.engine.settings)
+    runner = CliRunner()
+    exported = tmp_path / "menukaart.json"
+    result = runner.invoke(cli, ["catalogue", "export", "--output", str(exported)], env=env)
+    assert result.exit_code == 0, result.output
+    document = json.loads(exported.read_text())
+    assert document["hsds_version"] == "3.0"
+    document["services"][0]["name"] = "VoorZorg Zuid-Limburg"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    result = runner.invoke(cli, ["catalogue", "import", str(edited)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "the menukaart is now version" in result.output
+    assert api.engine.referrals.catalogue.offer("voorzorg").name == "VoorZorg Zuid-Limburg"
+    document["services"][1]["status"] = "open"
+    edited.write_text(json.dumps(document))
+    result = runner.invoke(cli, ["catalogue", "import", str(edited)], env=env)
+    assert result.exit_code == 1
+    assert "service 'voorzorg-utrecht': status: 'open' is not one of" in result.output
+    assert api.engine.referrals.catalogue.offer("voorzorg-utrecht")  # nothing was changed
