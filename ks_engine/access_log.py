@@ -81,6 +81,10 @@ class AccessEntry(BaseModel):
     request_id: str
     case_id: UUID | None = None
     person_pseudonym: str | None = None
+    person: str | None = Field(
+        default=None,
+        description="A person signed in at their organisation's identity provider: issuer#subject.",
+    )
     object: FreeText = Field(
         description="The query or object accessed, e.g. 'GET /cases/{case_id}' (never a BSN)."
     )

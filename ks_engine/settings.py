@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # People sign in to the dashboard at their organisation's OpenID Connect provider when an
+    # issuer is set (tokens keep working for systems); see README, "Sign-in for people".
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "ks-engine"
+    oidc_client_secret: SecretStr | None = None
+    oidc_groups_claim: str = "groups"
+    public_url: str | None = None  # e.g. https://knooppunt.gemeente.nl; default the API address
+    session_idle_minutes: float = Field(default=30, gt=0)
+    session_max_hours: float = Field(default=10, gt=0)
     # JSON log lines to this file instead of stderr (`make run` keeps its console for people).
     log_file: Path | None = None
     consent_request_working_days: int = Field(default=5, ge=1)
@@ -189,6 +198,20 @@ class Settings(BaseSettings):
     @property
     def principals_file(self) -> Path:
         return self.principals_path or self.data_dir / "principals.json"
+
+    @property
+    def identity_map_file(self) -> Path:
+        """Which people of which identity provider may sign in, as what (`ks principals map`)."""
+        return self.principals_file.with_name("identity-map.json")
+
+    @property
+    def person_sessions_file(self) -> Path:
+        return self.data_dir / "sessions.sqlite"
+
+    @property
+    def effective_public_url(self) -> str:
+        """How browsers reach the API (the OpenID Connect redirect URI is built on it)."""
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def region(self) -> Region:

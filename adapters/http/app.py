@@ -7,6 +7,7 @@ root with a bootstrapped engine, ``openapi_document`` builds the routes only.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from adapters.http.context import Services
 from adapters.http.dashboard import install_dashboard
 from adapters.http.metrics import ApiMetrics, LagSource
 from adapters.http.middleware import install_request_middleware
+from adapters.http.oidc_client import OidcClient
 from adapters.http.ports import ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import install_problem_handlers
 from adapters.http.routers import (
@@ -36,7 +38,9 @@ from adapters.http.routers import (
 from adapters.http.schemas.signals import SignalIn, body_schemas
 from ks_engine.access_log import AccessLog
 from ks_engine.bootstrap import Engine
+from ks_engine.identity_map import IdentityMap
 from ks_engine.monitoring_export import MonitoringExport
+from ks_engine.person_sessions import PersonSessions
 from ks_engine.principals import PrincipalRegistry, registry_for
 from ks_engine.supervision import StatusBoard
 
@@ -114,8 +118,33 @@ def create_app(
         signals=signals,
         readiness=_with_read_models_check(readiness, read_models),
         components=components,
+        **_person_sign_in(engine),
     )
     return api
+
+
+def _person_sign_in(engine: Engine) -> dict[str, Any]:
+    """The OpenID Connect client and the people's sessions, when a provider is configured."""
+    settings = engine.settings
+    if not settings.oidc_issuer:
+        return {}
+    secret = settings.oidc_client_secret
+    return {
+        "oidc": OidcClient(
+            issuer=settings.oidc_issuer,
+            client_id=settings.oidc_client_id,
+            client_secret=(secret.get_secret_value() or None) if secret else None,
+            redirect_uri=f"{settings.effective_public_url}/dashboard/oidc/terug",
+            groups_claim=settings.oidc_groups_claim,
+        ),
+        "sessions": PersonSessions(
+            settings.person_sessions_file,
+            IdentityMap(settings.identity_map_file),
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            longest=timedelta(hours=settings.session_max_hours),
+            clock=engine.referrals.clock,
+        ),
+    }
 
 
 def _with_read_models_check(

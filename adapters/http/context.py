@@ -20,6 +20,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import Scope
 
 from adapters.http.metrics import ApiMetrics
+from adapters.http.oidc_client import OidcClient
 from adapters.http.ports import Publisher, ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import (
     ForbiddenError,
@@ -31,6 +32,7 @@ from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
 from ks_engine.application import Referrals
 from ks_engine.log import redact_text
+from ks_engine.person_sessions import PersonSessions
 from ks_engine.principals import Principal, PrincipalRegistry, Role
 from ks_engine.signal_rules import SignalRules
 from ks_engine.supervision import StatusBoard
@@ -51,6 +53,8 @@ class Services:
     signals: SignalGateway | None = None
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     components: StatusBoard | None = None  # supervised by `ks run`; None for `ks api` alone
+    oidc: OidcClient | None = None  # people sign in at their organisation when configured
+    sessions: PersonSessions | None = None
 
 
 async def get_services(request: Request) -> Services:
@@ -93,6 +97,7 @@ class AccessAttempt:
     hidden: bool = False  # the case exists but the principal may not see it
     stated_purpose: Purpose | None = None  # the purpose the request named, if it names one
     query_length: int | None = None  # of the whole query string; ``object`` keeps QUERY_KEPT
+    person: str | None = None  # issuer#subject of a person signed in at an identity provider
 
     def touches(self, case: Referral) -> None:
         """Name the case (and its person's pseudonym) this request concerns."""

@@ -62,6 +62,7 @@ def _record_access(
         person_pseudonym=attempt.person_pseudonym,
         object=attempt.object,
         query_length=attempt.query_length,
+        person=attempt.person,
         status=status,
     )
     services.metrics.access_entries.labels(outcome.value).inc()

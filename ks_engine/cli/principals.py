@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ks_engine.cli import identity_map
 from ks_engine.clock import now
 from ks_engine.principals import (
     Issued,
@@ -20,6 +21,7 @@ from ks_engine.principals import (
 from ks_engine.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="API principals and their bearer tokens.")
+app.add_typer(identity_map.app, name="map")
 
 
 def _registry() -> PrincipalRegistry:

@@ -45,6 +45,7 @@ def test_an_entry_holds_every_nen_7513_field(api: Api) -> None:
         "person_pseudonym": api.engine.referrals.get_case(case_id).person_pseudonym,
         "object": "POST /cases/{case_id}/consent-request",
         "query_length": None,
+        "person": None,  # a token, not a person signed in at an identity provider
         "status": 200,
     }
 

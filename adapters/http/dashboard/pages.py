@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from adapters.http.context import ServicesDep, audited, get_read_models
 from adapters.http.dashboard.render import page, redirect, sign_in_page
 from adapters.http.dashboard.session import (
+    COOKIE,
     PREFIX,
     SIGN_IN_COOKIE,
     Coordinator,
@@ -25,6 +26,7 @@ from adapters.http.dashboard.session import (
     same_origin,
     set_session,
 )
+from adapters.http.oidc_client import SignInFailedError
 from adapters.http.routers.cases import without_personal_data
 from domain.lifecycle import OPEN_STATES
 from domain.values import Urgency
@@ -87,8 +89,21 @@ def sign_in(
 
 
 @router.post("/uitloggen", dependencies=[audited(AccessAction.EXECUTE)])
-def sign_out(principal: SignedIn, form: FormData) -> Response:
-    response = redirect(f"{PREFIX}/inloggen?uitgelogd=1")
+async def sign_out(
+    request: Request, principal: SignedIn, form: FormData, services: ServicesDep
+) -> Response:
+    after = f"{PREFIX}/inloggen?uitgelogd=1"
+    opened = getattr(request.state, "person_session", None)
+    target = after
+    if opened is not None and services.sessions is not None and services.oidc is not None:
+        # A person's session ends here and at their organisation's identity provider.
+        await run_in_threadpool(services.sessions.end, request.cookies.get(COOKIE, ""))
+        public = services.oidc.redirect_uri.removesuffix("/dashboard/oidc/terug")
+        try:
+            target = await services.oidc.end_session_url(opened.id_token, public + after) or after
+        except SignInFailedError:
+            target = after  # the provider is unreachable: the session here has ended anyway
+    response = redirect(target)
     clear_session(response)
     return response
 

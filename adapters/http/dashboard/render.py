@@ -75,7 +75,13 @@ def sign_in_page(
     target = next_path
     if target is None and request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    context = {"message": message, "next": safe_next(target), "nonce": nonce}
+    services = getattr(request.app.state, "services", None)
+    context = {
+        "message": message,
+        "next": safe_next(target),
+        "nonce": nonce,
+        "oidc": getattr(services, "oidc", None) is not None,
+    }
     response = page(request, "sign_in.html", context, status=status)
     response.set_cookie(
         SIGN_IN_COOKIE,

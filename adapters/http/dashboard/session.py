@@ -19,6 +19,7 @@ from fastapi import Depends, Request, Response
 
 from adapters.http.context import AttemptDep, ServicesDep
 from adapters.http.dashboard.labels import moment
+from ks_engine.person_sessions import SESSION_PREFIX
 from ks_engine.principals import Principal, Role, TokenCheck
 
 PREFIX = "/dashboard"
@@ -97,9 +98,29 @@ def expired(when: datetime) -> str:
     )
 
 
+def _person_session(
+    request: Request, services: ServicesDep, attempt: AttemptDep, token: str
+) -> Principal:
+    """The principal of a person's session (OpenID Connect); the sign-in form once it ended."""
+    opened = services.sessions.use(token) if services.sessions is not None else None
+    if opened is None:
+        raise SignInRequiredError(
+            "Uw sessie is verlopen of beëindigd; log opnieuw in via uw organisatie."
+        )
+    request.state.principal = opened.principal
+    request.state.person_session = opened
+    request.state.csrf = csrf_token(token)
+    if attempt is not None:
+        attempt.principal = opened.principal
+        attempt.person = opened.person.reference
+    return opened.principal
+
+
 def signed_in(request: Request, services: ServicesDep, attempt: AttemptDep) -> Principal:
     """The principal of the dashboard cookie; the sign-in form without a valid one."""
     token = request.cookies.get(COOKIE, "")
+    if token.startswith(SESSION_PREFIX):
+        return _person_session(request, services, attempt, token)
     found = services.principals.check(token) if token else TokenCheck()
     principal = found.valid
     if principal is None:
