@@ -65,6 +65,7 @@ class Appended:
     conflicting: list[Checkpoint]  # the store's, differing from the file's at that position
     missing: list[Checkpoint]  # in the file, no longer in the store
     invalid: list[Checkpoint]  # in the store without a valid signature of the engine
+    unreadable: list[str]  # lines of the file that are no checkpoints
 
 
 def append_checkpoints(path: Path, stored: Sequence[Checkpoint], key: Ed25519PublicKey) -> Appended:
@@ -98,7 +99,7 @@ def append_checkpoints(path: Path, stored: Sequence[Checkpoint], key: Ed25519Pub
                 os.fsync(f.fileno())
         except OSError as e:
             raise CheckpointFileError(f"cannot append to checkpoints file {path}: {e}") from None
-    return Appended(added, already, conflicting, missing, invalid)
+    return Appended(added, already, conflicting, missing, invalid, kept.unreadable)
 
 
 def _ends_a_line(path: Path) -> bool:

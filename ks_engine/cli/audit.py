@@ -223,7 +223,9 @@ def export_checkpoints(
         )
     for cp in done.missing:
         typer.echo(f"The checkpoint for position {cp.position} in {out} is no longer in the store.")
-    if done.invalid or done.conflicting or done.missing:
+    for where in done.unreadable:
+        typer.echo(f"{where[:1].upper()}{where[1:]} is not a checkpoint of ks-engine.")
+    if done.invalid or done.conflicting or done.missing or done.unreadable:
         typer.echo(f"Run `ks audit verify --checkpoints {out}`.")
         raise typer.Exit(EXIT_BROKEN)
 

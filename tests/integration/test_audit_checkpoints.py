@@ -161,10 +161,16 @@ def test_lines_of_a_checkpoints_file_that_are_no_checkpoints_are_reported(
     assert code == 1, out
     assert f"Line 2 of checkpoints file {kept} is not a checkpoint of ks-engine" in out
     assert f"line 3 of checkpoints file {kept} is not a checkpoint" in out.lower()
+    # And export says so too (exit 1), still appending what is new
+    code, out = ks(data, "audit", "checkpoints", "export", "--out", str(kept))
+    assert code == 1, out
+    assert f"Line 3 of checkpoints file {kept} is not a checkpoint of ks-engine" in out
     # And an export after a line cut off halfway starts a line of its own
     kept.write_text(kept.read_text().splitlines()[0][:-5])
     grow(data, clock, seed=26)
-    assert ks(data, "audit", "checkpoints", "export", "--out", str(kept))[0] == 0
+    code, out = ks(data, "audit", "checkpoints", "export", "--out", str(kept))
+    assert code == 1, out  # the cut-off line is no checkpoint, and said so
+    assert "2 checkpoints appended" in out
     assert json.loads(kept.read_text().splitlines()[-1])["format"] == chain.CHECKPOINT_FORMAT
 
 
