@@ -192,9 +192,9 @@ def export_checkpoints(
     second home outside the database (`ks audit verify --checkpoints FILE` compares with it).
     Existing lines are never rewritten: keep the file on other, append-only storage.
 
-    Exit codes: 0 appended (or nothing new); 1 the file and the store disagree (nothing
-    conflicting is appended: run `ks audit verify --checkpoints FILE`); 2 the file cannot be
-    read or written.
+    Exit codes: 0 appended (or nothing new); 1 the file and the store disagree, or the file
+    holds lines that are no checkpoints (nothing conflicting is appended: run `ks audit verify
+    --checkpoints FILE`); 2 the file cannot be read or written.
     """
     engine = _engine()
     try:
