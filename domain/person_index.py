@@ -29,11 +29,14 @@ class PersonIndex(Aggregate):
     @event("Opened")
     def __init__(self, municipality: str, person_pseudonym: str, case_id: UUID) -> None:
         self.open_case_id: UUID | None = case_id
+        self.case_ids: list[UUID] = [case_id]  # every case of the person here, for search
 
     @event("CaseOpened")
     def case_opened(self, case_id: UUID) -> None:
-        """A new case was opened for this person."""
+        """A new case was opened for this person (or the person joined a case)."""
         self.open_case_id = case_id
+        if case_id not in self.case_ids:
+            self.case_ids.append(case_id)
 
     @event("CaseReleased")
     def case_released(self, case_id: UUID) -> None:
@@ -43,7 +46,9 @@ class PersonIndex(Aggregate):
 
     @event("PersonForgotten")
     def forget(self, case_id: UUID) -> None:
-        """The case's personal data was erased: the person no longer matches it, and a next
-        signal about them opens a new case."""
+        """The case's personal data was erased: the person no longer matches it, a search no
+        longer finds it, and a next signal about them opens a new case."""
         if self.open_case_id == case_id:
             self.open_case_id = None
+        if case_id in self.case_ids:
+            self.case_ids.remove(case_id)

@@ -13,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
 
+from domain.case_lookup import CaseLookup, lookup_id
 from domain.catalogue import Catalogue, Suggestion, suggest_support
 from domain.deadlines import ServiceLevels
 from domain.errors import CaseNotFoundError, VersionConflictError
@@ -22,6 +23,8 @@ from domain.personal_data import ErasureReason
 from domain.referral import Referral
 from domain.region import Region
 from ks_engine import commands as c
+from ks_engine.case_lookups import name_keys
+from ks_engine.case_search import CaseSearch
 from ks_engine.catalogue_maintenance import CatalogueMaintenance
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
@@ -39,7 +42,7 @@ class CommandResult:
     position: int
 
 
-class Referrals(CatalogueMaintenance, HouseholdCommands):
+class Referrals(CatalogueMaintenance, HouseholdCommands, CaseSearch):
     """Referrals to the Knooppunt: signals in, coordinators' decisions recorded."""
 
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Referral: 50, Menukaart: 20}
@@ -213,17 +216,21 @@ class Referrals(CatalogueMaintenance, HouseholdCommands):
         history; IllegalTransitionError is not raised for that case.
         """
         case = self.get_case(case_id)
-        indexes = [i for i in self._member_indexes(case) if i.open_case_id == case.id]
+        indexes = [
+            i for i in self._member_indexes(case) if case.id in (i.open_case_id, *i.case_ids)
+        ]
         for index in indexes:
             index.forget(case.id)
+        changed: list[Aggregate] = list(indexes)
         if case.personal_erased is None:
+            changed += self._name_lookups_forgetting(case)
             key_ids = case.erase_personal_data(
                 reason=reason, actor=ctx.actor, at=self.clock(), causation_id=ctx.causation_id
             )
-            result = self._commit(case, *indexes)
+            result = self._commit(case, *changed)
         else:
             key_ids = list(case.personal_erased["key_ids"])
-            recordings = self.save(*indexes) if indexes else []
+            recordings = self.save(*changed) if changed else []
             position = recordings[-1].notification.id if recordings else 0
             result = CommandResult(case.id, case.version, position)
         self.vault.destroy(key_ids)
@@ -236,6 +243,19 @@ class Referrals(CatalogueMaintenance, HouseholdCommands):
         return suggest_support(case, self.catalogue, available)
 
     # -- helpers --------------------------------------------------------------------------
+    def _name_lookups_forgetting(self, case: Referral) -> list[Aggregate]:
+        """The name lookups that find the case, each told to forget it: read while the
+        names can still be opened, before the data keys are destroyed."""
+        details = self.personal_details(case.id).details
+        found = [
+            self._find(CaseLookup, lookup_id("name", case.municipality, key), {})
+            for key in name_keys(self.name_index, details)
+        ]
+        lookups = [f for f in found if f is not None and case.id in f.case_ids]
+        for lookup in lookups:
+            lookup.remove(case.id)
+        return list(lookups)
+
     def _member_indexes(self, case: Referral) -> list[PersonIndex]:
         """The matching-index entries of every household member of the case."""
         found = [

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapters.persistence.existing import existing_originators
+from domain.blind_index import NameIndex
 from domain.catalogue import Catalogue
 from domain.pseudonym import pseudonymise
 from ks_engine.application import Referrals
@@ -129,6 +130,7 @@ def bootstrap(
             region=settings.region,
         )
         audit = build_audit(settings, referrals, audit_db)
+    referrals.name_index = NameIndex(settings.pseudonym_key_bytes())  # search by name
     referrals.on_recorded(audit.sealer.seal_after_save)  # every writer seals its own events
     return Engine(
         settings=settings,

@@ -8,6 +8,7 @@ case that stays open. A concurrent change to any of them refuses the whole comma
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from domain.errors import InvalidValueError
 from domain.household import MemberDetails, MemberRole
@@ -15,11 +16,10 @@ from domain.person_index import PersonIndex, person_index_id
 from domain.referral import Referral
 from domain.values import PersonalDetails
 from ks_engine import commands as c
+from ks_engine.case_lookups import add_to_lookups, name_keys
 from ks_engine.signal_intake import SignalIntake
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from eventsourcing.domain import Aggregate
 
     from ks_engine.application import CommandResult
@@ -73,7 +73,10 @@ class HouseholdCommands(SignalIntake):
             )
         elif index.open_case_id is None:
             index.case_opened(case.id)
-        return self._commit(case, index)
+        work: dict[UUID, Aggregate] = {}
+        keyed = [("name", k) for k in name_keys(self.name_index, details)]
+        add_to_lookups(self._find, work, case.id, case.municipality, keyed)
+        return self._commit(case, index, *work.values())
 
     def merge_cases(self, cmd: c.MergeCases, ctx: c.Context) -> CommandResult:
         """Take the other case of the household into this one (``CasesMerged`` on both)."""

@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Repos
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError, Recorder, Recording
 
+from domain.blind_index import NameIndex
 from domain.errors import DomainError
 from domain.household import MemberRole, unborn_due_dates
 from domain.person_index import PersonIndex, person_index_id
@@ -25,6 +26,7 @@ from domain.referral import Referral
 from domain.signal_record import SignalRecord, signal_record_id
 from domain.values import Phase, Signal
 from ks_engine import commands as c
+from ks_engine.case_lookups import add_to_lookups, name_keys, new_case_keys
 from ks_engine.keystore import PersonalDataVault
 
 A = TypeVar("A", bound=Aggregate)
@@ -49,6 +51,7 @@ class SignalIntake(Application[UUID]):
 
     MAX_CONFLICT_RETRIES = 3
     vault: PersonalDataVault
+    name_index: NameIndex | None = None  # set by the composition root: search by name
     clock: Callable[[], datetime]
     _existing: ExistenceQuery | None
     _unsnapshotted: Repository[UUID]
@@ -181,6 +184,9 @@ class SignalIntake(Application[UUID]):
                 sealed_personal=sealed,
             )
         work[case.id] = case
+        keyed = [] if open_ids else new_case_keys(case.id)
+        keyed += [("name", k) for k in name_keys(self.name_index, signal.personal)]
+        add_to_lookups(self._find, work, case.id, case.municipality, keyed)
         for pseudonym, index in indexes.items():
             if index is None:
                 index = PersonIndex(

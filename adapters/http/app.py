@@ -32,6 +32,7 @@ from adapters.http.routers import (
     operations,
     personal,
     privacy,
+    search,
     signals,
     stats,
 )
@@ -84,7 +85,18 @@ def _routes() -> FastAPI:
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
     )
-    modules = (signals, cases, personal, fhir, commands, household, catalog, stats, monitoring)
+    modules = (
+        signals,
+        search,
+        cases,
+        personal,
+        fhir,
+        commands,
+        household,
+        catalog,
+        stats,
+        monitoring,
+    )
     for module in (*modules, audit, privacy, operations):
         api.include_router(module.router)
     install_problem_handlers(api)

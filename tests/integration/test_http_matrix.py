@@ -118,6 +118,13 @@ ENDPOINTS = (
     Endpoint("POST", "/cases/{id}/erasure", frozenset({"admin"})),
     # The household: a birth, a merge with another case of the same municipality.
     Endpoint("GET", "/cases/{id}/personal?purpose=coordination", COORD),
+    Endpoint(
+        "POST",
+        "/cases/search",
+        frozenset({"kerkrade", "landgraaf"}),
+        None,
+        body=lambda _: {"case_number": "abcdef12"},
+    ),
     Endpoint("POST", "/cases/{id}/birth", COORD, body=_birth),
     Endpoint(
         "POST",

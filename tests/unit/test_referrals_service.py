@@ -162,10 +162,11 @@ def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
 
     # The redelivered `known` makes the optimistic group commit conflict; the batch is then
     # stored signal by signal, each checked for duplicates first.
-    # The refused attempt: two new cases, two index entries, three records, plus `known`
-    # taken for new: its case (a further signal) and its record, which already exists.
-    assert saves[0] == 9
-    assert saves[1:] == [3, 2, 3]  # a1 (case, index, record), a2 (case, record), a3
+    # The refused attempt: two new cases, two index entries, two case-number lookups, three
+    # records, plus `known` taken for new: its case (a further signal) and its record, which
+    # already exists.
+    assert saves[0] == 11
+    assert saves[1:] == [4, 2, 4]  # a1 (case, index, number, record), a2 (case, record), a3
     assert [o.signal_key for o in outcomes] == [s.signal_key for s in batch]
     o1, o2, o_known, o_dup, o3 = outcomes
     assert not o1.matched_existing
@@ -200,7 +201,7 @@ def test_a_batch_of_new_signals_is_one_transaction(
 
     outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
 
-    assert saves == [7]  # two cases, two index entries, three signal records: one save
+    assert saves == [9]  # two cases, two index entries and case numbers, three records: one save
     assert [o.duplicate for o in outcomes] == [False, False, True, False]
     assert outcomes[1].case_id == outcomes[0].case_id
     assert outcomes[3].case_id != outcomes[0].case_id

@@ -10,14 +10,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from adapters.http.dashboard import audit, case, monitoring, oidc, pages, personal
+from adapters.http.dashboard import audit, case, monitoring, oidc, pages, personal, search
 from adapters.http.dashboard.render import HERE, page_error
 from adapters.http.dashboard.session import PREFIX, PageError
 
 
 def install_dashboard(app: FastAPI) -> None:
     """Add the dashboard's pages, its static files and its error pages to ``app``."""
-    for module in (pages, oidc, personal, case, monitoring, audit):
+    for module in (pages, oidc, search, personal, case, monitoring, audit):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_exception_handler(PageError, page_error)

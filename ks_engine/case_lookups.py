@@ -1,0 +1,55 @@
+"""Keeping the search lookups of cases current: case numbers and blind name keys.
+
+Written in the same transaction as the case they find (``ks_engine.signal_intake``,
+``ks_engine.household_service``); erasure removes a case from its name lookups before the
+case's data keys are destroyed, while the names can still be read to derive the keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.blind_index import NameIndex
+from domain.case_lookup import CaseLookup, case_number, lookup_id
+from domain.values import PersonalDetails
+
+A = TypeVar("A", bound=Aggregate)
+Finder = Callable[[type[CaseLookup], UUID, dict[UUID, Aggregate]], CaseLookup | None]
+
+
+def name_keys(index: NameIndex | None, details: PersonalDetails | None) -> list[str]:
+    """Blind keys of every name with a birth date in ``details``: parent and household."""
+    if index is None or details is None:
+        return []
+    named = [(details.name, details.birth_date)]
+    named += [(m.name, m.birth_date) for m in details.household]
+    keys = [k for name, born in named if name and born for k in index.keys(name, born)]
+    return list(dict.fromkeys(keys))
+
+
+def add_to_lookups(
+    find: Finder,
+    work: dict[UUID, Aggregate],
+    case_id: UUID,
+    municipality: str,
+    keyed: list[tuple[str, str]],
+) -> None:
+    """Let each ``(kind, key)`` find the case; entries are read first, created when new."""
+    for kind, key in keyed:
+        entry_id = lookup_id(kind, municipality, key)
+        entry = find(CaseLookup, entry_id, work)
+        if entry is None:
+            entry = CaseLookup(kind=kind, municipality=municipality, key=key)
+        elif case_id in entry.case_ids:
+            continue
+        entry.add(case_id)
+        work[entry.id] = entry
+
+
+def new_case_keys(case_id: UUID) -> list[tuple[str, str]]:
+    """The lookups a new case gets whatever it holds: its short number."""
+    return [("number", case_number(case_id))]
