@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.http.problems import ApiError, PayloadTooLargeError, ProblemWhileReading
 
 BeforeBody = Callable[[Scope], Awaitable[None]]
+MAX_BODY_BYTES = 256 * 1024  # a signal, a command or a form is a few kilobytes
 
 
 @dataclass

@@ -12,7 +12,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from adapters.http.body import BodyGuard
+from adapters.http.body import MAX_BODY_BYTES, BodyGuard
 from adapters.http.context import AccessAttempt, Services, authenticate_before_body
 from adapters.http.problems import problem_response
 from domain.redaction import holds_bsn
@@ -22,7 +22,6 @@ from ks_engine.principals import Principal
 log = structlog.get_logger("ks.http")
 
 REQUEST_ID_HEADER = "X-Request-ID"
-MAX_BODY_BYTES = 256 * 1024  # a signal or command is a few kilobytes
 # Answers hold case data: no cache may keep them, no browser may guess another content type.
 ALWAYS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")

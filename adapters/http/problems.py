@@ -218,7 +218,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def http_problem(request: Request, exc: Exception) -> JSONResponse:
+    """An HTTP exception (FastAPI's or ours) as problem details."""
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, ProblemWhileReading):
         return await _api_error(request, exc.error)
@@ -248,7 +249,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error as problem details (500s are turned into problems by middleware)."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_problem)
     app.add_exception_handler(DomainError, _domain_error)
 
 

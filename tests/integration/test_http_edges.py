@@ -346,19 +346,39 @@ def test_a_dashboard_form_without_a_sign_in_is_answered_before_its_body_is_read(
     assert server.engine.referrals.get_case(case_id).version == 1
 
 
+def _signed_in(client: httpx.Client, token: str, case_id: UUID) -> str:
+    """Sign in through the form; the CSRF token of the case page's forms."""
+    form = client.get("/dashboard/inloggen")
+    nonce = form.text.split('name="nonce" value="')[1].split('"')[0]
+    signed = client.post(
+        "/dashboard/inloggen", data={"token": token, "nonce": nonce}, follow_redirects=False
+    )
+    assert signed.status_code == 303
+    page = client.get(f"/dashboard/casus/{case_id}")
+    return page.text.split('name="csrf" value="')[1].split('"')[0]
+
+
 def test_a_dashboard_form_without_its_version_records_nothing(server: Served) -> None:
     case_id = server.api.signal()
-    token = server.tokens[IDS["kerkrade"]]
     with httpx.Client(base_url=server.base) as client:
-        form = client.get("/dashboard/inloggen")
-        nonce = form.text.split('name="nonce" value="')[1].split('"')[0]
-        signed = client.post(
-            "/dashboard/inloggen", data={"token": token, "nonce": nonce}, follow_redirects=False
-        )
-        assert signed.status_code == 303
-        page = client.get(f"/dashboard/casus/{case_id}")
-        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        csrf = _signed_in(client, server.tokens[IDS["kerkrade"]], case_id)
         answer = client.post(f"/dashboard/casus/{case_id}/consent-request", data={"csrf": csrf})
     assert answer.status_code == 428
     assert "welke versie van de casus" in answer.text
+    assert server.engine.referrals.get_case(case_id).version == 1
+
+
+def test_a_dashboard_form_past_the_limit_gets_a_dutch_page_and_records_nothing(
+    server: Served,
+) -> None:
+    case_id = server.api.signal()
+    with httpx.Client(base_url=server.base) as client:
+        csrf = _signed_in(client, server.tokens[IDS["kerkrade"]], case_id)
+        answer = client.post(
+            f"/dashboard/casus/{case_id}/escalation",
+            data={"csrf": csrf, "version": "1", "justification": "x" * LIMIT},
+        )
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Het formulier is groter dan 256 KiB" in answer.text
     assert server.engine.referrals.get_case(case_id).version == 1

@@ -11,8 +11,9 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from adapters.http.dashboard import audit, case, monitoring, oidc, pages, personal, search
-from adapters.http.dashboard.render import HERE, page_error
+from adapters.http.dashboard.render import HERE, body_refused, page_error
 from adapters.http.dashboard.session import PREFIX, PageError
+from adapters.http.problems import ProblemWhileReading
 
 
 def install_dashboard(app: FastAPI) -> None:
@@ -21,6 +22,7 @@ def install_dashboard(app: FastAPI) -> None:
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_exception_handler(PageError, page_error)
+    app.add_exception_handler(ProblemWhileReading, body_refused)
     app.add_api_route("/", _to_dashboard, methods=["GET"], include_in_schema=False)
 
 

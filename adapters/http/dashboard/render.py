@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from adapters.http.body import MAX_BODY_BYTES
 from adapters.http.dashboard import labels
 from adapters.http.dashboard.session import (
     PREFIX,
@@ -18,6 +19,7 @@ from adapters.http.dashboard.session import (
     new_sign_in_nonce,
     safe_next,
 )
+from adapters.http.problems import ProblemWhileReading, http_problem
 from ks_engine.principals import Principal
 
 HERE = Path(__file__).parent
@@ -93,6 +95,23 @@ def sign_in_page(
         secure=request.url.scheme == "https",
     )
     return response
+
+
+async def body_refused(request: Request, exc: Exception) -> Response:
+    """A body refused while it was read: a Dutch page on the dashboard, a problem elsewhere."""
+    assert isinstance(exc, ProblemWhileReading)
+    if not request.url.path.startswith(f"{PREFIX}/"):
+        return await http_problem(request, exc)
+    title, message = (
+        (
+            "Formulier te groot",
+            f"Het formulier is groter dan {MAX_BODY_BYTES // 1024} KiB en "
+            "is niet verwerkt. Maak de tekst korter en probeer het opnieuw.",
+        )
+        if exc.status_code == 413
+        else ("Niet verwerkt", "Het formulier is niet verwerkt. Laad de pagina opnieuw.")
+    )
+    return page(request, "error.html", {"title": title, "message": message}, status=exc.status_code)
 
 
 async def page_error(request: Request, exc: Exception) -> Response:
