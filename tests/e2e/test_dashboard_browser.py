@@ -348,3 +348,70 @@ def test_the_accessibility_check_finds_what_a_page_lacks(browser: Browser) -> No
     assert found["label"] == "critical"
     assert found["color-contrast"] == "serious"
     assert "html-has-lang" in found
+
+
+def test_a_coordinator_finds_a_family_and_shows_its_details_on_request(
+    stack: Stack, browser: Browser
+) -> None:
+    # A midwife signals a family over NATS: the mother with her name, phone and birth date,
+    # the co-parent with his own BSN and name, the expected child.
+    rng = random.Random()
+    bsn, co_parent = demo_bsn(rng), demo_bsn(rng)
+    doc = example_signal(bsn, event_id=str(uuid4()), co_parent_bsn=co_parent)
+    doc["data"]["person"].update(
+        name="Yara Bloemendaal", birth_date="1998-03-14", phone="0612345670"
+    )
+    doc["data"]["household"]["co_parent"]["name"] = "Daan Bloemendaal"
+    path = stack.data_dir / f"signal-{uuid4().hex}.json"
+    path.write_text(json.dumps(doc))
+    env = dict(os.environ, KS_NATS_URL=stack.nats_url, KS_DATA_DIR=str(stack.data_dir))
+    sent = subprocess.run(
+        [KS, "signal", "send", str(path)], env=env, capture_output=True, text=True
+    )
+    path.unlink()
+    assert sent.returncode == 0, sent.stderr
+    stack.bsns += [bsn, co_parent]
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    expect(page.get_by_role("search", name="Casus zoeken")).to_be_visible()
+    # Searching by the co-parent's BSN finds the family's case (once the intake stored it)
+    search = page.get_by_role("search", name="Casus zoeken")
+    for _ in range(60):
+        search.get_by_label("Zoeken op BSN, casusnummer of achternaam").fill(co_parent)
+        search.get_by_role("button", name="Zoeken").click()
+        expect(page.get_by_role("heading", name="Zoekresultaten")).to_be_visible()
+        if page.locator("#search-results").count():
+            break
+        page.wait_for_timeout(500)
+        search = page.get_by_role("search", name="Casus zoeken")
+    results = page.locator("#search-results tbody tr")
+    expect(results).to_have_count(1)
+    assert co_parent not in page.content()
+    check_page(page, "13-zoekresultaten")
+    assert axe_violations(page) == []  # none at all, of any impact
+    # By family name and birth date, too
+    search = page.get_by_role("search", name="Casus zoeken")
+    search.get_by_label("Zoeken op BSN, casusnummer of achternaam").fill("bloemendaal")
+    search.get_by_label("Geboortedatum (bij zoeken op naam)").fill("1998-03-14")
+    search.get_by_role("button", name="Zoeken").click()
+    expect(page.locator("#search-results tbody tr")).to_have_count(1)
+    assert "Bloemendaal" not in page.content()
+    # The case page shows the household, never a name; the details only on request
+    page.locator("#search-results tbody tr").get_by_role("link").click()
+    expect(page.locator("#household-members")).to_contain_text("Andere ouder")
+    expect(page.locator("#household-members")).to_contain_text("Ongeboren kind")
+    expect(page.locator("#lawful-basis")).to_contain_text("Aanmelding na toestemming")
+    assert "Bloemendaal" not in page.content()
+    check_page(page, "14-casus-gezin")
+    assert axe_violations(page) == []  # none at all, of any impact
+    page.get_by_label("Doel").select_option("family_contact")
+    page.get_by_role("button", name="Toon persoonsgegevens").click()
+    details = page.locator("#personal-details")
+    expect(details).to_contain_text("Yara Bloemendaal")
+    expect(details).to_contain_text("Daan Bloemendaal")
+    expect(details).to_contain_text("0612345670")
+    expect(page.get_by_role("status")).to_contain_text("Contact opnemen met het gezin")
+    check_page(page, "15-persoonsgegevens")
+    assert axe_violations(page) == []  # none at all, of any impact
+    context.close()
