@@ -6,6 +6,7 @@ Read API::
     views.work_queue.page(now=..., municipalities=[...], ...)  # WorkQueuePage (work_queue_store)
     views.cases.get(case_id)                                    # CaseView | None (case_view_store)
     views.monitoring.rows(municipalities, since, until)         # list[MonitoringRow]
+    views.listing.open_cases(now=..., municipalities=[...], sort="deadline")  # (queue_listing)
     views.wait_for(position, timeout=2.0)                       # bool: read-your-writes
     await views.wait_for_async(position, timeout=2.0)
 
@@ -22,6 +23,7 @@ from domain.deadlines import ServiceLevels
 from projections.case_view_store import CaseViewProjection, CaseViews
 from projections.errors import UnknownProjectionError
 from projections.monitoring_store import DEFAULT_THRESHOLD, Monitoring, MonitoringProjection
+from projections.queue_listing import QueueListing
 from projections.store import (
     Projection,
     ViewDatabase,
@@ -64,6 +66,7 @@ class ReadModels:
         install(db, build_projections(levels or ServiceLevels()))
         self.work_queue = WorkQueue(db)
         self.cases = CaseViews(db)
+        self.listing = QueueListing(db)
         self.monitoring = Monitoring(db, monitoring_threshold)
 
     def wait_for(self, position: int, timeout: float) -> bool:

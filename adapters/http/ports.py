@@ -62,6 +62,46 @@ class WorkQueueReader(Protocol):
     ) -> QueuePage: ...
 
 
+class ListingPage(Protocol):
+    """A page of the dashboard's case listing and how many cases match in all."""
+
+    @property
+    def items(self) -> Sequence[Document]: ...
+
+    @property
+    def total(self) -> int: ...
+
+
+class ListingReader(Protocol):
+    """Sorted pages of open cases and of closed cases (``queue_listing``)."""
+
+    def open_cases(
+        self,
+        *,
+        now: datetime,
+        municipalities: Sequence[str],
+        sort: str = "urgency",
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = 25,
+        states: Sequence[str] | None = None,
+        urgencies: Sequence[str] | None = None,
+        overdue: bool | None = None,
+    ) -> ListingPage: ...
+
+    def closed_cases(
+        self,
+        *,
+        now: datetime,
+        municipalities: Sequence[str],
+        sort: str = "deadline",
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = 25,
+        urgencies: Sequence[str] | None = None,
+    ) -> ListingPage: ...
+
+
 class CaseViewReader(Protocol):
     """One document per case: state, consent, discussions, support, timeline."""
 
@@ -108,6 +148,9 @@ class ReadModels(Protocol):
 
     @property
     def cases(self) -> CaseViewReader: ...
+
+    @property
+    def listing(self) -> ListingReader: ...
 
     @property
     def monitoring(self) -> MonitoringReader: ...

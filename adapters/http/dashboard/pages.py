@@ -6,6 +6,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -28,16 +29,18 @@ from adapters.http.dashboard.session import (
 )
 from adapters.http.oidc_client import SignInFailedError
 from adapters.http.routers.cases import without_personal_data
-from domain.lifecycle import OPEN_STATES
+from domain.lifecycle import OPEN_STATES, State
 from domain.values import Urgency
 from ks_engine.access_log import AccessAction
 from ks_engine.principals import Principal, Role, TokenCheck
+from projections.queue_listing import SORTS
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-QUEUE_LIMIT = 100
+PAGE_SIZE = 25
 REFRESH_SECONDS = 5
 MUNICIPALITY = re.compile(r"GM\d{4}")
+CLOSED = State.CLOSED.value
 
 
 @router.get("/inloggen", dependencies=[audited(AccessAction.READ)])
@@ -119,21 +122,47 @@ def start(principal: SignedIn) -> Response:
 
 @dataclass(frozen=True)
 class QueueFilters:
-    """The work queue's filters as the coordinator chose them (empty: all)."""
+    """The work queue's filters, sort and page as the coordinator chose them (empty: all)."""
 
     municipality: str = ""
     state: str = ""
     overdue: str = ""
     urgency: str = ""
+    sort: str = ""
+    richting: str = ""
+    pagina: int = 1
 
     def check(self, principal: Principal) -> None:
         if self.municipality and not principal.serves(self.municipality):
             raise PageError(403, "Geen toegang", "U bent geen coördinator voor deze gemeente.")
 
     @property
+    def closed(self) -> bool:
+        return self.state == CLOSED
+
+    @property
+    def descending(self) -> bool:
+        return self.richting == "af"
+
+    def query_with(self, **changes: str | int) -> str:
+        """The query string of these choices with ``changes`` (the page back to 1 unless given)."""
+        values: dict[str, str | int] = {**vars(self), "pagina": 1, **changes}
+        pairs = [(k, v) for k, v in values.items() if v and not (k == "pagina" and v == 1)]
+        return urlencode(pairs)
+
+    @property
     def query(self) -> str:
-        pairs = [(k, v) for k, v in vars(self).items() if v]
-        return "&".join(f"{k}={v}" for k, v in pairs)
+        return self.query_with(pagina=self.pagina)
+
+    def sort_link(self, column: str) -> str:
+        """The query of sorting by ``column``: ascending first, reversed on a second click."""
+        again = self.sort == column and not self.descending
+        return self.query_with(sort=column, richting="af" if again else "")
+
+    def aria_sort(self, column: str) -> str:
+        if self.sort != column:
+            return "none"
+        return "descending" if self.descending else "ascending"
 
 
 def _filters(
@@ -141,13 +170,19 @@ def _filters(
     state: Annotated[str, Query(max_length=40)] = "",
     overdue: Annotated[str, Query(max_length=5)] = "",
     urgency: Annotated[str, Query(max_length=20)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "",
+    richting: Annotated[str, Query(max_length=5)] = "",
+    pagina: Annotated[str, Query(max_length=6)] = "",
 ) -> QueueFilters:
     """Filters from the query; a value that is no choice of the form counts as no filter."""
     return QueueFilters(
         municipality=municipality if MUNICIPALITY.fullmatch(municipality) else "",
-        state=state if state in {s.value for s in OPEN_STATES} else "",
+        state=state if state in {*(s.value for s in OPEN_STATES), CLOSED} else "",
         overdue=overdue if overdue in ("ja", "nee") else "",
         urgency=urgency if urgency in {u.value for u in Urgency} else "",
+        sort=sort if sort in SORTS else "",
+        richting=richting if richting == "af" else "",
+        pagina=int(pagina) if pagina.isdigit() and int(pagina) > 0 else 1,
     )
 
 
@@ -156,24 +191,48 @@ Filters = Annotated[QueueFilters, Depends(_filters)]
 
 async def _queue(
     principal: Principal, services: ServicesDep, filters: QueueFilters
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
+    """The chosen page of the queue (open or closed cases) and how many cases match in all."""
     filters.check(principal)
-    views = get_read_models(services)
+    listing = get_read_models(services).listing
     chosen = [filters.municipality] if filters.municipality else list(principal.municipalities)
-    found = await run_in_threadpool(
-        lambda: views.work_queue.page(
-            now=services.referrals.clock(),
-            municipalities=chosen,
-            states=[filters.state] if filters.state else None,
-            urgencies=[filters.urgency] if filters.urgency else None,
-            overdue={"ja": True, "nee": False}.get(filters.overdue),
-            limit=QUEUE_LIMIT,
+    common: dict[str, Any] = {
+        "now": services.referrals.clock(),
+        "municipalities": chosen,
+        "sort": filters.sort or ("deadline" if filters.closed else "urgency"),
+        "descending": filters.descending,
+        "offset": (filters.pagina - 1) * PAGE_SIZE,
+        "limit": PAGE_SIZE,
+        "urgencies": [filters.urgency] if filters.urgency else None,
+    }
+    if filters.closed:
+        found = await run_in_threadpool(lambda: listing.closed_cases(**common))
+    else:
+        found = await run_in_threadpool(
+            lambda: listing.open_cases(
+                **common,
+                states=[filters.state] if filters.state else None,
+                overdue={"ja": True, "nee": False}.get(filters.overdue),
+            )
         )
-    )
     rows: list[dict[str, Any]] = [
         without_personal_data(i.model_dump(mode="json")) for i in found.items
     ]
-    return rows
+    return rows, found.total
+
+
+def _queue_context(filters: QueueFilters, rows: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    pages = max(1, -(-total // PAGE_SIZE))
+    return {
+        "rows": rows,
+        "total": total,
+        "filters": filters,
+        "pages": pages,
+        "states": [s.value for s in OPEN_STATES],
+        "urgencies": [u.value for u in Urgency],
+        "refresh_seconds": REFRESH_SECONDS,
+        "page_size": PAGE_SIZE,
+    }
 
 
 @router.get("/werkvoorraad", dependencies=[audited(AccessAction.READ)])
@@ -183,18 +242,8 @@ async def work_queue(
     services: ServicesDep,
     filters: Filters,
 ) -> Response:
-    return page(
-        request,
-        "work_queue.html",
-        {
-            "rows": await _queue(principal, services, filters),
-            "filters": filters,
-            "states": [s.value for s in OPEN_STATES],
-            "urgencies": [u.value for u in Urgency],
-            "refresh_seconds": REFRESH_SECONDS,
-            "limit": QUEUE_LIMIT,
-        },
-    )
+    rows, total = await _queue(principal, services, filters)
+    return page(request, "work_queue.html", _queue_context(filters, rows, total))
 
 
 @router.get("/werkvoorraad/rijen", dependencies=[audited(AccessAction.READ)])
@@ -205,5 +254,5 @@ async def work_queue_rows(
     filters: Filters,
 ) -> Response:
     """The queue's table rows alone, for the page's live refresh."""
-    rows = await _queue(principal, services, filters)
-    return page(request, "_queue_rows.html", {"rows": rows})
+    rows, total = await _queue(principal, services, filters)
+    return page(request, "_queue_rows.html", _queue_context(filters, rows, total))

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import AttemptDep, ServicesDep, audited
 from adapters.http.dashboard import forms
-from adapters.http.dashboard.render import page
+from adapters.http.dashboard.render import page, redirect
 from adapters.http.dashboard.session import PREFIX, Coordinator, FormData
 from domain.case_lookup import case_number
 from domain.errors import InvalidValueError
@@ -21,6 +21,7 @@ from ks_engine.access_log import AccessAction
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 _BSN = re.compile(r"\d{9}")
+_CASE_WORD = re.compile(r"^casus\s+", re.IGNORECASE)  # "Casus 740ce0b5", as the list shows it
 _NUMBER = re.compile(r"[0-9a-fA-F]{8}|[0-9a-fA-F-]{36}")
 
 
@@ -33,7 +34,7 @@ async def search(
     attempt: AttemptDep,
 ) -> Response:
     """The cases of the coordinator's municipalities that the search term finds."""
-    term = forms.one(form, "zoekterm")
+    term = _CASE_WORD.sub("", forms.one(form, "zoekterm"))
     born = forms.one(form, "geboortedatum")
     criteria: dict[str, object] = {}
     message = None
@@ -63,6 +64,8 @@ async def search(
         attempt.object = f"POST /dashboard/zoeken by {kind} ({len(found)} found)"
         if len(found) == 1:
             attempt.touches(found[0])
+    if kind == "case_number" and len(found) == 1:
+        return redirect(f"{PREFIX}/casus/{found[0].id}")  # a number names one case: open it
     results = [
         {
             "case_id": str(c.id),

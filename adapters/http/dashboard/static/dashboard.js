@@ -1,4 +1,13 @@
-// Live refresh of the work queue: fetch its rows every few seconds, replace them when changed.
+// The dashboard's little JavaScript: focus on a confirmation, and the work queue's live refresh.
+(function () {
+  "use strict";
+  // After saving, focus moves to the confirmation (or refusal) so a screen reader reads it.
+  var said = document.querySelector("[data-focus-on-load]");
+  if (said) { said.focus(); }
+})();
+
+// Live refresh of the work queue: fetch its rows every few seconds, replace them when changed,
+// and give focus back to the same case's link when it was on one.
 (function () {
   "use strict";
   var body = document.querySelector("[data-refresh-url]");
@@ -8,6 +17,22 @@
   var status = document.getElementById(body.getAttribute("data-status"));
   var last = null;
   function count() { return body.querySelectorAll("tr[data-case]").length; }
+  function focusedCase() {
+    var active = document.activeElement;
+    if (!active || !body.contains(active)) { return null; }
+    var row = active.closest("tr[data-case]");
+    return row ? row.getAttribute("data-case") : null;
+  }
+  function refocus(caseId) {
+    var rows = body.querySelectorAll("tr[data-case]");
+    for (var i = 0; i < rows.length; i += 1) {
+      if (rows[i].getAttribute("data-case") === caseId) {
+        var link = rows[i].querySelector("a");
+        if (link) { link.focus(); }
+        return;
+      }
+    }
+  }
   function refresh() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (answer) {
@@ -17,8 +42,10 @@
       .then(function (html) {
         if (html === null || html === last) { return; }
         var before = count();
+        var focused = focusedCase();
         body.innerHTML = html;
         last = html;
+        if (focused) { refocus(focused); }
         var now = count();
         if (status && now > before) {
           status.textContent = (now - before) + " nieuwe casus(sen) in de werkvoorraad.";

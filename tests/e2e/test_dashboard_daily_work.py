@@ -1,0 +1,265 @@
+"""Daily work with many cases, in a real Chromium against `ks run` on nats-server and SQLite.
+
+Thirty cases of different ages and urgencies are in the event store when the engine starts
+(written with a clock set back, so that some are overdue); the coordinator pages through all
+of them, sorts by each column, lists closed cases, opens a case by the number the list shows,
+and uses the queue on a 390 px phone. Every page visited is checked with axe-core: no
+violation at all, not only no serious one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from adapters.nats.embedded import EmbeddedNatsServer, free_port
+from domain.values import Urgency
+from ks_engine.bootstrap import bootstrap
+from ks_engine.clock import AMSTERDAM
+from ks_engine.principals import PrincipalRegistry, Role
+from ks_engine.settings import Settings
+from tests.conftest import FixedClock
+from tests.e2e import test_dashboard_browser as dashboard
+from tests.e2e.browser import axe_violations, fits_width, screenshot
+from tests.e2e.test_dashboard_browser import KERKRADE, WAIT_MS, Stack, new_context, sign_in
+from tests.e2e.test_engine_process import output, start
+from tests.e2e.test_http_demo_process import stop, wait_until_serving
+from tests.unit.test_projection_scenario import signal_for
+
+browser = dashboard.browser
+
+MANY = 30
+URGENCY_RANK = {u.label: u.rank for u in Urgency}
+
+
+def seed_cases(data_dir: Path, count: int) -> None:
+    """``count`` Kerkrade cases signalled one a day from ``count + 10`` days ago, of mixed
+    urgency, written into the event store before the engine starts (so some are overdue)."""
+    clock = FixedClock(datetime.now(AMSTERDAM) - timedelta(days=count + 10))
+    engine = bootstrap(Settings(data_dir=data_dir), clock=clock, configure_logs=False)
+    try:
+        for i in range(count):
+            clock.advance(days=1)
+            engine.referrals.receive_signal(
+                *signal_for(KERKRADE, f"{uuid4().int:032x}", urgency=list(Urgency)[i % 3])
+            )
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """`ks run` on a data directory that already holds MANY cases, some of them overdue."""
+    root = tmp_path_factory.mktemp("daily-work")
+    seed_cases(root, MANY)
+    registry = PrincipalRegistry(root / "principals.json")
+    issued = registry.add(
+        role=Role.COORDINATOR,
+        organisation="gemeente-kerkrade",
+        municipalities=[KERKRADE],
+        principal_id="coordinator-kerkrade",
+    )
+    port = free_port()
+    with EmbeddedNatsServer(root / "nats") as server:
+        proc = start(["run"], root, KS_NATS_URL=server.url, KS_API_PORT=str(port))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_serving(base, proc)
+            yield Stack(base, root, server.url, {issued.principal.id: issued.token})
+        finally:
+            code = stop(proc)
+        assert code == 0, output(root, "run")[-3000:]
+
+
+def assert_no_violations(page: Page, name: str) -> None:
+    """axe-core finds nothing on the page (any impact), and a screenshot is kept."""
+    found = axe_violations(page)
+    assert not found, f"axe-core on {page.url}: {found}"
+    screenshot(page, name)
+
+
+def total_shown(page: Page) -> int:
+    caption = page.locator("table.queue caption").inner_text()
+    found = re.search(r"(\d+) in totaal", caption)
+    assert found, caption
+    return int(found.group(1))
+
+
+def wait_for_total(page: Page, url: str, at_least: int) -> int:
+    """Reload ``url`` until the queue counts at least ``at_least`` cases."""
+    deadline = datetime.now(UTC) + timedelta(milliseconds=WAIT_MS)
+    while True:
+        page.goto(url)
+        total = total_shown(page)
+        if total >= at_least or datetime.now(UTC) > deadline:
+            return total
+        page.wait_for_timeout(300)
+
+
+def column(page: Page, label: str) -> list[str]:
+    return page.locator(f'#queue-rows td[data-label="{label}"]').all_inner_texts()
+
+
+def attribute(page: Page, name: str) -> list[str]:
+    """A data attribute of every row on the page, in order (times as UTC ISO text)."""
+    return page.locator("#queue-rows tr[data-case]").evaluate_all(
+        f"rows => rows.map(r => new Date(r.dataset.{name}).toISOString())"
+    )
+
+
+def row_ids(page: Page) -> list[str]:
+    return page.locator("#queue-rows tr[data-case]").evaluate_all(
+        "rows => rows.map(r => r.dataset.case)"
+    )
+
+
+def test_a_coordinator_pages_and_sorts_every_case_and_finds_closed_ones(
+    stack: Stack, browser: Browser
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    expect(page.get_by_role("heading", name="Werkvoorraad")).to_be_visible()
+    queue = stack.base + "/dashboard/werkvoorraad"
+    total = wait_for_total(page, queue, MANY)
+    assert total >= MANY
+    # Paging: 25 on a page, every case exactly once over all pages
+    assert len(row_ids(page)) == 25
+    assert_no_violations(page, "20-werkvoorraad-pagina-1")
+    seen = row_ids(page)
+    page.get_by_role("link", name="Volgende pagina").click()
+    expect(page).to_have_url(re.compile(r"pagina=2"))
+    expect(page.get_by_role("link", name="Pagina 2")).to_have_attribute("aria-current", "page")
+    seen += row_ids(page)
+    assert len(seen) == total == len(set(seen))
+    # Sorting by age: youngest first, then (second click) oldest first; kept in the URL
+    page.goto(queue + "?urgency=")
+    page.get_by_role("link", name="Leeftijd", exact=True).click()
+    expect(page).to_have_url(re.compile(r"sort=age"))
+    header = page.get_by_role("columnheader", name="Leeftijd", exact=True)
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    signalled = attribute(page, "signalled")
+    assert signalled == sorted(signalled, reverse=True)  # the youngest first
+    page.get_by_role("link", name="Leeftijd", exact=True).click()
+    expect(page).to_have_url(re.compile(r"sort=age&richting=af"))
+    expect(header).to_have_attribute("aria-sort", "descending")
+    signalled = attribute(page, "signalled")
+    assert signalled == sorted(signalled)
+    # Sorting by urgency, then filtering keeps the sort
+    page.get_by_role("link", name="Urgentie", exact=True).click()
+    ranks = [URGENCY_RANK[u.strip()] for u in column(page, "Urgentie")]
+    assert ranks == sorted(ranks)
+    assert len(set(ranks)) == 3
+    page.get_by_label("Termijn").select_option("ja")
+    page.get_by_role("button", name="Filteren").click()
+    expect(page).to_have_url(re.compile(r"overdue=ja"))
+    expect(page).to_have_url(re.compile(r"sort=urgency"))
+    for text in column(page, "Volgende termijn"):
+        assert "Te laat" in text
+    # Sorting by deadline: the due dates in order, and by state in the lifecycle's order
+    page.goto(queue + "?sort=deadline")
+    dues = attribute(page, "due")
+    assert all(dues)
+    assert dues == sorted(dues)
+    page.goto(queue + "?sort=state")
+    expect(page.get_by_role("columnheader", name="Status", exact=True)).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    assert_no_violations(page, "21-werkvoorraad-op-status")
+    # A case number as the list shows it opens the case
+    first = row_ids(page)[0]
+    search = page.get_by_label("Zoeken op BSN, casusnummer of achternaam")
+    search.fill(f"Casus {first[:8]}")
+    page.get_by_role("button", name="Zoeken").click()
+    expect(page).to_have_url(re.compile(f"/dashboard/casus/{first}$"))
+    # An unknown number is answered in Dutch
+    page.goto(queue)
+    search.fill("Casus 0000ffff")
+    page.get_by_role("button", name="Zoeken").click()
+    expect(page.get_by_role("status")).to_contain_text("Geen casus gevonden")
+    assert_no_violations(page, "22-werkvoorraad-onbekend-nummer")
+    # Closing a case: it leaves the open queue and is listed under "Afgesloten"
+    page.goto(f"{stack.base}/dashboard/casus/{first}")
+    close_case(page)
+    page.goto(queue + "?state=closed")
+    expect(page.locator(f'tr[data-case="{first}"]')).to_be_visible()
+    expect(page.locator("table.queue caption")).to_contain_text("Afgesloten casussen")
+    assert_no_violations(page, "23-werkvoorraad-afgesloten")
+    page.goto(queue)
+    assert first not in row_ids(page) + _all_other_pages(page)
+    # A closed case still opens by its number
+    search.fill(first[:8])
+    page.get_by_role("button", name="Zoeken").click()
+    expect(page).to_have_url(re.compile(f"/dashboard/casus/{first}$"))
+    context.close()
+
+
+def _all_other_pages(page: Page) -> list[str]:
+    found: list[str] = []
+    while page.get_by_role("link", name="Volgende pagina").count():
+        page.get_by_role("link", name="Volgende pagina").click()
+        found += row_ids(page)
+    return found
+
+
+def close_case(page: Page) -> None:
+    """Close the open case page's case with a result, confirming the step."""
+    risky = page.locator("details.risky > summary")
+    if risky.count():
+        risky.first.click()
+    closing = page.locator("form", has=page.get_by_role("heading", name="Casus afsluiten"))
+    result = closing.get_by_label("Resultaat")
+    result.select_option(index=result.locator("option").count() - 1)
+    confirm = closing.get_by_role("checkbox")
+    if confirm.count():
+        confirm.check()
+    closing.get_by_role("button", name="Afsluiten").click()
+    expect(page.locator("#case-state")).to_have_text("Afgesloten")
+
+
+def test_on_a_phone_each_case_is_a_card_with_its_deadline(stack: Stack, browser: Browser) -> None:
+    context = new_context(browser, width=390, height=844)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    page.goto(stack.base + "/dashboard/werkvoorraad?overdue=ja")
+    card = page.locator("#queue-rows tr[data-case]").first
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    assert fits_width(page)
+    deadline = card.locator('td[data-label="Volgende termijn"]')
+    deadline.scroll_into_view_if_needed()
+    expect(deadline).to_be_in_viewport()
+    expect(deadline.get_by_text("Te laat")).to_be_in_viewport()
+    box = card.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 390
+    assert_no_violations(page, "24-telefoon-werkvoorraad")
+    context.close()
+
+
+def test_the_live_refresh_keeps_the_focus_on_the_same_case(stack: Stack, browser: Browser) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    page.goto(stack.base + "/dashboard/werkvoorraad?sort=age&richting=af")
+    rows = page.locator("#queue-rows tr[data-case]")
+    expect(rows.first).to_be_visible(timeout=WAIT_MS)
+    case_id = rows.nth(2).get_attribute("data-case")
+    rows.nth(2).get_by_role("link").focus()
+    # Mark the rows as they are: the refresh replaces them with new ones
+    rows.evaluate_all("rows => rows.forEach(r => { r.dataset.before = '1'; })")
+    page.wait_for_function(
+        "() => !document.querySelector('#queue-rows tr[data-before]')", timeout=WAIT_MS
+    )
+    focused = page.evaluate(
+        "() => { const row = document.activeElement.closest('tr');"
+        " return row ? row.dataset.case : null; }"
+    )
+    assert focused == case_id
+    context.close()
