@@ -13,6 +13,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -86,6 +87,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             principal_id="coordinator-landgraaf",
         ),
         registry.add(role=Role.AUDITOR, organisation="audit-zuid-limburg", principal_id="auditor"),
+        registry.add(
+            role=Role.PROGRAMME_OFFICE,
+            organisation="programmabureau-kansrijke-start",
+            principal_id="programme-office",
+        ),
+        registry.add(role=Role.ADMIN, organisation="beheer-zuid-limburg", principal_id="admin"),
     ]
     port = free_port()
     with EmbeddedNatsServer(root / "nats") as server:
@@ -314,6 +321,64 @@ def test_a_coordinator_of_another_municipality_cannot_see_the_case(
     expect(audit.locator("tr", has_text="coordinator-kerkrade").first).to_contain_text("toegestaan")
     check_page(audit, "12-toegangslog-casus")
     auditor.close()
+
+
+def zero_violations(page: Page, name: str) -> None:
+    """axe-core finds nothing at all on the page (of any impact); a screenshot is kept."""
+    found = axe_violations(page)
+    assert found == [], f"axe-core on {page.url}: {found}"
+    screenshot(page, name)
+
+
+def test_the_programme_office_reads_regional_charts_and_an_administrator_keeps_the_menukaart(
+    stack: Stack, browser: Browser
+) -> None:
+    stack.publish_signal()
+    office = new_context(browser)
+    page = office.new_page()
+    sign_in(page, stack, "programme-office", target="/dashboard/")
+    expect(page.get_by_role("heading", name="Regionale monitoring: Zuid-Limburg")).to_be_visible()
+    page.get_by_label("Periode").select_option("year")
+    page.get_by_role("button", name="Tonen").click()
+    families = page.get_by_role("heading", name=re.compile(r"^Gezinnen gesignaleerd, per melder, "))
+    expect(families.first).to_be_visible(timeout=WAIT_MS)
+    # Each chart's labels are whole: no text of an SVG is cut off at the chart's left edge.
+    clipped = page.locator("svg.bars text").evaluate_all(
+        "texts => texts.filter(t => t.getBBox().x < 0).map(t => t.textContent)"
+    )
+    assert clipped == []
+    expect(page.locator("table.figures").first).to_contain_text("Kerkrade")
+    zero_violations(page, "16-regionale-monitoring")
+    assert fits_width(page)
+    answer = page.goto(stack.base + "/dashboard/werkvoorraad")
+    assert answer is not None
+    assert answer.status == 403
+    office.close()
+    beheer = new_context(browser)
+    admin = beheer.new_page()
+    sign_in(admin, stack, "admin", target="/dashboard/")
+    expect(admin.get_by_role("heading", name="Menukaart beheren")).to_be_visible()
+    zero_violations(admin, "17-menukaart-beheren")
+    admin.get_by_role("link", name="Nieuw aanbod toevoegen").click()
+    admin.get_by_label("Code (kleine letters, cijfers en streepjes, bijvoorbeeld taalmaatje)").fill(
+        "taalmaatje"
+    )
+    admin.get_by_label("Naam").fill("Taalmaatje")
+    admin.get_by_label("Aanbieder").select_option(label="Home-Start")
+    admin.get_by_label("Beschrijving").fill("Een vrijwilliger oefent wekelijks Nederlands.")
+    admin.get_by_role("group", name="Fasen").get_by_label("Na de geboorte").check()
+    admin.get_by_role("group", name="Gemeenten waar het aanbod beschikbaar is").get_by_label(
+        "Vaals"
+    ).check()
+    zero_violations(admin, "18-menukaart-nieuw-aanbod")
+    admin.get_by_role("button", name="Opslaan").click()
+    expect(admin.get_by_role("status")).to_contain_text("Het aanbod is opgeslagen")
+    admin.get_by_role("link", name="Taalmaatje wijzigen").click()
+    admin.get_by_label("Naam").fill("Taalmaatje Parkstad")
+    admin.get_by_role("button", name="Opslaan").click()
+    expect(admin.locator("table.figures")).to_contain_text("Taalmaatje Parkstad")
+    zero_violations(admin, "19-menukaart-gewijzigd")
+    beheer.close()
 
 
 def test_the_pages_fit_a_tablet(stack: Stack, browser: Browser) -> None:

@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from adapters.http.dashboard import audit, case, monitoring, oidc, pages, personal, search
+from adapters.http.dashboard import (
+    audit,
+    case,
+    catalogue,
+    monitoring,
+    oidc,
+    pages,
+    personal,
+    region,
+    search,
+)
 from adapters.http.dashboard.render import HERE, body_refused, page_error
 from adapters.http.dashboard.session import PREFIX, PageError
 from adapters.http.problems import ProblemWhileReading
@@ -18,7 +28,7 @@ from adapters.http.problems import ProblemWhileReading
 
 def install_dashboard(app: FastAPI) -> None:
     """Add the dashboard's pages, its static files and its error pages to ``app``."""
-    for module in (pages, oidc, search, personal, case, monitoring, audit):
+    for module in (pages, oidc, search, personal, case, monitoring, region, catalogue, audit):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_exception_handler(PageError, page_error)

@@ -99,6 +99,14 @@ class Bars:
 BAR_HEIGHT = 22
 
 
+CHAR_WIDTH = 7.2  # a generous average width of a 12px character: labels are never cut off
+
+
+def label_width(labels: Sequence[str]) -> int:
+    """Room for the longest label, whole, at the bars' font size."""
+    return max(150, math.ceil(max((len(t) for t in labels), default=0) * CHAR_WIDTH) + 16)
+
+
 def bars(items: Sequence[tuple[str, float | None]], bar_space: int = 160) -> Bars:
     """Bars for ``(label, value)`` pairs, scaled to the largest; suppressed values have none."""
     largest = max((v for _, v in items if v is not None), default=0.0) or 1.0
@@ -106,4 +114,9 @@ def bars(items: Sequence[tuple[str, float | None]], bar_space: int = 160) -> Bar
         Bar(label, value, 0.0 if value is None else round(value / largest * bar_space, 1), i * 28)
         for i, (label, value) in enumerate(items)
     ]
-    return Bars(drawn, height=max(1, len(drawn)) * 28, bar_space=bar_space)
+    return Bars(
+        drawn,
+        height=max(1, len(drawn)) * 28,
+        label_width=label_width([label for label, _ in items]),
+        bar_space=bar_space,
+    )

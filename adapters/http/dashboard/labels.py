@@ -96,6 +96,18 @@ MEASURES: dict[str, str] = {
     "offers_matched": "Gekoppelde ondersteuning per aanbod",
     "days_to_support": "Dagen van signaal tot ondersteuning",
     "cases_opened": "Nieuwe casussen",
+    "families_by_reporter": "Gezinnen gesignaleerd, per melder",
+    "families_by_phase": "Gezinnen gesignaleerd, per fase",
+    "cases_closed": "Afgesloten casussen, per resultaat",
+    "days_to_consent": "Dagen van signaal tot toestemming",
+    "days_to_discussion": "Dagen van signaal tot casusbespreking",
+}
+PRINCIPAL_ROLES: dict[str, str] = {
+    "coordinator": "coördinator",
+    "auditor": "auditor",
+    "partner": "ketenpartner",
+    "admin": "beheerder",
+    "programme_office": "programmabureau",
 }
 
 _VOCABULARIES: tuple[type[StrEnum], ...] = (
@@ -119,6 +131,7 @@ def label_of(vocabulary: str, code: str) -> str:
         "deadline": DEADLINE_STEPS,
         "consent": CONSENT_STATUS,
         "measure": MEASURES,
+        "principal_role": PRINCIPAL_ROLES,
     }
     if vocabulary in tables:
         return tables[vocabulary].get(code, code)

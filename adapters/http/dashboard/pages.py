@@ -78,17 +78,20 @@ def sign_in(
         )
     request.state.access.principal = principal
     request.state.principal = principal
-    if principal.role not in (Role.COORDINATOR, Role.AUDITOR):
+    if principal.role not in DASHBOARD_ROLES:
         return sign_in_page(
             request,
-            "Het dashboard is voor coördinatoren en auditors; uw toegangscode hoort bij een "
-            "andere rol.",
+            "Het dashboard is voor coördinatoren, auditors, beheerders en het programmabureau; "
+            "uw toegangscode hoort bij een andere rol.",
             status=403,
             next_path=next,
         )
     response = redirect(safe_next(next))
     set_session(response, request, token.strip())
     return response
+
+
+DASHBOARD_ROLES = (Role.COORDINATOR, Role.AUDITOR, Role.PROGRAMME_OFFICE, Role.ADMIN)
 
 
 @router.post("/uitloggen", dependencies=[audited(AccessAction.EXECUTE)])
@@ -117,7 +120,11 @@ def start(principal: SignedIn) -> Response:
         return redirect(f"{PREFIX}/audit")
     if principal.role is Role.COORDINATOR:
         return redirect(f"{PREFIX}/werkvoorraad")
-    raise PageError(403, "Geen toegang", "Het dashboard is voor coördinatoren en auditors.")
+    if principal.role is Role.PROGRAMME_OFFICE:
+        return redirect(f"{PREFIX}/regio")
+    if principal.role is Role.ADMIN:
+        return redirect(f"{PREFIX}/menukaart")
+    raise PageError(403, "Geen toegang", "Het dashboard is niet voor ketenpartners.")
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,7 @@ ROLE_NAMES = {
     Role.AUDITOR: "auditors",
     Role.PARTNER: "ketenpartners",
     Role.ADMIN: "beheerders",
+    Role.PROGRAMME_OFFICE: "het programmabureau",
 }
 
 
@@ -180,4 +181,8 @@ async def check_form(request: Request, principal: SignedIn) -> dict[str, Any]:
 Coordinator = Annotated[Principal, for_roles(Role.COORDINATOR)]
 Auditor = Annotated[Principal, for_roles(Role.AUDITOR)]
 Reader = Annotated[Principal, for_roles(Role.COORDINATOR, Role.AUDITOR)]
+RegionReader = Annotated[
+    Principal, for_roles(Role.PROGRAMME_OFFICE, Role.COORDINATOR, Role.AUDITOR)
+]
+Admin = Annotated[Principal, for_roles(Role.ADMIN)]
 FormData = Annotated[dict[str, Any], Depends(check_form)]
