@@ -54,6 +54,7 @@ class Purpose(StrEnum):
     REPAIR = "repair"  # an administrator reads or replays a dead-lettered signal
     FAMILY_CONTACT = "family_contact"  # to reach the family (phone, visit)
     SAFETY = "safety"  # acting under the Meldcode
+    RIGHTS = "rights"  # a privacy officer serves the family's rights (AVG art. 15-21)
 
 
 class PersonalDataPurpose(StrEnum):
@@ -85,6 +86,7 @@ class AccessEntry(BaseModel):
         default=None,
         description="A person signed in at their organisation's identity provider: issuer#subject.",
     )
+    municipality: str | None = Field(default=None, description="The case's municipality.")
     object: FreeText = Field(
         description="The query or object accessed, e.g. 'GET /cases/{case_id}' (never a BSN)."
     )
@@ -114,10 +116,20 @@ class AccessQuery:
     principal_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # An auditor's or privacy officer's remit: of the entries about a case, only those of a
+    # case of these municipalities (None: all). Entries about no case name no person.
+    municipalities: frozenset[str] | None = None
+
+    def in_remit(self, entry: AccessEntry) -> bool:
+        """Whether the entry concerns no case or a case of the remit's municipalities."""
+        if self.municipalities is None or entry.case_id is None:
+            return True
+        return entry.municipality in self.municipalities
 
     def matches(self, entry: AccessEntry) -> bool:
         return (
-            (self.case_id is None or entry.case_id == self.case_id)
+            self.in_remit(entry)
+            and (self.case_id is None or entry.case_id == self.case_id)
             and (self.principal_id is None or entry.principal_id == self.principal_id)
             and (self.since is None or entry.occurred_at >= self.since)
             and (self.until is None or entry.occurred_at < self.until)

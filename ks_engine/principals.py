@@ -53,6 +53,19 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     PROGRAMME_OFFICE = "programme_office"  # regional monitoring only: no case, no access log
+    PRIVACY_OFFICER = "privacy_officer"  # as an auditor, plus the family's rights (AVG)
+
+
+class CareDomain(StrEnum):
+    """A partner's domain: what of a consented case it may see (domain/reader_policy.py)."""
+
+    MEDICAL = "medical"
+    SOCIAL = "social"
+
+
+# Roles bound to municipalities: coordinators serve them, auditors and privacy officers
+# oversee them (and see nothing of any other municipality).
+MUNICIPAL_ROLES = frozenset({Role.COORDINATOR, Role.AUDITOR, Role.PRIVACY_OFFICER})
 
 
 class Principal(BaseModel):
@@ -63,6 +76,7 @@ class Principal(BaseModel):
     role: Role
     organisation: str = Field(min_length=1, max_length=300)
     municipalities: tuple[MunicipalityCode, ...] = ()
+    domain: CareDomain | None = None  # partners only
     token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the token stops working (None only in old files)."
@@ -76,8 +90,12 @@ class Principal(BaseModel):
     def _municipalities_fit_role(self) -> Principal:
         if self.role is Role.COORDINATOR and not self.municipalities:
             raise ValueError("a coordinator serves at least one municipality (--municipality)")
-        if self.role is not Role.COORDINATOR and self.municipalities:
-            raise ValueError("only coordinators are bound to municipalities")
+        if self.role not in MUNICIPAL_ROLES and self.municipalities:
+            raise ValueError(
+                "only coordinators, auditors and privacy officers are bound to municipalities"
+            )
+        if self.domain is not None and self.role is not Role.PARTNER:
+            raise ValueError("only partners have a domain (--domain medical or social)")
         return self
 
     def serves(self, municipality: str) -> bool:
@@ -87,6 +105,13 @@ class Principal(BaseModel):
     def previous_works(self, at: datetime) -> bool:
         """Whether the token replaced by the last rotation still works at ``at``."""
         return self.previous_expires_at is not None and at < self.previous_expires_at
+
+    def oversees(self, municipality: str) -> bool:
+        """Whether this auditor or privacy officer is assigned ``municipality``."""
+        return (
+            self.role in (Role.AUDITOR, Role.PRIVACY_OFFICER)
+            and municipality in self.municipalities
+        )
 
 
 class _PrincipalsFile(BaseModel):
@@ -185,6 +210,7 @@ class PrincipalRegistry:
         role: Role,
         organisation: str,
         municipalities: Sequence[str] = (),
+        domain: CareDomain | None = None,
         principal_id: str | None = None,
         replace: bool = False,
         lifetime: timedelta | None = None,
@@ -198,6 +224,7 @@ class PrincipalRegistry:
                 role=role,
                 organisation=organisation,
                 municipalities=tuple(dict.fromkeys(municipalities)),
+                domain=domain,
                 token_sha256=token_hash(token),
                 expires_at=self.clock() + (lifetime or self.lifetime),
             )
@@ -299,14 +326,17 @@ def registry_for(
 
 
 # The demo's principals: organisations match the demo scenario's partners and municipalities.
+_DEMO_REMIT = ("GM0928", "GM0882")  # the demo's Knooppunten: Kerkrade and Landgraaf
 DEMO_PRINCIPALS: tuple[tuple[str, Role, str, tuple[str, ...]], ...] = (
     ("demo-coordinator-kerkrade", Role.COORDINATOR, "gemeente-kerkrade", ("GM0928",)),
     ("demo-coordinator-landgraaf", Role.COORDINATOR, "gemeente-landgraaf", ("GM0882",)),
     ("demo-partner-midwife", Role.PARTNER, "https://verloskunde-parkstad.nl", ()),
-    ("demo-auditor", Role.AUDITOR, "knooppunt-zuid-limburg-audit", ()),
+    ("demo-auditor", Role.AUDITOR, "knooppunt-zuid-limburg-audit", _DEMO_REMIT),
     ("demo-admin", Role.ADMIN, "knooppunt-zuid-limburg-beheer", ()),
     ("demo-programme-office", Role.PROGRAMME_OFFICE, "programmabureau-kansrijke-start-zl", ()),
+    ("demo-privacy-officer", Role.PRIVACY_OFFICER, "knooppunt-zuid-limburg-fg", _DEMO_REMIT),
 )
+DEMO_DOMAINS = {"demo-partner-midwife": CareDomain.MEDICAL}
 
 
 def create_demo_principals(registry: PrincipalRegistry) -> list[Issued]:
@@ -316,6 +346,7 @@ def create_demo_principals(registry: PrincipalRegistry) -> list[Issued]:
             role=role,
             organisation=organisation,
             municipalities=municipalities,
+            domain=DEMO_DOMAINS.get(pid),
             principal_id=pid,
             replace=True,
             lifetime=DEMO_LIFETIME,

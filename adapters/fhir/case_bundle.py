@@ -6,7 +6,10 @@ What goes in follows the same access rules as the JSON API (``adapters/http/acce
   scores per discussion (``Observation``);
 - a partner that signalled, while the family's consent names it: what the partner case view
   holds, no more: ``Task`` (state), ``Consent`` and ``CarePlan``;
-- an auditor: ``Task`` with its history and the case's access log as ``AuditEvent``s.
+- an auditor or privacy officer: ``Task`` with its history and the case's access log as
+  ``AuditEvent``s.
+On top of that every resource carries the label of what it holds (``RESOURCE_LABELS``), and
+only those the reader policy (``domain/reader_policy.py``) lets the reader see are included.
 The family appears only as pseudonymous, case-scoped references: no BSN, no name, and not the
 person pseudonym that links cases.
 """
@@ -33,6 +36,7 @@ from fhir.resources.R4B.task import Task
 
 from adapters.fhir import codes as c
 from adapters.fhir.audit_events import audit_event
+from domain.reader_policy import Label
 from domain.referral import Referral
 from domain.values import Dimension, RiskFactor
 from ks_engine.access_log import AccessEntry
@@ -48,6 +52,13 @@ class Reader(StrEnum):
     AUDITOR = "auditor"
 
 
+# What each resource holds, as the reader policy labels it (every other resource: process).
+RESOURCE_LABELS: dict[str, Label] = {
+    "ServiceRequest": Label.MEDICAL,  # reasonCode: the screening's risk factors
+    "Observation": Label.MEDICAL,  # Positieve Gezondheid scores
+}
+
+
 def case_bundle(
     case: Referral,
     *,
@@ -55,6 +66,7 @@ def case_bundle(
     events: Sequence[Any] = (),
     access: Iterable[AccessEntry] = (),
     today: date,
+    labels: frozenset[Label] = frozenset(Label),
 ) -> Bundle:
     """The case as a ``collection`` Bundle for ``reader`` (see the module's docstring)."""
     parts = _Parts(case, today)
@@ -73,6 +85,9 @@ def case_bundle(
         resources += parts.observations()
     if reader is Reader.AUDITOR:
         resources += [audit_event(entry) for entry in access]
+    resources = [
+        r for r in resources if RESOURCE_LABELS.get(r.get_resource_type(), Label.PROCESS) in labels
+    ]
     return Bundle(
         type="collection",
         identifier=Identifier(system=c.CASE_ID, value=str(case.id)),

@@ -66,6 +66,7 @@ PURPOSE_OF_USE: dict[str, tuple[str, str]] = {
     "operations": ("HOPERAT", "healthcare operations"),
     "repair": ("HOPERAT", "healthcare operations"),
     "research": ("HRESCH", "healthcare research"),
+    "rights": ("PATRQT", "patient requested"),
 }
 AUDIT_ACTION: dict[str, str] = {
     "create": "C",

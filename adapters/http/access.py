@@ -1,8 +1,10 @@
 """Who may see which case: the access rules, in one place.
 
 A coordinator sees the cases of the municipalities they serve; a partner sees a case it
-signalled while the family's consent is active and names the partner; an auditor reads
-histories. Anything else is answered exactly like a case that does not exist.
+signalled while the family's consent is active and names the partner; an auditor or privacy
+officer reads the histories of the municipalities assigned to them. Anything else is answered
+exactly like a case that does not exist. What of a visible case each of them sees is
+``domain/reader_policy.py``'s table.
 """
 
 from __future__ import annotations
@@ -16,8 +18,32 @@ from fastapi import Depends
 from adapters.http.context import AttemptDep, PrincipalDep, ServicesDep, require
 from adapters.http.problems import NotFoundError
 from domain.errors import CaseNotFoundError
+from domain.reader_policy import Reader
 from domain.referral import Referral
-from ks_engine.principals import Principal, Role
+from ks_engine.principals import CareDomain, Principal, Role
+
+_PARTNER_READERS = {
+    CareDomain.MEDICAL: Reader.MEDICAL_PARTNER,
+    CareDomain.SOCIAL: Reader.SOCIAL_PARTNER,
+}
+_READERS = {
+    Role.COORDINATOR: Reader.COORDINATOR,
+    Role.AUDITOR: Reader.AUDITOR,
+    Role.PRIVACY_OFFICER: Reader.PRIVACY_OFFICER,
+    Role.PROGRAMME_OFFICE: Reader.PROGRAMME_OFFICE,
+    Role.ADMIN: Reader.PROGRAMME_OFFICE,  # operates the engine: reads no case's content
+}
+
+
+def reader_of(principal: Principal) -> Reader:
+    """Which row of the reader policy applies to ``principal``."""
+    if principal.role is Role.PARTNER:
+        return (
+            _PARTNER_READERS.get(principal.domain, Reader.PARTNER)
+            if principal.domain
+            else Reader.PARTNER
+        )
+    return _READERS[principal.role]
 
 
 def partner_may_see(case: Referral, principal: Principal, today: date) -> bool:
@@ -34,8 +60,8 @@ def may_see(case: Referral, principal: Principal, today: date) -> bool:
     """The access rule for reading one case."""
     if principal.role is Role.COORDINATOR:
         return principal.serves(case.municipality)
-    if principal.role is Role.AUDITOR:
-        return True
+    if principal.role in (Role.AUDITOR, Role.PRIVACY_OFFICER):
+        return principal.oversees(case.municipality)
     return partner_may_see(case, principal, today)
 
 
@@ -67,7 +93,7 @@ def _readable_case(
 
 def _history_case(
     case_id: UUID,
-    principal: Annotated[Principal, require(Role.COORDINATOR, Role.AUDITOR)],
+    principal: Annotated[Principal, require(Role.COORDINATOR, Role.AUDITOR, Role.PRIVACY_OFFICER)],
     services: ServicesDep,
     attempt: AttemptDep,
 ) -> Referral:
@@ -95,4 +121,5 @@ __all__ = [
     "load_visible_case",
     "may_see",
     "partner_may_see",
+    "reader_of",
 ]

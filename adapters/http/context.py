@@ -79,6 +79,7 @@ PURPOSES = {
     Role.AUDITOR: Purpose.AUDIT,
     Role.ADMIN: Purpose.OPERATIONS,
     Role.PROGRAMME_OFFICE: Purpose.RESEARCH,
+    Role.PRIVACY_OFFICER: Purpose.RIGHTS,
 }
 
 
@@ -94,6 +95,7 @@ class AccessAttempt:
     principal: Principal | None = None
     case_id: UUID | None = None
     person_pseudonym: str | None = None
+    municipality: str | None = None
     hidden: bool = False  # the case exists but the principal may not see it
     stated_purpose: Purpose | None = None  # the purpose the request named, if it names one
     query_length: int | None = None  # of the whole query string; ``object`` keeps QUERY_KEPT
@@ -103,6 +105,7 @@ class AccessAttempt:
         """Name the case (and its person's pseudonym) this request concerns."""
         self.case_id = case.id
         self.person_pseudonym = case.person_pseudonym
+        self.municipality = case.municipality
 
     @property
     def purpose(self) -> Purpose:

@@ -59,6 +59,7 @@ def _record_access(
         request_id=request.state.request_id,
         case_id=attempt.case_id,
         person_pseudonym=attempt.person_pseudonym,
+        municipality=attempt.municipality,
         object=attempt.object,
         query_length=attempt.query_length,
         person=attempt.person,

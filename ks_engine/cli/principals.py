@@ -10,6 +10,7 @@ import typer
 from ks_engine.cli import identity_map
 from ks_engine.clock import now
 from ks_engine.principals import (
+    CareDomain,
     Issued,
     Principal,
     PrincipalError,
@@ -54,11 +55,23 @@ def expiry(principal: Principal, at: datetime) -> str:
 
 @app.command("add")
 def add(
-    role: Annotated[Role, typer.Option(help="partner, coordinator, auditor or admin")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="partner, coordinator, auditor, privacy_officer, admin or programme_office"
+        ),
+    ],
     organisation: Annotated[str, typer.Option(help="Organisation (a partner: its source URI)")],
     municipality: Annotated[
         list[str] | None,
-        typer.Option(help="Municipality a coordinator serves (repeat for more), e.g. GM0928"),
+        typer.Option(
+            help="Municipality a coordinator serves or an auditor or privacy officer oversees "
+            "(repeat for more), e.g. GM0928"
+        ),
+    ] = None,
+    domain: Annotated[
+        CareDomain | None,
+        typer.Option(help="A partner's domain: medical or social (what it sees of a case)"),
     ] = None,
     principal_id: Annotated[
         str | None, typer.Option("--id", help="Principal id (default: generated)")
@@ -70,6 +83,7 @@ def add(
             role=role,
             organisation=organisation,
             municipalities=municipality or [],
+            domain=domain,
             principal_id=principal_id,
         )
     except PrincipalError as exc:

@@ -86,7 +86,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             municipalities=["GM0882"],
             principal_id="coordinator-landgraaf",
         ),
-        registry.add(role=Role.AUDITOR, organisation="audit-zuid-limburg", principal_id="auditor"),
+        registry.add(
+            role=Role.AUDITOR,
+            organisation="audit-zuid-limburg",
+            municipalities=[KERKRADE],
+            principal_id="auditor",
+        ),
         registry.add(
             role=Role.PROGRAMME_OFFICE,
             organisation="programmabureau-kansrijke-start",

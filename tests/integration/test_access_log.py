@@ -43,6 +43,7 @@ def test_an_entry_holds_every_nen_7513_field(api: Api) -> None:
         "request_id": response.headers["X-Request-ID"],
         "case_id": str(case_id),
         "person_pseudonym": api.engine.referrals.get_case(case_id).person_pseudonym,
+        "municipality": "GM0928",
         "object": "POST /cases/{case_id}/consent-request",
         "query_length": None,
         "person": None,  # a token, not a person signed in at an identity provider

@@ -110,7 +110,10 @@ def test_a_partner_token_does_not_open_the_dashboard(web: Viewed) -> None:
         "/dashboard/inloggen", data={"token": api.tokens[NAMES["partner"]], "nonce": nonce.group(1)}
     )
     assert answer.status_code == 403
-    assert "voor coördinatoren, auditors, beheerders en het programmabureau" in answer.text
+    assert (
+        "voor coördinatoren, auditors, functionarissen gegevensbescherming, beheerders en het "
+        "programmabureau" in answer.text
+    )
 
 
 def test_a_page_without_sign_in_answers_the_sign_in_form_and_is_logged_as_denied(

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from adapters.http.access import reader_of
 from adapters.http.context import AttemptDep, ServicesDep, audited
 from adapters.http.dashboard.case import case_view, catalogue_names, visible_case
 from adapters.http.dashboard.render import page, redirect
@@ -43,7 +44,11 @@ async def access_log(
     problems = []
     if casus and case_id is None:
         problems.append("Het casusnummer is geen geldig nummer; het filter is niet toegepast.")
-    query = AccessQuery(case_id=case_id, principal_id=principal_id)
+    query = AccessQuery(
+        case_id=case_id,
+        principal_id=principal_id,
+        municipalities=frozenset(principal.municipalities),
+    )
     found = await run_in_threadpool(services.access_log.find, query, after=na, limit=PAGE_SIZE)
     filters = {"casus": str(case_id) if case_id else "", "wie": principal_id or ""}
     next_query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
@@ -77,7 +82,7 @@ async def history(
 ) -> Response:
     """A case's history: every event with who caused it (read-only, no personal data)."""
     case = visible_case(case_id, principal, services, attempt)
-    view, _ = await case_view(services, case.id)
+    view, _ = await case_view(services, case.id, reader=reader_of(principal))
     return page(
         request,
         "history.html",

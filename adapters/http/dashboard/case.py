@@ -19,8 +19,10 @@ from adapters.http.dashboard.render import page, redirect
 from adapters.http.dashboard.session import PREFIX, Coordinator, FormData, PageError
 from adapters.http.problems import NotFoundError
 from adapters.http.routers.cases import without_personal_data
+from domain import reader_policy
 from domain.errors import DomainError, IllegalTransitionError, VersionConflictError
 from domain.lifecycle import Action
+from domain.reader_policy import Reader
 from domain.referral import Referral
 from domain.values import Actor, ActorRole, Dimension, MeldcodeStep, Need, Outcome
 from ks_engine import commands as c
@@ -52,14 +54,21 @@ def visible_case(
 
 
 async def case_view(
-    services: ServicesDep, case_id: UUID, after: int | None = None
+    services: ServicesDep,
+    case_id: UUID,
+    after: int | None = None,
+    reader: Reader = Reader.COORDINATOR,
 ) -> tuple[dict[str, Any] | None, bool]:
-    """The case's read-model document (without personal data) and whether it lags behind."""
+    """The case's read-model document as ``reader`` may see it (never personal data), and
+    whether it lags behind."""
     views = get_read_models(services)
     behind = after is not None and not await views.wait_for_async(after, WAIT_SECONDS)
     document = await run_in_threadpool(views.cases.get, case_id)
-    shown = without_personal_data(document.model_dump(mode="json")) if document else None
-    return shown, behind
+    if document is None:
+        return None, behind
+    return reader_policy.case_document(
+        without_personal_data(document.model_dump(mode="json")), reader
+    ), behind
 
 
 def _organisations(services: ServicesDep, view: dict[str, Any] | None) -> list[tuple[str, str]]:

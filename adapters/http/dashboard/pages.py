@@ -81,8 +81,8 @@ def sign_in(
     if principal.role not in DASHBOARD_ROLES:
         return sign_in_page(
             request,
-            "Het dashboard is voor coördinatoren, auditors, beheerders en het programmabureau; "
-            "uw toegangscode hoort bij een andere rol.",
+            "Het dashboard is voor coördinatoren, auditors, functionarissen gegevensbescherming, "
+            "beheerders en het programmabureau; uw toegangscode hoort bij een andere rol.",
             status=403,
             next_path=next,
         )
@@ -91,7 +91,13 @@ def sign_in(
     return response
 
 
-DASHBOARD_ROLES = (Role.COORDINATOR, Role.AUDITOR, Role.PROGRAMME_OFFICE, Role.ADMIN)
+DASHBOARD_ROLES = (
+    Role.COORDINATOR,
+    Role.AUDITOR,
+    Role.PRIVACY_OFFICER,
+    Role.PROGRAMME_OFFICE,
+    Role.ADMIN,
+)
 
 
 @router.post("/uitloggen", dependencies=[audited(AccessAction.EXECUTE)])
@@ -116,7 +122,7 @@ async def sign_out(
 
 @router.get("/", dependencies=[audited(AccessAction.READ)])
 def start(principal: SignedIn) -> Response:
-    if principal.role is Role.AUDITOR:
+    if principal.role in (Role.AUDITOR, Role.PRIVACY_OFFICER):
         return redirect(f"{PREFIX}/audit")
     if principal.role is Role.COORDINATOR:
         return redirect(f"{PREFIX}/werkvoorraad")

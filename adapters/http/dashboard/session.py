@@ -147,6 +147,7 @@ ROLE_NAMES = {
     Role.AUDITOR: "auditors",
     Role.PARTNER: "ketenpartners",
     Role.ADMIN: "beheerders",
+    Role.PRIVACY_OFFICER: "functionarissen gegevensbescherming",
     Role.PROGRAMME_OFFICE: "het programmabureau",
 }
 
@@ -179,7 +180,7 @@ async def check_form(request: Request, principal: SignedIn) -> dict[str, Any]:
 
 
 Coordinator = Annotated[Principal, for_roles(Role.COORDINATOR)]
-Auditor = Annotated[Principal, for_roles(Role.AUDITOR)]
+Auditor = Annotated[Principal, for_roles(Role.AUDITOR, Role.PRIVACY_OFFICER)]
 Reader = Annotated[Principal, for_roles(Role.COORDINATOR, Role.AUDITOR)]
 RegionReader = Annotated[
     Principal, for_roles(Role.PROGRAMME_OFFICE, Role.COORDINATOR, Role.AUDITOR)

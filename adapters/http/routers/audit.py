@@ -22,7 +22,7 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422),
 )
 
-Auditor = Annotated[Principal, require(Role.AUDITOR)]
+Auditor = Annotated[Principal, require(Role.AUDITOR, Role.PRIVACY_OFFICER)]
 
 
 class AccessLogOut(BaseModel):
@@ -32,7 +32,12 @@ class AccessLogOut(BaseModel):
     next_cursor: int | None = Field(description="Pass as ?cursor= for the next page.")
 
 
-@router.get("/access", summary="The NEN 7513 access log, by case, principal and period")
+@router.get(
+    "/access",
+    summary="The NEN 7513 access log, by case, principal and period",
+    description="Only entries about cases of the municipalities assigned to the auditor or "
+    "privacy officer.",
+)
 async def access_log(
     principal: Auditor,
     services: ServicesDep,
@@ -43,6 +48,12 @@ async def access_log(
     cursor: Annotated[int, Query(ge=0, description="Position to continue after.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AccessLogOut:
-    query = AccessQuery(case_id=case_id, principal_id=principal_id, since=since, until=until)
+    query = AccessQuery(
+        case_id=case_id,
+        principal_id=principal_id,
+        since=since,
+        until=until,
+        municipalities=frozenset(principal.municipalities),
+    )
     page = await run_in_threadpool(services.access_log.find, query, after=cursor, limit=limit)
     return AccessLogOut(entries=page.entries, next_cursor=page.next_cursor)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from adapters.http.access import CoordinatedCase, HistoryCase, ReadableCase
+from adapters.http.access import CoordinatedCase, HistoryCase, ReadableCase, reader_of
 from adapters.http.context import (
     Coordinator,
     PrincipalDep,
@@ -29,6 +29,7 @@ from adapters.http.schemas.queries import (
     SuggestionOut,
     WorkQueueOut,
 )
+from domain import reader_policy
 from domain.lifecycle import State
 from domain.values import Urgency
 from ks_engine.access_log import AccessAction
@@ -100,7 +101,11 @@ async def work_queue(
 @router.get(
     "/{case_id}",
     summary="One case: the full view for its coordinator, a consented subset for partners",
-    response_model=dict[str, Any] | PartnerCaseOut,
+    description="What each reader sees is the reader policy (docs/privacy.md): a partner "
+    "named in the family's consent sees the process and, for a medical partner, the medical "
+    "fields (risk factors), for a social partner the social summary (needs). Personal "
+    "details are never part of it.",
+    response_model=dict[str, Any],
 )
 async def case_view(
     case: ReadableCase,
@@ -108,23 +113,32 @@ async def case_view(
     services: ServicesDep,
     response: Response,
     after_position: AfterPosition = None,
-) -> dict[str, Any] | PartnerCaseOut:
+) -> dict[str, Any]:
     if principal.role is Role.PARTNER:
-        return PartnerCaseOut.of(case)
+        partner_view = PartnerCaseOut.of(case).model_dump(mode="json")
+        return reader_policy.case_document(partner_view, reader_of(principal))
     document = await _case_document(case.id, services, response, after_position)
     response.headers["ETag"] = f'"{document["version"]}"'  # what a command's If-Match quotes
-    return document
+    return reader_policy.case_document(document, reader_of(principal))
 
 
-@router.get("/{case_id}/history", summary="The case's history of events, with who caused each")
+@router.get(
+    "/{case_id}/history",
+    summary="The case's history of events, with who caused each",
+    description="An auditor or privacy officer sees each event's process fields only "
+    "(the reader policy, docs/privacy.md).",
+)
 async def history(
     case: HistoryCase,
+    principal: PrincipalDep,
     services: ServicesDep,
     response: Response,
     after_position: AfterPosition = None,
 ) -> HistoryOut:
     view = await _case_document(case.id, services, response, after_position)
-    return HistoryOut(case_id=case.id, events=list(view.get("timeline", [])))
+    reader = reader_of(principal)
+    events = [reader_policy.history_entry(e, reader) for e in view.get("timeline", [])]
+    return HistoryOut(case_id=case.id, events=events)
 
 
 @router.get(

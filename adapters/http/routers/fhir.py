@@ -9,9 +9,10 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
 from adapters.fhir.case_bundle import Reader, case_bundle
-from adapters.http.access import load_visible_case
+from adapters.http.access import load_visible_case, reader_of
 from adapters.http.context import AttemptDep, ServicesDep, audited, require
 from adapters.http.problems import problem_responses
+from domain.reader_policy import SEES
 from ks_engine.access_log import AccessAction, AccessQuery
 from ks_engine.principals import Principal, Role
 
@@ -26,7 +27,9 @@ FHIR_JSON = "application/fhir+json"
 READERS = {Role.COORDINATOR: Reader.COORDINATOR, Role.PARTNER: Reader.PARTNER}
 MAX_AUDIT_EVENTS = 1000  # the newest; the full log is `ks audit export --format fhir`
 
-FhirReader = Annotated[Principal, require(Role.COORDINATOR, Role.PARTNER, Role.AUDITOR)]
+FhirReader = Annotated[
+    Principal, require(Role.COORDINATOR, Role.PARTNER, Role.AUDITOR, Role.PRIVACY_OFFICER)
+]
 
 
 @router.get(
@@ -49,10 +52,16 @@ async def case_as_fhir(
         events = list(referrals.events.get(case.id)) if reader is not Reader.PARTNER else []
         access = []
         if reader is Reader.AUDITOR:
-            page = services.access_log.find(AccessQuery(case_id=case.id), limit=MAX_AUDIT_EVENTS)
+            query = AccessQuery(case_id=case.id, municipalities=frozenset(principal.municipalities))
+            page = services.access_log.find(query, limit=MAX_AUDIT_EVENTS)
             access = page.entries
         bundle = case_bundle(
-            case, reader=reader, events=events, access=access, today=referrals.clock().date()
+            case,
+            reader=reader,
+            events=events,
+            access=access,
+            today=referrals.clock().date(),
+            labels=SEES[reader_of(principal)],
         )
         return bundle.model_dump_json(exclude_none=True)
 

@@ -44,15 +44,19 @@ class SupportOut(BaseModel):
 
 
 class PartnerCaseOut(BaseModel):
-    """What a partner that signalled may see of a case, within the family's consent."""
+    """What a partner that signalled may see of a case at most, within the family's consent;
+    the reader policy (domain/reader_policy.py) then keeps what its domain may see."""
 
     case_id: UUID
     municipality: str
     state: str
     signalled_at: datetime
+    urgency: str
     consent: ConsentOut
     support: list[SupportOut]
     outcome: str | None
+    risk_factors: list[str] = Field(description="Medical: the screening's risk factors.")
+    needs: list[str] = Field(description="Social summary: the needs the discussions found.")
 
     @classmethod
     def of(cls, case: Referral) -> PartnerCaseOut:
@@ -62,9 +66,12 @@ class PartnerCaseOut(BaseModel):
             municipality=case.municipality,
             state=case.state.value,
             signalled_at=case.signalled_at,
+            urgency=case.urgency,
             consent=ConsentOut.model_validate(case.consent),
             support=[SupportOut.model_validate(s) for s in case.support],
             outcome=case.outcome["code"] if case.outcome else None,
+            risk_factors=list(case.risk_factors),
+            needs=sorted({n for d in case.discussions for n in d["needs"]}),
         )
 
 
