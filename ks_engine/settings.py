@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from domain.deadlines import ServiceLevels
+from domain.expiry import ExpiryRule
 from domain.region import Region
 
 SECRETS_DIR = Path("/run/secrets")
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     signing_key: SecretStr | None = None  # Ed25519 key signing audit checkpoints (PEM or base64)
     audit_checkpoint_seconds: float = Field(default=300, gt=0)  # how often `ks run` signs one
     retention_years: int = Field(default=5, ge=1)  # personal data kept after a case closed
+    # An open case with no activity this long closes as `expired`; the queue warns before.
+    expiry_months: int = Field(default=24, ge=1)
+    expiry_warning_months: int = Field(default=2, ge=0)
+    expiry_every_seconds: float = Field(default=24 * 3600, gt=0)  # how often `ks run` expires
     nats_url: str | None = None  # None: `ks run` starts an embedded nats-server
     # A cluster: its nodes' URLs separated by commas; the client fails over between them.
     nats_user: str | None = None
@@ -219,6 +224,11 @@ class Settings(BaseSettings):
         from ks_engine.region_file import load_region
 
         return load_region(self.region_path)
+
+    @property
+    def expiry(self) -> ExpiryRule:
+        """The inactivity expiry rule these settings give."""
+        return ExpiryRule(months=self.expiry_months, warning_months=self.expiry_warning_months)
 
     @property
     def service_levels(self) -> ServiceLevels:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.deadlines import ServiceLevels
+from domain.expiry import ExpiryRule
 from projections.case_view_store import CaseViewProjection, CaseViews
 from projections.errors import UnknownProjectionError
 from projections.monitoring_store import DEFAULT_THRESHOLD, Monitoring, MonitoringProjection
@@ -61,10 +62,11 @@ class ReadModels:
         *,
         levels: ServiceLevels | None = None,
         monitoring_threshold: int = DEFAULT_THRESHOLD,
+        expiry: ExpiryRule | None = None,
     ) -> None:
         self.db = db
         install(db, build_projections(levels or ServiceLevels()))
-        self.work_queue = WorkQueue(db)
+        self.work_queue = WorkQueue(db, expiry)
         self.cases = CaseViews(db)
         self.listing = QueueListing(db)
         self.monitoring = Monitoring(db, monitoring_threshold)

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from domain.deadlines import ServiceLevels
+from domain.expiry import ExpiryRule
 from projections import work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
@@ -141,10 +142,15 @@ class WorkQueueEntry(BaseModel):
     overdue: bool
     last_activity_at: datetime
     version: int
+    # Inactivity expiry (domain/expiry.py): the day the case lapses, and whether it is flagged.
+    expires_on: date
+    expiring: bool
 
     @classmethod
-    def of(cls, item: WorkItem, today: date) -> WorkQueueEntry:
+    def of(cls, item: WorkItem, today: date, expiry: ExpiryRule | None = None) -> WorkQueueEntry:
         due = item.deadline_due
+        rule = expiry or ExpiryRule()
+        last = item.last_activity_at.date()
         return cls(
             case_id=item.case_id,
             municipality=item.municipality,
@@ -158,6 +164,8 @@ class WorkQueueEntry(BaseModel):
             overdue=item.is_overdue(today),
             last_activity_at=item.last_activity_at,
             version=item.version,
+            expires_on=rule.expires_on(last),
+            expiring=rule.is_expiring(last, today),
         )
 
 
@@ -194,8 +202,9 @@ def _in(column: str, values: Sequence[str], where: list[str], params: list[Any])
 class WorkQueue:
     """Read API of the work queue (see the module docstring)."""
 
-    def __init__(self, db: ViewDatabase) -> None:
+    def __init__(self, db: ViewDatabase, expiry: ExpiryRule | None = None) -> None:
         self.db = db
+        self.expiry = expiry or ExpiryRule()
 
     def page(
         self,
@@ -230,7 +239,9 @@ class WorkQueue:
         params.append(size + 1)
         with self.db.read() as tx:
             rows = tx.fetchall(sql, params)
-        items = [WorkQueueEntry.of(WorkItem.model_validate_json(r[0]), today) for r in rows]
+        items = [
+            WorkQueueEntry.of(WorkItem.model_validate_json(r[0]), today, self.expiry) for r in rows
+        ]
         more = len(items) > size
         next_cursor = _encode_cursor(today, rows[size - 1][1:]) if more else None
         return WorkQueuePage(items=items[:size], next_cursor=next_cursor)
@@ -239,4 +250,6 @@ class WorkQueue:
         """The queue entry of one open case, or None (closed or unknown)."""
         with self.db.read() as tx:
             row = tx.fetchone("SELECT doc FROM work_queue WHERE case_id = ?", (str(case_id),))
-        return WorkQueueEntry.of(WorkItem.model_validate_json(row[0]), now.date()) if row else None
+        if row is None:
+            return None
+        return WorkQueueEntry.of(WorkItem.model_validate_json(row[0]), now.date(), self.expiry)

@@ -54,7 +54,10 @@ def build_api(
 
     settings = engine.settings
     views = ReadModels(
-        db, levels=settings.service_levels, monitoring_threshold=settings.monitoring_threshold
+        db,
+        levels=settings.service_levels,
+        monitoring_threshold=settings.monitoring_threshold,
+        expiry=settings.expiry,
     )
     if link is None:
         return create_app(engine, read_models=views, components=components)

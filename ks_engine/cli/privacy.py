@@ -1,4 +1,5 @@
-"""`ks privacy erase|retention`: the family's right to erasure, and the retention period."""
+"""`ks privacy erase|retention|expire`: the family's right to erasure, the retention period,
+and the inactivity expiry."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from domain.values import Actor, ActorRole
 from ks_engine import commands as c
 from ks_engine.audit.retention import due_for_erasure
 from ks_engine.bootstrap import bootstrap
+from ks_engine.privacy.expiry import expire_inactive
 
-app = typer.Typer(no_args_is_help=True, help="Personal data: erasure and retention.")
+app = typer.Typer(
+    no_args_is_help=True, help="Personal data: erasure, retention and inactivity expiry."
+)
 
 
 def _context(organisation: str, user: str, causation: str) -> c.Context:
@@ -90,3 +94,26 @@ def retention(
             f"Dry run: {len(due)} cases closed more than {years} years ago would be erased; "
             "run with --apply to erase them."
         )
+
+
+@app.command()
+def expire(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only report which cases would expire.")
+    ] = False,
+) -> None:
+    """Close open cases with no activity for KS_EXPIRY_MONTHS (default 24) with result
+    expired. `ks run` does the same every day."""
+    engine = bootstrap()
+    rule = engine.settings.expiry
+    try:
+        done = expire_inactive(engine.referrals, rule, apply=not dry_run)
+    finally:
+        engine.close()
+    verb = "would expire" if dry_run else "expired"
+    for item in done:
+        typer.echo(f"{verb}: case {item.case_id}, last activity on {item.last_activity}")
+    typer.echo(
+        f"{len(done)} cases without activity for {rule.months} months {verb}"
+        + ("; run without --dry-run to close them." if dry_run else ".")
+    )

@@ -20,6 +20,7 @@ from ks_engine.cli.principals import print_issued
 from ks_engine.demo import run_demo, signal_waiting_family
 from ks_engine.partners import PartnerRegistry, load_partners
 from ks_engine.principals import create_demo_principals, registry_for
+from ks_engine.privacy.expiry import run_expiry
 from ks_engine.runtime import NatsLink, NatsNotConfiguredError, nats_link, stop_on_signals
 from ks_engine.settings import Settings
 from ks_engine.supervision import StatusBoard
@@ -43,6 +44,12 @@ def components(engine: Engine, link: NatsLink, board: StatusBoard) -> dict[str, 
             engine.audit.sealer,
             js=link.js,
             checkpoint_seconds=engine.settings.audit_checkpoint_seconds,
+        ),
+        "expiry": partial(
+            run_expiry,
+            engine.referrals,
+            engine.settings.expiry,
+            every_seconds=engine.settings.expiry_every_seconds,
         ),
     }
 

@@ -53,7 +53,7 @@ from tests.faults.checks import (
     verify_views_converge,
 )
 
-ALL = {"intake", "relay", "projectors", "api", "sealer"}
+ALL = {"intake", "relay", "projectors", "api", "sealer", "expiry"}
 
 
 class Gate:

@@ -1,0 +1,1 @@
+"""The family's privacy over a case's whole life: expiry, retention and the rights (AVG)."""
