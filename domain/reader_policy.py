@@ -120,7 +120,7 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     "ConsentDeclined": {},
     "ConsentWithdrawn": {},
     "Discussed": {"on": P, "participants": P, "scores": M, "needs": S},
-    "SupportMatched": {"offers": P, "planned_start": P},
+    "SupportMatched": {"offers": P, "planned_start": P, "catalogue_version": P},
     "Escalated": {"meldcode_step": S, "legal_basis": S},
     "Closed": {"outcome": P},
     "PersonalDataErased": {"basis": P},
