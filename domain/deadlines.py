@@ -20,6 +20,11 @@ class ServiceLevels:
     consent_answer_days: int = 10
     discussion_days: int = 10
     support_days: int = 10
+    # After the match: support that starts, its evaluation, a closing, a reopening.
+    support_start_days: int = 20
+    evaluation_months: int = 3
+    closing_days: int = 20
+    reopen_months: int = 6
     # Other days for some municipalities (a region's configuration), by CBS code.
     per_municipality: tuple[tuple[str, ServiceLevels], ...] = ()
 

@@ -35,6 +35,9 @@ PHRASES: dict[Action, str] = {
     Action.RECORD_BIRTH: "record the birth",
     Action.MERGE: "merge cases",
     Action.MERGE_INTO: "merge this case into another",
+    Action.START_SUPPORT: "record that support started",
+    Action.RECORD_EVALUATION: "record an evaluation",
+    Action.REOPEN: "reopen the case",
 }
 
 

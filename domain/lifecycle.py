@@ -21,6 +21,8 @@ class State(StrEnum):
     CONSENT_DECLINED = "consent_declined"
     DISCUSSED = "discussed"
     SUPPORT_MATCHED = "support_matched"
+    SUPPORT_STARTED = "support_started"
+    EVALUATED = "evaluated"
     ESCALATED = "escalated"
     WITHDRAWN = "withdrawn"
     CLOSED = "closed"
@@ -42,11 +44,17 @@ class Action(StrEnum):
     RECORD_BIRTH = "record_birth"
     MERGE = "merge"  # this case takes in another case of the same household
     MERGE_INTO = "merge_into"  # this case is taken into another: it closes, its history kept
+    # After the match (issue 17): the support began, was evaluated; a closed case reopened.
+    START_SUPPORT = "start_support"
+    RECORD_EVALUATION = "record_evaluation"
+    REOPEN = "reopen"
 
 
 S = State
 OPEN_STATES: tuple[State, ...] = tuple(s for s in State if s is not S.CLOSED)
 KEEP = "="  # reflexive: the state does not change
+# States after the match: support agreed, begun, evaluated.
+AFTER_MATCH: tuple[State, ...] = (S.SUPPORT_MATCHED, S.SUPPORT_STARTED, S.EVALUATED)
 
 # (action, sources, destination). The one place the lifecycle is defined.
 TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
@@ -55,13 +63,18 @@ TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
     # expired or to widen its scope to another partner (the case then waits for the answer).
     (
         Action.REQUEST_CONSENT,
-        (S.SIGNALLED, S.CONSENT_DECLINED, S.CONSENTED, S.DISCUSSED, S.SUPPORT_MATCHED),
+        (S.SIGNALLED, S.CONSENT_DECLINED, S.CONSENTED, S.DISCUSSED, *AFTER_MATCH),
         S.CONSENT_REQUESTED,
     ),
     (Action.GIVE_CONSENT, (S.CONSENT_REQUESTED,), S.CONSENTED),
     (Action.DECLINE_CONSENT, (S.CONSENT_REQUESTED,), S.CONSENT_DECLINED),
-    (Action.WITHDRAW_CONSENT, (S.CONSENTED, S.DISCUSSED, S.SUPPORT_MATCHED), S.WITHDRAWN),
-    (Action.RECORD_DISCUSSION, (S.CONSENTED, S.ESCALATED, S.DISCUSSED), S.DISCUSSED),
+    (Action.WITHDRAW_CONSENT, (S.CONSENTED, S.DISCUSSED, *AFTER_MATCH), S.WITHDRAWN),
+    # A new discussion (re-discussion) is possible after the match too: new needs, new matches.
+    (
+        Action.RECORD_DISCUSSION,
+        (S.CONSENTED, S.ESCALATED, S.DISCUSSED, *AFTER_MATCH),
+        S.DISCUSSED,
+    ),
     (Action.MATCH_SUPPORT, (S.DISCUSSED, S.SUPPORT_MATCHED), S.SUPPORT_MATCHED),
     (Action.ESCALATE, tuple(s for s in OPEN_STATES if s is not S.ESCALATED), S.ESCALATED),
     (Action.CLOSE, OPEN_STATES, S.CLOSED),
@@ -69,6 +82,10 @@ TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
     (Action.RECORD_BIRTH, OPEN_STATES, KEEP),
     (Action.MERGE, OPEN_STATES, KEEP),
     (Action.MERGE_INTO, OPEN_STATES, S.CLOSED),
+    (Action.START_SUPPORT, (S.SUPPORT_MATCHED,), S.SUPPORT_STARTED),
+    (Action.RECORD_EVALUATION, (S.SUPPORT_STARTED, S.EVALUATED), S.EVALUATED),
+    # Reopening opens a linked follow-up case; the closed case itself stays closed.
+    (Action.REOPEN, (S.CLOSED,), KEEP),
 )
 
 # States in which the family has not (or no longer) agreed to a discussion.

@@ -7,6 +7,7 @@ same aggregate at version 1: the store accepts one and refuses the other.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -21,6 +22,11 @@ def person_index_id(municipality: str, person_pseudonym: str) -> UUID:
 
 class PersonIndex(Aggregate):
     """The open case of one person in one municipality, if any."""
+
+    if TYPE_CHECKING:
+        last_closed_case_id: UUID | None  # shown with a new case as the earlier one
+    else:
+        last_closed_case_id = None
 
     @staticmethod
     def create_id(municipality: str, person_pseudonym: str) -> UUID:
@@ -43,6 +49,7 @@ class PersonIndex(Aggregate):
         """The open case was closed: a next signal opens a new case."""
         if self.open_case_id == case_id:
             self.open_case_id = None
+        self.last_closed_case_id = case_id
 
     @event("PersonForgotten")
     def forget(self, case_id: UUID) -> None:

@@ -13,8 +13,8 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain import guards
+from domain.after_match import AfterMatch
 from domain.household import member_pseudonyms, members_of
-from domain.household_changes import HouseholdChanges
 from domain.lifecycle import Action, State, allowed_actions
 from domain.redaction import redact_bsns
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
@@ -57,7 +57,7 @@ def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
     return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
 
 
-class Referral(HouseholdChanges):
+class Referral(AfterMatch):
     """A referral of one person (and household) to the Knooppunt of a municipality."""
 
     # -- creation -----------------------------------------------------------------------
@@ -81,7 +81,27 @@ class Referral(HouseholdChanges):
             **_cause(actor, at, causation_id),
         )
 
-    class Signalled(HouseholdChanges.Created):
+    @classmethod
+    def follow_up(
+        cls, earlier: Referral, *, actor: Actor, at: datetime, causation_id: str
+    ) -> Referral:
+        """Open the linked follow-up case of a closed case that is reopened (*heropend*).
+
+        It copies the codes of the latest signal, not the sealed personal details: those stay
+        under the earlier case's key (and are erased with it); further signals bring their own.
+        """
+        signal = {k: v for k, v in earlier.signals[-1].items() if k != "at"}
+        return cls._create(
+            cls.Signalled,
+            municipality=earlier.municipality,
+            person_pseudonym=earlier.person_pseudonym,
+            signal=dict(signal, signal_key=f"reopening:{earlier.id}"),
+            personal={},
+            follows=str(earlier.id),
+            **_cause(actor, at, causation_id),
+        )
+
+    class Signalled(AfterMatch.Created):
         municipality: str
         person_pseudonym: str
         signal: Json
@@ -89,6 +109,7 @@ class Referral(HouseholdChanges):
         actor: Json
         occurred_at: datetime
         causation_id: str
+        follows: str | None = None
 
     def __init__(
         self,
@@ -99,6 +120,7 @@ class Referral(HouseholdChanges):
         actor: Json,
         occurred_at: datetime,
         causation_id: str,
+        follows: str | None = None,
     ) -> None:
         self.municipality = municipality
         self.person_pseudonym = person_pseudonym
@@ -114,6 +136,8 @@ class Referral(HouseholdChanges):
         self.support: list[Json] = []
         self.escalations: list[Json] = []
         self.outcome: Json | None = None
+        if follows is not None:
+            self.follows = follows
 
     # -- queries --------------------------------------------------------------------------
     @property

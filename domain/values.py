@@ -186,6 +186,12 @@ class Outcome(Labelled):
     NO_CONTACT = "no_contact"
     EXPIRED = "expired"
     MERGED = "merged"  # taken into another case of the same household
+    # The results a coordinator chooses from when closing (``CLOSING_RESULTS``); the codes
+    # above stay readable for cases closed before them.
+    SUPPORT_COMPLETED = "support_completed"
+    FAMILY_DECLINED = "family_declined"
+    NO_LONGER_NEEDED = "no_longer_needed"
+    REFERRED_ELSEWHERE = "referred_elsewhere"
 
 
 class MeldcodeStep(Labelled):
@@ -264,6 +270,10 @@ _LABELS: dict[Any, str] = {
     Outcome.NO_CONTACT: "Geen contact",
     Outcome.EXPIRED: "Verlopen",
     Outcome.MERGED: "Samengevoegd met een andere casus van het gezin",
+    Outcome.SUPPORT_COMPLETED: "Ondersteuning afgerond",
+    Outcome.FAMILY_DECLINED: "Gezin ziet af van ondersteuning",
+    Outcome.NO_LONGER_NEEDED: "Niet meer nodig",
+    Outcome.REFERRED_ELSEWHERE: "Elders naartoe verwezen",
     MeldcodeStep.MAP_SIGNALS: "Stap 1: signalen in kaart brengen",
     MeldcodeStep.CONSULT: "Stap 2: collegiale consultatie en Veilig Thuis",
     MeldcodeStep.TALK_WITH_CLIENT: "Stap 3: gesprek met de cliënt",

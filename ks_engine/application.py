@@ -26,6 +26,7 @@ from ks_engine import commands as c
 from ks_engine.case_lookups import name_keys
 from ks_engine.case_search import CaseSearch
 from ks_engine.catalogue_maintenance import CatalogueMaintenance
+from ks_engine.after_match import AfterMatchCommands
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.processing import AggregateProcessingEvent
@@ -42,7 +43,7 @@ class CommandResult:
     position: int
 
 
-class Referrals(CatalogueMaintenance, HouseholdCommands, CaseSearch):
+class Referrals(AfterMatchCommands, CatalogueMaintenance, HouseholdCommands, CaseSearch):
     """Referrals to the Knooppunt: signals in, coordinators' decisions recorded."""
 
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Referral: 50, Menukaart: 20}

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.after_match import NeedResult, NextStep
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome
 
 
@@ -87,3 +88,24 @@ class RecordBirth(CaseCommand):
     child_pseudonym: str = Field(min_length=16, max_length=128)
     birth_date: date
     name: str | None = Field(default=None, max_length=200)
+
+
+# -- after the match ----------------------------------------------------------------------------
+class StartSupport(CaseCommand):
+    """The matched support began: its first day and the lead professional."""
+
+    on: date
+    lead_professional: str = Field(min_length=1, max_length=200)
+
+
+class RecordEvaluation(CaseCommand):
+    """The evaluation of the support: per need met or not, new scores, what next."""
+
+    on: date
+    needs: dict[Need, NeedResult] = Field(min_length=1, max_length=20)
+    scores: HealthScores
+    next_step: NextStep
+
+
+class Reopen(CaseCommand):
+    """Reopen a recently closed case as a linked follow-up case."""

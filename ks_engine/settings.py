@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     consent_answer_days: int = Field(default=10, ge=1)
     discussion_days: int = Field(default=10, ge=1)
     support_days: int = Field(default=10, ge=1)
+    support_start_days: int = Field(default=20, ge=1)
+    evaluation_months: int = Field(default=3, ge=1, le=24)
+    closing_days: int = Field(default=20, ge=1)
+    reopen_months: int = Field(default=6, ge=0, le=60)
     monitoring_threshold: int = Field(default=10, ge=0)  # smaller cells are suppressed
     monitoring_rounding_base: int = Field(default=5, ge=1)  # small totals rounded up to it
     monitoring_protection: int = Field(default=3, ge=1)  # least width a hidden count keeps
@@ -238,6 +242,10 @@ class Settings(BaseSettings):
             consent_answer_days=self.consent_answer_days,
             discussion_days=self.discussion_days,
             support_days=self.support_days,
+            support_start_days=self.support_start_days,
+            evaluation_months=self.evaluation_months,
+            closing_days=self.closing_days,
+            reopen_months=self.reopen_months,
         )
         return self.region.service_levels(defaults)
 

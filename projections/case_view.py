@@ -65,6 +65,16 @@ class Escalation(BaseModel):
     at: datetime
 
 
+class Evaluation(BaseModel):
+    """An evaluation of the support: per need met or not, new scores, what next."""
+
+    on: date
+    needs: dict[str, str]
+    scores: dict[str, int]
+    next_step: str
+    at: datetime
+
+
 class TimelineEntry(BaseModel):
     """One event in the case's history, with who caused it and when."""
 
@@ -92,6 +102,10 @@ class CaseView(BaseModel):
     discussions: list[Discussion] = []
     support: list[Support] = []
     escalations: list[Escalation] = []
+    support_started_on: date | None = None
+    evaluations: list[Evaluation] = []
+    follows: str | None = None  # the earlier case this follow-up case continues
+    followed_by: str | None = None  # the follow-up case this closed case went on as
     outcome: str | None = None
     closed_at: datetime | None = None
     personal_data_erased_at: datetime | None = None
@@ -148,6 +162,7 @@ def apply(view: CaseView | None, event: ReferralEvent, *, owned: bool = False) -
             risk_factors=list(first.risk_factors),
             signals=[first],
             lawful_basis="family_agreement" if first.referral_consent else "meldcode_signal",
+            follows=data.follows,
         )
     elif view is None:
         return None
@@ -211,6 +226,20 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
     elif isinstance(data, ev.Closed):
         view.outcome = data.outcome.value
         view.closed_at = at
+    elif isinstance(data, ev.SupportStarted):
+        view.support_started_on = data.on
+    elif isinstance(data, ev.Evaluated):
+        view.evaluations.append(
+            Evaluation(
+                on=data.on,
+                needs={n.value: r.value for n, r in data.needs.items()},
+                scores=data.scores.model_dump(),
+                next_step=data.next_step.value,
+                at=at,
+            )
+        )
+    elif isinstance(data, ev.Reopened):
+        view.followed_by = data.follow_up_id
     elif isinstance(data, ev.PersonalDataErased):
         view.personal_data_erased_at = at
     elif isinstance(data, ev.ChildBorn):

@@ -22,6 +22,7 @@ from uuid import UUID, uuid5
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from domain.after_match import NeedResult, NextStep
 from domain.household import ConsentGiver, MemberRole
 from domain.lifecycle import State
 from domain.values import (
@@ -117,6 +118,7 @@ class Signalled(EventData):
     municipality: str
     person_pseudonym: str
     signal: SignalData
+    follows: str | None = None  # a follow-up case: the earlier case it continues
 
 
 class SignalAdded(EventData):
@@ -162,6 +164,27 @@ class Closed(EventData):
     outcome: Outcome
 
 
+class SupportStarted(EventData):
+    """The matched support began: its first day (the lead professional's name stays home)."""
+
+    on: date
+
+
+class Evaluated(EventData):
+    """The evaluation: per need met or not, new scores, what next."""
+
+    on: date
+    needs: dict[Need, NeedResult]
+    scores: HealthScores
+    next_step: NextStep
+
+
+class Reopened(EventData):
+    """A closed case goes on as the linked follow-up case."""
+
+    follow_up_id: str
+
+
 class PersonalDataErased(EventData):
     """The person's details were erased (crypto-shredded): only the fact and on what basis
     (the person's request or the retention period); the stored ``reason`` is this code."""
@@ -201,6 +224,9 @@ DATA_MODELS: dict[str, type[EventData]] = {
         PersonalDataErased,
         ChildBorn,
         CasesMerged,
+        SupportStarted,
+        Evaluated,
+        Reopened,
     )
 }
 
@@ -219,6 +245,9 @@ STATE_AFTER: dict[str, State | None] = {
     "PersonalDataErased": None,
     "ChildBorn": None,
     "CasesMerged": None,  # the merged case closes: see the projections
+    "SupportStarted": State.SUPPORT_STARTED,
+    "Evaluated": State.EVALUATED,
+    "Reopened": None,
 }
 
 

@@ -12,7 +12,10 @@ Figures are kept per municipality and calendar month (Dutch local time of the ev
 - ``days_to_consent``, ``days_to_discussion``, ``days_to_support``: calendar days from the
   first signal to the first consent, discussion (the day it was held) and support match,
   counted in the month the step was reached, reported as the number of cases, the median and
-  the 90th percentile (nearest rank).
+  the 90th percentile (nearest rank); ``days_to_support_start`` likewise to the first day the
+  support really began (the programme's key indicator);
+- ``evaluation_by_offer``: per offer matched to the case and per need evaluated, whether the
+  need was met, partly met or not met (category ``<offer>/<result>``).
 
 Cells below the threshold are suppressed in reports: counts per case or signal of small
 numbers could identify a family.
@@ -35,6 +38,7 @@ DURATION_MEASURES: dict[str, str] = {
     "ConsentGiven": "days_to_consent",
     "Discussed": "days_to_discussion",
     "SupportMatched": "days_to_support",
+    "SupportStarted": "days_to_support_start",
 }
 _CONSENT: dict[str, str] = {
     "ConsentGiven": "given",
@@ -51,6 +55,7 @@ class CaseFacts(BaseModel):
     signalled_on: date
     risk_factors: list[str] = []
     reached: list[str] = []
+    offers: list[str] = []  # the offers of the latest match
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,10 @@ def apply(
         count("consent", _CONSENT[event.name])
     elif isinstance(data, ev.SupportMatched):
         count("offers_matched", *(o.offer_id for o in data.offers))
+        facts.offers = [o.offer_id for o in data.offers]
+    elif isinstance(data, ev.Evaluated):
+        results = [r.value for r in data.needs.values()]
+        count("evaluation_by_offer", *(f"{o}/{r}" for o in facts.offers for r in results))
     elif isinstance(data, ev.Closed):
         count("cases_closed", data.outcome.value)
     elif isinstance(data, ev.CasesMerged) and data.merged_case_id == event.case_id:
@@ -122,7 +131,7 @@ def apply(
     measure = DURATION_MEASURES.get(event.name)
     if measure is not None and measure not in facts.reached:
         # A discussion counts from the day it was held, which may precede its recording.
-        reached_on = data.on if isinstance(data, ev.Discussed) else day
+        reached_on = data.on if isinstance(data, ev.Discussed | ev.SupportStarted) else day
         facts.reached.append(measure)
         days = (reached_on - facts.signalled_on).days
         durations.append(Duration(event.municipality, month_of(reached_on), measure, days))

@@ -26,6 +26,8 @@ _MILESTONE: dict[str, str] = {
     "Discussed": "discussed",
     "SupportMatched": "support_matched",
     "Escalated": "escalated",
+    "SupportStarted": "support_started",
+    "Evaluated": "evaluated",
 }
 
 
@@ -95,7 +97,20 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
         return None
     elif isinstance(data, ev.CasesMerged) and data.merged_case_id == event.case_id:
         return None  # taken into the household's other case, which stays in the queue
-    elif isinstance(data, ev.CasesMerged | ev.ChildBorn):
+    elif isinstance(data, ev.CasesMerged):
+        # The kept case takes in the merged case's signals: their urgency and risk factors.
+        urgency, risks = item.urgency, list(item.risk_factors)
+        for signal in data.signals:
+            urgency = _most_urgent(urgency, signal.urgency)
+            risks += [r.value for r in signal.risk_factors if r.value not in risks]
+        item = item.model_copy(
+            update={
+                "urgency": urgency,
+                "risk_factors": tuple(risks),
+                "signal_count": item.signal_count + len(data.signals),
+            }
+        )
+    elif isinstance(data, ev.ChildBorn):
         pass
     elif isinstance(data, ev.SignalAdded):
         new = [r.value for r in data.signal.risk_factors if r.value not in item.risk_factors]
@@ -106,7 +121,7 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
                 "signal_count": item.signal_count + 1,
             }
         )
-    elif isinstance(data, ev.PersonalDataErased):
+    elif isinstance(data, ev.PersonalDataErased | ev.Reopened):
         pass  # the work on the case goes on; its row holds no personal details to remove
     else:
         state = ev.STATE_AFTER[event.name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from uuid import uuid4
 
+from domain.after_match import NeedResult, NextStep
 from domain.pseudonym import pseudonymise
 from domain.referral import Referral
 from domain.values import (
@@ -176,3 +177,31 @@ def merge_other_in(case: Referral, at: datetime) -> None:
 
 def merge_into_other(case: Referral, at: datetime) -> None:
     case.merge_into(new_case(at, make_signal(BSN_B)), actor=COORDINATOR, at=at, cid="m")
+
+
+def start(case: Referral, at: datetime, actor: Actor = COORDINATOR) -> None:
+    case.start_support(
+        on=at.date(),
+        lead_professional="JGZ-verpleegkundige",
+        actor=actor,
+        at=at,
+        causation_id="start",
+    )
+
+
+def evaluate(case: Referral, at: datetime, next_step: NextStep = NextStep.CONTINUE) -> None:
+    case.record_evaluation(
+        on=at.date(),
+        needs={Need.FINANCIAL: NeedResult.PARTLY},
+        scores=scores(low=6, high=8),
+        next_step=next_step,
+        actor=COORDINATOR,
+        at=at,
+        causation_id="evaluate",
+    )
+
+
+def reopen(case: Referral, at: datetime) -> None:
+    case.reopen(
+        follow_up_id=str(uuid4()), within_months=6, actor=COORDINATOR, at=at, causation_id="reopen"
+    )

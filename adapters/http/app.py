@@ -22,6 +22,7 @@ from adapters.http.oidc_client import OidcClient
 from adapters.http.ports import ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import install_problem_handlers
 from adapters.http.routers import (
+    after_match,
     audit,
     cases,
     catalog,
@@ -93,6 +94,7 @@ def _routes() -> FastAPI:
         fhir,
         commands,
         household,
+        after_match,
         catalog,
         stats,
         monitoring,

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from domain.household_changes import HouseholdChanges
-from domain.personal_data import PersonalDataHolder
 from domain.referral import Referral
 
 FORMAT = 1
-CASE_TOPIC_PREFIXES = (
-    get_topic(Referral) + ".",
-    get_topic(PersonalDataHolder) + ".",
-    get_topic(HouseholdChanges) + ".",
+# A case's events are defined on Referral and on the classes it is built from.
+CASE_TOPIC_PREFIXES = tuple(
+    get_topic(k) + "."
+    for k in Referral.__mro__
+    if isinstance(k, type) and issubclass(k, Aggregate) and k is not Aggregate
 )
 
 Json = dict[str, Any]
@@ -66,6 +66,12 @@ def _specific(name: str, a: Json) -> Json:
         return {"reason": a["reason"]}
     if name == "CasesMerged":
         return {"kept_case_id": a["kept_case_id"], "merged_case_id": a["merged_case_id"]}
+    if name == "SupportStarted":
+        return {"on": a["on"].isoformat()}
+    if name == "Evaluated":
+        return {"on": a["on"].isoformat(), "needs": dict(a["needs"]), "next": a["next_step"]}
+    if name == "Reopened":
+        return {"follow_up": a["follow_up_id"]}
     return {}
 
 

@@ -88,6 +88,23 @@ def _new_offer(_: Api) -> dict[str, Any]:
     }
 
 
+def _support_start(api: Api) -> dict[str, Any]:
+    return {"on": api.engine.referrals.clock().date().isoformat(), "lead_professional": "JGZ"}
+
+
+def _evaluation(api: Api) -> dict[str, Any]:
+    return {
+        "on": api.engine.referrals.clock().date().isoformat(),
+        "needs": {"financial": "partly"},
+        "scores": SCORES.model_dump(),
+        "next_step": "continue",
+    }
+
+
+def _closure() -> dict[str, Any]:
+    return {"outcome": "no_longer_needed", "reason": "geen zorgen meer"}
+
+
 COORD = frozenset({"kerkrade"})
 ENDPOINTS = (
     Endpoint("POST", "/cases/{id}/consent-request", COORD),
@@ -96,8 +113,18 @@ ENDPOINTS = (
     Endpoint("POST", "/cases/{id}/discussion", COORD, "consented", _discussion),
     Endpoint("POST", "/cases/{id}/support-match", COORD, "discussed", _support),
     Endpoint("POST", "/cases/{id}/escalation", COORD, body=_escalation),
-    Endpoint("POST", "/cases/{id}/closure", COORD, body=lambda _: {"outcome": "no_contact"}),
+    Endpoint("POST", "/cases/{id}/closure", COORD, body=lambda _: _closure()),
     Endpoint("GET", "/cases/{id}/support-suggestions", COORD, "discussed"),
+    # The provider the family's consent names may confirm that its support started.
+    Endpoint(
+        "POST",
+        "/cases/{id}/support-start",
+        frozenset({"kerkrade", "partner"}),
+        "support_matched",
+        _support_start,
+    ),
+    Endpoint("POST", "/cases/{id}/evaluation", COORD, "support_started", _evaluation),
+    Endpoint("POST", "/cases/{id}/reopening", COORD, "closed", lambda _: {}, ok=201),
     # A partner that signalled sees the case once the family's consent names it.
     Endpoint("GET", "/cases/{id}", frozenset({"kerkrade", "partner"}), "consented"),
     Endpoint("GET", "/cases/{id}/history", frozenset({"kerkrade", "auditor"})),
@@ -138,6 +165,7 @@ CASE_ROLES = {
     "/cases/{id}": {"kerkrade", "landgraaf", "partner"},
     "/cases/{id}/history": {"kerkrade", "landgraaf", "auditor"},
     "/cases/{id}/fhir": {"kerkrade", "landgraaf", "partner", "auditor"},
+    "/cases/{id}/support-start": {"kerkrade", "landgraaf", "partner"},
     "/cases/{id}/erasure": set(),  # the admin's, for every case; everyone else is refused
 }
 UNAUDITED = {"/catalog"}

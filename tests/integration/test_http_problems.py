@@ -136,7 +136,7 @@ def test_if_match_with_the_current_version_applies_and_a_stale_one_answers_412(
     stale = api.client.post(
         f"/cases/{case_id}/closure",
         headers=api.auth("kerkrade") | {"If-Match": f'"{version}"'},
-        json={"outcome": "no_contact"},
+        json={"outcome": "no_longer_needed", "reason": "geen zorgen meer"},
     )
     body = problem(stale, 412)
     assert body["current_version"] == version + 1

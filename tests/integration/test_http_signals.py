@@ -140,7 +140,7 @@ async def test_a_signal_posted_over_http_opens_a_case_that_is_worked_to_closure(
                 "planned_start": today,
             },
         ),
-        ("closure", {"outcome": "support_started"}),
+        ("closure", {"outcome": "support_completed", "reason": "hulp loopt goed"}),
     ]
     states = ["consent_requested", "consented", "discussed", "support_matched", "closed"]
     version = 1

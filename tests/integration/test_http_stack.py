@@ -21,6 +21,7 @@ from domain.values import (
     ActorRole,
     HealthScores,
     Need,
+    Outcome,
     PersonalDetails,
     Phase,
     PhaseInfo,
@@ -94,7 +95,7 @@ class Api:
         return outcome.case_id
 
     def advance(self, case_id: UUID, to: str) -> None:
-        """Bring a case to a state through the application: requested, consented, discussed."""
+        """Bring a case to a state through the application, along the main path to closed."""
         app, ctx = self.engine.referrals, c.Context(actor=COORDINATOR, causation_id="setup")
         app.request_consent(c.RequestConsent(case_id=case_id), ctx)
         if to == "consent_requested":
@@ -115,7 +116,26 @@ class Api:
             ),
             ctx,
         )
-        assert to == "discussed"
+        if to == "discussed":
+            return
+        app.match_support(
+            c.MatchSupport(
+                case_id=case_id,
+                offer_ids=["schuldhulpverlening"],
+                lead_professional="JGZ-verpleegkundige",
+                planned_start=app.clock().date(),
+            ),
+            ctx,
+        )
+        if to == "support_matched":
+            return
+        app.start_support(
+            c.StartSupport(case_id=case_id, on=app.clock().date(), lead_professional="JGZ"), ctx
+        )
+        if to == "support_started":
+            return
+        app.close_case(c.Close(case_id=case_id, outcome=Outcome.SUPPORT_COMPLETED), ctx)
+        assert to == "closed"
 
 
 PERSONAL = PersonalDetails(name="Anna Testouder", birth_date=date(1999, 5, 17), note="zorgen thuis")

@@ -2,7 +2,10 @@
 
 - never discussed or matched without active consent covering the organisations, unless the
   case was escalated first (checked on the stored events, independently of the guards);
-- closed is final: nothing is recorded after ``Closed`` and every command is refused;
+- closed is final: after ``Closed`` only one ``Reopened`` may be recorded (it opens a linked
+  follow-up case), every other command is refused;
+- support starts only after a match; a partner confirms it only within the family's active
+  consent; an evaluation follows the start and is not dated before it;
 - versions increase by exactly one per event, and a refused command changes nothing;
 - reloading from the stored events, and through a snapshot, gives the live aggregate's state.
 """
@@ -13,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from functools import reduce
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -26,10 +29,11 @@ from hypothesis.stateful import (
     rule,
 )
 
-from domain.errors import CaseClosedError, DomainError
+from domain.after_match import NeedResult, NextStep
+from domain.errors import CaseClosedError, DomainError, InvalidValueError
 from domain.lifecycle import Action
 from domain.referral import Referral
-from domain.values import MeldcodeStep, Need, Outcome
+from domain.values import Actor, ActorRole, MeldcodeStep, Need, Outcome
 from ks_engine.application import Referrals
 from ks_engine.catalogue_file import load_catalogue
 from ks_engine.clock import AMSTERDAM
@@ -58,10 +62,28 @@ scopes = st.lists(st.sampled_from(ORGS), min_size=1, max_size=4, unique=True)
 def check_history(events: Sequence[Any]) -> None:
     """The consent rules and the finality of Closed, read from the stored events alone."""
     consent: tuple[set[str], date | None, date] | None = None
-    escalated = closed = False
+    escalated = closed = reopened = False
+    state = "signalled"
+    started_on: date | None = None
     for e in events:
-        assert not closed, f"{type(e).__name__} recorded after the case was closed"
         name = type(e).__name__
+        if closed:
+            assert name == "Reopened", f"{name} recorded after closing"
+            assert not reopened, "reopened twice"
+            reopened = True
+            continue
+        if name == "SupportStarted":
+            assert state == "support_matched", f"support started in state {state}"
+            if e.actor["role"] == "partner" and not escalated:
+                assert consent is not None, "a partner confirmed a start without consent"
+                assert e.actor["organisation"] in consent[0], "partner outside the consent"
+                assert consent[1] is None or e.on <= consent[1], "start on expired consent"
+            started_on = e.on
+        elif name == "Evaluated":
+            assert state in ("support_started", "evaluated"), f"evaluated in state {state}"
+            assert started_on is not None, "evaluated without a start"
+            assert started_on <= e.on, "evaluated before the start"
+        state = STATE_AFTER.get(name) or state
         if name == "ConsentGiven":
             consent = (set(e.scope), e.expires_on, e.occurred_at.date())
         elif name in ("ConsentRequested", "ConsentDeclined", "ConsentWithdrawn"):
@@ -86,8 +108,27 @@ def check_history(events: Sequence[Any]) -> None:
 
 # Closing and escalating end or divert a case, a further signal changes little: drawn less
 # often, so that the consent paths get explored.
-RARE = (Action.CLOSE, Action.ESCALATE, Action.ADD_SIGNAL, Action.MERGE, Action.MERGE_INTO)
+RARE = (
+    Action.CLOSE,
+    Action.ESCALATE,
+    Action.ADD_SIGNAL,
+    Action.MERGE,
+    Action.MERGE_INTO,
+    Action.REOPEN,
+)
 WEIGHT = {a: 1 if a in (*RARE, Action.RECORD_BIRTH) else 4 for a in Action}
+
+STATE_AFTER = {
+    "ConsentRequested": "consent_requested",
+    "ConsentGiven": "consented",
+    "ConsentDeclined": "consent_declined",
+    "ConsentWithdrawn": "withdrawn",
+    "Discussed": "discussed",
+    "SupportMatched": "support_matched",
+    "SupportStarted": "support_started",
+    "Evaluated": "evaluated",
+    "Escalated": "escalated",
+}
 
 Command = Callable[[Referral, datetime], None]
 
@@ -216,6 +257,66 @@ def merge_into(data: st.DataObject, case: Referral) -> Command:
     )
 
 
+def record_discussion_of(case: Referral, at: datetime, participants: list[str]) -> None:
+    case.record_discussion(
+        on=at.date(),
+        participants=participants,
+        scores=scores(),
+        needs=[Need.FINANCIAL],
+        actor=COORDINATOR,
+        at=at,
+        causation_id="disc",
+    )
+
+
+def start_support(data: st.DataObject, case: Referral) -> Command:
+    by_partner = data.draw(st.sampled_from((None, None, None, *ORGS)), label="partner")
+    days_ago = data.draw(st.sampled_from((0, 0, 0, 1, 3, -1)), label="days ago")
+    actor = (
+        COORDINATOR
+        if by_partner is None
+        else Actor(organisation=by_partner, role=ActorRole.PARTNER, user_ref="p")
+    )
+
+    def run(c: Referral, at: datetime) -> None:
+        c.start_support(
+            on=at.date() - timedelta(days=days_ago),
+            lead_professional="JGZ",
+            actor=actor,
+            at=at,
+            causation_id="st",
+        )
+
+    return run
+
+
+def record_evaluation(data: st.DataObject, case: Referral) -> Command:
+    found = st.dictionaries(st.just(Need.FINANCIAL), st.sampled_from(NeedResult), min_size=1)
+    any_needs = st.dictionaries(st.sampled_from(Need), st.sampled_from(NeedResult), max_size=2)
+    needs = data.draw(found | any_needs, label="needs")
+    days_ago = data.draw(st.sampled_from((0, 0, 1, 10, -1)), label="days ago")
+    next_step = data.draw(st.sampled_from(NextStep), label="next step")
+
+    def run(c: Referral, at: datetime) -> None:
+        c.record_evaluation(
+            on=at.date() - timedelta(days=days_ago),
+            needs=needs,
+            scores=scores(),
+            next_step=next_step,
+            actor=COORDINATOR,
+            at=at,
+            causation_id="ev",
+        )
+
+    return run
+
+
+def reopen(data: st.DataObject, case: Referral) -> Command:
+    return lambda c, at: c.reopen(
+        follow_up_id=str(uuid4()), within_months=6, actor=COORDINATOR, at=at, causation_id="ro"
+    )
+
+
 COMMANDS: dict[Action, Callable[[st.DataObject, Referral], Command]] = {
     Action.ADD_SIGNAL: add_signal,
     Action.REQUEST_CONSENT: request_consent,
@@ -229,6 +330,9 @@ COMMANDS: dict[Action, Callable[[st.DataObject, Referral], Command]] = {
     Action.RECORD_BIRTH: record_birth,
     Action.MERGE: merge,
     Action.MERGE_INTO: merge_into,
+    Action.START_SUPPORT: start_support,
+    Action.RECORD_EVALUATION: record_evaluation,
+    Action.REOPEN: reopen,
 }
 
 
@@ -257,6 +361,27 @@ class ReferralLifecycle(RuleBasedStateMachine):
     @initialize(target=cases)
     def second_case(self) -> UUID:
         return self.open_case(BSN_B, LANDGRAAF)
+
+    @initialize(target=cases)
+    def matched_case(self) -> UUID:
+        """A third case starts with its support matched, so the steps after it get explored."""
+        case_id = self.open_case(BSN_A, LANDGRAAF)
+        case, at = self.live[case_id], self.clock()
+        case.request_consent(actor=COORDINATOR, at=at, causation_id="r")
+        case.give_consent(
+            scope=list(ORGS[:2]), expires_on=None, actor=COORDINATOR, at=at, causation_id="g"
+        )
+        record_discussion_of(case, at, list(ORGS[:1]))
+        case.match_support(
+            offers=[{"offer_id": "offer", "provider": ORGS[1]}],
+            lead_professional="JGZ",
+            planned_start=at.date(),
+            actor=COORDINATOR,
+            at=at,
+            causation_id="m",
+        )
+        self.app.save(case)
+        return case_id
 
     def open_case(self, bsn: str, where: str) -> UUID:
         case = Referral.signal(
@@ -289,9 +414,10 @@ class ReferralLifecycle(RuleBasedStateMachine):
         if refused is not None:
             assert case.version == before
             assert case.pending_events == []
-            assert not was_closed or isinstance(refused, CaseClosedError)
+            assert not was_closed or isinstance(refused, CaseClosedError | InvalidValueError)
             return
-        assert not was_closed, "a closed case accepted a command"
+        reopening = type(case.pending_events[0]).__name__ == "Reopened"
+        assert not was_closed or reopening, "a closed case accepted a command"
         event(type(case.pending_events[0]).__name__)  # coverage: --hypothesis-show-statistics
         assert case.version == before + 1
         assert len(case.pending_events) == 1

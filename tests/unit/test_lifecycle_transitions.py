@@ -22,12 +22,15 @@ from tests.referral_builders import (
     decline,
     discuss,
     escalate,
+    evaluate,
     give,
     match,
     merge_into_other,
     merge_other_in,
     new_case,
+    reopen,
     request,
+    start,
     withdraw,
 )
 
@@ -74,9 +77,29 @@ EXPECTED: dict[State, dict[Action, State]] = {
         A.ADD_SIGNAL: S.SUPPORT_MATCHED,
         A.REQUEST_CONSENT: S.CONSENT_REQUESTED,
         A.WITHDRAW_CONSENT: S.WITHDRAWN,
+        A.RECORD_DISCUSSION: S.DISCUSSED,
         A.MATCH_SUPPORT: S.SUPPORT_MATCHED,
         A.ESCALATE: S.ESCALATED,
         A.CLOSE: S.CLOSED,
+        A.START_SUPPORT: S.SUPPORT_STARTED,
+    },
+    S.SUPPORT_STARTED: {
+        A.ADD_SIGNAL: S.SUPPORT_STARTED,
+        A.REQUEST_CONSENT: S.CONSENT_REQUESTED,
+        A.WITHDRAW_CONSENT: S.WITHDRAWN,
+        A.RECORD_DISCUSSION: S.DISCUSSED,
+        A.ESCALATE: S.ESCALATED,
+        A.CLOSE: S.CLOSED,
+        A.RECORD_EVALUATION: S.EVALUATED,
+    },
+    S.EVALUATED: {
+        A.ADD_SIGNAL: S.EVALUATED,
+        A.REQUEST_CONSENT: S.CONSENT_REQUESTED,
+        A.WITHDRAW_CONSENT: S.WITHDRAWN,
+        A.RECORD_DISCUSSION: S.DISCUSSED,
+        A.ESCALATE: S.ESCALATED,
+        A.CLOSE: S.CLOSED,
+        A.RECORD_EVALUATION: S.EVALUATED,
     },
     S.ESCALATED: {
         A.ADD_SIGNAL: S.ESCALATED,
@@ -84,7 +107,7 @@ EXPECTED: dict[State, dict[Action, State]] = {
         A.CLOSE: S.CLOSED,
     },
     S.WITHDRAWN: {A.ADD_SIGNAL: S.WITHDRAWN, A.ESCALATE: S.ESCALATED, A.CLOSE: S.CLOSED},
-    S.CLOSED: {},
+    S.CLOSED: {A.REOPEN: S.CLOSED},
 }
 # The household: a birth or a merge is recorded in every open state; the merged case closes.
 for _state, _actions in EXPECTED.items():
@@ -104,6 +127,9 @@ PHRASE = {
     A.RECORD_BIRTH: "record the birth",
     A.MERGE: "merge cases",
     A.MERGE_INTO: "merge this case into another",
+    A.START_SUPPORT: "record that support started",
+    A.RECORD_EVALUATION: "record an evaluation",
+    A.REOPEN: "reopen the case",
 }
 
 EVENT = {
@@ -119,6 +145,9 @@ EVENT = {
     A.RECORD_BIRTH: "ChildBorn",
     A.MERGE: "CasesMerged",
     A.MERGE_INTO: "CasesMerged",
+    A.START_SUPPORT: "SupportStarted",
+    A.RECORD_EVALUATION: "Evaluated",
+    A.REOPEN: "Reopened",
 }
 
 Step = Callable[[Referral, datetime], None]
@@ -135,6 +164,9 @@ COMMAND: dict[Action, Step] = {
     A.RECORD_BIRTH: birth,
     A.MERGE: merge_other_in,
     A.MERGE_INTO: merge_into_other,
+    A.START_SUPPORT: start,
+    A.RECORD_EVALUATION: evaluate,
+    A.REOPEN: reopen,
 }
 
 # The shortest way from a new case to each state.
@@ -145,6 +177,8 @@ PATH: dict[State, list[Step]] = {
     S.CONSENT_DECLINED: [request, decline],
     S.DISCUSSED: [request, give, discuss],
     S.SUPPORT_MATCHED: [request, give, discuss, match],
+    S.SUPPORT_STARTED: [request, give, discuss, match, start],
+    S.EVALUATED: [request, give, discuss, match, start, evaluate],
     S.ESCALATED: [escalate],
     S.WITHDRAWN: [request, give, withdraw],
     S.CLOSED: [close],
@@ -185,6 +219,7 @@ def test_allowed_transition_records_its_event(
     assert case.version == before + 1
     last = case.pending_events[-1]
     assert type(last).__name__ == EVENT[action]
+    assert type(last).__qualname__.split(".")[0] in {k.__name__ for k in Referral.__mro__}
     assert last.originator_version == case.version
     assert last.actor["organisation"]  # type: ignore[attr-defined]
     assert last.occurred_at == clock()  # type: ignore[attr-defined]

@@ -35,7 +35,14 @@ def test_signalled_keeps_codes_and_drops_personal_details_and_signal_key() -> No
         "originator_topic": "domain.referral:Referral",
     }
     data = public_data("Signalled", stored).model_dump(mode="json")
-    assert set(data) == {"municipality", "person_pseudonym", "signal", "actor", "occurred_at"}
+    assert set(data) == {
+        "municipality",
+        "person_pseudonym",
+        "signal",
+        "actor",
+        "occurred_at",
+        "follows",
+    }
     assert "signal_key" not in data["signal"]
     assert "Anna" not in json.dumps(data)
     assert "1990" not in json.dumps(data)

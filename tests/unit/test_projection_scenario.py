@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import Notification
 
 from adapters.nats.relay import EventTranslator, coverage, is_referral
+from domain.after_match import NeedResult, NextStep
 from domain.deadlines import ServiceLevels, next_deadline
 from domain.errors import DomainError
 from domain.lifecycle import Action
@@ -92,8 +93,9 @@ def scores(rng: random.Random) -> HealthScores:
     return HealthScores(**{d: rng.randint(0, 10) for d in HealthScores.model_fields})
 
 
-def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -> None:
-    """Run the command for ``action`` with plausible inputs (DomainError when refused)."""
+def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -> UUID | None:
+    """Run the command for ``action`` with plausible inputs (DomainError when refused); the
+    follow-up case a reopening opens."""
     today = app.clock().date()
     providers = sorted({o.organization_id for o in app.catalogue.services})
     if action is Action.REQUEST_CONSENT:
@@ -154,6 +156,23 @@ def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -
         app.close_case(
             c.Close(case_id=case_id, outcome=rng.choice(list(Outcome)), reason=REASON), CTX
         )
+    elif action is Action.START_SUPPORT:
+        app.start_support(c.StartSupport(case_id=case_id, on=today, lead_professional=LEAD), CTX)
+    elif action is Action.RECORD_EVALUATION:
+        found = {n for d in app.get_case(case_id).discussions for n in d["needs"]} or {"housing"}
+        app.record_evaluation(
+            c.RecordEvaluation(
+                case_id=case_id,
+                on=today,
+                needs={Need(n): rng.choice(list(NeedResult)) for n in found},
+                scores=scores(rng),
+                next_step=rng.choice(list(NextStep)),
+            ),
+            CTX,
+        )
+    elif action is Action.REOPEN:
+        return app.reopen_case(c.Reopen(case_id=case_id), CTX).case_id
+    return None
 
 
 def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> list[UUID]:
@@ -201,8 +220,14 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
             actions = [a for a in actions if a is not Action.CLOSE]
         if not actions:
             continue
+        # Matched support is usually followed up: started, then evaluated.
+        follow = [a for a in actions if a in (Action.START_SUPPORT, Action.RECORD_EVALUATION)]
+        if follow and rng.random() < 0.9:
+            actions = follow
         with contextlib.suppress(DomainError):
-            perform(app, case.id, rng.choice(actions), rng)
+            follow_up = perform(app, case.id, rng.choice(actions), rng)
+            if follow_up is not None:
+                cases.append(follow_up)
     return cases
 
 
@@ -256,7 +281,7 @@ def make_event(
 
 def test_the_scenario_produces_every_kind_of_event(clock: FixedClock) -> None:
     app = referrals(clock)
-    play(app, clock, seed=7, steps=300)
+    play(app, clock, seed=3, steps=300)
     names = {e.name for e in published(app)}
     assert names == set(DATA_MODELS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+from domain.after_match import LABELS as AFTER_MATCH_LABELS
 from domain.lifecycle import Action, State
 from domain.values import (
     ActorRole,
@@ -31,6 +32,8 @@ STATES: dict[str, str] = {
     State.CONSENT_DECLINED: "Toestemming geweigerd",
     State.DISCUSSED: "Besproken",
     State.SUPPORT_MATCHED: "Ondersteuning gekoppeld",
+    State.SUPPORT_STARTED: "Ondersteuning gestart",
+    State.EVALUATED: "Geëvalueerd",
     State.ESCALATED: "Opgeschaald (Meldcode)",
     State.WITHDRAWN: "Toestemming ingetrokken",
     State.CLOSED: "Afgesloten",
@@ -47,6 +50,9 @@ EVENTS: dict[str, str] = {
     "SupportMatched": "Ondersteuning gekoppeld",
     "Escalated": "Opgeschaald onder de Meldcode",
     "Closed": "Casus afgesloten",
+    "SupportStarted": "Ondersteuning gestart",
+    "Evaluated": "Ondersteuning geëvalueerd",
+    "Reopened": "Heropend als vervolgcasus",
 }
 
 DEADLINE_STEPS: dict[str, str] = {
@@ -54,6 +60,9 @@ DEADLINE_STEPS: dict[str, str] = {
     "consent_answer": "Antwoord op toestemmingsvraag",
     "discussion": "Casusbespreking",
     "support": "Ondersteuning koppelen",
+    "support_start": "Start van de ondersteuning",
+    "evaluation": "Evaluatie",
+    "closing": "Afsluiten of opnieuw bespreken",
 }
 
 ACTIONS: dict[str, str] = {
@@ -68,6 +77,9 @@ ACTIONS: dict[str, str] = {
     Action.RECORD_BIRTH: "Geboorte vastleggen",
     Action.MERGE: "Casussen van het gezin samenvoegen",
     Action.MERGE_INTO: "Opgaan in een andere casus van het gezin",
+    Action.START_SUPPORT: "Start van de ondersteuning vastleggen",
+    Action.RECORD_EVALUATION: "Evaluatie vastleggen",
+    Action.REOPEN: "Heropenen als vervolgcasus",
 }
 
 # What a coordinator reads after a command was recorded (the key travels in the redirect).
@@ -81,6 +93,9 @@ DONE: dict[str, str] = {
     "closure": "Vastgelegd: de casus is afgesloten.",
     "birth": "Vastgelegd: de geboorte van het kind.",
     "merge": "Vastgelegd: de casussen van het gezin zijn samengevoegd.",
+    "support-start": "Vastgelegd: de ondersteuning is gestart.",
+    "evaluation": "Vastgelegd: de evaluatie.",
+    "reopening": "Heropend: dit is de vervolgcasus.",
 }
 
 CONSENT_STATUS: dict[str, str] = {
@@ -95,6 +110,8 @@ MEASURES: dict[str, str] = {
     "consent": "Toestemming",
     "offers_matched": "Gekoppelde ondersteuning per aanbod",
     "days_to_support": "Dagen van signaal tot ondersteuning",
+    "days_to_support_start": "Dagen van signaal tot start van de ondersteuning",
+    "evaluation_by_offer": "Evaluaties per aanbod (behoeften behaald of niet)",
     "cases_opened": "Nieuwe casussen",
     "families_by_reporter": "Gezinnen gesignaleerd, per melder",
     "families_by_phase": "Gezinnen gesignaleerd, per fase",
@@ -132,6 +149,8 @@ def label_of(vocabulary: str, code: str) -> str:
         "consent": CONSENT_STATUS,
         "measure": MEASURES,
         "principal_role": PRINCIPAL_ROLES,
+        "need_result": AFTER_MATCH_LABELS,
+        "next_step": AFTER_MATCH_LABELS,
     }
     if vocabulary in tables:
         return tables[vocabulary].get(code, code)

@@ -67,6 +67,8 @@ class Section:
     opened: dict[str, Any] | None = None
     figures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     durations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    start_durations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
 
     def bars(self, measure: str) -> charts.Bars:
         return charts.bars([(r["label"], r["value"]) for r in self.figures.get(measure, [])])
@@ -112,6 +114,12 @@ def sections(rows: Sequence[dict[str, Any]], offer_names: dict[str, str]) -> lis
             section.figures.setdefault(measure, []).append(row | {"label": label})
         elif measure == "days_to_support":
             section.durations[category] = row
+        elif measure == "days_to_support_start":
+            section.start_durations[category] = row
+        elif measure == "evaluation_by_offer":
+            offer, _, result = category.partition("/")
+            label = f"{offer_names.get(offer, offer)}: {label_of('need_result', result)}"
+            section.evaluations.append(row | {"label": label})
     return sorted(found.values(), key=lambda s: (s.month, s.municipality), reverse=True)
 
 

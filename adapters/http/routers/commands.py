@@ -19,7 +19,7 @@ from adapters.http.schemas.commands import (
     SupportMatchIn,
 )
 from domain.errors import DomainError
-from domain.values import Actor, ActorRole
+from domain.values import Actor, ActorRole, Outcome
 from ks_engine import commands as c
 from ks_engine.access_log import AccessAction
 from ks_engine.application import CommandResult
@@ -204,6 +204,13 @@ def close_case(
     response: Response,
 ) -> CommandOut:
     cmd = c.Close(
-        case_id=case.id, expected_version=version, outcome=body.outcome, reason=body.reason
+        case_id=case.id,
+        expected_version=version,
+        outcome=Outcome(body.outcome),
+        reason=body.reason,
     )
     return _run(services, response, "close_case", lambda: services.referrals.close_case(cmd, ctx))
+
+
+# Shared with the routers of further commands on a case (``routers.after_match`` and others).
+run_command = _run

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.values import HealthScores, MeldcodeStep, Need, Outcome
+from adapters.http.schemas.after_match import ClosingResult
+from domain.values import HealthScores, MeldcodeStep, Need
 
 
 class _In(BaseModel):
@@ -61,10 +62,10 @@ class EscalationIn(_In):
 
 
 class ClosureIn(_In):
-    """Closing the case with its outcome (*resultaat*)."""
+    """Closing the case with its result (*resultaat*) and a short reason; no default result."""
 
-    outcome: Outcome
-    reason: str = Field(default="", max_length=500)
+    outcome: ClosingResult = Field(description="The result (ZGW resultaat) of the case.")
+    reason: str = Field(min_length=3, max_length=500, description="Why, in a few words.")
 
 
 class CommandOut(BaseModel):

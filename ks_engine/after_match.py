@@ -1,0 +1,130 @@
+"""The application's commands after the match: support started, evaluation, reopening."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.persistence import RecordConflictError, Recording
+
+from domain.deadlines import ServiceLevels
+from domain.errors import InvalidValueError, VersionConflictError
+from domain.person_index import PersonIndex, person_index_id
+from domain.referral import Referral
+from ks_engine import commands as c
+
+if TYPE_CHECKING:
+    from eventsourcing.domain import Aggregate
+
+    from ks_engine.application import CommandResult
+    from ks_engine.signal_intake import A
+
+
+class AfterMatchCommands:
+    """Recording what became of the matched support; mixed into ``Referrals``."""
+
+    if TYPE_CHECKING:
+        clock: Callable[[], datetime]
+        service_levels: ServiceLevels
+
+        def _case_for(self, cmd: c.CaseCommand) -> Referral: ...
+        def _commit(self, case: Referral, *others: Aggregate | None) -> CommandResult: ...
+        def _find(
+            self, cls: type[A], aggregate_id: UUID, work: dict[UUID, Aggregate]
+        ) -> A | None: ...
+        def get_case(self, case_id: UUID) -> Referral: ...
+        def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]: ...
+
+    def start_support(self, cmd: c.StartSupport, ctx: c.Context) -> CommandResult:
+        """Record that the matched support began (by a coordinator or the providing partner)."""
+        case = self._case_for(cmd)
+        case.start_support(
+            on=cmd.on,
+            lead_professional=cmd.lead_professional,
+            actor=ctx.actor,
+            at=self.clock(),
+            causation_id=ctx.causation_id,
+        )
+        return self._commit(case)
+
+    def record_evaluation(self, cmd: c.RecordEvaluation, ctx: c.Context) -> CommandResult:
+        """Record the evaluation of the support."""
+        case = self._case_for(cmd)
+        case.record_evaluation(
+            on=cmd.on,
+            needs=cmd.needs,
+            scores=cmd.scores,
+            next_step=cmd.next_step,
+            actor=ctx.actor,
+            at=self.clock(),
+            causation_id=ctx.causation_id,
+        )
+        return self._commit(case)
+
+    def reopen_case(self, cmd: c.Reopen, ctx: c.Context) -> CommandResult:
+        """Reopen a recently closed case as a linked follow-up case; returns the new case.
+
+        The person's matching entry then points at the follow-up case, so further signals
+        join it. Refused while the person already has another open case.
+        """
+        earlier = self._case_for(cmd)
+        at = self.clock()
+        follow_up = Referral.follow_up(
+            earlier, actor=ctx.actor, at=at, causation_id=ctx.causation_id
+        )
+        earlier.reopen(
+            follow_up_id=str(follow_up.id),
+            within_months=self.service_levels.reopen_months,
+            actor=ctx.actor,
+            at=at,
+            causation_id=ctx.causation_id,
+        )
+        index_id = person_index_id(earlier.municipality, earlier.person_pseudonym)
+        index = self._find(PersonIndex, index_id, {})
+        if index is None:
+            index = PersonIndex(earlier.municipality, earlier.person_pseudonym, follow_up.id)
+        elif index.open_case_id is not None:
+            raise InvalidValueError(
+                f"cannot reopen case {earlier.id}: the person already has an open case, "
+                f"{index.open_case_id}; add to that case instead"
+            )
+        else:
+            index.case_opened(follow_up.id)
+        # One transaction: the earlier case's next version guards against a double reopening.
+        read_version = earlier.version - len(earlier.pending_events)
+        try:
+            recordings = self.save(follow_up, earlier, index)
+        except RecordConflictError:
+            actual = self.get_case(earlier.id).version
+            raise VersionConflictError(
+                f"case {earlier.id} was changed by someone else at the same moment (now "
+                f"version {actual}); reload the case and try again",
+                expected=read_version,
+                actual=actual,
+            ) from None
+        return _result(follow_up.id, follow_up.version, recordings[-1].notification.id)
+
+    def earlier_case(self, case: Referral) -> UUID | None:
+        """The person's case closed within the reopening period before this case was signalled.
+
+        Shown with a new case, so a coordinator sees the history and may link it.
+        """
+        if case.follows is not None:
+            return UUID(case.follows)
+        index = self._find(
+            PersonIndex, person_index_id(case.municipality, case.person_pseudonym), {}
+        )
+        last = getattr(index, "last_closed_case_id", None) if index is not None else None
+        if last is None or last == case.id:
+            return None
+        earlier = self.get_case(last)
+        months = self.service_levels.reopen_months
+        return earlier.id if earlier.closed_within(case.signalled_at.date(), months) else None
+
+
+def _result(case_id: UUID, version: int, position: int) -> CommandResult:
+    from ks_engine.application import CommandResult  # the service module imports this one
+
+    return CommandResult(case_id, version, position)
