@@ -370,20 +370,30 @@ def test_an_escalation_needs_its_justification_and_closing_ends_the_actions(web:
     assert done.status_code == 303
     case = api.engine.referrals.get_case(case_id)
     assert case.state.value == "escalated"
+    closing = {"csrf": csrf, "version": "2", "outcome": "referred_elsewhere", "reason": "VT"}
+    unconfirmed = api.client.post(f"{url}/closure", data=closing | {"reason": "naar Veilig Thuis"})
+    assert unconfirmed.status_code == 422
+    assert "Bevestiging is verplicht" in unconfirmed.text
+    no_result = api.client.post(
+        f"{url}/closure", data=closing | {"outcome": "", "reason": "naar VT", "confirm": "ja"}
+    )
+    assert no_result.status_code == 422
+    assert "Resultaat is geen keuze uit de lijst" in no_result.text
     closed = api.client.post(
         f"{url}/closure",
-        data={"csrf": csrf, "version": "2", "outcome": "referred_to_veilig_thuis"},
+        data=closing | {"reason": "naar Veilig Thuis", "confirm": "ja"},
         follow_redirects=False,
     )
     assert closed.status_code == 303
     project(api, db)
     page = api.client.get(f"{url}?gedaan=closure").text
     assert "Vastgelegd: de casus is afgesloten." in page
-    assert "Er zijn geen acties meer mogelijk." in page
-    assert "Gemeld bij Veilig Thuis" in page
+    assert "Elders naartoe verwezen" in page
     assert "Stap 2: collegiale consultatie en Veilig Thuis" in page
     assert justification not in page
-    assert 'method="post" action="/dashboard/casus' not in page  # no command is offered
+    # A closed case offers only its reopening as a follow-up case.
+    assert page.count('method="post" action="/dashboard/casus') == 1
+    assert f'action="{url}/reopening"' in page
 
 
 def test_a_case_holding_consent_offers_to_ask_the_family_again(web: Viewed) -> None:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from adapters.http.access import load_visible_case
 from adapters.http.context import AttemptDep, ServicesDep, audited, get_read_models
-from adapters.http.dashboard import charts, forms
+from adapters.http.dashboard import after_match_forms, charts, forms
 from adapters.http.dashboard.household import household_context
 from adapters.http.dashboard.labels import DONE
 from adapters.http.dashboard.messages import invalid_fields, refusal
@@ -20,6 +20,7 @@ from adapters.http.dashboard.session import PREFIX, Coordinator, FormData, PageE
 from adapters.http.problems import NotFoundError
 from adapters.http.routers.cases import without_personal_data
 from domain import reader_policy
+from domain.after_match import CLOSING_RESULTS, NeedResult, NextStep
 from domain.errors import DomainError, IllegalTransitionError, VersionConflictError
 from domain.lifecycle import Action
 from domain.reader_policy import Reader
@@ -129,7 +130,24 @@ async def render_case(
         "message": message,
         **household_context(case, view),
     }
+    context |= await run_in_threadpool(after_match_context, services, case)
     return page(request, "case.html", context, status=status)
+
+
+def after_match_context(services: ServicesDep, case: Referral) -> dict[str, Any]:
+    """What the forms and facts after the match need: results, needs found, linked cases."""
+    found = [n for n in Need if any(n.value in d["needs"] for d in case.discussions)]
+    started = case.support_started
+    return {
+        "closing_results": [Outcome(o) for o in CLOSING_RESULTS],
+        "need_results": list(NeedResult),
+        "next_steps": list(NextStep),
+        "evaluated_needs": found or list(Need),
+        "support_started": started,
+        "evaluations": list(case.evaluations),
+        "earlier_case": services.referrals.earlier_case(case),
+        "followed_by": case.followed_by,
+    }
 
 
 @router.get("/{case_id}", dependencies=[audited(AccessAction.READ)])
@@ -159,7 +177,7 @@ async def act(
 ) -> Response:
     """Run one of the case page's forms as the application's command."""
     case = visible_case(case_id, principal, services, attempt)
-    command = forms.COMMANDS.get(action)
+    command = after_match_forms.COMMANDS.get(action) or forms.COMMANDS.get(action)
     if command is None:
         raise PageError(404, "Onbekende actie", "Deze actie bestaat niet op de casuspagina.")
     version = forms.one(form, "version")
@@ -181,4 +199,5 @@ async def act(
         return await render_case(
             request, services, current, after=None, message=refusal(exc), status=status
         )
-    return redirect(f"{PREFIX}/casus/{case.id}?na={result.position}&gedaan={action}")
+    # A reopening answers with the follow-up case: the page shows that one next.
+    return redirect(f"{PREFIX}/casus/{result.case_id}?na={result.position}&gedaan={action}")

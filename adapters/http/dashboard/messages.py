@@ -34,7 +34,14 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("scope must name", "kies ten minste één organisatie waarvoor de toestemming geldt"),
     ("expiry date lies in the past", "de einddatum van de toestemming ligt in het verleden"),
     ("name the participating", "noem de deelnemende organisaties"),
-    ("lies in the future", "de datum van de bespreking ligt in de toekomst"),
+    ("start date lies in the future", "de startdatum ligt in de toekomst"),
+    ("lies in the future", "de datum ligt in de toekomst"),
+    ("before the support started", "de datum ligt vóór de start van de ondersteuning"),
+    ("was not a need found", "die behoefte is niet vastgesteld bij de bespreking"),
+    ("whether it was met", "geef voor ten minste één behoefte aan of die behaald is"),
+    ("already reopened", "de casus is al heropend"),
+    ("months ago", "de termijn om te heropenen is verstreken"),
+    ("already has an open case", "er loopt al een andere casus voor deze persoon"),
     ("choose at least one offer", "kies ten minste één aanbod"),
     ("name the lead professional", "noem de regievoerende professional"),
     (
@@ -66,6 +73,8 @@ FIELDS: dict[str, str] = {
     "outcome": "Resultaat",
     "reason": "Toelichting",
     "given": "Antwoord van de familie",
+    "confirm": "Bevestiging",
+    "next_step": "Hoe verder",
 }
 
 _PROBLEMS: dict[str, str] = {
