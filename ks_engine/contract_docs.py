@@ -29,6 +29,9 @@ _EVENT_NAMES = [
     "Escalated",
     "Closed",
     "PersonalDataErased",
+    "SupportStarted",
+    "Evaluated",
+    "Reopened",
 ]
 
 

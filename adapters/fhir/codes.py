@@ -44,6 +44,8 @@ TASK_STATUS: dict[str, str] = {
     State.WITHDRAWN: "on-hold",
     State.DISCUSSED: "in-progress",
     State.SUPPORT_MATCHED: "in-progress",
+    State.SUPPORT_STARTED: "in-progress",
+    State.EVALUATED: "in-progress",
     State.ESCALATED: "in-progress",
     State.CLOSED: "completed",
 }
