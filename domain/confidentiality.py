@@ -94,6 +94,12 @@ CASE_FIELDS: dict[str, Policy] = {
     ),
     "risk_factors": _SOCIAL,
     "discussions": _SOCIAL,
+    # After the match: the day support started, linked cases (process); evaluations hold
+    # needs and Positieve Gezondheid scores, like discussions (social).
+    "support_started_on": _PROCESS,
+    "follows": _PROCESS,
+    "followed_by": _PROCESS,
+    "evaluations": _SOCIAL,
 }
 
 

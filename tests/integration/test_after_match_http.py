@@ -13,6 +13,11 @@ __all__ = ["viewed"]
 Viewed = tuple[Api, SqliteViewDatabase]
 
 
+def version(api: Api, case_id: UUID | str) -> dict[str, str]:
+    """The If-Match header of the case's current version."""
+    return {"If-Match": f'"{api.engine.referrals.get_case(UUID(str(case_id))).version}"'}
+
+
 def test_the_provider_confirms_the_start_and_the_coordinator_evaluates(viewed: Viewed) -> None:
     api, views = viewed
     case_id = api.signal(KERKRADE)
@@ -22,7 +27,7 @@ def test_the_provider_confirms_the_start_and_the_coordinator_evaluates(viewed: V
     # The partner the family's consent names confirms that the support began.
     started = api.client.post(
         f"/cases/{case_id}/support-start",
-        headers=api.auth("partner"),
+        headers=api.auth("partner") | version(api, case_id),
         json={"on": today, "lead_professional": "Els"},
     )
     assert started.status_code == 200, started.text
@@ -49,7 +54,7 @@ def test_the_provider_confirms_the_start_and_the_coordinator_evaluates(viewed: V
 def test_closing_needs_a_result_from_the_list_and_a_reason(viewed: Viewed) -> None:
     api, _ = viewed
     case_id = api.signal(KERKRADE)
-    kerkrade = api.auth("kerkrade")
+    kerkrade = api.auth("kerkrade") | version(api, case_id)
 
     for body in (
         {"outcome": "no_longer_needed"},
@@ -66,7 +71,8 @@ def test_reopening_answers_the_follow_up_case_that_links_back(viewed: Viewed) ->
     case_id = api.signal(KERKRADE)
     api.advance(case_id, "closed")
 
-    reopened = api.client.post(f"/cases/{case_id}/reopening", headers=api.auth("kerkrade"), json={})
+    headers = api.auth("kerkrade") | version(api, case_id)
+    reopened = api.client.post(f"/cases/{case_id}/reopening", headers=headers, json={})
 
     assert reopened.status_code == 201, reopened.text
     follow_up = reopened.json()["case_id"]
@@ -74,7 +80,9 @@ def test_reopening_answers_the_follow_up_case_that_links_back(viewed: Viewed) ->
     project(api, views)
     view = api.client.get(f"/cases/{follow_up}", headers=api.auth("kerkrade")).json()
     assert (view["state"], view["follows"]) == ("signalled", str(case_id))
-    again = api.client.post(f"/cases/{case_id}/reopening", headers=api.auth("kerkrade"), json={})
+    again = api.client.post(
+        f"/cases/{case_id}/reopening", headers=api.auth("kerkrade") | version(api, case_id), json={}
+    )
     assert again.status_code == 422
 
 
