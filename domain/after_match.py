@@ -90,7 +90,7 @@ class AfterMatch(HouseholdChanges):
             """Consent must cover ``organisations`` on ``on`` (see ``domain.referral``)."""
 
         support_started: Json | None  # {"on", "lead_professional", "by", "at"}
-        evaluations: tuple[Json, ...]
+        evaluations: list[Json]
         follows: str | None  # the earlier case this follow-up case continues
         followed_by: str | None  # the follow-up case opened when this one was reopened
     else:  # class defaults, not annotated: the aggregate's metaclass would make them fields
@@ -188,7 +188,7 @@ class AfterMatch(HouseholdChanges):
     ) -> None:
         self.state_value = State.EVALUATED.value
         entry = {"on": on, "needs": dict(needs), "scores": dict(scores), "next_step": next_step}
-        self.evaluations = (*self.evaluations, entry)
+        self.evaluations = [*self.evaluations, entry]  # a new list: the default is shared
         self._touch("evaluated", occurred_at)
 
     def reopen(

@@ -23,10 +23,10 @@ from domain.personal_data import ErasureReason
 from domain.referral import Referral
 from domain.region import Region
 from ks_engine import commands as c
+from ks_engine.after_match import AfterMatchCommands
 from ks_engine.case_lookups import name_keys
 from ks_engine.case_search import CaseSearch
 from ks_engine.catalogue_maintenance import CatalogueMaintenance
-from ks_engine.after_match import AfterMatchCommands
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.processing import AggregateProcessingEvent
