@@ -104,6 +104,16 @@ CASE_FIELDS: dict[str, Label] = {
     "births": M,
     "merged_cases": P,
     "merged_into": P,
+    # After the match: the day support started and linked cases (process); an evaluation's
+    # needs met or not are social, its Positieve Gezondheid scores medical.
+    "support_started_on": P,
+    "follows": P,
+    "followed_by": P,
+    "evaluations[].on": P,
+    "evaluations[].needs": S,
+    "evaluations[].scores": M,
+    "evaluations[].next_step": P,
+    "evaluations[].at": P,
     "timeline[].version": P,
     "timeline[].event": P,
     "timeline[].at": P,
@@ -113,7 +123,7 @@ CASE_FIELDS: dict[str, Label] = {
 
 # The details of each history entry (the event's own fields), per event.
 HISTORY_FIELDS: dict[str, dict[str, Label]] = {
-    "Signalled": _under("signal", _SIGNAL),
+    "Signalled": {**_under("signal", _SIGNAL), "follows": P},
     "SignalAdded": _under("signal", _SIGNAL),
     "ConsentRequested": {},
     "ConsentGiven": {"scope": P, "expires_on": P},
@@ -125,6 +135,9 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     "Closed": {"outcome": P},
     "PersonalDataErased": {"basis": P},
     "ChildBorn": {"due_date": M},
+    "SupportStarted": {"on": P},
+    "Evaluated": {"on": P, "needs": S, "scores": M, "next_step": P},
+    "Reopened": {"follow_up_id": P},
     "CasesMerged": {
         "kept_case_id": P,
         "merged_case_id": P,
