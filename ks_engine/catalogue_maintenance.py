@@ -48,6 +48,13 @@ class CatalogueMaintenance:
         stored = self.menukaart()
         return stored.catalogue() if stored is not None else self._seed_catalogue
 
+    def catalogue_versions(self) -> tuple[Catalogue, dict[str, int]]:
+        """The current menukaart and each offer's version, read once."""
+        stored = self.menukaart()
+        if stored is None:
+            return self._seed_catalogue, {s.id: 1 for s in self._seed_catalogue.services}
+        return stored.catalogue(), dict(stored.service_versions)
+
     def catalogue_service(self, service_id: str) -> tuple[SupportOffer, Organization, int]:
         """An offer, its provider and the version to send back when changing it."""
         stored = self.menukaart()

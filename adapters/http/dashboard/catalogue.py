@@ -75,14 +75,12 @@ def _form_page(
 def overview(
     request: Request, principal: Admin, services: ServicesDep, gedaan: str | None = None
 ) -> Response:
-    catalogue = services.referrals.catalogue
+    catalogue, versions = services.referrals.catalogue_versions()
     providers = {o.id: o.name for o in catalogue.organizations}
-    rows = []
-    for offer in catalogue.services:
-        _, _, version = services.referrals.catalogue_service(offer.id)
-        rows.append(
-            {"offer": offer, "provider": providers[offer.organization_id], "version": version}
-        )
+    rows = [
+        {"offer": o, "provider": providers[o.organization_id], "version": versions[o.id]}
+        for o in catalogue.services
+    ]
     region = services.referrals.region
     context = {
         "rows": rows,
