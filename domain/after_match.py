@@ -139,6 +139,8 @@ class AfterMatch(HouseholdChanges):
             "at": occurred_at,
         }
         self._touch("support_started", occurred_at)
+        # Deadlines count from the day the support began, which may precede its recording.
+        self.milestones["support_started"] = datetime.combine(on, occurred_at.timetz())
 
     def record_evaluation(
         self,

@@ -1,13 +1,20 @@
 """Service levels per step (*doorlooptijden*) and a case's next deadline.
 
-Working days skip Saturdays and Sundays; public holidays are not modelled.
+Every open state waits for a step with a due date, also after the match (the support's start,
+its evaluation some months after the start, the closing or a new discussion). Working days
+skip Saturdays, Sundays and Dutch public holidays, from the ``holidays`` package's calendar
+of the Netherlands (a data library, no I/O): never a hand-written list.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
+import holidays
+
+from domain.after_match import add_months
 from domain.lifecycle import State
 from domain.referral import Referral
 
@@ -44,32 +51,70 @@ class Deadline:
         return at.date() > self.due
 
 
+@lru_cache(maxsize=64)
+def _public_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("NL", years=year))
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday, and not a Dutch public holiday (King's Day, Easter Monday, ...)."""
+    return day.weekday() < 5 and day not in _public_holidays(day.year)
+
+
 def add_working_days(start: date, days: int) -> date:
-    """``days`` working days (Monday-Friday) after ``start``."""
+    """``days`` working days after ``start``: weekends and Dutch public holidays skipped."""
     current = start
     remaining = days
     while remaining > 0:
         current += timedelta(days=1)
-        if current.weekday() < 5:
+        if is_working_day(current):
             remaining -= 1
     return current
 
 
+def deadline_of(
+    state: State,
+    signalled_at: datetime,
+    milestones: dict[str, datetime],
+    levels: ServiceLevels,
+) -> tuple[str, date] | None:
+    """The step a case in ``state`` waits for and its due date, from its milestones.
+
+    One rule for the aggregate and the work queue (which keeps the milestones its events
+    carry). ``support_started`` is the day the support began, not the day it was recorded.
+    """
+    m = milestones
+    if state is State.SIGNALLED:
+        due = add_working_days(signalled_at.date(), levels.consent_request_working_days)
+        return "request_consent", due
+    days: dict[State, tuple[str, str, int]] = {
+        State.CONSENT_REQUESTED: (
+            "consent_answer",
+            "consent_requested",
+            levels.consent_answer_days,
+        ),
+        State.CONSENTED: ("discussion", "consented", levels.discussion_days),
+        State.ESCALATED: ("discussion", "escalated", levels.discussion_days),
+        State.DISCUSSED: ("support", "discussed", levels.support_days),
+        State.SUPPORT_MATCHED: ("support_start", "support_matched", levels.support_start_days),
+        State.EVALUATED: ("closing", "evaluated", levels.closing_days),
+        State.CONSENT_DECLINED: ("closing", "consent_declined", levels.closing_days),
+        State.WITHDRAWN: ("closing", "consent_withdrawn", levels.closing_days),
+    }
+    if state is State.SUPPORT_STARTED and "support_started" in m:
+        return "evaluation", add_months(m["support_started"].date(), levels.evaluation_months)
+    if state in days and days[state][1] in m:
+        step, milestone, n = days[state]
+        return step, m[milestone].date() + timedelta(days=n)
+    return None
+
+
 def next_deadline(case: Referral, levels: ServiceLevels) -> Deadline | None:
     """The deadline the case is working towards in its current state, if any."""
-    m = case.milestones
-    state = case.state
-    levels = levels.for_municipality(case.municipality)
-    if state is State.SIGNALLED:
-        due = add_working_days(case.signalled_at.date(), levels.consent_request_working_days)
-        return Deadline("request_consent", due)
-    if state is State.CONSENT_REQUESTED:
-        start = m["consent_requested"].date()
-        return Deadline("consent_answer", start + timedelta(days=levels.consent_answer_days))
-    if state in (State.CONSENTED, State.ESCALATED):
-        start = m["consented" if state is State.CONSENTED else "escalated"].date()
-        return Deadline("discussion", start + timedelta(days=levels.discussion_days))
-    if state is State.DISCUSSED:
-        start = m["discussed"].date()
-        return Deadline("support", start + timedelta(days=levels.support_days))
-    return None
+    found = deadline_of(
+        case.state,
+        case.signalled_at,
+        case.milestones,
+        levels.for_municipality(case.municipality),
+    )
+    return Deadline(*found) if found else None

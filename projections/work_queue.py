@@ -7,11 +7,11 @@ deadline follows the service levels of ``domain.deadlines`` (the same rules as
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.deadlines import ServiceLevels, add_working_days
+from domain.deadlines import ServiceLevels, deadline_of
 from domain.lifecycle import State
 from domain.values import Urgency
 from projections import event as ev
@@ -58,19 +58,7 @@ def next_deadline(
     state: State, signalled_at: datetime, milestones: dict[str, datetime], levels: ServiceLevels
 ) -> tuple[str, date] | None:
     """The step the case waits for and its due date, as ``domain.deadlines`` defines them."""
-    if state is State.SIGNALLED:
-        due = add_working_days(signalled_at.date(), levels.consent_request_working_days)
-        return "request_consent", due
-    if state is State.CONSENT_REQUESTED:
-        start = milestones["consent_requested"].date()
-        return "consent_answer", start + timedelta(days=levels.consent_answer_days)
-    if state in (State.CONSENTED, State.ESCALATED):
-        start = milestones["consented" if state is State.CONSENTED else "escalated"].date()
-        return "discussion", start + timedelta(days=levels.discussion_days)
-    if state is State.DISCUSSED:
-        start = milestones["discussed"].date()
-        return "support", start + timedelta(days=levels.support_days)
-    return None
+    return deadline_of(state, signalled_at, milestones, levels)
 
 
 def _most_urgent(a: Urgency, b: Urgency) -> Urgency:
@@ -127,6 +115,8 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
         state = ev.STATE_AFTER[event.name]
         milestones = dict(item.milestones)
         milestones[_MILESTONE[event.name]] = data.occurred_at
+        if isinstance(data, ev.SupportStarted):  # the evaluation counts from the first day
+            milestones["support_started"] = datetime.combine(data.on, data.occurred_at.timetz())
         item = item.model_copy(update={"state": state or item.state, "milestones": milestones})
     deadline = next_deadline(
         item.state, item.signalled_at, item.milestones, levels.for_municipality(item.municipality)

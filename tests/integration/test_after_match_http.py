@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from adapters.persistence.sqlite_views import SqliteViewDatabase
@@ -101,6 +102,9 @@ def test_the_dashboard_records_start_evaluation_closing_and_reopening(viewed: Vi
     today = api.engine.referrals.clock().date().isoformat()
     page = api.client.get(url).text
     assert "Start van de ondersteuning vastleggen" in page
+    # Every step has its deadline on the case page: here the support's start, 20 days on.
+    due = api.engine.referrals.clock().date() + timedelta(days=20)
+    assert f"Start van de ondersteuning, uiterlijk {due:%d-%m-%Y}" in page
 
     started = api.client.post(
         f"{url}/support-start",

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from domain.deadlines import Deadline, ServiceLevels, add_working_days, next_deadline
+from domain.deadlines import (
+    Deadline,
+    ServiceLevels,
+    add_working_days,
+    is_working_day,
+    next_deadline,
+)
 from domain.lifecycle import State
-from domain.referral import Referral
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
@@ -20,10 +26,12 @@ from tests.referral_builders import (
     decline,
     discuss,
     escalate,
+    evaluate,
     give,
     match,
     new_case,
     request,
+    start,
     withdraw,
 )
 
@@ -41,12 +49,20 @@ MON, FRI, SAT, SUN = date(2026, 11, 2), date(2026, 11, 6), date(2026, 11, 7), da
         (SAT, 1, date(2026, 11, 9)),  # a weekend day counts from the next Monday
         (SUN, 5, date(2026, 11, 13)),
         (MON, 10, date(2026, 11, 16)),
-        (date(2026, 12, 31), 2, date(2027, 1, 4)),  # across a year end and a weekend
+        (date(2026, 12, 31), 2, date(2027, 1, 5)),  # New Year's Day and a weekend skipped
+        (date(2027, 4, 26), 1, date(2027, 4, 28)),  # King's Day (Tuesday 27 April 2027)
+        (date(2027, 3, 25), 1, date(2027, 3, 30)),  # Good Friday, the weekend, Easter Monday
+        (date(2027, 12, 24), 1, date(2027, 12, 27)),  # Christmas on a weekend in 2027
+        (date(2026, 12, 24), 1, date(2026, 12, 28)),  # Christmas (Friday), the weekend
+        (date(2026, 5, 13), 1, date(2026, 5, 15)),  # Ascension Day, Thursday 14 May 2026
+        (date(2026, 5, 22), 1, date(2026, 5, 26)),  # Whit Monday, 25 May 2026
     ],
 )
-def test_working_days_skip_weekends(start: date, days: int, expected: date) -> None:
+def test_working_days_skip_weekends_and_dutch_public_holidays(
+    start: date, days: int, expected: date
+) -> None:
     assert add_working_days(start, days) == expected
-    assert add_working_days(start, days).weekday() < 5 or days == 0
+    assert is_working_day(add_working_days(start, days)) or days == 0
 
 
 LEVELS = ServiceLevels(
@@ -74,10 +90,19 @@ def test_each_state_has_its_next_deadline(clock: FixedClock) -> None:
     discuss(case, clock())
     assert next_deadline(case, LEVELS) == Deadline("support", date(2026, 11, 23))
 
-    # Support matched: nothing more is due.
+    # Support matched: its start is due 20 days later.
     match(case, clock())
     assert case.state is State.SUPPORT_MATCHED
-    assert next_deadline(case, LEVELS) is None
+    assert next_deadline(case, LEVELS) == Deadline("support_start", date(2026, 11, 29))
+
+    # Support started (on the day it was recorded): evaluation due three months later.
+    start(case, clock())
+    assert next_deadline(case, LEVELS) == Deadline("evaluation", date(2027, 2, 9))
+
+    # Evaluated: the case is to be closed, or discussed again, within 20 days.
+    clock.advance(days=90)
+    evaluate(case, clock())
+    assert next_deadline(case, LEVELS) == Deadline("closing", clock().date() + timedelta(20))
 
 
 def test_an_escalated_case_is_due_for_discussion(clock: FixedClock) -> None:
@@ -92,7 +117,7 @@ def test_a_new_consent_request_restarts_the_answer_deadline(clock: FixedClock) -
     case = new_case(clock())
     request(case, clock())
     decline(case, clock())
-    assert next_deadline(case, LEVELS) is None
+    assert next_deadline(case, LEVELS) == Deadline("closing", clock().date() + timedelta(20))
 
     clock.advance(days=20)
     request(case, clock())
@@ -102,15 +127,16 @@ def test_a_new_consent_request_restarts_the_answer_deadline(clock: FixedClock) -
     )
 
 
-@pytest.mark.parametrize("last_step", [withdraw, close])
-def test_withdrawn_and_closed_cases_have_no_deadline(
-    clock: FixedClock, last_step: Callable[[Referral, datetime], None]
+def test_a_withdrawn_case_is_due_for_closing_and_a_closed_case_has_no_deadline(
+    clock: FixedClock,
 ) -> None:
     case = new_case(clock())
     request(case, clock())
     give(case, clock())
-    last_step(case, clock())
+    withdraw(case, clock())
+    assert next_deadline(case, LEVELS) == Deadline("closing", clock().date() + timedelta(20))
 
+    close(case, clock())
     assert next_deadline(case, LEVELS) is None
 
 
@@ -151,3 +177,11 @@ def test_service_levels_come_from_settings(tmp_path: Path) -> None:
     assert levels.for_municipality("GM0981") == replace(
         levels, discussion_days=15, support_days=15, per_municipality=()
     )
+
+
+@given(start=st.dates(date(2024, 1, 1), date(2030, 12, 31)), days=st.integers(1, 40))
+def test_n_working_days_later_lie_exactly_n_working_days_ahead(start: date, days: int) -> None:
+    due = add_working_days(start, days)
+    between = [start + timedelta(d) for d in range(1, (due - start).days + 1)]
+    assert sum(is_working_day(d) for d in between) == days
+    assert is_working_day(due)

@@ -103,8 +103,8 @@ def test_each_step_sets_the_deadline_of_the_next() -> None:
                 "offers": [{"offer_id": "voorzorg", "provider": "ggd"}],
                 "planned_start": "2026-11-20",
             },
-            None,
-            None,
+            "support_start",
+            date(2026, 11, 22),  # 20 days after the match (2 November, the events' day)
         ),
     ]
     for version, (name, data, step, due) in enumerate(steps, start=2):
@@ -134,12 +134,12 @@ def test_an_escalated_case_waits_for_a_discussion() -> None:
     )
 
 
-def test_declined_consent_has_no_deadline_and_closing_removes_the_row() -> None:
+def test_declined_consent_is_due_for_closing_and_closing_removes_the_row() -> None:
     item = apply(signalled(), make_event("ConsentRequested", {}, seq=2, version=2), LEVELS)
     item = apply(item, make_event("ConsentDeclined", {}, seq=3, version=3), LEVELS)
     assert item is not None
-    assert item.deadline_due is None
-    assert not item.is_overdue(date(2030, 1, 1))
+    assert (item.deadline_step, item.deadline_due) == ("closing", date(2026, 11, 22))
+    assert item.is_overdue(date(2026, 11, 23))
     assert (
         apply(item, make_event("Closed", {"outcome": "consent_declined"}, seq=4, version=4), LEVELS)
         is None
@@ -148,3 +148,17 @@ def test_declined_consent_has_no_deadline_and_closing_removes_the_row() -> None:
 
 def test_events_of_a_case_never_opened_here_make_no_row() -> None:
     assert apply(None, make_event("ConsentRequested", {}, version=2), LEVELS) is None
+
+
+def test_the_evaluation_is_due_months_after_the_day_support_began() -> None:
+    item = apply(
+        signalled(),
+        make_event("SupportStarted", {"on": "2026-10-30"}, seq=2, version=2),
+        LEVELS,
+    )
+    assert item is not None
+    assert (item.state, item.deadline_step, item.deadline_due) == (
+        State.SUPPORT_STARTED,
+        "evaluation",
+        date(2027, 1, 30),  # three months after the first day, not after its recording
+    )

@@ -21,6 +21,7 @@ from adapters.http.problems import NotFoundError
 from adapters.http.routers.cases import without_personal_data
 from domain import reader_policy
 from domain.after_match import CLOSING_RESULTS, NeedResult, NextStep
+from domain.deadlines import next_deadline
 from domain.errors import DomainError, IllegalTransitionError, VersionConflictError
 from domain.lifecycle import Action
 from domain.reader_policy import Reader
@@ -138,7 +139,11 @@ def after_match_context(services: ServicesDep, case: Referral) -> dict[str, Any]
     """What the forms and facts after the match need: results, needs found, linked cases."""
     found = [n for n in Need if any(n.value in d["needs"] for d in case.discussions)]
     started = case.support_started
+    deadline = next_deadline(case, services.referrals.service_levels)
+    today = services.referrals.clock().date()
     return {
+        "deadline": deadline,
+        "deadline_overdue": deadline is not None and today > deadline.due,
         "closing_results": [Outcome(o) for o in CLOSING_RESULTS],
         "need_results": list(NeedResult),
         "next_steps": list(NextStep),
