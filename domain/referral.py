@@ -14,6 +14,8 @@ from eventsourcing.domain import event
 
 from domain import guards
 from domain.after_match import AfterMatch
+from domain.consent_record import ConsentRecord
+from domain.errors import InvalidValueError
 from domain.household import member_pseudonyms, members_of
 from domain.lifecycle import Action, State, allowed_actions
 from domain.redaction import redact_bsns
@@ -256,16 +258,35 @@ class Referral(AfterMatch):
         actor: Actor,
         at: datetime,
         causation_id: str,
+        record: ConsentRecord | None = None,
     ) -> None:
-        """Record the family's consent for the partner organisations in ``scope``."""
+        """Record the family's consent for the partner organisations in ``scope``; ``record``
+        says who gave it, how, when and for which purpose."""
         scope = [redact_bsns(s) for s in scope]
         guards.check_transition(self.id, self.state, Action.GIVE_CONSENT)
         guards.check_consent(self.id, scope, expires_on, at)
+        if record is not None and record.given_on > at.date():
+            raise InvalidValueError(
+                f"cannot record consent for case {self.id}: the day it was given lies in the future"
+            )
         self._consent_given(
-            scope=sorted(set(scope)), expires_on=expires_on, **_cause(actor, at, causation_id)
+            scope=sorted(set(scope)),
+            expires_on=expires_on,
+            record=record.as_json() if record else None,
+            **_cause(actor, at, causation_id),
         )
 
-    @event("ConsentGiven")
+    class ConsentGiven(AfterMatch.Event):
+        """Consent given; ``record`` (who, how, when, purpose) is absent from older events."""
+
+        scope: list[str]
+        expires_on: date | None
+        actor: Json
+        occurred_at: datetime
+        causation_id: str
+        record: Json | None = None
+
+    @event(ConsentGiven)
     def _consent_given(
         self,
         scope: list[str],
@@ -273,9 +294,15 @@ class Referral(AfterMatch):
         actor: Json,
         occurred_at: datetime,
         causation_id: str,
+        record: Json | None = None,
     ) -> None:
         self.state_value = State.CONSENTED.value
-        self.consent = {"status": "given", "scope": list(scope), "expires_on": expires_on}
+        self.consent = {
+            "status": "given",
+            "scope": list(scope),
+            "expires_on": expires_on,
+            **({"record": dict(record)} if record else {}),
+        }
         self._touch("consented", occurred_at)
 
     def decline_consent(self, *, actor: Actor, at: datetime, causation_id: str) -> None:

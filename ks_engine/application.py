@@ -121,6 +121,7 @@ class Referrals(AfterMatchCommands, CatalogueMaintenance, HouseholdCommands, Cas
                 actor=ctx.actor,
                 at=self.clock(),
                 causation_id=ctx.causation_id,
+                record=cmd.record,
             )
         else:
             case.decline_consent(actor=ctx.actor, at=self.clock(), causation_id=ctx.causation_id)

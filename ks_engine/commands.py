@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.after_match import NeedResult, NextStep
+from domain.consent_record import ConsentRecord
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome
 
 
@@ -37,6 +38,7 @@ class RecordConsent(CaseCommand):
     given: bool
     scope: list[str] = Field(default_factory=list, max_length=50)
     expires_on: date | None = None
+    record: ConsentRecord | None = None  # who gave it, how, when, for which purpose
 
 
 class WithdrawConsent(CaseCommand):

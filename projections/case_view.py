@@ -37,6 +37,7 @@ class Consent(BaseModel):
     scope: list[str] = []
     expires_on: date | None = None
     at: datetime
+    record: dict[str, Any] | None = None  # who gave it, how, when, for which purpose
 
 
 class Discussion(BaseModel):
@@ -193,7 +194,11 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
         view.consent = Consent(status="requested", at=at)
     elif isinstance(data, ev.ConsentGiven):
         view.consent = Consent(
-            status="given", scope=list(data.scope), expires_on=data.expires_on, at=at
+            status="given",
+            scope=list(data.scope),
+            expires_on=data.expires_on,
+            at=at,
+            record=data.record.model_dump(mode="json") if data.record else None,
         )
     elif isinstance(data, ev.ConsentDeclined):
         view.consent = Consent(status="declined", at=at)
@@ -204,6 +209,7 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
             scope=before.scope if before else [],
             expires_on=before.expires_on if before else None,
             at=at,
+            record=before.record if before else None,
         )
     elif isinstance(data, ev.Discussed):
         view.discussions.append(

@@ -129,9 +129,19 @@ class ConsentRequested(EventData):
     pass
 
 
+class ConsentRecordRef(Public):
+    """Who gave consent, how, on which day, for which purpose."""
+
+    given_by: ConsentGiver
+    method: Literal["spoken", "written", "digital"]
+    given_on: date
+    purpose: Literal["discussion", "support"]
+
+
 class ConsentGiven(EventData):
     scope: tuple[str, ...]
     expires_on: date | None = None
+    record: ConsentRecordRef | None = None
 
 
 class ConsentDeclined(EventData):

@@ -75,7 +75,11 @@ def test_a_case_through_consent_discussion_and_support() -> None:
     ]
     assert view.timeline[3].actor.organisation == "gemeente-kerkrade"
     assert view.timeline[3].actor.role.value == "coordinator"
-    assert view.timeline[3].details == {"scope": ["ggd", "schuldhulp"], "expires_on": "2027-11-01"}
+    assert view.timeline[3].details == {
+        "scope": ["ggd", "schuldhulp"],
+        "expires_on": "2027-11-01",
+        "record": None,  # who gave it and how: absent here
+    }
 
 
 def test_withdrawal_keeps_the_scope_it_withdraws() -> None:

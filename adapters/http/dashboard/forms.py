@@ -62,6 +62,13 @@ def record_consent(
             dict.fromkeys(many(form, "scope") + listed(one(form, "scope_other")))
         )
         fields["expires_on"] = _optional(one(form, "expires_on"))
+        if one(form, "given_by") or one(form, "method"):
+            fields["record"] = {
+                "given_by": one(form, "given_by"),
+                "method": one(form, "method"),
+                "given_on": _optional(one(form, "given_on")) or app.clock().date(),
+                "purpose": one(form, "purpose") or "discussion",
+            }
     return app.record_consent(c.RecordConsent.model_validate(fields), ctx)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.consent_record import METHOD_LABELS
+from domain.consent_record import PURPOSE_LABELS as CONSENT_PURPOSES
 from domain.household import GIVER_LABELS, MEMBER_LABELS, ConsentGiver, MemberRole
 from domain.referral import Referral
 from ks_engine.access_log import PersonalDataPurpose
@@ -42,4 +44,9 @@ def household_context(case: Referral, view: dict[str, Any] | None) -> dict[str, 
         else None,
         "related_cases": sorted(related),
         "purposes": PURPOSE_LABELS,
+        "consent_words": {
+            "given_by": {g.value: t.lower() for g, t in GIVER_LABELS.items()},
+            "method": {m.value: t for m, t in METHOD_LABELS.items()},
+            "purpose": {p.value: t for p, t in CONSENT_PURPOSES.items()},
+        },
     }

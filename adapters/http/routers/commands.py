@@ -18,6 +18,7 @@ from adapters.http.schemas.commands import (
     EscalationIn,
     SupportMatchIn,
 )
+from adapters.http.schemas.consent import consent_record
 from domain.errors import DomainError
 from domain.values import Actor, ActorRole, Outcome
 from ks_engine import commands as c
@@ -106,6 +107,7 @@ def record_consent(
         given=body.decision == "given",
         scope=body.scope,
         expires_on=body.expires_on,
+        record=consent_record(body, services.referrals.clock().date()),
     )
     return _run(
         services, response, "record_consent", lambda: services.referrals.record_consent(cmd, ctx)

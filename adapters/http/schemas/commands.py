@@ -9,6 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.http.schemas.after_match import ClosingResult
+from domain.consent_record import ConsentMethod, ConsentPurpose
+from domain.household import ConsentGiver
 from domain.values import HealthScores, MeldcodeStep, Need
 
 
@@ -26,9 +28,19 @@ class ConsentIn(_In):
         description="Partner organisations the family agreed may take part (when given).",
     )
     expires_on: date | None = Field(default=None, description="Optional end of the consent.")
+    given_by: ConsentGiver | None = Field(
+        default=None, description="Who gave consent: parent, co_parent or both (when given)."
+    )
+    method: ConsentMethod | None = Field(default=None, description="spoken, written or digital.")
+    given_on: date | None = Field(default=None, description="The day it was given (default today).")
+    purpose: ConsentPurpose = Field(
+        default=ConsentPurpose.DISCUSSION, description="discussion, or support as well."
+    )
 
     @model_validator(mode="after")
     def _scope_fits_decision(self) -> ConsentIn:
+        if (self.given_by is None) != (self.method is None):
+            raise ValueError("who gave consent (given_by) and how (method) go together")
         if self.decision == "given" and not self.scope:
             raise ValueError("consent given needs a scope: name at least one organisation")
         if self.decision == "declined" and (self.scope or self.expires_on):
