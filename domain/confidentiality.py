@@ -1,9 +1,9 @@
-"""Confidentiality labels of a case's fields and who may read them (*vertrouwelijkheid*).
+"""Confidentiality labels of the family's personal details and who may read them.
 
-Every field a case keeps has a label (process, contact, medical, social, notes) and a reader
-policy. Process fields (codes, dates, states) are in the read models for the case's
-coordinator; contact details and notes are sealed and opened only on request, with a stated
-purpose, by the case's coordinator, and every opening is in the access log.
+The fields of the case view and history are labelled in ``domain.reader_policy``; the sealed
+personal details (names, birth dates, contact details, the reporter's note) are labelled here:
+opened only on request, with a stated purpose, by the case's coordinator, every opening in
+the access log.
 """
 
 from __future__ import annotations
@@ -46,14 +46,6 @@ class Policy:
 
 
 _SEALED = Policy(Confidentiality.CONTACT, frozenset({Reader.COORDINATOR}), on_request=True)
-_PROCESS = Policy(
-    Confidentiality.PROCESS, frozenset({Reader.COORDINATOR, Reader.AUDITOR}), on_request=False
-)
-_SOCIAL = Policy(
-    Confidentiality.SOCIAL,
-    frozenset({Reader.COORDINATOR, Reader.CONSENTED_PARTNER}),
-    on_request=False,
-)
 
 # The family's personal details (sealed; ``domain.values.PersonalDetails``, ``MemberDetails``).
 PERSONAL_FIELDS: dict[str, Policy] = {
@@ -63,43 +55,6 @@ PERSONAL_FIELDS: dict[str, Policy] = {
     "address": _SEALED,
     "note": Policy(Confidentiality.NOTES, frozenset({Reader.COORDINATOR}), on_request=True),
     "household": _SEALED,
-}
-
-# The case as the read models keep it (``projections.case_view.CaseView``).
-CASE_FIELDS: dict[str, Policy] = {
-    **dict.fromkeys(
-        (
-            "case_id",
-            "municipality",
-            "state",
-            "version",
-            "position",
-            "signalled_at",
-            "last_activity_at",
-            "urgency",
-            "signals",
-            "consent",
-            "support",
-            "escalations",
-            "outcome",
-            "closed_at",
-            "personal_data_erased_at",
-            "lawful_basis",
-            "births",
-            "merged_cases",
-            "merged_into",
-            "timeline",
-        ),
-        _PROCESS,
-    ),
-    "risk_factors": _SOCIAL,
-    "discussions": _SOCIAL,
-    # After the match: the day support started, linked cases (process); evaluations hold
-    # needs and Positieve Gezondheid scores, like discussions (social).
-    "support_started_on": _PROCESS,
-    "follows": _PROCESS,
-    "followed_by": _PROCESS,
-    "evaluations": _SOCIAL,
 }
 
 

@@ -126,7 +126,7 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     "Signalled": {**_under("signal", _SIGNAL), "follows": P},
     "SignalAdded": _under("signal", _SIGNAL),
     "ConsentRequested": {},
-    "ConsentGiven": {"scope": P, "expires_on": P},
+    "ConsentGiven": {"scope": P, "expires_on": P, "record": P},
     "ConsentDeclined": {},
     "ConsentWithdrawn": {},
     "Discussed": {"on": P, "participants": P, "scores": M, "needs": S},

@@ -1,11 +1,10 @@
-"""Every field of a case has a confidentiality label and a reader policy."""
+"""Every personal-details field has a confidentiality label and a reader policy."""
 
 from __future__ import annotations
 
-from domain.confidentiality import CASE_FIELDS, PERSONAL_FIELDS, Reader
+from domain.confidentiality import PERSONAL_FIELDS, Reader
 from domain.household import MemberDetails
 from domain.values import PersonalDetails
-from projections.case_view import CaseView
 
 
 def test_every_personal_field_is_labelled_and_opened_only_on_request_by_the_coordinator() -> None:
@@ -15,10 +14,3 @@ def test_every_personal_field_is_labelled_and_opened_only_on_request_by_the_coor
         policy = PERSONAL_FIELDS[name]
         assert policy.on_request, name
         assert policy.readers == {Reader.COORDINATOR}, name
-
-
-def test_every_field_of_the_case_view_is_labelled() -> None:
-    assert set(CaseView.model_fields) == set(CASE_FIELDS)
-    for policy in CASE_FIELDS.values():
-        assert not policy.on_request  # what the read models hold is never sealed data
-        assert policy.description
