@@ -269,6 +269,38 @@ def test_a_coordinator_takes_a_new_signal_to_support_matched(
     ).to_be_visible()
     check_page(page, "07-monitoring")
     assert bsn not in page.content()
+    # After the match: the support started, was evaluated, the case closed and reopened
+    page.goto(f"{stack.base}/dashboard/casus/{case_id}")
+    expect(page.locator("#case-deadline")).to_contain_text("Start van de ondersteuning")
+    start = page.locator("form", has=page.get_by_role("heading", name="Start van de"))
+    start.get_by_label("Regievoerende professional").fill("Wijkverpleegkundige team Oost")
+    start.get_by_role("button", name="Start vastleggen").click()
+    expect(page.locator("#case-state")).to_have_text("Ondersteuning gestart")
+    expect(page.locator("#case-deadline")).to_contain_text("Evaluatie")
+    check_page(page, "08-casus-ondersteuning-gestart")
+    evaluation = page.locator("form", has=page.get_by_role("heading", name="Evaluatie vastleggen"))
+    evaluation.get_by_role("group", name="Financiën en schulden").get_by_label(
+        "Deels behaald"
+    ).check()
+    for name, score in scores.items():
+        evaluation.get_by_label(name, exact=True).fill(score)
+    evaluation.get_by_label("Hoe verder").select_option("close")
+    evaluation.get_by_role("button", name="Evaluatie vastleggen").click()
+    expect(page.locator("#case-state")).to_have_text("Geëvalueerd")
+    check_page(page, "09-casus-geevalueerd")
+    closing = page.locator("form", has=page.get_by_role("heading", name="Casus afsluiten"))
+    expect(closing.get_by_label("Resultaat")).to_have_value("")  # no result chosen for you
+    closing.get_by_label("Resultaat").select_option("support_completed")
+    closing.get_by_label("Korte toelichting").fill("doelen behaald")
+    closing.get_by_role("checkbox", name="Ik bevestig").check()
+    closing.get_by_role("button", name="Afsluiten").click()
+    expect(page.locator("#case-state")).to_have_text("Afgesloten")
+    check_page(page, "10-casus-afgesloten")
+    page.get_by_role("button", name="Heropenen").click()
+    expect(page.locator("#case-state")).to_have_text("Gesignaleerd")
+    expect(page.get_by_role("link", name=f"Casus {case_id[:8]}")).to_be_visible()
+    check_page(page, "11-vervolgcasus")
+    assert bsn not in page.content()
     context.close()
 
 
