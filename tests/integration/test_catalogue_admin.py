@@ -15,7 +15,9 @@ from typing import Any
 from typer.testing import CliRunner
 
 from domain.menukaart import MENUKAART_ID
+from domain.values import Actor, ActorRole
 from ks_engine import commands as c
+from ks_engine.bootstrap import Engine
 from ks_engine.cli import app as cli
 from tests.conftest import ks_environment
 from tests.integration.test_http_stack import COORDINATOR, KERKRADE, Api
@@ -169,3 +171,23 @@ def test_ks_catalogue_export_and_import_round_trip_and_refuse_a_bad_file(
     assert result.exit_code == 1
     assert "service 'voorzorg-utrecht': status: 'open' is not one of" in result.output
     assert api.engine.referrals.catalogue.offer("voorzorg-utrecht")  # nothing was changed
+
+
+def test_the_menukaart_and_its_versions_are_kept_on_every_store(engine: Engine) -> None:
+    # On memory, SQLite and PostgreSQL: changes survive reading back, versions count on.
+    app = engine.referrals
+    admin = Actor(organisation="beheer-zuid-limburg", role=ActorRole.ADMIN, user_ref="a-1")
+    ctx = c.Context(actor=admin, causation_id="test")
+    offer = app.catalogue.offer("home-start")
+    first = app.save_catalogue_service(
+        offer.model_copy(update={"name": "Home-Start ZL"}), None, 1, ctx
+    )
+    second = app.save_catalogue_service(
+        offer.model_copy(update={"name": "Home-Start Zuid-Limburg"}), None, first, ctx
+    )
+    assert second > first
+    stored = app.menukaart()
+    assert stored is not None
+    assert stored.catalogue().offer("home-start").name == "Home-Start Zuid-Limburg"
+    assert app.catalogue_service("home-start")[2] == second
+    assert app.catalogue.version == str(stored.version)
