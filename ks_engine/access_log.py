@@ -185,6 +185,30 @@ class AccessLog:
             start = batch[-1].id + 1
         return AccessPage(found, None)
 
+    def find_newest(
+        self, query: AccessQuery, *, before: int | None = None, limit: int = 100
+    ) -> AccessPage:
+        """Entries matching ``query``, newest first, from before position ``before`` (None:
+        the end of the log); the cursor is ``before`` for the next, older page."""
+        found: list[AccessEntry] = []
+        top = self.app.recorder.max_notification_id() or 0
+        stop = min(top, before - 1) if before is not None else top
+        while stop >= 1:
+            start = max(1, stop - self.SCAN_BATCH + 1)
+            batch = self.app.recorder.select_notifications(
+                start=start, limit=self.SCAN_BATCH, stop=stop, topics=[RECORDED_TOPIC]
+            )
+            for notification in reversed(batch):
+                entry = self._entry(notification.id, self.app.mapper.to_domain_event(notification))
+                if query.since is not None and entry.occurred_at < query.since:
+                    return AccessPage(found, None)  # the log is in time order: none older fits
+                if query.matches(entry):
+                    found.append(entry)
+                    if len(found) == limit:
+                        return AccessPage(found, notification.id if notification.id > 1 else None)
+            stop = start - 1
+        return AccessPage(found, None)
+
     @staticmethod
     def _entry(position: int, stored: Any) -> AccessEntry:
         return AccessEntry.model_validate(

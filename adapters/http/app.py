@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +40,7 @@ from adapters.http.routers import (
 )
 from adapters.http.schemas.signals import SignalIn, body_schemas
 from ks_engine.access_log import AccessLog
+from ks_engine.audit import last_verify
 from ks_engine.bootstrap import Engine
 from ks_engine.identity_map import IdentityMap
 from ks_engine.monitoring_export import MonitoringExport
@@ -123,6 +125,7 @@ def create_app(
     api.state.services = Services(
         referrals=engine.referrals,
         access_log=AccessLog(engine.referrals, engine.referrals.clock),
+        last_verify=partial(last_verify.load, last_verify.path_in(engine.settings.data_dir)),
         principals=principals or registry_for(engine.settings, engine.referrals.clock),
         metrics=ApiMetrics(projection_lag, components),
         pseudonymise=engine.pseudonymise,

@@ -31,6 +31,7 @@ from adapters.http.problems import (
 from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
 from ks_engine.application import Referrals
+from ks_engine.audit.last_verify import VerifyRecord
 from ks_engine.log import redact_text
 from ks_engine.person_sessions import PersonSessions
 from ks_engine.principals import Principal, PrincipalRegistry, Role
@@ -55,6 +56,7 @@ class Services:
     components: StatusBoard | None = None  # supervised by `ks run`; None for `ks api` alone
     oidc: OidcClient | None = None  # people sign in at their organisation when configured
     sessions: PersonSessions | None = None
+    last_verify: Callable[[], VerifyRecord | None] | None = None  # `ks audit verify`'s result
 
 
 async def get_services(request: Request) -> Services:

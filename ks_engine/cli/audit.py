@@ -18,7 +18,7 @@ from adapters.fhir.audit_export import export_audit_events
 from adapters.persistence.sqlite_views import open_views
 from domain.errors import CaseNotFoundError
 from ks_engine.access_log import AccessLog
-from ks_engine.audit import signing
+from ks_engine.audit import last_verify, signing
 from ks_engine.audit.export import ExportError, export
 from ks_engine.audit.findings import Report
 from ks_engine.audit.independent import (
@@ -100,6 +100,7 @@ def verify(
         report = Verifier(
             engine.referrals, engine.audit.chain, [key], grace_seconds=grace, sources=sources
         ).verify()
+        last_verify.save(last_verify.path_in(settings.data_dir), report, engine.referrals.clock())
     finally:
         engine.close()
     raise typer.Exit(_print_report(report, consulted_nats=bool(settings.nats_url)))

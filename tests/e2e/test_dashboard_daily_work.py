@@ -9,7 +9,9 @@ violation at all, not only no serious one.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +29,7 @@ from ks_engine.settings import Settings
 from tests.conftest import FixedClock
 from tests.e2e import test_dashboard_browser as dashboard
 from tests.e2e.browser import axe_violations, fits_width, screenshot
-from tests.e2e.test_dashboard_browser import KERKRADE, WAIT_MS, Stack, new_context, sign_in
+from tests.e2e.test_dashboard_browser import KERKRADE, KS, WAIT_MS, Stack, new_context, sign_in
 from tests.e2e.test_engine_process import output, start
 from tests.e2e.test_http_demo_process import stop, wait_until_serving
 from tests.unit.test_projection_scenario import signal_for
@@ -59,19 +61,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("daily-work")
     seed_cases(root, MANY)
     registry = PrincipalRegistry(root / "principals.json")
-    issued = registry.add(
-        role=Role.COORDINATOR,
-        organisation="gemeente-kerkrade",
-        municipalities=[KERKRADE],
-        principal_id="coordinator-kerkrade",
-    )
+    issued = [
+        registry.add(
+            role=Role.COORDINATOR,
+            organisation="gemeente-kerkrade",
+            municipalities=[KERKRADE],
+            principal_id="coordinator-kerkrade",
+        ),
+        registry.add(role=Role.AUDITOR, organisation="audit-zuid-limburg", principal_id="auditor"),
+    ]
     port = free_port()
     with EmbeddedNatsServer(root / "nats") as server:
         proc = start(["run"], root, KS_NATS_URL=server.url, KS_API_PORT=str(port))
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_serving(base, proc)
-            yield Stack(base, root, server.url, {issued.principal.id: issued.token})
+            yield Stack(base, root, server.url, {i.principal.id: i.token for i in issued})
         finally:
             code = stop(proc)
         assert code == 0, output(root, "run")[-3000:]
@@ -263,3 +268,79 @@ def test_the_live_refresh_keeps_the_focus_on_the_same_case(stack: Stack, browser
     )
     assert focused == case_id
     context.close()
+
+
+def test_saving_focuses_the_confirmation_and_the_case_prints_without_menu_or_forms(
+    stack: Stack, browser: Browser
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    page.goto(stack.base + "/dashboard/werkvoorraad?state=signalled")
+    page.locator("#queue-rows tr[data-case] a").first.click()
+    page.get_by_role("button", name="Toestemming gevraagd").click()
+    confirmation = page.get_by_role("status").first
+    expect(confirmation).to_contain_text("om toestemming gevraagd")
+    expect(confirmation).to_be_focused()
+    assert_no_violations(page, "25-casus-bevestiging")
+    # Printed: the case's overview and timeline, no menu and no forms
+    page.emulate_media(media="print")
+    expect(page.get_by_role("heading", name="Overzicht")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Hoofdmenu")).to_be_hidden()
+    forms = page.locator("main form")
+    assert forms.count() > 0
+    for i in range(forms.count()):
+        expect(forms.nth(i)).to_be_hidden()
+    screenshot(page, "26-casus-afdruk")
+    context.close()
+
+
+def test_the_auditor_reads_steps_in_dutch_newest_first_by_user_and_date(
+    stack: Stack, browser: Browser
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    page.goto(stack.base + "/dashboard/werkvoorraad?state=signalled")
+    page.locator("#queue-rows tr[data-case] a").first.click()
+    page.get_by_role("button", name="Toestemming gevraagd").click()
+    expect(page.get_by_role("status").first).to_contain_text("om toestemming gevraagd")
+    context.close()
+    auditor = new_context(browser)
+    audit = auditor.new_page()
+    sign_in(audit, stack, "auditor", target="/dashboard/audit")
+    expect(audit.get_by_role("heading", name="Toegangslog")).to_be_visible()
+    expect(audit.locator("#verify-result")).to_contain_text("nog niet gecontroleerd")
+    # `ks audit verify` runs; the page shows its result and date
+    env = dict(os.environ, KS_DATA_DIR=str(stack.data_dir), KS_NATS_URL=stack.nats_url)
+    verified = subprocess.run(
+        [KS, "audit", "verify"], env=env, capture_output=True, text=True, check=False
+    )
+    assert verified.returncode in (0, 3), verified.stdout + verified.stderr
+    audit.reload()
+    expect(audit.locator("#verify-result")).to_contain_text("intact")
+    expect(audit.locator("table.log caption")).to_contain_text("nieuwste eerst")
+    times = audit.locator("table.log tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.position).filter(Boolean).map(Number)"
+    )
+    assert len(times) > 2
+    assert times == sorted(times, reverse=True)
+    # The user filter: only the coordinator's steps, named in Dutch, with role and purpose
+    audit.get_by_label("Gebruiker (id)").fill("coordinator-kerkrade")
+    today = datetime.now(AMSTERDAM).date().isoformat()
+    audit.get_by_label("Van (datum)").fill(today)
+    audit.get_by_label("Tot en met (datum)").fill(today)
+    audit.get_by_role("button", name="Filteren").click()
+    expect(audit).to_have_url(re.compile(r"wie=coordinator-kerkrade"))
+    rows = audit.locator("table.log tbody tr")
+    expect(rows.first).to_be_visible()
+    assert all("coordinator-kerkrade" in t for t in rows.all_inner_texts())
+    step = audit.locator("tr", has_text="Toestemming gevraagd").first
+    expect(step).to_contain_text("Coördinator")
+    expect(step).to_contain_text("doel: coördinatie")
+    assert "/dashboard/casus/" not in audit.locator("table.log").inner_text()
+    assert_no_violations(audit, "27-toegangslog-in-het-nederlands")
+    # A day without entries shows none
+    audit.goto(stack.base + "/dashboard/audit?van=2020-01-01&tot=2020-01-02")
+    expect(audit.locator("table.log tbody")).to_contain_text("Geen regels met deze filters")
+    auditor.close()

@@ -185,6 +185,8 @@ async def act(
     command = after_match_forms.COMMANDS.get(action) or forms.COMMANDS.get(action)
     if command is None:
         raise PageError(404, "Onbekende actie", "Deze actie bestaat niet op de casuspagina.")
+    if attempt is not None:  # the log names the step, not the route's {action} placeholder
+        attempt.object = f"POST {PREFIX}/casus/{{case_id}}/{action}"
     version = forms.one(form, "version")
     if not (version.isdigit() and 0 < int(version) < 10**9):
         # Like the API's If-Match: a form names the version it was shown, never "any".
