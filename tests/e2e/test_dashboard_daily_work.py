@@ -68,7 +68,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             municipalities=[KERKRADE],
             principal_id="coordinator-kerkrade",
         ),
-        registry.add(role=Role.AUDITOR, organisation="audit-zuid-limburg", principal_id="auditor"),
+        registry.add(
+            role=Role.AUDITOR,
+            organisation="audit-zuid-limburg",
+            municipalities=[KERKRADE],
+            principal_id="auditor",
+        ),
     ]
     port = free_port()
     with EmbeddedNatsServer(root / "nats") as server:
@@ -214,16 +219,16 @@ def _all_other_pages(page: Page) -> list[str]:
 
 
 def close_case(page: Page) -> None:
-    """Close the open case page's case with a result, confirming the step."""
-    risky = page.locator("details.risky > summary")
-    if risky.count():
-        risky.first.click()
+    """Close the open case page's case: behind its disclosure, with a result, confirmed."""
     closing = page.locator("form", has=page.get_by_role("heading", name="Casus afsluiten"))
-    result = closing.get_by_label("Resultaat")
-    result.select_option(index=result.locator("option").count() - 1)
-    confirm = closing.get_by_role("checkbox")
-    if confirm.count():
-        confirm.check()
+    expect(closing).to_be_hidden()  # a risky step waits behind a disclosure
+    page.locator("details.risky > summary", has_text="Casus afsluiten").click()
+    closing.get_by_label("Resultaat").select_option(index=1)
+    closing.get_by_label("Korte toelichting").fill("Gezin verhuisd naar buiten de regio")
+    closing.get_by_role("button", name="Afsluiten").click()
+    # Without the confirmation the browser keeps the form (the box is required)
+    expect(page.locator("#case-state")).not_to_have_text("Afgesloten")
+    closing.get_by_role("checkbox").check()
     closing.get_by_role("button", name="Afsluiten").click()
     expect(page.locator("#case-state")).to_have_text("Afgesloten")
 
