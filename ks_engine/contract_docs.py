@@ -32,6 +32,8 @@ _EVENT_NAMES = [
     "SupportStarted",
     "Evaluated",
     "Reopened",
+    "ChildBorn",
+    "CasesMerged",
 ]
 
 

@@ -60,3 +60,10 @@ def test_the_readme_explains_every_rejection_code() -> None:
     readme = (ROOT / "README.md").read_text()
     for code in RejectionCode:
         assert f"| `{code.value}` | {code.meaning} |" in readme, code
+
+
+def test_asyncapi_names_every_published_referral_event() -> None:
+    from ks_engine.contract_docs import _EVENT_NAMES
+    from projections.event import DATA_MODELS
+
+    assert set(_EVENT_NAMES) == set(DATA_MODELS)
