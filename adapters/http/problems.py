@@ -6,6 +6,7 @@ request id; never a stack trace, an internal name or the value they sent (it may
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -190,16 +191,29 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 IF_MATCH = ("header", "if-match")
+# A version as an entity tag: "3" (W/"3" and a bare 3 are taken too). Not "*": a change names
+# the version it is based on, or it could overwrite a change its sender never saw.
+IF_MATCH_PATTERN = r'^(?:W/)?(?:"[1-9][0-9]{0,8}"|[1-9][0-9]{0,8})$'
+
+
+def if_match_version(value: str) -> int:
+    """The version in an If-Match value that matched IF_MATCH_PATTERN."""
+    return int(value.removeprefix("W/").strip('"'))
 
 
 def _precondition_required(request: Request) -> JSONResponse:
-    case = request.path_params.get("case_id", "{case_id}")
+    case = request.path_params.get("case_id")
+    where = (
+        f"the case version this command is based on: the ETag of GET /cases/{case} or the "
+        "version in the work queue. If the case changed since"
+        if case is not None
+        else "the version this change is based on: the ETag you last read. If it changed since"
+    )
     return problem_response(
         request,
         428,
-        'send If-Match: "<version>" with the case version this command is based on: the ETag '
-        f"of GET /cases/{case} or the version in the work queue. If the case changed since, "
-        "the answer is 412 and nothing is recorded; If-Match: * is not accepted.",
+        f'send If-Match: "<version>" with {where}, the answer is 412 and nothing is recorded; '
+        "If-Match: * is not accepted.",
     )
 
 
@@ -210,7 +224,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         if tuple(err.get("loc", ())) == IF_MATCH:
             if err.get("type") == "missing" or str(err.get("input", "")).strip() == "*":
                 return _precondition_required(request)
-            err["msg"] = 'not a case version: send If-Match: "<version>", e.g. "3"'
+            kind = "a case version" if "case_id" in request.path_params else "a version"
+            err["msg"] = f'not {kind}: send If-Match: "<version>", e.g. "3"'
     errors = field_errors(raw)
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem_response(
@@ -224,9 +239,25 @@ async def http_problem(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ProblemWhileReading):
         return await _api_error(request, exc.error)
     detail = exc.detail if isinstance(exc.detail, str) else "the request cannot be served"
+    headers = dict(exc.headers or {})
     if exc.status_code == 404:
         detail = "there is nothing at this address"
-    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+    if exc.status_code == 405 and (allowed := _allowed(request)):
+        # Starlette names only the methods of the first route on the path; name them all.
+        detail = f"{request.method} is not served here; use {', '.join(allowed)}"
+        headers["Allow"] = ", ".join(allowed)
+    return problem_response(request, exc.status_code, detail, headers=headers or None)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method the API document serves on the request's path."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    # A path without parameters first: /cases/search is not a /cases/{case_id}.
+    for template, operations in sorted(paths.items(), key=lambda item: "{" in item[0]):
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            return sorted(method.upper() for method in operations)
+    return []
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:

@@ -60,7 +60,7 @@ def test_an_administrator_adds_changes_and_removes_an_offer_with_versions(api: A
     assert again.status_code == 412  # it exists: change it with its version instead
     renamed = new_offer(name="Taalmaatje Parkstad")
     no_version = api.client.put("/catalog/services/taalmaatje", json=renamed, headers=admin)
-    assert no_version.status_code == 422
+    assert no_version.status_code == 428
     assert "If-Match" in no_version.json()["detail"]
     changed = api.client.put(
         "/catalog/services/taalmaatje", json=renamed, headers=admin | {"If-Match": f'"{version}"'}

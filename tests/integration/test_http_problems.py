@@ -240,7 +240,13 @@ def test_a_partner_cannot_signal_in_another_organisations_name(api: Api) -> None
 
 def test_unknown_addresses_and_methods_are_problems_too(api: Api) -> None:
     problem(api.client.get("/nothing-here"), 404)
-    problem(api.client.delete("/catalog", headers=api.auth("kerkrade")), 405)
+    refused = api.client.delete("/catalog", headers=api.auth("kerkrade"))
+    assert "use GET" in problem(refused, 405)["detail"]
+    assert refused.headers["Allow"] == "GET"
+    # Every method served on a path is named, also when separate routes serve them
+    services = api.client.patch("/catalog/services", headers=api.auth("admin"))
+    assert problem(services, 405)
+    assert services.headers["Allow"] == "GET, POST"
 
 
 def test_each_request_has_one_canonical_log_line_with_its_request_id(

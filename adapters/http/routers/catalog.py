@@ -7,7 +7,6 @@ log. A change names the offer's version it was based on (``If-Match``): a stale 
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -15,7 +14,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.http.context import PrincipalDep, ServicesDep, audited, require
-from adapters.http.problems import InvalidRequestError, NotFoundError, problem_responses
+from adapters.http.problems import (
+    IF_MATCH_PATTERN,
+    InvalidRequestError,
+    NotFoundError,
+    if_match_version,
+    problem_responses,
+)
 from domain.catalogue import Catalogue, Organization, SupportOffer
 from domain.values import Actor, ActorRole
 from ks_engine import commands as c
@@ -24,7 +29,6 @@ from ks_engine.principals import Principal, Role
 
 router = APIRouter(tags=["catalogue"], responses=problem_responses(401))
 Admin = Annotated[Principal, require(Role.ADMIN)]
-_VERSION = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 
 class ServiceIn(BaseModel):
@@ -53,16 +57,15 @@ class RemovedOut(BaseModel):
 
 def _if_match(
     if_match: Annotated[
-        str | None, Header(description='The offer version the change is based on, e.g. "3".')
-    ] = None,
+        str,
+        Header(
+            pattern=IF_MATCH_PATTERN,
+            description='The offer version the change is based on (its ETag), e.g. "3"; '
+            "without it (or with `*`) the answer is 428.",
+        ),
+    ],
 ) -> int:
-    found = _VERSION.fullmatch((if_match or "").strip())
-    if found is None or int(found.group(1)) < 1:
-        raise InvalidRequestError(
-            'send If-Match with the offer\'s version (its ETag), a whole number from 1, e.g. "3"',
-            errors=[{"field": "header.if-match", "message": "missing or not an offer version"}],
-        )
-    return int(found.group(1))
+    return if_match_version(if_match)
 
 
 IfMatch = Annotated[int, Depends(_if_match)]
@@ -128,7 +131,7 @@ async def add_service(
     "/catalog/services/{service_id}",
     summary="Change an offer (administrators; If-Match: the version last read)",
     dependencies=[audited(AccessAction.UPDATE)],
-    responses=problem_responses(403, 404, 412, 422),
+    responses=problem_responses(403, 404, 412, 422, 428),
 )
 async def change_service(
     service_id: str,
@@ -153,7 +156,7 @@ async def change_service(
     "/catalog/services/{service_id}",
     summary="Take an offer off the menukaart (administrators; If-Match: its version)",
     dependencies=[audited(AccessAction.DELETE)],
-    responses=problem_responses(403, 404, 412, 422),
+    responses=problem_responses(403, 404, 412, 422, 428),
 )
 async def remove_service(
     service_id: str, expected: IfMatch, ctx: AdminContext, services: ServicesDep

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from adapters.http.access import CoordinatedCase
 from adapters.http.context import Coordinator, ServicesDep, audited
-from adapters.http.problems import problem_responses
+from adapters.http.problems import IF_MATCH_PATTERN, if_match_version, problem_responses
 from adapters.http.schemas.commands import (
     ClosureIn,
     CommandOut,
@@ -32,10 +32,6 @@ router = APIRouter(
     responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
 )
 
-# A case version as an entity tag: "3" (W/"3" and a bare 3 are taken too). Not "*": a command
-# names the version it is based on, or it could overwrite a change its sender never saw.
-IF_MATCH_PATTERN = r'^(?:W/)?(?:"[1-9][0-9]{0,8}"|[1-9][0-9]{0,8})$'
-
 
 def _expected_version(
     if_match: Annotated[
@@ -49,7 +45,7 @@ def _expected_version(
         ),
     ],
 ) -> int:
-    return int(if_match.removeprefix("W/").strip('"'))
+    return if_match_version(if_match)
 
 
 ExpectedVersion = Annotated[int, Depends(_expected_version)]
