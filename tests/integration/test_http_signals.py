@@ -174,7 +174,7 @@ async def test_a_signal_posted_over_http_opens_a_case_that_is_worked_to_closure(
     # The midwife, named in the consent, sees the outcome.
     seen = await stack.http.get(f"/cases/{case_id}", headers=stack.auth("demo-partner-midwife"))
     assert seen.status_code == 200
-    assert seen.json()["outcome"] == "support_started"
+    assert seen.json()["outcome"] == "support_completed"
 
 
 async def test_the_same_signal_posted_twice_has_one_effect(stack: Stack) -> None:

@@ -105,7 +105,12 @@ def test_the_queue_is_sorted_by_urgency_then_overdue_then_deadline(
         "consent_requested",
         "consent_answer",
     )
-    assert (f.state, f.next_deadline, f.overdue) == ("consent_declined", None, False)
+    # A refusal is due for closing (or asking again) within the closing days.
+    assert (f.state, f.next_deadline and f.next_deadline.step, f.overdue) == (
+        "consent_declined",
+        "closing",
+        False,
+    )
     assert page.next_cursor is None
     # The same rows a week earlier: nothing is overdue yet
     assert not any(i.overdue for i in views.work_queue.page(now=NOW - timedelta(days=7)).items)
