@@ -288,6 +288,7 @@ def test_a_coordinator_takes_a_new_signal_to_support_matched(
     evaluation.get_by_role("button", name="Evaluatie vastleggen").click()
     expect(page.locator("#case-state")).to_have_text("Geëvalueerd")
     check_page(page, "09-casus-geevalueerd")
+    page.locator("details.risky > summary", has_text="Casus afsluiten").click()  # rare: folded
     closing = page.locator("form", has=page.get_by_role("heading", name="Casus afsluiten"))
     expect(closing.get_by_label("Resultaat")).to_have_value("")  # no result chosen for you
     closing.get_by_label("Resultaat").select_option("support_completed")
