@@ -9,6 +9,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,6 +24,7 @@ from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.intake import DLQ_SUBJECT, Intake
 from adapters.nats.streams import DLQ, ensure_intake_streams
 from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.clock import now
 from ks_engine.partners import Partner, PartnerRegistry
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal
@@ -157,6 +159,12 @@ def _mutations() -> list[tuple[str, Callable[[], tuple[bytes, str]]]]:
     no_date["data"]["phase"] = {"phase": "postnatal"}
     bad_schema = signal(MOTHER, "bad", urgency="whenever")
     not_ce = {"hello": "world"}
+    heerlen = signal(MOTHER, "bad", municipality="GM0917")  # in the region, no Knooppunt
+    tomorrow = (now() + timedelta(days=1)).date()
+    born_tomorrow = signal(MOTHER, "bad", person={"bsn": MOTHER, "birth_date": str(tomorrow)})
+    due_in_a_year = signal(
+        MOTHER, "bad", phase={"phase": "pregnancy", "date": str(tomorrow + timedelta(days=365))}
+    )
     return [
         ("not_json", lambda: (b"{not json", "ks.signals.GM0928")),
         ("not_cloudevent", lambda: encoded(not_ce)),
@@ -166,6 +174,10 @@ def _mutations() -> list[tuple[str, Callable[[], tuple[bytes, str]]]]:
         ("invalid_bsn", lambda: encoded(wrong_bsn)),
         ("phase_date_missing", lambda: encoded(no_date)),
         ("municipality_mismatch", lambda: encoded(signal(MOTHER, "bad"), "ks.signals.GM0882")),
+        ("bsn_as_reference", lambda: encoded(doc(subject=f"client {OTHER}"))),
+        ("municipality_not_served", lambda: encoded(heerlen, "ks.signals.GM0917")),
+        ("implausible_date", lambda: encoded(born_tomorrow)),
+        ("implausible_date", lambda: encoded(due_in_a_year)),
     ]
 
 
@@ -190,6 +202,7 @@ async def test_each_rejection_class_is_dead_lettered_with_its_reason_and_intake_
         assert reason, "every dead letter says what was wrong"
         assert MOTHER not in reason
         assert "111222334" not in reason
+        assert OTHER not in reason
         assert m.headers["Ks-Original-Subject"].startswith("ks.signals.")
         await m.ack()
     # The body is kept for repair, sealed under the engine's key; the headers never carry the BSN.
@@ -199,6 +212,9 @@ async def test_each_rejection_class_is_dead_lettered_with_its_reason_and_intake_
     assert any(MOTHER.encode() in letter.original(seal).body for letter in letters)
     invalid_bsn = next(m for m in dead if m.headers["Ks-Error-Code"] == "invalid_bsn")
     assert "data.person.bsn" in invalid_bsn.headers["Ks-Error-Reason"]
+    dates = [m.headers["Ks-Error-Reason"] for m in dead if "implausible_date" in str(m.headers)]
+    assert "data.person.birth_date: the date of birth lies in the future" in dates[0]
+    assert "data.phase.date: the expected due date is more than 10 months ahead" in dates[1]
     accepted = [r for r in got if r["status"] == "accepted"]
     rejected = [r for r in got if r["status"] == "rejected"]
     assert len(accepted) == 1
