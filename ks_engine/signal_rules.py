@@ -41,10 +41,12 @@ def check_references(attributes: Mapping[str, Any]) -> None:
     found = [name for name in REFERENCE_ATTRIBUTES if _holds_bsn(attributes.get(name))]
     if found:
         message = "holds a citizen service number (BSN); use your own reference instead"
+        verb = "holds" if len(found) == 1 else "hold"
         raise Rejection(
             RejectionCode.BSN_AS_REFERENCE,
-            f"the CloudEvent's {' and '.join(found)} {message}: a citizen's number may only be "
-            "sent in data.person.bsn",
+            f"the CloudEvent's {' and '.join(found)} {verb} a citizen service number (BSN); use "
+            "your own references: a citizen's number is sent only in the person blocks of data "
+            "(data.person, data.household)",
             errors=tuple((name, message) for name in found),
         )
 
