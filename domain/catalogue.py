@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.errors import UnknownOfferError
+from domain.redaction import FreeText
 from domain.referral import Referral
 from domain.values import Dimension, HealthScores, MunicipalityCode, Need, Phase, RiskFactor
 
@@ -22,7 +23,7 @@ class Organization(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    name: FreeText = Field(min_length=1)
 
 
 class SupportOffer(BaseModel):
@@ -30,10 +31,10 @@ class SupportOffer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(min_length=1, pattern=r"^[a-z0-9-]+$")
-    name: str = Field(min_length=1)
+    name: FreeText = Field(min_length=1)
     organization_id: str
-    description: str = ""
-    eligibility: str = ""
+    description: FreeText = ""
+    eligibility: FreeText = ""
     phases: tuple[Phase, ...] = Field(min_length=1)
     needs: tuple[Need, ...] = ()
     risk_factors: tuple[RiskFactor, ...] = ()

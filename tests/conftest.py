@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from ks_engine.bootstrap import Engine, bootstrap
@@ -14,6 +15,11 @@ from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings, new_secrets
 from tests.nats_cluster import NatsCluster
 from tests.postgres_server import PostgresDatabase, PostgresServer
+
+# Tests never assert on wall-clock speed: hypothesis's per-example deadline would fail a property
+# on a busy machine, not on a wrong answer.
+settings.register_profile("ks", deadline=None)
+settings.load_profile("ks")
 
 
 class FixedClock:

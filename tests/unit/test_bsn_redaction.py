@@ -8,6 +8,7 @@ from datetime import datetime
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from domain.catalogue import Organization, SupportOffer
 from domain.redaction import REDACTED, bsn_spans, holds_bsn, is_bsn, redact_bsns
 from domain.referral import Referral
 from domain.values import (
@@ -16,6 +17,7 @@ from domain.values import (
     MeldcodeStep,
     Outcome,
     PersonalDetails,
+    Phase,
     Reporter,
     ReporterRole,
 )
@@ -140,3 +142,21 @@ def test_coordinators_free_text_is_redacted_before_it_becomes_an_event() -> None
         "Acute onveiligheid, moeder BSN[BSN]; kind [BSN] ook."
     )
     assert case.outcome == {"code": "referred_to_veilig_thuis", "reason": "#[BSN]."}
+
+
+def test_the_menukaarts_texts_are_free_text_too() -> None:
+    offer = SupportOffer(
+        id="schuldhulp",
+        name="Schuldhulp 123456782",
+        organization_id="gemeente",
+        description="Aanmelden met BSN 111 222 333 van de cliënt.",
+        eligibility="#100000009.",
+        phases=(Phase.PREGNANCY,),
+        service_area=("GM0928",),
+    )
+    assert (offer.name, offer.description, offer.eligibility) == (
+        "Schuldhulp [BSN]",
+        "Aanmelden met BSN [BSN] van de cliënt.",
+        "#[BSN].",
+    )
+    assert Organization(id="o", name="Praktijk 123456782").name == "Praktijk [BSN]"
