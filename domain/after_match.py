@@ -18,6 +18,7 @@ from domain import guards
 from domain.errors import InvalidValueError
 from domain.household_changes import HouseholdChanges
 from domain.lifecycle import Action, State
+from domain.redaction import redact_bsns
 from domain.values import Actor, ActorRole, HealthScores, Need, Outcome
 
 Json = dict[str, Any]
@@ -119,7 +120,9 @@ class AfterMatch(HouseholdChanges):
         if not lead_professional.strip():
             raise InvalidValueError(f"{head}: name the lead professional")
         self._support_started(
-            on=on, lead_professional=lead_professional.strip(), **_cause(actor, at, causation_id)
+            on=on,
+            lead_professional=redact_bsns(lead_professional.strip()),
+            **_cause(actor, at, causation_id),
         )
 
     @event("SupportStarted")
