@@ -214,7 +214,7 @@ async def test_no_misplaced_bsn_reaches_any_store(
                 "justification": f"Acute onveiligheid; zie dossier BSN:{IN_JUSTIFICATION}.",
             },
         ),
-        ("closure", {"outcome": "referred_to_veilig_thuis", "reason": f"#{IN_REASON}."}),
+        ("closure", {"outcome": "referred_elsewhere", "reason": f"#{IN_REASON}."}),
     ]
     version = 1
     for step, body in steps:
