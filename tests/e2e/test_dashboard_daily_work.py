@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
-from domain.values import Urgency
+from domain.values import Dimension, Urgency
 from ks_engine.bootstrap import bootstrap
 from ks_engine.clock import AMSTERDAM
 from ks_engine.principals import PrincipalRegistry, Role
@@ -349,3 +349,37 @@ def test_the_auditor_reads_steps_in_dutch_newest_first_by_user_and_date(
     audit.goto(stack.base + "/dashboard/audit?van=2020-01-01&tot=2020-01-02")
     expect(audit.locator("table.log tbody")).to_contain_text("Geen regels met deze filters")
     auditor.close()
+
+
+def test_a_refused_discussion_keeps_what_was_typed(stack: Stack, browser: Browser) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    page.goto(stack.base + "/dashboard/werkvoorraad?state=signalled")
+    page.locator("#queue-rows tr[data-case] a").first.click()
+    page.get_by_role("button", name="Toestemming gevraagd").click()
+    consent = page.locator("form", has=page.get_by_role("heading", name="Antwoord van de familie"))
+    for box in consent.get_by_role("checkbox").all():
+        box.check()
+    consent.get_by_role("button", name="Antwoord vastleggen").click()
+    expect(page.locator("#case-state")).to_have_text("Toestemming gegeven")
+    # A participant the consent does not name: the step is refused
+    discussion = page.locator("form", has=page.get_by_role("heading", name="Casusbespreking"))
+    scores = dict(zip(["6", "3", "7", "4", "5", "2"], list(Dimension), strict=True))
+    for score, dimension in scores.items():
+        discussion.get_by_label(dimension.label, exact=True).fill(score)
+    discussion.get_by_role("checkbox", name="Financiën en schulden").check()
+    discussion.get_by_label("Andere deelnemers").fill("organisatie-zonder-toestemming")
+    discussion.get_by_role("button", name="Bespreking vastleggen").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.locator("#case-state")).to_have_text("Toestemming gegeven")
+    # Everything typed is still there
+    for score, dimension in scores.items():
+        expect(discussion.get_by_label(dimension.label, exact=True)).to_have_value(score)
+    expect(discussion.get_by_role("checkbox", name="Financiën en schulden")).to_be_checked()
+    expect(discussion.get_by_label("Andere deelnemers")).to_have_value(
+        "organisatie-zonder-toestemming"
+    )
+    assert_no_violations(page, "28-casus-geweigerde-bespreking")
+    context.close()

@@ -102,7 +102,10 @@ async def render_case(
     done: str | None = None,
     message: str | None = None,
     status: int = 200,
+    typed: forms.Form | None = None,
+    invalid: frozenset[str] = frozenset(),
 ) -> Response:
+    """The case page; after a refused step, with what was typed and the refused fields."""
     view, behind = await case_view(services, case.id, after)
     actions = [a.value for a in case.allowed_actions() if a is not Action.ADD_SIGNAL]
     suggestions = []
@@ -111,6 +114,8 @@ async def render_case(
     discussions = (view or {}).get("discussions", [])
     today = services.referrals.clock().date()
     context = {
+        "typed": {k: list(v) for k, v in (typed or {}).items() if k not in ("csrf", "version")},
+        "invalid": invalid,
         "case_id": str(case.id),
         "state": case.state.value,
         "version": case.version,
@@ -199,12 +204,40 @@ async def act(
     try:
         result = await run_in_threadpool(command, services.referrals, case.id, expected, form, ctx)
     except ValidationError as exc:
-        return await render_case(request, services, case, message=invalid_fields(exc), status=422)
+        wrong = frozenset(_field_names(exc))
+        return await render_case(
+            request,
+            services,
+            case,
+            message=invalid_fields(exc),
+            status=422,
+            typed=form,
+            invalid=wrong,
+        )
     except DomainError as exc:
         status = 409 if isinstance(exc, IllegalTransitionError | VersionConflictError) else 422
         current = await run_in_threadpool(services.referrals.get_case, case.id)
+        kept = form if current.version == case.version else None  # changed meanwhile: fresh
         return await render_case(
-            request, services, current, after=None, message=refusal(exc), status=status
+            request,
+            services,
+            current,
+            after=None,
+            message=refusal(exc),
+            status=status,
+            typed=kept,
         )
     # A reopening answers with the follow-up case: the page shows that one next.
     return redirect(f"{PREFIX}/casus/{result.case_id}?na={result.position}&gedaan={action}")
+
+
+def _field_names(exc: ValidationError) -> list[str]:
+    """The form's names of the fields pydantic refused (a score is ``score_<dimension>``)."""
+    names = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        if loc and loc[0] == "scores" and len(loc) > 1:
+            names.append(f"score_{loc[1]}")
+        elif loc:
+            names.append(loc[0])
+    return names
