@@ -145,14 +145,15 @@ class SqliteAuditDatabase:
 class PostgresAuditDatabase:
     """The audit tables in the event store's PostgreSQL database.
 
-    ``connect`` returns a new psycopg connection on the configured server and schema (the
-    composition root passes ``adapters.persistence.postgres.connect`` bound to the settings).
+    Transactions take a connection from ``pool`` (a psycopg_pool ``ConnectionPool`` on the
+    configured server and schema, built by ``adapters.persistence.postgres.pool``) instead of
+    opening one each: a connection broken by a server restart is replaced, not used.
     """
 
     dialect = "postgres"
 
-    def __init__(self, connect: Callable[[], Any]) -> None:
-        self._connect = connect
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
 
     @staticmethod
     def _sql(sql: str) -> str:
@@ -161,14 +162,20 @@ class PostgresAuditDatabase:
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Transaction]:
         import psycopg  # only when PostgreSQL is configured
+        from psycopg_pool import PoolTimeout
 
         from adapters.persistence.postgres import PostgresUnavailableError
 
         try:
-            with self._connect() as conn, conn.transaction(), conn.cursor() as cursor:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
                 yield _DbApiTx(cursor, self._sql)
         except psycopg.errors.UniqueViolation as e:
             raise DuplicateRowError(str(e)) from None
+        except PoolTimeout:
+            raise AuditDatabaseError(
+                "the audit tables cannot be used: no PostgreSQL connection within "
+                f"{self._pool.timeout:g} s (is the server running and reachable?)"
+            ) from None
         except (psycopg.Error, PostgresUnavailableError) as e:
             raise AuditDatabaseError(f"the audit tables cannot be used: {e}") from None
 
@@ -176,4 +183,5 @@ class PostgresAuditDatabase:
         """Nothing to do: PostgreSQL recycles its WAL segments itself."""
 
     def close(self) -> None:
-        """Connections are opened per transaction; nothing stays open."""
+        """Close the pooled connections."""
+        self._pool.close()

@@ -1,7 +1,7 @@
 """Connections to the PostgreSQL server of ``KS_STORE=postgres``, for the event store and views.
 
-The event store opens its own pool (eventsourcing's PostgreSQL persistence); read models, keys
-and the access log open theirs with :func:`connect`, on the same server and schema.
+The event store opens its own pool (eventsourcing's PostgreSQL persistence); read models and
+the audit tables (chain, keys) open theirs with :func:`pool`, on the same server and schema.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
 
 from ks_engine.settings import Settings
 
@@ -49,6 +50,27 @@ def connect(settings: Settings, **kwargs: Any) -> psycopg.Connection[Any]:
             f"{settings.pg_host}:{settings.pg_port} as {settings.pg_user!r}: "
             f"{_first_line(exc)}"
         ) from None
+
+
+def pool(
+    settings: Settings, *, name: str, max_size: int
+) -> ConnectionPool[psycopg.Connection[Any]]:
+    """A small open pool of autocommit connections, each checked before it is handed out.
+
+    The check replaces a connection broken by a server restart instead of using it; threads
+    never share a connection.
+    """
+    return ConnectionPool(
+        conninfo(settings),
+        kwargs={"autocommit": True},
+        min_size=0,
+        max_size=max_size,
+        num_workers=1,
+        check=ConnectionPool.check_connection,
+        timeout=settings.pg_connect_timeout_seconds + 1.0,
+        name=name,
+        open=True,
+    )
 
 
 @contextmanager

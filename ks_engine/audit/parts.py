@@ -6,7 +6,6 @@ import base64
 import importlib
 import secrets
 from dataclasses import dataclass
-from functools import partial
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -36,7 +35,7 @@ def open_audit_database(settings: Settings) -> AuditDatabase:
         return SqliteAuditDatabase(None)
     # KS_STORE=postgres: the same server, schema and credentials as the event store.
     postgres = importlib.import_module("adapters.persistence.postgres")
-    return PostgresAuditDatabase(partial(postgres.connect, settings))
+    return PostgresAuditDatabase(postgres.pool(settings, name="ks-audit", max_size=4))
 
 
 def personal_data_vault(settings: Settings, db: AuditDatabase) -> PersonalDataVault:
