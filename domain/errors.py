@@ -51,3 +51,7 @@ class CatalogueError(DomainError):
 
 class ServiceNotFoundError(DomainError):
     """No offer with this id is on the menukaart."""
+
+
+class CaseRestrictedError(DomainError):
+    """Processing of the case is restricted (AVG art. 18): only the privacy officer may act."""

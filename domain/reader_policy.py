@@ -114,6 +114,7 @@ CASE_FIELDS: dict[str, Label] = {
     "evaluations[].scores": M,
     "evaluations[].next_step": P,
     "evaluations[].at": P,
+    "restriction": P,
     "timeline[].version": P,
     "timeline[].event": P,
     "timeline[].at": P,
@@ -144,6 +145,8 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
         "members": C,
         **_under("signals[]", _SIGNAL),
     },
+    "Restricted": {"basis": P},
+    "RestrictionLifted": {},
 }
 
 

@@ -19,6 +19,7 @@ from domain.errors import InvalidValueError
 from domain.household import member_pseudonyms, members_of
 from domain.lifecycle import Action, State, allowed_actions
 from domain.redaction import redact_bsns
+from domain.restriction import Restrictable
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
 
 Json = dict[str, Any]
@@ -59,7 +60,7 @@ def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
     return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
 
 
-class Referral(AfterMatch):
+class Referral(Restrictable, AfterMatch):
     """A referral of one person (and household) to the Knooppunt of a municipality."""
 
     # -- creation -----------------------------------------------------------------------

@@ -212,6 +212,7 @@ class ActorRole(Labelled):
     AUDITOR = "auditor"
     ADMIN = "admin"
     SYSTEM = "system"
+    PRIVACY_OFFICER = "privacy_officer"  # *functionaris gegevensbescherming*
 
 
 _LABELS: dict[Any, str] = {
@@ -284,6 +285,7 @@ _LABELS: dict[Any, str] = {
     ActorRole.AUDITOR: "Auditor",
     ActorRole.ADMIN: "Beheerder",
     ActorRole.SYSTEM: "Systeem",
+    ActorRole.PRIVACY_OFFICER: "Functionaris gegevensbescherming",
 }
 
 

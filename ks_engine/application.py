@@ -29,6 +29,7 @@ from ks_engine.case_search import CaseSearch
 from ks_engine.catalogue_maintenance import CatalogueMaintenance
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
+from ks_engine.privacy.rights import RightsCommands
 from ks_engine.processing import AggregateProcessingEvent
 from ks_engine.signal_intake import ExistenceQuery
 from ks_engine.transcoding import DateAsISO
@@ -43,7 +44,9 @@ class CommandResult:
     position: int
 
 
-class Referrals(AfterMatchCommands, CatalogueMaintenance, HouseholdCommands, CaseSearch):
+class Referrals(
+    RightsCommands, AfterMatchCommands, CatalogueMaintenance, HouseholdCommands, CaseSearch
+):
     """Referrals to the Knooppunt: signals in, coordinators' decisions recorded."""
 
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Referral: 50, Menukaart: 20}
@@ -268,6 +271,8 @@ class Referrals(AfterMatchCommands, CatalogueMaintenance, HouseholdCommands, Cas
 
     def _case_for(self, cmd: c.CaseCommand) -> Referral:
         case = self.get_case(cmd.case_id)
+        # A restricted case (AVG art. 18) takes no command but the privacy officer's.
+        case.refuse_if_restricted("change")
         if cmd.expected_version is not None and cmd.expected_version != case.version:
             raise VersionConflictError(
                 f"case {case.id} changed since version {cmd.expected_version} (now version "

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.after_match import NeedResult, NextStep
 from domain.consent_record import ConsentRecord
+from domain.restriction import RestrictionBasis
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome
 
 
@@ -111,3 +112,14 @@ class RecordEvaluation(CaseCommand):
 
 class Reopen(CaseCommand):
     """Reopen a recently closed case as a linked follow-up case."""
+
+
+# -- the family's rights (AVG) ------------------------------------------------------------------
+class Restrict(CaseCommand):
+    """Restrict processing of the case (AVG art. 18/21), on the family's request."""
+
+    basis: RestrictionBasis
+
+
+class LiftRestriction(CaseCommand):
+    """Lift the restriction: the case goes on where it stood."""

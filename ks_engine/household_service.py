@@ -82,6 +82,7 @@ class HouseholdCommands(SignalIntake):
         """Take the other case of the household into this one (``CasesMerged`` on both)."""
         kept = self._case_for(cmd)
         other = self.get_case(cmd.other_case_id)
+        other.refuse_if_restricted("merge")
         at = self.clock()
         kept.merge_in(other, actor=ctx.actor, at=at, cid=ctx.causation_id)
         other.merge_into(kept, actor=ctx.actor, at=at, cid=ctx.causation_id)

@@ -114,6 +114,7 @@ class CaseView(BaseModel):
     births: list[dict[str, Any]] = []
     merged_cases: list[str] = []
     merged_into: str | None = None
+    restriction: dict[str, Any] | None = None  # {"basis", "at"} while restricted (AVG art. 18)
     timeline: list[TimelineEntry] = []
 
 
@@ -252,6 +253,10 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
         view.births.append({"due_date": data.due_date, "at": at})
     elif isinstance(data, ev.CasesMerged):
         _merge(view, data, at)
+    elif isinstance(data, ev.Restricted):
+        view.restriction = {"basis": data.basis, "at": at.isoformat()}
+    elif isinstance(data, ev.RestrictionLifted):
+        view.restriction = None
 
 
 def _merge(view: CaseView, data: ev.CasesMerged, at: datetime) -> None:

@@ -218,6 +218,17 @@ class CasesMerged(EventData):
     signals: tuple[SignalData, ...] = ()
 
 
+# -- the family's rights (AVG) -----------------------------------------------------------------
+class Restricted(EventData):
+    """Processing of the case was restricted (AVG art. 18/21): on which basis."""
+
+    basis: str = Field(max_length=40)
+
+
+class RestrictionLifted(EventData):
+    """The restriction was lifted: the case goes on where it stood."""
+
+
 DATA_MODELS: dict[str, type[EventData]] = {
     cls.__name__: cls
     for cls in (
@@ -237,6 +248,8 @@ DATA_MODELS: dict[str, type[EventData]] = {
         SupportStarted,
         Evaluated,
         Reopened,
+        Restricted,
+        RestrictionLifted,
     )
 }
 
@@ -258,6 +271,8 @@ STATE_AFTER: dict[str, State | None] = {
     "SupportStarted": State.SUPPORT_STARTED,
     "Evaluated": State.EVALUATED,
     "Reopened": None,
+    "Restricted": None,  # a flag beside the lifecycle (domain/restriction.py)
+    "RestrictionLifted": None,
 }
 
 

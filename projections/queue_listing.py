@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from domain.expiry import ExpiryRule
 from domain.lifecycle import State
 from projections.case_view import CaseView
 from projections.store import ViewDatabase
@@ -79,8 +80,9 @@ def _where(
 class QueueListing:
     """Read API of the dashboard's case listing (see the module docstring)."""
 
-    def __init__(self, db: ViewDatabase) -> None:
+    def __init__(self, db: ViewDatabase, expiry: ExpiryRule | None = None) -> None:
         self.db = db
+        self.expiry = expiry or ExpiryRule()
 
     def open_cases(
         self,
@@ -112,7 +114,10 @@ class QueueListing:
                 " LIMIT ? OFFSET ?",
                 [*params, size, max(0, offset)],
             )
-        items = [WorkQueueEntry.of(WorkItem.model_validate_json(r[0]), now.date()) for r in rows]
+        items = [
+            WorkQueueEntry.of(WorkItem.model_validate_json(r[0]), now.date(), self.expiry)
+            for r in rows
+        ]
         return ListingPage(items=items, total=int(counted[0]) if counted else 0)
 
     def closed_cases(

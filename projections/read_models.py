@@ -68,7 +68,7 @@ class ReadModels:
         install(db, build_projections(levels or ServiceLevels()))
         self.work_queue = WorkQueue(db, expiry)
         self.cases = CaseViews(db)
-        self.listing = QueueListing(db)
+        self.listing = QueueListing(db, expiry)
         self.monitoring = Monitoring(db, monitoring_threshold)
 
     def wait_for(self, position: int, timeout: float) -> bool:

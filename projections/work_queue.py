@@ -48,6 +48,7 @@ class WorkItem(BaseModel):
     version: int
     deadline_step: str | None = None
     deadline_due: date | None = None
+    restricted: bool = False  # AVG art. 18: kept, no processing but the privacy officer's
 
     def is_overdue(self, today: date) -> bool:
         """Past its deadline on ``today`` (the deadline day itself is still on time)."""
@@ -111,6 +112,8 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
         )
     elif isinstance(data, ev.PersonalDataErased | ev.Reopened):
         pass  # the work on the case goes on; its row holds no personal details to remove
+    elif isinstance(data, ev.Restricted | ev.RestrictionLifted):
+        item = item.model_copy(update={"restricted": isinstance(data, ev.Restricted)})
     else:
         state = ev.STATE_AFTER[event.name]
         milestones = dict(item.milestones)

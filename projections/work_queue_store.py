@@ -145,6 +145,7 @@ class WorkQueueEntry(BaseModel):
     # Inactivity expiry (domain/expiry.py): the day the case lapses, and whether it is flagged.
     expires_on: date
     expiring: bool
+    restricted: bool = False  # AVG art. 18: no processing until the privacy officer lifts it
 
     @classmethod
     def of(cls, item: WorkItem, today: date, expiry: ExpiryRule | None = None) -> WorkQueueEntry:
@@ -166,6 +167,7 @@ class WorkQueueEntry(BaseModel):
             version=item.version,
             expires_on=rule.expires_on(last),
             expiring=rule.is_expiring(last, today),
+            restricted=item.restricted,
         )
 
 

@@ -34,6 +34,7 @@ from adapters.http.routers import (
     operations,
     personal,
     privacy,
+    rights,
     search,
     signals,
     stats,
@@ -84,7 +85,10 @@ def _routes() -> FastAPI:
             {"name": "catalogue", "description": "The menukaart."},
             {"name": "monitoring", "description": "Figures per municipality and month."},
             {"name": "audit", "description": "The access log."},
-            {"name": "privacy", "description": "Erasure of a family's personal details."},
+            {
+                "name": "privacy",
+                "description": "The family's rights: erasure, restriction (privacy officer).",
+            },
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
     )
@@ -101,7 +105,7 @@ def _routes() -> FastAPI:
         stats,
         monitoring,
     )
-    for module in (*modules, audit, privacy, operations):
+    for module in (*modules, audit, privacy, rights, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
     install_dashboard(api)

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
     CaseNotFoundError,
+    CaseRestrictedError,
     DomainError,
     IllegalTransitionError,
     ServiceNotFoundError,
@@ -270,6 +271,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, 412, str(exc), current_version=exc.actual)
     if isinstance(exc, IllegalTransitionError):
         return problem_response(request, 409, str(exc), state=exc.state, allowed=exc.allowed)
+    if isinstance(exc, CaseRestrictedError):
+        return problem_response(request, 409, str(exc), state="restricted", allowed=[])
     if isinstance(exc, UnknownOfferError):
         errors = [{"field": "body.offer_ids", "message": str(exc)}]
         return problem_response(request, 422, str(exc), errors=errors)

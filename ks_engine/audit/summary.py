@@ -64,6 +64,8 @@ def _specific(name: str, a: Json) -> Json:
         return {"outcome": a["outcome"]}
     if name == "PersonalDataErased":
         return {"reason": a["reason"]}
+    if name == "Restricted":
+        return {"basis": a["basis"]}
     if name == "CasesMerged":
         return {"kept_case_id": a["kept_case_id"], "merged_case_id": a["merged_case_id"]}
     if name == "SupportStarted":

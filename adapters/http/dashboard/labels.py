@@ -53,6 +53,8 @@ EVENTS: dict[str, str] = {
     "SupportStarted": "Ondersteuning gestart",
     "Evaluated": "Ondersteuning geëvalueerd",
     "Reopened": "Heropend als vervolgcasus",
+    "Restricted": "Verwerking beperkt (AVG art. 18)",
+    "RestrictionLifted": "Beperking van de verwerking opgeheven",
 }
 
 DEADLINE_STEPS: dict[str, str] = {
