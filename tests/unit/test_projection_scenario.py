@@ -16,6 +16,7 @@ from domain.after_match import NeedResult, NextStep
 from domain.deadlines import ServiceLevels, next_deadline
 from domain.errors import DomainError
 from domain.lifecycle import Action
+from domain.restriction import RestrictionBasis
 from domain.values import (
     Actor,
     ActorRole,
@@ -178,6 +179,7 @@ def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -
 def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> list[UUID]:
     """Random but seeded traffic: new and repeated signals, and coordinators' commands."""
     rng = random.Random(seed)
+    rights = random.Random(seed + 1)  # apart, so the rest of the traffic stays as it was
     people: list[tuple[str, str]] = []
     cases: list[UUID] = []
     for _ in range(steps):
@@ -205,6 +207,10 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
         if case.personal_erased is None and rng.random() < 0.02:  # the family asks for erasure
             app.erase_personal_data(case.id, CTX)
             continue
+        if rights.random() < 0.03:  # the family asks for restriction; the officer lifts it
+            basis = rights.choice(list(RestrictionBasis))
+            app.restrict_processing(c.Restrict(case_id=case.id, basis=basis), CTX)
+            app.lift_restriction(c.LiftRestriction(case_id=case.id), CTX)
         if case.is_open and rng.random() < 0.03:  # two cases turn out to be one household
             others = [o for o in cases if o != case.id and app.get_case(o).is_open]
             others = [o for o in others if app.get_case(o).municipality == case.municipality]
