@@ -34,6 +34,8 @@ _EVENT_NAMES = [
     "Reopened",
     "ChildBorn",
     "CasesMerged",
+    "Restricted",
+    "RestrictionLifted",
 ]
 
 
