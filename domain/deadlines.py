@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import holidays
 
 from domain.after_match import add_months
 from domain.lifecycle import State
-from domain.referral import Referral
+
+if TYPE_CHECKING:
+    from domain.referral import Referral
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,10 @@ class Deadline:
 
     step: str
     due: date
+    suspended_until: date | None = None  # while suspended (*opgeschort*) the clock stops
 
     def is_overdue(self, at: datetime) -> bool:
-        return at.date() > self.due
+        return self.suspended_until is None and at.date() > self.due
 
 
 @lru_cache(maxsize=64)
@@ -110,11 +114,18 @@ def deadline_of(
 
 
 def next_deadline(case: Referral, levels: ServiceLevels) -> Deadline | None:
-    """The deadline the case is working towards in its current state, if any."""
-    found = deadline_of(
+    """The deadline the case is working towards in its current state, if any (holds applied)."""
+    from domain.deadline_holds import held_deadline  # which imports this module
+
+    held = held_deadline(step_deadline(case, levels), case.deadline_hold)
+    return Deadline(*held) if held else None
+
+
+def step_deadline(case: Referral, levels: ServiceLevels) -> tuple[str, date] | None:
+    """The current step and its due date from the service levels alone (no holds)."""
+    return deadline_of(
         case.state,
         case.signalled_at,
         case.milestones,
         levels.for_municipality(case.municipality),
     )
-    return Deadline(*found) if found else None

@@ -38,6 +38,9 @@ PHRASES: dict[Action, str] = {
     Action.START_SUPPORT: "record that support started",
     Action.RECORD_EVALUATION: "record an evaluation",
     Action.REOPEN: "reopen the case",
+    Action.SUSPEND_DEADLINE: "suspend the deadline",
+    Action.RESUME_DEADLINE: "resume the deadline",
+    Action.EXTEND_DEADLINE: "extend the deadline",
 }
 
 

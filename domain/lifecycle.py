@@ -48,6 +48,10 @@ class Action(StrEnum):
     START_SUPPORT = "start_support"
     RECORD_EVALUATION = "record_evaluation"
     REOPEN = "reopen"
+    # Deadlines that can wait: the clock of the current step stops, goes on, or moves.
+    SUSPEND_DEADLINE = "suspend_deadline"
+    RESUME_DEADLINE = "resume_deadline"
+    EXTEND_DEADLINE = "extend_deadline"
 
 
 S = State
@@ -86,6 +90,10 @@ TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
     (Action.RECORD_EVALUATION, (S.SUPPORT_STARTED, S.EVALUATED), S.EVALUATED),
     # Reopening opens a linked follow-up case; the closed case itself stays closed.
     (Action.REOPEN, (S.CLOSED,), KEEP),
+    # A deadline waits or moves; the case stays where it stands.
+    (Action.SUSPEND_DEADLINE, OPEN_STATES, KEEP),
+    (Action.RESUME_DEADLINE, OPEN_STATES, KEEP),
+    (Action.EXTEND_DEADLINE, OPEN_STATES, KEEP),
 )
 
 # States in which the family has not (or no longer) agreed to a discussion.

@@ -139,6 +139,10 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     "SupportStarted": {"on": P},
     "Evaluated": {"on": P, "needs": S, "scores": M, "next_step": P},
     "Reopened": {"follow_up_id": P},
+    # A deadline that waits or moves: the dates are process, the reason free text (notes).
+    "DeadlineSuspended": {"step": P, "base": P, "due": P, "until": P, "reason": N},
+    "DeadlineResumed": {"step": P, "due": P},
+    "DeadlineExtended": {"step": P, "base": P, "due": P, "reason": N},
     "CasesMerged": {
         "kept_case_id": P,
         "merged_case_id": P,

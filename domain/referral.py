@@ -15,6 +15,7 @@ from eventsourcing.domain import event
 from domain import guards
 from domain.after_match import AfterMatch
 from domain.consent_record import ConsentRecord
+from domain.deadline_holds import DeadlineHolds
 from domain.errors import InvalidValueError
 from domain.household import member_pseudonyms, members_of
 from domain.lifecycle import Action, State, allowed_actions
@@ -60,7 +61,7 @@ def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
     return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
 
 
-class Referral(Restrictable, AfterMatch):
+class Referral(Restrictable, DeadlineHolds, AfterMatch):
     """A referral of one person (and household) to the Knooppunt of a municipality."""
 
     # -- creation -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError, Recording
 
-from domain.deadlines import ServiceLevels
+from domain.deadlines import ServiceLevels, step_deadline
 from domain.errors import InvalidValueError, VersionConflictError
 from domain.person_index import PersonIndex, person_index_id
 from domain.referral import Referral
@@ -57,6 +57,43 @@ class AfterMatchCommands:
             needs=cmd.needs,
             scores=cmd.scores,
             next_step=cmd.next_step,
+            actor=ctx.actor,
+            at=self.clock(),
+            causation_id=ctx.causation_id,
+        )
+        return self._commit(case)
+
+    def suspend_deadline(self, cmd: c.SuspendDeadline, ctx: c.Context) -> CommandResult:
+        """Suspend the running deadline of the case's current step."""
+        case = self._case_for(cmd)
+        case.suspend_deadline(
+            found=step_deadline(case, self.service_levels),
+            reason=cmd.reason,
+            until=cmd.until,
+            actor=ctx.actor,
+            at=self.clock(),
+            causation_id=ctx.causation_id,
+        )
+        return self._commit(case)
+
+    def resume_deadline(self, cmd: c.ResumeDeadline, ctx: c.Context) -> CommandResult:
+        """Resume the suspended deadline: the working days left count from today."""
+        case = self._case_for(cmd)
+        case.resume_deadline(
+            found=step_deadline(case, self.service_levels),
+            actor=ctx.actor,
+            at=self.clock(),
+            causation_id=ctx.causation_id,
+        )
+        return self._commit(case)
+
+    def extend_deadline(self, cmd: c.ExtendDeadline, ctx: c.Context) -> CommandResult:
+        """Extend the deadline of the case's current step, once per step."""
+        case = self._case_for(cmd)
+        case.extend_deadline(
+            found=step_deadline(case, self.service_levels),
+            reason=cmd.reason,
+            due=cmd.due,
             actor=ctx.actor,
             at=self.clock(),
             causation_id=ctx.causation_id,

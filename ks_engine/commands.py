@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.after_match import NeedResult, NextStep
 from domain.consent_record import ConsentRecord
+from domain.redaction import FreeText
 from domain.restriction import RestrictionBasis
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome
 
@@ -112,6 +113,24 @@ class RecordEvaluation(CaseCommand):
 
 class Reopen(CaseCommand):
     """Reopen a recently closed case as a linked follow-up case."""
+
+
+class SuspendDeadline(CaseCommand):
+    """Stop the clock of the current step (*opschorten*): why, and when it should go on."""
+
+    reason: FreeText = Field(min_length=1, max_length=500)
+    until: date
+
+
+class ResumeDeadline(CaseCommand):
+    """Let the suspended clock run again from today."""
+
+
+class ExtendDeadline(CaseCommand):
+    """A later due date for the current step (*verlengen*), once per step, with a reason."""
+
+    reason: FreeText = Field(min_length=1, max_length=500)
+    due: date
 
 
 # -- the family's rights (AVG) ------------------------------------------------------------------

@@ -195,6 +195,33 @@ class Reopened(EventData):
     follow_up_id: str
 
 
+# -- deadlines that can wait (not state changes) -----------------------------------------------
+class DeadlineSuspended(EventData):
+    """The clock of a step stopped (*opgeschort*): the due date then, the expected resume date."""
+
+    step: str
+    base: date  # the step's due date from the service levels: the hold belongs to it
+    due: date
+    until: date
+    reason: str = Field(max_length=500)
+
+
+class DeadlineResumed(EventData):
+    """The clock runs again: the working days left count from the resume day."""
+
+    step: str
+    due: date
+
+
+class DeadlineExtended(EventData):
+    """The step's deadline moved to a later date (*verlengd*), once per step."""
+
+    step: str
+    base: date
+    due: date
+    reason: str = Field(max_length=500)
+
+
 class PersonalDataErased(EventData):
     """The person's details were erased (crypto-shredded): only the fact and on what basis
     (the person's request or the retention period); the stored ``reason`` is this code."""
@@ -250,6 +277,9 @@ DATA_MODELS: dict[str, type[EventData]] = {
         Reopened,
         Restricted,
         RestrictionLifted,
+        DeadlineSuspended,
+        DeadlineResumed,
+        DeadlineExtended,
     )
 }
 
@@ -273,6 +303,9 @@ STATE_AFTER: dict[str, State | None] = {
     "Reopened": None,
     "Restricted": None,  # a flag beside the lifecycle (domain/restriction.py)
     "RestrictionLifted": None,
+    "DeadlineSuspended": None,  # deadlines wait or move; the state stays
+    "DeadlineResumed": None,
+    "DeadlineExtended": None,
 }
 
 

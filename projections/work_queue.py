@@ -8,9 +8,11 @@ deadline follows the service levels of ``domain.deadlines`` (the same rules as
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.deadline_holds import extended, held_deadline, resumed, resumed_due, suspended
 from domain.deadlines import ServiceLevels, deadline_of
 from domain.lifecycle import State
 from domain.values import Urgency
@@ -48,11 +50,16 @@ class WorkItem(BaseModel):
     version: int
     deadline_step: str | None = None
     deadline_due: date | None = None
+    # A suspended or extended deadline (domain.deadline_holds); the queue shows the date
+    # it would be due when resumed as expected, and is not overdue while suspended.
+    deadline_hold: dict[str, Any] | None = None
+    suspended_until: date | None = None
     restricted: bool = False  # AVG art. 18: kept, no processing but the privacy officer's
 
     def is_overdue(self, today: date) -> bool:
         """Past its deadline on ``today`` (the deadline day itself is still on time)."""
-        return self.deadline_due is not None and today > self.deadline_due
+        due = self.deadline_due
+        return self.suspended_until is None and due is not None and today > due
 
 
 def next_deadline(
@@ -112,6 +119,16 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
         )
     elif isinstance(data, ev.PersonalDataErased | ev.Reopened):
         pass  # the work on the case goes on; its row holds no personal details to remove
+    elif isinstance(data, ev.DeadlineSuspended):
+        hold = suspended(
+            item.deadline_hold, data.step, data.base, data.due, data.until, data.occurred_at
+        )
+        item = item.model_copy(update={"deadline_hold": hold})
+    elif isinstance(data, ev.DeadlineResumed):
+        item = item.model_copy(update={"deadline_hold": resumed(item.deadline_hold, data.due)})
+    elif isinstance(data, ev.DeadlineExtended):
+        hold = extended(item.deadline_hold, data.step, data.base, data.due)
+        item = item.model_copy(update={"deadline_hold": hold})
     elif isinstance(data, ev.Restricted | ev.RestrictionLifted):
         item = item.model_copy(update={"restricted": isinstance(data, ev.Restricted)})
     else:
@@ -121,14 +138,19 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
         if isinstance(data, ev.SupportStarted):  # the evaluation counts from the first day
             milestones["support_started"] = datetime.combine(data.on, data.occurred_at.timetz())
         item = item.model_copy(update={"state": state or item.state, "milestones": milestones})
-    deadline = next_deadline(
+    found = next_deadline(
         item.state, item.signalled_at, item.milestones, levels.for_municipality(item.municipality)
     )
+    deadline = held_deadline(found, item.deadline_hold)
+    due, until = (deadline[1], deadline[2]) if deadline else (None, None)
+    if due is not None and until is not None and item.deadline_hold is not None:
+        due = resumed_due(date.fromisoformat(item.deadline_hold["since"]), due, until)
     return item.model_copy(
         update={
             "last_activity_at": data.occurred_at,
             "version": event.version,
             "deadline_step": deadline[0] if deadline else None,
-            "deadline_due": deadline[1] if deadline else None,
+            "deadline_due": due,
+            "suspended_until": until,
         }
     )

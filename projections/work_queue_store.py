@@ -123,6 +123,7 @@ class Deadline(BaseModel):
 
     step: str
     due: date
+    suspended_until: date | None = None  # *opgeschort tot*: the clock stands still until then
 
 
 class WorkQueueEntry(BaseModel):
@@ -161,7 +162,13 @@ class WorkQueueEntry(BaseModel):
             risk_factors=list(item.risk_factors),
             urgency=item.urgency.value,
             signal_count=item.signal_count,
-            next_deadline=Deadline(step=item.deadline_step or "", due=due) if due else None,
+            next_deadline=(
+                Deadline(
+                    step=item.deadline_step or "", due=due, suspended_until=item.suspended_until
+                )
+                if due
+                else None
+            ),
             overdue=item.is_overdue(today),
             last_activity_at=item.last_activity_at,
             version=item.version,

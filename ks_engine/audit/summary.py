@@ -74,6 +74,9 @@ def _specific(name: str, a: Json) -> Json:
         return {"on": a["on"].isoformat(), "needs": dict(a["needs"]), "next": a["next_step"]}
     if name == "Reopened":
         return {"follow_up": a["follow_up_id"]}
+    if name in ("DeadlineSuspended", "DeadlineResumed", "DeadlineExtended"):
+        kept = {"step": a["step"], "due": a["due"].isoformat()}
+        return {**kept, "until": a["until"].isoformat()} if "until" in a else kept
     return {}
 
 

@@ -20,6 +20,9 @@ _CASE_COMMANDS = {
     "escalation": "Opgeschaald onder de Meldcode",
     "closure": "Casus afgesloten",
     "reopening": "Casus heropend",
+    "suspension": "Termijn opgeschort",
+    "resumption": "Termijn hervat",
+    "extension": "Termijn verlengd",
     "merge": "Casussen samengevoegd",
     "birth": "Geboorte vastgelegd",
 }

@@ -73,9 +73,32 @@ def close_case(
     return app.close_case(cmd, ctx)
 
 
+def suspend_deadline(
+    app: Referrals, case_id: UUID, version: int, form: Form, ctx: c.Context
+) -> CommandResult:
+    fields = _base(case_id, version) | {"reason": one(form, "reason"), "until": one(form, "until")}
+    return app.suspend_deadline(c.SuspendDeadline.model_validate(fields), ctx)
+
+
+def resume_deadline(
+    app: Referrals, case_id: UUID, version: int, form: Form, ctx: c.Context
+) -> CommandResult:
+    return app.resume_deadline(c.ResumeDeadline.model_validate(_base(case_id, version)), ctx)
+
+
+def extend_deadline(
+    app: Referrals, case_id: UUID, version: int, form: Form, ctx: c.Context
+) -> CommandResult:
+    fields = _base(case_id, version) | {"reason": one(form, "reason"), "due": one(form, "due")}
+    return app.extend_deadline(c.ExtendDeadline.model_validate(fields), ctx)
+
+
 COMMANDS: dict[str, Command] = {
     "support-start": start_support,
     "evaluation": record_evaluation,
     "reopening": reopen_case,
     "closure": close_case,
+    "suspension": suspend_deadline,
+    "resumption": resume_deadline,
+    "extension": extend_deadline,
 }

@@ -148,7 +148,9 @@ def after_match_context(services: ServicesDep, case: Referral) -> dict[str, Any]
     today = services.referrals.clock().date()
     return {
         "deadline": deadline,
-        "deadline_overdue": deadline is not None and today > deadline.due,
+        "deadline_overdue": (
+            deadline is not None and deadline.suspended_until is None and today > deadline.due
+        ),
         "closing_results": [Outcome(o) for o in CLOSING_RESULTS],
         "need_results": list(NeedResult),
         "next_steps": list(NextStep),

@@ -53,6 +53,9 @@ EVENTS: dict[str, str] = {
     "SupportStarted": "Ondersteuning gestart",
     "Evaluated": "Ondersteuning geëvalueerd",
     "Reopened": "Heropend als vervolgcasus",
+    "DeadlineSuspended": "Termijn opgeschort",
+    "DeadlineResumed": "Termijn hervat",
+    "DeadlineExtended": "Termijn verlengd",
     "Restricted": "Verwerking beperkt (AVG art. 18)",
     "RestrictionLifted": "Beperking van de verwerking opgeheven",
 }
@@ -82,6 +85,9 @@ ACTIONS: dict[str, str] = {
     Action.START_SUPPORT: "Start van de ondersteuning vastleggen",
     Action.RECORD_EVALUATION: "Evaluatie vastleggen",
     Action.REOPEN: "Heropenen als vervolgcasus",
+    Action.SUSPEND_DEADLINE: "Termijn opschorten",
+    Action.RESUME_DEADLINE: "Termijn hervatten",
+    Action.EXTEND_DEADLINE: "Termijn verlengen",
 }
 
 # What a coordinator reads after a command was recorded (the key travels in the redirect).
@@ -98,6 +104,9 @@ DONE: dict[str, str] = {
     "support-start": "Vastgelegd: de ondersteuning is gestart.",
     "evaluation": "Vastgelegd: de evaluatie.",
     "reopening": "Heropend: dit is de vervolgcasus.",
+    "suspension": "Vastgelegd: de termijn is opgeschort.",
+    "resumption": "Vastgelegd: de termijn loopt weer.",
+    "extension": "Vastgelegd: de termijn is verlengd.",
 }
 
 CONSENT_STATUS: dict[str, str] = {

@@ -12,7 +12,14 @@ from adapters.http.access import CoordinatedCase, load_visible_case
 from adapters.http.context import AttemptDep, ServicesDep, audited, require
 from adapters.http.problems import NotFoundError, problem_responses
 from adapters.http.routers.commands import CommandContext, ExpectedVersion, run_command
-from adapters.http.schemas.after_match import EvaluationIn, ReopeningIn, SupportStartIn
+from adapters.http.schemas.after_match import (
+    EvaluationIn,
+    ExtensionIn,
+    ReopeningIn,
+    ResumptionIn,
+    SupportStartIn,
+    SuspensionIn,
+)
 from adapters.http.schemas.commands import CommandOut
 from domain.errors import CaseNotFoundError
 from domain.referral import Referral
@@ -135,3 +142,55 @@ def reopen_case(
     )
     response.headers["Location"] = f"/cases/{out.case_id}"
     return out
+
+
+@router.post("/{case_id}/suspension", summary="Suspend the running deadline (opschorten)")
+def suspend_deadline(
+    body: SuspensionIn,
+    case: CoordinatedCase,
+    version: ExpectedVersion,
+    ctx: CommandContext,
+    services: ServicesDep,
+    response: Response,
+) -> CommandOut:
+    cmd = c.SuspendDeadline(
+        case_id=case.id, expected_version=version, reason=body.reason, until=body.until
+    )
+    return run_command(
+        services,
+        response,
+        "suspend_deadline",
+        lambda: services.referrals.suspend_deadline(cmd, ctx),
+    )
+
+
+@router.post("/{case_id}/resumption", summary="Resume the suspended deadline from today")
+def resume_deadline(
+    body: ResumptionIn,
+    case: CoordinatedCase,
+    version: ExpectedVersion,
+    ctx: CommandContext,
+    services: ServicesDep,
+    response: Response,
+) -> CommandOut:
+    cmd = c.ResumeDeadline(case_id=case.id, expected_version=version)
+    return run_command(
+        services, response, "resume_deadline", lambda: services.referrals.resume_deadline(cmd, ctx)
+    )
+
+
+@router.post("/{case_id}/extension", summary="Extend the deadline of the current step (verlengen)")
+def extend_deadline(
+    body: ExtensionIn,
+    case: CoordinatedCase,
+    version: ExpectedVersion,
+    ctx: CommandContext,
+    services: ServicesDep,
+    response: Response,
+) -> CommandOut:
+    cmd = c.ExtendDeadline(
+        case_id=case.id, expected_version=version, reason=body.reason, due=body.due
+    )
+    return run_command(
+        services, response, "extend_deadline", lambda: services.referrals.extend_deadline(cmd, ctx)
+    )

@@ -44,3 +44,21 @@ class EvaluationIn(_In):
 
 class ReopeningIn(_In):
     """Reopening a recently closed case as a linked follow-up case (no fields needed)."""
+
+
+class SuspensionIn(_In):
+    """Suspending (*opschorten*) the running deadline of the case's current step."""
+
+    reason: str = Field(min_length=1, max_length=500, description="Why the deadline waits.")
+    until: date = Field(description="The expected resume date (after today).")
+
+
+class ResumptionIn(_In):
+    """Resuming the suspended deadline today (no fields needed)."""
+
+
+class ExtensionIn(_In):
+    """Extending (*verlengen*) the current step's deadline, once per step."""
+
+    reason: str = Field(min_length=1, max_length=500, description="Why more time is needed.")
+    due: date = Field(description="The new due date, after the current deadline.")
