@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from uuid import uuid4
 
 from domain.after_match import NeedResult, NextStep
+from domain.deadlines import ServiceLevels, next_deadline, step_deadline
 from domain.pseudonym import pseudonymise
 from domain.referral import Referral
 from domain.values import (
@@ -204,4 +205,33 @@ def evaluate(case: Referral, at: datetime, next_step: NextStep = NextStep.CONTIN
 def reopen(case: Referral, at: datetime) -> None:
     case.reopen(
         follow_up_id=str(uuid4()), within_months=6, actor=COORDINATOR, at=at, causation_id="reopen"
+    )
+
+
+def suspend_deadline(case: Referral, at: datetime) -> None:
+    case.suspend_deadline(
+        found=step_deadline(case, ServiceLevels()),
+        reason="gezin op reis",
+        until=at.date() + timedelta(days=14),
+        actor=COORDINATOR,
+        at=at,
+        causation_id="suspend",
+    )
+
+
+def resume_deadline(case: Referral, at: datetime) -> None:
+    found = step_deadline(case, ServiceLevels())
+    case.resume_deadline(found=found, actor=COORDINATOR, at=at, causation_id="resume")
+
+
+def extend_deadline(case: Referral, at: datetime) -> None:
+    held = next_deadline(case, ServiceLevels())
+    later = (held.due if held else at.date()) + timedelta(days=7)
+    case.extend_deadline(
+        found=step_deadline(case, ServiceLevels()),
+        reason="meer tijd nodig",
+        due=later,
+        actor=COORDINATOR,
+        at=at,
+        causation_id="extend",
     )

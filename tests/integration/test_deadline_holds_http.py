@@ -1,4 +1,4 @@
-"""Deadlines that can wait over the API and the dashboard, on a real SQLite store and read models."""
+"""Deadlines that can wait over the API and the dashboard, on SQLite with its read models."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def test_suspend_resume_and_extend_over_the_api(viewed: Viewed) -> None:
     auditor = api.client.get(f"{url}/history", headers=api.auth("auditor")).json()["events"]
     assert "reason" not in auditor[-1]["details"]  # free text: coordinators only
 
-    resumed = api.client.post(f"{url}/resumption", headers=kerkrade | version(api, case_id), json={})
+    resumed = api.client.post(
+        f"{url}/resumption", headers=kerkrade | version(api, case_id), json={}
+    )
     assert resumed.status_code == 200, resumed.text
     project(api, views)
     row = _row(api, case_id)

@@ -90,7 +90,8 @@ def test_suspension_stops_the_clock_and_resumption_continues_it(
     suspend(app, case_id, date(2026, 11, 20), reason="BSN 111222333 in het ziekenhuis")
     case = app.get_case(case_id)
     held = next_deadline(case, levels)
-    assert held is not None and held.suspended_until == date(2026, 11, 20)
+    assert held is not None
+    assert held.suspended_until == date(2026, 11, 20)
     assert case.state is State.SIGNALLED  # not a state change
     stored = list(app.events.get(case_id))[-1]
     assert type(stored).__name__ == "DeadlineSuspended"
@@ -99,7 +100,8 @@ def test_suspension_stops_the_clock_and_resumption_continues_it(
     assert not held.is_overdue(clock())
     app.resume_deadline(c.ResumeDeadline(case_id=case_id), CTX)  # Wednesday 18 November
     resumed = next_deadline(app.get_case(case_id), levels)
-    assert resumed is not None and resumed.suspended_until is None
+    assert resumed is not None
+    assert resumed.suspended_until is None
     assert resumed.due == date(2026, 11, 23)  # 19, 20, 23: the three days that were left
 
 
@@ -140,7 +142,8 @@ def test_an_extension_is_allowed_once_per_step(app: Referrals, clock: FixedClock
     app.request_consent(c.RequestConsent(case_id=case_id), CTX)
     case = app.get_case(case_id)
     step = next_deadline(case, app.service_levels)
-    assert step is not None and step.step == "consent_answer"
+    assert step is not None
+    assert step.step == "consent_answer"
     assert step.due == clock().date() + timedelta(days=10)
     app.extend_deadline(again.model_copy(update={"due": date(2026, 12, 1)}), CTX)
     assert next_deadline(app.get_case(case_id), app.service_levels).due == date(2026, 12, 1)  # type: ignore[union-attr]

@@ -46,10 +46,13 @@ from tests.referral_builders import (
     KERKRADE,
     LANDGRAAF,
     MIDWIFE,
+    extend_deadline,
     make_signal,
     new_case,
     person,
+    resume_deadline,
     scores,
+    suspend_deadline,
 )
 
 ORGS = ("ggd-zuid-limburg", "schuldhulp-parkstad", "woonconsulent-regio", "home-start")
@@ -115,6 +118,9 @@ RARE = (
     Action.MERGE,
     Action.MERGE_INTO,
     Action.REOPEN,
+    Action.SUSPEND_DEADLINE,
+    Action.RESUME_DEADLINE,
+    Action.EXTEND_DEADLINE,
 )
 WEIGHT = {a: 1 if a in (*RARE, Action.RECORD_BIRTH) else 4 for a in Action}
 
@@ -333,6 +339,9 @@ COMMANDS: dict[Action, Callable[[st.DataObject, Referral], Command]] = {
     Action.START_SUPPORT: start_support,
     Action.RECORD_EVALUATION: record_evaluation,
     Action.REOPEN: reopen,
+    Action.SUSPEND_DEADLINE: lambda data, case: suspend_deadline,
+    Action.RESUME_DEADLINE: lambda data, case: resume_deadline,
+    Action.EXTEND_DEADLINE: lambda data, case: extend_deadline,
 }
 
 

@@ -23,6 +23,7 @@ from tests.referral_builders import (
     discuss,
     escalate,
     evaluate,
+    extend_deadline,
     give,
     match,
     merge_into_other,
@@ -30,7 +31,9 @@ from tests.referral_builders import (
     new_case,
     reopen,
     request,
+    resume_deadline,
     start,
+    suspend_deadline,
     withdraw,
 )
 
@@ -113,6 +116,9 @@ EXPECTED: dict[State, dict[Action, State]] = {
 for _state, _actions in EXPECTED.items():
     if _state is not S.CLOSED:
         _actions.update({A.RECORD_BIRTH: _state, A.MERGE: _state, A.MERGE_INTO: S.CLOSED})
+        # Deadlines that can wait: the case stays where it stands.
+        _actions.update({a: _state for a in (A.SUSPEND_DEADLINE, A.RESUME_DEADLINE)})
+        _actions[A.EXTEND_DEADLINE] = _state
 
 PHRASE = {
     A.ADD_SIGNAL: "add a signal",
@@ -130,6 +136,9 @@ PHRASE = {
     A.START_SUPPORT: "record that support started",
     A.RECORD_EVALUATION: "record an evaluation",
     A.REOPEN: "reopen the case",
+    A.SUSPEND_DEADLINE: "suspend the deadline",
+    A.RESUME_DEADLINE: "resume the deadline",
+    A.EXTEND_DEADLINE: "extend the deadline",
 }
 
 EVENT = {
@@ -148,6 +157,9 @@ EVENT = {
     A.START_SUPPORT: "SupportStarted",
     A.RECORD_EVALUATION: "Evaluated",
     A.REOPEN: "Reopened",
+    A.SUSPEND_DEADLINE: "DeadlineSuspended",
+    A.RESUME_DEADLINE: "DeadlineResumed",
+    A.EXTEND_DEADLINE: "DeadlineExtended",
 }
 
 Step = Callable[[Referral, datetime], None]
@@ -167,6 +179,9 @@ COMMAND: dict[Action, Step] = {
     A.START_SUPPORT: start,
     A.RECORD_EVALUATION: evaluate,
     A.REOPEN: reopen,
+    A.SUSPEND_DEADLINE: suspend_deadline,
+    A.RESUME_DEADLINE: resume_deadline,
+    A.EXTEND_DEADLINE: extend_deadline,
 }
 
 # The shortest way from a new case to each state.
@@ -186,7 +201,8 @@ PATH: dict[State, list[Step]] = {
 
 WITHOUT_CONSENT = {S.SIGNALLED, S.CONSENT_REQUESTED, S.CONSENT_DECLINED, S.WITHDRAWN}
 
-ALLOWED = [(s, a) for s in State for a in Action if a in EXPECTED[s]]
+# A resumption needs a suspension first (two events): tests/unit/test_deadline_holds.py.
+ALLOWED = [(s, a) for s in State for a in Action if a in EXPECTED[s] and a is not A.RESUME_DEADLINE]
 REFUSED = [(s, a) for s in State for a in Action if a not in EXPECTED[s]]
 
 

@@ -13,6 +13,7 @@ from eventsourcing.persistence import Notification
 
 from adapters.nats.relay import EventTranslator, coverage, is_referral
 from domain.after_match import NeedResult, NextStep
+from domain.deadline_holds import resumed_due
 from domain.deadlines import ServiceLevels, next_deadline
 from domain.errors import DomainError
 from domain.lifecycle import Action
@@ -176,10 +177,35 @@ def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -
     return None
 
 
+HOLDS = 0.15  # the share of steps in which a case's deadline waits, goes on or moves
+# Played by ``hold`` with its own random numbers, not drawn among the lifecycle's steps.
+HOLD_ACTIONS = (Action.SUSPEND_DEADLINE, Action.RESUME_DEADLINE, Action.EXTEND_DEADLINE)
+
+
+def hold(app: Referrals, case_id: UUID, rng: random.Random) -> None:
+    """Suspend, resume or extend the case's deadline; a refusal (none running, twice) is fine."""
+    today = app.clock().date()
+    held = next_deadline(app.get_case(case_id), app.service_levels)
+    suspended = held is not None and held.suspended_until is not None
+    choice = "resume" if suspended and rng.random() < 0.7 else rng.choice(["suspend", "extend"])
+    with contextlib.suppress(DomainError):
+        if choice == "suspend":
+            until = today + timedelta(days=rng.randint(1, 30))
+            app.suspend_deadline(
+                c.SuspendDeadline(case_id=case_id, reason=REASON, until=until), CTX
+            )
+        elif choice == "resume":
+            app.resume_deadline(c.ResumeDeadline(case_id=case_id), CTX)
+        else:
+            due = today + timedelta(days=rng.randint(5, 60))
+            app.extend_deadline(c.ExtendDeadline(case_id=case_id, reason=REASON, due=due), CTX)
+
+
 def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> list[UUID]:
     """Random but seeded traffic: new and repeated signals, and coordinators' commands."""
     rng = random.Random(seed)
     rights = random.Random(seed + 1)  # apart, so the rest of the traffic stays as it was
+    holds = random.Random(seed + 2)  # deadlines that wait or move, apart too
     people: list[tuple[str, str]] = []
     cases: list[UUID] = []
     for _ in range(steps):
@@ -211,6 +237,8 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
             basis = rights.choice(list(RestrictionBasis))
             app.restrict_processing(c.Restrict(case_id=case.id, basis=basis), CTX)
             app.lift_restriction(c.LiftRestriction(case_id=case.id), CTX)
+        if case.is_open and holds.random() < HOLDS:  # a deadline waits, goes on, or moves
+            hold(app, case.id, holds)
         if case.is_open and rng.random() < 0.03:  # two cases turn out to be one household
             others = [o for o in cases if o != case.id and app.get_case(o).is_open]
             others = [o for o in others if app.get_case(o).municipality == case.municipality]
@@ -218,7 +246,7 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
                 with contextlib.suppress(DomainError):  # refused for an erased case
                     app.merge_cases(c.MergeCases(case_id=case.id, other_case_id=others[0]), CTX)
                 continue
-        household = (Action.ADD_SIGNAL, Action.MERGE, Action.MERGE_INTO)
+        household = (Action.ADD_SIGNAL, Action.MERGE, Action.MERGE_INTO, *HOLD_ACTIONS)
         actions = [a for a in case.allowed_actions() if a not in household]
         if Action.RECORD_BIRTH in actions and rng.random() < 0.8:
             actions.remove(Action.RECORD_BIRTH)
@@ -331,6 +359,11 @@ def test_pure_views_agree_with_the_aggregates(clock: FixedClock) -> None:
         assert list(item.risk_factors) == case.risk_factors
         assert item.signal_count == len(case.signals)
         deadline = next_deadline(case, levels)
+        due = deadline.due if deadline else None
+        if deadline is not None and deadline.suspended_until is not None:
+            since = date.fromisoformat(case.deadline_hold["since"])  # type: ignore[index]
+            due = resumed_due(since, deadline.due, deadline.suspended_until)  # if resumed then
         assert (item.deadline_step, item.deadline_due) == (
-            (deadline.step, deadline.due) if deadline else (None, None)
+            (deadline.step, due) if deadline else (None, None)
         )
+        assert item.suspended_until == (deadline.suspended_until if deadline else None)
