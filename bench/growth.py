@@ -18,8 +18,8 @@ from nats.js import JetStreamContext
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.rebuild import rebuild_views
 from adapters.nats.relay import Relay
-from adapters.persistence.rebuild import rebuild_views
 from adapters.persistence.views import open_views
 from domain.values import Signal
 from ks_engine import commands as c

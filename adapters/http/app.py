@@ -20,7 +20,7 @@ from adapters.http.dashboard import install_dashboard
 from adapters.http.metrics import ApiMetrics, LagSource
 from adapters.http.middleware import install_request_middleware
 from adapters.http.oidc_client import OidcClient
-from adapters.http.ports import ReadinessCheck, ReadModels, SignalGateway
+from adapters.http.ports import EngineParts, ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import install_problem_handlers
 from adapters.http.routers import (
     after_match,
@@ -42,7 +42,6 @@ from adapters.http.routers import (
 from adapters.http.schemas.signals import SignalIn, body_schemas
 from ks_engine.access_log import AccessLog
 from ks_engine.audit import last_verify
-from ks_engine.bootstrap import Engine
 from ks_engine.identity_map import IdentityMap
 from ks_engine.monitoring_export import MonitoringExport
 from ks_engine.person_sessions import PersonSessions
@@ -114,7 +113,7 @@ def _routes() -> FastAPI:
 
 
 def create_app(
-    engine: Engine,
+    engine: EngineParts,
     *,
     principals: PrincipalRegistry | None = None,
     read_models: ReadModels | None = None,
@@ -144,7 +143,7 @@ def create_app(
     return api
 
 
-def _person_sign_in(engine: Engine) -> dict[str, Any]:
+def _person_sign_in(engine: EngineParts) -> dict[str, Any]:
     """The OpenID Connect client and the people's sessions, when a provider is configured."""
     settings = engine.settings
     if not settings.oidc_issuer:

@@ -11,7 +11,10 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from ks_engine.application import Referrals
 from ks_engine.receipts import Receipt
+from ks_engine.settings import Settings
+from ks_engine.signal_rules import SignalRules
 from projections.monitoring_store import Count, Days
 from projections.publication import Area, Granularity, Publication
 
@@ -161,3 +164,17 @@ class ReadModels(Protocol):
 
 ReadinessCheck = Callable[[], Awaitable[str | None]]
 """Returns None when its part is ready, else a short reason."""
+
+
+class EngineParts(Protocol):
+    """What the HTTP app is built from; the composition root's engine provides it."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def referrals(self) -> Referrals: ...
+
+    def pseudonymise(self, bsn: str) -> str: ...
+
+    def signal_rules(self) -> SignalRules: ...

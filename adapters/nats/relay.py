@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import nats.errors
@@ -30,6 +30,7 @@ from adapters.nats.events_stream import ensure_events_stream
 from domain.referral import Referral
 from ks_engine.application import Referrals
 from ks_engine.audit.summary import is_case_event
+from ks_engine.settings import Settings
 from projections.errors import InvalidEventError, ViewDatabaseError
 from projections.event import (
     REFERRAL_SUBJECTS,
@@ -40,8 +41,18 @@ from projections.event import (
     subject_for,
 )
 
-if TYPE_CHECKING:
-    from ks_engine.bootstrap import Engine
+
+class RelayHost(Protocol):
+    """What the relay needs of the engine (the composition root passes it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def referrals(self) -> Referrals: ...
+
+    def relay_position(self) -> PositionRecord: ...
+
 
 log = structlog.get_logger("ks.relay")
 
@@ -356,7 +367,7 @@ def relay_position_path(data_dir: Path) -> Path:
     return data_dir / "relay.sqlite"
 
 
-async def run_relay(engine: Engine, js: JetStreamContext, stop: asyncio.Event) -> None:
+async def run_relay(engine: RelayHost, js: JetStreamContext, stop: asyncio.Event) -> None:
     """Declare KS_EVENTS and relay the engine's events until ``stop`` is set."""
     settings = engine.settings
     await ensure_events_stream(js, settings.nats_replicas)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
-from projections.store import Row, ViewDatabase
+from projections.store import Row
 
 
 class _Tx:
@@ -99,11 +99,3 @@ class SqliteViewDatabase:
 def open_sqlite_views(settings: Settings) -> SqliteViewDatabase:
     """The read models' SQLite file in the configured data directory."""
     return SqliteViewDatabase(settings.data_dir / "views.sqlite", busy_timeout=10.0)
-
-
-def open_views(settings: Settings) -> ViewDatabase:
-    """The read models' database for these settings, SQLite or PostgreSQL (kept here for
-    callers written before PostgreSQL; see adapters.persistence.views)."""
-    from adapters.persistence.views import open_views as chosen
-
-    return chosen(settings)

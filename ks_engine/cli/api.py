@@ -49,7 +49,7 @@ def build_api(
     from adapters.http import create_app
     from adapters.http.nats_signals import NatsSignalGateway
     from adapters.http.ports import ReadinessCheck
-    from adapters.persistence.projectors import status
+    from adapters.nats.projectors import status
     from projections.read_models import ReadModels, build_projections
 
     settings = engine.settings

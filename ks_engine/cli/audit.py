@@ -15,7 +15,7 @@ import nats.errors
 import typer
 
 from adapters.fhir.audit_export import export_audit_events
-from adapters.persistence.sqlite_views import open_views
+from adapters.persistence.views import open_views
 from domain.errors import CaseNotFoundError
 from ks_engine.access_log import AccessLog
 from ks_engine.audit import last_verify, signing

@@ -13,8 +13,8 @@ import nats.errors
 import typer
 from nats.js import JetStreamContext
 
-from adapters.persistence.projectors import status
-from adapters.persistence.rebuild import rebuild_views
+from adapters.nats.projectors import status
+from adapters.nats.rebuild import rebuild_views
 from adapters.persistence.views import open_views
 from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings

@@ -18,7 +18,7 @@ import nats
 from nats.aio.client import Client
 
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
-from adapters.persistence.sqlite_views import open_views
+from adapters.persistence.views import open_views
 from ks_engine.bootstrap import bootstrap
 from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings

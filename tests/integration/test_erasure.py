@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.projectors import Projector
 from adapters.nats.relay import Relay, RelayPosition
-from adapters.persistence.projectors import Projector
-from adapters.persistence.sqlite_views import open_views
+from adapters.persistence.views import open_views
 from ks_engine import commands as c
 from ks_engine.audit.replay import replay_all
 from ks_engine.bootstrap import Engine, bootstrap

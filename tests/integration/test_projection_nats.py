@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.projectors import Projector, run_projectors
+from adapters.nats.rebuild import rebuild_views
 from adapters.nats.relay import Relay, run_relay
-from adapters.persistence.projectors import Projector, run_projectors
-from adapters.persistence.rebuild import rebuild_views
 from adapters.persistence.views import open_views
 from domain.values import Outcome
 from ks_engine import commands as c

@@ -30,9 +30,9 @@ from adapters.http import create_app
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
 from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.intake import Intake
+from adapters.nats.projectors import run_projectors
 from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
-from adapters.persistence.projectors import run_projectors
 from ks_engine.audit.summary import is_case_event
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.cli.api import ApiNotStartedError, serve_api

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import nats.errors
 import structlog
@@ -23,6 +23,7 @@ from nats.js.errors import NotFoundError
 
 from adapters.nats.fetching import fetch_batch
 from adapters.persistence.views import close_views, open_views
+from ks_engine.settings import Settings
 from projections.errors import InvalidEventError, ProjectionError, ViewDatabaseError
 from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
 from projections.read_models import build_projections
@@ -36,8 +37,13 @@ from projections.store import (
     read_checkpoint,
 )
 
-if TYPE_CHECKING:
-    from ks_engine.bootstrap import Engine
+
+class ProjectorsHost(Protocol):
+    """What the projectors need of the engine: its settings (the composition root passes it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
 
 log = structlog.get_logger("ks.projector")
 
@@ -221,7 +227,7 @@ class Projector:
 
     async def restart_after_checkpoint(self) -> None:
         """Recreate the durable consumer to deliver right after the view's checkpoint (after a
-        rebuild, see ``adapters.persistence.rebuild``)."""
+        rebuild, see ``adapters.nats.rebuild``)."""
         await self._recreate(await asyncio.to_thread(self._checkpoint_seq))
 
 
@@ -274,7 +280,7 @@ async def status(
     return [ProjectionStatus(c.name, c.seq, c.position, c.updated_at, last) for c in found]
 
 
-async def run_projectors(engine: Engine, js: JetStreamContext, stop: asyncio.Event) -> None:
+async def run_projectors(engine: ProjectorsHost, js: JetStreamContext, stop: asyncio.Event) -> None:
     """Run every read model's projector until ``stop`` is set; if one fails, the others are
     stopped (each resumes from its checkpoint) and the error is raised, so that they are
     restarted together."""

@@ -22,7 +22,7 @@ import structlog
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from adapters.persistence.projectors import Projector
+from adapters.nats.projectors import Projector
 from projections.errors import InvalidEventError, ProjectionError
 from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
 from projections.store import BatchOutcome, Projection, ViewDatabase, apply_batch, reset
