@@ -131,6 +131,9 @@ class HouseholdChanges(PersonalDataHolder):
         causation_id: str,
     ) -> None:
         if UUID(merged_case_id) == self.id:
+            # The details (and their data keys) move to the kept case: erasing this closed
+            # case must not destroy a key the kept case still reads and seals under.
+            self.sealed_personal = []
             self.state_value = State.CLOSED.value
             self.outcome = {"code": Outcome.MERGED.value, "reason": "", "into": kept_case_id}
             self.milestones["closed"] = occurred_at

@@ -39,8 +39,9 @@ class PersonalDataHolder(Aggregate):
 
     @property
     def personal_key_id(self) -> str | None:
-        """The id of the data key this case's personal details are sealed under, if any."""
-        return str(self.sealed_personal[-1]["key_id"]) if self.sealed_personal else None
+        """The id of the data key this case's personal details are sealed under, if any: the
+        key of its first entry (its own; details taken in by a merge come after)."""
+        return str(self.sealed_personal[0]["key_id"]) if self.sealed_personal else None
 
     def erase_personal_data(
         self, *, reason: ErasureReason, actor: Actor, at: datetime, causation_id: str

@@ -69,10 +69,13 @@ PURPOSE_OF_USE: dict[str, tuple[str, str]] = {
     "repair": ("HOPERAT", "healthcare operations"),
     "research": ("HRESCH", "healthcare research"),
     "rights": ("PATRQT", "patient requested"),
+    "family_contact": ("COC", "coordination of care"),
+    "safety": ("PUBHLTH", "public health"),  # acting under the Meldcode to protect a child
 }
 AUDIT_ACTION: dict[str, str] = {
     "create": "C",
     "read": "R",
+    "read personal data": "R",
     "update": "U",
     "delete": "D",
     "execute": "E",

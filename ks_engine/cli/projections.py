@@ -39,17 +39,30 @@ def require_nats_url(settings: Settings) -> Settings:
 @asynccontextmanager
 async def jetstream(settings: Settings) -> AsyncIterator[JetStreamContext]:
     """A JetStream context on KS_NATS_URL; a clear exit when the server cannot be reached."""
+
+    async def quiet(_: Exception) -> None:
+        """Connection errors are reported once, below, not as a traceback per attempt."""
+
     try:
+        # A few quick attempts first: an unreachable server is reported within seconds.
         nc = await nats.connect(
             settings.nats_servers,
             name="ks-engine",
             connect_timeout=5,
-            max_reconnect_attempts=-1,
+            max_reconnect_attempts=2,
+            reconnect_time_wait=1,
+            error_cb=quiet,
             **nats_credentials(settings),
         )
     except (OSError, nats.errors.Error) as e:
-        typer.echo(f"cannot reach the NATS server in KS_NATS_URL: {e}", err=True)
+        typer.echo(
+            f"cannot reach the NATS server at {settings.effective_nats_url} (KS_NATS_URL): "
+            f"{type(e).__name__}",
+            err=True,
+        )
         raise typer.Exit(1) from None
+    # Once connected, a long command (a rebuild) rides out a server restart.
+    nc.options["max_reconnect_attempts"] = -1
     try:
         yield nc.jetstream()
     finally:

@@ -36,3 +36,16 @@ def test_send_without_a_reachable_nats_server_fails_at_once_naming_the_address(
     assert len(lines) == 1, sent.stderr  # one line, no traceback
     assert url in lines[0]
     assert "KS_NATS_URL" in lines[0]
+
+
+def test_commands_on_nats_stop_within_seconds_when_it_cannot_be_reached(
+    tmp_path: Path,
+) -> None:
+    url = f"nats://127.0.0.1:{free_port()}"
+    env = dict(os.environ, KS_DATA_DIR=str(tmp_path), KS_NATS_URL=url)
+    status = subprocess.run(
+        [KS, "projections", "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 1
+    assert url in status.stderr
+    assert "Traceback" not in status.stderr

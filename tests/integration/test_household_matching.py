@@ -270,3 +270,22 @@ def test_a_birth_in_the_future_is_refused(engine: Engine) -> None:
             coordinator_ctx(),
         )
     assert engine.referrals.get_case(opened.case_id).version == 1
+
+
+def test_erasing_a_merged_case_leaves_the_kept_case_its_details_and_keys(engine: Engine) -> None:
+    # Two parents' cases are merged; later the closed, merged case is erased.
+    mother = receive(engine, signal_about(engine, BSN_A, "m#1"))
+    father = receive(engine, signal_about(engine, BSN_B, "gp#1"))
+    assert mother.case_id is not None
+    assert father.case_id is not None
+    engine.referrals.merge_cases(
+        c.MergeCases(case_id=father.case_id, other_case_id=mother.case_id), coordinator_ctx()
+    )
+    engine.referrals.erase_personal_data(mother.case_id, coordinator_ctx())
+
+    # The kept case still opens every detail it holds and seals new ones.
+    kept = engine.referrals.get_case(father.case_id)
+    assert engine.referrals.personal_details(kept.id).details is not None
+    later = receive(engine, signal_about(engine, BSN_A, "m#2"))
+    assert later.case_id == kept.id
+    assert engine.referrals.personal_details(kept.id).details is not None

@@ -288,3 +288,10 @@ def test_an_oversized_body_is_refused_before_it_is_read(api: Api) -> None:
         413,
     )
     assert "exceeds 256 KiB" in body["detail"]
+
+
+def test_a_get_of_the_search_is_method_not_allowed_not_a_malformed_case_id(api: Api) -> None:
+    answer = api.client.get("/cases/search", headers=api.auth("kerkrade"))
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
+    assert answer.headers["content-type"].startswith("application/problem+json")

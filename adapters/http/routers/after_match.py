@@ -32,7 +32,7 @@ router = APIRouter(
     prefix="/cases",
     tags=["commands"],
     dependencies=[audited(AccessAction.UPDATE)],
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
 )
 
 

@@ -116,7 +116,7 @@ def get_service(
     status_code=201,
     summary="Add an offer to the menukaart (administrators)",
     dependencies=[audited(AccessAction.CREATE)],
-    responses=problem_responses(403, 409, 412, 422),
+    responses=problem_responses(400, 403, 409, 412, 422),
 )
 async def add_service(
     body: ServiceIn, ctx: AdminContext, services: ServicesDep, response: Response

@@ -23,7 +23,7 @@ router = APIRouter(
     prefix="/cases",
     tags=["privacy"],
     dependencies=[audited(AccessAction.UPDATE)],
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 
 PrivacyOfficer = Annotated[Principal, require(Role.PRIVACY_OFFICER)]

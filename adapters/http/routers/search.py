@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.http.context import AttemptDep, Coordinator, ServicesDep, audited
 from adapters.http.problems import problem_responses
@@ -20,7 +21,7 @@ router = APIRouter(
     prefix="/cases",
     tags=["cases"],
     dependencies=[audited(AccessAction.READ)],
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(400, 401, 403, 422),
 )
 
 
@@ -110,3 +111,10 @@ async def search_cases(
             for c in found
         ]
     )
+
+
+@router.api_route("/search", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def search_takes_only_post() -> None:
+    """Searching is a POST (the searched values stay out of URLs); without this route a GET
+    would be taken for ``GET /cases/{case_id}`` and answered as a malformed case id."""
+    raise StarletteHTTPException(405)
