@@ -140,9 +140,9 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     "Evaluated": {"on": P, "needs": S, "scores": M, "next_step": P},
     "Reopened": {"follow_up_id": P},
     # A deadline that waits or moves: the dates are process, the reason free text (notes).
-    "DeadlineSuspended": {"step": P, "base": P, "due": P, "until": P, "reason": N},
+    "DeadlineSuspended": {"step": P, "base": P, "due": P, "until": P},
     "DeadlineResumed": {"step": P, "due": P},
-    "DeadlineExtended": {"step": P, "base": P, "due": P, "reason": N},
+    "DeadlineExtended": {"step": P, "base": P, "due": P},
     "CasesMerged": {
         "kept_case_id": P,
         "merged_case_id": P,

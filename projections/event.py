@@ -203,7 +203,7 @@ class DeadlineSuspended(EventData):
     base: date  # the step's due date from the service levels: the hold belongs to it
     due: date
     until: date
-    reason: str = Field(max_length=500)
+    # The reason is free text: it stays in the event store, never on NATS (see the top).
 
 
 class DeadlineResumed(EventData):
@@ -219,7 +219,7 @@ class DeadlineExtended(EventData):
     step: str
     base: date
     due: date
-    reason: str = Field(max_length=500)
+    # The reason is free text: it stays in the event store, never on NATS (see the top).
 
 
 class PersonalDataErased(EventData):
