@@ -305,6 +305,16 @@ EXPECTED: dict[tuple[str, str, str, str], float] = {
     ("GM0882", "2026-11", "signals_by_role", "midwife"): 1,
     ("GM0882", "2026-11", "signals_by_phase", "pregnancy"): 1,
     ("GM0882", "2026-11", "risk_factor", "stress"): 1,
+    # Families (each case once, by its first signal): a by a midwife in pregnancy, b by JGZ
+    # after the birth (the GP's second signal joins it), c by a GP before pregnancy; d.
+    ("GM0928", "2026-11", "families_by_reporter", "midwife"): 1,
+    ("GM0928", "2026-11", "families_by_reporter", "youth_health_care"): 1,
+    ("GM0928", "2026-11", "families_by_reporter", "general_practitioner"): 1,
+    ("GM0928", "2026-11", "families_by_phase", "pregnancy"): 1,
+    ("GM0928", "2026-11", "families_by_phase", "postnatal"): 1,
+    ("GM0928", "2026-11", "families_by_phase", "preconception"): 1,
+    ("GM0882", "2026-11", "families_by_reporter", "midwife"): 1,
+    ("GM0882", "2026-11", "families_by_phase", "pregnancy"): 1,
 }
 
 
