@@ -88,6 +88,9 @@ def test_a_refused_transition_answers_409_with_the_state_and_the_allowed_actions
         "record_birth",
         "merge",
         "merge_into",
+        "suspend_deadline",
+        "resume_deadline",
+        "extend_deadline",
     ]
     assert "cannot record consent" in body["detail"]
 
