@@ -144,5 +144,12 @@ async def test_the_shipped_cluster_encrypts_every_node_store(nats_cluster: NatsC
         except (nats.errors.Error, nats.js.errors.Error):
             await asyncio.sleep(0.2)
     assert MOTHER.encode() in (stored.data or b"")
-    assert (await js.stream_info(DLQ)).state.messages == 1
+    # Each stream elects its leader on its own after the restart: wait for KS_DLQ's too.
+    for _ in range(100):
+        try:
+            dead_letters = (await js.stream_info(DLQ)).state.messages
+            break
+        except (nats.errors.Error, nats.js.errors.Error):
+            await asyncio.sleep(0.2)
+    assert dead_letters == 1
     await nc.close()
