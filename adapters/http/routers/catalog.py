@@ -131,7 +131,7 @@ async def add_service(
     "/catalog/services/{service_id}",
     summary="Change an offer (administrators; If-Match: the version last read)",
     dependencies=[audited(AccessAction.UPDATE)],
-    responses=problem_responses(403, 404, 412, 422, 428),
+    responses=problem_responses(400, 403, 404, 412, 422, 428),
 )
 async def change_service(
     service_id: str,
