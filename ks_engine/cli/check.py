@@ -10,12 +10,17 @@ import asyncio
 
 import nats
 import nats.errors
+from nats.aio.client import Client
 import typer
 
 from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings
 
 TIMEOUT_SECONDS = 3
+# JetStream answers nothing while the cluster elects a new leader after losing a node; that takes
+# seconds, so the check keeps asking within a budget that stays under the compose healthcheck's
+# 15 s timeout rather than calling a healthy worker unhealthy.
+JETSTREAM_BUDGET_SECONDS = 10
 
 
 async def _nats_problem(settings: Settings) -> str | None:
@@ -39,12 +44,24 @@ async def _nats_problem(settings: Settings) -> str | None:
     except (OSError, nats.errors.Error) as e:
         return f"NATS cannot be reached: {e or type(e).__name__}"
     try:
-        await nc.jetstream(timeout=TIMEOUT_SECONDS).account_info()
-    except nats.errors.Error as e:
-        return f"JetStream does not answer: {e or type(e).__name__}"
+        return await _jetstream_problem(nc)
     finally:
         await nc.close()
-    return None
+
+
+async def _jetstream_problem(nc: Client) -> str | None:
+    """None once JetStream answers within the budget; else the last reason it did not."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + JETSTREAM_BUDGET_SECONDS
+    while True:
+        try:
+            await nc.jetstream(timeout=TIMEOUT_SECONDS).account_info()
+            return None
+        except nats.errors.Error as e:
+            problem = f"JetStream does not answer: {e or type(e).__name__}"
+        if loop.time() + TIMEOUT_SECONDS > deadline:
+            return problem
+        await asyncio.sleep(0.5)
 
 
 def _store_problem(settings: Settings) -> str | None:
