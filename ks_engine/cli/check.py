@@ -10,8 +10,8 @@ import asyncio
 
 import nats
 import nats.errors
-from nats.aio.client import Client
 import typer
+from nats.aio.client import Client
 
 from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings
