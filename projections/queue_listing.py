@@ -27,7 +27,7 @@ from domain.lifecycle import State
 from projections.case_view import CaseView
 from projections.store import ViewDatabase
 from projections.work_queue import WorkItem
-from projections.work_queue_store import WorkQueueEntry
+from projections.work_queue_store import WorkQueueEntry, overdue_filter
 
 SORTS = ("deadline", "age", "urgency", "state")
 MAX_LIMIT = 200
@@ -99,10 +99,10 @@ class QueueListing:
     ) -> ListingPage:
         """Open cases in the chosen order, ``limit`` of them from ``offset``."""
         where, params = _where(municipalities, {"state": states, "urgency": urgencies})
-        today = now.date().isoformat()
         if overdue is not None:
-            where += " AND deadline_due < ?" if overdue else " AND deadline_due >= ?"
-            params.append(today)
+            clause, param = overdue_filter(overdue, now.date())
+            where += f" AND {clause}"
+            params.append(param)
         order = _OPEN_ORDER[sort if sort in SORTS else "urgency"].format(
             d="DESC" if descending else "ASC", r="ASC" if descending else "DESC"
         )

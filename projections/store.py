@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +36,10 @@ class Transaction(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """One statement for each row, in order."""
+        ...
+
+    def columns(self, table: str) -> set[str]:
+        """The names of ``table``'s columns (empty when there is no such table)."""
         ...
 
 
@@ -67,6 +71,16 @@ class Projection(Protocol):
 
 
 _KEYS_PER_QUERY = 500
+
+
+def add_columns(tx: Transaction, table: str, added: Mapping[str, str]) -> list[str]:
+    """Add the columns of ``added`` (name -> type) that ``table`` lacks, made before they
+    existed; returns the names added, so the caller can fill them from its documents."""
+    present = tx.columns(table)
+    missing = [name for name in added if name not in present]
+    for name in missing:
+        tx.execute(f"ALTER TABLE {table} ADD COLUMN {name} {added[name]}")  # fixed names
+    return missing
 
 
 def documents_by_key(tx: Transaction, select: str, keys: Iterable[str]) -> dict[str, str]:

@@ -30,7 +30,7 @@ from domain.expiry import ExpiryRule
 from projections import work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase, documents_by_key
+from projections.store import Transaction, ViewDatabase, add_columns, documents_by_key
 from projections.work_queue import WorkItem
 
 NAME = "work_queue"
@@ -54,9 +54,21 @@ _DDL = (
     " deadline_due TEXT NOT NULL,"
     " signalled_at TEXT NOT NULL,"
     " doc TEXT NOT NULL)",
+    # (columns added later are in _ADDED: a table made before them gets them on start)
     "CREATE INDEX IF NOT EXISTS work_queue_order"
     " ON work_queue (urgency_rank, deadline_due, signalled_at, case_id)",
 )
+# Columns added after the table was first made. ``suspended_until``: while a deadline is
+# suspended (*opgeschort*) its clock stands still, so the case is not overdue, whatever its date.
+_ADDED = {"suspended_until": "TEXT"}
+# "Te laat": past the due date with the clock running; "op tijd": the rest.
+_OVERDUE = "(deadline_due < ? AND suspended_until IS NULL)"
+_ON_TIME = "(deadline_due >= ? OR suspended_until IS NOT NULL)"
+
+
+def overdue_filter(overdue: bool, today: date) -> tuple[str, str]:
+    """The WHERE clause (and its parameter) of the overdue filter on ``today``."""
+    return (_OVERDUE if overdue else _ON_TIME), today.isoformat()
 
 
 def utc_text(moment: datetime) -> str:
@@ -75,6 +87,9 @@ class WorkQueueProjection:
     def create_tables(self, tx: Transaction) -> None:
         for statement in _DDL:
             tx.execute(statement)
+        if add_columns(tx, NAME, _ADDED):  # fill them from the rows' documents
+            docs = tx.fetchall("SELECT doc FROM work_queue")
+            tx.executemany(_UPSERT, [_row(WorkItem.model_validate_json(d[0])) for d in docs])
 
     def clear(self, tx: Transaction) -> None:
         tx.execute("DELETE FROM work_queue")
@@ -97,11 +112,12 @@ class WorkQueueProjection:
 _SELECT_DOCS = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
 _UPSERT = (
     "INSERT INTO work_queue (case_id, municipality, state, urgency, urgency_rank,"
-    " deadline_due, signalled_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " deadline_due, signalled_at, doc, suspended_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (case_id) DO UPDATE SET municipality = excluded.municipality,"
     " state = excluded.state, urgency = excluded.urgency,"
     " urgency_rank = excluded.urgency_rank, deadline_due = excluded.deadline_due,"
-    " signalled_at = excluded.signalled_at, doc = excluded.doc"
+    " signalled_at = excluded.signalled_at, doc = excluded.doc,"
+    " suspended_until = excluded.suspended_until"
 )
 
 
@@ -115,6 +131,7 @@ def _row(item: WorkItem) -> tuple[Any, ...]:
         item.deadline_due.isoformat() if item.deadline_due else NO_DEADLINE,
         utc_text(item.signalled_at),
         item.model_dump_json(),
+        item.suspended_until.isoformat() if item.suspended_until else None,
     )
 
 
@@ -238,8 +255,9 @@ class WorkQueue:
             if values is not None:
                 _in(column, values, where, params)
         if overdue is not None:
-            where.append("deadline_due < ?" if overdue else "deadline_due >= ?")
-            params.append(today.isoformat())
+            clause, param = overdue_filter(overdue, today)
+            where.append(clause)
+            params.append(param)
         if after is not None:
             where.append(f"({_ORDER}) > (?, ?, ?, ?)")
             params.extend(after)

@@ -59,6 +59,14 @@ class _Tx:
         with self._conn.cursor() as cur:
             cur.executemany(to_pyformat(sql), [tuple(r) for r in rows])
 
+    def columns(self, table: str) -> set[str]:
+        rows = self._conn.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
 
 class PostgresViewDatabase:
     """A ViewDatabase in a PostgreSQL schema."""

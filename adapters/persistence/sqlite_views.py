@@ -38,6 +38,10 @@ class _Tx:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._conn.executemany(sql, (tuple(r) for r in rows))
 
+    def columns(self, table: str) -> set[str]:
+        rows = self._conn.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
+        return {str(r[0]) for r in rows}
+
 
 class SqliteViewDatabase:
     """A ViewDatabase in one SQLite file."""

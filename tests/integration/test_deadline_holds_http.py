@@ -144,3 +144,39 @@ def test_the_case_page_suspends_and_resumes_behind_a_disclosure(viewed: Viewed) 
     assert resumed.status_code == 303
     project(api, views)
     assert "opgeschort tot" not in api.client.get(url).text
+
+
+def _listed(api: Api, case_id: UUID, query: str) -> bool:
+    items = api.client.get(f"/cases?{query}", headers=api.auth("kerkrade")).json()["items"]
+    return any(i["case_id"] == str(case_id) for i in items)
+
+
+def test_a_suspended_case_is_never_in_the_overdue_filter(viewed: Viewed) -> None:
+    api, views = viewed
+    clock: FixedClock = api.engine.referrals.clock  # type: ignore[assignment]
+    suspended, running = api.signal(KERKRADE), api.signal(KERKRADE)  # both due 9 November
+    clock.advance(days=2)
+    answer = api.client.post(
+        f"/cases/{suspended}/suspension",
+        headers=api.auth("kerkrade") | version(api, suspended),
+        json={"reason": "ziek", "until": "2026-11-20"},
+    )
+    assert answer.status_code == 200, answer.text
+    # Long past both the original deadline and the expected resume date, never resumed: the
+    # date the queue keeps for it (25 November) lies in the past, but its clock stands still.
+    clock.advance(days=27)
+    project(api, views)
+    row = _row(api, suspended)
+    assert row["overdue"] is False
+    assert row["next_deadline"]["due"] < clock().date().isoformat()  # type: ignore[index]
+    assert not _listed(api, suspended, "overdue=true")
+    assert _listed(api, suspended, "overdue=false")
+    assert _listed(api, running, "overdue=true")
+    assert not _listed(api, running, "overdue=false")
+    sign_in(api.client, api.tokens[NAMES["kerkrade"]])
+    late = api.client.get("/dashboard/werkvoorraad/rijen?overdue=ja").text
+    on_time = api.client.get("/dashboard/werkvoorraad/rijen?overdue=nee").text
+    assert f'data-case="{suspended}"' not in late
+    assert f'data-case="{running}"' in late
+    assert f'data-case="{suspended}"' in on_time
+    assert f'data-case="{running}"' not in on_time
