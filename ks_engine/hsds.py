@@ -5,31 +5,27 @@ Export writes, and import reads, one document::
     {"hsds_version": "3.0", "catalogue_version": "7",
      "organizations": [HSDS organization, ...], "services": [HSDS service, ...]}
 
-Each organization and service is validated against the HSDS schemas vendored in
-``ks_engine/data/hsds/`` (an extract; licence in its LICENSE.md). A service's municipalities are
+Each organization and service, read or written, is validated against Open Referral's own HSDS
+JSON schemas, vendored unchanged in ``ks_engine/data/hsds/`` (see ``ks_engine.hsds_schema``;
+source, commit and licence in that folder). A service's municipalities are
 its ``service_areas`` (``name``: the CBS code); its phases, needs, risk factors and Positieve
 Gezondheid dimensions are ``attributes`` whose ``taxonomy_term`` belongs to the taxonomy
 ``ks-phase``, ``ks-need``, ``ks-risk-factor`` or ``ks-dimension`` with the engine's code.
-Errors name the record and the field, e.g. ``service 'voorzorg': status: 'open' is not one of``.
+Errors name the record and the field, e.g. ``service 'voorzorg': status: 'open' is not one of``;
+HSDS tables the menukaart does not keep (phones, schedules, locations, ...) are refused by name.
 """
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from pydantic import ValidationError
-from referencing import Registry, Resource
-from referencing.exceptions import Unresolvable
 
 from domain.catalogue import Catalogue
 from domain.values import Dimension, Need, Phase, RiskFactor
+from ks_engine.hsds_schema import document_problems
 
 HSDS_VERSION = "3.0"
-SCHEMAS = ("service", "organization", "service_area", "attribute", "taxonomy_term")
 TAXONOMIES: dict[str, tuple[str, type[Phase | Need | RiskFactor | Dimension]]] = {
     "phases": ("ks-phase", Phase),
     "needs": ("ks-need", Need),
@@ -41,27 +37,6 @@ Json = dict[str, Any]
 
 class HsdsError(Exception):
     """An HSDS document is not valid, or does not fit the menukaart."""
-
-
-@cache
-def _validators() -> dict[str, Draft202012Validator]:
-    folder = resources.files("ks_engine").joinpath("data/hsds")
-    loaded = {n: json.loads(folder.joinpath(f"{n}.json").read_text("utf-8")) for n in SCHEMAS}
-    registry: Registry[Any] = Registry().with_resources(
-        (s["$id"], Resource.from_contents(s)) for s in loaded.values()
-    )
-    return {n: Draft202012Validator(s, registry=registry) for n, s in loaded.items()}
-
-
-def _check(kind: str, record: Any) -> list[str]:
-    """Schema errors of one record, each naming the record and the field."""
-    name = f"{kind} '{record.get('id', '?')}'" if isinstance(record, dict) else kind
-    try:
-        errors = sorted(_validators()[kind].iter_errors(record), key=lambda e: list(e.path))
-        found = [(".".join(str(p) for p in e.path) or "(record)", e.message) for e in errors]
-    except Unresolvable as exc:
-        return [f"{name}: uses a part of HSDS the menukaart does not keep ({exc.ref})"]
-    return [f"{name}: {field}: {message}" for field, message in found]
 
 
 def _term(taxonomy: str, code: str, label: str, service_id: str) -> Json:
@@ -82,8 +57,17 @@ def _term(taxonomy: str, code: str, label: str, service_id: str) -> Json:
     }
 
 
+def export_hsds(catalogue: Catalogue) -> Json:
+    """The menukaart as an HSDS document checked against the schemas; HsdsError if it is not."""
+    document = to_hsds(catalogue)
+    problems = document_problems(document)
+    if problems:
+        raise HsdsError("the menukaart does not make a valid HSDS document: " + "; ".join(problems))
+    return document
+
+
 def to_hsds(catalogue: Catalogue) -> Json:
-    """The menukaart as one HSDS document (see the module docstring)."""
+    """The menukaart as one HSDS document (see the module docstring), unchecked."""
     services = []
     for s in catalogue.services:
         attributes = [
@@ -127,10 +111,7 @@ def from_hsds(document: Any) -> Catalogue:
             problems.append(f"{key}: a list is required")
     if problems:
         raise HsdsError("; ".join(problems))
-    for o in document["organizations"]:
-        problems += _check("organization", o)
-    for s in document["services"]:
-        problems += _check("service", s)
+    problems = document_problems(document)
     if problems:
         raise HsdsError("the HSDS document is not valid: " + "; ".join(problems))
     services = []

@@ -12,7 +12,7 @@ from domain.errors import DomainError
 from domain.values import Actor, ActorRole
 from ks_engine import commands as c
 from ks_engine.bootstrap import bootstrap
-from ks_engine.hsds import HsdsError, from_hsds, to_hsds
+from ks_engine.hsds import HsdsError, export_hsds, from_hsds
 
 app = typer.Typer(no_args_is_help=True, help="The menukaart (support catalogue) as HSDS JSON.")
 
@@ -60,10 +60,13 @@ def export(
         Path | None, typer.Option(help="Write to this file instead of standard output.")
     ] = None,
 ) -> None:
-    """The current menukaart as one HSDS 3.0 JSON document."""
+    """The current menukaart as one HSDS 3.0 JSON document, checked against the HSDS schema."""
     engine = bootstrap()
     try:
-        text = json.dumps(to_hsds(engine.referrals.catalogue), indent=2, ensure_ascii=False)
+        text = json.dumps(export_hsds(engine.referrals.catalogue), indent=2, ensure_ascii=False)
+    except HsdsError as exc:
+        typer.echo(f"not exported: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         engine.close()
     if output is None:

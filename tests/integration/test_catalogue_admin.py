@@ -191,3 +191,52 @@ def test_the_menukaart_and_its_versions_are_kept_on_every_store(engine: Engine) 
     assert stored.catalogue().offer("home-start").name == "Home-Start Zuid-Limburg"
     assert app.catalogue_service("home-start")[2] == second
     assert app.catalogue.version == str(stored.version)
+
+
+def _open_referral_validator(table: str) -> Any:
+    """A validator built here from the vendored files alone, independent of ks_engine.hsds."""
+    from importlib import resources
+
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    folder = resources.files("ks_engine").joinpath("data/hsds")
+    loaded = {
+        f.name: json.loads(f.read_text("utf-8"))
+        for f in folder.iterdir()
+        if f.name.endswith(".json")
+    }
+    registry: Registry[Any] = Registry().with_resources(
+        (s["$id"], DRAFT202012.create_resource(s)) for s in loaded.values()
+    )
+    return Draft202012Validator(loaded[f"{table}.json"], registry=registry)
+
+
+def test_offers_maintained_over_the_api_export_as_valid_hsds(api: Api, tmp_path: Path) -> None:
+    # An administrator adds an offer and a provider over /catalog/services ...
+    admin = api.auth("admin")
+    added = api.client.post("/catalog/services", json=new_offer(), headers=admin)
+    assert added.status_code == 201, added.text
+    listed = {s["id"] for s in api.client.get("/catalog/services", headers=admin).json()}
+    # ... and `ks catalogue export` writes every offer the API lists, each record valid against
+    # Open Referral's own schemas (their $refs followed to attribute and taxonomy_term).
+    exported = tmp_path / "menukaart.json"
+    env = ks_environment(api.engine.settings)
+    result = CliRunner().invoke(cli, ["catalogue", "export", "--output", str(exported)], env=env)
+    assert result.exit_code == 0, result.output
+    document = json.loads(exported.read_text())
+    assert {s["id"] for s in document["services"]} == listed
+    for table, records in (("service", "services"), ("organization", "organizations")):
+        check = _open_referral_validator(table)
+        for record in document[records]:
+            assert not [e.message for e in check.iter_errors(record)], record["id"]
+    taalmaatje = next(s for s in document["services"] if s["id"] == "taalmaatje")
+    assert {a["taxonomy_term"]["code"] for a in taalmaatje["attributes"]} >= {"language"}
+    # A phone number in the file is refused by name, and nothing is imported.
+    taalmaatje["phones"] = [{"id": "tel-1", "number": "045 000 0000"}]
+    exported.write_text(json.dumps(document))
+    result = CliRunner().invoke(cli, ["catalogue", "import", str(exported)], env=env)
+    assert result.exit_code == 1
+    assert "service 'taalmaatje': phones: the menukaart does not keep HSDS phone" in result.output
+    assert api.engine.referrals.catalogue.offer("taalmaatje").name == "Taalmaatje"

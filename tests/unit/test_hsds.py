@@ -1,4 +1,5 @@
-"""The menukaart as HSDS 3.0 JSON: round trip, schema validation, errors naming record and field."""
+"""The menukaart as HSDS 3.0 JSON: round trip, validation against Open Referral's own schemas,
+errors naming record and field."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from hypothesis import strategies as st
 
 from domain.catalogue import Catalogue
 from domain.values import Dimension, Need, Phase, RiskFactor
+from ks_engine import hsds
 from ks_engine.catalogue_file import load_catalogue
-from ks_engine.hsds import HsdsError, _validators, from_hsds, to_hsds
+from ks_engine.hsds import HsdsError, export_hsds, from_hsds, to_hsds
+from ks_engine.hsds_schema import problems, schemas, validator
 
 SHIPPED = load_catalogue()
 
@@ -20,9 +23,10 @@ SHIPPED = load_catalogue()
 def test_the_shipped_menukaart_survives_a_round_trip_and_is_valid_hsds() -> None:
     document = to_hsds(SHIPPED)
     for o in document["organizations"]:
-        assert not list(_validators()["organization"].iter_errors(o))
+        assert not list(validator("organization").iter_errors(o))
     for s in document["services"]:
-        assert not list(_validators()["service"].iter_errors(s))
+        assert not list(validator("service").iter_errors(s))
+    assert export_hsds(SHIPPED) == document
     back = from_hsds(copy.deepcopy(document))
     assert back.services == SHIPPED.services
     assert back.organizations == SHIPPED.organizations
@@ -109,9 +113,64 @@ def test_an_unknown_provider_is_named() -> None:
 
 
 def test_parts_of_hsds_the_menukaart_does_not_keep_are_refused_by_name() -> None:
-    message = _broken(lambda d: d["services"][3].update(phones=[{"id": "p", "number": "1"}]))
-    assert "service 'prenataal-huisbezoek': uses a part of HSDS" in message
-    assert "phone.json" in message
+    phones = [{"id": "p", "number": "1"}, {"id": "q", "number": "2"}]
+    message = _broken(lambda d: d["services"][3].update(phones=phones))
+    assert message.count("service 'prenataal-huisbezoek': phones: the menukaart does not keep") == 1
+    assert "HSDS phone records" in message
+
+
+def test_an_unkept_table_deep_inside_a_record_is_named_by_its_path() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["services"][0]["attributes"][0]["metadata"] = [{"id": "m"}]
+        d["organizations"][0]["programs"] = [{"id": "p", "name": "P"}]
+
+    message = _broken(change)
+    assert "service 'voorzorg': attributes.0.metadata: the menukaart does not keep HSDS" in message
+    org = to_hsds(SHIPPED)["organizations"][0]["id"]
+    assert f"organization '{org}': programs: the menukaart does not keep HSDS program" in message
+
+
+def test_references_between_the_vendored_schema_files_are_followed() -> None:
+    # service.json -> attribute.json -> taxonomy_term.json -> taxonomy.json, all by "$ref".
+    service = to_hsds(SHIPPED)["services"][0]
+    term = service["attributes"][0]["taxonomy_term"]
+    del term["name"]
+    term["taxonomy_detail"] = {"id": "ks-phase", "name": "Fase"}
+    service["service_areas"][0]["id"] = 7
+    found = problems("service", service)
+    assert "service 'voorzorg': attributes.0.taxonomy_term: 'name' is a required property" in found
+    taxonomy = "service 'voorzorg': attributes.0.taxonomy_term.taxonomy_detail"
+    assert f"{taxonomy}: 'description' is a required property" in found
+    assert "service 'voorzorg': service_areas.0.id: 7 is not of type 'string'" in found
+
+
+def test_the_vendored_schemas_are_open_referrals_files_of_one_commit() -> None:
+    # Unchanged upstream files: each keeps its own $id on the same branch, no local edits.
+    base = "https://raw.githubusercontent.com/openreferral/specification/refs/heads/3.2/schema/"
+    for table, schema in schemas().items():
+        assert schema["$id"] == f"{base}{table}.json"
+        assert schema["name"] == table
+    assert set(schemas()) == {
+        "service",
+        "organization",
+        "service_area",
+        "attribute",
+        "taxonomy_term",
+        "taxonomy",
+    }
+
+
+def test_an_export_that_would_not_be_valid_hsds_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def without_description(catalogue: Catalogue) -> dict[str, Any]:
+        document = to_hsds(catalogue)
+        del document["organizations"][0]["description"]
+        return document
+
+    monkeypatch.setattr(hsds, "to_hsds", without_description)
+    with pytest.raises(HsdsError, match="'description' is a required property"):
+        export_hsds(SHIPPED)
 
 
 def test_an_inactive_service_is_left_out() -> None:
