@@ -55,3 +55,7 @@ class ServiceNotFoundError(DomainError):
 
 class CaseRestrictedError(DomainError):
     """Processing of the case is restricted (AVG art. 18): only the privacy officer may act."""
+
+
+class MeetingNotFoundError(DomainError):
+    """No Knooppunt meeting (casusoverleg) with this id exists."""

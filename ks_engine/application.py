@@ -29,6 +29,7 @@ from ks_engine.case_search import CaseSearch
 from ks_engine.catalogue_maintenance import CatalogueMaintenance
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
+from ks_engine.meetings import MeetingCommands
 from ks_engine.privacy.rights import RightsCommands
 from ks_engine.processing import AggregateProcessingEvent
 from ks_engine.signal_intake import ExistenceQuery
@@ -45,7 +46,12 @@ class CommandResult:
 
 
 class Referrals(
-    RightsCommands, AfterMatchCommands, CatalogueMaintenance, HouseholdCommands, CaseSearch
+    MeetingCommands,
+    RightsCommands,
+    AfterMatchCommands,
+    CatalogueMaintenance,
+    HouseholdCommands,
+    CaseSearch,
 ):
     """Referrals to the Knooppunt: signals in, coordinators' decisions recorded."""
 

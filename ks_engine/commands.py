@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.after_match import NeedResult, NextStep
 from domain.consent_record import ConsentRecord
+from domain.meeting import Decision, FollowUp
 from domain.redaction import FreeText
 from domain.restriction import RestrictionBasis
 from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome
@@ -142,3 +143,57 @@ class Restrict(CaseCommand):
 
 class LiftRestriction(CaseCommand):
     """Lift the restriction: the case goes on where it stood."""
+
+
+# -- the Knooppunt meeting (casusoverleg) ------------------------------------------------------
+class PlanMeeting(BaseModel):
+    """Plan a meeting: the municipality's Knooppunt, the date, who attends, the first cases."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    municipality: str = Field(pattern=r"^GM\d{4}$")
+    on: date
+    organisations: list[str] = Field(min_length=1, max_length=30)
+    case_ids: list[UUID] = Field(default_factory=list, max_length=60)
+
+
+class MeetingCommand(BaseModel):
+    """A command on one meeting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    meeting_id: UUID
+
+
+class ScheduleCase(MeetingCommand):
+    """Put a consented case on the meeting's agenda."""
+
+    case_id: UUID
+
+
+class UnscheduleCase(MeetingCommand):
+    """Take a case off the agenda (before anything was decided about it)."""
+
+    case_id: UUID
+
+
+class MeetingDiscussion(BaseModel):
+    """The case discussion held at the meeting: who took part, scores, needs found."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    participants: list[str] = Field(min_length=1, max_length=30)
+    scores: HealthScores
+    needs: list[Need] = Field(default_factory=list, max_length=20)
+
+
+class RecordMeetingDecision(MeetingCommand):
+    """What the meeting decided about a case; a discussed case gets its discussion recorded."""
+
+    case_id: UUID
+    expected_case_version: int | None = Field(default=None, ge=1)
+    decision: Decision
+    follow_up: FollowUp | None = None
+    lead_organisation: str | None = Field(default=None, max_length=300)
+    discussion: MeetingDiscussion | None = None
+
+
+class ConcludeMeeting(MeetingCommand):
+    """Conclude the meeting: its minutes are fixed."""
