@@ -16,8 +16,10 @@ from tests.integration.test_http_stack import (
     MIDWIFE,
     SCORES,
     Api,
-    api,  # noqa: F401
+    api,
 )
+
+__all__ = ["api"]
 
 DEBTS = "schuldhulp-parkstad"
 HOUSING = "woonconsulent-regio"
