@@ -8,10 +8,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from adapters.http.access import CoordinatedCase, load_visible_case
+from adapters.http.access import load_visible_case
+from adapters.http.case_command import CaseCommandDep, ExpectedVersion, run_command
 from adapters.http.context import AttemptDep, ServicesDep, audited, require
 from adapters.http.problems import NotFoundError, problem_responses
-from adapters.http.routers.commands import CommandContext, ExpectedVersion, run_command
 from adapters.http.schemas.after_match import (
     EvaluationIn,
     ExtensionIn,
@@ -99,27 +99,17 @@ def start_support(
 
 
 @router.post("/{case_id}/evaluation", summary="Record the evaluation of the support")
-def record_evaluation(
-    body: EvaluationIn,
-    case: CoordinatedCase,
-    version: ExpectedVersion,
-    ctx: CommandContext,
-    services: ServicesDep,
-    response: Response,
-) -> CommandOut:
-    cmd = c.RecordEvaluation(
-        case_id=case.id,
-        expected_version=version,
-        on=body.on,
-        needs=body.needs,
-        scores=body.scores,
-        next_step=body.next_step,
-    )
-    return run_command(
-        services,
-        response,
-        "record_evaluation",
-        lambda: services.referrals.record_evaluation(cmd, ctx),
+def record_evaluation(body: EvaluationIn, call: CaseCommandDep) -> CommandOut:
+    return call.run(
+        call.referrals.record_evaluation,
+        c.RecordEvaluation(
+            case_id=call.case.id,
+            expected_version=call.version,
+            on=body.on,
+            needs=body.needs,
+            scores=body.scores,
+            next_step=body.next_step,
+        ),
     )
 
 
@@ -128,69 +118,40 @@ def record_evaluation(
     summary="Reopen a recently closed case as a linked follow-up case",
     status_code=201,
 )
-def reopen_case(
-    body: ReopeningIn,
-    case: CoordinatedCase,
-    version: ExpectedVersion,
-    ctx: CommandContext,
-    services: ServicesDep,
-    response: Response,
-) -> CommandOut:
-    cmd = c.Reopen(case_id=case.id, expected_version=version)
-    out = run_command(
-        services, response, "reopen_case", lambda: services.referrals.reopen_case(cmd, ctx)
+def reopen_case(body: ReopeningIn, call: CaseCommandDep) -> CommandOut:
+    out = call.run(
+        call.referrals.reopen_case, c.Reopen(case_id=call.case.id, expected_version=call.version)
     )
-    response.headers["Location"] = f"/cases/{out.case_id}"
+    call.response.headers["Location"] = f"/cases/{out.case_id}"
     return out
 
 
 @router.post("/{case_id}/suspension", summary="Suspend the running deadline (opschorten)")
-def suspend_deadline(
-    body: SuspensionIn,
-    case: CoordinatedCase,
-    version: ExpectedVersion,
-    ctx: CommandContext,
-    services: ServicesDep,
-    response: Response,
-) -> CommandOut:
-    cmd = c.SuspendDeadline(
-        case_id=case.id, expected_version=version, reason=body.reason, until=body.until
-    )
-    return run_command(
-        services,
-        response,
-        "suspend_deadline",
-        lambda: services.referrals.suspend_deadline(cmd, ctx),
+def suspend_deadline(body: SuspensionIn, call: CaseCommandDep) -> CommandOut:
+    return call.run(
+        call.referrals.suspend_deadline,
+        c.SuspendDeadline(
+            case_id=call.case.id,
+            expected_version=call.version,
+            reason=body.reason,
+            until=body.until,
+        ),
     )
 
 
 @router.post("/{case_id}/resumption", summary="Resume the suspended deadline from today")
-def resume_deadline(
-    body: ResumptionIn,
-    case: CoordinatedCase,
-    version: ExpectedVersion,
-    ctx: CommandContext,
-    services: ServicesDep,
-    response: Response,
-) -> CommandOut:
-    cmd = c.ResumeDeadline(case_id=case.id, expected_version=version)
-    return run_command(
-        services, response, "resume_deadline", lambda: services.referrals.resume_deadline(cmd, ctx)
+def resume_deadline(body: ResumptionIn, call: CaseCommandDep) -> CommandOut:
+    return call.run(
+        call.referrals.resume_deadline,
+        c.ResumeDeadline(case_id=call.case.id, expected_version=call.version),
     )
 
 
 @router.post("/{case_id}/extension", summary="Extend the deadline of the current step (verlengen)")
-def extend_deadline(
-    body: ExtensionIn,
-    case: CoordinatedCase,
-    version: ExpectedVersion,
-    ctx: CommandContext,
-    services: ServicesDep,
-    response: Response,
-) -> CommandOut:
-    cmd = c.ExtendDeadline(
-        case_id=case.id, expected_version=version, reason=body.reason, due=body.due
-    )
-    return run_command(
-        services, response, "extend_deadline", lambda: services.referrals.extend_deadline(cmd, ctx)
+def extend_deadline(body: ExtensionIn, call: CaseCommandDep) -> CommandOut:
+    return call.run(
+        call.referrals.extend_deadline,
+        c.ExtendDeadline(
+            case_id=call.case.id, expected_version=call.version, reason=body.reason, due=body.due
+        ),
     )

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.http.access import CoordinatedCase
-from adapters.http.context import ServicesDep, audited
+from adapters.http.case_command import CaseCommandDep
+from adapters.http.context import audited
 from adapters.http.problems import NotFoundError, problem_responses
-from adapters.http.routers.commands import CommandContext, ExpectedVersion, _run
 from adapters.http.schemas.commands import CommandOut
 from domain.errors import CaseNotFoundError
 from domain.values import Bsn
@@ -46,23 +45,16 @@ class MergeIn(BaseModel):
     "/{case_id}/birth",
     summary="Record the birth of the expected child (ChildBorn); its BSN then finds the case",
 )
-def record_birth(
-    body: BirthIn,
-    case: CoordinatedCase,
-    version: ExpectedVersion,
-    ctx: CommandContext,
-    services: ServicesDep,
-    response: Response,
-) -> CommandOut:
-    cmd = c.RecordBirth(
-        case_id=case.id,
-        expected_version=version,
-        child_pseudonym=services.pseudonymise(body.bsn),
-        birth_date=body.birth_date,
-        name=body.name,
-    )
-    return _run(
-        services, response, "record_birth", lambda: services.referrals.record_birth(cmd, ctx)
+def record_birth(body: BirthIn, call: CaseCommandDep) -> CommandOut:
+    return call.run(
+        call.referrals.record_birth,
+        c.RecordBirth(
+            case_id=call.case.id,
+            expected_version=call.version,
+            child_pseudonym=call.services.pseudonymise(body.bsn),
+            birth_date=body.birth_date,
+            name=body.name,
+        ),
     )
 
 
@@ -72,19 +64,14 @@ def record_birth(
     description="This case stays open and takes in the other's members and signals; the other "
     "closes with outcome `merged`, its history kept. Both must be in your remit.",
 )
-def merge_cases(
-    body: MergeIn,
-    case: CoordinatedCase,
-    version: ExpectedVersion,
-    ctx: CommandContext,
-    services: ServicesDep,
-    response: Response,
-) -> CommandOut:
+def merge_cases(body: MergeIn, call: CaseCommandDep) -> CommandOut:
     try:
-        other = services.referrals.get_case(body.other_case_id)
+        other = call.referrals.get_case(body.other_case_id)
     except CaseNotFoundError:
         raise NotFoundError("there is no such other case") from None
-    if other.municipality != case.municipality:  # outside the remit looks like missing
+    if other.municipality != call.case.municipality:  # outside the remit looks like missing
         raise NotFoundError("there is no such other case")
-    cmd = c.MergeCases(case_id=case.id, expected_version=version, other_case_id=other.id)
-    return _run(services, response, "merge_cases", lambda: services.referrals.merge_cases(cmd, ctx))
+    return call.run(
+        call.referrals.merge_cases,
+        c.MergeCases(case_id=call.case.id, expected_version=call.version, other_case_id=other.id),
+    )
