@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.domain import event
 
 from domain import guards
-from domain.errors import InvalidValueError
+from domain.errors import InvalidValueError, NotInConsentScopeError
 from domain.household_changes import HouseholdChanges
 from domain.lifecycle import Action, State
 from domain.redaction import redact_bsns
@@ -144,6 +144,17 @@ class AfterMatch(HouseholdChanges):
         self._touch("support_started", occurred_at)
         # Deadlines count from the day the support began, which may precede its recording.
         self.milestones["support_started"] = datetime.combine(on, occurred_at.timetz())
+
+    def require_named_provider(self, organisation: str, today: date) -> None:
+        """Refuse a provider's confirmation unless the family's active consent names it."""
+        consent = self.consent
+        if guards.consent_is_active(consent, today) and organisation in (consent or {})["scope"]:
+            return
+        raise NotInConsentScopeError(
+            f"cannot record that support started for case {self.id}: the family's consent does "
+            f"not name {organisation[:200]}; only a provider the family agreed to may confirm "
+            "it (ask the coordinator)"
+        )
 
     def record_evaluation(
         self,

@@ -59,3 +59,7 @@ class CaseRestrictedError(DomainError):
 
 class MeetingNotFoundError(DomainError):
     """No Knooppunt meeting (casusoverleg) with this id exists."""
+
+
+class NotInConsentScopeError(DomainError):
+    """An organisation acted for a case whose family's consent does not name it."""

@@ -10,10 +10,17 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError, Recording
 
 from domain.deadlines import ServiceLevels, step_deadline
-from domain.errors import InvalidValueError, VersionConflictError
+from domain.errors import (
+    CaseNotFoundError,
+    DomainError,
+    InvalidValueError,
+    VersionConflictError,
+)
 from domain.person_index import PersonIndex, person_index_id
 from domain.referral import Referral
+from domain.signal_record import SignalRecord, signal_record_id
 from ks_engine import commands as c
+from ks_engine.signal_intake import SignalOutcome
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
@@ -28,6 +35,7 @@ class AfterMatchCommands:
     if TYPE_CHECKING:
         clock: Callable[[], datetime]
         service_levels: ServiceLevels
+        MAX_CONFLICT_RETRIES: int
 
         def _case_for(self, cmd: c.CaseCommand) -> Referral: ...
         def _commit(self, case: Referral, *others: Aggregate | None) -> CommandResult: ...
@@ -48,6 +56,44 @@ class AfterMatchCommands:
             causation_id=ctx.causation_id,
         )
         return self._commit(case)
+
+    def confirm_support_started(
+        self, message_key: str, municipality: str, cmd: c.StartSupport, ctx: c.Context
+    ) -> SignalOutcome:
+        """A provider's confirmation from NATS (``message_key``: its ``source#id``), applied
+        at most once: its idempotency record is stored with the case's event, so a delivery
+        of the same message again finds it and changes nothing. The family's active consent
+        must name the provider (``ctx.actor``); a refusal is returned, not raised."""
+        record_id = signal_record_id(message_key)
+        for _ in range(self.MAX_CONFLICT_RETRIES):
+            done = self._find(SignalRecord, record_id, {})
+            if done is not None:
+                return SignalOutcome(message_key, done.case_id, duplicate=True)
+            try:
+                case = self._case_for(cmd)
+                if case.municipality != municipality:  # not told apart from no case at all
+                    raise CaseNotFoundError(f"there is no case {cmd.case_id} in {municipality}")
+                case.require_named_provider(ctx.actor.organisation, self.clock().date())
+                case.start_support(
+                    on=cmd.on,
+                    lead_professional=cmd.lead_professional,
+                    actor=ctx.actor,
+                    at=self.clock(),
+                    causation_id=ctx.causation_id,
+                )
+            except DomainError as refusal:
+                return SignalOutcome(message_key, None, refusal=refusal)
+            record = SignalRecord(signal_key=message_key, case_id=case.id, matched_existing=False)
+            try:
+                recordings = self.save(case, record)
+            except RecordConflictError:
+                continue  # another delivery or command came first: judge again on what it left
+            return SignalOutcome(message_key, case.id, position=recordings[-1].notification.id)
+        raise VersionConflictError(
+            f"case {cmd.case_id} kept changing while support started was recorded; try again",
+            expected=0,
+            actual=0,
+        )
 
     def record_evaluation(self, cmd: c.RecordEvaluation, ctx: c.Context) -> CommandResult:
         """Record the evaluation of the support."""

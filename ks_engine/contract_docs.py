@@ -14,9 +14,13 @@ from adapters.nats.dead_letters import SEALED_FORMAT
 from ks_engine.audit.chain import CHECKPOINT_FORMAT
 from ks_engine.receipts import Receipt
 from ks_engine.signal_contract import SIGNAL_TYPE, RejectionCode, data_json_schema, example_signal
+from ks_engine.support_start_contract import SUPPORT_STARTED_TYPE, example_support_started
+from ks_engine.support_start_contract import data_json_schema as support_started_schema
 
 EXAMPLE_BSN = "111222333"  # a test number that passes the elfproef
 SCHEMA_PATH = "docs/schemas/signal-data.v1.json"
+SUPPORT_STARTED_SCHEMA_PATH = "docs/schemas/support-started-data.v1.json"
+EXAMPLE_CASE_ID = "0f8e2a52-4c1d-4a8b-9b1e-2d3c4b5a6f70"
 _EVENT_NAMES = [
     "Signalled",
     "SignalAdded",
@@ -68,6 +72,35 @@ def signal_schema_json() -> str:
     return json.dumps(data_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
+def support_started_schema_json() -> str:
+    return json.dumps(support_started_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _support_started_message() -> dict[str, Any]:
+    """A provider's confirmation that support started, on the signals' channel."""
+    return {
+        "name": SUPPORT_STARTED_TYPE,
+        "summary": "A provider the family's consent names confirms that the support started.",
+        "description": "Judged by the intake like a signal: the same envelope checks, error "
+        "codes, receipts and dead letters. Refused with `not_in_consent_scope` when the "
+        "family's active consent does not name the source, `unknown_case` when data.case_id "
+        "names no case of the municipality, `refused_by_case` when the case is not at "
+        "support matched. Sent again with the same source and id, it has no second effect.",
+        "headers": {
+            "type": "object",
+            "required": ["Nats-Msg-Id"],
+            "properties": {"Nats-Msg-Id": {"type": "string"}},
+        },
+        "payload": _cloudevent_schema(
+            {"$ref": SUPPORT_STARTED_SCHEMA_PATH.removeprefix("docs/")},
+            {"const": SUPPORT_STARTED_TYPE},
+        ),
+        "examples": [
+            {"name": "debt counselling", "payload": example_support_started(EXAMPLE_CASE_ID)}
+        ],
+    }
+
+
 def _cloudevent_schema(data_ref: dict[str, Any], type_const: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
@@ -96,7 +129,7 @@ def asyncapi_document() -> dict[str, Any]:
         "status": "accepted",
         "source": example["source"],
         "signal_id": example["id"],
-        "case_id": "0f8e2a52-4c1d-4a8b-9b1e-2d3c4b5a6f70",
+        "case_id": EXAMPLE_CASE_ID,
         "matched_existing": False,
         "duplicate": False,
         "error_code": None,
@@ -136,9 +169,14 @@ def asyncapi_document() -> dict[str, Any]:
                 "in the region file (KS_REGION_PATH), when a date of birth, a born child's "
                 "birth date or the referral consent's date lies in the future, or when a due "
                 "date is more than ten months ahead. A BSN typed in free text (the note, an "
-                "address, a name, the reporter's organisation) is stored as [BSN].",
+                "address, a name, the reporter's organisation) is stored as [BSN]. Providers "
+                "publish their confirmation that support started "
+                f"({SUPPORT_STARTED_TYPE}) here too.",
                 "parameters": {"municipality": {"description": "CBS code, e.g. GM0928."}},
-                "messages": {"signal": {"$ref": "#/components/messages/signal"}},
+                "messages": {
+                    "signal": {"$ref": "#/components/messages/signal"},
+                    "supportStarted": {"$ref": "#/components/messages/supportStarted"},
+                },
             },
             "receipts": {
                 "address": "ks.receipts.{municipality}.{partner}.{reference}",
@@ -210,6 +248,7 @@ def asyncapi_document() -> dict[str, Any]:
                     ),
                     "examples": [{"name": "midwife", "payload": example}],
                 },
+                "supportStarted": _support_started_message(),
                 "receipt": {
                     "payload": Receipt.model_json_schema(),
                     "examples": [

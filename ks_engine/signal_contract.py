@@ -140,7 +140,7 @@ class ParsedSignal:
     data: SignalData
 
 
-def _field_errors(exc: ValidationError, prefix: str = "data") -> list[tuple[str, str, str]]:
+def field_errors(exc: ValidationError, prefix: str = "data") -> list[tuple[str, str, str]]:
     """(path, message, pydantic type) per error, without the offending value."""
     out = []
     for err in exc.errors(include_input=False, include_url=False):
@@ -156,6 +156,12 @@ def parse_signal(raw: bytes, subject: str | None = None, *, rules: SignalRules) 
     ``subject``: the NATS subject it was published on (None over HTTP); ``rules``: what this
     Knooppunt takes (its municipalities, today's date).
     """
+    doc, event = read_envelope(raw)
+    return signal_from(doc, event, subject, rules=rules)
+
+
+def read_envelope(raw: bytes) -> tuple[dict[str, Any], SignalEvent]:
+    """The JSON object and its CloudEvents 1.0 envelope; Rejection when it is neither."""
     doc = load_json(raw)
     if not isinstance(doc, dict):
         raise Rejection(RejectionCode.NOT_CLOUDEVENT, "the message must be a JSON object")
@@ -168,7 +174,7 @@ def parse_signal(raw: bytes, subject: str | None = None, *, rules: SignalRules) 
     try:
         event = SignalEvent.model_validate(doc)
     except ValidationError as exc:
-        errors = [(p.removeprefix("data."), m) for p, m, _ in _field_errors(exc)]
+        errors = [(p.removeprefix("data."), m) for p, m, _ in field_errors(exc)]
         detail = "; ".join(f"{p}: {m}" for p, m in errors)
         raise Rejection(
             RejectionCode.NOT_CLOUDEVENT, f"not a valid CloudEvent: {detail}", tuple(errors)
@@ -178,15 +184,25 @@ def parse_signal(raw: bytes, subject: str | None = None, *, rules: SignalRules) 
             RejectionCode.NOT_CLOUDEVENT,
             f"specversion must be '1.0' (CloudEvents 1.0), got '{event.specversion[:20]}'",
         )
+    return doc, event
+
+
+def signal_from(
+    doc: dict[str, Any], event: SignalEvent, subject: str | None, *, rules: SignalRules
+) -> ParsedSignal:
+    """The signal in an envelope read by :func:`read_envelope` (see :func:`parse_signal`)."""
     if event.type != SIGNAL_TYPE:
         if event.type.startswith(SIGNAL_TYPE_PREFIX):
             raise Rejection(
                 RejectionCode.UNSUPPORTED_VERSION,
                 f"signal type version '{event.type[:80]}' is not supported; use '{SIGNAL_TYPE}'",
             )
+        takes = f"'{SIGNAL_TYPE}'"
+        if subject is not None:  # on NATS the intake also takes a provider's confirmation
+            takes += " or 'nl.kansrijkestart.support-started.v1'"
         raise Rejection(
             RejectionCode.UNKNOWN_TYPE,
-            f"unknown event type '{event.type[:80]}'; ks-engine takes '{SIGNAL_TYPE}'",
+            f"unknown event type '{event.type[:80]}'; ks-engine takes {takes}",
         )
     if event.datacontenttype not in (None, "application/json"):
         raise Rejection(RejectionCode.NOT_CLOUDEVENT, "datacontenttype must be 'application/json'")
@@ -247,7 +263,7 @@ def _parse_data(data: Any) -> SignalData:
     try:
         return SignalData.model_validate(data)
     except ValidationError as exc:
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         detail = "; ".join(f"{p}: {m}" for p, m, _ in errors)
         fields = tuple((p, m) for p, m, _ in errors)
         if any(p.endswith(".bsn") for p, _ in fields):

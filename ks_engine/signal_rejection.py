@@ -31,6 +31,8 @@ class RejectionCode(StrEnum):
     MUNICIPALITY_NOT_SERVED = "municipality_not_served"
     UNKNOWN_PARTNER = "unknown_partner"
     REFUSED_BY_CASE = "refused_by_case"
+    UNKNOWN_CASE = "unknown_case"
+    NOT_IN_CONSENT_SCOPE = "not_in_consent_scope"
     INVALID_SIGNAL = "invalid_signal"
     PROCESSING_FAILED = "processing_failed"
 
@@ -44,7 +46,8 @@ _MEANINGS = {
     RejectionCode.NOT_JSON: "the body is not UTF-8 JSON that can be read (also: nested too "
     "deeply, a number too long, NaN, a lone surrogate escape)",
     RejectionCode.NOT_CLOUDEVENT: "not a CloudEvents 1.0 event in structured JSON",
-    RejectionCode.UNKNOWN_TYPE: "the event type is not 'nl.kansrijkestart.signal.v1'",
+    RejectionCode.UNKNOWN_TYPE: "the event type is not 'nl.kansrijkestart.signal.v1' (on NATS "
+    "also 'nl.kansrijkestart.support-started.v1')",
     RejectionCode.UNSUPPORTED_VERSION: "a version of the signal type this engine does not take",
     RejectionCode.SCHEMA_VIOLATION: "data does not match the signal schema",
     RejectionCode.INVALID_BSN: "data.person.bsn is not nine digits passing the elfproef",
@@ -57,7 +60,11 @@ _MEANINGS = {
     "data.municipality",
     RejectionCode.MUNICIPALITY_NOT_SERVED: "data.municipality is not served by this Knooppunt",
     RejectionCode.UNKNOWN_PARTNER: "the source is not a registered partner",
-    RejectionCode.REFUSED_BY_CASE: "the case the signal belongs to refused it (e.g. erased)",
+    RejectionCode.REFUSED_BY_CASE: "the case the signal belongs to refused it (e.g. erased, or "
+    "support started before it was matched)",
+    RejectionCode.UNKNOWN_CASE: "a support-started confirmation names no case of its municipality",
+    RejectionCode.NOT_IN_CONSENT_SCOPE: "a support-started confirmation comes from a provider "
+    "the family's consent does not name",
     RejectionCode.INVALID_SIGNAL: "the signal could not be read for another reason",
     RejectionCode.PROCESSING_FAILED: "the signal could not be processed after repeated tries",
 }

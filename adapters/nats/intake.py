@@ -1,5 +1,8 @@
 """The front door: partner signals from KS_SIGNALS into the event store, exactly once in effect.
 
+Providers' confirmations that support started (``nl.kansrijkestart.support-started.v1``) come
+the same way and are judged the same way; each is applied alone, with its idempotency record.
+
 A durable pull consumer fetches a batch; every message is validated and its BSN replaced by
 the pseudonym; the valid ones are stored in one event-store transaction (group commit) and
 acked only after it. Invalid ones are copied, sealed, to the dead-letter stream with their
@@ -25,6 +28,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from adapters.nats.confirmations import confirm_all
 from adapters.nats.dead_letter_box import DeadLetterBox
 from adapters.nats.dead_letters import DLQ_SUBJECT as DLQ_SUBJECT  # re-exported
 from adapters.nats.dead_letters import Original, Rejected, dead_letter_seal
@@ -40,11 +44,18 @@ from ks_engine.signal_contract import (
     ParsedSignal,
     Rejection,
     RejectionCode,
+    SignalEvent,
     load_json,
-    parse_signal,
+    read_envelope,
+    signal_from,
     to_domain,
 )
 from ks_engine.signal_intake import SignalOutcome
+from ks_engine.support_start_contract import (
+    ParsedSupportStart,
+    is_support_started,
+    support_started_from,
+)
 
 RECEIPT_ACK_SECONDS = 5.0  # a receipt not confirmed by then is published again
 log = structlog.get_logger("ks.intake")
@@ -62,6 +73,8 @@ class _Item:
     municipality: str
     partner: str
     parsed: ParsedSignal | None = None
+    support: ParsedSupportStart | None = None  # a provider's confirmation, not a signal
+    event: SignalEvent | None = None  # the envelope, once it could be read
     signal: Signal | None = None
     ctx: c.Context | None = None
     rejection: Rejection | None = None
@@ -74,6 +87,11 @@ class _Item:
     @property
     def deliveries(self) -> int:
         return int(self.msg.metadata.num_delivered)
+
+    @property
+    def envelope(self) -> SignalEvent | None:
+        """The message's CloudEvent envelope, once it was read."""
+        return self.event
 
 
 class Intake:
@@ -146,8 +164,9 @@ class Intake:
         """
         items = [self._inspect(m) for m in msgs]
         rejected = [i for i in items if i.rejection is not None]
-        valid = [i for i in items if i.rejection is None]
+        valid = [i for i in items if i.rejection is None and i.support is None]
         stored = await self._store(valid) if valid else []
+        stored += await confirm_all(self, [i for i in items if i.rejection is None and i.support])
         if stored and self._after_commit is not None:
             await self._after_commit()
         rejected += [i for i in stored if i.rejection is not None]
@@ -188,18 +207,25 @@ class Intake:
 
     def _read(self, item: _Item) -> None:
         """Parse, check the partner and pseudonymise; raise Rejection for a refused signal."""
-        item.parsed = parsed = parse_signal(item.msg.data, item.msg.subject, rules=self.rules)
-        item.partner = partner_token(parsed.event.source, self.partners)
-        item.reference = signal_reference(parsed.event.signal_key)
-        if self.partners is not None and self.partners.by_source(parsed.event.source) is None:
+        doc, event = read_envelope(item.msg.data)
+        item.event = event
+        if is_support_started(event.type):
+            item.support = support_started_from(doc, event, item.msg.subject, rules=self.rules)
+        else:
+            item.parsed = signal_from(doc, event, item.msg.subject, rules=self.rules)
+        item.partner = partner_token(event.source, self.partners)
+        item.reference = signal_reference(event.signal_key)
+        if self.partners is not None and self.partners.by_source(event.source) is None:
             raise Rejection(
                 RejectionCode.UNKNOWN_PARTNER,
-                f"source '{parsed.event.source[:100]}' is not a registered partner of this "
+                f"source '{event.source[:100]}' is not a registered partner of this "
                 "Knooppunt; ask the coordinator to register your organisation",
             )
-        signal, actor = to_domain(parsed, self.engine.pseudonymise)
+        if item.parsed is None:
+            return  # a confirmation is applied as it is: it names its case, no BSN
+        signal, actor = to_domain(item.parsed, self.engine.pseudonymise)
         item.signal = signal
-        item.ctx = c.Context(actor=actor, causation_id=parsed.event.signal_key)
+        item.ctx = c.Context(actor=actor, causation_id=event.signal_key)
 
     async def _store(self, valid: list[_Item]) -> list[_Item]:
         """Group commit; the items whose storing was decided (the others were nak'ed, or
@@ -210,7 +236,7 @@ class Intake:
         try:
             outcomes = await asyncio.to_thread(self.engine.referrals.receive_signals, batch)
         except PersistenceError as exc:
-            await self._retry_later(valid, f"the event store is unavailable ({type(exc).__name__})")
+            await self.retry_later(valid, f"the event store is unavailable ({type(exc).__name__})")
             return []
         except Exception as exc:  # isolate the signal that cannot be stored
             log.error("signal.not_stored", size=len(valid), error=type(exc).__name__)
@@ -228,7 +254,7 @@ class Intake:
                 item.rejection = Rejection(RejectionCode.REFUSED_BY_CASE, str(outcome.refusal))
         return valid
 
-    async def _retry_later(self, items: list[_Item], reason: str) -> None:
+    async def retry_later(self, items: list[_Item], reason: str) -> None:
         limit = self.settings.intake_max_deliveries
         for item in items:
             if item.deliveries >= limit:
@@ -275,13 +301,14 @@ class Intake:
     @staticmethod
     def _acceptance(item: _Item, at: datetime) -> Receipt:
         outcome = item.outcome
-        assert item.parsed is not None
+        envelope = item.envelope
+        assert envelope is not None
         assert outcome is not None
         return Receipt(
             reference=item.reference,
             status="accepted",
-            source=item.parsed.event.source,
-            signal_id=item.parsed.event.id,
+            source=envelope.source,
+            signal_id=envelope.id,
             case_id=outcome.case_id,
             matched_existing=outcome.matched_existing,
             duplicate=outcome.duplicate,
@@ -305,14 +332,14 @@ class Intake:
             ),
             Original(item.msg.subject, dict(item.msg.headers or {}), item.msg.data),
         )
-        parsed = item.parsed
+        envelope = item.envelope
         await self._publish_receipt(
             item,
             Receipt(
                 reference=item.reference,
                 status="rejected",
-                source=parsed.event.source if parsed else None,
-                signal_id=parsed.event.id if parsed else None,
+                source=envelope.source if envelope else None,
+                signal_id=envelope.id if envelope else None,
                 error_code=code,
                 reason=reason,
                 processed_at=self.engine.referrals.clock(),

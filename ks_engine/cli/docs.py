@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 
 from domain.lifecycle import mermaid
-from ks_engine.contract_docs import SCHEMA_PATH, asyncapi_yaml, signal_schema_json
+from ks_engine.contract_docs import (
+    SCHEMA_PATH,
+    SUPPORT_STARTED_SCHEMA_PATH,
+    asyncapi_yaml,
+    signal_schema_json,
+    support_started_schema_json,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Generated documentation.")
 
@@ -34,6 +40,7 @@ def generated_documents() -> dict[str, str]:
     return {
         "docs/lifecycle.md": lifecycle_markdown(),
         SCHEMA_PATH: signal_schema_json(),
+        SUPPORT_STARTED_SCHEMA_PATH: support_started_schema_json(),
         "docs/asyncapi.yaml": asyncapi_yaml(),
         "docs/openapi.json": openapi_json(),
     }
