@@ -23,6 +23,7 @@ from adapters.http.oidc_client import OidcClient
 from adapters.http.ports import EngineParts, ReadinessCheck, ReadModels, SignalGateway
 from adapters.http.problems import install_problem_handlers
 from adapters.http.routers import (
+    access_requests,
     after_match,
     audit,
     cases,
@@ -88,7 +89,7 @@ def _routes() -> FastAPI:
             {"name": "audit", "description": "The access log."},
             {
                 "name": "privacy",
-                "description": "The family's rights: erasure, restriction (privacy officer).",
+                "description": "The family's rights: erasure, restriction, access.",
             },
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
@@ -107,7 +108,7 @@ def _routes() -> FastAPI:
         stats,
         monitoring,
     )
-    for module in (*modules, audit, privacy, rights, operations):
+    for module in (*modules, audit, privacy, rights, access_requests, operations):
         api.include_router(module.router)
     install_problem_handlers(api)
     install_dashboard(api)

@@ -60,6 +60,7 @@ PURPOSES = {
     Purpose.REPAIR: "herstel",
     Purpose.FAMILY_CONTACT: "contact met de familie",
     Purpose.SAFETY: "veiligheid (Meldcode)",
+    Purpose.RIGHTS: "rechten van de betrokkene (AVG)",
 }
 
 ACTIONS = {

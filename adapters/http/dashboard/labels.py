@@ -136,6 +136,7 @@ PRINCIPAL_ROLES: dict[str, str] = {
     "partner": "ketenpartner",
     "admin": "beheerder",
     "programme_office": "programmabureau",
+    "privacy_officer": "functionaris gegevensbescherming",
 }
 
 _VOCABULARIES: tuple[type[StrEnum], ...] = (
