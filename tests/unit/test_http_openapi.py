@@ -22,8 +22,9 @@ def test_only_the_signal_request_mentions_a_bsn() -> None:
     holders = [
         name for name, schema in doc["components"]["schemas"].items() if "bsn" in json.dumps(schema)
     ]
-    # Request bodies only: the signal's person and household members, a birth, a search.
-    assert holders == ["BirthIn", "CaseSearchIn", "ChildPersonIn", "PersonIn"]
+    # Request bodies only: the signal's person and household members, a birth, a search, an
+    # access request.
+    assert holders == ["AccessRequestIn", "BirthIn", "CaseSearchIn", "ChildPersonIn", "PersonIn"]
     responses = json.dumps(
         [op["responses"] for path in doc["paths"].values() for op in path.values()]
     )
