@@ -14,6 +14,8 @@ from adapters.http.dashboard import (
     audit,
     case,
     catalogue,
+    meeting_discussion,
+    meetings,
     monitoring,
     oidc,
     pages,
@@ -28,7 +30,19 @@ from adapters.http.problems import ProblemWhileReading
 
 def install_dashboard(app: FastAPI) -> None:
     """Add the dashboard's pages, its static files and its error pages to ``app``."""
-    for module in (pages, oidc, search, personal, case, monitoring, region, catalogue, audit):
+    for module in (
+        pages,
+        oidc,
+        search,
+        personal,
+        case,
+        meetings,
+        meeting_discussion,
+        monitoring,
+        region,
+        catalogue,
+        audit,
+    ):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_exception_handler(PageError, page_error)

@@ -58,3 +58,12 @@
   }
   window.setTimeout(refresh, seconds * 1000);
 })();
+
+// A print button (the meeting's agenda and minutes): the browser's print dialog.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("[data-print]");
+  for (var i = 0; i < buttons.length; i += 1) {
+    buttons[i].addEventListener("click", function () { window.print(); });
+  }
+})();
