@@ -15,7 +15,11 @@ Figures are kept per municipality and calendar month (Dutch local time of the ev
   the 90th percentile (nearest rank); ``days_to_support_start`` likewise to the first day the
   support really began (the programme's key indicator);
 - ``evaluation_by_offer``: per offer matched to the case and per need evaluated, whether the
-  need was met, partly met or not met (category ``<offer>/<result>``).
+  need was met, partly met or not met (category ``<offer>/<result>``);
+- ``evaluation_outcome_by_offer``: per evaluation and per offer matched to the case, one
+  outcome for the evaluation as a whole: ``met`` (every need evaluated was met), ``not_met``
+  (none was met or partly met) or ``partly`` (category ``<offer>/<outcome>``). A family counts
+  once per evaluation, not once per need, so this is the count monitoring may publish.
 
 Cells below the threshold are suppressed in reports: counts per case or signal of small
 numbers could identify a family.
@@ -121,6 +125,9 @@ def apply(
     elif isinstance(data, ev.Evaluated):
         results = [r.value for r in data.needs.values()]
         count("evaluation_by_offer", *(f"{o}/{r}" for o in facts.offers for r in results))
+        if results:
+            outcome = evaluation_outcome(results)
+            count("evaluation_outcome_by_offer", *(f"{o}/{outcome}" for o in facts.offers))
     elif isinstance(data, ev.Closed):
         count("cases_closed", data.outcome.value)
     elif isinstance(data, ev.CasesMerged) and data.merged_case_id == event.case_id:
@@ -136,6 +143,13 @@ def apply(
         days = (reached_on - facts.signalled_on).days
         durations.append(Duration(event.municipality, month_of(reached_on), measure, days))
     return facts, tallies, durations
+
+
+def evaluation_outcome(results: Sequence[str]) -> str:
+    """One evaluation's outcome: ``met`` if every need was, ``not_met`` if none, else ``partly``."""
+    if all(r == "met" for r in results):
+        return "met"
+    return "not_met" if all(r == "not_met" for r in results) else "partly"
 
 
 def median(values: Sequence[int]) -> float:

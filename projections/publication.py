@@ -33,12 +33,14 @@ TABLES: dict[str, str] = {
     "consent": "consent given, declined and withdrawn (every answer and withdrawal)",
     "offers_matched": "support matched, per offer of the menukaart",
     "cases_closed": "cases closed, per result",
+    "evaluation_outcome_by_offer": "evaluations of support per offer, by outcome: every need "
+    "met, partly met, or none met",
 }
-# Issue 17's measures join here once their events exist (support started, evaluations).
 DURATIONS: dict[str, str] = {
     "days_to_consent": "days from the first signal to consent given",
     "days_to_discussion": "days from the first signal to the case discussion",
     "days_to_support": "days from the first signal to support matched",
+    "days_to_support_start": "days from the first signal to the first day of support",
 }
 TOTAL = "total"
 

@@ -19,6 +19,9 @@ from typer.testing import CliRunner
 from adapters.http import create_app
 from adapters.persistence.sqlite_views import SqliteViewDatabase
 from adapters.persistence.views import open_views
+from domain.after_match import NeedResult, NextStep
+from domain.values import Need
+from ks_engine import commands as c
 from ks_engine.bootstrap import bootstrap
 from ks_engine.cli import app as cli
 from ks_engine.principals import PrincipalRegistry, create_demo_principals
@@ -29,7 +32,7 @@ from projections.store import apply_batch
 from tests.conftest import FixedClock, ks_environment
 from tests.integration.test_http_stack import KERKRADE, LANDGRAAF, Api
 from tests.unit.test_disclosure import attacker_intervals
-from tests.unit.test_projection_scenario import published
+from tests.unit.test_projection_scenario import CTX, LEAD, published, scores
 
 VAALS = "GM0981"
 
@@ -144,3 +147,82 @@ def test_the_export_as_csv_over_the_api_and_the_command_line(
     wrong = CliRunner().invoke(cli, ["monitoring", "export", "--since", "1-2-2026"], env=env)
     assert wrong.exit_code == 2
     assert "YYYY-MM-DD" in wrong.output
+
+
+def test_days_to_support_start_and_evaluation_outcomes_are_published_protected(
+    region_api: tuple[Api, SqliteViewDatabase], clock: FixedClock
+) -> None:
+    api, db = region_api
+    app = api.engine.referrals
+    rng = random.Random(7)
+    kerkrade = [case for case in api.bsns if app.get_case(case).municipality == KERKRADE]
+    assert len(kerkrade) == 12
+    # Each Kerkrade family goes one day later from signal to support start: 1, 2, ... 12 days.
+    # Outcomes: 8 evaluations with every need met, 3 partly, 1 with none met.
+    outcomes = [NeedResult.MET] * 8 + [NeedResult.PARTLY] * 3 + [NeedResult.NOT_MET]
+    providers = sorted({o.organization_id for o in app.catalogue.services})
+    offer = ""
+    for case_id, outcome in zip(kerkrade, outcomes, strict=True):
+        clock.advance(days=1)
+        today = clock().date()
+        app.request_consent(c.RequestConsent(case_id=case_id), CTX)
+        app.record_consent(c.RecordConsent(case_id=case_id, given=True, scope=providers), CTX)
+        needs = [Need.FINANCIAL, Need.HOUSING]
+        app.record_discussion(
+            c.RecordDiscussion(
+                case_id=case_id,
+                on=today,
+                participants=providers[:2],
+                scores=scores(rng),
+                needs=needs,
+            ),
+            CTX,
+        )
+        offer = offer or app.suggest_support(case_id)[0].offer.id
+        app.match_support(
+            c.MatchSupport(
+                case_id=case_id, offer_ids=[offer], lead_professional=LEAD, planned_start=today
+            ),
+            CTX,
+        )
+        app.start_support(c.StartSupport(case_id=case_id, on=today, lead_professional=LEAD), CTX)
+        clock.advance(hours=1)
+        app.record_evaluation(
+            c.RecordEvaluation(
+                case_id=case_id,
+                on=today,
+                needs=dict.fromkeys(needs, outcome),
+                scores=scores(rng),
+                next_step=NextStep.CONTINUE,
+            ),
+            CTX,
+        )
+    for projection in build_projections(api.engine.settings.service_levels):
+        apply_batch(db, projection, published(app))
+    auth = api.auth("programme_office")
+    publication = api.client.get("/monitoring/export?granularity=year", headers=auth).json()
+    starts = {
+        d["area"]["code"]: d
+        for d in publication["durations"]
+        if d["indicator"] == "days_to_support_start"
+    }
+    # 1..12 days: the median is 6.5, the 90th percentile the 11th of 12 (ceil(10.8)) = 11.
+    assert (starts[KERKRADE]["median"], starts[KERKRADE]["p90"]) == (6.5, 11.0)
+    assert starts[KERKRADE]["status"] == "exact"
+    (table,) = [t for t in publication["tables"] if t["indicator"] == "evaluation_outcome_by_offer"]
+    assert table["categories"] == [f"{offer}/met", f"{offer}/not_met", f"{offer}/partly"]
+    row = [a["code"] for a in table["areas"]].index(KERKRADE)
+    assert table["area_totals"][row] == {"value": 12, "status": "exact"}
+    assert [f["status"] for f in table["cells"][row]] == ["suppressed"] * 3  # 8, 1 and 3
+    truth = {("cell", row, 0): 8, ("cell", row, 1): 1, ("cell", row, 2): 3}
+    intervals = attacker_intervals(_protected(table), Rules())
+    for key, n in truth.items():
+        lo, hi = intervals[key]
+        assert lo <= n, key
+        assert hi is None or n <= hi, key
+        assert hi is None or hi - lo >= 3, (key, lo, hi)
+    lines = api.client.get(
+        "/monitoring/export?granularity=year&format=csv", headers=auth
+    ).text.splitlines()
+    assert "days_to_support_start,2026,GM0928,Kerkrade,median,6.5,exact" in lines
+    assert f"evaluation_outcome_by_offer,2026,GM0928,Kerkrade,{offer}/not_met,,suppressed" in lines

@@ -157,3 +157,65 @@ def test_cells_below_the_threshold_are_suppressed() -> None:
     assert [suppressed(n, 10) for n in (1, 9, 10, 11)] == [True, True, False, False]
     assert not suppressed(1, 1)
     assert not suppressed(1, 0)
+
+
+@pytest.mark.parametrize(
+    ("results", "outcome"),
+    [
+        ({"financial": "met", "housing": "met"}, "met"),
+        ({"financial": "met", "housing": "not_met"}, "partly"),
+        ({"financial": "partly"}, "partly"),
+        ({"financial": "not_met", "housing": "not_met"}, "not_met"),
+    ],
+)
+def test_an_evaluation_counts_one_outcome_per_offer_of_the_match(
+    results: dict[str, str], outcome: str
+) -> None:
+    facts, _, _ = apply(
+        None,
+        make_event(
+            "Signalled", {"municipality": "GM0928", "person_pseudonym": "p" * 64, "signal": SIGNAL}
+        ),
+    )
+    offers = [
+        {"offer_id": "voorzorg", "provider": "ggd"},
+        {"offer_id": "home-start", "provider": "hs"},
+    ]
+    matched = {"offers": offers, "planned_start": "2026-12-01"}
+    facts, _, _ = apply(facts, make_event("SupportMatched", matched, seq=2, version=2))
+    scores = dict.fromkeys(
+        (
+            "bodily_functions",
+            "mental_wellbeing",
+            "meaningfulness",
+            "quality_of_life",
+            "participation",
+            "daily_functioning",
+        ),
+        6,
+    )
+    evaluated = {"on": "2027-01-10", "needs": results, "scores": scores, "next_step": "continue"}
+    _, tallies, _ = apply(facts, make_event("Evaluated", evaluated, seq=3, version=3))
+    published = [t for t in tallies if t.measure == "evaluation_outcome_by_offer"]
+    assert published == [
+        Tally("GM0928", "2026-11", "evaluation_outcome_by_offer", f"voorzorg/{outcome}"),
+        Tally("GM0928", "2026-11", "evaluation_outcome_by_offer", f"home-start/{outcome}"),
+    ]  # once per offer, however many needs were evaluated
+    per_need = [t for t in tallies if t.measure == "evaluation_by_offer"]
+    assert len(per_need) == 2 * len(results)
+
+
+def test_days_to_support_start_count_from_the_signal_to_the_first_day_of_support() -> None:
+    facts, _, _ = apply(
+        None,
+        make_event(
+            "Signalled", {"municipality": "GM0928", "person_pseudonym": "p" * 64, "signal": SIGNAL}
+        ),
+    )
+    # Recorded on 4 December, support began on 1 December: 29 days after 2 November's signal.
+    started = {"on": "2026-12-01", "lead_professional": "JGZ"} | at("2026-12-04")
+    facts, _, first = apply(facts, make_event("SupportStarted", started, seq=2, version=2))
+    again = {"on": "2027-01-05", "lead_professional": "JGZ"} | at("2027-01-05")
+    _, _, later = apply(facts, make_event("SupportStarted", again, seq=3, version=3))
+    assert first == [Duration("GM0928", "2026-12", "days_to_support_start", 29)]
+    assert later == []

@@ -123,6 +123,7 @@ MEASURES: dict[str, str] = {
     "days_to_support": "Dagen van signaal tot ondersteuning",
     "days_to_support_start": "Dagen van signaal tot start van de ondersteuning",
     "evaluation_by_offer": "Evaluaties per aanbod (behoeften behaald of niet)",
+    "evaluation_outcome_by_offer": "Evaluaties per aanbod, naar uitkomst",
     "cases_opened": "Nieuwe casussen",
     "families_by_reporter": "Gezinnen gesignaleerd, per melder",
     "families_by_phase": "Gezinnen gesignaleerd, per fase",

@@ -87,6 +87,9 @@ def shown(figure: Any) -> str:
 def category_label(indicator: str, category: str, offers: dict[str, str]) -> str:
     if indicator == "offers_matched":
         return offers.get(category, category)
+    if indicator == "evaluation_outcome_by_offer":
+        offer, _, outcome = category.partition("/")
+        return f"{offers.get(offer, offer)}: {label_of('need_result', outcome)}"
     vocabulary = VOCABULARY.get(indicator)
     return label_of(vocabulary, category) if vocabulary else category
 
