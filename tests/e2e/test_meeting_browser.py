@@ -3,7 +3,8 @@
 Two partners' signals arrive over NATS; the coordinator gets the family's consent for one,
 plans a meeting, is refused (in Dutch) when putting the other on the agenda, discusses the
 consented case from the agenda, reads the agenda as an attending organisation, prints it and
-concludes the meeting. axe-core finds no violation on any page.
+concludes the meeting; the case page shows the case as it stood at a chosen moment. axe-core
+finds no violation on any page.
 """
 
 from __future__ import annotations
@@ -92,9 +93,14 @@ def test_a_coordinator_plans_a_meeting_discusses_a_case_and_prints_the_agenda(
     page.get_by_role("button", name="Besluit vastleggen").click()
     expect(page.get_by_role("status")).to_contain_text("het besluit over de casus")
     expect(page.locator(".decision")).to_have_text("Besproken; ondersteuning afspreken")
-    # The case itself now has its discussion step
+    # The case itself now has its discussion step, also in its state at a chosen moment
     page.get_by_role("link", name="Casuspagina").click()
     expect(page.locator("#case-state")).to_have_text("Besproken")
+    page.get_by_role("link", name="Stand op een gekozen moment").click()
+    page.get_by_label("Moment (datum en tijd)").fill("2099-01-01T00:00")
+    page.get_by_role("button", name="Toon de stand").click()
+    expect(page.locator("#state-then")).to_contain_text("Besproken")
+    zero_violations(page, "m05a-casus-op-een-moment")
     # The agenda as an attending organisation, printed without menu or forms
     page.goto(meeting_url)
     page.get_by_label("Agenda bekijken en afdrukken als").select_option(index=1)

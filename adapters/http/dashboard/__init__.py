@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from adapters.http.dashboard import (
     audit,
     case,
+    case_as_of,
     catalogue,
     meeting_discussion,
     meetings,
@@ -36,6 +37,7 @@ def install_dashboard(app: FastAPI) -> None:
         search,
         personal,
         case,
+        case_as_of,
         meetings,
         meeting_discussion,
         monitoring,

@@ -37,6 +37,7 @@ _REQUESTS = {
     "POST /dashboard/zoeken": "Casus gezocht",
     "GET /dashboard/casus/{case_id}": "Casus bekeken",
     "GET /dashboard/casus/{case_id}/persoonsgegevens": "Persoonsgegevens ingezien",
+    "GET /dashboard/casus/{case_id}/stand": "Stand van een casus op een moment bekeken",
     "GET /dashboard/monitoring": "Monitoring bekeken",
     "GET /dashboard/monitoring.csv": "Monitoringcijfers gedownload",
     "GET /dashboard/audit": "Toegangslog bekeken",
