@@ -201,3 +201,45 @@ def test_a_discussion_with_an_organisation_outside_the_consent_is_refused(api: A
     assert answer.status_code == 409
     minutes = api.client.get(f"/meetings/{meeting_id}", headers=api.auth("kerkrade")).json()
     assert minutes["agenda"] == [{"case_id": str(case_id), "decision": None}]
+
+
+ROLES = ("anonymous", "partner", "kerkrade", "landgraaf", "auditor", "admin", "programme_office")
+# (method, path, who may): the attending partner reads the agenda, nothing else.
+OPERATIONS = (
+    ("GET", "/meetings/{m}", {"kerkrade"}),
+    ("GET", "/meetings/{m}/agenda", {"kerkrade", "partner"}),
+    ("POST", "/meetings/{m}/agenda", {"kerkrade"}),
+    ("DELETE", "/meetings/{m}/agenda/{c}", {"kerkrade"}),
+    ("POST", "/meetings/{m}/decisions", {"kerkrade"}),
+    ("POST", "/meetings/{m}/conclusion", {"kerkrade"}),
+)
+
+
+def test_every_role_gets_what_the_meeting_rules_allow_and_each_request_is_logged(
+    api: Api,
+) -> None:
+    for method, template, allowed in OPERATIONS:
+        for role in ROLES:
+            case_id = consented_for(api, [MIDWIFE, DEBTS])
+            meeting_id = plan(api, case_id)
+            path = template.replace("{m}", meeting_id).replace("{c}", str(case_id))
+            body = {
+                "/meetings/{m}/agenda": {"case_id": str(consented_for(api, [DEBTS]))},
+                "/meetings/{m}/decisions": decision(case_id),
+            }.get(template)
+            before = api.engine.referrals.get_meeting(UUID(meeting_id)).version
+            log = api.client.app.state.services.access_log
+            logged = len(log.find(AccessQuery(), limit=10_000).entries)
+            answer = api.client.request(
+                method, path, json=body if method == "POST" else None, headers=api.auth(role)
+            )
+            expected = (
+                200 if role in allowed else {"anonymous": 401, "landgraaf": 404}.get(role, 403)
+            )
+            assert answer.status_code == expected, (method, template, role, answer.text)
+            if role not in allowed:
+                after = api.engine.referrals.get_meeting(UUID(meeting_id)).version
+                assert after == before, (method, template, role)
+            entries = log.find(AccessQuery(), limit=10_000).entries[logged:]
+            own = [e for e in entries if not e.object.endswith("(agenda)")]
+            assert len(own) == 1, (method, template, role, [e.object for e in entries])

@@ -12,6 +12,7 @@ from eventsourcing.application import project_aggregate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain import meeting_agenda
 from domain.errors import (
     CaseRestrictedError,
     ConsentRequiredError,
@@ -22,6 +23,7 @@ from domain.errors import (
 )
 from domain.lifecycle import State
 from domain.meeting import Decision, FollowUp, Meeting, MeetingState
+from domain.reader_policy import CASE_FIELDS, Reader
 from domain.restriction import RestrictionBasis
 from domain.values import Need
 from ks_engine import commands as c
@@ -323,3 +325,28 @@ def test_the_agenda_never_holds_a_case_twice_and_keeps_every_decided_case(
             assert {UUID(k) for k in meeting.decisions} <= set(meeting.agenda)
     finally:
         engine.close()
+
+
+def _labelled(key: str, table: dict[str, object]) -> bool:
+    return key in table or any(k.startswith((f"{key}.", f"{key}[].")) for k in table)
+
+
+def test_every_field_the_agenda_shows_has_a_confidentiality_label(app: Referrals) -> None:
+    # A field the reader policy does not label would never be shown: each one is labelled
+    case_id = consented(app)
+    meeting_id = plan(app, case_id)
+    app.record_meeting_decision(discussed(case_id, meeting_id), CTX)
+    meeting, case = app.get_meeting(meeting_id), app.get_case(case_id)
+    shown = meeting_agenda.case_document(case)
+    assert [k for k in shown if not _labelled(k, dict(CASE_FIELDS))] == []
+    document = meeting_agenda.meeting_document(meeting)
+    assert [k for k in document if not _labelled(k, dict(meeting_agenda.MEETING_FIELDS))] == []
+    # And a social partner reads the needs, a medical partner the risk factors, not the other
+    social = meeting_agenda.agenda_item(case, meeting, Reader.SOCIAL_PARTNER)
+    medical = meeting_agenda.agenda_item(case, meeting, Reader.MEDICAL_PARTNER)
+    assert social["needs"] == ["financial"]
+    assert "risk_factors" not in social
+    assert medical["risk_factors"] == ["debts", "stress"]
+    assert "needs" not in medical
+    assert "scores" not in social["discussions"][0]
+    assert medical["decision"]["decision"] == "discussed"
