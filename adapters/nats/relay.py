@@ -15,7 +15,6 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
@@ -27,6 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.ordered_publish import OrderedPublisher, Outgoing, PublishFailed
 from domain.referral import Referral
 from ks_engine.application import Referrals
 from ks_engine.audit.summary import is_case_event
@@ -147,16 +147,6 @@ def is_referral(n: Notification) -> bool:
     return is_case_event(n.topic)
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One message for KS_EVENTS."""
-
-    subject: str
-    payload: bytes
-    msg_id: str
-    position: int
-
-
 class EventTranslator:
     """Turns a stored Referral event into its published message (see projections.event)."""
 
@@ -230,6 +220,8 @@ class Relay:
         self.resume_from_stream = resume_from_stream
         self.position = 0
         self.translator = EventTranslator(app)
+        self.publisher = OrderedPublisher(js._nc, STREAM, timeout=publish_timeout)
+        self.duplicates = 0  # events the stream held already (published again after a restart)
 
     async def start(self) -> int:
         """Resume after the recorded position, or after the stream's last event if later."""
@@ -248,20 +240,19 @@ class Relay:
     async def publish_pending(self) -> int:
         """Publish one window of the log after the position; the number of notifications read.
 
-        Each event is published only after the one before it was acknowledged, so the stream
-        holds them in log order even when a publish fails half-way through a window.
+        The window's events are in flight together and the stream stores them in log order
+        (see ``ordered_publish``); when one is not acknowledged, the position moves to the
+        last event before it and the rest is published again in the next round.
         """
         outgoing, last = await asyncio.to_thread(self._read_window)
         if last is None:
             return 0
-        for out in outgoing:
-            await self.js.publish(
-                out.subject,
-                out.payload,
-                timeout=self.publish_timeout,
-                stream=STREAM,
-                headers={"Nats-Msg-Id": out.msg_id},
-            )
+        result = await self.publisher.publish(outgoing)
+        self.duplicates += result.duplicates
+        if result.failure is not None:
+            if result.acknowledged:
+                await self._move_to(outgoing[result.acknowledged - 1].position)
+            raise result.failure
         # Every event of the window is acknowledged by the stream: only now move on. A window
         # without Referral events (access-log entries, index records) is not worth a write:
         # read again after a restart, it publishes nothing.
@@ -271,6 +262,10 @@ class Relay:
         self.position = last
         log.debug("relay.published", events=len(outgoing), position=self.position)
         return read
+
+    async def _move_to(self, position: int) -> None:
+        await asyncio.to_thread(self.tracking.set, position)
+        self.position = position
 
     def _read_window(self) -> tuple[list[Outgoing], int | None]:
         """The messages of the next window of the log, and the window's last position."""
@@ -303,6 +298,12 @@ class Relay:
                 _raise_if_cancelled()
                 try:
                     read = await self.publish_pending()
+                except PublishFailed as e:
+                    if e.interleaved:  # an audit checkpoint came between two events: go on
+                        continue
+                    log.warning("relay.publish_failed", error=str(e))
+                    await _sleep(stop, RETRY_SECONDS)
+                    continue
                 except nats.errors.Error as e:
                     log.warning("relay.publish_failed", error=str(e) or type(e).__name__)
                     await _sleep(stop, RETRY_SECONDS)
@@ -316,6 +317,7 @@ class Relay:
                     grown.clear()
         finally:
             unlisten()
+            await self.publisher.close()
 
     async def _until_started(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

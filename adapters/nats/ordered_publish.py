@@ -1,0 +1,155 @@
+"""Many JetStream publishes in flight at once, stored in the order they were sent.
+
+Each message after the first names its predecessor in ``Nats-Expected-Last-Msg-Id``: the stream
+stores it only directly after that predecessor, so when one message of the window is not
+stored (no stream leader for a moment, a timeout) none after it is either, and publishing
+again from the first unacknowledged one keeps the stream in order. ``Nats-Msg-Id`` makes the
+messages stored already count as duplicates (the stream checks duplicates first), so a
+window published again stores nothing twice.
+
+nats-py's own ``publish_async`` cannot be used: an error reply raises inside its callback and
+the publish's future never completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+WRONG_LAST_MSG_ID = 10070  # JetStream's error code: the stream's last message is another one
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for the stream."""
+
+    subject: str
+    payload: bytes
+    msg_id: str
+    position: int
+
+
+class PublishFailed(nats.errors.Error):
+    """A message of the window was not acknowledged as stored."""
+
+    def __init__(self, detail: str, *, interleaved: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        # Another publisher's message came between two of ours (not a failure of the server).
+        self.interleaved = interleaved
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """How many messages from the window's start the stream acknowledged (``duplicates`` of
+    them it held already), and the first failure after them (None when all were)."""
+
+    acknowledged: int
+    duplicates: int
+    failure: PublishFailed | None
+
+
+class OrderedPublisher:
+    """Publishes windows of messages to one stream over one connection."""
+
+    def __init__(self, nc: Client, stream: str, *, timeout: float = 5.0) -> None:
+        self.nc = nc
+        self.stream = stream
+        self.timeout = timeout
+        self._sub: Subscription | None = None
+        self._prefix = ""
+        self._tokens = itertools.count()
+        self._waiting: dict[str, asyncio.Future[Msg]] = {}
+
+    async def _ensure_inbox(self) -> None:
+        if self._sub is None:
+            self._prefix = self.nc.new_inbox()
+            self._sub = await self.nc.subscribe(self._prefix + ".*", cb=self._on_reply)
+
+    async def _on_reply(self, msg: Msg) -> None:
+        future = self._waiting.pop(msg.subject, None)
+        if future is not None and not future.done():
+            future.set_result(msg)
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            sub, self._sub = self._sub, None
+            # When the connection is gone, its subscription went with it.
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
+
+    async def publish(self, messages: Sequence[Outgoing]) -> WindowResult:
+        """Publish ``messages`` in order, all in flight together; the acknowledged prefix."""
+        if not messages:
+            return WindowResult(0, 0, None)
+        await self._ensure_inbox()
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Msg]] = []
+        previous: str | None = None
+        try:
+            for out in messages:
+                reply = f"{self._prefix}.{next(self._tokens)}"
+                future: asyncio.Future[Msg] = loop.create_future()
+                self._waiting[reply] = future
+                futures.append(future)
+                headers = {"Nats-Msg-Id": out.msg_id, "Nats-Expected-Stream": self.stream}
+                if previous is not None:
+                    headers["Nats-Expected-Last-Msg-Id"] = previous
+                await self.nc.publish(out.subject, out.payload, reply=reply, headers=headers)
+                previous = out.msg_id
+            await asyncio.wait(futures, timeout=self.timeout)
+        except nats.errors.Error as e:
+            return self._outcome(futures, PublishFailed(str(e) or type(e).__name__))
+        finally:
+            for future in futures:
+                future.cancel()  # no-op on answered ones
+            self._waiting.clear()
+        return self._outcome(futures, None)
+
+    def _outcome(
+        self, futures: list[asyncio.Future[Msg]], error: PublishFailed | None
+    ) -> WindowResult:
+        duplicates = 0
+        for index, future in enumerate(futures):
+            if not future.done() or future.cancelled():
+                missing = error or PublishFailed("no acknowledgement in time")
+                return WindowResult(index, duplicates, missing)
+            try:
+                duplicates += read_ack(future.result())
+            except PublishFailed as failure:
+                return WindowResult(index, duplicates, failure)
+        return WindowResult(len(futures), duplicates, None)
+
+
+def read_ack(msg: Msg) -> bool:
+    """Whether ``msg`` acknowledges a duplicate (True) or a newly stored message (False);
+    PublishFailed if the stream did not store it."""
+    status = (msg.headers or {}).get("Status")
+    if status:  # 503: no responders, no stream leader to take it
+        description = (msg.headers or {}).get("Description", "").split("\n")[0]
+        raise PublishFailed(f"status {status} {description}".strip())
+    try:
+        answer = json.loads(msg.data)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise PublishFailed("unreadable acknowledgement")
+    error = answer.get("error")
+    if isinstance(error, dict):
+        detail = f"{error.get('code')} {error.get('description', '')}".strip()
+        raise PublishFailed(detail, interleaved=error.get("err_code") == WRONG_LAST_MSG_ID)
+    if "seq" not in answer:
+        raise PublishFailed("unreadable acknowledgement")
+    return answer.get("duplicate") is True
