@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import nats.errors
 import structlog
@@ -36,10 +36,11 @@ from adapters.nats.fetching import fetch_batch
 from adapters.nats.streams import SIGNALS
 from domain.values import Signal
 from ks_engine import commands as c
-from ks_engine.bootstrap import Engine
+from ks_engine.application import Referrals
 from ks_engine.log import redact_text
 from ks_engine.partners import PartnerRegistry, partner_token
 from ks_engine.receipts import Receipt, receipt_subject, signal_reference
+from ks_engine.settings import Settings
 from ks_engine.signal_contract import (
     ParsedSignal,
     Rejection,
@@ -51,6 +52,7 @@ from ks_engine.signal_contract import (
     to_domain,
 )
 from ks_engine.signal_intake import SignalOutcome
+from ks_engine.signal_rules import SignalRules
 from ks_engine.support_start_contract import (
     ParsedSupportStart,
     is_support_started,
@@ -94,12 +96,26 @@ class _Item:
         return self.event
 
 
+class IntakeHost(Protocol):
+    """What the intake needs of the engine (the composition root passes it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def referrals(self) -> Referrals: ...
+
+    def signal_rules(self) -> SignalRules: ...
+
+    def pseudonymise(self, bsn: str) -> str: ...
+
+
 class Intake:
     """Processes partner signals from KS_SIGNALS."""
 
     def __init__(
         self,
-        engine: Engine,
+        engine: IntakeHost,
         js: JetStreamContext,
         *,
         partners: PartnerRegistry | None = None,
