@@ -21,15 +21,18 @@ from domain.household import member_pseudonyms, members_of
 from domain.lifecycle import Action, State, allowed_actions
 from domain.redaction import redact_bsns
 from domain.restriction import Restrictable
-from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
+from domain.values import Actor, ActorRole, HealthScores, MeldcodeStep, Need, Outcome, Signal
 
 Json = dict[str, Any]
 
 
-def _signal_record(signal: Signal) -> Json:
-    """What a case keeps of one signal: codes and dates, no direct identifiers."""
+def _signal_record(signal: Signal, actor: Actor) -> Json:
+    """What a case keeps of one signal: codes and dates, no direct identifiers; ``source``: the
+    partner system that sent it (feedback goes there)."""
+    source = {"source": actor.organisation} if actor.role is ActorRole.PARTNER else {}
     return {
         "signal_key": signal.signal_key,
+        **source,
         "reporter": signal.reporter.model_dump(mode="json"),
         "phase": signal.phase.phase.value,
         "phase_date": signal.phase.date,
@@ -80,7 +83,7 @@ class Referral(Restrictable, DeadlineHolds, AfterMatch):
             cls.Signalled,
             municipality=signal.municipality,
             person_pseudonym=signal.person_pseudonym,
-            signal=_signal_record(signal),
+            signal=_signal_record(signal, actor),
             personal=dict(sealed_personal or {}),
             **_cause(actor, at, causation_id),
         )
@@ -94,7 +97,8 @@ class Referral(Restrictable, DeadlineHolds, AfterMatch):
         It copies the codes of the latest signal, not the sealed personal details: those stay
         under the earlier case's key (and are erased with it); further signals bring their own.
         """
-        signal = {k: v for k, v in earlier.signals[-1].items() if k != "at"}
+        # Not the partner's signal: its source stays behind (no feedback of a coordinator's step).
+        signal = {k: v for k, v in earlier.signals[-1].items() if k not in ("at", "source")}
         return cls._create(
             cls.Signalled,
             municipality=earlier.municipality,
@@ -216,7 +220,7 @@ class Referral(Restrictable, DeadlineHolds, AfterMatch):
         guards.check_same_person(
             self.id, signal.municipality == self.municipality and bool(named & members)
         )
-        record = _signal_record(signal)
+        record = _signal_record(signal, actor)
         if signal.person_pseudonym not in members:  # the other parent, found through the case
             record["household"] = [
                 {"role": "co_parent", "pseudonym": signal.person_pseudonym, "due_date": None},

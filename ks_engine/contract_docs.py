@@ -12,6 +12,7 @@ import yaml
 
 from adapters.nats.dead_letters import SEALED_FORMAT
 from ks_engine.audit.chain import CHECKPOINT_FORMAT
+from ks_engine.feedback_contract import FEEDBACK_TYPE, FeedbackData
 from ks_engine.receipts import Receipt
 from ks_engine.signal_contract import SIGNAL_TYPE, RejectionCode, data_json_schema, example_signal
 from ks_engine.support_start_contract import SUPPORT_STARTED_TYPE, example_support_started
@@ -74,6 +75,86 @@ def signal_schema_json() -> str:
 
 def support_started_schema_json() -> str:
     return json.dumps(support_started_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON Schema with its ``$defs`` written in place (it is embedded elsewhere)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
+
+
+def _feedback_message() -> dict[str, Any]:
+    """Feedback to the partner who signalled, as far as the family's consent allows."""
+    example: dict[str, Any] = {
+        "specversion": "1.0",
+        "type": FEEDBACK_TYPE,
+        "source": "urn:ks-engine",
+        "subject": EXAMPLE_CASE_ID,
+        "id": "9b2f5c1e-3a4d-5e6f-8a9b-0c1d2e3f4a5b",
+        "time": "2026-11-23T10:15:01+01:00",
+        "datacontenttype": "application/json",
+        "position": 1042,
+        "part": 0,
+        "data": {
+            "case_id": EXAMPLE_CASE_ID,
+            "municipality": "GM0928",
+            "status": "accepted",
+            "on": "2026-11-23",
+            "signals": [{"id": "2026-000123", "reference": "5b0c3f9e-8f55-5a43-9a3f-0d7e3c2b1a10"}],
+            "case": "new",
+        },
+    }
+    accepted: dict[str, Any] = example["data"]
+    closed_data = {k: v for k, v in accepted.items() if k != "case"}
+    closed = example | {
+        "id": "0d6e8f1a-2b3c-5d4e-9f0a-1b2c3d4e5f60",
+        "position": 1311,
+        "data": closed_data
+        | {"status": "closed", "on": "2027-05-02", "result": "support_completed"},
+    }
+    return {
+        "name": FEEDBACK_TYPE,
+        "summary": "A step of a case the partner signalled, as far as the consent allows.",
+        "description": "Every partner that signalled hears `accepted` (its signal opened a "
+        "case or joined one) and the family's answer, `consent_given` or `consent_declined` "
+        "(only that). `consent_asked` (asked again while consent is held), `discussed`, "
+        "`support_started` and `closed` (with its `result` code) reach only the partners the "
+        "family's active consent names. No personal data, no free text: the case id, codes, "
+        "dates and the partner's own signal ids. `id` is the same for every publication of "
+        "the same feedback; `position` and `part` order it.",
+        "payload": {
+            "type": "object",
+            "required": ["specversion", "type", "source", "id", "subject", "data"],
+            "properties": {
+                "specversion": {"const": "1.0"},
+                "type": {"const": FEEDBACK_TYPE},
+                "source": {"const": "urn:ks-engine"},
+                "id": {"type": "string"},
+                "subject": {"type": "string", "description": "The case id."},
+                "time": {"type": "string", "format": "date-time"},
+                "datacontenttype": {"const": "application/json"},
+                "position": {"type": "integer"},
+                "part": {"type": "integer"},
+                "data": _inlined(FeedbackData.model_json_schema()),
+            },
+        },
+        "examples": [
+            {"name": "accepted", "payload": example},
+            {"name": "closed", "payload": closed},
+        ],
+    }
 
 
 def _support_started_message() -> dict[str, Any]:
@@ -213,6 +294,22 @@ def asyncapi_document() -> dict[str, Any]:
                 },
                 "messages": {"referralEvent": {"$ref": "#/components/messages/referralEvent"}},
             },
+            "feedback": {
+                "address": "ks.feedback.{municipality}.{partner}",
+                "description": "Stream KS_FEEDBACK (KS_FEEDBACK_MAX_AGE_DAYS, default 400): "
+                "feedback to the partner who signalled, published by the relay exactly once "
+                "per step (before the step's referral event). A partner's NATS user may read "
+                "`ks.feedback.*.<partner>` only; over HTTP, `GET /signals` lists the partner's "
+                "own signals with their latest feedback.",
+                "parameters": {
+                    "municipality": {"description": "CBS code of the case."},
+                    "partner": {
+                        "description": "The partner's id in the partner registry (else a "
+                        "token of its source), as in its receipts' subjects."
+                    },
+                },
+                "messages": {"feedback": {"$ref": "#/components/messages/feedback"}},
+            },
             "auditCheckpoints": {
                 "address": "ks.events.checkpoints",
                 "description": "Stream KS_EVENTS: the audit trail's signed checkpoints (the "
@@ -229,6 +326,7 @@ def asyncapi_document() -> dict[str, Any]:
                 "action": "send",
                 "channel": {"$ref": "#/channels/referralEvents"},
             },
+            "sendFeedback": {"action": "send", "channel": {"$ref": "#/channels/feedback"}},
             "sendCheckpoint": {
                 "action": "send",
                 "channel": {"$ref": "#/channels/auditCheckpoints"},
@@ -249,6 +347,7 @@ def asyncapi_document() -> dict[str, Any]:
                     "examples": [{"name": "midwife", "payload": example}],
                 },
                 "supportStarted": _support_started_message(),
+                "feedback": _feedback_message(),
                 "receipt": {
                     "payload": Receipt.model_json_schema(),
                     "examples": [

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     signals_duplicate_window_seconds: float = Field(default=120, gt=0)
     dlq_max_age_days: float = Field(default=30, gt=0)  # dead letters keep the original body
     receipts_max_age_days: float = Field(default=90, gt=0)
+    # A partner reads its signals' feedback (GET /signals) from stream KS_FEEDBACK for this long.
+    feedback_max_age_days: float = Field(default=400, gt=0)
     intake_batch_size: int = Field(default=200, ge=1, le=5000)
     intake_max_deliveries: int = Field(default=5, ge=1)
     intake_ack_wait_seconds: float = Field(default=30, gt=0)

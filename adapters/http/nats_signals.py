@@ -9,22 +9,32 @@ from collections.abc import Callable
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from adapters.http.ports import SignalGatewayError
+from ks_engine.feedback_contract import FEEDBACK_STREAM, FeedbackData, feedback_subject
+from ks_engine.partners import PartnerRegistry, partner_token
 from ks_engine.receipts import RECEIPT_SUBJECT_PREFIX, Receipt
+
+FEEDBACK_BATCH = 500
 
 
 class NatsSignalGateway:
     """Publishes to ``ks.signals.<municipality>`` and reads receipts from their stream."""
 
     def __init__(
-        self, js: JetStreamContext, *, receipts_stream: str = "KS_RECEIPTS", timeout: float = 5.0
+        self,
+        js: JetStreamContext,
+        *,
+        receipts_stream: str = "KS_RECEIPTS",
+        timeout: float = 5.0,
+        partners: PartnerRegistry | None = None,
     ) -> None:
         self.js = js
         self.receipts_stream = receipts_stream
         self.timeout = timeout
+        self.partners = partners
 
     async def submit(self, subject: str, body: bytes, msg_id: str) -> None:
         """Publish with ``Nats-Msg-Id`` and wait for the stream's acknowledgement."""
@@ -45,6 +55,42 @@ class NatsSignalGateway:
         except (nats.errors.Error, TimeoutError) as exc:
             raise SignalGatewayError(f"receipts cannot be read now ({exc!r})") from None
         return Receipt.model_validate_json(msg.data) if msg.data else None
+
+    async def feedback(self, source: str) -> list[FeedbackData]:
+        """Every feedback message KS_FEEDBACK holds for the partner ``source``, in order.
+
+        Read through a short-lived consumer on the partner's own subjects only
+        (``ks.feedback.*.<partner>``), so another partner's feedback is never read.
+        """
+        subject = feedback_subject("*", partner_token(source, self.partners))
+        config = ConsumerConfig(
+            ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, inactive_threshold=10.0
+        )
+        try:
+            sub = await self.js.pull_subscribe(
+                subject, durable=None, stream=FEEDBACK_STREAM, config=config
+            )
+        except NotFoundError:
+            return []  # the relay has not declared the stream yet: no feedback so far
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise SignalGatewayError(f"feedback cannot be read now ({exc!r})") from None
+        try:
+            return await self._read_all(sub)
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise SignalGatewayError(f"feedback cannot be read now ({exc!r})") from None
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
+
+    async def _read_all(self, sub: JetStreamContext.PullSubscription) -> list[FeedbackData]:
+        found: list[FeedbackData] = []
+        pending = (await sub.consumer_info()).num_pending
+        while pending:
+            msgs = await sub.fetch(min(pending, FEEDBACK_BATCH), timeout=self.timeout)
+            for msg in msgs:
+                found.append(FeedbackData.model_validate(json.loads(msg.data)["data"]))
+            pending = msgs[-1].metadata.num_pending
+        return found
 
 
 class ReceiptCounter:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from ks_engine.application import Referrals
+from ks_engine.feedback_contract import FeedbackData
 from ks_engine.receipts import Receipt
 from ks_engine.settings import Settings
 from ks_engine.signal_rules import SignalRules
@@ -31,6 +32,9 @@ class SignalGateway(Protocol):
 
     async def receipt(self, reference: str) -> Receipt | None:
         """The receipt of the signal with this reference, or None while there is none."""
+
+    async def feedback(self, source: str) -> list[FeedbackData]:
+        """Every feedback message to the partner ``source``, in the order it was published."""
 
 
 class Document(Protocol):

@@ -7,6 +7,8 @@ stream's duplicate window absorbs; on start the relay also resumes after the las
 stream holds, so nothing is stored twice even after the window. No gap, no duplicate.
 
 What is published is only what ``projections.event`` names: pseudonyms, codes and dates.
+With feedback on, each window's feedback to the partners who signalled goes to
+``KS_FEEDBACK`` before the window's events (see ``adapters.nats.feedback``).
 """
 
 from __future__ import annotations
@@ -27,10 +29,17 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.feedback import (
+    FeedbackOut,
+    FeedbackPublisher,
+    FeedbackTranslator,
+    ensure_feedback_stream,
+)
 from adapters.nats.ordered_publish import OrderedPublisher, Outgoing, PublishFailed
 from domain.referral import Referral
 from ks_engine.application import Referrals
 from ks_engine.audit.summary import is_case_event
+from ks_engine.partners import load_partners
 from ks_engine.settings import Settings
 from projections.errors import InvalidEventError, ViewDatabaseError
 from projections.event import (
@@ -158,13 +167,25 @@ def is_referral(n: Notification) -> bool:
 class EventTranslator:
     """Turns a stored Referral event into its published message (see projections.event)."""
 
-    def __init__(self, app: Referrals, cache_size: int = 50_000) -> None:
+    def __init__(
+        self,
+        app: Referrals,
+        cache_size: int = 50_000,
+        feedback: FeedbackTranslator | None = None,
+    ) -> None:
         self.app = app
         self.cache_size = cache_size
+        self.feedback = feedback
         self._municipality: dict[UUID, str] = {}
 
     def translate(self, n: Notification, through: int) -> Outgoing:
         """The message of Referral notification ``n``; RelayError if it cannot be published."""
+        return self.translate_with_feedback(n, through)[0]
+
+    def translate_with_feedback(
+        self, n: Notification, through: int
+    ) -> tuple[Outgoing, list[FeedbackOut]]:
+        """The event's message and (with a feedback translator) the feedback it gives."""
         event = self.app.mapper.to_domain_event(n)
         name = type(event).__name__
         attributes: dict[str, Any] = vars(event)
@@ -187,12 +208,14 @@ class EventTranslator:
             through=through,
             data=data,
         )
-        return Outgoing(
+        message = Outgoing(
             subject=subject_for(municipality, name),
             payload=json.dumps(body, separators=(",", ":")).encode(),
             msg_id=event_id(case_id, event.originator_version),
             position=n.id,
         )
+        feedback = self.feedback.messages(n, event, municipality) if self.feedback else []
+        return message, feedback
 
     def _municipality_of(self, case_id: UUID, attributes: dict[str, Any]) -> str:
         # Only Signalled names the municipality; later events find it from the case's start.
@@ -219,6 +242,7 @@ class Relay:
         publish_timeout: float = 5.0,
         resume_from_stream: bool = True,
         window: int = WINDOW,
+        feedback: FeedbackTranslator | None = None,
     ) -> None:
         self.app = app
         self.window = window
@@ -227,8 +251,11 @@ class Relay:
         self.publish_timeout = publish_timeout
         self.resume_from_stream = resume_from_stream
         self.position = 0
-        self.translator = EventTranslator(app)
+        self.translator = EventTranslator(app, feedback=feedback)
         self.publisher = OrderedPublisher(js._nc, STREAM, timeout=publish_timeout)
+        self.feedback = (
+            FeedbackPublisher(js, timeout=publish_timeout) if feedback is not None else None
+        )
         self.duplicates = 0  # events the stream held already (published again after a restart)
 
     async def start(self) -> int:
@@ -242,6 +269,8 @@ class Relay:
                 last = None
             if last is not None:
                 self.position = max(self.position, int(json.loads(last.data or b"{}")["position"]))
+        if self.feedback is not None:
+            await self.feedback.start()
         log.info("relay.started", position=self.position)
         return self.position
 
@@ -252,9 +281,11 @@ class Relay:
         (see ``ordered_publish``); when one is not acknowledged, the position moves to the
         last event before it and the rest is published again in the next round.
         """
-        outgoing, last = await asyncio.to_thread(self._read_window)
+        outgoing, feedback, last = await asyncio.to_thread(self._read_window)
         if last is None:
             return 0
+        if self.feedback is not None:
+            await self.feedback.publish(feedback)  # all of it before any of the events
         result = await self.publisher.publish(outgoing)
         self.duplicates += result.duplicates
         if result.failure is not None:
@@ -275,16 +306,21 @@ class Relay:
         await asyncio.to_thread(self.tracking.set, position)
         self.position = position
 
-    def _read_window(self) -> tuple[list[Outgoing], int | None]:
-        """The messages of the next window of the log, and the window's last position."""
+    def _read_window(self) -> tuple[list[Outgoing], list[FeedbackOut], int | None]:
+        """The messages of the next window of the log, its feedback, and its last position."""
         select = self.app.recorder.select_notifications
         window = select(start=self.position + 1, limit=self.window)
         if not window:
-            return [], None
+            return [], [], None
         peek = select(start=window[-1].id + 1, limit=PEEK)
         through = coverage([(n.id, is_referral(n)) for n in (*window, *peek)])
-        outgoing = [self.translator.translate(n, through[n.id]) for n in window if is_referral(n)]
-        return outgoing, window[-1].id
+        translated = [
+            self.translator.translate_with_feedback(n, through[n.id])
+            for n in window
+            if is_referral(n)
+        ]
+        feedback = [f for _, found in translated for f in found]
+        return [message for message, _ in translated], feedback, window[-1].id
 
     async def run(self, stop: asyncio.Event, poll: float = POLL_SECONDS) -> None:
         """Publish until ``stop`` is set; NATS and database outages are waited out, never
@@ -326,6 +362,8 @@ class Relay:
         finally:
             unlisten()
             await self.publisher.close()
+            if self.feedback is not None:
+                await self.feedback.close()
 
     async def _until_started(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -381,9 +419,12 @@ async def run_relay(engine: RelayHost, js: JetStreamContext, stop: asyncio.Event
     """Declare KS_EVENTS and relay the engine's events until ``stop`` is set."""
     settings = engine.settings
     await ensure_events_stream(js, settings.nats_replicas)
+    await ensure_feedback_stream(js, settings)
     durable = settings.store != "memory"
     if not durable:
         log.warning("relay.memory_store", detail="positions restart with the process")
     tracking = await asyncio.to_thread(engine.relay_position)
-    relay = Relay(engine.referrals, js, tracking, resume_from_stream=durable)
+    partners = load_partners(settings.partners_path) if settings.partners_path else None
+    feedback = FeedbackTranslator(engine.referrals, partners)
+    relay = Relay(engine.referrals, js, tracking, resume_from_stream=durable, feedback=feedback)
     await relay.run(stop)

@@ -50,6 +50,7 @@ def build_api(
     from adapters.http.nats_signals import NatsSignalGateway
     from adapters.http.ports import ReadinessCheck
     from adapters.nats.projectors import status
+    from ks_engine.partners import load_partners
     from projections.read_models import ReadModels, build_projections
 
     settings = engine.settings
@@ -74,7 +75,10 @@ def build_api(
     return create_app(
         engine,
         read_models=views,
-        signals=NatsSignalGateway(link.js),
+        signals=NatsSignalGateway(
+            link.js,
+            partners=load_partners(settings.partners_path) if settings.partners_path else None,
+        ),
         readiness=checks,
         projection_lag=lag,
         components=components,

@@ -25,6 +25,8 @@ from adapters.nats.intake import Intake
 from adapters.nats.projectors import run_projectors
 from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
+from domain.values import Actor, ActorRole
+from ks_engine import commands as c
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.cli.api import serve_api
 from ks_engine.principals import PrincipalRegistry, create_demo_principals
@@ -260,3 +262,47 @@ async def test_bodies_that_break_the_json_parser_are_refused_in_words_and_lose_n
     assert posted.status_code == 202, posted.text
     receipt = await stack.receipt(posted.headers["Location"])
     assert receipt["status"] == "accepted"
+
+
+async def test_a_partner_lists_its_own_signals_with_the_feedback_the_consent_allows(
+    stack: Stack,
+) -> None:
+    doc = example_signal("111222333", source=MIDWIFE, event_id=f"fb-{uuid4()}")
+    posted = await stack.http.post("/signals", json=doc, headers=stack.auth("demo-partner-midwife"))
+    assert posted.status_code == 202, posted.text
+    receipt = await stack.receipt(posted.headers["Location"])
+
+    async def listed() -> dict[str, Any]:
+        for _ in range(200):
+            answer = await stack.http.get("/signals", headers=stack.auth("demo-partner-midwife"))
+            assert answer.status_code == 200, answer.text
+            found = [s for s in answer.json()["signals"] if s["reference"] == receipt["reference"]]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.05)
+        raise AssertionError("the signal was never listed")
+
+    mine = await listed()
+    assert (mine["signal_id"], mine["case_id"], mine["status"], mine["case"]) == (
+        doc["id"],
+        receipt["case_id"],
+        "accepted",
+        "new",
+    )
+    # The family declines: the midwife hears that answer (only that), the case stays hers.
+    app = stack.engine.referrals
+    ctx = c.Context(
+        actor=Actor(organisation="gemeente-kerkrade", role=ActorRole.COORDINATOR, user_ref="c"),
+        causation_id="t",
+    )
+    case_id = UUID(receipt["case_id"])
+    app.request_consent(c.RequestConsent(case_id=case_id), ctx)
+    app.record_consent(c.RecordConsent(case_id=case_id, given=False), ctx)
+    for _ in range(200):
+        if (await listed())["status"] == "consent_declined":
+            break
+        await asyncio.sleep(0.05)
+    assert (await listed())["status"] == "consent_declined"
+    # A coordinator has no signals of its own to list.
+    coordinator = await stack.http.get("/signals", headers=stack.auth("demo-coordinator-kerkrade"))
+    assert coordinator.status_code == 403

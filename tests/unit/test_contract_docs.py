@@ -53,6 +53,7 @@ def test_asyncapi_documents_every_subject_the_engine_uses() -> None:
         "ks.dlq.signals",
         "ks.events.{municipality}.{eventName}",
         "ks.events.checkpoints",
+        "ks.feedback.{municipality}.{partner}",
     }
 
 
@@ -67,3 +68,14 @@ def test_asyncapi_names_every_published_referral_event() -> None:
     from projections.event import DATA_MODELS
 
     assert set(_EVENT_NAMES) == set(DATA_MODELS)
+
+
+def test_the_feedback_examples_fit_the_published_payload() -> None:
+    doc = yaml.safe_load((ROOT / "docs/asyncapi.yaml").read_text())
+    message = doc["components"]["messages"]["feedback"]
+    for example in message["examples"]:
+        jsonschema.validate(example["payload"], message["payload"])
+    broken = dict(message["examples"][0]["payload"])
+    broken["data"] = dict(broken["data"], note="free text")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, message["payload"])

@@ -16,9 +16,10 @@ from adapters.http.problems import (
     UnavailableError,
     problem_responses,
 )
-from adapters.http.schemas.signals import SignalIn, SignalSubmittedOut, request_body
+from adapters.http.schemas.signals import SignalIn, SignalsOut, SignalSubmittedOut, request_body
 from domain.errors import CaseNotFoundError
 from ks_engine.access_log import AccessAction
+from ks_engine.feedback_contract import current_feedback
 from ks_engine.principals import Principal, Role
 from ks_engine.receipts import Receipt, signal_reference
 from ks_engine.signal_contract import SIGNAL_SUBJECT_PREFIX, Rejection, parse_signal
@@ -82,6 +83,21 @@ async def submit_signal(
     location = f"/signals/{reference}"
     response.headers["Location"] = location
     return SignalSubmittedOut(reference=reference, receipt=location)
+
+
+@router.get(
+    "",
+    summary="Your own signals, each with the latest feedback on its case",
+    dependencies=[audited(AccessAction.READ)],
+    responses=problem_responses(401, 403, 503),
+)
+async def list_signals(principal: Partner, services: ServicesDep) -> SignalsOut:
+    # Only the partner's own: its feedback subjects are all that is read.
+    try:
+        messages = await _gateway(services).feedback(principal.organisation)
+    except SignalGatewayError:
+        raise UnavailableError("feedback cannot be read right now; try again shortly") from None
+    return SignalsOut(signals=current_feedback(messages))
 
 
 @router.get(

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from ks_engine.feedback_contract import SignalFeedback
 from ks_engine.signal_contract import SignalData, SignalEvent
 
 COMPONENTS = "#/components/schemas/{model}"
@@ -26,6 +27,14 @@ class SignalSubmittedOut(BaseModel):
 
     reference: str = Field(description="Quote it to look up the receipt.")
     receipt: str = Field(description="Where the receipt can be read: GET this path.")
+
+
+class SignalsOut(BaseModel):
+    """A partner's own signals with their feedback: what the family's consent lets it hear."""
+
+    signals: list[SignalFeedback] = Field(
+        description="In the order they were accepted; a rejected signal has only its receipt."
+    )
 
 
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
