@@ -40,10 +40,9 @@ CTX = c.Context(actor=COORDINATOR, causation_id="req")
 
 
 @pytest.fixture
-def engine(tmp_path: Path, clock: FixedClock) -> Iterator[Engine]:
-    built = bootstrap(
-        Settings(store="sqlite", data_dir=tmp_path / "data"), clock=clock, configure_logs=False
-    )
+def engine(durable_settings: Settings, clock: FixedClock) -> Iterator[Engine]:
+    """The event store on a SQLite file or on PostgreSQL."""
+    built = bootstrap(durable_settings, clock=clock, configure_logs=False)
     yield built
     built.close()
 

@@ -234,6 +234,39 @@ async def test_a_partner_receives_its_own_receipts_and_cannot_subscribe_to_other
         assert own.empty()
 
 
+async def test_a_partner_receives_feedback_on_its_own_signals_only(
+    nats_cluster: NatsCluster,
+) -> None:
+    def on_first_node(credentials: Credentials) -> Credentials:
+        return dataclasses.replace(credentials, servers=credentials.servers[:1])
+
+    errors: asyncio.Queue[str] = asyncio.Queue()
+    async with (
+        connected(on_first_node(nats_cluster.engine)) as engine,
+        connected(on_first_node(nats_cluster.partner(MIDWIFE)), errors) as midwife,
+    ):
+        own: asyncio.Queue[Msg] = asyncio.Queue()
+        snooped: asyncio.Queue[Msg] = asyncio.Queue()
+        await midwife.subscribe(f"ks.feedback.*.{MIDWIFE}", cb=own.put)
+        refused = [f"ks.feedback.*.{JGZ}", "ks.feedback.>"]
+        for subject in refused:
+            await midwife.subscribe(subject, cb=snooped.put)
+        await midwife.flush()
+        violations = [await asyncio.wait_for(errors.get(), REFUSAL_WAIT) for _ in refused]
+        for subject, violation in zip(refused, violations, strict=True):
+            assert (
+                f'permissions violation for subscription to "{subject}"'.lower()
+                in violation.lower()
+            )
+        await engine.publish(f"ks.feedback.GM0928.{JGZ}", b'{"data": {"status": "accepted"}}')
+        await engine.publish(f"ks.feedback.GM0928.{MIDWIFE}", b'{"data": {"status": "closed"}}')
+        await engine.flush()
+        mine = await asyncio.wait_for(own.get(), DEADLINE)
+        assert mine.subject == f"ks.feedback.GM0928.{MIDWIFE}"
+        assert snooped.empty()
+        assert own.empty()
+
+
 async def test_connections_without_a_known_user_and_password_are_refused(
     nats_cluster: NatsCluster,
 ) -> None:
