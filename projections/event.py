@@ -13,13 +13,13 @@ no later Referral event exists: what a reader has seen once it applied this even
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID, uuid5
 
+import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from domain.after_match import NeedResult, NextStep
@@ -387,7 +387,7 @@ class ReferralEvent:
 def parse_event(raw: bytes, seq: int) -> ReferralEvent:
     """Read one message of ``KS_EVENTS``; InvalidEventError when it is not one of ours."""
     try:
-        ce = json.loads(raw)
+        ce = orjson.loads(raw)
         kind: str = ce["type"]
         if ce.get("specversion") != "1.0" or not kind.startswith(TYPE_PREFIX):
             raise InvalidEventError(f"stream message {seq} is not a Referral CloudEvent")

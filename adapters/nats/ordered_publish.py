@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nats.errors
+import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -141,7 +141,7 @@ def read_ack(msg: Msg) -> bool:
         description = (msg.headers or {}).get("Description", "").split("\n")[0]
         raise PublishFailed(f"status {status} {description}".strip())
     try:
-        answer = json.loads(msg.data)
+        answer = orjson.loads(msg.data)
     except ValueError:
         answer = None
     if not isinstance(answer, dict):

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import nats.errors
+import orjson
 import structlog
 from eventsourcing.persistence import Notification, PersistenceError
 from nats.js import JetStreamContext
@@ -210,7 +211,7 @@ class EventTranslator:
         )
         message = Outgoing(
             subject=subject_for(municipality, name),
-            payload=json.dumps(body, separators=(",", ":")).encode(),
+            payload=orjson.dumps(body),
             msg_id=event_id(case_id, event.originator_version),
             position=n.id,
         )
