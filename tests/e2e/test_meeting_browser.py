@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.browser import fits_width
 from tests.e2e.test_dashboard_browser import (
     Stack,
     browser,
@@ -119,4 +120,9 @@ def test_a_coordinator_plans_a_meeting_discusses_a_case_and_prints_the_agenda(
     expect(page.get_by_role("heading", name="Casus op de agenda zetten")).to_have_count(0)
     expect(page.locator(".decision")).to_have_text("Besproken; ondersteuning afspreken")
     zero_violations(page, "m06-overleg-verslag")
+    # On a phone the minutes and the list of meetings fit the screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in (meeting_url, stack.base + "/dashboard/overleg"):
+        page.goto(url)
+        assert fits_width(page), url
     context.close()
