@@ -8,6 +8,7 @@ never repeat the value (which may be a BSN).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from ks_engine.signal_rejection import Rejection as Rejection
 from ks_engine.signal_rejection import RejectionCode as RejectionCode
 from ks_engine.signal_rejection import load_json as load_json
 from ks_engine.signal_rules import SignalRules, check_dates, check_references, check_served
+from projections import cloudevent as cloudevents
 
 SIGNAL_TYPE = "nl.kansrijkestart.signal.v1"
 SIGNAL_TYPE_PREFIX = "nl.kansrijkestart.signal."
@@ -187,6 +189,20 @@ def read_envelope(raw: bytes) -> tuple[dict[str, Any], SignalEvent]:
     return doc, event
 
 
+def check_envelope(doc: dict[str, Any], event: SignalEvent) -> None:
+    """What CloudEvents 1.0 itself asks of the envelope, checked by the CloudEvents SDK (a time
+    with its UTC offset, extension attribute names, ...), after ks-engine's own checks."""
+    attributes = {k: v for k, v in doc.items() if k not in cloudevents.PAYLOAD}
+    if event.time is not None:
+        attributes["time"] = event.time
+    try:
+        cloudevents.build(attributes)
+    except cloudevents.EnvelopeError as exc:
+        raise Rejection(
+            RejectionCode.NOT_CLOUDEVENT, f"not a valid CloudEvent: {exc}", exc.problems
+        ) from None
+
+
 def signal_from(
     doc: dict[str, Any], event: SignalEvent, subject: str | None, *, rules: SignalRules
 ) -> ParsedSignal:
@@ -207,6 +223,7 @@ def signal_from(
     if event.datacontenttype not in (None, "application/json"):
         raise Rejection(RejectionCode.NOT_CLOUDEVENT, "datacontenttype must be 'application/json'")
     check_references(doc)
+    check_envelope(doc, event)
     data = _parse_data(event.data)
     if subject is not None:
         subject_code = subject.removeprefix(SIGNAL_SUBJECT_PREFIX)
@@ -361,27 +378,38 @@ def example_signal(
     """A complete, valid signal as a partner publishes it (JSON-ready); with
     ``co_parent_bsn`` it names the household: a co-parent and the expected child."""
     due = due_date or dt.date(2027, 4, 15)
-    doc: dict[str, Any] = {
-        "specversion": "1.0",
-        "type": SIGNAL_TYPE,
-        "source": source,
-        "id": event_id,
-        "time": "2026-11-23T10:15:00+01:00",
-        "datacontenttype": "application/json",
-        "data": {
-            "municipality": municipality,
-            "person": {"bsn": bsn},
-            "reporter": {"organisation": source, "role": "midwife"},
-            "phase": {"phase": "pregnancy", "date": due.isoformat()},
-            "risk_factors": ["debts", "stress"],
-            "urgency": "soon",
-            "note": "Verbrede risicosignalering: zorgen over geldzaken en spanning thuis.",
-        },
+    data: dict[str, Any] = {
+        "municipality": municipality,
+        "person": {"bsn": bsn},
+        "reporter": {"organisation": source, "role": "midwife"},
+        "phase": {"phase": "pregnancy", "date": due.isoformat()},
+        "risk_factors": ["debts", "stress"],
+        "urgency": "soon",
+        "note": "Verbrede risicosignalering: zorgen over geldzaken en spanning thuis.",
     }
     if co_parent_bsn is not None:
-        doc["data"]["household"] = {
+        data["household"] = {
             "co_parent": {"bsn": co_parent_bsn},
             "children": [{"due_date": due.isoformat()}],
         }
-        doc["data"]["referral_consent"] = {"given_by": "both", "given_on": "2026-11-20"}
-    return doc
+        data["referral_consent"] = {"given_by": "both", "given_on": "2026-11-20"}
+    return structured(SIGNAL_TYPE, source, event_id, dt.datetime.fromisoformat(EXAMPLE_TIME), data)
+
+
+EXAMPLE_TIME = "2026-11-23T10:15:00+01:00"
+
+
+def structured(
+    event_type: str, source: str, event_id: str, time: dt.datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A CloudEvent written by the CloudEvents SDK in structured JSON, as a JSON object."""
+    attributes = {
+        "specversion": "1.0",
+        "type": event_type,
+        "source": source,
+        "id": event_id,
+        "time": time,
+        "datacontenttype": "application/json",
+    }
+    written: dict[str, Any] = json.loads(cloudevents.write(cloudevents.build(attributes, data)))
+    return written

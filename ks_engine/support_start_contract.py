@@ -16,7 +16,13 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.values import MunicipalityCode
-from ks_engine.signal_contract import SIGNAL_SUBJECT_PREFIX, SignalEvent, field_errors
+from ks_engine.signal_contract import (
+    SIGNAL_SUBJECT_PREFIX,
+    SignalEvent,
+    check_envelope,
+    field_errors,
+    structured,
+)
 from ks_engine.signal_rejection import Rejection, RejectionCode
 from ks_engine.signal_rules import SignalRules, check_dates, check_references, check_served
 
@@ -62,6 +68,7 @@ def support_started_from(
     if event.datacontenttype not in (None, "application/json"):
         raise Rejection(RejectionCode.NOT_CLOUDEVENT, "datacontenttype must be 'application/json'")
     check_references(doc)
+    check_envelope(doc, event)
     if not isinstance(event.data, dict):
         raise Rejection(RejectionCode.SCHEMA_VIOLATION, "data must be a JSON object")
     try:
@@ -103,17 +110,11 @@ def example_support_started(
     on: dt.date | None = None,
 ) -> dict[str, Any]:
     """A complete, valid confirmation as a provider publishes it (JSON-ready)."""
-    return {
-        "specversion": "1.0",
-        "type": SUPPORT_STARTED_TYPE,
-        "source": source,
-        "id": event_id,
-        "time": "2026-12-01T09:30:00+01:00",
-        "datacontenttype": "application/json",
-        "data": {
-            "case_id": str(case_id),
-            "municipality": municipality,
-            "on": (on or dt.date(2026, 11, 30)).isoformat(),
-            "lead_professional": "J. de Vries, schuldhulpverlener",
-        },
+    data = {
+        "case_id": str(case_id),
+        "municipality": municipality,
+        "on": (on or dt.date(2026, 11, 30)).isoformat(),
+        "lead_professional": "J. de Vries, schuldhulpverlener",
     }
+    time = dt.datetime.fromisoformat("2026-12-01T09:30:00+01:00")
+    return structured(SUPPORT_STARTED_TYPE, source, event_id, time, data)
