@@ -348,7 +348,8 @@ class Intake:
             ),
             Original(item.msg.subject, dict(item.msg.headers or {}), item.msg.data),
         )
-        envelope = item.envelope
+        # A reference refused for holding a BSN is not echoed in the receipt.
+        envelope = item.envelope if code != RejectionCode.BSN_AS_REFERENCE else None
         await self._publish_receipt(
             item,
             Receipt(
