@@ -9,12 +9,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.feedback import FeedbackStatus, feedback_for, own_signal, signallers
+from domain.feedback import FeedbackStatus, SignalRef, feedback_for, own_signal, signallers
 from domain.referral import Referral
 from domain.signal_record import signal_record_id
 from domain.values import Actor, ActorRole, Outcome
 from ks_engine.clock import AMSTERDAM
 from tests.referral_builders import (
+    BSN_B,
     COORDINATOR,
     DEBTS,
     JGZ,
@@ -181,3 +182,38 @@ def test_feedback_carries_no_pseudonym_or_free_text() -> None:
     assert f.status.value in statuses
     assert case.person_pseudonym not in repr(f)
     assert "vrije tekst" not in repr(f)
+
+
+def test_partners_of_a_merged_case_hear_the_case_that_stays_open() -> None:
+    def jgz_case_merged_in(case: Referral, at: datetime) -> None:
+        other = Referral.signal(
+            make_signal(BSN_B, key=f"{JGZ}#jgz-9"),
+            actor=Actor(organisation=JGZ, role=ActorRole.PARTNER),
+            at=at,
+            causation_id="s",
+        )
+        case.merge_in(other, actor=COORDINATOR, at=at, cid="m")
+
+    def give_both(case: Referral, at: datetime) -> None:
+        give(case, at, scope=(MIDWIFE, JGZ))
+
+    after = heard(jgz_case_merged_in, request, give_both, discuss)
+    assert after[-2:] == [(MIDWIFE, "discussed", None), (JGZ, "discussed", None)]
+
+
+def test_a_follow_up_case_keeps_no_partner_as_its_signaller() -> None:
+    case = Referral.signal(
+        make_signal(key=f"{MIDWIFE}#m-1"),
+        actor=Actor(organisation=MIDWIFE, role=ActorRole.PARTNER),
+        at=AT,
+        causation_id="s1",
+    )
+    close(case, AT + timedelta(hours=1))
+    follow_up = Referral.follow_up(
+        case, actor=COORDINATOR, at=AT + timedelta(days=1), causation_id="r"
+    )
+    assert "source" not in follow_up.signals[0]
+    assert signallers(follow_up.signals) == {}
+    assert signallers(case.signals) == {
+        MIDWIFE: (SignalRef("m-1", str(signal_record_id(f"{MIDWIFE}#m-1"))),)
+    }
