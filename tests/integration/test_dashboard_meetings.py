@@ -81,6 +81,9 @@ def test_the_coordinator_plans_a_meeting_and_a_case_without_consent_is_refused(
     assert added.status_code == 303
     listed = api.client.get("/dashboard/overleg")
     assert "1 casus, 0 besloten" in listed.text
+    # The plan form offers, by name, the organisations with an offer in Kerkrade only
+    assert 'value="schuldhulp-parkstad" > Schuldhulpverlening Parkstad' in listed.text
+    assert "Buurtteamorganisatie Utrecht" not in listed.text
     # An unknown number is explained without repeating what was typed
     unknown = add(api, csrf, meeting_id, "999999990")
     assert unknown.status_code == 422

@@ -8,6 +8,7 @@ as far as the reader policy allows. Every case shown is access-logged with its p
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -77,9 +78,15 @@ def organisation_reader(services: ServicesDep, organisation: str) -> Reader:
     return readers.pop() if len(readers) == 1 else Reader.PARTNER
 
 
-def _choices(services: ServicesDep) -> list[tuple[str, str]]:
-    """Organisations to invite: the menukaart's providers, then the partners signed up."""
-    found = dict(organisation_names(services))
+def _choices(services: ServicesDep, municipalities: Sequence[str]) -> list[tuple[str, str]]:
+    """Organisations to invite, by name: the menukaart's providers with an offer in the
+    coordinator's municipalities, and the partners signed up."""
+    catalogue = services.referrals.catalogue
+    names = organisation_names(services)
+    local = {
+        s.organization_id for s in catalogue.services if set(s.service_area) & {*municipalities}
+    }
+    found = {o: names.get(o, o) for o in sorted(local)}
     for p in services.principals.principals():
         if p.role is Role.PARTNER:
             found.setdefault(p.organisation, p.organisation)
@@ -106,7 +113,7 @@ def _list_page(
     context = {
         "meetings": found,
         "municipalities": [(m, _name(services, m)) for m in principal.municipalities],
-        "choices": _choices(services),
+        "choices": _choices(services, principal.municipalities),
         "names": organisation_names(services),
         "states": meeting_words.MEETING_STATES,
         "today": services.referrals.clock().date().isoformat(),
