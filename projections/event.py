@@ -13,11 +13,12 @@ no later Referral event exists: what a reader has seen once it applied this even
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
@@ -48,6 +49,7 @@ TYPE_VERSION = "v1"
 REFERRAL_SUBJECTS = f"{SUBJECT_PREFIX}.*.*"
 CHECKPOINT_SUBJECT = f"{SUBJECT_PREFIX}.checkpoints"
 _ID_NAMESPACE = UUID("5a0c6a3e-3f1d-4a8e-9b0e-6c2d7e1f4b90")
+_ID_PREFIX = _ID_NAMESPACE.bytes
 
 
 class Public(BaseModel):
@@ -310,8 +312,16 @@ STATE_AFTER: dict[str, State | None] = {
 
 
 def event_id(case_id: UUID | str, version: int) -> str:
-    """The event's unique id: the same for every re-publication of the same event."""
-    return str(uuid5(_ID_NAMESPACE, f"{case_id}:{version}"))
+    """The event's unique id: the same for every re-publication of the same event.
+
+    ``str(uuid5(_ID_NAMESPACE, f"{case_id}:{version}"))``, written out: the relay makes one
+    per event, and the UUID class's checks took a sixth of its reading time."""
+    name = _ID_PREFIX + f"{case_id}:{version}".encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def subject_for(municipality: str, name: str) -> str:

@@ -47,7 +47,6 @@ from projections.event import (
     REFERRAL_SUBJECTS,
     STREAM,
     envelope,
-    event_id,
     public_data,
     subject_for,
 )
@@ -212,7 +211,7 @@ class EventTranslator:
         message = Outgoing(
             subject=subject_for(municipality, name),
             payload=orjson.dumps(body),
-            msg_id=event_id(case_id, event.originator_version),
+            msg_id=body["id"],
             position=n.id,
         )
         feedback = self.feedback.messages(n, event, municipality) if self.feedback else []

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from uuid import UUID, uuid5
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.nats.relay import coverage
 from ks_engine.clock import AMSTERDAM
@@ -147,3 +150,12 @@ def test_coverage_extends_each_referral_event_over_the_records_after_it() -> Non
     items = [(1, True), (2, False), (3, False), (4, True), (5, False), (6, True)]
     assert coverage(items) == {1: 3, 4: 5, 6: 6}
     assert coverage([(1, False), (2, False)]) == {}
+
+
+@given(case_id=st.one_of(st.uuids(), st.text()), version=st.integers(min_value=0))
+def test_an_event_id_is_the_uuid5_of_its_case_and_version(
+    case_id: UUID | str, version: int
+) -> None:
+    # The published id (and Nats-Msg-Id) stays what earlier releases published
+    namespace = UUID("5a0c6a3e-3f1d-4a8e-9b0e-6c2d7e1f4b90")
+    assert event_id(case_id, version) == str(uuid5(namespace, f"{case_id}:{version}"))
