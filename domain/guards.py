@@ -41,6 +41,11 @@ PHRASES: dict[Action, str] = {
     Action.SUSPEND_DEADLINE: "suspend the deadline",
     Action.RESUME_DEADLINE: "resume the deadline",
     Action.EXTEND_DEADLINE: "extend the deadline",
+    Action.RETRACT_SIGNAL: "retract a signal",
+    Action.CORRECT_PERSONAL_DETAILS: "correct the personal details",
+    Action.REQUEST_TRANSFER: "ask to transfer the case",
+    Action.ACCEPT_TRANSFER: "accept the transfer",
+    Action.REFUSE_TRANSFER: "refuse the transfer",
 }
 
 

@@ -84,10 +84,13 @@ class MemberDetails(_Value):
 def members_of(case: Any) -> list[Json]:
     """The case's household now: ``{"role", "pseudonym", "due_date"}`` per member, the parent
     first. Unborn children are known by due date until their birth is recorded."""
+    gone = set(case.__dict__.get("_unlinked", ()))  # linked by a retracted signal only
     members: list[Json] = [
         {"role": MemberRole.PARENT.value, "pseudonym": case.person_pseudonym, "due_date": None}
     ]
-    known = {case.person_pseudonym}
+    if case.person_pseudonym in gone:
+        members = []
+    known = {case.person_pseudonym, *gone}
     due: list[Any] = []
     pregnancy: list[Any] = []
     for record in _records(case):

@@ -52,6 +52,15 @@ class Action(StrEnum):
     SUSPEND_DEADLINE = "suspend_deadline"
     RESUME_DEADLINE = "resume_deadline"
     EXTEND_DEADLINE = "extend_deadline"
+    # The family's rights (AVG art. 16): a signal about the wrong person is retracted, and
+    # personal details are corrected; both in any state, the case otherwise as it stood.
+    RETRACT_SIGNAL = "retract_signal"
+    CORRECT_PERSONAL_DETAILS = "correct_personal_details"
+    # Moving house: a transfer is asked for, then accepted or refused by the receiving
+    # Knooppunt; the case goes on where it stood, in the other municipality.
+    REQUEST_TRANSFER = "request_transfer"
+    ACCEPT_TRANSFER = "accept_transfer"
+    REFUSE_TRANSFER = "refuse_transfer"
 
 
 S = State
@@ -94,6 +103,13 @@ TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
     (Action.SUSPEND_DEADLINE, OPEN_STATES, KEEP),
     (Action.RESUME_DEADLINE, OPEN_STATES, KEEP),
     (Action.EXTEND_DEADLINE, OPEN_STATES, KEEP),
+    # Correction (AVG art. 16) in every state, a closed case's too; retracting the last signal
+    # then closes an open case (Closed, result signal_retracted).
+    (Action.RETRACT_SIGNAL, tuple(State), KEEP),
+    (Action.CORRECT_PERSONAL_DETAILS, tuple(State), KEEP),
+    (Action.REQUEST_TRANSFER, OPEN_STATES, KEEP),
+    (Action.ACCEPT_TRANSFER, OPEN_STATES, KEEP),
+    (Action.REFUSE_TRANSFER, OPEN_STATES, KEEP),
 )
 
 # States in which the family has not (or no longer) agreed to a discussion.

@@ -27,6 +27,7 @@ class ErasureReason(StrEnum):
 
     REQUEST = "request"  # the person asked (*verzoek van betrokkene*)
     RETENTION = "retention"  # the retention period after closing passed (*bewaartermijn*)
+    CORRECTION = "correction"  # every signal was retracted: the details were someone else's
 
 
 class PersonalDataHolder(Aggregate):

@@ -115,6 +115,12 @@ CASE_FIELDS: dict[str, Label] = {
     "evaluations[].next_step": P,
     "evaluations[].at": P,
     "restriction": P,
+    # Correction (AVG art. 16): which signal was retracted and why, which fields were
+    # corrected (never their values); transfer to another municipality: where and when.
+    "retractions": P,
+    "corrections": P,
+    "transfer_request": P,
+    "transfers": P,
     "timeline[].version": P,
     "timeline[].event": P,
     "timeline[].at": P,
@@ -151,6 +157,17 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     },
     "Restricted": {"basis": P},
     "RestrictionLifted": {},
+    "SignalRetracted": {
+        "signal_number": P,
+        "reason": P,
+        "risk_factors": M,
+        "urgency": P,
+        "remaining": P,
+    },
+    "PersonalDetailsCorrected": {"fields": P, "cause": P},
+    "TransferRequested": {"to_municipality": P, "basis": P, "consent": P},
+    "CaseTransferred": {"from_municipality": P, "to_municipality": P},
+    "TransferRefused": {"to_municipality": P},
 }
 
 

@@ -15,12 +15,14 @@ from eventsourcing.domain import event
 from domain import guards
 from domain.after_match import AfterMatch
 from domain.consent_record import ConsentRecord
+from domain.correction import Correctable
 from domain.deadline_holds import DeadlineHolds
 from domain.errors import InvalidValueError
 from domain.household import member_pseudonyms, members_of
 from domain.lifecycle import Action, State, allowed_actions
 from domain.redaction import redact_bsns
 from domain.restriction import Restrictable
+from domain.transfer import Transferable
 from domain.values import Actor, ActorRole, HealthScores, MeldcodeStep, Need, Outcome, Signal
 
 Json = dict[str, Any]
@@ -33,6 +35,7 @@ def _signal_record(signal: Signal, actor: Actor) -> Json:
     return {
         "signal_key": signal.signal_key,
         **source,
+        "person": signal.person_pseudonym,  # whom it is about: retraction unlinks them
         "reporter": signal.reporter.model_dump(mode="json"),
         "phase": signal.phase.phase.value,
         "phase_date": signal.phase.date,
@@ -59,12 +62,17 @@ def _household_record(signal: Signal) -> Json:
     return out
 
 
+def _tagged(sealed: Json | None, signal: Signal) -> Json:
+    """Sealed details with the key of the signal they came with (a retraction leaves them out)."""
+    return dict(sealed, signal_key=signal.signal_key) if sealed else {}
+
+
 def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
     """The attributes every event carries: who, when, and what caused it."""
     return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
 
 
-class Referral(Restrictable, DeadlineHolds, AfterMatch):
+class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatch):
     """A referral of one person (and household) to the Knooppunt of a municipality."""
 
     # -- creation -----------------------------------------------------------------------
@@ -84,7 +92,7 @@ class Referral(Restrictable, DeadlineHolds, AfterMatch):
             municipality=signal.municipality,
             person_pseudonym=signal.person_pseudonym,
             signal=_signal_record(signal, actor),
-            personal=dict(sealed_personal or {}),
+            personal=_tagged(sealed_personal, signal),
             **_cause(actor, at, causation_id),
         )
 
@@ -97,6 +105,10 @@ class Referral(Restrictable, DeadlineHolds, AfterMatch):
         It copies the codes of the latest signal, not the sealed personal details: those stay
         under the earlier case's key (and are erased with it); further signals bring their own.
         """
+        if not earlier.signals:
+            raise InvalidValueError(
+                f"cannot reopen case {earlier.id}: every signal on it was retracted"
+            )
         # Not the partner's signal: its source stays behind (no feedback of a coordinator's step).
         signal = {k: v for k, v in earlier.signals[-1].items() if k not in ("at", "source")}
         return cls._create(
@@ -172,7 +184,7 @@ class Referral(Restrictable, DeadlineHolds, AfterMatch):
     def urgency(self) -> str:
         """The most urgent urgency any signal gave."""
         order = ["urgent", "soon", "routine"]
-        urgencies: list[str] = [s["urgency"] for s in self.signals]
+        urgencies: list[str] = [s["urgency"] for s in self.signals] or ["routine"]
         return min(urgencies, key=order.index)
 
     @property
@@ -189,7 +201,7 @@ class Referral(Restrictable, DeadlineHolds, AfterMatch):
     def lawful_basis(self) -> str:
         """Why the case may exist: the family agreed to the referral (``family_agreement``),
         or a signal without that agreement (``meldcode_signal``)."""
-        first = self.signals[0]
+        first = self.signals[0] if self.signals else {}  # every signal may be retracted
         return "family_agreement" if first.get("referral_consent") else "meldcode_signal"
 
     def consent_is_active(self, on: date) -> bool:
@@ -230,7 +242,7 @@ class Referral(Restrictable, DeadlineHolds, AfterMatch):
             record["related_cases"] = [str(r) for r in related_cases if r != self.id]
         self._signal_added(
             signal=record,
-            personal=dict(sealed_personal or {}),
+            personal=_tagged(sealed_personal, signal),
             **_cause(actor, at, causation_id),
         )
 

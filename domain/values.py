@@ -186,6 +186,7 @@ class Outcome(Labelled):
     NO_CONTACT = "no_contact"
     EXPIRED = "expired"
     MERGED = "merged"  # taken into another case of the same household
+    SIGNAL_RETRACTED = "signal_retracted"  # every signal was retracted (AVG art. 16)
     # The results a coordinator chooses from when closing (``CLOSING_RESULTS``); the codes
     # above stay readable for cases closed before them.
     SUPPORT_COMPLETED = "support_completed"
@@ -271,6 +272,7 @@ _LABELS: dict[Any, str] = {
     Outcome.NO_CONTACT: "Geen contact",
     Outcome.EXPIRED: "Verlopen",
     Outcome.MERGED: "Samengevoegd met een andere casus van het gezin",
+    Outcome.SIGNAL_RETRACTED: "Melding ingetrokken (ging over een andere persoon)",
     Outcome.SUPPORT_COMPLETED: "Ondersteuning afgerond",
     Outcome.FAMILY_DECLINED: "Gezin ziet af van ondersteuning",
     Outcome.NO_LONGER_NEEDED: "Niet meer nodig",

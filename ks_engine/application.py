@@ -30,10 +30,12 @@ from ks_engine.catalogue_maintenance import CatalogueMaintenance
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.meetings import MeetingCommands
+from ks_engine.privacy.correction import CorrectionCommands
 from ks_engine.privacy.rights import RightsCommands
 from ks_engine.processing import AggregateProcessingEvent
 from ks_engine.signal_intake import ExistenceQuery
 from ks_engine.transcoding import DateAsISO
+from ks_engine.transfers import TransferCommands
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class CommandResult:
 class Referrals(
     MeetingCommands,
     RightsCommands,
+    CorrectionCommands,
+    TransferCommands,
     AfterMatchCommands,
     CatalogueMaintenance,
     HouseholdCommands,

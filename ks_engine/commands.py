@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.after_match import NeedResult, NextStep
 from domain.consent_record import ConsentRecord
+from domain.correction import RetractionReason
 from domain.meeting import Decision, FollowUp
 from domain.redaction import FreeText
 from domain.restriction import RestrictionBasis
-from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome
+from domain.transfer import TransferBasis, TransferConsent
+from domain.values import Actor, HealthScores, MeldcodeStep, MunicipalityCode, Need, Outcome
 
 
 class Context(BaseModel):
@@ -197,3 +200,53 @@ class RecordMeetingDecision(MeetingCommand):
 
 class ConcludeMeeting(MeetingCommand):
     """Conclude the meeting: its minutes are fixed."""
+
+
+class RetractSignal(CaseCommand):
+    """Retract a signal about the wrong person (AVG art. 16): its number in the case, why."""
+
+    signal_number: int = Field(ge=1, le=10_000)
+    reason: RetractionReason
+
+
+PersonalField = Literal["name", "birth_date", "phone", "address", "note"]
+
+
+class CorrectPersonalDetails(CaseCommand):
+    """Correct the signalled parent's details (AVG art. 16): new values, or fields removed."""
+
+    name: FreeText | None = Field(default=None, min_length=1, max_length=200)
+    birth_date: date | None = None
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
+    address: FreeText | None = Field(default=None, min_length=1, max_length=300)
+    remove: list[PersonalField] = Field(default_factory=list, max_length=5)
+
+    @property
+    def given(self) -> dict[str, object]:
+        """The fields given a new value, with that value."""
+        given = self.model_dump(include={"name", "birth_date", "phone", "address"})
+        return {k: v for k, v in given.items() if v is not None}
+
+    @property
+    def changes(self) -> dict[str, object]:
+        """The new value of every field named: the value given, or None (removed)."""
+        return {**self.given, **dict.fromkeys(self.remove)}
+
+
+# -- moving house -------------------------------------------------------------------------------
+class RequestTransfer(CaseCommand):
+    """Ask the Knooppunt of the municipality the family moved to to take the case over."""
+
+    to_municipality: MunicipalityCode
+    basis: TransferBasis
+    consent: TransferConsent | None = None
+
+
+class AcceptTransfer(CaseCommand):
+    """The receiving Knooppunt takes the case over."""
+
+
+class RefuseTransfer(CaseCommand):
+    """The receiving Knooppunt declines the transfer, with a reason."""
+
+    reason: FreeText = Field(default="", max_length=500)

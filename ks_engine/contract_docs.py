@@ -44,6 +44,11 @@ _EVENT_NAMES = [
     "CasesMerged",
     "Restricted",
     "RestrictionLifted",
+    "SignalRetracted",
+    "PersonalDetailsCorrected",
+    "TransferRequested",
+    "CaseTransferred",
+    "TransferRefused",
 ]
 
 

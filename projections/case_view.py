@@ -115,6 +115,10 @@ class CaseView(BaseModel):
     merged_cases: list[str] = []
     merged_into: str | None = None
     restriction: dict[str, Any] | None = None  # {"basis", "at"} while restricted (AVG art. 18)
+    retractions: list[dict[str, Any]] = []  # {"signal_number", "reason", "at"} (AVG art. 16)
+    corrections: list[dict[str, Any]] = []  # {"fields", "cause", "at"}: never the values
+    transfer_request: dict[str, Any] | None = None  # {"to_municipality", "basis", "at"}
+    transfers: list[dict[str, Any]] = []  # {"from_municipality", "to_municipality", "at"}
     timeline: list[TimelineEntry] = []
 
 
@@ -257,6 +261,31 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
         view.restriction = {"basis": data.basis, "at": at.isoformat()}
     elif isinstance(data, ev.RestrictionLifted):
         view.restriction = None
+    else:
+        _apply_rights(view, data, at)
+
+
+def _apply_rights(view: CaseView, data: ev.EventData, at: datetime) -> None:
+    """Correction and transfer (the family's rights, moving house)."""
+    if isinstance(data, ev.SignalRetracted):
+        if data.signal_number <= len(view.signals):
+            del view.signals[data.signal_number - 1]
+        view.risk_factors = [r.value for r in data.risk_factors]
+        view.urgency = data.urgency.value
+        number, reason = data.signal_number, data.reason.value
+        view.retractions.append({"signal_number": number, "reason": reason, "at": at})
+    elif isinstance(data, ev.PersonalDetailsCorrected):
+        view.corrections.append({"fields": list(data.fields), "cause": data.cause, "at": at})
+    elif isinstance(data, ev.TransferRequested):
+        to, basis = data.to_municipality, data.basis
+        view.transfer_request = {"to_municipality": to, "basis": basis, "at": at}
+    elif isinstance(data, ev.TransferRefused):
+        view.transfer_request = None
+    elif isinstance(data, ev.CaseTransferred):
+        view.transfer_request = None
+        view.municipality = data.to_municipality
+        moved = {"from_municipality": data.from_municipality, "to_municipality": view.municipality}
+        view.transfers.append({**moved, "at": at})
 
 
 def _merge(view: CaseView, data: ev.CasesMerged, at: datetime) -> None:

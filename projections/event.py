@@ -24,6 +24,7 @@ import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from domain.after_match import NeedResult, NextStep
+from domain.correction import RetractionReason
 from domain.household import ConsentGiver, MemberRole
 from domain.lifecycle import State
 from domain.values import (
@@ -228,7 +229,9 @@ class PersonalDataErased(EventData):
     """The person's details were erased (crypto-shredded): only the fact and on what basis
     (the person's request or the retention period); the stored ``reason`` is this code."""
 
-    basis: Literal["request", "retention"] = Field(validation_alias=AliasChoices("basis", "reason"))
+    basis: Literal["request", "retention", "correction"] = Field(
+        validation_alias=AliasChoices("basis", "reason")
+    )
 
 
 # -- the household ----------------------------------------------------------------------------
@@ -258,6 +261,54 @@ class RestrictionLifted(EventData):
     """The restriction was lifted: the case goes on where it stood."""
 
 
+class SignalRetracted(EventData):
+    """A signal about the wrong person left the case (AVG art. 16): which one (its number
+    among the case's signals then), why, and the case's risk factors and urgency without it."""
+
+    signal_number: int = Field(ge=1)
+    reason: RetractionReason
+    risk_factors: tuple[RiskFactor, ...] = ()
+    urgency: Urgency = Urgency.ROUTINE
+    remaining: int = Field(ge=0)
+
+
+class PersonalDetailsCorrected(EventData):
+    """The personal details were sealed anew (AVG art. 16): which fields, never their values."""
+
+    fields: tuple[Literal["name", "birth_date", "phone", "address", "note", "signal"], ...]
+    cause: Literal["correction", "retraction"]
+
+
+# -- moving house -------------------------------------------------------------------------------
+class TransferConsentRef(Public):
+    """Who in the family agreed to the transfer, how and when."""
+
+    given_by: ConsentGiver
+    method: Literal["spoken", "written", "digital"]
+    given_on: date
+
+
+class TransferRequested(EventData):
+    """The coordinator asked another municipality's Knooppunt to take the case over."""
+
+    to_municipality: str = Field(pattern=r"^GM\d{4}$")
+    basis: Literal["family_consent", "meldcode"]
+    consent: TransferConsentRef | None = None
+
+
+class CaseTransferred(EventData):
+    """The receiving Knooppunt accepted: the case goes on there (published under its code)."""
+
+    from_municipality: str = Field(pattern=r"^GM\d{4}$")
+    to_municipality: str = Field(pattern=r"^GM\d{4}$")
+
+
+class TransferRefused(EventData):
+    """The receiving Knooppunt declined: the case stays (the reason stays in the engine)."""
+
+    to_municipality: str = Field(pattern=r"^GM\d{4}$")
+
+
 DATA_MODELS: dict[str, type[EventData]] = {
     cls.__name__: cls
     for cls in (
@@ -279,6 +330,11 @@ DATA_MODELS: dict[str, type[EventData]] = {
         Reopened,
         Restricted,
         RestrictionLifted,
+        SignalRetracted,
+        PersonalDetailsCorrected,
+        TransferRequested,
+        CaseTransferred,
+        TransferRefused,
         DeadlineSuspended,
         DeadlineResumed,
         DeadlineExtended,
@@ -305,6 +361,11 @@ STATE_AFTER: dict[str, State | None] = {
     "Reopened": None,
     "Restricted": None,  # a flag beside the lifecycle (domain/restriction.py)
     "RestrictionLifted": None,
+    "SignalRetracted": None,  # retracting the last signal closes the case: Closed follows
+    "PersonalDetailsCorrected": None,
+    "TransferRequested": None,  # a transfer leaves the case where it stands
+    "CaseTransferred": None,
+    "TransferRefused": None,
     "DeadlineSuspended": None,  # deadlines wait or move; the state stays
     "DeadlineResumed": None,
     "DeadlineExtended": None,

@@ -32,6 +32,7 @@ from projections.store import (
     wait_for_position,
     wait_for_position_async,
 )
+from projections.transfer_requests import IncomingTransfers
 from projections.work_queue_store import WorkQueue, WorkQueueProjection
 
 NAMES = ("work_queue", "case_view", "monitoring")
@@ -67,6 +68,7 @@ class ReadModels:
         self.db = db
         install(db, build_projections(levels or ServiceLevels()))
         self.work_queue = WorkQueue(db, expiry)
+        self.transfers = IncomingTransfers(db)
         self.cases = CaseViews(db)
         self.listing = QueueListing(db, expiry)
         self.monitoring = Monitoring(db, monitoring_threshold)

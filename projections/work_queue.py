@@ -55,6 +55,7 @@ class WorkItem(BaseModel):
     deadline_hold: dict[str, Any] | None = None
     suspended_until: date | None = None
     restricted: bool = False  # AVG art. 18: kept, no processing but the privacy officer's
+    transfer: dict[str, Any] | None = None  # {"to_municipality", "basis", "at"} while asked
 
     def is_overdue(self, today: date) -> bool:
         """Past its deadline on ``today`` (the deadline day itself is still on time)."""
@@ -71,6 +72,35 @@ def next_deadline(
 
 def _most_urgent(a: Urgency, b: Urgency) -> Urgency:
     return a if a.rank <= b.rank else b
+
+
+def _rights(item: WorkItem, data: ev.EventData) -> WorkItem:
+    """The row after a retraction, a correction or a step of a transfer."""
+    if isinstance(data, ev.SignalRetracted):
+        return item.model_copy(
+            update={
+                "urgency": data.urgency,
+                "risk_factors": tuple(r.value for r in data.risk_factors),
+                "signal_count": data.remaining,
+            }
+        )
+    if isinstance(data, ev.TransferRequested):
+        asked = {"to_municipality": data.to_municipality, "basis": data.basis}
+        return item.model_copy(update={"transfer": {**asked, "at": data.occurred_at}})
+    if isinstance(data, ev.TransferRefused):
+        return item.model_copy(update={"transfer": None})
+    if isinstance(data, ev.CaseTransferred):
+        return item.model_copy(update={"transfer": None, "municipality": data.to_municipality})
+    return item  # corrected personal details: the row holds none
+
+
+_RIGHTS = (
+    ev.SignalRetracted,
+    ev.PersonalDetailsCorrected,
+    ev.TransferRequested,
+    ev.TransferRefused,
+    ev.CaseTransferred,
+)
 
 
 def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) -> WorkItem | None:
@@ -131,6 +161,8 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
         item = item.model_copy(update={"deadline_hold": hold})
     elif isinstance(data, ev.Restricted | ev.RestrictionLifted):
         item = item.model_copy(update={"restricted": isinstance(data, ev.Restricted)})
+    elif isinstance(data, _RIGHTS):
+        item = _rights(item, data)
     else:
         state = ev.STATE_AFTER[event.name]
         milestones = dict(item.milestones)

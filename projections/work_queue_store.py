@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.deadlines import ServiceLevels
 from domain.expiry import ExpiryRule
-from projections import work_queue
+from projections import transfer_requests, work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
 from projections.store import Transaction, ViewDatabase, add_columns, documents_by_key
@@ -85,7 +85,7 @@ class WorkQueueProjection:
         self.levels = levels
 
     def create_tables(self, tx: Transaction) -> None:
-        for statement in _DDL:
+        for statement in (*_DDL, *transfer_requests.DDL):
             tx.execute(statement)
         if add_columns(tx, NAME, _ADDED):  # fill them from the rows' documents
             docs = tx.fetchall("SELECT doc FROM work_queue")
@@ -93,6 +93,7 @@ class WorkQueueProjection:
 
     def clear(self, tx: Transaction) -> None:
         tx.execute("DELETE FROM work_queue")
+        tx.execute("DELETE FROM transfer_requests")
 
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
         stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
@@ -107,6 +108,7 @@ class WorkQueueProjection:
         rows = [_row(item) for item in items.values() if item is not None]
         if rows:
             tx.executemany(_UPSERT, rows)
+        transfer_requests.keep(tx, items.items())
 
 
 _SELECT_DOCS = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
@@ -164,6 +166,7 @@ class WorkQueueEntry(BaseModel):
     expires_on: date
     expiring: bool
     restricted: bool = False  # AVG art. 18: no processing until the privacy officer lifts it
+    transfer_to: str | None = None  # a transfer asked of this municipality's Knooppunt
 
     @classmethod
     def of(cls, item: WorkItem, today: date, expiry: ExpiryRule | None = None) -> WorkQueueEntry:
@@ -192,6 +195,7 @@ class WorkQueueEntry(BaseModel):
             expires_on=rule.expires_on(last),
             expiring=rule.is_expiring(last, today),
             restricted=item.restricted,
+            transfer_to=item.transfer["to_municipality"] if item.transfer else None,
         )
 
 

@@ -6,9 +6,13 @@ from datetime import date, datetime, timedelta
 from uuid import uuid4
 
 from domain.after_match import NeedResult, NextStep
+from domain.consent_record import ConsentMethod
+from domain.correction import CorrectionCause, RetractionReason
 from domain.deadlines import ServiceLevels, next_deadline, step_deadline
+from domain.household import ConsentGiver
 from domain.pseudonym import pseudonymise
 from domain.referral import Referral
+from domain.transfer import TransferBasis, TransferConsent
 from domain.values import (
     Actor,
     ActorRole,
@@ -235,3 +239,48 @@ def extend_deadline(case: Referral, at: datetime) -> None:
         at=at,
         causation_id="extend",
     )
+
+
+def retract(case: Referral, at: datetime) -> None:
+    case.retract_signal(
+        number=1,
+        reason=RetractionReason.WRONG_PERSON,
+        actor=COORDINATOR,
+        at=at,
+        causation_id="retract",
+    )
+
+
+def correct(case: Referral, at: datetime) -> None:
+    case.correct_personal_details(
+        sealed=None,
+        fields=["name"],
+        cause=CorrectionCause.CORRECTION,
+        actor=COORDINATOR,
+        at=at,
+        causation_id="correct",
+    )
+
+
+TRANSFER_CONSENT = TransferConsent(
+    given_by=ConsentGiver.PARENT, method=ConsentMethod.SPOKEN, given_on=date(2026, 1, 2)
+)
+
+
+def request_transfer(case: Referral, at: datetime, to: str = "GM0882") -> None:
+    case.request_transfer(
+        to_municipality=to,
+        basis=TransferBasis.FAMILY_CONSENT,
+        consent=TRANSFER_CONSENT,
+        actor=COORDINATOR,
+        at=at,
+        causation_id="transfer",
+    )
+
+
+def accept_transfer(case: Referral, at: datetime) -> None:
+    case.accept_transfer(actor=COORDINATOR, at=at, causation_id="accept")
+
+
+def refuse_transfer(case: Referral, at: datetime) -> None:
+    case.refuse_transfer(reason="geen plek", actor=COORDINATOR, at=at, causation_id="refuse")

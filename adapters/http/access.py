@@ -91,13 +91,29 @@ def _readable_case(
     return load_visible_case(case_id, principal, services, attempt)
 
 
+def former_municipality(case: Referral, principal: Principal) -> str | None:
+    """The municipality the principal coordinates that the case was transferred away from:
+    its coordinators keep reading their own part of the history (until the transfer)."""
+    if principal.role is not Role.COORDINATOR or principal.serves(case.municipality):
+        return None
+    return next((m for m in case.former_municipalities if principal.serves(m)), None)
+
+
 def _history_case(
     case_id: UUID,
     principal: Annotated[Principal, require(Role.COORDINATOR, Role.AUDITOR, Role.PRIVACY_OFFICER)],
     services: ServicesDep,
     attempt: AttemptDep,
 ) -> Referral:
-    return load_visible_case(case_id, principal, services, attempt)
+    try:
+        return load_visible_case(case_id, principal, services, attempt)
+    except NotFoundError:
+        case = services.referrals.get_case(case_id)  # it exists: load_visible_case found it
+        if former_municipality(case, principal) is None:
+            raise
+        if attempt is not None:
+            attempt.hidden = False
+        return case
 
 
 def _coordinated_case(
@@ -118,6 +134,7 @@ __all__ = [
     "HistoryCase",
     "PrincipalDep",
     "ReadableCase",
+    "former_municipality",
     "load_visible_case",
     "may_see",
     "partner_may_see",

@@ -29,6 +29,7 @@ from adapters.http.routers import (
     cases,
     catalog,
     commands,
+    correction,
     fhir,
     household,
     meetings,
@@ -40,6 +41,7 @@ from adapters.http.routers import (
     search,
     signals,
     stats,
+    transfers,
 )
 from adapters.http.schemas.signals import SignalIn, body_schemas
 from ks_engine.access_log import AccessLog
@@ -89,7 +91,8 @@ def _routes() -> FastAPI:
             {"name": "audit", "description": "The access log."},
             {
                 "name": "privacy",
-                "description": "The family's rights: erasure, restriction, access.",
+                "description": "The family's rights: erasure, restriction, access, "
+                "correction (privacy officer).",
             },
             {"name": "operations", "description": "Health, readiness, metrics."},
         ],
@@ -104,12 +107,14 @@ def _routes() -> FastAPI:
         household,
         after_match,
         meetings,
+        transfers,
         catalog,
         stats,
         monitoring,
     )
-    for module in (*modules, audit, privacy, rights, access_requests, operations):
+    for module in (*modules, audit, privacy, rights, access_requests, correction, operations):
         api.include_router(module.router)
+    api.include_router(transfers.listing)
     install_problem_handlers(api)
     install_dashboard(api)
     install_request_middleware(api)

@@ -147,6 +147,12 @@ class Publisher(Protocol):
     ) -> Publication: ...
 
 
+class TransfersReader(Protocol):
+    """Transfers waiting for the receiving Knooppunt's answer (``transfer_requests``)."""
+
+    def waiting(self, municipalities: Sequence[str]) -> Sequence[Document]: ...
+
+
 class ReadModels(Protocol):
     """The read models as the projections serve them (``projections.read_models.ReadModels``)."""
 
@@ -161,6 +167,9 @@ class ReadModels(Protocol):
 
     @property
     def monitoring(self) -> MonitoringReader: ...
+
+    @property
+    def transfers(self) -> TransfersReader: ...
 
     async def wait_for_async(self, position: int, timeout: float) -> bool:
         """Wait (bounded) until every view has applied the log up to ``position``."""

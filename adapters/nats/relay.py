@@ -198,7 +198,7 @@ class EventTranslator:
                 f"Referral event {name} of case {case_id} (position {n.id}) does not fit its "
                 "published form; the relay stops rather than skip it"
             ) from e
-        municipality = self._municipality_of(case_id, attributes)
+        municipality = self._municipality_of(name, case_id, attributes, event.originator_version)
         body = envelope(
             name=name,
             case_id=case_id,
@@ -217,13 +217,17 @@ class EventTranslator:
         feedback = self.feedback.messages(n, event, municipality) if self.feedback else []
         return message, feedback
 
-    def _municipality_of(self, case_id: UUID, attributes: dict[str, Any]) -> str:
-        # Only Signalled names the municipality; later events find it from the case's start.
-        found = attributes.get("municipality") or self._municipality.get(case_id)
+    def _municipality_of(
+        self, name: str, case_id: UUID, attributes: dict[str, Any], version: int
+    ) -> str:
+        # Signalled names the municipality and CaseTransferred the one the case moved to;
+        # other events are published under the case's municipality at their version.
+        moved_to = attributes.get("to_municipality") if name == "CaseTransferred" else None
+        found = attributes.get("municipality") or moved_to or self._municipality.get(case_id)
         if found is None:
-            first: Any = self.app.repository.get(case_id, version=1)
-            assert isinstance(first, Referral)
-            found = first.municipality
+            then: Any = self.app.repository.get(case_id, version=version)
+            assert isinstance(then, Referral)
+            found = then.municipality
         if len(self._municipality) >= self.cache_size:
             self._municipality.clear()
         self._municipality[case_id] = str(found)

@@ -66,6 +66,13 @@ def _specific(name: str, a: Json) -> Json:
         return {"reason": a["reason"]}
     if name == "Restricted":
         return {"basis": a["basis"]}
+    if name == "SignalRetracted":
+        return {"signal_number": a["signal_number"], "reason": a["reason"]}
+    if name == "PersonalDetailsCorrected":
+        return {"fields": list(a["fields"]), "cause": a["cause"]}
+    if name in ("TransferRequested", "TransferRefused", "CaseTransferred"):
+        moved: Json = {k: a[k] for k in ("from_municipality", "to_municipality") if k in a}
+        return {**moved, "basis": a["basis"]} if "basis" in a else moved
     if name == "CasesMerged":
         return {"kept_case_id": a["kept_case_id"], "merged_case_id": a["merged_case_id"]}
     if name == "SupportStarted":

@@ -16,9 +16,11 @@ from domain.lifecycle import Action, State, allowed_actions, next_state
 from domain.referral import Referral
 from tests.conftest import FixedClock
 from tests.referral_builders import (
+    accept_transfer,
     add_signal,
     birth,
     close,
+    correct,
     decline,
     discuss,
     escalate,
@@ -29,9 +31,12 @@ from tests.referral_builders import (
     merge_into_other,
     merge_other_in,
     new_case,
+    refuse_transfer,
     reopen,
     request,
+    request_transfer,
     resume_deadline,
+    retract,
     start,
     suspend_deadline,
     withdraw,
@@ -119,6 +124,11 @@ for _state, _actions in EXPECTED.items():
         # Deadlines that can wait: the case stays where it stands.
         _actions.update({a: _state for a in (A.SUSPEND_DEADLINE, A.RESUME_DEADLINE)})
         _actions[A.EXTEND_DEADLINE] = _state
+        # Moving house: asked, accepted or refused; the case stays where it stands.
+        _actions.update({a: _state for a in (A.REQUEST_TRANSFER, A.ACCEPT_TRANSFER)})
+        _actions[A.REFUSE_TRANSFER] = _state
+    # Correction (AVG art. 16) in every state, a closed case's too.
+    _actions.update({A.RETRACT_SIGNAL: _state, A.CORRECT_PERSONAL_DETAILS: _state})
 
 PHRASE = {
     A.ADD_SIGNAL: "add a signal",
@@ -139,6 +149,11 @@ PHRASE = {
     A.SUSPEND_DEADLINE: "suspend the deadline",
     A.RESUME_DEADLINE: "resume the deadline",
     A.EXTEND_DEADLINE: "extend the deadline",
+    A.RETRACT_SIGNAL: "retract a signal",
+    A.CORRECT_PERSONAL_DETAILS: "correct the personal details",
+    A.REQUEST_TRANSFER: "ask to transfer the case",
+    A.ACCEPT_TRANSFER: "accept the transfer",
+    A.REFUSE_TRANSFER: "refuse the transfer",
 }
 
 EVENT = {
@@ -160,6 +175,11 @@ EVENT = {
     A.SUSPEND_DEADLINE: "DeadlineSuspended",
     A.RESUME_DEADLINE: "DeadlineResumed",
     A.EXTEND_DEADLINE: "DeadlineExtended",
+    A.RETRACT_SIGNAL: "SignalRetracted",
+    A.CORRECT_PERSONAL_DETAILS: "PersonalDetailsCorrected",
+    A.REQUEST_TRANSFER: "TransferRequested",
+    A.ACCEPT_TRANSFER: "CaseTransferred",
+    A.REFUSE_TRANSFER: "TransferRefused",
 }
 
 Step = Callable[[Referral, datetime], None]
@@ -182,6 +202,11 @@ COMMAND: dict[Action, Step] = {
     A.SUSPEND_DEADLINE: suspend_deadline,
     A.RESUME_DEADLINE: resume_deadline,
     A.EXTEND_DEADLINE: extend_deadline,
+    A.RETRACT_SIGNAL: retract,
+    A.CORRECT_PERSONAL_DETAILS: correct,
+    A.REQUEST_TRANSFER: request_transfer,
+    A.ACCEPT_TRANSFER: accept_transfer,
+    A.REFUSE_TRANSFER: refuse_transfer,
 }
 
 # The shortest way from a new case to each state.
@@ -201,8 +226,10 @@ PATH: dict[State, list[Step]] = {
 
 WITHOUT_CONSENT = {S.SIGNALLED, S.CONSENT_REQUESTED, S.CONSENT_DECLINED, S.WITHDRAWN}
 
-# A resumption needs a suspension first (two events): tests/unit/test_deadline_holds.py.
-ALLOWED = [(s, a) for s in State for a in Action if a in EXPECTED[s] and a is not A.RESUME_DEADLINE]
+# A resumption needs a suspension first (two events): tests/unit/test_deadline_holds.py; an
+# answer to a transfer needs the request first: tests/unit/test_transfer.py.
+TWO_STEPS = {A.RESUME_DEADLINE, A.ACCEPT_TRANSFER, A.REFUSE_TRANSFER}
+ALLOWED = [(s, a) for s in State for a in Action if a in EXPECTED[s] and a not in TWO_STEPS]
 REFUSED = [(s, a) for s in State for a in Action if a not in EXPECTED[s]]
 
 

@@ -13,11 +13,15 @@ from eventsourcing.persistence import Notification
 
 from adapters.nats.relay import EventTranslator, coverage, is_referral
 from domain.after_match import NeedResult, NextStep
+from domain.consent_record import ConsentMethod
+from domain.correction import RetractionReason
 from domain.deadline_holds import resumed_due
 from domain.deadlines import ServiceLevels, next_deadline
 from domain.errors import DomainError
+from domain.household import ConsentGiver
 from domain.lifecycle import Action
 from domain.restriction import RestrictionBasis
+from domain.transfer import TransferBasis, TransferConsent
 from domain.values import (
     Actor,
     ActorRole,
@@ -201,11 +205,54 @@ def hold(app: Referrals, case_id: UUID, rng: random.Random) -> None:
             app.extend_deadline(c.ExtendDeadline(case_id=case_id, reason=REASON, due=due), CTX)
 
 
+# Correction and moving house: played by ``correct_or_move`` with random numbers of its own.
+MOVE_ACTIONS = (
+    Action.RETRACT_SIGNAL,
+    Action.CORRECT_PERSONAL_DETAILS,
+    Action.REQUEST_TRANSFER,
+    Action.ACCEPT_TRANSFER,
+    Action.REFUSE_TRANSFER,
+)
+MOVING = TransferConsent(
+    given_by=ConsentGiver.BOTH, method=ConsentMethod.WRITTEN, given_on=date(2026, 1, 5)
+)
+
+
+def correct_or_move(app: Referrals, case_id: UUID, rng: random.Random) -> None:
+    """Retract a signal, correct the details, or move the case (accepted or refused); a
+    refusal (an erased case, a closed one, the same municipality) is fine."""
+    case = app.get_case(case_id)
+    choice = rng.choice(["retract", "correct", "move"])
+    with contextlib.suppress(DomainError):
+        if choice == "retract" and case.signals:
+            number = rng.randint(1, len(case.signals))
+            reason = rng.choice(list(RetractionReason))
+            app.retract_signal(
+                c.RetractSignal(case_id=case_id, signal_number=number, reason=reason), CTX
+            )
+        elif choice == "correct":
+            app.correct_personal_details(
+                c.CorrectPersonalDetails(case_id=case_id, phone="0612345678", remove=["note"]), CTX
+            )
+        else:
+            to = rng.choice([m for m in MUNICIPALITIES if m != case.municipality])
+            basis = TransferBasis.FAMILY_CONSENT
+            asked = c.RequestTransfer(
+                case_id=case_id, to_municipality=to, basis=basis, consent=MOVING
+            )
+            app.request_transfer(asked, CTX)
+            if rng.random() < 0.7:
+                app.accept_transfer(c.AcceptTransfer(case_id=case_id), CTX)
+            else:
+                app.refuse_transfer(c.RefuseTransfer(case_id=case_id, reason=REASON), CTX)
+
+
 def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> list[UUID]:
     """Random but seeded traffic: new and repeated signals, and coordinators' commands."""
     rng = random.Random(seed)
     rights = random.Random(seed + 1)  # apart, so the rest of the traffic stays as it was
     holds = random.Random(seed + 2)  # deadlines that wait or move, apart too
+    moves = random.Random(seed + 3)  # correction and moving house, apart too
     people: list[tuple[str, str]] = []
     cases: list[UUID] = []
     for _ in range(steps):
@@ -239,6 +286,8 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
             app.lift_restriction(c.LiftRestriction(case_id=case.id), CTX)
         if case.is_open and holds.random() < HOLDS:  # a deadline waits, goes on, or moves
             hold(app, case.id, holds)
+        if moves.random() < 0.04:  # a wrong signal, a wrong detail, or the family moved
+            correct_or_move(app, case.id, moves)
         if case.is_open and rng.random() < 0.03:  # two cases turn out to be one household
             others = [o for o in cases if o != case.id and app.get_case(o).is_open]
             others = [o for o in others if app.get_case(o).municipality == case.municipality]
@@ -246,7 +295,13 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
                 with contextlib.suppress(DomainError):  # refused for an erased case
                     app.merge_cases(c.MergeCases(case_id=case.id, other_case_id=others[0]), CTX)
                 continue
-        household = (Action.ADD_SIGNAL, Action.MERGE, Action.MERGE_INTO, *HOLD_ACTIONS)
+        household = (
+            Action.ADD_SIGNAL,
+            Action.MERGE,
+            Action.MERGE_INTO,
+            *HOLD_ACTIONS,
+            *MOVE_ACTIONS,
+        )
         actions = [a for a in case.allowed_actions() if a not in household]
         if Action.RECORD_BIRTH in actions and rng.random() < 0.8:
             actions.remove(Action.RECORD_BIRTH)
@@ -338,6 +393,7 @@ def test_pure_views_agree_with_the_aggregates(clock: FixedClock) -> None:
         item, view = queue[str(case_id)], views[str(case_id)]
         assert view is not None
         assert (view.state, view.version) == (case.state.value, case.version)
+        assert view.municipality == case.municipality
         assert view.risk_factors == case.risk_factors
         assert len(view.signals) == len(case.signals)
         assert len(view.discussions) == len(case.discussions)
@@ -358,6 +414,7 @@ def test_pure_views_agree_with_the_aggregates(clock: FixedClock) -> None:
         assert (item.state, item.urgency.value) == (case.state, case.urgency)
         assert list(item.risk_factors) == case.risk_factors
         assert item.signal_count == len(case.signals)
+        assert item.municipality == case.municipality
         deadline = next_deadline(case, levels)
         due = deadline.due if deadline else None
         if deadline is not None and deadline.suspended_until is not None:

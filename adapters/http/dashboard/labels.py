@@ -58,6 +58,11 @@ EVENTS: dict[str, str] = {
     "DeadlineExtended": "Termijn verlengd",
     "Restricted": "Verwerking beperkt (AVG art. 18)",
     "RestrictionLifted": "Beperking van de verwerking opgeheven",
+    "SignalRetracted": "Melding ingetrokken (AVG art. 16)",
+    "PersonalDetailsCorrected": "Persoonsgegevens gecorrigeerd (AVG art. 16)",
+    "TransferRequested": "Overdracht aan andere gemeente gevraagd",
+    "CaseTransferred": "Casus overgedragen aan andere gemeente",
+    "TransferRefused": "Overdracht geweigerd door ontvangende gemeente",
 }
 
 DEADLINE_STEPS: dict[str, str] = {
@@ -88,6 +93,11 @@ ACTIONS: dict[str, str] = {
     Action.SUSPEND_DEADLINE: "Termijn opschorten",
     Action.RESUME_DEADLINE: "Termijn hervatten",
     Action.EXTEND_DEADLINE: "Termijn verlengen",
+    Action.RETRACT_SIGNAL: "Melding intrekken",
+    Action.CORRECT_PERSONAL_DETAILS: "Persoonsgegevens corrigeren",
+    Action.REQUEST_TRANSFER: "Overdracht aan andere gemeente vragen",
+    Action.ACCEPT_TRANSFER: "Overdracht accepteren",
+    Action.REFUSE_TRANSFER: "Overdracht weigeren",
 }
 
 # What a coordinator reads after a command was recorded (the key travels in the redirect).

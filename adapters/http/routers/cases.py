@@ -8,7 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from adapters.http.access import CoordinatedCase, HistoryCase, ReadableCase, reader_of
+from adapters.http.access import (
+    CoordinatedCase,
+    HistoryCase,
+    ReadableCase,
+    former_municipality,
+    reader_of,
+)
 from adapters.http.context import (
     Coordinator,
     PrincipalDep,
@@ -126,7 +132,8 @@ async def case_view(
     "/{case_id}/history",
     summary="The case's history of events, with who caused each",
     description="An auditor or privacy officer sees each event's process fields only "
-    "(the reader policy, docs/privacy.md).",
+    "(the reader policy, docs/privacy.md). A coordinator of a municipality the case was "
+    "transferred away from sees its own part: the history up to the transfer.",
 )
 async def history(
     case: HistoryCase,
@@ -137,8 +144,23 @@ async def history(
 ) -> HistoryOut:
     view = await _case_document(case.id, services, response, after_position)
     reader = reader_of(principal)
-    events = [reader_policy.history_entry(e, reader) for e in view.get("timeline", [])]
+    timeline = view.get("timeline", [])
+    left = former_municipality(case, principal)
+    if left is not None:  # a municipality the case left: its own part, up to the transfer
+        timeline = own_part(timeline, left)
+    events = [reader_policy.history_entry(e, reader) for e in timeline]
     return HistoryOut(case_id=case.id, events=events)
+
+
+def own_part(timeline: list[dict[str, Any]], municipality: str) -> list[dict[str, Any]]:
+    """The history up to and including the last transfer away from ``municipality``."""
+    ends = [
+        i
+        for i, e in enumerate(timeline)
+        if e.get("event") == "CaseTransferred"
+        and e.get("details", {}).get("from_municipality") == municipality
+    ]
+    return timeline[: ends[-1] + 1] if ends else []
 
 
 @router.get(
