@@ -160,6 +160,30 @@ ENDPOINTS = (
         body=lambda api: {"other_case_id": str(api.signal(KERKRADE))},
     ),
 )
+# Moving house: Kerkrade asks, Landgraaf (asked) answers; the waiting requests are listed.
+MOVED = {
+    "to_municipality": "GM0882",
+    "basis": "family_consent",
+    "consent": {"given_by": "parent", "method": "spoken", "given_on": "2026-10-30"},
+}
+ENDPOINTS += (
+    Endpoint("POST", "/cases/{id}/transfer", COORD, body=lambda _: MOVED),
+    Endpoint("POST", "/cases/{id}/transfer-acceptance", frozenset({"landgraaf"}), "transfer"),
+    Endpoint(
+        "POST", "/cases/{id}/transfer-refusal", frozenset({"landgraaf"}), "transfer", lambda _: {}
+    ),
+    Endpoint("GET", "/transfers", frozenset({"kerkrade", "landgraaf"}), None),
+    # Correction is the privacy officer's alone (tests/integration/test_http_correction.py).
+    Endpoint(
+        "POST",
+        "/cases/{id}/signals/1/retraction",
+        frozenset(),
+        body=lambda _: {"reason": "wrong_person"},
+    ),
+    Endpoint(
+        "POST", "/cases/{id}/personal-correction", frozenset(), body=lambda _: {"phone": "06"}
+    ),
+)
 # Roles that may use an endpoint in principle, but not on this case (it is not theirs).
 CASE_ROLES = {
     "/cases/{id}": {"kerkrade", "landgraaf", "partner"},
@@ -167,6 +191,8 @@ CASE_ROLES = {
     "/cases/{id}/fhir": {"kerkrade", "landgraaf", "partner", "auditor"},
     "/cases/{id}/support-start": {"kerkrade", "landgraaf", "partner"},
     "/cases/{id}/erasure": set(),  # the admin's, for every case; everyone else is refused
+    "/cases/{id}/signals/1/retraction": set(),  # the privacy officer's
+    "/cases/{id}/personal-correction": set(),
 }
 UNAUDITED = {"/catalog"}
 PRINCIPAL_IDS = {
@@ -214,7 +240,13 @@ def test_every_role_gets_what_the_rules_allow_and_nothing_else(
         case_id = None
         if endpoint.prepare is not None:
             case_id = api.signal(KERKRADE)
-            if endpoint.prepare != "signalled":
+            if endpoint.prepare == "transfer":
+                api.client.post(
+                    f"/cases/{case_id}/transfer",
+                    json=MOVED,
+                    headers=api.auth("kerkrade") | api.if_match(case_id),
+                ).raise_for_status()
+            elif endpoint.prepare != "signalled":
                 api.advance(case_id, endpoint.prepare)
         before = api.engine.referrals.get_case(case_id).version if case_id else None
         project(api, views)
