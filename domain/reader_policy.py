@@ -159,7 +159,7 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     "RestrictionLifted": {},
     "SignalRetracted": {
         "signal_number": P,
-        "reason": P,
+        "retraction_reason": P,
         "risk_factors": M,
         "urgency": P,
         "remaining": P,

@@ -272,7 +272,7 @@ def _apply_rights(view: CaseView, data: ev.EventData, at: datetime) -> None:
             del view.signals[data.signal_number - 1]
         view.risk_factors = [r.value for r in data.risk_factors]
         view.urgency = data.urgency.value
-        number, reason = data.signal_number, data.reason.value
+        number, reason = data.signal_number, data.retraction_reason.value
         view.retractions.append({"signal_number": number, "reason": reason, "at": at})
     elif isinstance(data, ev.PersonalDetailsCorrected):
         view.corrections.append({"fields": list(data.fields), "cause": data.cause, "at": at})

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import orjson
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain.after_match import NeedResult, NextStep
 from domain.correction import RetractionReason
@@ -266,17 +266,35 @@ class SignalRetracted(EventData):
     among the case's signals then), why, and the case's risk factors and urgency without it."""
 
     signal_number: int = Field(ge=1)
-    reason: RetractionReason
+    # A code; stored as ``reason``, published under its own name (no "reason" key is ever
+    # published: elsewhere that key holds free text).
+    retraction_reason: RetractionReason = Field(
+        validation_alias=AliasChoices("retraction_reason", "reason")
+    )
     risk_factors: tuple[RiskFactor, ...] = ()
     urgency: Urgency = Urgency.ROUTINE
     remaining: int = Field(ge=0)
 
 
+# The published names of corrected fields: never the names of the sealed fields themselves,
+# which no published message holds ("birth_date", "note": see the relay's tests).
+CORRECTED_FIELDS = {"birth_date": "date_of_birth", "note": "reporter_note"}
+
+
 class PersonalDetailsCorrected(EventData):
     """The personal details were sealed anew (AVG art. 16): which fields, never their values."""
 
-    fields: tuple[Literal["name", "birth_date", "phone", "address", "note", "signal"], ...]
+    fields: tuple[
+        Literal["name", "date_of_birth", "phone", "address", "reporter_note", "signal"], ...
+    ]
     cause: Literal["correction", "retraction"]
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _published_names(cls, value: Any) -> Any:
+        return (
+            tuple(CORRECTED_FIELDS.get(f, f) for f in value) if isinstance(value, list) else value
+        )
 
 
 # -- moving house -------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def test_corrected_details_replace_the_old_version_which_can_never_be_read_again
     assert _found_by_name(engine, "Jansen", date(1991, 3, 4)) == []
     assert _found_by_name(engine, "Janssen", date(1991, 3, 4)) == [case_id]
     corrected = [e for e in published(app) if e.name == "PersonalDetailsCorrected"]
-    assert corrected[-1].data.model_dump()["fields"] == ("name", "note", "phone")
+    assert corrected[-1].data.model_dump()["fields"] == ("name", "reporter_note", "phone")
     assert "Janssen" not in repr(corrected[-1].data)
     # The case replays to the same state from its events (no snapshot, no cache)
     assert app.repository.get(case_id) == app.get_case(case_id)
