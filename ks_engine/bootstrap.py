@@ -21,7 +21,7 @@ from ks_engine.settings import Settings
 from ks_engine.signal_rules import SignalRules
 
 if TYPE_CHECKING:
-    from adapters.nats.relay import PositionRecord
+    from adapters.nats.relay_position import PositionRecord
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Engine:
     def relay_position(self) -> PositionRecord:
         """The relay's tracking record on the configured store: beside the read models on
         PostgreSQL, a SQLite file in the data directory, or in memory for the memory store."""
-        from adapters.nats.relay import RelayPosition, relay_position_path
+        from adapters.nats.relay_position import RelayPosition, relay_position_path
 
         if self.settings.store == "postgres":
             from adapters.persistence.postgres_views import (

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -37,6 +34,9 @@ from adapters.nats.feedback import (
     ensure_feedback_stream,
 )
 from adapters.nats.ordered_publish import OrderedPublisher, Outgoing, PublishFailed
+from adapters.nats.relay_position import PositionRecord as PositionRecord  # re-exported
+from adapters.nats.relay_position import RelayPosition as RelayPosition
+from adapters.nats.relay_position import relay_position_path as relay_position_path
 from domain.referral import Referral
 from ks_engine.application import Referrals
 from ks_engine.audit.summary import is_case_event
@@ -74,76 +74,6 @@ RETRY_SECONDS = 2.0
 
 class RelayError(Exception):
     """The relay cannot go on without losing an event; it stops rather than skip one."""
-
-
-class PositionRecord(Protocol):
-    """Where the relay records the last log position it has handled."""
-
-    def get(self) -> int: ...
-
-    def set(self, position: int) -> None:
-        """Record ``position`` atomically; the recorded position never goes back."""
-        ...
-
-
-class RelayPosition:
-    """The relay's tracking record in a SQLite file (in memory without a path); one
-    connection, opened on first use, serves every call (the relay's worker threads take
-    turns on a lock)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._memory = 0
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with self._lock, self._connection() as conn:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS relay_position"
-                    " (name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
-                )
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            assert self.path is not None
-            conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
-            # A position lost in a power cut only makes the relay publish some events again,
-            # which the stream drops as duplicates: no need to sync every update to disk.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn = conn
-        return self._conn
-
-    def get(self) -> int:
-        if self.path is None:
-            return self._memory
-        with self._lock:
-            row = (
-                self._connection()
-                .execute("SELECT position FROM relay_position WHERE name = 'relay'")
-                .fetchone()
-            )
-        return int(row[0]) if row else 0
-
-    def set(self, position: int) -> None:
-        """Record ``position`` atomically; the recorded position never goes back."""
-        if self.path is None:
-            self._memory = max(self._memory, position)
-            return
-        with self._lock, self._connection() as conn:
-            conn.execute(
-                "INSERT INTO relay_position (name, position) VALUES ('relay', ?)"
-                " ON CONFLICT (name) DO UPDATE SET"
-                " position = MAX(relay_position.position, excluded.position)",
-                (position,),
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
 
 
 def coverage(items: Sequence[tuple[int, bool]]) -> dict[int, int]:
@@ -413,10 +343,6 @@ def _raise_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-
-
-def relay_position_path(data_dir: Path) -> Path:
-    return data_dir / "relay.sqlite"
 
 
 async def run_relay(engine: RelayHost, js: JetStreamContext, stop: asyncio.Event) -> None:
