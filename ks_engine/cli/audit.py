@@ -1,25 +1,19 @@
-"""`ks audit verify|seal|replay|export|checkpoints`: what an auditor runs on the event store."""
+"""`ks audit verify|seal|replay|export|checkpoints`: what an auditor runs on the event store.
+
+(`replay` and `export` are in audit_replay.py and audit_export.py, registered here.)
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from datetime import date, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 import nats
 import nats.errors
 import typer
 
-from adapters.fhir.audit_export import export_audit_events
-from adapters.persistence.views import open_views
-from domain.errors import CaseNotFoundError
-from ks_engine.access_log import AccessLog
 from ks_engine.audit import last_verify, signing
-from ks_engine.audit.export import ExportError, export
 from ks_engine.audit.findings import Report
 from ks_engine.audit.independent import (
     CheckpointFileError,
@@ -28,14 +22,13 @@ from ks_engine.audit.independent import (
     read_checkpoint_file,
 )
 from ks_engine.audit.published import read_published
-from ks_engine.audit.replay import CaseReplay, personal_fields, replay_all, replay_case
 from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.clock import AMSTERDAM
+from ks_engine.cli.audit_export import ExportFormat as ExportFormat
+from ks_engine.cli.audit_export import export_command
+from ks_engine.cli.audit_replay import replay
 from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings
-from projections.case_view_store import CaseViews
-from projections.read_models import ReadModels
 
 app = typer.Typer(
     no_args_is_help=True, help="Audit trail: verify, seal, replay, export and keep checkpoints."
@@ -254,177 +247,5 @@ def public_key() -> None:
         engine.close()
 
 
-def _moment(text: str) -> datetime:
-    """An ISO date or date-time; a date means its end, Dutch time when no zone is given."""
-    try:
-        if len(text) == 10:
-            moment = datetime.combine(date.fromisoformat(text), datetime.max.time())
-        else:
-            moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (2026-11-02) or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=AMSTERDAM)
-
-
-def _print_replay(engine: Engine, found: CaseReplay) -> None:
-    case = found.case
-    when = found.as_of.isoformat() if found.as_of else "now"
-    typer.echo(f"Case {case.id} as of {when}, rebuilt from its history alone")
-    typer.echo(f"  municipality: {case.municipality}")
-    typer.echo(f"  state: {case.state.value} (version {case.version})")
-    typer.echo(f"  urgency: {case.urgency}; risk factors: {', '.join(case.risk_factors)}")
-    consent = case.consent
-    typer.echo(f"  consent: {consent['status'] if consent else 'none'}")
-    typer.echo(
-        f"  discussions: {len(case.discussions)}; support matched: {len(case.support)}; "
-        f"escalations: {len(case.escalations)}"
-    )
-    typer.echo(f"  outcome: {case.outcome['code'] if case.outcome else 'open'}")
-    for field, status in personal_fields(engine.referrals.vault, case).items():
-        typer.echo(f"  {field}: {status}")
-    typer.echo("Timeline:")
-    for entry in found.timeline:
-        actor = entry["actor"]
-        typer.echo(
-            f"  v{entry['version']} {entry['at']} {entry['type']} "
-            f"by {actor['organisation']} ({actor['role']})"
-        )
-    if found.later_events:
-        typer.echo(f"({found.later_events} later events not applied)")
-
-
-def _view_document(views: CaseViews, case_id: UUID) -> dict[str, Any] | None:
-    view = views.get(case_id)
-    return None if view is None else view.model_dump(mode="json")
-
-
-@app.command()
-def replay(
-    case: Annotated[str | None, typer.Option("--case", help="The case's id.")] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="A date or ISO time; the case then.")
-    ] = None,
-    all_cases: Annotated[
-        bool, typer.Option("--all", help="Rebuild every case and compare with the views.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the timeline as JSON.")] = False,
-) -> None:
-    """A case as it was at a moment, from the event history alone; or every case compared."""
-    if (case is None) == (not all_cases):
-        raise typer.BadParameter("give either --case ID or --all")
-    engine = _engine()
-    try:
-        if all_cases:
-            _replay_all(engine)
-            return
-        assert case is not None
-        try:
-            case_id = UUID(case)
-        except ValueError:
-            raise typer.BadParameter(f"{case!r} is not a case id") from None
-        try:
-            found = replay_case(engine.referrals, case_id, _moment(as_of) if as_of else None)
-        except CaseNotFoundError as e:
-            typer.echo(str(e), err=True)
-            raise typer.Exit(1) from None
-        if as_json:
-            typer.echo(json.dumps(found.timeline, indent=2))
-        else:
-            _print_replay(engine, found)
-    finally:
-        engine.close()
-
-
-def _replay_all(engine: Engine) -> None:
-    views = ReadModels(open_views(engine.settings)).cases
-    rebuilt, differing = replay_all(
-        engine.referrals,
-        current=engine.referrals.get_case,
-        case_view=lambda case_id: _view_document(views, case_id),
-    )
-    for d in differing:
-        typer.echo(f"case {d.case_id}:")
-        for line in d.differences:
-            typer.echo(f"  {line}")
-    if differing:
-        typer.echo(f"{rebuilt} cases rebuilt; {len(differing)} differ from what is served.")
-        raise typer.Exit(1)
-    typer.echo(f"{rebuilt} cases rebuilt from the history; the case view agrees with each.")
-
-
-class ExportFormat(StrEnum):
-    """What ``ks audit export`` writes."""
-
-    CHAIN = "chain"
-    FHIR = "fhir"
-
-
-def _export_fhir(engine: Engine, out: Path, municipality: str, start: date, end: date) -> None:
-    referrals = engine.referrals
-
-    def municipality_of(case_id: UUID) -> str | None:
-        try:
-            return referrals.get_case(case_id).municipality
-        except CaseNotFoundError:
-            return None
-
-    with out.open("w", encoding="utf-8") as f:
-        written = export_audit_events(
-            AccessLog(referrals, referrals.clock),
-            municipality_of,
-            f,
-            municipality=municipality,
-            start=start,
-            end=end,
-        )
-    typer.echo(f"{written} access-log entries about {municipality}'s cases written to {out}.")
-
-
-@app.command("export")
-def export_command(
-    municipality: Annotated[str, typer.Option(help="CBS code, e.g. GM0928.")],
-    from_: Annotated[str, typer.Option("--from", help="First day (2026-01-01).")],
-    to: Annotated[str, typer.Option("--to", help="Last day, included.")],
-    out: Annotated[Path, typer.Option("--out", help="The JSON Lines file to write.")],
-    format_: Annotated[
-        ExportFormat,
-        typer.Option(
-            "--format",
-            help="chain: the case events with their hash chain; fhir: the access log of the "
-            "municipality's cases as FHIR AuditEvents (NDJSON).",
-        ),
-    ] = ExportFormat.CHAIN,
-) -> None:
-    """A pseudonymised export of a municipality's case events, verifiable without ks-engine
-    (see docs/audit.md), or (--format fhir) the access log about its cases (docs/fhir.md)."""
-    try:
-        start, end = date.fromisoformat(from_), date.fromisoformat(to)
-    except ValueError:
-        raise typer.BadParameter("--from and --to are dates like 2026-01-31") from None
-    engine = _engine()
-    if format_ is ExportFormat.FHIR:
-        try:
-            _export_fhir(engine, out, municipality, start, end)
-        finally:
-            engine.close()
-        return
-    try:
-        with out.open("w", encoding="ascii") as f:
-            result = export(
-                engine.referrals,
-                engine.audit.chain,
-                engine.audit.sealer,
-                f,
-                municipality=municipality,
-                start=start,
-                end=end,
-            )
-    except ExportError as e:
-        typer.echo(f"cannot export: {e}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.close()
-    typer.echo(
-        f"{result.events} events of {municipality} exported to {out} with {result.links} chain "
-        f"links (positions {result.first_position}-{result.last_position}) and their checkpoints."
-    )
+app.command()(replay)
+app.command("export")(export_command)
