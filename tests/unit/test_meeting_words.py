@@ -9,14 +9,20 @@ from uuid import UUID
 import pytest
 from fastapi.routing import APIRoute
 
-from adapters.http.dashboard import access_names, meeting_discussion, meeting_words, meetings
+from adapters.http.dashboard import (
+    access_names,
+    meeting_discussion,
+    meeting_forms,
+    meeting_words,
+    meetings,
+)
 from adapters.http.routers import meetings as api_meetings
 from domain.errors import DomainError
 from ks_engine.access_log import AccessAction, AccessEntry, AccessOutcome, Purpose
 
 ROUTES = [
     (method, route.path)
-    for module in (meetings, meeting_discussion, api_meetings)
+    for module in (meetings, meeting_forms, meeting_discussion, api_meetings)
     for route in module.router.routes
     if isinstance(route, APIRoute)
     for method in route.methods

@@ -7,7 +7,6 @@ as far as the reader policy allows. Every case shown is access-logged with its p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
@@ -28,7 +27,7 @@ from adapters.http.dashboard.session import PREFIX, Coordinator, FormData, PageE
 from adapters.http.routers.meetings import agenda_cases
 from domain import meeting_agenda
 from domain.case_lookup import case_number
-from domain.errors import DomainError, IllegalTransitionError, MeetingNotFoundError
+from domain.errors import DomainError, MeetingNotFoundError
 from domain.meeting import Meeting
 from domain.reader_policy import Reader
 from domain.values import Actor, ActorRole
@@ -39,7 +38,6 @@ from ks_engine.principals import Principal, Role
 router = APIRouter(prefix=f"{PREFIX}/overleg", include_in_schema=False)
 
 NOT_FOUND = "Dit overleg bestaat niet of valt niet onder de gemeenten waarvoor u werkt."
-_CASE_WORD = re.compile(r"^casus\s+", re.IGNORECASE)
 
 
 def meeting_of(services: ServicesDep, meeting_id: str, principal: Principal) -> Meeting:
@@ -112,7 +110,7 @@ def _list_page(
 ) -> Response:
     context = {
         "meetings": found,
-        "municipalities": [(m, _name(services, m)) for m in principal.municipalities],
+        "municipalities": [(m, place_name(services, m)) for m in principal.municipalities],
         "choices": _choices(services, principal.municipalities),
         "names": organisation_names(services),
         "states": meeting_words.MEETING_STATES,
@@ -123,7 +121,7 @@ def _list_page(
     return page(request, "meetings.html", context, status=status)
 
 
-def _name(services: ServicesDep, code: str) -> str:
+def place_name(services: ServicesDep, code: str) -> str:
     region = services.referrals.region
     return region.name_of(code) if region is not None else code
 
@@ -212,7 +210,7 @@ async def render_meeting(
     context = {
         "meeting": meeting,
         "meeting_id": str(meeting.id),
-        "municipality_name": _name(services, meeting.municipality),
+        "municipality_name": place_name(services, meeting.municipality),
         "items": items,
         "organisation": organisation,
         "names": organisation_names(services),
@@ -253,103 +251,3 @@ async def _waiting_cases(
         for r in rows
         if r["case_id"] not in on_agenda
     ]
-
-
-@router.post("/{meeting_id}/agenda", dependencies=[audited(AccessAction.UPDATE)])
-async def schedule(
-    request: Request,
-    meeting_id: str,
-    principal: Coordinator,
-    form: FormData,
-    services: ServicesDep,
-    attempt: AttemptDep,
-) -> Response:
-    """Put the case with the typed number on the agenda; refused in Dutch without consent."""
-    meeting = await run_in_threadpool(meeting_of, services, meeting_id, principal)
-    number = _CASE_WORD.sub("", forms.one(form, "casus")).strip()
-    found = []
-    if re.fullmatch(r"[0-9a-fA-F]{8}|[0-9a-fA-F-]{36}", number):
-        found = await run_in_threadpool(
-            lambda: services.referrals.search_cases([meeting.municipality], number=number)
-        )
-    if len(found) != 1:
-        place = _name(services, meeting.municipality)
-        message = (
-            f"Geen casus met dit nummer in {place}. Typ het casusnummer zoals de werkvoorraad "
-            "het toont (bijvoorbeeld 740ce0b5)."
-        )
-        return await render_meeting(
-            request, services, meeting, attempt, message=message, status=422
-        )
-    case = found[0]
-    if attempt is not None:
-        attempt.touches(case)
-    cmd = c.ScheduleCase(meeting_id=meeting.id, case_id=case.id)
-    ctx = context_of(request, principal)
-    try:
-        await run_in_threadpool(services.referrals.schedule_case, cmd, ctx)
-    except DomainError as exc:
-        what = f"Casus {case_number(case.id)} op de agenda zetten"
-        message = meeting_words.meeting_refusal(exc, what) or refusal(exc)
-        status = 409 if isinstance(exc, IllegalTransitionError) else 422
-        return await render_meeting(
-            request, services, meeting, attempt, message=message, status=status
-        )
-    return redirect(f"{PREFIX}/overleg/{meeting.id}?gedaan=agenda")
-
-
-@router.post(
-    "/{meeting_id}/agenda/{case_id}/verwijderen", dependencies=[audited(AccessAction.UPDATE)]
-)
-async def unschedule(
-    request: Request,
-    meeting_id: str,
-    case_id: UUID,
-    principal: Coordinator,
-    form: FormData,
-    services: ServicesDep,
-    attempt: AttemptDep,
-) -> Response:
-    """Take a case off the agenda (before a decision)."""
-    meeting = await run_in_threadpool(meeting_of, services, meeting_id, principal)
-    cmd = c.UnscheduleCase(meeting_id=meeting.id, case_id=case_id)
-    return await _run(request, services, meeting, attempt, principal, cmd, "van-agenda")
-
-
-@router.post("/{meeting_id}/afronden", dependencies=[audited(AccessAction.UPDATE)])
-async def conclude(
-    request: Request,
-    meeting_id: str,
-    principal: Coordinator,
-    form: FormData,
-    services: ServicesDep,
-    attempt: AttemptDep,
-) -> Response:
-    """Conclude the meeting: its minutes are fixed."""
-    meeting = await run_in_threadpool(meeting_of, services, meeting_id, principal)
-    cmd = c.ConcludeMeeting(meeting_id=meeting.id)
-    return await _run(request, services, meeting, attempt, principal, cmd, "afgerond")
-
-
-async def _run(
-    request: Request,
-    services: ServicesDep,
-    meeting: Meeting,
-    attempt: AttemptDep,
-    principal: Principal,
-    cmd: c.UnscheduleCase | c.ConcludeMeeting,
-    done: str,
-) -> Response:
-    app, ctx = services.referrals, context_of(request, principal)
-    try:
-        if isinstance(cmd, c.UnscheduleCase):
-            await run_in_threadpool(app.unschedule_case, cmd, ctx)
-        else:
-            await run_in_threadpool(app.conclude_meeting, cmd, ctx)
-    except DomainError as exc:
-        message = meeting_words.meeting_refusal(exc, "Dit") or refusal(exc)
-        status = 409 if isinstance(exc, IllegalTransitionError) else 422
-        return await render_meeting(
-            request, services, meeting, attempt, message=message, status=status
-        )
-    return redirect(f"{PREFIX}/overleg/{meeting.id}?gedaan={done}")
