@@ -8,7 +8,6 @@ never repeat the value (which may be a BSN).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from projections import cloudevent as cloudevents
 SIGNAL_TYPE = "nl.kansrijkestart.signal.v1"
 SIGNAL_TYPE_PREFIX = "nl.kansrijkestart.signal."
 SIGNAL_SUBJECT_PREFIX = "ks.signals."
+EXAMPLE_TIME = "2026-11-23T10:15:00+01:00"  # the time of example_signal
 
 
 class _Strict(BaseModel):
@@ -393,23 +393,5 @@ def example_signal(
             "children": [{"due_date": due.isoformat()}],
         }
         data["referral_consent"] = {"given_by": "both", "given_on": "2026-11-20"}
-    return structured(SIGNAL_TYPE, source, event_id, dt.datetime.fromisoformat(EXAMPLE_TIME), data)
-
-
-EXAMPLE_TIME = "2026-11-23T10:15:00+01:00"
-
-
-def structured(
-    event_type: str, source: str, event_id: str, time: dt.datetime, data: dict[str, Any]
-) -> dict[str, Any]:
-    """A CloudEvent written by the CloudEvents SDK in structured JSON, as a JSON object."""
-    attributes = {
-        "specversion": "1.0",
-        "type": event_type,
-        "source": source,
-        "id": event_id,
-        "time": time,
-        "datacontenttype": "application/json",
-    }
-    written: dict[str, Any] = json.loads(cloudevents.write(cloudevents.build(attributes, data)))
-    return written
+    time = dt.datetime.fromisoformat(EXAMPLE_TIME)
+    return cloudevents.structured(SIGNAL_TYPE, source, event_id, time, data)

@@ -21,10 +21,10 @@ from ks_engine.signal_contract import (
     SignalEvent,
     check_envelope,
     field_errors,
-    structured,
 )
 from ks_engine.signal_rejection import Rejection, RejectionCode
 from ks_engine.signal_rules import SignalRules, check_dates, check_references, check_served
+from projections import cloudevent as cloudevents
 
 SUPPORT_STARTED_TYPE = "nl.kansrijkestart.support-started.v1"
 SUPPORT_STARTED_PREFIX = "nl.kansrijkestart.support-started."
@@ -117,4 +117,4 @@ def example_support_started(
         "lead_professional": "J. de Vries, schuldhulpverlener",
     }
     time = dt.datetime.fromisoformat("2026-12-01T09:30:00+01:00")
-    return structured(SUPPORT_STARTED_TYPE, source, event_id, time, data)
+    return cloudevents.structured(SUPPORT_STARTED_TYPE, source, event_id, time, data)

@@ -9,7 +9,9 @@ published Referral events) add their checks around it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from cloudevents.core.exceptions import (
@@ -22,7 +24,7 @@ from cloudevents.core.exceptions import (
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-__all__ = ["CloudEvent", "EnvelopeError", "build", "read", "write"]
+__all__ = ["CloudEvent", "EnvelopeError", "build", "read", "structured", "write"]
 
 _FORMAT = JSONFormat()
 # ``data`` and ``data_base64`` are the payload of a structured-mode event, not attributes.
@@ -68,6 +70,22 @@ def build(attributes: Mapping[str, Any], data: Any = None) -> CloudEvent:
         return CloudEvent(dict(attributes), data)
     except CloudEventValidationError as exc:
         raise EnvelopeError(_problems(exc)) from None
+
+
+def structured(
+    event_type: str, source: str, event_id: str, time: datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A CloudEvent with JSON ``data`` written by the SDK in structured JSON, as a JSON object."""
+    attributes = {
+        "specversion": "1.0",
+        "type": event_type,
+        "source": source,
+        "id": event_id,
+        "time": time,
+        "datacontenttype": "application/json",
+    }
+    written: dict[str, Any] = json.loads(write(build(attributes, data)))
+    return written
 
 
 def write(event: CloudEvent) -> bytes:
