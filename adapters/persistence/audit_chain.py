@@ -47,6 +47,7 @@ _CHECKPOINT_COLUMNS = "position, head, events, signed_at, key_fingerprint, signa
 # Statements built once from the fixed column lists above (no outside input reaches them).
 _INSERT_LINK = f"INSERT INTO audit_chain ({_LINK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
 _SELECT_LINKS = f"SELECT {_LINK_COLUMNS} FROM audit_chain"  # noqa: S608
+_PAIRS_PER_QUERY = 200  # two parameters each, well within SQLite's and PostgreSQL's limits
 _INSERT_CHECKPOINT = f"INSERT INTO audit_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (?,?,?,?,?,?)"  # noqa: S608
 _SELECT_CHECKPOINTS = f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoints"  # noqa: S608
 
@@ -167,6 +168,24 @@ class SqlChainStore:
                 (aggregate, version),
             )
         return None if row is None else _link(row)
+
+    def links_of(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Link]:
+        found: dict[tuple[str, int], Link] = {}
+        pairs = sorted(set(wanted))
+        if not pairs:
+            return found
+        with self.db.transaction(write=False) as tx:
+            for start in range(0, len(pairs), _PAIRS_PER_QUERY):
+                chunk = pairs[start : start + _PAIRS_PER_QUERY]
+                where = " OR ".join(["(aggregate = ? AND version = ?)"] * len(chunk))
+                rows = tx.fetchall(
+                    f"{_SELECT_LINKS} WHERE {where} ORDER BY position",
+                    [value for pair in chunk for value in pair],
+                )
+                for row in rows:  # as link_of: the first by position, should a pair repeat
+                    link = _link(row)
+                    found.setdefault((link.aggregate, link.version), link)
+        return found
 
     def checkpoints(self) -> list[Checkpoint]:
         with self.db.transaction(write=False) as tx:

@@ -253,6 +253,10 @@ class ChainStore(Protocol):
     def link_of(self, aggregate: str, version: int) -> Link | None:
         """The link of one version of one aggregate."""
 
+    def links_of(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Link]:
+        """The links of several (aggregate, version) pairs in one read; a pair without a
+        link is left out."""
+
     def checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint, oldest first."""
 
