@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.errors import UnknownOfferError
 from domain.redaction import FreeText
@@ -40,6 +40,12 @@ class SupportOffer(BaseModel):
     risk_factors: tuple[RiskFactor, ...] = ()
     dimensions: tuple[Dimension, ...] = ()
     service_area: tuple[MunicipalityCode, ...] = Field(min_length=1)
+
+    @field_validator("phases", "needs", "risk_factors", "dimensions", "service_area")
+    @classmethod
+    def _each_once(cls, terms: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A term listed twice (a form or an import may) counts, and shows, once."""
+        return tuple(dict.fromkeys(terms))
 
 
 class Catalogue(BaseModel):
@@ -84,6 +90,11 @@ class Suggestion(BaseModel):
     score: int
     reasons: tuple[dict[str, Any], ...]
 
+    @property
+    def reason_labels(self) -> list[str]:
+        """The reasons' labels, each once (a need and a risk factor may share one: "Wonen")."""
+        return list(dict.fromkeys(r["label"] for r in self.reasons))
+
 
 NEED_WEIGHT, RISK_WEIGHT, DIMENSION_WEIGHT = 3, 2, 1
 
@@ -98,8 +109,10 @@ def suggest_support(
 
     Fit: 3 points per need identified at the discussion that the offer addresses, 2 per risk
     factor in the signals, 1 per low-scoring Positieve Gezondheid dimension. Offers with no
-    point of fit are left out. Ties keep catalogue order.
+    point of fit are left out, and so are offers already matched for the case. Ties keep
+    catalogue order.
     """
+    matched = {o["offer_id"] for s in case.support for o in s["offers"]}
     phase = Phase(case.signals[-1]["phase"])
     needs: set[str] = set()
     low: set[Dimension] = set()
@@ -112,7 +125,7 @@ def suggest_support(
     for offer in catalogue.services:
         if phase not in offer.phases or case.municipality not in offer.service_area:
             continue
-        if available is not None and offer.id not in available:
+        if (available is not None and offer.id not in available) or offer.id in matched:
             continue
         reasons: list[dict[str, Any]] = []
         reasons += [

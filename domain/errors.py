@@ -23,6 +23,12 @@ class IllegalTransitionError(DomainError):
 class ConsentRequiredError(IllegalTransitionError):
     """The action needs the family's consent (or an escalation), which the case does not have."""
 
+    def __init__(
+        self, message: str, *, state: str, allowed: list[str], missing: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, state=state, allowed=allowed)
+        self.missing = missing  # the organisations neither the consent nor an escalation names
+
 
 class CaseClosedError(IllegalTransitionError):
     """The case is closed; nothing more can be recorded on it."""

@@ -7,7 +7,7 @@ current state, in words a coordinator understands.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, NoReturn
 from uuid import UUID
@@ -18,6 +18,7 @@ from domain.errors import (
     IllegalTransitionError,
     InvalidValueError,
 )
+from domain.escalation import lifted_for, lifts
 from domain.lifecycle import WITHOUT_CONSENT, Action, State, allowed_actions, next_state
 
 Json = dict[str, Any]
@@ -78,12 +79,16 @@ def check_transition(case_id: UUID, state: State, action: Action) -> State:
     )
 
 
-def refuse_without_consent(case_id: UUID, state: State, action: Action, reason: str) -> NoReturn:
-    """Raise the consent refusal of ``action`` with ``reason``."""
+def refuse_without_consent(
+    case_id: UUID, state: State, action: Action, reason: str, missing: Iterable[str] = ()
+) -> NoReturn:
+    """Raise the consent refusal of ``action`` with ``reason``; ``missing``: the organisations
+    that neither the consent nor an escalation names."""
     raise ConsentRequiredError(
         f"cannot {PHRASES[action]} for case {case_id}: {reason} (state: {state.value})",
         state=state.value,
         allowed=_allowed(state),
+        missing=tuple(missing),
     )
 
 
@@ -100,30 +105,45 @@ def require_consent(
     action: Action,
     *,
     consent: Json | None,
-    escalated: bool,
+    escalations: Sequence[Json],
     on: date,
     consented_on: date | None,
     organisations: Iterable[str],
 ) -> None:
-    """Consent must be active on ``on`` and cover the organisations, unless escalated.
+    """Consent must be active on ``on`` and cover the organisations, except those an
+    escalation names for this action (``domain.escalation``).
 
     ``on`` is the date of the discussion or support: a discussion dated before the family
     consented took place without consent, however late it is recorded.
     """
-    if escalated:
+    named = set(organisations)
+    if lifts(escalations, action, on, named):
         return
+    rest = named - lifted_for(escalations, action, on)
+    if escalations and rest:
+        nor = f"; the escalation does not name {', '.join(sorted(rest))}"
+    else:
+        nor = ""
     if not consent_is_active(consent, on):
-        refuse_without_consent(case_id, state, action, "the family's consent has expired")
+        given = consent is not None and consent["status"] == "given"
+        why = "the family's consent has expired" if given else "the family has not consented"
+        refuse_without_consent(case_id, state, action, f"{why}{nor}", sorted(rest))
     assert consent is not None
     if consented_on is not None and on < consented_on:
         what = "discussion" if action is Action.RECORD_DISCUSSION else "support"
         refuse_without_consent(
-            case_id, state, action, f"the {what} date lies before the family consented"
+            case_id, state, action, f"the {what} date lies before the family consented{nor}"
         )
-    outside = sorted(set(organisations) - set(consent["scope"]))
+    outside = sorted(rest - set(consent["scope"]))
     if outside:
+        who = ", ".join(outside)
         refuse_without_consent(
-            case_id, state, action, f"the family's consent does not cover {', '.join(outside)}"
+            case_id,
+            state,
+            action,
+            f"the family's consent does not cover {who}"
+            + (" and no escalation names it" if escalations else ""),
+            outside,
         )
 
 
@@ -181,10 +201,18 @@ def check_support(case_id: UUID, offers: list[Json], lead_professional: str) -> 
         )
 
 
-def check_escalation(case_id: UUID, legal_basis: str, justification: str) -> None:
-    """An escalation under the Meldcode carries its legal basis and a justification."""
+def check_escalation(
+    case_id: UUID, legal_basis: str, justification: str, organisations: list[str]
+) -> None:
+    """An escalation under the Meldcode carries its legal basis, a justification and the
+    organisations it involves."""
     if len(legal_basis.strip()) < 3 or len(justification.strip()) < 10:
         raise InvalidValueError(
             f"cannot escalate case {case_id}: an escalation needs its legal basis "
             "(e.g. 'Wmo 2015 art. 5.2.6') and a justification of at least 10 characters"
+        )
+    if not [o for o in organisations if o.strip()]:
+        raise InvalidValueError(
+            f"cannot escalate case {case_id}: name the organisations involved "
+            "(e.g. Veilig Thuis); the escalation lifts the consent check for these only"
         )

@@ -89,7 +89,8 @@ TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
         S.DISCUSSED,
     ),
     (Action.MATCH_SUPPORT, (S.DISCUSSED, S.SUPPORT_MATCHED), S.SUPPORT_MATCHED),
-    (Action.ESCALATE, tuple(s for s in OPEN_STATES if s is not S.ESCALATED), S.ESCALATED),
+    # An escalation names its organisations and purpose; another may name more (or another).
+    (Action.ESCALATE, OPEN_STATES, S.ESCALATED),
     (Action.CLOSE, OPEN_STATES, S.CLOSED),
     # The household: a birth or a merge leaves the state as it is; the merged case closes.
     (Action.RECORD_BIRTH, OPEN_STATES, KEEP),

@@ -138,7 +138,7 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     "ConsentWithdrawn": {},
     "Discussed": {"on": P, "participants": P, "scores": M, "needs": S},
     "SupportMatched": {"offers": P, "planned_start": P, "catalogue_version": P},
-    "Escalated": {"meldcode_step": S, "legal_basis": S},
+    "Escalated": {"meldcode_step": S, "legal_basis": S, "organisations": S, "purpose": S},
     "Closed": {"outcome": P},
     "PersonalDataErased": {"basis": P},
     "ChildBorn": {"due_date": M},

@@ -18,6 +18,7 @@ from domain.consent_record import ConsentRecord
 from domain.correction import Correctable
 from domain.deadline_holds import DeadlineHolds
 from domain.errors import InvalidValueError
+from domain.escalation import EscalationPurpose, lifted_for
 from domain.household import member_pseudonyms, members_of
 from domain.lifecycle import Action, State, allowed_actions
 from domain.redaction import redact_bsns
@@ -207,6 +208,13 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
     def consent_is_active(self, on: date) -> bool:
         """Whether the family's consent is given and not expired or withdrawn on ``on``."""
         return guards.consent_is_active(self.consent, on)
+
+    def shares_with(self, organisation: str, action: Action, on: date) -> bool:
+        """Whether ``action`` on ``on`` may involve ``organisation``: the active consent names
+        it, or an escalation names it for this action."""
+        if organisation in lifted_for(self.escalations, action, on):
+            return True
+        return self.consent_is_active(on) and organisation in (self.consent or {})["scope"]
 
     def allowed_actions(self) -> list[Action]:
         """Actions the lifecycle allows now (consent rules may still refuse some)."""
@@ -448,18 +456,24 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
         meldcode_step: MeldcodeStep,
         legal_basis: str,
         justification: str,
+        organisations: list[str],
+        purpose: EscalationPurpose,
         actor: Actor,
         at: datetime,
         causation_id: str,
     ) -> None:
-        """Escalate under the Meldcode: act without (or beyond) consent, with justification."""
+        """Escalate under the Meldcode: act without (or beyond) consent, with justification,
+        only with the ``organisations`` named and for ``purpose`` (``domain.escalation``)."""
         guards.check_transition(self.id, self.state, Action.ESCALATE)
         legal_basis, justification = redact_bsns(legal_basis), redact_bsns(justification)
-        guards.check_escalation(self.id, legal_basis, justification)
+        organisations = [redact_bsns(o).strip() for o in organisations if o.strip()]
+        guards.check_escalation(self.id, legal_basis, justification, organisations)
         self._escalated(
             meldcode_step=meldcode_step.value,
             legal_basis=legal_basis.strip(),
             justification=justification.strip(),
+            organisations=sorted(set(organisations)),
+            purpose=purpose.value,
             **_cause(actor, at, causation_id),
         )
 
@@ -472,6 +486,8 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
         actor: Json,
         occurred_at: datetime,
         causation_id: str,
+        organisations: list[str] | None = None,  # None in escalations from before scoping
+        purpose: str | None = None,
     ) -> None:
         self.state_value = State.ESCALATED.value
         self.escalations.append(
@@ -479,6 +495,8 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
                 "meldcode_step": meldcode_step,
                 "legal_basis": legal_basis,
                 "justification": justification,
+                "organisations": list(organisations or []),
+                "purpose": purpose,
                 "at": occurred_at,
             }
         )
@@ -511,7 +529,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
             self.state,
             action,
             consent=self.consent,
-            escalated=self.is_escalated,
+            escalations=self.escalations,
             on=on,
             consented_on=consented.date() if consented else None,
             organisations=organisations,

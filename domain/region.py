@@ -43,6 +43,20 @@ class Municipality(BaseModel):
     offers: tuple[str, ...] | None = None
 
 
+class Partner(BaseModel):
+    """A partner organisation of the coalition (*coalitiepartner*): its id as cases name it
+    (a signal's source or a registry code), its name, and where it works."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=200)
+    # The municipalities it works in; None: every one of the region; (): named, never offered.
+    municipalities: tuple[MunicipalityCode, ...] | None = None
+
+    def works_in(self, code: str) -> bool:
+        return self.municipalities is None or code in self.municipalities
+
+
 class Region(BaseModel):
     """A region of municipalities that monitor their Knooppunten together."""
 
@@ -50,6 +64,7 @@ class Region(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
     name: str = Field(min_length=1, max_length=100)
     municipalities: tuple[Municipality, ...] = Field(min_length=1)
+    partners: tuple[Partner, ...] = ()  # beyond the menukaart's providers: signallers, safety
 
     @model_validator(mode="after")
     def _codes_unique(self) -> Region:
@@ -58,6 +73,26 @@ class Region(BaseModel):
         if doubles:
             raise ValueError(f"municipality codes listed twice: {', '.join(doubles)}")
         return self
+
+    @model_validator(mode="after")
+    def _partners_known(self) -> Region:
+        ids = [p.id for p in self.partners]
+        doubles = sorted({i for i in ids if ids.count(i) > 1})
+        if doubles:
+            raise ValueError(f"partners listed twice: {', '.join(doubles)}")
+        codes = set(self.codes)
+        for partner in self.partners:
+            unknown = sorted(set(partner.municipalities or ()) - codes)
+            if unknown:
+                raise ValueError(
+                    f"partner '{partner.id}' works in municipalities outside the region: "
+                    + ", ".join(unknown)
+                )
+        return self
+
+    def partners_in(self, code: str) -> tuple[Partner, ...]:
+        """The partners that work in the municipality, in the file's order."""
+        return tuple(p for p in self.partners if p.works_in(code))
 
     @property
     def codes(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
 
+from domain import organisations
 from domain.case_lookup import CaseLookup, lookup_id
 from domain.catalogue import Catalogue, Suggestion, suggest_support
 from domain.deadlines import ServiceLevels
@@ -183,6 +184,8 @@ class Referrals(
             meldcode_step=cmd.meldcode_step,
             legal_basis=cmd.legal_basis,
             justification=cmd.justification,
+            organisations=cmd.organisations,
+            purpose=cmd.purpose,
             actor=ctx.actor,
             at=self.clock(),
             causation_id=ctx.causation_id,
@@ -256,6 +259,18 @@ class Referrals(
         case = self.get_case(case_id)
         available = self.region.offers_in(case.municipality) if self.region else None
         return suggest_support(case, self.catalogue, available)
+
+    def organisation_names(self) -> dict[str, str]:
+        """The names of the organisations the region and the menukaart know, by id."""
+        return organisations.names(self.catalogue, self.region)
+
+    def organisations_for(self, case: Referral) -> list[tuple[str, str]]:
+        """The organisations a consent or an escalation of the case can name, as (id, name):
+        those working in its municipality and its reporters, by name."""
+        reporters = [s["reporter"]["organisation"] for s in case.signals]
+        return organisations.working_in(
+            case.municipality, self.catalogue, self.region, also=reporters
+        )
 
     # -- helpers --------------------------------------------------------------------------
     def _name_lookups_forgetting(self, case: Referral) -> list[Aggregate]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.after_match import NeedResult, NextStep
 from domain.consent_record import ConsentRecord
 from domain.correction import RetractionReason
+from domain.escalation import EscalationPurpose
 from domain.meeting import Decision, FollowUp
 from domain.redaction import FreeText
 from domain.restriction import RestrictionBasis
@@ -69,11 +70,14 @@ class MatchSupport(CaseCommand):
 
 
 class Escalate(CaseCommand):
-    """Escalation under the Meldcode, with legal basis and justification."""
+    """Escalation under the Meldcode, with legal basis and justification; it lifts the consent
+    check only for the organisations it names and for its purpose."""
 
     meldcode_step: MeldcodeStep
     legal_basis: str = Field(min_length=3, max_length=200)
     justification: str = Field(min_length=10, max_length=2000)
+    organisations: list[str] = Field(min_length=1, max_length=30)
+    purpose: EscalationPurpose
 
 
 class Close(CaseCommand):

@@ -8,6 +8,7 @@ from datetime import timedelta
 from uuid import UUID, uuid4
 
 from domain.errors import DomainError
+from domain.escalation import EscalationPurpose
 from domain.values import (
     Actor,
     ActorRole,
@@ -30,6 +31,7 @@ from ks_engine.bootstrap import Engine
 MIDWIFE = "https://verloskunde-parkstad.nl"
 JGZ = "ggd-zuid-limburg"
 GP = "https://huisartsen-heuvelland.nl"
+VEILIG_THUIS = "veilig-thuis-zuid-limburg"
 COORDINATOR = Actor(organisation="gemeente-kerkrade", role=ActorRole.COORDINATOR, user_ref="c-01")
 
 
@@ -180,6 +182,8 @@ def run_demo(engine: Engine, say: Callable[[str], None] = print) -> list[UUID]:
             meldcode_step=MeldcodeStep.DECIDE,
             legal_basis="Wmo 2015 art. 5.2.6",
             justification="acute onveiligheid na afweging met Veilig Thuis",
+            organisations=[VEILIG_THUIS],
+            purpose=EscalationPurpose.DISCUSSION,
         ),
         ctx,
     )

@@ -63,6 +63,8 @@ class Escalation(BaseModel):
 
     meldcode_step: str
     legal_basis: str
+    organisations: list[str] = []  # whom it lifts the consent check for
+    purpose: str | None = None  # for what (None: an escalation from before scoping)
     at: datetime
 
 
@@ -232,7 +234,13 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
         )
     elif isinstance(data, ev.Escalated):
         view.escalations.append(
-            Escalation(meldcode_step=data.meldcode_step.value, legal_basis=data.legal_basis, at=at)
+            Escalation(
+                meldcode_step=data.meldcode_step.value,
+                legal_basis=data.legal_basis,
+                organisations=list(data.organisations),
+                purpose=data.purpose.value if data.purpose else None,
+                at=at,
+            )
         )
     elif isinstance(data, ev.Closed):
         view.outcome = data.outcome.value

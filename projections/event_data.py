@@ -17,6 +17,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from domain.after_match import NeedResult, NextStep
 from domain.correction import RetractionReason
+from domain.escalation import EscalationPurpose
 from domain.household import ConsentGiver, MemberRole
 from domain.lifecycle import State
 from domain.values import (
@@ -151,6 +152,8 @@ class SupportMatched(EventData):
 class Escalated(EventData):
     meldcode_step: MeldcodeStep
     legal_basis: str = Field(max_length=200)
+    organisations: tuple[str, ...] = ()  # whom it lifts the consent check for (none: older)
+    purpose: EscalationPurpose | None = None  # for what; None in escalations before scoping
 
 
 class Closed(EventData):

@@ -9,6 +9,7 @@ from domain.after_match import NeedResult, NextStep
 from domain.consent_record import ConsentMethod
 from domain.correction import CorrectionCause, RetractionReason
 from domain.deadlines import ServiceLevels, next_deadline, step_deadline
+from domain.escalation import EscalationPurpose
 from domain.household import ConsentGiver
 from domain.pseudonym import pseudonymise
 from domain.referral import Referral
@@ -34,6 +35,7 @@ from ks_engine import commands as c
 KEY = b"test-pseudonym-key-of-32-bytes!!"
 KERKRADE, LANDGRAAF, UTRECHT = "GM0928", "GM0882", "GM0344"
 JGZ, DEBTS, HOUSING = "ggd-zuid-limburg", "schuldhulp-parkstad", "woonconsulent-regio"
+VEILIG_THUIS = "veilig-thuis-zuid-limburg"
 
 # Valid BSNs (they pass the elfproef); test data, not people.
 BSN_A, BSN_B, BSN_C = "111222333", "123456782", "999999990"
@@ -141,11 +143,18 @@ def match(case: Referral, at: datetime, provider: str = DEBTS) -> None:
     )
 
 
-def escalate(case: Referral, at: datetime) -> None:
+def escalate(
+    case: Referral,
+    at: datetime,
+    organisations: tuple[str, ...] = (JGZ, DEBTS, VEILIG_THUIS),
+    purpose: EscalationPurpose = EscalationPurpose.SUPPORT,
+) -> None:
     case.escalate(
         meldcode_step=MeldcodeStep.DECIDE,
         legal_basis="Wmo 2015 art. 5.2.6",
         justification="acute onveiligheid na afweging",
+        organisations=list(organisations),
+        purpose=purpose,
         actor=COORDINATOR,
         at=at,
         causation_id="escalate",

@@ -219,7 +219,8 @@ def test_a_coordinator_takes_a_new_signal_to_support_matched(
     expect(page.locator("#case-state")).to_have_text("Toestemming gegeven")
     # The discussion with the six Positieve Gezondheid scores and the needs found
     discussion = page.locator("form", has=page.get_by_role("heading", name="Casusbespreking"))
-    discussion.get_by_role("checkbox", name="https://verloskunde-parkstad.nl").check()
+    # Participants by name: the reporter's source URI is not what a coordinator reads
+    discussion.get_by_role("checkbox", name="Verloskundigen Parkstad").check()
     scores = {
         "Lichaamsfuncties": "6",
         "Mentaal welbevinden": "3",
@@ -242,6 +243,11 @@ def test_a_coordinator_takes_a_new_signal_to_support_matched(
     check_page(page, "05-casus-besproken")
     # Support picked from the ranked suggestions
     support = page.locator("form", has=page.get_by_role("heading", name="Ondersteuning koppelen"))
+    # Consent was given for every organisation on offer: each suggestion says it is covered
+    offers = support.locator("label.offer")
+    expect(offers.first).to_contain_text("Valt onder de toestemming")
+    expect(support.locator(".tag.uncovered")).to_have_count(0)
+    expect(support.locator("#support-facts")).to_contain_text("Regievoerende professional")
     first_offer = support.get_by_role("checkbox").first
     offer_id = first_offer.get_attribute("value")
     first_offer.check()
@@ -251,7 +257,12 @@ def test_a_coordinator_takes_a_new_signal_to_support_matched(
     timeline = page.locator(".timeline")
     for event in ("Signaal ontvangen", "Toestemming gevraagd", "Casus besproken"):
         expect(timeline).to_contain_text(event)
-    expect(timeline).to_contain_text("gemeente-kerkrade (Coördinator, coordinator-kerkrade)")
+    expect(timeline).to_contain_text("Knooppunt Kerkrade (Coördinator, coordinator-kerkrade)")
+    expect(timeline).to_contain_text("Deelnemers: Verloskundigen Parkstad")
+    # The offer matched is not suggested again; the lead professional is shown
+    support = page.locator("form", has=page.get_by_role("heading", name="Ondersteuning koppelen"))
+    expect(support.locator(f'input[name="offer_ids"][value="{offer_id}"]')).to_have_count(0)
+    expect(support.locator("#support-facts")).to_contain_text("Wijkverpleegkundige team Oost")
     check_page(page, "06-casus-ondersteuning-gekoppeld")
     # The monitoring page counts the match, the consent and the signal
     after = monitoring_figures(page, stack)

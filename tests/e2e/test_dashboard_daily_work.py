@@ -373,6 +373,9 @@ def test_a_refused_discussion_keeps_what_was_typed(stack: Stack, browser: Browse
     discussion.get_by_role("button", name="Bespreking vastleggen").click()
     expect(page.get_by_role("alert")).to_be_visible()
     expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "de toestemming van de familie geldt niet voor organisatie-zonder-toestemming"
+    )
     expect(page.locator("#case-state")).to_have_text("Toestemming gegeven")
     # Everything typed is still there
     for score, dimension in scores.items():

@@ -212,6 +212,8 @@ async def test_no_misplaced_bsn_reaches_any_store(
                 "meldcode_step": "decide",
                 "legal_basis": "Wmo 2015 art. 5.2.6",
                 "justification": f"Acute onveiligheid; zie dossier BSN:{IN_JUSTIFICATION}.",
+                "organisations": ["veilig-thuis-zuid-limburg"],
+                "purpose": "discussion",
             },
         ),
         ("closure", {"outcome": "referred_elsewhere", "reason": f"#{IN_REASON}."}),

@@ -360,7 +360,14 @@ def test_an_escalation_needs_its_justification_and_closing_ends_the_actions(web:
     project(api, db)
     csrf = sign_in(api.client, api.tokens[NAMES["kerkrade"]])
     url = f"/dashboard/casus/{case_id}"
-    form = {"csrf": csrf, "version": "1", "meldcode_step": "consult", "legal_basis": "Wmo 2015"}
+    form = {
+        "csrf": csrf,
+        "version": "1",
+        "meldcode_step": "consult",
+        "legal_basis": "Wmo 2015",
+        "organisations": "veilig-thuis-zuid-limburg",
+        "purpose": "discussion",
+    }
     short = api.client.post(f"{url}/escalation", data=form | {"justification": "kort"})
     assert short.status_code == 422
     assert "Onderbouwing is te kort" in short.text

@@ -68,6 +68,8 @@ def _escalation(_: Api) -> dict[str, Any]:
         "meldcode_step": "decide",
         "legal_basis": "Wmo 2015 art. 5.2.6",
         "justification": "acute onveiligheid na afweging",
+        "organisations": ["veilig-thuis-zuid-limburg"],
+        "purpose": "discussion",
     }
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from adapters.persistence.sqlite_views import SqliteViewDatabase
 from domain.deadlines import ServiceLevels
+from domain.escalation import EscalationPurpose
 from domain.values import (
     HealthScores,
     MeldcodeStep,
@@ -236,6 +237,8 @@ def monitoring_scenario(clock: FixedClock) -> Referrals:
             meldcode_step=MeldcodeStep.DECIDE,
             legal_basis="Wmo 2015 art. 5.2.6",
             justification="acute onveiligheid vastgesteld",
+            organisations=[JGZ, "home-start"],
+            purpose=EscalationPurpose.SUPPORT,
         ),
         CTX,
     )

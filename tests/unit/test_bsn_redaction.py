@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.catalogue import Organization, SupportOffer
+from domain.escalation import EscalationPurpose
 from domain.redaction import REDACTED, bsn_spans, holds_bsn, is_bsn, redact_bsns
 from domain.referral import Referral
 from domain.values import (
@@ -122,6 +123,8 @@ def test_coordinators_free_text_is_redacted_before_it_becomes_an_event() -> None
         meldcode_step=MeldcodeStep.DECIDE,
         legal_basis="Wmo 2015 art. 5.2.6 (123456782)",
         justification="Acute onveiligheid, moeder BSN123456782; kind 111 222 333 ook.",
+        organisations=["veilig-thuis-zuid-limburg", "melder 123456782"],
+        purpose=EscalationPurpose.DISCUSSION,
         actor=actor,
         at=at,
         causation_id="r-1",

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from domain.catalogue import Catalogue, suggest_support
 from domain.errors import UnknownOfferError
 from domain.referral import Referral
-from domain.values import Need, Phase, RiskFactor
+from domain.values import Dimension, Need, Phase, RiskFactor
 from ks_engine.catalogue_file import CatalogueFileError, load_catalogue
+from ks_engine.clock import AMSTERDAM
 from tests.conftest import FixedClock
 from tests.referral_builders import (
     COORDINATOR,
@@ -182,3 +186,61 @@ def test_an_unreadable_menukaart_file_gets_a_clear_error(tmp_path: Any) -> None:
 
     with pytest.raises(CatalogueFileError, match="is not usable"):
         load_catalogue(path)
+
+
+def test_an_offer_already_matched_is_not_suggested_again(clock: FixedClock) -> None:
+    case = discussed_case(clock)
+    case.match_support(
+        offers=[{"offer_id": "alpha", "provider": JGZ}],
+        lead_professional="JGZ-verpleegkundige",
+        planned_start=clock().date(),
+        actor=COORDINATOR,
+        at=clock(),
+        causation_id="m",
+    )
+
+    ranked = suggest_support(case, CATALOGUE)
+
+    assert [s.offer.id for s in ranked] == ["beta", "stress-a", "stress-b"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    needs=st.lists(st.sampled_from(list(Need)), min_size=1, max_size=8),
+    risks=st.lists(st.sampled_from(list(RiskFactor)), max_size=8),
+    dimensions=st.lists(st.sampled_from(list(Dimension)), max_size=8),
+)
+def test_a_reason_counts_and_shows_once_however_often_an_offer_lists_it(
+    needs: list[Need], risks: list[RiskFactor], dimensions: list[Dimension]
+) -> None:
+    # An offer whose terms are listed more than once (a form or an import may send them so)
+    catalogue = Catalogue.model_validate(
+        {
+            "version": "test",
+            "organizations": [{"id": "org-1", "name": "Eén"}],
+            "services": [service("twice", needs=needs, risk_factors=risks, dimensions=dimensions)],
+        }
+    )
+    offer = catalogue.services[0]
+    assert offer.needs == tuple(dict.fromkeys(needs))
+    at = datetime(2026, 11, 2, 10, 0, tzinfo=AMSTERDAM)
+    case = new_case(at, make_signal(risks=tuple(dict.fromkeys(risks)) or (RiskFactor.STRESS,)))
+    request(case, at)
+    give(case, at, scope=(JGZ,))
+    case.record_discussion(
+        on=at.date(),
+        participants=[JGZ],
+        scores=scores(low=3, high=8),
+        needs=list(Need),
+        actor=COORDINATOR,
+        at=at,
+        causation_id="d",
+    )
+
+    [suggestion] = suggest_support(case, catalogue)
+
+    codes = [(r["kind"], r["code"]) for r in suggestion.reasons]
+    assert len(codes) == len(set(codes))
+    assert suggestion.score == sum(r["points"] for r in suggestion.reasons)
+    assert len(suggestion.reason_labels) == len(set(suggestion.reason_labels))
+    assert set(suggestion.reason_labels) == {r["label"] for r in suggestion.reasons}

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from domain.errors import ConsentRequiredError, IllegalTransitionError, InvalidValueError
-from domain.lifecycle import State
+from domain.escalation import EscalationPurpose
+from domain.lifecycle import Action, State
 from domain.values import HealthScores, MeldcodeStep
 from tests.conftest import FixedClock
 from tests.referral_builders import (
@@ -16,6 +17,7 @@ from tests.referral_builders import (
     DEBTS,
     HOUSING,
     JGZ,
+    VEILIG_THUIS,
     decline,
     discuss,
     escalate,
@@ -227,14 +229,126 @@ def test_escalation_is_the_only_way_past_consent(clock: FixedClock) -> None:
     request(case, clock())
     decline(case, clock())
 
-    escalate(case, clock())
+    escalate(case, clock(), organisations=(HOUSING, VEILIG_THUIS))
 
-    # Any organisation may now take part and be matched: the legal basis replaces consent.
-    discuss(case, clock(), participants=(HOUSING, "veilig-thuis"))
+    # The organisations the escalation names may take part and be matched: its legal basis
+    # replaces consent for them.
+    discuss(case, clock(), participants=(HOUSING, VEILIG_THUIS))
     match(case, clock(), provider=HOUSING)
     assert case.state is State.SUPPORT_MATCHED
     assert case.is_escalated
     assert case.escalations[0]["legal_basis"] == "Wmo 2015 art. 5.2.6"
+    assert case.escalations[0]["organisations"] == [VEILIG_THUIS, HOUSING]
+    assert case.escalations[0]["purpose"] == "support"
+
+
+def test_escalation_lifts_consent_only_for_the_organisations_it_names(clock: FixedClock) -> None:
+    # Given a family that declined, and an escalation naming Veilig Thuis only
+    case = new_case(clock())
+    request(case, clock())
+    decline(case, clock())
+    escalate(case, clock(), organisations=(VEILIG_THUIS,))
+
+    # When JGZ is to take part as well, the discussion is refused and names JGZ
+    with pytest.raises(ConsentRequiredError) as refused:
+        discuss(case, clock(), participants=(VEILIG_THUIS, JGZ))
+    assert str(refused.value) == (
+        f"cannot record a discussion for case {case.id}: the family has not consented; "
+        f"the escalation does not name {JGZ} (state: escalated)"
+    )
+    assert refused.value.missing == (JGZ,)
+    assert case.state is State.ESCALATED
+
+    # With Veilig Thuis alone it goes ahead
+    discuss(case, clock(), participants=(VEILIG_THUIS,))
+    assert case.state is State.DISCUSSED
+
+
+def test_escalation_for_a_discussion_does_not_lift_consent_for_support(
+    clock: FixedClock,
+) -> None:
+    case = new_case(clock())
+    escalate(case, clock(), organisations=(DEBTS,), purpose=EscalationPurpose.DISCUSSION)
+    discuss(case, clock(), participants=(DEBTS,))
+
+    with pytest.raises(ConsentRequiredError) as refused:
+        match(case, clock(), provider=DEBTS)
+
+    assert "the escalation does not name" in str(refused.value)
+    assert refused.value.missing == (DEBTS,)
+    assert case.state is State.DISCUSSED
+
+
+def test_consent_and_escalation_together_cover_their_organisations(clock: FixedClock) -> None:
+    # Given consent for JGZ and debt counselling, then an escalation naming Veilig Thuis
+    case = new_case(clock())
+    request(case, clock())
+    give(case, clock(), scope=(JGZ, DEBTS))
+    escalate(case, clock(), organisations=(VEILIG_THUIS,), purpose=EscalationPurpose.DISCUSSION)
+
+    # Then a discussion with all three goes ahead, but not with the housing consultant
+    with pytest.raises(ConsentRequiredError) as refused:
+        discuss(case, clock(), participants=(JGZ, VEILIG_THUIS, HOUSING))
+    assert str(refused.value) == (
+        f"cannot record a discussion for case {case.id}: the family's consent does not cover "
+        f"{HOUSING} and no escalation names it (state: escalated)"
+    )
+    assert refused.value.missing == (HOUSING,)
+    discuss(case, clock(), participants=(JGZ, VEILIG_THUIS, DEBTS))
+    assert case.state is State.DISCUSSED
+    assert case.shares_with(VEILIG_THUIS, Action.RECORD_DISCUSSION, clock().date())
+    assert not case.shares_with(VEILIG_THUIS, Action.MATCH_SUPPORT, clock().date())
+    assert case.shares_with(DEBTS, Action.MATCH_SUPPORT, clock().date())
+    assert not case.shares_with(HOUSING, Action.RECORD_DISCUSSION, clock().date())
+
+
+def test_an_escalation_does_not_reach_back_before_its_day(clock: FixedClock) -> None:
+    case = new_case(clock())
+    escalate(case, clock(), organisations=(VEILIG_THUIS,))
+
+    with pytest.raises(ConsentRequiredError):
+        discuss(case, clock(), participants=(VEILIG_THUIS,), on=clock().date() - timedelta(days=1))
+    assert case.state is State.ESCALATED
+
+
+def test_a_further_escalation_names_more_organisations(clock: FixedClock) -> None:
+    case = new_case(clock())
+    escalate(case, clock(), organisations=(VEILIG_THUIS,), purpose=EscalationPurpose.DISCUSSION)
+    with pytest.raises(ConsentRequiredError):
+        discuss(case, clock(), participants=(VEILIG_THUIS, JGZ))
+
+    escalate(case, clock(), organisations=(JGZ,), purpose=EscalationPurpose.DISCUSSION)
+
+    discuss(case, clock(), participants=(VEILIG_THUIS, JGZ))
+    assert [e["organisations"] for e in case.escalations] == [[VEILIG_THUIS], [JGZ]]
+
+
+def test_an_escalation_from_before_scoping_lifts_nothing_new(clock: FixedClock) -> None:
+    # An Escalated event stored before escalations named organisations and a purpose
+    case = new_case(clock())
+    case._escalated(
+        meldcode_step="decide",
+        legal_basis="Wmo 2015 art. 5.2.6",
+        justification="acute onveiligheid na afweging",
+        actor=COORDINATOR.model_dump(mode="json"),
+        occurred_at=clock(),
+        causation_id="old",
+    )
+    assert case.escalations[0]["organisations"] == []
+
+    with pytest.raises(ConsentRequiredError) as refused:
+        discuss(case, clock(), participants=(VEILIG_THUIS,))
+    assert refused.value.missing == (VEILIG_THUIS,)
+
+
+def test_an_escalation_names_the_organisations_involved(clock: FixedClock) -> None:
+    case = new_case(clock())
+
+    with pytest.raises(InvalidValueError) as refused:
+        escalate(case, clock(), organisations=(" ",))
+
+    assert "name the organisations involved" in str(refused.value)
+    assert not case.is_escalated
 
 
 def test_without_given_consent_there_is_nothing_to_withdraw(clock: FixedClock) -> None:
@@ -265,6 +379,8 @@ def test_escalation_needs_legal_basis_and_justification(
             meldcode_step=MeldcodeStep.WEIGH,
             legal_basis=legal_basis,
             justification=justification,
+            organisations=[VEILIG_THUIS],
+            purpose=EscalationPurpose.DISCUSSION,
             actor=COORDINATOR,
             at=clock(),
             causation_id="esc",

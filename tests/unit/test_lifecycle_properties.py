@@ -1,7 +1,8 @@
 """Property-based: any sequence of commands on any number of cases keeps the invariants.
 
-- never discussed or matched without active consent covering the organisations, unless the
-  case was escalated first (checked on the stored events, independently of the guards);
+- never discussed or matched with an organisation that neither the active consent covers nor an
+  earlier escalation names for that step (checked on the stored events, independently of the
+  guards): an escalation lifts the consent check only for its organisations and purpose;
 - closed is final: after ``Closed`` only one ``Reopened`` may be recorded (it opens a linked
   follow-up case), every other command is refused;
 - support starts only after a match; a partner confirms it only within the family's active
@@ -32,6 +33,7 @@ from hypothesis.stateful import (
 from domain.after_match import NeedResult, NextStep
 from domain.correction import CorrectionCause, RetractionReason
 from domain.errors import CaseClosedError, DomainError, InvalidValueError
+from domain.escalation import EscalationPurpose
 from domain.lifecycle import Action
 from domain.referral import Referral
 from domain.transfer import TransferBasis
@@ -69,7 +71,9 @@ scopes = st.lists(st.sampled_from(ORGS), min_size=1, max_size=4, unique=True)
 def check_history(events: Sequence[Any]) -> None:
     """The consent rules and the finality of Closed, read from the stored events alone."""
     consent: tuple[set[str], date | None, date] | None = None
-    escalated = closed = reopened = False
+    # Per escalation: the organisations it names, whether it covers matching, its day.
+    escalations: list[tuple[set[str], bool, date]] = []
+    closed = reopened = False
     state = "signalled"
     started_on: date | None = None
     for e in events:
@@ -82,7 +86,10 @@ def check_history(events: Sequence[Any]) -> None:
             continue
         if name == "SupportStarted":
             assert state == "support_matched", f"support started in state {state}"
-            if e.actor["role"] == "partner" and not escalated:
+            named = {
+                o for orgs, support, day in escalations if support and day <= e.on for o in orgs
+            }
+            if e.actor["role"] == "partner" and e.actor["organisation"] not in named:
                 assert consent is not None, "a partner confirmed a start without consent"
                 assert e.actor["organisation"] in consent[0], "partner outside the consent"
                 assert consent[1] is None or e.on <= consent[1], "start on expired consent"
@@ -97,21 +104,30 @@ def check_history(events: Sequence[Any]) -> None:
         elif name in ("ConsentRequested", "ConsentDeclined", "ConsentWithdrawn"):
             consent = None
         elif name == "Escalated":
-            escalated = True
+            escalations.append((set(e.organisations), e.purpose == "support", e.occurred_at.date()))
         elif name == "Closed" or (
             name == "CasesMerged" and e.merged_case_id == str(e.originator_id)
         ):
             closed = True
-        elif name in ("Discussed", "SupportMatched") and not escalated:
-            assert consent is not None, f"{name} without consent"
-            scope, expires_on, given_on = consent
+        elif name in ("Discussed", "SupportMatched"):
             if name == "Discussed":
                 day, involved = e.on, set(e.participants)
             else:
                 day, involved = e.occurred_at.date(), {o["provider"] for o in e.offers}
+            lifted = {
+                o
+                for orgs, support, since in escalations
+                if since <= day and (support or name == "Discussed")
+                for o in orgs
+            }
+            if involved <= lifted:
+                continue
+            assert consent is not None, f"{name} with {involved - lifted} without consent"
+            scope, expires_on, given_on = consent
             assert given_on <= day, f"{name} dated before consent was given"
             assert expires_on is None or day <= expires_on, f"{name} on expired consent"
-            assert involved <= scope, f"{name} with {involved - scope} outside the consent"
+            outside = involved - scope - lifted
+            assert not outside, f"{name} with {outside} outside the consent and escalations"
 
 
 # Closing and escalating end or divert a case, a further signal changes little: drawn less
@@ -229,12 +245,16 @@ def match_support(data: st.DataObject, case: Referral) -> Command:
 def escalate(data: st.DataObject, case: Referral) -> Command:
     justified = data.draw(st.booleans(), label="justified")
     why = "acute onveiligheid na afweging" if justified else "kort"
+    named = data.draw(organisations, label="escalation organisations")
+    purpose = data.draw(st.sampled_from(list(EscalationPurpose)), label="purpose")
 
     def run(c: Referral, at: datetime) -> None:
         c.escalate(
             meldcode_step=MeldcodeStep.DECIDE,
             legal_basis="Wmo 2015 art. 5.2.6",
             justification=why,
+            organisations=list(named),
+            purpose=purpose,
             actor=COORDINATOR,
             at=at,
             causation_id="e",

@@ -18,6 +18,7 @@ from domain.correction import RetractionReason
 from domain.deadline_holds import resumed_due
 from domain.deadlines import ServiceLevels, next_deadline
 from domain.errors import DomainError
+from domain.escalation import EscalationPurpose
 from domain.household import ConsentGiver
 from domain.lifecycle import Action
 from domain.restriction import RestrictionBasis
@@ -155,6 +156,8 @@ def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -
                 meldcode_step=rng.choice(list(MeldcodeStep)),
                 legal_basis="Wmo 2015 art. 5.2.6",
                 justification=JUSTIFICATION,
+                organisations=providers,  # no draw: the seeded traffic stays as it was
+                purpose=EscalationPurpose.SUPPORT,
             ),
             CTX,
         )
@@ -303,6 +306,8 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
             *MOVE_ACTIONS,
         )
         actions = [a for a in case.allowed_actions() if a not in household]
+        if case.state.value == "escalated":  # escalating again: not drawn, traffic stays as was
+            actions = [a for a in actions if a is not Action.ESCALATE]
         if Action.RECORD_BIRTH in actions and rng.random() < 0.8:
             actions.remove(Action.RECORD_BIRTH)
         if not actions or (Action.CLOSE in actions and len(actions) > 1 and rng.random() < 0.7):

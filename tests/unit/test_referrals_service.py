@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.errors import CaseNotFoundError, UnknownOfferError, VersionConflictError
+from domain.escalation import EscalationPurpose
 from domain.lifecycle import State
 from domain.person_index import PersonIndex, person_index_id
 from domain.values import MeldcodeStep, Outcome
@@ -252,6 +253,8 @@ def test_a_concurrent_change_between_read_and_write_is_a_version_conflict(
                 meldcode_step=MeldcodeStep.DECIDE,
                 legal_basis="Wmo 2015 art. 5.2.6",
                 justification="acute onveiligheid na afweging",
+                organisations=["veilig-thuis-zuid-limburg"],
+                purpose=EscalationPurpose.DISCUSSION,
             ),
             coordinator_ctx(),
         )

@@ -9,6 +9,7 @@ import pytest
 
 from domain.catalogue import suggest_support
 from domain.deadlines import ServiceLevels, next_deadline
+from domain.organisations import names, providers_in, working_in
 from domain.region import Region
 from ks_engine.catalogue_file import load_catalogue
 from ks_engine.region_file import RegionFileError, load_region, parse_region
@@ -110,3 +111,35 @@ def test_suggestions_leave_out_offers_the_region_does_not_list_for_the_municipal
     assert "centering-pregnancy" not in vaals  # not in Vaals' list
     assert vaals
     assert vaals <= set(region.offers_in(VAALS) or ())
+
+
+def test_the_organisations_of_a_municipality_are_its_partners_and_providers_by_name() -> None:
+    region, catalogue = load_region(), load_catalogue()
+
+    in_kerkrade = working_in(KERKRADE, catalogue, region, also=["org-that-signalled"])
+
+    ids = [i for i, _ in in_kerkrade]
+    assert ids[0] == "fiom"  # sorted by name: "Fiom (Nu Niet Zwanger)" first
+    assert [n for _, n in in_kerkrade] == sorted((n for _, n in in_kerkrade), key=str.casefold)
+    assert dict(in_kerkrade)["veilig-thuis-zuid-limburg"] == "Veilig Thuis Zuid-Limburg"
+    assert dict(in_kerkrade)["https://verloskunde-parkstad.nl"] == "Verloskundigen Parkstad"
+    assert dict(in_kerkrade)["org-that-signalled"] == "org-that-signalled"  # unknown: as it is
+    # Not from another region, not a partner of other municipalities, not the Knooppunt itself.
+    assert "ggd-regio-utrecht" not in ids
+    assert "buurtteam-utrecht" not in ids
+    assert "https://verloskunde-heuvelland.nl" not in ids
+    assert "gemeente-kerkrade" not in ids
+    assert names(catalogue, region)["gemeente-kerkrade"] == "Knooppunt Kerkrade"
+    # Vaals lists its offers: a provider with no offer there is not offered.
+    assert "kraamzorg-limburg" in dict(working_in(VAALS, catalogue, region))
+    assert set(providers_in(VAALS, catalogue, region)) <= {
+        s.organization_id for s in catalogue.services if s.id in (region.offers_in(VAALS) or ())
+    }
+
+
+def test_a_partner_outside_the_region_or_listed_twice_is_refused() -> None:
+    base = "id: r\nname: R\nmunicipalities: [{code: GM0928, name: Kerkrade}]\n"
+    with pytest.raises(RegionFileError, match="outside the region: GM0344"):
+        parse_region(base + "partners: [{id: a, name: A, municipalities: [GM0344]}]", "t")
+    with pytest.raises(RegionFileError, match="partners listed twice: a"):
+        parse_region(base + "partners: [{id: a, name: A}, {id: a, name: B}]", "t")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,8 @@ from domain import reader_policy
 from domain.after_match import CLOSING_RESULTS, NeedResult, NextStep
 from domain.deadlines import next_deadline
 from domain.errors import DomainError, IllegalTransitionError, VersionConflictError
+from domain.escalation import EscalationPurpose
+from domain.household import unborn_due_dates
 from domain.lifecycle import Action
 from domain.reader_policy import Reader
 from domain.referral import Referral
@@ -73,24 +76,23 @@ async def case_view(
     ), behind
 
 
-def _organisations(services: ServicesDep, view: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """Organisations a consent can name: the case's reporters, then the menukaart's providers."""
-    found: dict[str, str] = {}
-    for signal in (view or {}).get("signals", []):
-        org = signal["reporter"]["organisation"]
-        found.setdefault(org, org)
-    for org in services.referrals.catalogue.organizations:
-        found.setdefault(org.id, org.name)
-    return list(found.items())
-
-
 def catalogue_names(services: ServicesDep) -> dict[str, dict[str, str]]:
-    """The menukaart's names of offers and providers, to show instead of their ids."""
+    """The names of offers, providers and other organisations, to show instead of their ids."""
     catalogue = services.referrals.catalogue
     return {
         "offers": {s.id: s.name for s in catalogue.services},
         "providers": {o.id: o.name for o in catalogue.organizations},
+        "organisations": services.referrals.organisation_names(),
     }
+
+
+def participants(case: Referral, on: date, known: dict[str, str]) -> list[tuple[str, str]]:
+    """The organisations that may take part in a discussion on ``on`` (the consent's scope
+    and what an escalation names for a discussion), as (id, name), by name."""
+    named = list((case.consent or {}).get("scope", []))
+    named += [o for e in case.escalations for o in e.get("organisations") or []]
+    ok = {o for o in named if case.shares_with(o, Action.RECORD_DISCUSSION, on)}
+    return sorted(((o, known.get(o, o)) for o in ok), key=lambda pair: pair[1].casefold())
 
 
 async def render_case(
@@ -108,11 +110,16 @@ async def render_case(
     """The case page; after a refused step, with what was typed and the refused fields."""
     view, behind = await case_view(services, case.id, after)
     actions = [a.value for a in case.allowed_actions() if a is not Action.ADD_SIGNAL]
+    today = services.referrals.clock().date()
     suggestions = []
     if Action.MATCH_SUPPORT.value in actions:
-        suggestions = await run_in_threadpool(services.referrals.suggest_support, case.id)
+        ranked = await run_in_threadpool(services.referrals.suggest_support, case.id)
+        suggestions = [
+            {"s": s, "covered": case.shares_with(s.provider.id, Action.MATCH_SUPPORT, today)}
+            for s in ranked
+        ]
     discussions = (view or {}).get("discussions", [])
-    today = services.referrals.clock().date()
+    names = catalogue_names(services)
     context = {
         "typed": {k: list(v) for k, v in (typed or {}).items() if k not in ("csrf", "version")},
         "invalid": invalid,
@@ -120,24 +127,39 @@ async def render_case(
         "state": case.state.value,
         "version": case.version,
         "municipality": case.municipality,
+        "municipality_name": (
+            services.referrals.region.name_of(case.municipality)
+            if services.referrals.region
+            else case.municipality
+        ),
         "view": view,
         "behind": behind,
         "actions": actions,
         "suggestions": suggestions,
         "spider": charts.spider(discussions[-1]["scores"]) if discussions else None,
-        "organisations": _organisations(services, view),
+        "organisations": services.referrals.organisations_for(case),
+        "participants": participants(case, today, names["organisations"]),
+        "escalation_purposes": list(EscalationPurpose),
         "dimensions": list(Dimension),
         "needs": list(Need),
         "steps": list(MeldcodeStep),
         "outcomes": list(Outcome),
         "today": today.isoformat(),
         "done": DONE.get(done or ""),
-        "names": catalogue_names(services),
+        "names": names,
         "message": message,
         **household_context(case, view),
     }
     context |= await run_in_threadpool(after_match_context, services, case)
     return page(request, "case.html", context, status=status)
+
+
+def lead_professional(case: Referral) -> str | None:
+    """The lead professional the case has now: of the support started, else of the last
+    match (the coordinator's own record, not published)."""
+    if case.support_started:
+        return str(case.support_started["lead_professional"])
+    return str(case.support[-1]["lead_professional"]) if case.support else None
 
 
 def after_match_context(services: ServicesDep, case: Referral) -> dict[str, Any]:
@@ -156,6 +178,8 @@ def after_match_context(services: ServicesDep, case: Referral) -> dict[str, Any]
         "next_steps": list(NextStep),
         "evaluated_needs": found or list(Need),
         "support_started": started,
+        "lead_professional": lead_professional(case),
+        "due_dates": unborn_due_dates(case),
         "evaluations": list(case.evaluations),
         "earlier_case": services.referrals.earlier_case(case),
         "followed_by": case.followed_by,
@@ -225,7 +249,7 @@ async def act(
             services,
             current,
             after=None,
-            message=refusal(exc),
+            message=refusal(exc, services.referrals.organisation_names()),
             status=status,
             typed=kept,
         )

@@ -110,6 +110,10 @@ def escalate(
         "meldcode_step": one(form, "meldcode_step"),
         "legal_basis": one(form, "legal_basis"),
         "justification": one(form, "justification"),
+        "organisations": list(
+            dict.fromkeys(many(form, "organisations") + listed(one(form, "organisations_other")))
+        ),
+        "purpose": one(form, "purpose"),
     }
     return app.escalate(c.Escalate.model_validate(fields), ctx)
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from domain.after_match import LABELS as AFTER_MATCH_LABELS
+from domain.escalation import PURPOSE_LABELS as ESCALATION_PURPOSES
 from domain.lifecycle import Action, State
 from domain.values import (
     ActorRole,
@@ -174,6 +175,7 @@ def label_of(vocabulary: str, code: str) -> str:
         "principal_role": PRINCIPAL_ROLES,
         "need_result": AFTER_MATCH_LABELS,
         "next_step": AFTER_MATCH_LABELS,
+        "escalation_purpose": {p.value: text for p, text in ESCALATION_PURPOSES.items()},
     }
     if vocabulary in tables:
         return tables[vocabulary].get(code, code)

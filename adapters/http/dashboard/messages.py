@@ -7,7 +7,7 @@ repeated (it could be a justification or another free text).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,6 +48,7 @@ _REASONS: tuple[tuple[str, str], ...] = (
         "needs its legal basis",
         "geef de wettelijke grondslag en een onderbouwing van minstens 10 tekens",
     ),
+    ("name the organisations involved", "kies de organisaties waarvoor de opschaling geldt"),
 )
 
 FIELDS: dict[str, str] = {
@@ -70,6 +71,8 @@ FIELDS: dict[str, str] = {
     "meldcode_step": "Stap van de Meldcode",
     "legal_basis": "Wettelijke grondslag",
     "justification": "Onderbouwing",
+    "organisations": "Organisaties van de opschaling",
+    "purpose": "Doel",
     "outcome": "Resultaat",
     "reason": "Toelichting",
     "given": "Antwoord van de familie",
@@ -102,8 +105,29 @@ def _reason(message: str) -> str | None:
     return next((dutch for phrase, dutch in _REASONS if phrase in message), None)
 
 
-def refusal(exc: DomainError) -> str:
-    """The Dutch message for a refused command."""
+def _consent_reason(exc: ConsentRequiredError, names: Mapping[str, str]) -> str:
+    """Why consent refuses the step, naming the organisations neither the consent nor an
+    escalation covers by their names."""
+    message = str(exc)
+    why = _reason(message) or "de familie heeft geen toestemming gegeven"
+    if not exc.missing:
+        return why
+    who = _listed([names.get(o, o) for o in exc.missing])
+    escalated = "escalation" in message
+    if "does not cover" in message:
+        if escalated:
+            return f"de toestemming van de familie en de opschaling noemen {who} niet"
+        return f"de toestemming van de familie geldt niet voor {who}"
+    return f"{why}, en de opschaling noemt {who} niet" if escalated else why
+
+
+def _listed(words: Sequence[str]) -> str:
+    """``a``, ``a en b``, ``a, b en c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} en {words[-1]}"
+
+
+def refusal(exc: DomainError, names: Mapping[str, str] | None = None) -> str:
+    """The Dutch message for a refused command; ``names``: organisations' names by id."""
     if isinstance(exc, VersionConflictError):
         return (
             "De casus is intussen gewijzigd door iemand anders. De pagina toont nu de nieuwe "
@@ -113,7 +137,7 @@ def refusal(exc: DomainError) -> str:
         return "Dit kan niet meer: de casus is afgesloten."
     if isinstance(exc, ConsentRequiredError):
         state = STATES.get(exc.state, exc.state)
-        why = _reason(str(exc)) or "de familie heeft geen toestemming gegeven"
+        why = _consent_reason(exc, names or {})
         return f"Dit kan niet zonder toestemming: {why} (status: {state})."
     if isinstance(exc, IllegalTransitionError):
         state = STATES.get(exc.state, exc.state)

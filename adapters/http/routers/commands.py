@@ -103,6 +103,8 @@ def escalate(body: EscalationIn, call: CaseCommandDep) -> CommandOut:
             meldcode_step=body.meldcode_step,
             legal_basis=body.legal_basis,
             justification=body.justification,
+            organisations=body.organisations,
+            purpose=body.purpose,
         ),
     )
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.http.schemas.after_match import ClosingResult
 from domain.consent_record import ConsentMethod, ConsentPurpose
+from domain.escalation import EscalationPurpose
 from domain.household import ConsentGiver
 from domain.values import HealthScores, MeldcodeStep, Need
 
@@ -66,11 +67,21 @@ class SupportMatchIn(_In):
 
 
 class EscalationIn(_In):
-    """An escalation under the Meldcode, with its legal basis and justification."""
+    """An escalation under the Meldcode, with its legal basis and justification. It lifts the
+    consent check only for the organisations it names and only for its purpose."""
 
     meldcode_step: MeldcodeStep
     legal_basis: str = Field(min_length=3, max_length=200, examples=["Wmo 2015 art. 5.2.6"])
     justification: str = Field(min_length=10, max_length=2000)
+    organisations: list[str] = Field(
+        min_length=1,
+        max_length=30,
+        examples=[["veilig-thuis-zuid-limburg"]],
+        description="The organisations that may take part without the family's consent.",
+    )
+    purpose: EscalationPurpose = Field(
+        description="discussion: a discussion with them; support: also matching their support."
+    )
 
 
 class ClosureIn(_In):
