@@ -2,8 +2,9 @@
 
 Consent, escalations and discussions name organisations by id (a signal's source, a menukaart
 provider's id); people read names. The region's partners and the menukaart's providers
-together say which organisations work in a municipality and what they are called. An id that
-neither knows is shown as it is, never guessed.
+together say which organisations work in a municipality and what they are called; a partner
+may be known by more than one id (its signals' source and its menukaart provider id), and is
+then offered once, standing for all of them. An id that neither knows is shown as it is.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from domain.region import Region
 
 
 def names(catalogue: Catalogue, region: Region | None) -> dict[str, str]:
-    """Every known organisation's name by its id (the region's partners first)."""
-    found = {p.id: p.name for p in region.partners} if region else {}
+    """Every known organisation's name by each of its ids (the region's partners first)."""
+    found = {i: p.name for p in region.partners for i in p.ids} if region else {}
     for org in catalogue.organizations:
         found.setdefault(org.id, org.name)
     return found
@@ -32,17 +33,30 @@ def providers_in(municipality: str, catalogue: Catalogue, region: Region | None)
     return list(ids)
 
 
+def grouped(
+    ids: Iterable[str], catalogue: Catalogue, region: Region | None
+) -> list[tuple[str, str]]:
+    """The organisations ``ids`` name as (their ids joined by spaces, name), each organisation
+    once, by name: a form sends the joined ids back, standing for every id of it."""
+    known = names(catalogue, region)
+    same = {i: p.ids for p in region.partners for i in p.ids} if region else {}
+    groups: dict[tuple[str, ...], None] = {}
+    for i in ids:
+        groups.setdefault(same.get(i, (i,)))
+    pairs = [(" ".join(g), known.get(g[0], g[0])) for g in groups]
+    return sorted(pairs, key=lambda pair: pair[1].casefold())
+
+
 def working_in(
     municipality: str,
     catalogue: Catalogue,
     region: Region | None,
     also: Iterable[str] = (),
 ) -> list[tuple[str, str]]:
-    """The organisations that work in the municipality as (id, name), by name: the region's
+    """The organisations that work in the municipality as (ids, name), by name: the region's
     partners there and the providers of offers available there, plus ``also`` (e.g. the
     case's reporters)."""
-    known = names(catalogue, region)
-    ids = dict.fromkeys(also)
-    ids.update(dict.fromkeys(p.id for p in region.partners_in(municipality)) if region else {})
-    ids.update(dict.fromkeys(providers_in(municipality, catalogue, region)))
-    return sorted(((i, known.get(i, i)) for i in ids), key=lambda pair: pair[1].casefold())
+    ids = list(also)
+    ids += [p.id for p in region.partners_in(municipality)] if region else []
+    ids += providers_in(municipality, catalogue, region)
+    return grouped(ids, catalogue, region)

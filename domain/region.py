@@ -48,10 +48,17 @@ class Partner(BaseModel):
     (a signal's source or a registry code), its name, and where it works."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    id: str = Field(min_length=1, max_length=300)
+    id: str = Field(min_length=1, max_length=300, pattern=r"^\S+$")
     name: str = Field(min_length=1, max_length=200)
+    # Other ids the same organisation is known by (e.g. its menukaart provider id).
+    also: tuple[str, ...] = ()
     # The municipalities it works in; None: every one of the region; (): named, never offered.
     municipalities: tuple[MunicipalityCode, ...] | None = None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every id the organisation is known by, its own first."""
+        return (self.id, *self.also)
 
     def works_in(self, code: str) -> bool:
         return self.municipalities is None or code in self.municipalities
@@ -76,7 +83,7 @@ class Region(BaseModel):
 
     @model_validator(mode="after")
     def _partners_known(self) -> Region:
-        ids = [p.id for p in self.partners]
+        ids = [i for p in self.partners for i in p.ids]
         doubles = sorted({i for i in ids if ids.count(i) > 1})
         if doubles:
             raise ValueError(f"partners listed twice: {', '.join(doubles)}")

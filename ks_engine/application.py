@@ -264,8 +264,12 @@ class Referrals(
         """The names of the organisations the region and the menukaart know, by id."""
         return organisations.names(self.catalogue, self.region)
 
+    def organisations_named(self, ids: list[str]) -> list[tuple[str, str]]:
+        """The organisations ``ids`` name, each once, as (its ids joined by spaces, name)."""
+        return organisations.grouped(ids, self.catalogue, self.region)
+
     def organisations_for(self, case: Referral) -> list[tuple[str, str]]:
-        """The organisations a consent or an escalation of the case can name, as (id, name):
+        """The organisations a consent or an escalation of the case can name, as (ids, name):
         those working in its municipality and its reporters, by name."""
         reporters = [s["reporter"]["organisation"] for s in case.signals]
         return organisations.working_in(

@@ -47,19 +47,21 @@ def test_consent_offers_the_municipality_s_organisations_by_name_and_the_page_na
 
     page = api.client.get(url).text
     scope = dict(re.findall(r'name="scope" value="([^"]+)"[^>]*>\s*([^<]+?)\s*</label>', page))
-    assert scope[MIDWIFE] == "Verloskundigen Parkstad"  # the reporter, by name
+    # The reporter, by name, once: the box stands for its source and its menukaart provider id
+    assert scope[f"{MIDWIFE} verloskunde-parkstad"] == "Verloskundigen Parkstad"
+    assert list(scope.values()).count("Verloskundigen Parkstad") == 1
     assert scope["veilig-thuis-zuid-limburg"] == "Veilig Thuis Zuid-Limburg"
     assert scope["schuldhulp-parkstad"] == "Schuldhulpverlening Parkstad"
     assert "ggd-regio-utrecht" not in scope
     assert "buurtteam-utrecht" not in scope
-    assert all(name != org for org, name in scope.items())  # every one has its name
+    assert all(name not in org.split() for org, name in scope.items())  # each has its name
     assert MIDWIFE not in shown_text(page)  # the URI only as a form value, never as text
 
     given = {
         "csrf": csrf,
         "version": "2",
         "decision": "given",
-        "scope": [MIDWIFE, "schuldhulp-parkstad"],
+        "scope": [f"{MIDWIFE} verloskunde-parkstad", "schuldhulp-parkstad"],
     }
     done = api.client.post(f"{url}/consent", data=given, follow_redirects=False)
     assert done.status_code == 303, done.text
@@ -74,13 +76,13 @@ def test_consent_offers_the_municipality_s_organisations_by_name_and_the_page_na
         re.findall(r'name="participants" value="([^"]+)"[^>]*>\s*([^<]+?)\s*</label>', page)
     )
     assert participants == {
-        MIDWIFE: "Verloskundigen Parkstad",
+        f"{MIDWIFE} verloskunde-parkstad": "Verloskundigen Parkstad",
         "schuldhulp-parkstad": "Schuldhulpverlening Parkstad",
     }
     assert MIDWIFE not in shown_text(page)
 
     discussion = {"csrf": csrf, "version": "3", "on": "2026-11-02", "needs": "financial"}
-    discussion |= {"participants": [MIDWIFE, "schuldhulp-parkstad"]}
+    discussion |= {"participants": [f"{MIDWIFE} verloskunde-parkstad", "schuldhulp-parkstad"]}
     discussion |= {f"score_{d}": "5" for d in _DIMENSIONS}
     assert api.client.post(f"{url}/discussion", data=discussion).status_code in (200, 303)
     project(api, db)

@@ -122,7 +122,11 @@ def test_the_organisations_of_a_municipality_are_its_partners_and_providers_by_n
     assert ids[0] == "fiom"  # sorted by name: "Fiom (Nu Niet Zwanger)" first
     assert [n for _, n in in_kerkrade] == sorted((n for _, n in in_kerkrade), key=str.casefold)
     assert dict(in_kerkrade)["veilig-thuis-zuid-limburg"] == "Veilig Thuis Zuid-Limburg"
-    assert dict(in_kerkrade)["https://verloskunde-parkstad.nl"] == "Verloskundigen Parkstad"
+    # One organisation known by two ids is offered once, the box standing for both.
+    midwives = "https://verloskunde-parkstad.nl verloskunde-parkstad"
+    assert dict(in_kerkrade)[midwives] == "Verloskundigen Parkstad"
+    assert [n for _, n in in_kerkrade].count("Verloskundigen Parkstad") == 1
+    assert names(catalogue, region)["verloskunde-parkstad"] == "Verloskundigen Parkstad"
     assert dict(in_kerkrade)["org-that-signalled"] == "org-that-signalled"  # unknown: as it is
     # Not from another region, not a partner of other municipalities, not the Knooppunt itself.
     assert "ggd-regio-utrecht" not in ids
@@ -143,3 +147,5 @@ def test_a_partner_outside_the_region_or_listed_twice_is_refused() -> None:
         parse_region(base + "partners: [{id: a, name: A, municipalities: [GM0344]}]", "t")
     with pytest.raises(RegionFileError, match="partners listed twice: a"):
         parse_region(base + "partners: [{id: a, name: A}, {id: a, name: B}]", "t")
+    with pytest.raises(RegionFileError, match="partners listed twice: b"):
+        parse_region(base + "partners: [{id: a, name: A, also: [b]}, {id: b, name: B}]", "t")

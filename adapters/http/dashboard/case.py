@@ -86,13 +86,13 @@ def catalogue_names(services: ServicesDep) -> dict[str, dict[str, str]]:
     }
 
 
-def participants(case: Referral, on: date, known: dict[str, str]) -> list[tuple[str, str]]:
+def participants(case: Referral, on: date, services: ServicesDep) -> list[tuple[str, str]]:
     """The organisations that may take part in a discussion on ``on`` (the consent's scope
-    and what an escalation names for a discussion), as (id, name), by name."""
+    and what an escalation names for a discussion), as (ids, name), by name."""
     named = list((case.consent or {}).get("scope", []))
     named += [o for e in case.escalations for o in e.get("organisations") or []]
-    ok = {o for o in named if case.shares_with(o, Action.RECORD_DISCUSSION, on)}
-    return sorted(((o, known.get(o, o)) for o in ok), key=lambda pair: pair[1].casefold())
+    ok = [o for o in dict.fromkeys(named) if case.shares_with(o, Action.RECORD_DISCUSSION, on)]
+    return services.referrals.organisations_named(ok)
 
 
 async def render_case(
@@ -138,7 +138,7 @@ async def render_case(
         "suggestions": suggestions,
         "spider": charts.spider(discussions[-1]["scores"]) if discussions else None,
         "organisations": services.referrals.organisations_for(case),
-        "participants": participants(case, today, names["organisations"]),
+        "participants": participants(case, today, services),
         "escalation_purposes": list(EscalationPurpose),
         "dimensions": list(Dimension),
         "needs": list(Need),

@@ -31,6 +31,12 @@ def many(form: Form, key: str) -> list[str]:
     return [v.strip() for v in form.get(key, []) if v.strip()]
 
 
+def ids(form: Form, key: str) -> list[str]:
+    """The organisation ids of a repeated field: a box may stand for an organisation known by
+    several ids, sent joined by spaces."""
+    return [i for v in form.get(key, []) for i in v.split()]
+
+
 def listed(text: str) -> list[str]:
     """Names typed as a list, separated by commas, semicolons or new lines."""
     return [part.strip() for part in re.split(r"[,;\n]", text) if part.strip()]
@@ -58,9 +64,7 @@ def record_consent(
     if decision is not None:
         fields["given"] = decision
     if decision:
-        fields["scope"] = list(
-            dict.fromkeys(many(form, "scope") + listed(one(form, "scope_other")))
-        )
+        fields["scope"] = list(dict.fromkeys(ids(form, "scope") + listed(one(form, "scope_other"))))
         fields["expires_on"] = _optional(one(form, "expires_on"))
         if one(form, "given_by") or one(form, "method"):
             fields["record"] = {
@@ -84,7 +88,7 @@ def record_discussion(
     fields = _base(case_id, version) | {
         "on": one(form, "on"),
         "participants": list(
-            dict.fromkeys(many(form, "participants") + listed(one(form, "participants_other")))
+            dict.fromkeys(ids(form, "participants") + listed(one(form, "participants_other")))
         ),
         "scores": {d.value: one(form, f"score_{d.value}") for d in Dimension},
         "needs": many(form, "needs"),
@@ -111,7 +115,7 @@ def escalate(
         "legal_basis": one(form, "legal_basis"),
         "justification": one(form, "justification"),
         "organisations": list(
-            dict.fromkeys(many(form, "organisations") + listed(one(form, "organisations_other")))
+            dict.fromkeys(ids(form, "organisations") + listed(one(form, "organisations_other")))
         ),
         "purpose": one(form, "purpose"),
     }

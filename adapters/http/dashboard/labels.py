@@ -7,6 +7,7 @@ named here, because only the dashboard displays them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -187,6 +188,11 @@ def label_of(vocabulary: str, code: str) -> str:
                 return code
             return label
     return code
+
+
+def names_of(ids: Iterable[str] | None, known: Mapping[str, str]) -> str:
+    """Organisations by name, each once (one may be known by several ids), in their order."""
+    return ", ".join(dict.fromkeys(known.get(i, i) for i in ids or ()))
 
 
 def day(value: date | datetime | str | None) -> str:

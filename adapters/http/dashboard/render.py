@@ -25,7 +25,7 @@ from ks_engine.principals import Principal
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update(prefix=PREFIX, label=labels.label_of)
-templates.env.filters.update(day=labels.day, moment=labels.moment)
+templates.env.filters.update(day=labels.day, moment=labels.moment, names_of=labels.names_of)
 
 # Case data must not stay in caches or reach other sites; the pages need no inline script.
 SECURITY_HEADERS = {
