@@ -386,3 +386,40 @@ def test_a_refused_discussion_keeps_what_was_typed(stack: Stack, browser: Browse
     )
     assert_no_violations(page, "28-casus-geweigerde-bespreking")
     context.close()
+
+
+def test_an_escalation_names_whom_and_what_for_and_the_case_page_says_so(
+    stack: Stack, browser: Browser
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    page.goto(stack.base + "/dashboard/werkvoorraad?state=signalled")
+    page.locator("#queue-rows tr[data-case] a").first.click()
+    # Escalating is behind a disclosure; it names the organisations and the purpose
+    page.locator("#d-escalate summary").click()
+    escalation = page.locator("form", has=page.get_by_role("heading", name="Opschalen onder"))
+    escalation.get_by_label("Stap van de Meldcode").select_option("consult")
+    escalation.get_by_label("Onderbouwing").fill("Acute zorgen over de veiligheid van moeder.")
+    escalation.get_by_role("checkbox", name="Veilig Thuis Zuid-Limburg").check()
+    escalation.get_by_role("radio", name="Bespreking van de veiligheid in het Knooppunt").check()
+    assert_no_violations(page, "29-casus-opschalen")
+    escalation.get_by_role("button", name="Opschalen").click()
+    expect(page.locator("#case-state")).to_have_text("Opgeschaald (Meldcode)")
+    expect(page.locator("dd.escalation")).to_contain_text(
+        "alleen voor bespreking van de veiligheid in het Knooppunt met Veilig Thuis Zuid-Limburg"
+    )
+    # The discussion offers only whom the escalation names; anyone else is refused by name
+    discussion = page.locator("form", has=page.get_by_role("heading", name="Casusbespreking"))
+    expect(discussion.locator('input[name="participants"]')).to_have_count(1)
+    discussion.get_by_role("checkbox", name="Veilig Thuis Zuid-Limburg").check()
+    discussion.get_by_label("Andere deelnemers").fill("ggd-zuid-limburg")
+    for score, dimension in zip(["6", "3", "7", "4", "5", "2"], list(Dimension), strict=True):
+        discussion.get_by_label(dimension.label, exact=True).fill(score)
+    discussion.get_by_role("button", name="Bespreking vastleggen").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "de opschaling noemt GGD Zuid Limburg (JGZ) niet"
+    )
+    expect(page.locator("#case-state")).to_have_text("Opgeschaald (Meldcode)")
+    assert_no_violations(page, "30-casus-opschaling-geweigerde-deelnemer")
+    context.close()
