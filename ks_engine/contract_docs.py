@@ -191,6 +191,11 @@ def _cloudevent_schema(data_ref: dict[str, Any], type_const: dict[str, Any]) -> 
     return {
         "type": "object",
         "required": ["specversion", "type", "source", "id", "data"],
+        "propertyNames": {
+            "pattern": "^[a-z0-9]+$",
+            "description": "CloudEvents attribute names: lower-case letters and digits only "
+            "(extension attributes are allowed and ignored).",
+        },
         "properties": {
             "specversion": {"const": "1.0"},
             "type": type_const,
@@ -199,7 +204,11 @@ def _cloudevent_schema(data_ref: dict[str, Any], type_const: dict[str, Any]) -> 
                 "description": "The partner organisation's URI. " + _NO_BSN,
             },
             "id": {"type": "string", "description": "Unique per source. " + _NO_BSN},
-            "time": {"type": "string", "format": "date-time"},
+            "time": {
+                "type": "string",
+                "format": "date-time",
+                "description": "RFC 3339, with its UTC offset (2026-11-23T10:15:00+01:00).",
+            },
             "subject": {"type": "string", "description": _NO_BSN},
             "datacontenttype": {"const": "application/json"},
             "data": data_ref,
