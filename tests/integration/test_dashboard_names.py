@@ -151,3 +151,16 @@ def test_suggestions_say_what_the_consent_covers_and_leave_out_what_was_matched(
         'id="s-lead" name="lead_professional" type="text" required value="Wijkverpleegkundige"'
         in page
     )
+
+
+def test_the_api_s_suggestions_say_whether_the_consent_covers_them(web: Viewed) -> None:
+    api, _ = web
+    case_id = api.signal(KERKRADE)
+    api.advance(case_id, "discussed")  # consent for the midwife and debt counselling
+
+    answer = api.client.get(f"/cases/{case_id}/support-suggestions", headers=api.auth("kerkrade"))
+
+    assert answer.status_code == 200
+    covers = {s["offer_id"]: s["consent_covers"] for s in answer.json()}
+    assert covers["schuldhulpverlening"] is True
+    assert covers["voorzorg"] is False  # GGD Zuid Limburg is not in the consent

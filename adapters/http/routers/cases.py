@@ -36,7 +36,7 @@ from adapters.http.schemas.queries import (
     WorkQueueOut,
 )
 from domain import reader_policy
-from domain.lifecycle import State
+from domain.lifecycle import Action, State
 from domain.values import Urgency
 from ks_engine.access_log import AccessAction
 from ks_engine.principals import Role
@@ -168,7 +168,11 @@ def own_part(timeline: list[dict[str, Any]], municipality: str) -> list[dict[str
     summary="Offers from the menukaart that fit the case, best first",
 )
 def support_suggestions(case: CoordinatedCase, services: ServicesDep) -> list[SuggestionOut]:
-    return [SuggestionOut.of(s) for s in services.referrals.suggest_support(case.id)]
+    today = services.referrals.clock().date()
+    return [
+        SuggestionOut.of(s, covers=case.shares_with(s.provider.id, Action.MATCH_SUPPORT, today))
+        for s in services.referrals.suggest_support(case.id)
+    ]
 
 
 async def _case_document(

@@ -100,9 +100,13 @@ class SuggestionOut(BaseModel):
     provider_name: str
     score: int
     reasons: list[ReasonOut]
+    consent_covers: bool = Field(
+        description="Whether the family's active consent (or an escalation for support) names "
+        "the provider today: matching it would not be refused for consent."
+    )
 
     @classmethod
-    def of(cls, s: Suggestion) -> SuggestionOut:
+    def of(cls, s: Suggestion, *, covers: bool) -> SuggestionOut:
         return cls(
             offer_id=s.offer.id,
             name=s.offer.name,
@@ -110,6 +114,7 @@ class SuggestionOut(BaseModel):
             provider_name=s.provider.name,
             score=s.score,
             reasons=[ReasonOut.model_validate(r) for r in s.reasons],
+            consent_covers=covers,
         )
 
 
