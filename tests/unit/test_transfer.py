@@ -18,6 +18,7 @@ from domain.errors import (
     IllegalTransitionError,
     InvalidValueError,
 )
+from domain.escalation import EscalationPurpose
 from domain.household import ConsentGiver
 from domain.restriction import RestrictionBasis
 from domain.transfer import TransferBasis, TransferConsent
@@ -127,6 +128,8 @@ def test_a_transfer_needs_the_familys_consent_or_the_meldcode(engine: Engine) ->
         meldcode_step=MeldcodeStep.DECIDE,
         legal_basis="Wmo 2015 art. 5.2.6",
         justification="acute zorgen over de veiligheid van het kind",
+        organisations=["veilig-thuis-zuid-limburg"],
+        purpose=EscalationPurpose.DISCUSSION,
     )
     app.escalate(escalation, coordinator_ctx())
     app.request_transfer(meldcode, coordinator_ctx())
