@@ -47,6 +47,7 @@ PHRASES: dict[Action, str] = {
     Action.REQUEST_TRANSFER: "ask to transfer the case",
     Action.ACCEPT_TRANSFER: "accept the transfer",
     Action.REFUSE_TRANSFER: "refuse the transfer",
+    Action.ASSIGN: "assign the case",
 }
 
 

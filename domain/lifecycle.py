@@ -61,6 +61,8 @@ class Action(StrEnum):
     REQUEST_TRANSFER = "request_transfer"
     ACCEPT_TRANSFER = "accept_transfer"
     REFUSE_TRANSFER = "refuse_transfer"
+    # Who owns a case: it is assigned to a coordinator of its municipality (or taken).
+    ASSIGN = "assign"
 
 
 S = State
@@ -111,6 +113,8 @@ TRANSITIONS: tuple[tuple[Action, tuple[State, ...], str], ...] = (
     (Action.REQUEST_TRANSFER, OPEN_STATES, KEEP),
     (Action.ACCEPT_TRANSFER, OPEN_STATES, KEEP),
     (Action.REFUSE_TRANSFER, OPEN_STATES, KEEP),
+    # An open case is assigned to a coordinator; its state stays.
+    (Action.ASSIGN, OPEN_STATES, KEEP),
 )
 
 # States in which the family has not (or no longer) agreed to a discussion.

@@ -121,6 +121,7 @@ CASE_FIELDS: dict[str, Label] = {
     "corrections": P,
     "transfer_request": P,
     "transfers": P,
+    "assignee": P,  # the coordinator who owns the case (a professional's id)
     "timeline[].version": P,
     "timeline[].event": P,
     "timeline[].at": P,
@@ -168,6 +169,7 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
     "TransferRequested": {"to_municipality": P, "basis": P, "consent": P},
     "CaseTransferred": {"from_municipality": P, "to_municipality": P},
     "TransferRefused": {"to_municipality": P},
+    "Assigned": {"coordinator": P},
 }
 
 

@@ -14,6 +14,7 @@ from eventsourcing.domain import event
 
 from domain import guards
 from domain.after_match import AfterMatch
+from domain.assignment import Assignable
 from domain.consent_record import ConsentRecord
 from domain.correction import Correctable
 from domain.deadline_holds import DeadlineHolds
@@ -73,7 +74,7 @@ def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
     return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
 
 
-class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatch):
+class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatch, Assignable):
     """A referral of one person (and household) to the Knooppunt of a municipality."""
 
     # -- creation -----------------------------------------------------------------------

@@ -61,6 +61,7 @@ class Transferable(Aggregate):
         municipality: str
         state_value: str
         escalations: list[Json]
+        assignee: Json | None  # who owns the case (``domain.assignment``)
 
     @property
     def transfer_request(self) -> Json | None:
@@ -163,6 +164,7 @@ class Transferable(Aggregate):
     ) -> None:
         self.municipality = to_municipality
         self._transfer_request = None
+        self.assignee = None  # owned by a coordinator of the old municipality: no longer
         self._transfers = [
             *self.transfers,
             {

@@ -31,6 +31,7 @@ from ks_engine.catalogue_maintenance import CatalogueMaintenance
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.meetings import MeetingCommands
+from ks_engine.ownership import OwnershipCommands
 from ks_engine.privacy.correction import CorrectionCommands
 from ks_engine.privacy.rights import RightsCommands
 from ks_engine.processing import AggregateProcessingEvent
@@ -54,6 +55,7 @@ class Referrals(
     CorrectionCommands,
     TransferCommands,
     AfterMatchCommands,
+    OwnershipCommands,
     CatalogueMaintenance,
     HouseholdCommands,
     CaseSearch,
@@ -227,8 +229,8 @@ class Referrals(
     def erase_personal_data(
         self, case_id: UUID, ctx: c.Context, reason: ErasureReason = ErasureReason.REQUEST
     ) -> CommandResult:
-        """Erase the person's details: record it, release the person from the matching index
-        (a new signal opens a new case), then destroy the data keys.
+        """Erase the person's details and the coordinators' notes: record it, release the person
+        from the matching index (a new signal opens a new case), then destroy the data keys.
 
         Running it again on an erased case finishes an interrupted erasure and changes no
         history; IllegalTransitionError is not raised for that case.
@@ -240,6 +242,9 @@ class Referrals(
         for index in indexes:
             index.forget(case.id)
         changed: list[Aggregate] = list(indexes)
+        # The coordinators' notes go with the details (also when an erasure is finished).
+        notes, note_keys = self._notes_erasing(case, reason=reason.value, ctx=ctx)
+        changed += [n for n in notes if n.pending_events]
         if case.personal_erased is None:
             changed += self._name_lookups_forgetting(case)
             key_ids = case.erase_personal_data(
@@ -251,7 +256,7 @@ class Referrals(
             recordings = self.save(*changed) if changed else []
             position = recordings[-1].notification.id if recordings else 0
             result = CommandResult(case.id, case.version, position)
-        self.vault.destroy(key_ids)
+        self.vault.destroy([*key_ids, *note_keys])
         return result
 
     def suggest_support(self, case_id: UUID) -> list[Suggestion]:

@@ -141,6 +141,21 @@ class ExtendDeadline(CaseCommand):
     due: date
 
 
+# -- who owns a case ----------------------------------------------------------------------------
+class Assign(CaseCommand):
+    """Assign the case to a coordinator of its municipality (the issuer's own id: taken)."""
+
+    coordinator: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class AddNote(BaseModel):
+    """A coordinator's note on a case: free text, sealed before it is stored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    case_id: UUID
+    text: FreeText = Field(min_length=1, max_length=4000)
+
+
 # -- the family's rights (AVG) ------------------------------------------------------------------
 class Restrict(CaseCommand):
     """Restrict processing of the case (AVG art. 18/21), on the family's request."""

@@ -40,6 +40,7 @@ _EVENT_NAMES = [
     "DeadlineSuspended",
     "DeadlineResumed",
     "DeadlineExtended",
+    "Assigned",
     "ChildBorn",
     "CasesMerged",
     "Restricted",

@@ -27,6 +27,7 @@ from domain.values import PersonalDetails
 
 Json = dict[str, Any]
 _AAD = b"ks-engine personal details v1:"
+_NOTE_AAD = b"ks-engine case note v1:"  # a note's seal can never be opened as details
 
 
 class KeyStoreError(Exception):
@@ -122,6 +123,27 @@ class PersonalDataVault:
             raise KeyStoreError(
                 f"personal details sealed under data key {key_id} cannot be opened"
             ) from None
+
+    def seal_text(self, text: str, key_id: str) -> Json:
+        """``{"key_id", "ciphertext"}`` of a free text (a coordinator's note) under ``key_id``."""
+        key = self.keys.get(key_id)
+        if key is None:
+            raise KeyStoreError(f"data key {key_id} was destroyed; nothing can be sealed under it")
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(key).encrypt(nonce, text.encode(), _NOTE_AAD + key_id.encode())
+        return {"key_id": key_id, "ciphertext": base64.b64encode(nonce + sealed).decode()}
+
+    def open_text(self, sealed: Json) -> str | None:
+        """The text sealed in ``sealed``, or None when its key was destroyed."""
+        key_id = str(sealed["key_id"])
+        key = self.keys.get(key_id)
+        if key is None:
+            return None
+        try:
+            raw = base64.b64decode(str(sealed["ciphertext"]), validate=True)
+            return AESGCM(key).decrypt(raw[:12], raw[12:], _NOTE_AAD + key_id.encode()).decode()
+        except (binascii.Error, ValueError, InvalidTag):
+            raise KeyStoreError(f"a note sealed under data key {key_id} cannot be opened") from None
 
     def view(self, sealed_entries: list[Json], erased_on: date | None) -> PersonalDetailsView:
         """The details of all entries merged (later signals add to earlier ones)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from ks_engine.coordinators import person_principal_id
 from ks_engine.identity_map import IdentityMap
 from ks_engine.principals import Principal
 
@@ -37,8 +38,7 @@ class Person:
     @property
     def principal_id(self) -> str:
         """A stable, opaque id for the access log's principal column."""
-        digest = hashlib.sha256(f"{self.issuer}\n{self.subject}".encode()).hexdigest()
-        return f"oidc-{digest[:20]}"
+        return person_principal_id(self.issuer, self.subject)
 
     @property
     def reference(self) -> str:

@@ -121,6 +121,7 @@ class CaseView(BaseModel):
     corrections: list[dict[str, Any]] = []  # {"fields", "cause", "at"}: never the values
     transfer_request: dict[str, Any] | None = None  # {"to_municipality", "basis", "at"}
     transfers: list[dict[str, Any]] = []  # {"from_municipality", "to_municipality", "at"}
+    assignee: str | None = None  # the coordinator who owns the case
     timeline: list[TimelineEntry] = []
 
 
@@ -269,6 +270,8 @@ def _apply_change(view: CaseView, data: ev.EventData, at: datetime) -> None:
         view.restriction = {"basis": data.basis, "at": at.isoformat()}
     elif isinstance(data, ev.RestrictionLifted):
         view.restriction = None
+    elif isinstance(data, ev.Assigned):
+        view.assignee = data.coordinator
     else:
         _apply_rights(view, data, at)
 
@@ -294,6 +297,7 @@ def _apply_rights(view: CaseView, data: ev.EventData, at: datetime) -> None:
         view.municipality = data.to_municipality
         moved = {"from_municipality": data.from_municipality, "to_municipality": view.municipality}
         view.transfers.append({**moved, "at": at})
+        view.assignee = None  # the new Knooppunt's coordinators take it on
 
 
 def _merge(view: CaseView, data: ev.CasesMerged, at: datetime) -> None:

@@ -35,6 +35,9 @@ from projections.event_data import (
     ActorRef as ActorRef,
 )
 from projections.event_data import (
+    Assigned as Assigned,
+)
+from projections.event_data import (
     CasesMerged as CasesMerged,
 )
 from projections.event_data import (

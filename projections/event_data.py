@@ -208,6 +208,13 @@ class DeadlineExtended(EventData):
     # The reason is free text: it stays in the event store, never on NATS (see the top).
 
 
+# -- who owns a case ---------------------------------------------------------------------------
+class Assigned(EventData):
+    """The case was assigned to a coordinator of its municipality (or taken by one)."""
+
+    coordinator: str = Field(max_length=64)  # the principal's id: a professional, pseudonymous
+
+
 class PersonalDataErased(EventData):
     """The person's details were erased (crypto-shredded): only the fact and on what basis
     (the person's request or the retention period); the stored ``reason`` is this code."""
@@ -339,6 +346,7 @@ DATA_MODELS: dict[str, type[EventData]] = {
         DeadlineSuspended,
         DeadlineResumed,
         DeadlineExtended,
+        Assigned,
     )
 }
 
@@ -370,6 +378,7 @@ STATE_AFTER: dict[str, State | None] = {
     "DeadlineSuspended": None,  # deadlines wait or move; the state stays
     "DeadlineResumed": None,
     "DeadlineExtended": None,
+    "Assigned": None,  # the owner changes, the state stays
 }
 
 

@@ -27,7 +27,7 @@ from domain.lifecycle import State
 from projections.case_view import CaseView
 from projections.store import ViewDatabase
 from projections.work_queue import WorkItem
-from projections.work_queue_store import WorkQueueEntry, overdue_filter
+from projections.work_queue_store import WorkQueueEntry, assignee_filter, overdue_filter
 
 SORTS = ("deadline", "age", "urgency", "state")
 MAX_LIMIT = 200
@@ -96,6 +96,8 @@ class QueueListing:
         states: Sequence[str] | None = None,
         urgencies: Sequence[str] | None = None,
         overdue: bool | None = None,
+        assigned_to: str | None = None,
+        unassigned: bool = False,
     ) -> ListingPage:
         """Open cases in the chosen order, ``limit`` of them from ``offset``."""
         where, params = _where(municipalities, {"state": states, "urgency": urgencies})
@@ -103,6 +105,9 @@ class QueueListing:
             clause, param = overdue_filter(overdue, now.date())
             where += f" AND {clause}"
             params.append(param)
+        owner_clauses, owner_params = assignee_filter(assigned_to, unassigned)
+        where += "".join(f" AND {clause}" for clause in owner_clauses)
+        params += owner_params
         order = _OPEN_ORDER[sort if sort in SORTS else "urgency"].format(
             d="DESC" if descending else "ASC", r="ASC" if descending else "DESC"
         )

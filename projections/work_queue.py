@@ -56,6 +56,7 @@ class WorkItem(BaseModel):
     suspended_until: date | None = None
     restricted: bool = False  # AVG art. 18: kept, no processing but the privacy officer's
     transfer: dict[str, Any] | None = None  # {"to_municipality", "basis", "at"} while asked
+    assignee: str | None = None  # the coordinator who owns the case (*casusregisseur*)
 
     def is_overdue(self, today: date) -> bool:
         """Past its deadline on ``today`` (the deadline day itself is still on time)."""
@@ -90,7 +91,8 @@ def _rights(item: WorkItem, data: ev.EventData) -> WorkItem:
     if isinstance(data, ev.TransferRefused):
         return item.model_copy(update={"transfer": None})
     if isinstance(data, ev.CaseTransferred):
-        return item.model_copy(update={"transfer": None, "municipality": data.to_municipality})
+        moved = {"transfer": None, "municipality": data.to_municipality, "assignee": None}
+        return item.model_copy(update=moved)  # the new Knooppunt's coordinators take it on
     return item  # corrected personal details: the row holds none
 
 
@@ -159,6 +161,8 @@ def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) ->
     elif isinstance(data, ev.DeadlineExtended):
         hold = extended(item.deadline_hold, data.step, data.base, data.due)
         item = item.model_copy(update={"deadline_hold": hold})
+    elif isinstance(data, ev.Assigned):
+        item = item.model_copy(update={"assignee": data.coordinator})
     elif isinstance(data, ev.Restricted | ev.RestrictionLifted):
         item = item.model_copy(update={"restricted": isinstance(data, ev.Restricted)})
     elif isinstance(data, _RIGHTS):

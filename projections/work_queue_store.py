@@ -60,7 +60,8 @@ _DDL = (
 )
 # Columns added after the table was first made. ``suspended_until``: while a deadline is
 # suspended (*opgeschort*) its clock stands still, so the case is not overdue, whatever its date.
-_ADDED = {"suspended_until": "TEXT"}
+# ``assignee``: the coordinator who owns the case, for "mijn casussen" and "niet toegewezen".
+_ADDED = {"suspended_until": "TEXT", "assignee": "TEXT"}
 # "Te laat": past the due date with the clock running; "op tijd": the rest.
 _OVERDUE = "(deadline_due < ? AND suspended_until IS NULL)"
 _ON_TIME = "(deadline_due >= ? OR suspended_until IS NOT NULL)"
@@ -69,6 +70,18 @@ _ON_TIME = "(deadline_due >= ? OR suspended_until IS NOT NULL)"
 def overdue_filter(overdue: bool, today: date) -> tuple[str, str]:
     """The WHERE clause (and its parameter) of the overdue filter on ``today``."""
     return (_OVERDUE if overdue else _ON_TIME), today.isoformat()
+
+
+def assignee_filter(assigned_to: str | None, unassigned: bool) -> tuple[list[str], list[str]]:
+    """WHERE clauses (and their parameters) of the owner filters: one coordinator's cases
+    ("mijn casussen"), cases nobody owns ("niet toegewezen"), or both: nothing matches."""
+    clauses, params = [], []
+    if assigned_to is not None:
+        clauses.append("assignee = ?")
+        params.append(assigned_to)
+    if unassigned:
+        clauses.append("assignee IS NULL")
+    return clauses, params
 
 
 def utc_text(moment: datetime) -> str:
@@ -114,12 +127,13 @@ class WorkQueueProjection:
 _SELECT_DOCS = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
 _UPSERT = (
     "INSERT INTO work_queue (case_id, municipality, state, urgency, urgency_rank,"
-    " deadline_due, signalled_at, doc, suspended_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " deadline_due, signalled_at, doc, suspended_until, assignee)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (case_id) DO UPDATE SET municipality = excluded.municipality,"
     " state = excluded.state, urgency = excluded.urgency,"
     " urgency_rank = excluded.urgency_rank, deadline_due = excluded.deadline_due,"
     " signalled_at = excluded.signalled_at, doc = excluded.doc,"
-    " suspended_until = excluded.suspended_until"
+    " suspended_until = excluded.suspended_until, assignee = excluded.assignee"
 )
 
 
@@ -134,6 +148,7 @@ def _row(item: WorkItem) -> tuple[Any, ...]:
         utc_text(item.signalled_at),
         item.model_dump_json(),
         item.suspended_until.isoformat() if item.suspended_until else None,
+        item.assignee,
     )
 
 
@@ -167,6 +182,7 @@ class WorkQueueEntry(BaseModel):
     expiring: bool
     restricted: bool = False  # AVG art. 18: no processing until the privacy officer lifts it
     transfer_to: str | None = None  # a transfer asked of this municipality's Knooppunt
+    assignee: str | None = None  # the coordinator who owns the case; None: nobody yet
 
     @classmethod
     def of(cls, item: WorkItem, today: date, expiry: ExpiryRule | None = None) -> WorkQueueEntry:
@@ -196,6 +212,7 @@ class WorkQueueEntry(BaseModel):
             expiring=rule.is_expiring(last, today),
             restricted=item.restricted,
             transfer_to=item.transfer["to_municipality"] if item.transfer else None,
+            assignee=item.assignee,
         )
 
 
@@ -246,6 +263,8 @@ class WorkQueue:
         overdue: bool | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        assigned_to: str | None = None,
+        unassigned: bool = False,
     ) -> WorkQueuePage:
         """One page of open cases matching the filters, most urgent first."""
         today, after = _decode_cursor(cursor) if cursor else (now.date(), None)
@@ -262,6 +281,9 @@ class WorkQueue:
             clause, param = overdue_filter(overdue, today)
             where.append(clause)
             params.append(param)
+        owner_clauses, owner_params = assignee_filter(assigned_to, unassigned)
+        where += owner_clauses
+        params += owner_params
         if after is not None:
             where.append(f"({_ORDER}) > (?, ?, ?, ?)")
             params.extend(after)

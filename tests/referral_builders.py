@@ -293,3 +293,8 @@ def accept_transfer(case: Referral, at: datetime) -> None:
 
 def refuse_transfer(case: Referral, at: datetime) -> None:
     case.refuse_transfer(reason="geen plek", actor=COORDINATOR, at=at, causation_id="refuse")
+
+
+def assign(case: Referral, at: datetime) -> None:
+    """Assign the case to a colleague coordinator (c-02)."""
+    case.assign(coordinator="c-02", actor=COORDINATOR, at=at, causation_id="as")

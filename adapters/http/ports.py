@@ -66,6 +66,8 @@ class WorkQueueReader(Protocol):
         overdue: bool | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        assigned_to: str | None = None,
+        unassigned: bool = False,
     ) -> QueuePage: ...
 
 
@@ -94,6 +96,8 @@ class ListingReader(Protocol):
         states: Sequence[str] | None = None,
         urgencies: Sequence[str] | None = None,
         overdue: bool | None = None,
+        assigned_to: str | None = None,
+        unassigned: bool = False,
     ) -> ListingPage: ...
 
     def closed_cases(

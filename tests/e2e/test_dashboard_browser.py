@@ -82,6 +82,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ),
         registry.add(
             role=Role.COORDINATOR,
+            organisation="gemeente-kerkrade",
+            municipalities=[KERKRADE],
+            principal_id="coordinator-kerkrade-2",
+        ),
+        registry.add(
+            role=Role.COORDINATOR,
             organisation="gemeente-landgraaf",
             municipalities=["GM0882"],
             principal_id="coordinator-landgraaf",
@@ -528,4 +534,58 @@ def test_a_coordinator_finds_a_family_and_shows_its_details_on_request(
     expect(page.get_by_role("status")).to_contain_text("Contact opnemen met het gezin")
     check_page(page, "15-persoonsgegevens")
     assert axe_violations(page) == []  # none at all, of any impact
+    context.close()
+
+
+def test_a_coordinator_takes_a_case_hands_one_on_and_keeps_sealed_notes(
+    stack: Stack, browser: Browser
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, stack, "coordinator-kerkrade")
+    expect(page.get_by_role("heading", name="Werkvoorraad")).to_be_visible()
+    known = queue_ids(page)
+    stack.publish_signal()
+    stack.publish_signal()
+    expect(page.locator("#queue-rows tr[data-case]")).to_have_count(len(known) + 2)
+    mine, theirs = sorted(queue_ids(page) - known)
+    # The case page names no owner yet; the coordinator takes the case
+    page.goto(f"{stack.base}/dashboard/casus/{mine}")
+    expect(page.locator("#case-owner")).to_have_text("Niet toegewezen")
+    assign = page.locator("form", has=page.get_by_role("heading", name="Casus toewijzen"))
+    assign.get_by_label("Coördinator").select_option("")
+    assign.get_by_role("button", name="Toewijzen").click()
+    expect(page.get_by_role("status").first).to_contain_text("toegewezen")
+    expect(page.locator("#case-owner")).to_have_text("U (coordinator-kerkrade)")
+    # A note, then the notes shown only for a chosen purpose
+    page.get_by_label("Notitie", exact=True).fill("Moeder liever bellen na 18 uur.")
+    page.get_by_role("button", name="Notitie opslaan").click()
+    expect(page.get_by_role("status").first).to_contain_text("notitie")
+    expect(page.locator("#notities")).not_to_contain_text("Moeder liever bellen")
+    page.get_by_label("Reden om de notities in te zien").select_option("coordination")
+    page.get_by_role("button", name="Notities tonen").click()
+    expect(page.locator("#notes-list")).to_contain_text("Moeder liever bellen na 18 uur.")
+    expect(page.locator("#notities")).to_contain_text("Coördinatie van de casus")
+    check_page(page, "16-casus-notities")
+    assert axe_violations(page) == []  # none at all, of any impact
+    # The other case goes to a colleague of the same Knooppunt
+    page.goto(f"{stack.base}/dashboard/casus/{theirs}")
+    assign = page.locator("form", has=page.get_by_role("heading", name="Casus toewijzen"))
+    assign.get_by_label("Coördinator").select_option("coordinator-kerkrade-2")
+    assign.get_by_role("button", name="Toewijzen").click()
+    expect(page.locator("#case-owner")).to_have_text("coordinator-kerkrade-2")
+    # The work queue's owner filters, kept in the URL
+    page.goto(f"{stack.base}/dashboard/werkvoorraad")
+    page.get_by_label("Eigenaar").select_option("mijn")
+    page.get_by_role("button", name="Filteren").click()
+    expect(page).to_have_url(re.compile(r"toewijzing=mijn"))
+    expect(page.locator(f'tr[data-case="{mine}"]')).to_be_visible()
+    expect(page.locator(f'tr[data-case="{theirs}"]')).to_have_count(0)
+    check_page(page, "17-werkvoorraad-mijn-casussen")
+    assert axe_violations(page) == []
+    page.get_by_label("Eigenaar").select_option("niemand")
+    page.get_by_role("button", name="Filteren").click()
+    expect(page).to_have_url(re.compile(r"toewijzing=niemand"))
+    expect(page.locator(f'tr[data-case="{mine}"]')).to_have_count(0)
+    expect(page.locator(f'tr[data-case="{theirs}"]')).to_have_count(0)
     context.close()

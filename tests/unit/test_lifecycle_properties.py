@@ -147,6 +147,7 @@ RARE = (
     Action.REQUEST_TRANSFER,
     Action.ACCEPT_TRANSFER,
     Action.REFUSE_TRANSFER,
+    Action.ASSIGN,
 )
 WEIGHT = {a: 1 if a in (*RARE, Action.RECORD_BIRTH) else 4 for a in Action}
 
@@ -397,6 +398,12 @@ def accept_the_transfer(data: st.DataObject, case: Referral) -> Command:
     return run
 
 
+def assign(data: st.DataObject, case: Referral) -> Command:
+    """To one of two colleagues, or to someone who is no coordinator id at all."""
+    who = data.draw(st.sampled_from(("c-01", "c-02", "not a coordinator")), label="coordinator")
+    return lambda c, at: c.assign(coordinator=who, actor=COORDINATOR, at=at, causation_id="as")
+
+
 COMMANDS: dict[Action, Callable[[st.DataObject, Referral], Command]] = {
     Action.ADD_SIGNAL: add_signal,
     Action.REQUEST_CONSENT: request_consent,
@@ -421,6 +428,7 @@ COMMANDS: dict[Action, Callable[[st.DataObject, Referral], Command]] = {
     Action.REQUEST_TRANSFER: ask_transfer,
     Action.ACCEPT_TRANSFER: accept_the_transfer,
     Action.REFUSE_TRANSFER: lambda data, case: refuse_transfer,
+    Action.ASSIGN: assign,
 }
 
 

@@ -18,6 +18,7 @@ from tests.conftest import FixedClock
 from tests.referral_builders import (
     accept_transfer,
     add_signal,
+    assign,
     birth,
     close,
     correct,
@@ -128,6 +129,8 @@ for _state, _actions in EXPECTED.items():
         # Moving house: asked, accepted or refused; the case stays where it stands.
         _actions.update({a: _state for a in (A.REQUEST_TRANSFER, A.ACCEPT_TRANSFER)})
         _actions[A.REFUSE_TRANSFER] = _state
+        # Who owns a case: an open case is assigned, its state stays.
+        _actions[A.ASSIGN] = _state
     # Correction (AVG art. 16) in every state, a closed case's too.
     _actions.update({A.RETRACT_SIGNAL: _state, A.CORRECT_PERSONAL_DETAILS: _state})
 
@@ -155,6 +158,7 @@ PHRASE = {
     A.REQUEST_TRANSFER: "ask to transfer the case",
     A.ACCEPT_TRANSFER: "accept the transfer",
     A.REFUSE_TRANSFER: "refuse the transfer",
+    A.ASSIGN: "assign the case",
 }
 
 EVENT = {
@@ -181,6 +185,7 @@ EVENT = {
     A.REQUEST_TRANSFER: "TransferRequested",
     A.ACCEPT_TRANSFER: "CaseTransferred",
     A.REFUSE_TRANSFER: "TransferRefused",
+    A.ASSIGN: "Assigned",
 }
 
 Step = Callable[[Referral, datetime], None]
@@ -208,6 +213,7 @@ COMMAND: dict[Action, Step] = {
     A.REQUEST_TRANSFER: request_transfer,
     A.ACCEPT_TRANSFER: accept_transfer,
     A.REFUSE_TRANSFER: refuse_transfer,
+    A.ASSIGN: assign,
 }
 
 # The shortest way from a new case to each state.

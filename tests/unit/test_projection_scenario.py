@@ -184,6 +184,7 @@ def perform(app: Referrals, case_id: UUID, action: Action, rng: random.Random) -
     return None
 
 
+OWNERSHIP = 0.1  # the share of steps in which a case is assigned and a note added
 HOLDS = 0.15  # the share of steps in which a case's deadline waits, goes on or moves
 # Played by ``hold`` with its own random numbers, not drawn among the lifecycle's steps.
 HOLD_ACTIONS = (Action.SUSPEND_DEADLINE, Action.RESUME_DEADLINE, Action.EXTEND_DEADLINE)
@@ -256,6 +257,7 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
     rights = random.Random(seed + 1)  # apart, so the rest of the traffic stays as it was
     holds = random.Random(seed + 2)  # deadlines that wait or move, apart too
     moves = random.Random(seed + 3)  # correction and moving house, apart too
+    owners = random.Random(seed + 4)  # who owns a case and the notes on it, apart too
     people: list[tuple[str, str]] = []
     cases: list[UUID] = []
     for _ in range(steps):
@@ -287,6 +289,12 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
             basis = rights.choice(list(RestrictionBasis))
             app.restrict_processing(c.Restrict(case_id=case.id, basis=basis), CTX)
             app.lift_restriction(c.LiftRestriction(case_id=case.id), CTX)
+        if owners.random() < OWNERSHIP:  # assigned to a coordinator; a note added
+            with contextlib.suppress(DomainError):  # closed, restricted, erased, same owner
+                who = owners.choice(("c-01", "c-02"))
+                app.assign_case(c.Assign(case_id=case.id, coordinator=who), CTX)
+            with contextlib.suppress(DomainError):
+                app.add_note(c.AddNote(case_id=case.id, text=NOTE), CTX)
         if case.is_open and holds.random() < HOLDS:  # a deadline waits, goes on, or moves
             hold(app, case.id, holds)
         if moves.random() < 0.04:  # a wrong signal, a wrong detail, or the family moved
@@ -304,6 +312,7 @@ def play(app: Referrals, clock: FixedClock, seed: int, *, steps: int = 300) -> l
             Action.MERGE_INTO,
             *HOLD_ACTIONS,
             *MOVE_ACTIONS,
+            Action.ASSIGN,  # played apart, above
         )
         actions = [a for a in case.allowed_actions() if a not in household]
         if case.state.value == "escalated":  # escalating again: not drawn, traffic stays as was

@@ -23,6 +23,9 @@ _CASE_COMMANDS = {
     "suspension": "Termijn opgeschort",
     "resumption": "Termijn hervat",
     "extension": "Termijn verlengd",
+    "assignment": "Casus toegewezen",
+    "notitie": "Notitie toegevoegd",
+    "notes": "Notitie toegevoegd",
     "merge": "Casussen samengevoegd",
     "birth": "Geboorte vastgelegd",
 }
@@ -65,6 +68,7 @@ _REQUESTS = {
     "GET /cases/{case_id}": "Casus opgevraagd (API)",
     "GET /cases/{case_id}/history": "Geschiedenis opgevraagd (API)",
     "GET /cases/{case_id}/personal": "Persoonsgegevens opgevraagd (API)",
+    "GET /cases/{case_id}/notes": "Notities ingezien (API)",
     "GET /cases/{case_id}/fhir": "Casus als FHIR opgevraagd (API)",
     "POST /signals": "Signaal ingediend (API)",
     "GET /audit/access": "Toegangslog opgevraagd (API)",

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from adapters.http.access import load_visible_case
 from adapters.http.context import AttemptDep, ServicesDep, audited, get_read_models
-from adapters.http.dashboard import after_match_forms, charts, forms
+from adapters.http.dashboard import after_match_forms, charts, forms, owner_forms
 from adapters.http.dashboard.household import household_context
 from adapters.http.dashboard.labels import DONE
 from adapters.http.dashboard.messages import invalid_fields, refusal
@@ -20,6 +20,7 @@ from adapters.http.dashboard.render import page, redirect
 from adapters.http.dashboard.session import PREFIX, Coordinator, FormData, PageError
 from adapters.http.problems import NotFoundError
 from adapters.http.routers.cases import without_personal_data
+from adapters.http.routers.ownership import check_assignee
 from domain import reader_policy
 from domain.after_match import CLOSING_RESULTS, NeedResult, NextStep
 from domain.deadlines import next_deadline
@@ -31,7 +32,7 @@ from domain.reader_policy import Reader
 from domain.referral import Referral
 from domain.values import Actor, ActorRole, Dimension, MeldcodeStep, Need, Outcome
 from ks_engine import commands as c
-from ks_engine.access_log import AccessAction
+from ks_engine.access_log import AccessAction, PersonalDataPurpose, Purpose
 from ks_engine.principals import Principal
 
 router = APIRouter(prefix=f"{PREFIX}/casus", include_in_schema=False)
@@ -106,8 +107,10 @@ async def render_case(
     status: int = 200,
     typed: forms.Form | None = None,
     invalid: frozenset[str] = frozenset(),
+    notes_for: PersonalDataPurpose | None = None,
 ) -> Response:
-    """The case page; after a refused step, with what was typed and the refused fields."""
+    """The case page; after a refused step, with what was typed and the refused fields; with
+    the coordinators' notes opened when ``notes_for`` names why (the caller logs it)."""
     view, behind = await case_view(services, case.id, after)
     actions = [a.value for a in case.allowed_actions() if a is not Action.ADD_SIGNAL]
     today = services.referrals.clock().date()
@@ -151,6 +154,10 @@ async def render_case(
         **household_context(case, view),
     }
     context |= await run_in_threadpool(after_match_context, services, case)
+    context |= owner_forms.ownership_context(services, case, request.state.principal)
+    if notes_for is not None:
+        opened = await run_in_threadpool(owner_forms.notes_context, services, case, notes_for)
+        context["case_notes"] = opened
     return page(request, "case.html", context, status=status)
 
 
@@ -195,10 +202,25 @@ async def case_page(
     attempt: AttemptDep,
     na: int | None = None,
     gedaan: str | None = None,
+    notities: str | None = None,
 ) -> Response:
+    notes_for = _notes_purpose(notities)
     case = visible_case(case_id, principal, services, attempt)
+    if notes_for is not None and attempt is not None:  # reading the notes: logged as such
+        attempt.action = AccessAction.READ_PERSONAL_DATA
+        attempt.stated_purpose = Purpose(notes_for.value)
     after = na if na is not None and na > 0 else None
-    return await render_case(request, services, case, after=after, done=gedaan)
+    return await render_case(request, services, case, after=after, done=gedaan, notes_for=notes_for)
+
+
+def _notes_purpose(chosen: str | None) -> PersonalDataPurpose | None:
+    """The purpose the coordinator chose to read the notes for; a 422 page for another."""
+    if not chosen:
+        return None
+    try:
+        return PersonalDataPurpose(chosen)
+    except ValueError:
+        raise PageError(422, "Doel ontbreekt", "Kies waarvoor u de notities wilt inzien.") from None
 
 
 @router.post("/{case_id}/{action}", dependencies=[audited(AccessAction.UPDATE)])
@@ -213,7 +235,11 @@ async def act(
 ) -> Response:
     """Run one of the case page's forms as the application's command."""
     case = visible_case(case_id, principal, services, attempt)
-    command = after_match_forms.COMMANDS.get(action) or forms.COMMANDS.get(action)
+    command = (
+        after_match_forms.COMMANDS.get(action)
+        or owner_forms.COMMANDS.get(action)
+        or forms.COMMANDS.get(action)
+    )
     if command is None:
         raise PageError(404, "Onbekende actie", "Deze actie bestaat niet op de casuspagina.")
     if attempt is not None:  # the log names the step, not the route's {action} placeholder
@@ -228,6 +254,10 @@ async def act(
     )
     ctx = c.Context(actor=actor, causation_id=f"dashboard:{request.state.request_id}")
     try:
+        if action == "assignment":  # only to a coordinator of the case's municipality
+            check_assignee(
+                services, case, principal, forms.one(form, "coordinator") or principal.id
+            )
         result = await run_in_threadpool(command, services.referrals, case.id, expected, form, ctx)
     except ValidationError as exc:
         wrong = frozenset(_field_names(exc))

@@ -58,6 +58,7 @@ EVENTS: dict[str, str] = {
     "DeadlineSuspended": "Termijn opgeschort",
     "DeadlineResumed": "Termijn hervat",
     "DeadlineExtended": "Termijn verlengd",
+    "Assigned": "Casus toegewezen",
     "Restricted": "Verwerking beperkt (AVG art. 18)",
     "RestrictionLifted": "Beperking van de verwerking opgeheven",
     "SignalRetracted": "Melding ingetrokken (AVG art. 16)",
@@ -100,6 +101,7 @@ ACTIONS: dict[str, str] = {
     Action.REQUEST_TRANSFER: "Overdracht aan andere gemeente vragen",
     Action.ACCEPT_TRANSFER: "Overdracht accepteren",
     Action.REFUSE_TRANSFER: "Overdracht weigeren",
+    Action.ASSIGN: "Casus toewijzen",
 }
 
 # What a coordinator reads after a command was recorded (the key travels in the redirect).
@@ -119,6 +121,8 @@ DONE: dict[str, str] = {
     "suspension": "Vastgelegd: de termijn is opgeschort.",
     "resumption": "Vastgelegd: de termijn loopt weer.",
     "extension": "Vastgelegd: de termijn is verlengd.",
+    "assignment": "Vastgelegd: de casus is toegewezen.",
+    "notitie": "Vastgelegd: de notitie is versleuteld bewaard.",
 }
 
 CONSENT_STATUS: dict[str, str] = {

@@ -141,6 +141,7 @@ class QueueFilters:
     state: str = ""
     overdue: str = ""
     urgency: str = ""
+    toewijzing: str = ""  # "mijn": mijn casussen; "niemand": niet toegewezen
     sort: str = ""
     richting: str = ""
     pagina: int = 1
@@ -183,6 +184,7 @@ def _filters(
     state: Annotated[str, Query(max_length=40)] = "",
     overdue: Annotated[str, Query(max_length=5)] = "",
     urgency: Annotated[str, Query(max_length=20)] = "",
+    toewijzing: Annotated[str, Query(max_length=10)] = "",
     sort: Annotated[str, Query(max_length=20)] = "",
     richting: Annotated[str, Query(max_length=5)] = "",
     pagina: Annotated[str, Query(max_length=6)] = "",
@@ -193,6 +195,7 @@ def _filters(
         state=state if state in {*(s.value for s in OPEN_STATES), CLOSED} else "",
         overdue=overdue if overdue in ("ja", "nee") else "",
         urgency=urgency if urgency in {u.value for u in Urgency} else "",
+        toewijzing=toewijzing if toewijzing in ("mijn", "niemand") else "",
         sort=sort if sort in SORTS else "",
         richting=richting if richting == "af" else "",
         pagina=int(pagina) if pagina.isdigit() and int(pagina) > 0 else 1,
@@ -226,6 +229,8 @@ async def _queue(
                 **common,
                 states=[filters.state] if filters.state else None,
                 overdue={"ja": True, "nee": False}.get(filters.overdue),
+                assigned_to=principal.id if filters.toewijzing == "mijn" else None,
+                unassigned=filters.toewijzing == "niemand",
             )
         )
     rows: list[dict[str, Any]] = [

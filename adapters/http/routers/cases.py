@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -77,6 +77,13 @@ async def work_queue(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     after_position: AfterPosition = None,
+    assignment: Annotated[
+        Literal["mine", "unassigned"] | None,
+        Query(
+            description="`mine`: only the cases assigned to you (*mijn casussen*); "
+            "`unassigned`: only the cases no coordinator owns yet (*niet toegewezen*)."
+        ),
+    ] = None,
 ) -> WorkQueueOut:
     if municipality is not None and not principal.serves(municipality):
         raise ForbiddenError(f"you do not coordinate for municipality {municipality}")
@@ -92,6 +99,8 @@ async def work_queue(
                 overdue=overdue,
                 limit=limit,
                 cursor=cursor,
+                assigned_to=principal.id if assignment == "mine" else None,
+                unassigned=assignment == "unassigned",
             )
         )
     except ValueError:
