@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.access import CoordinatedCase
+from adapters.http.case_command import CaseCommandDep, CommandContext
 from adapters.http.context import AttemptDep, Coordinator, Services, ServicesDep, audited
 from adapters.http.problems import problem_responses
-from adapters.http.routers.commands import CommandContext, ExpectedVersion, run_command
 from adapters.http.schemas.commands import CommandOut
 from adapters.http.schemas.ownership import AssignmentIn, NoteAddedOut, NoteIn, NoteOut, NotesOut
 from domain.errors import InvalidValueError
@@ -44,20 +44,12 @@ def check_assignee(services: Services, case: Referral, principal: Principal, wan
     dependencies=[audited(AccessAction.UPDATE)],
     responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428),
 )
-def assign(
-    body: AssignmentIn,
-    case: CoordinatedCase,
-    principal: Coordinator,
-    version: ExpectedVersion,
-    ctx: CommandContext,
-    services: ServicesDep,
-    response: Response,
-) -> CommandOut:
+def assign(body: AssignmentIn, principal: Coordinator, call: CaseCommandDep) -> CommandOut:
     wanted = body.coordinator or principal.id
-    check_assignee(services, case, principal, wanted)
-    cmd = c.Assign(case_id=case.id, expected_version=version, coordinator=wanted)
-    return run_command(
-        services, response, "assign", lambda: services.referrals.assign_case(cmd, ctx)
+    check_assignee(call.services, call.case, principal, wanted)
+    return call.run(
+        call.referrals.assign_case,
+        c.Assign(case_id=call.case.id, expected_version=call.version, coordinator=wanted),
     )
 
 
