@@ -38,6 +38,9 @@ class CorrectionCommands(SignalIntake):
     if TYPE_CHECKING:
 
         def _versioned(self, cmd: c.CaseCommand) -> Referral: ...
+        def _notes_erasing(
+            self, case: Referral, *, reason: str, ctx: c.Context
+        ) -> tuple[list[Aggregate], list[str]]: ...
         def _commit(self, case: Referral, *others: Aggregate | None) -> CommandResult: ...
         def _member_indexes(self, case: Referral) -> list[PersonIndex]: ...
         def _name_lookups_forgetting(self, case: Referral) -> list[Aggregate]: ...
@@ -87,6 +90,12 @@ class CorrectionCommands(SignalIntake):
                     at=at,
                     causation_id=ctx.causation_id,
                 )
+                # The coordinators' notes go with the details (``ks_engine.ownership``).
+                notes, note_keys = self._notes_erasing(
+                    case, reason=ErasureReason.CORRECTION.value, ctx=ctx
+                )
+                work.update({n.id: n for n in notes if n.pending_events})
+                key_ids += note_keys
         elif wrong and case.personal_erased is None:
             kept = [p for p in case.sealed_personal if p not in wrong]
             details = self.vault.view(kept, None).details or PersonalDetails()

@@ -91,6 +91,11 @@ def test_a_refused_transition_answers_409_with_the_state_and_the_allowed_actions
         "suspend_deadline",
         "resume_deadline",
         "extend_deadline",
+        "retract_signal",
+        "correct_personal_details",
+        "request_transfer",
+        "accept_transfer",
+        "refuse_transfer",
         "assign",
     ]
     assert "cannot record consent" in body["detail"]

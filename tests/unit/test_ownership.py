@@ -15,10 +15,28 @@ from ks_engine.identity_map import IdentityRule
 from ks_engine.principals import Principal, Role
 from projections import case_view, work_queue
 from tests.conftest import FixedClock
-from tests.referral_builders import COORDINATOR, close, new_case
+from tests.referral_builders import (
+    COORDINATOR,
+    accept_transfer,
+    assign,
+    close,
+    new_case,
+    request_transfer,
+)
 from tests.unit.test_projection_scenario import CTX, make_event, referrals, signal_for
 
 TEXT = "Vader wil niet dat zijn moeder iets hoort."
+SIGNALLED = {
+    "municipality": "GM0928",
+    "person_pseudonym": "p" * 32,
+    "signal": {
+        "reporter": {"organisation": "verloskunde", "role": "midwife"},
+        "phase": "pregnancy",
+        "phase_date": "2027-03-01",
+        "risk_factors": ["debts"],
+        "urgency": "soon",
+    },
+}
 
 
 def test_a_case_is_assigned_taken_over_and_keeps_its_state(clock: FixedClock) -> None:
@@ -45,20 +63,7 @@ def test_assigning_twice_to_the_same_or_to_no_id_or_when_closed_is_refused(
 
 
 def test_the_queue_row_and_case_view_follow_the_owner() -> None:
-    signalled = make_event(
-        "Signalled",
-        {
-            "municipality": "GM0928",
-            "person_pseudonym": "p" * 32,
-            "signal": {
-                "reporter": {"organisation": "verloskunde", "role": "midwife"},
-                "phase": "pregnancy",
-                "phase_date": "2027-03-01",
-                "risk_factors": ["debts"],
-                "urgency": "soon",
-            },
-        },
-    )
+    signalled = make_event("Signalled", SIGNALLED)
     assigned = make_event("Assigned", {"coordinator": "c-2"}, seq=2, version=2)
     item = work_queue.apply(None, signalled, ServiceLevels())
     assert item is not None
@@ -142,3 +147,25 @@ def test_a_restricted_case_takes_no_note(clock: FixedClock) -> None:
     with pytest.raises(CaseRestrictedError):
         app.add_note(c.AddNote(case_id=case_id, text=TEXT), CTX)
     assert app.case_notes(case_id).notes == ()
+
+
+def test_a_case_that_moves_to_another_municipality_has_no_owner_there(
+    clock: FixedClock,
+) -> None:
+    case = new_case(clock())
+    assign(case, clock())
+    request_transfer(case, clock(), to="GM0882")
+    accept_transfer(case, clock())
+    assert (case.municipality, case.owner) == ("GM0882", None)
+    events = [make_event("Signalled", SIGNALLED)]
+    events.append(make_event("Assigned", {"coordinator": "c-02"}, seq=2, version=2))
+    moved = {"from_municipality": "GM0928", "to_municipality": "GM0882"}
+    events.append(make_event("CaseTransferred", moved, seq=3, version=3))
+    item, view = None, None
+    for e in events:
+        item = work_queue.apply(item, e, ServiceLevels())
+        view = case_view.apply(view, e)
+    assert item is not None
+    assert view is not None
+    assert (item.municipality, item.assignee) == ("GM0882", None)
+    assert (view.municipality, view.assignee) == ("GM0882", None)
