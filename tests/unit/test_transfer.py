@@ -27,6 +27,7 @@ from ks_engine import commands as c
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.settings import Settings
 from projections.case_view import apply as apply_view
+from projections.monitoring import apply as apply_monitoring
 from projections.work_queue import apply as apply_row
 from tests.conftest import FixedClock
 from tests.referral_builders import (
@@ -188,3 +189,25 @@ def test_events_after_the_transfer_are_published_under_the_new_municipality(
     assert (view.municipality, row.municipality, row.transfer) == (LANDGRAAF, LANDGRAAF, None)
     assert view.transfers[0]["from_municipality"] == KERKRADE
     assert person(BSN_A) not in repr([e.data for e in events[1:]])
+
+
+def test_monitoring_counts_each_event_for_the_municipality_the_case_was_in(
+    engine: Engine, clock: FixedClock
+) -> None:
+    app = engine.referrals
+    case_id = _case(engine)
+    app.request_consent(c.RequestConsent(case_id=case_id), coordinator_ctx())
+    _ask(engine, case_id)
+    app.accept_transfer(c.AcceptTransfer(case_id=case_id), RECEIVING)
+    app.record_consent(
+        c.RecordConsent(case_id=case_id, given=True, scope=["ggd-zuid-limburg"]), RECEIVING
+    )
+    facts, tallies = None, []
+    for e in published(app):
+        if e.case_id == str(case_id):
+            facts, counted, _ = apply_monitoring(facts, e)
+            tallies += counted
+    where = {(t.measure, t.municipality) for t in tallies}
+    assert ("cases_opened", KERKRADE) in where  # signalled in Kerkrade
+    assert ("consent", LANDGRAAF) in where  # consent recorded after the move
+    assert ("consent", KERKRADE) not in where

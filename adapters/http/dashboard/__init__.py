@@ -24,7 +24,9 @@ from adapters.http.dashboard import (
     pages,
     personal,
     region,
+    rights,
     search,
+    transfer_forms,
 )
 from adapters.http.dashboard.render import HERE, body_refused, page_error
 from adapters.http.dashboard.session import PREFIX, PageError
@@ -41,6 +43,8 @@ def install_dashboard(app: FastAPI) -> None:
         ownership,
         case,
         case_as_of,
+        transfer_forms,
+        rights,
         meetings,
         meeting_forms,
         meeting_discussion,

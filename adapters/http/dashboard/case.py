@@ -12,7 +12,13 @@ from pydantic import ValidationError
 
 from adapters.http.access import load_visible_case
 from adapters.http.context import AttemptDep, ServicesDep, audited, get_read_models
-from adapters.http.dashboard import after_match_forms, charts, forms, owner_forms
+from adapters.http.dashboard import (
+    after_match_forms,
+    charts,
+    forms,
+    owner_forms,
+    transfer_forms,
+)
 from adapters.http.dashboard.household import household_context
 from adapters.http.dashboard.labels import DONE
 from adapters.http.dashboard.messages import invalid_fields, refusal
@@ -190,6 +196,21 @@ def after_match_context(services: ServicesDep, case: Referral) -> dict[str, Any]
         "evaluations": list(case.evaluations),
         "earlier_case": services.referrals.earlier_case(case),
         "followed_by": case.followed_by,
+        **transfer_context(services, case),
+    }
+
+
+def transfer_context(services: ServicesDep, case: Referral) -> dict[str, Any]:
+    """A transfer waiting for its answer, and the region's other Knooppunten to ask."""
+    region = services.referrals.region
+    asked = case.transfer_request
+    knooppunten = region.knooppunten if region else ()
+    return {
+        "transfer_request": asked,
+        "transfer_to_name": region.name_of(asked["to_municipality"]) if region and asked else "",
+        "transfer_targets": [
+            (m, region.name_of(m) if region else m) for m in knooppunten if m != case.municipality
+        ],
     }
 
 
@@ -238,6 +259,7 @@ async def act(
     command = (
         after_match_forms.COMMANDS.get(action)
         or owner_forms.COMMANDS.get(action)
+        or transfer_forms.COMMANDS.get(action)
         or forms.COMMANDS.get(action)
     )
     if command is None:

@@ -123,6 +123,13 @@ DONE: dict[str, str] = {
     "extension": "Vastgelegd: de termijn is verlengd.",
     "assignment": "Vastgelegd: de casus is toegewezen.",
     "notitie": "Vastgelegd: de notitie is versleuteld bewaard.",
+    "transfer": "Vastgelegd: de overdracht is gevraagd; de ontvangende gemeente beslist.",
+    "transfer-acceptance": "Overgenomen: deze casus loopt nu in uw gemeente.",
+    "transfer-refusal": "Vastgelegd: de overdracht is geweigerd; de casus blijft waar hij was.",
+    "retraction": "Vastgelegd: de melding is ingetrokken.",
+    "correction": "Vastgelegd: de persoonsgegevens zijn gecorrigeerd; de oude versie is gewist.",
+    "restriction": "Vastgelegd: de verwerking is beperkt.",
+    "restriction-lifting": "Vastgelegd: de beperking is opgeheven.",
 }
 
 CONSENT_STATUS: dict[str, str] = {

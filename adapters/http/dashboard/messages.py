@@ -44,6 +44,17 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("already has an open case", "er loopt al een andere casus voor deze persoon"),
     ("choose at least one offer", "kies ten minste één aanbod"),
     ("name the lead professional", "noem de regievoerende professional"),
+    ("has no signal", "de casus heeft geen melding met dit nummer"),
+    ("both given a new value and removed", "een gegeven kan niet tegelijk gewijzigd en gewist"),
+    ("name at least one field", "vul een nieuw gegeven in of kies een gegeven om te wissen"),
+    ("runs no Knooppunt", "die gemeente heeft (nog) geen Knooppunt in de regio"),
+    (": the case is in ", "de casus hoort al bij die gemeente"),
+    (
+        "who in the family agreed",
+        "leg vast wie in het gezin met de overdracht instemde, hoe en wanneer",
+    ),
+    ("not escalated under the Meldcode", "de casus is niet opgeschaald onder de Meldcode"),
+    ("every signal on it was retracted", "alle meldingen van deze casus zijn ingetrokken"),
     (
         "needs its legal basis",
         "geef de wettelijke grondslag en een onderbouwing van minstens 10 tekens",
@@ -78,6 +89,17 @@ FIELDS: dict[str, str] = {
     "given": "Antwoord van de familie",
     "confirm": "Bevestiging",
     "next_step": "Hoe verder",
+    "to_municipality": "Nieuwe gemeente",
+    "basis": "Grondslag",
+    "given_by": "Wie stemde in",
+    "method": "Hoe",
+    "given_on": "Op welke dag",
+    "signal_number": "Melding",
+    "name": "Naam",
+    "birth_date": "Geboortedatum",
+    "phone": "Telefoon",
+    "address": "Adres",
+    "remove": "Te wissen gegevens",
 }
 
 _PROBLEMS: dict[str, str] = {
@@ -126,6 +148,14 @@ def _listed(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} en {words[-1]}"
 
 
+def _transfer_reason(message: str) -> str | None:
+    if "waits for its answer" in message:
+        return "er wacht al een overdracht van deze casus op antwoord"
+    if "no transfer was asked for" in message:
+        return "er is geen overdracht van deze casus gevraagd"
+    return None
+
+
 def refusal(exc: DomainError, names: Mapping[str, str] | None = None) -> str:
     """The Dutch message for a refused command; ``names``: organisations' names by id."""
     if isinstance(exc, VersionConflictError):
@@ -139,6 +169,8 @@ def refusal(exc: DomainError, names: Mapping[str, str] | None = None) -> str:
         state = STATES.get(exc.state, exc.state)
         why = _consent_reason(exc, names or {})
         return f"Dit kan niet zonder toestemming: {why} (status: {state})."
+    if isinstance(exc, IllegalTransitionError) and (moving := _transfer_reason(str(exc))):
+        return f"Dit kan niet: {moving}."
     if isinstance(exc, IllegalTransitionError):
         state = STATES.get(exc.state, exc.state)
         return f"Dit kan niet in de huidige status ({state}). Nu mogelijk: {_allowed(exc.allowed)}."

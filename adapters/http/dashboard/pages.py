@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import ServicesDep, audited, get_read_models
+from adapters.http.dashboard.labels import DONE
 from adapters.http.dashboard.render import page, redirect, sign_in_page
 from adapters.http.dashboard.session import (
     COOKIE,
@@ -27,6 +28,7 @@ from adapters.http.dashboard.session import (
     same_origin,
     set_session,
 )
+from adapters.http.dashboard.transfer_forms import incoming_transfers
 from adapters.http.oidc_client import SignInFailedError
 from adapters.http.routers.cases import without_personal_data
 from domain.lifecycle import OPEN_STATES, State
@@ -259,9 +261,13 @@ async def work_queue(
     principal: Coordinator,
     services: ServicesDep,
     filters: Filters,
+    gedaan: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     rows, total = await _queue(principal, services, filters)
-    return page(request, "work_queue.html", _queue_context(filters, rows, total))
+    context = _queue_context(filters, rows, total)
+    context["incoming"] = await incoming_transfers(principal, services)
+    context["done"] = DONE.get(gedaan)
+    return page(request, "work_queue.html", context)
 
 
 @router.get("/werkvoorraad/rijen", dependencies=[audited(AccessAction.READ)])
