@@ -75,23 +75,43 @@ class Gate:
 
 class FlakyPublishes:
     """The relay's JetStream context, whose publishes numbered ``fail_on`` raise an error no
-    component expects (everything else goes to the real server)."""
+    component expects (everything else goes to the real server). The relay publishes its
+    windows on the context's connection (``adapters.nats.ordered_publish``), so the count is
+    kept there too."""
 
     def __init__(self, js: JetStreamContext, fail_on: set[int]) -> None:
         self._js = js
+        self._nc = _FlakyConnection(self, js._nc)
         self.fail_on = fail_on
         self.publishes = 0
         self.failed = 0
 
-    async def publish(self, *args: Any, **kwargs: Any) -> Any:
+    def count(self) -> None:
         self.publishes += 1
         if self.publishes in self.fail_on:
             self.failed += 1
             raise RuntimeError("injected failure")
+
+    async def publish(self, *args: Any, **kwargs: Any) -> Any:
+        self.count()
         return await self._js.publish(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._js, name)
+
+
+class _FlakyConnection:
+    """The connection under ``FlakyPublishes``: its publishes are counted with the context's."""
+
+    def __init__(self, owner: FlakyPublishes, nc: Any) -> None:
+        self._owner, self._real = owner, nc
+
+    async def publish(self, *args: Any, **kwargs: Any) -> Any:
+        self._owner.count()
+        return await self._real.publish(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
 
 
 @dataclass
@@ -170,8 +190,10 @@ async def with_flaky_relay(
     made: list[FlakyPublishes] = []
 
     def override(engine: Engine, link: NatsLink, _: StatusBoard) -> dict[str, Component]:
-        # The fifth publish fails, and the twelfth (counted on, after the first restart).
-        made.append(FlakyPublishes(link.js, fail_on={5, 12}))
+        # The 25th publish fails, and the 40th (counted on, after the first restart). The first
+        # 20 signals give 20 feedback messages and 20 events, each window's feedback before its
+        # events: by the 25th publish some events are out, whatever the windows were.
+        made.append(FlakyPublishes(link.js, fail_on={25, 40}))
         return {"relay": partial(run_relay, engine, cast(JetStreamContext, made[0]))}
 
     async for stack in start(tmp_path, nats_server, override):
@@ -190,7 +212,7 @@ async def test_a_failing_relay_restarts_while_the_others_carry_on_and_it_loses_n
     plan = Plan.of(persons=25, signals=40, prefix="supervised", seed=15)
     before, during = Plan(plan.signals[:20]), Plan(plan.signals[20:])
 
-    # Signals come in; the relay's fifth publish fails: it waits to restart (the gate is shut).
+    # Signals come in; the relay's 25th publish fails: it waits to restart (the gate is shut).
     await publish(stack.link.nc, before)
     await stack.until(lambda: stack.board.snapshot()["relay"].restarts == 1, "the relay failed")
     status, body = await stack.ready()
@@ -221,7 +243,7 @@ async def test_a_failing_relay_restarts_while_the_others_carry_on_and_it_loses_n
     assert await last_relayed_position(js) == relayed_before  # the relay really was down
     assert stack.gate.delays == [pytest.approx(0.5, rel=0.2)]
 
-    # Let go: the relay starts again, fails once more on its twelfth publish, restarts at once.
+    # Let go: the relay starts again, fails once more on its 40th publish, restarts at once.
     stack.gate.opened.set()
 
     async def relay_back() -> bool:
