@@ -33,18 +33,30 @@ class CaseLookup(Aggregate):
     def create_id(kind: str, municipality: str, key: str) -> UUID:
         return lookup_id(kind, municipality, key)
 
+    @classmethod
+    def open(cls, kind: str, municipality: str, key: str) -> CaseLookup:
+        """A new entry for ``key``; its id is derived from the key, its event does not carry
+        the key itself (a blind name key would tie the entry to a person)."""
+        return cls._create(
+            cls.Created,
+            id=lookup_id(kind, municipality, key),
+            kind=kind,
+            municipality=municipality,
+            key="",
+        )
+
     @event("Created")
     def __init__(self, kind: str, municipality: str, key: str) -> None:
-        self.case_ids: list[UUID] = []
+        self.case_ids: list[UUID | str] = []  # a name lookup's are sealed (see PersonIndex)
 
     @event("CaseAdded")
-    def add(self, case_id: UUID) -> None:
+    def add(self, case_id: UUID | str) -> None:
         """The key finds this case from now on."""
         if case_id not in self.case_ids:
             self.case_ids.append(case_id)
 
     @event("CaseRemoved")
-    def remove(self, case_id: UUID) -> None:
+    def remove(self, case_id: UUID | str) -> None:
         """The key no longer finds this case (its personal details were erased)."""
         if case_id in self.case_ids:
             self.case_ids.remove(case_id)

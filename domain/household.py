@@ -10,6 +10,7 @@ identifier (names and birth dates are sealed with the case's personal details).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -138,3 +139,21 @@ def _records(case: Any) -> list[Json]:
 def member_pseudonyms(case: Any) -> list[str]:
     """Every pseudonym the case is known by: the parent's, the co-parent's, the children's."""
     return [m["pseudonym"] for m in members_of(case) if m["pseudonym"]]
+
+
+PSEUDONYM_FIELDS = frozenset({"pseudonym", "person_pseudonym", "child_pseudonym"})
+
+
+def map_pseudonyms(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` with every pseudonym field (at any depth) passed through ``change``: what a
+    case takes over from another case is sealed anew under its own link key."""
+    if isinstance(value, dict):
+        return {
+            k: change(v)
+            if k in PSEUDONYM_FIELDS and isinstance(v, str)
+            else map_pseudonyms(v, change)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [map_pseudonyms(v, change) for v in value]
+    return value

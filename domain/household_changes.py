@@ -8,6 +8,7 @@ joins it from then on (the application re-points their matching-index entries).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -16,7 +17,7 @@ from eventsourcing.domain import event
 
 from domain import guards
 from domain.errors import InvalidValueError
-from domain.household import MemberRole, members_of, unborn_due_dates
+from domain.household import MemberRole, map_pseudonyms, members_of, unborn_due_dates
 from domain.lifecycle import Action, State
 from domain.personal_data import PersonalDataHolder
 from domain.values import Actor, Outcome
@@ -84,9 +85,18 @@ class HouseholdChanges(PersonalDataHolder):
             self.sealed_personal.append(dict(personal))
         self.last_activity_at = occurred_at
 
-    def merge_in(self, other: HouseholdChanges, *, actor: Actor, at: datetime, cid: str) -> None:
+    def merge_in(
+        self,
+        other: HouseholdChanges,
+        *,
+        actor: Actor,
+        at: datetime,
+        cid: str,
+        reseal: Callable[[str], str] | None = None,
+    ) -> None:
         """Take ``other`` (an open case of the same household) into this one; ``other`` must
-        record its side with :meth:`merge_into` in the same transaction."""
+        record its side with :meth:`merge_into` in the same transaction. ``reseal`` seals
+        ``other``'s pseudonyms under this case's link key (``ks_engine.case_links``)."""
         guards.check_transition(self.id, self.state, Action.MERGE)
         guards.check_transition(other.id, other.state, Action.MERGE_INTO)
         self.refuse_if_erased("merge cases")
@@ -96,25 +106,38 @@ class HouseholdChanges(PersonalDataHolder):
                 f"cannot merge case {other.id} into case {self.id}: only two different cases "
                 "of one municipality can be merged"
             )
-        self._cases_merged(**self._merge_body(other), **_cause(actor, at, cid))
+        self._cases_merged(**self._merge_body(other, reseal), **_cause(actor, at, cid))
 
-    def merge_into(self, kept: HouseholdChanges, *, actor: Actor, at: datetime, cid: str) -> None:
+    def merge_into(
+        self,
+        kept: HouseholdChanges,
+        *,
+        actor: Actor,
+        at: datetime,
+        cid: str,
+        reseal: Callable[[str], str] | None = None,
+    ) -> None:
         """Record that this case was taken into ``kept``: it closes, its history kept."""
         guards.check_transition(self.id, self.state, Action.MERGE_INTO)
-        self._cases_merged(**kept._merge_body(self), **_cause(actor, at, cid))
+        self._cases_merged(**kept._merge_body(self, reseal), **_cause(actor, at, cid))
 
-    def _merge_body(self, other: HouseholdChanges) -> Json:
+    def _merge_body(
+        self, other: HouseholdChanges, reseal: Callable[[str], str] | None = None
+    ) -> Json:
         """What ``CasesMerged`` carries on both cases: the merged case's members (its parent
         as the other parent), its signal records and its sealed personal details."""
         members = [
             dict(m, role=MemberRole.CO_PARENT.value if m["role"] == "parent" else m["role"])
             for m in members_of(other)
         ]
+        signals = [dict(s) for s in other.signals]
+        if reseal is not None:
+            members, signals = map_pseudonyms([members, signals], reseal)
         return {
             "kept_case_id": str(self.id),
             "merged_case_id": str(other.id),
             "members": members,
-            "signals": [dict(s) for s in other.signals],
+            "signals": signals,
             "personal": [dict(p) for p in other.sealed_personal],
         }
 

@@ -6,6 +6,7 @@ then trigger an event. Event bodies only assign state: they re-run on every repl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -20,7 +21,7 @@ from domain.correction import Correctable
 from domain.deadline_holds import DeadlineHolds
 from domain.errors import InvalidValueError
 from domain.escalation import EscalationPurpose, lifted_for
-from domain.household import member_pseudonyms, members_of
+from domain.household import map_pseudonyms, member_pseudonyms, members_of
 from domain.lifecycle import Action, State, allowed_actions
 from domain.redaction import redact_bsns
 from domain.restriction import Restrictable
@@ -100,12 +101,19 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
 
     @classmethod
     def follow_up(
-        cls, earlier: Referral, *, actor: Actor, at: datetime, causation_id: str
+        cls,
+        earlier: Referral,
+        *,
+        actor: Actor,
+        at: datetime,
+        causation_id: str,
+        reseal: Callable[[str], str] | None = None,
     ) -> Referral:
         """Open the linked follow-up case of a closed case that is reopened (*heropend*).
 
         It copies the codes of the latest signal, not the sealed personal details: those stay
         under the earlier case's key (and are erased with it); further signals bring their own.
+        ``reseal`` seals the copied pseudonyms under the follow-up's own link key.
         """
         if not earlier.signals:
             raise InvalidValueError(
@@ -113,10 +121,13 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
             )
         # Not the partner's signal: its source stays behind (no feedback of a coordinator's step).
         signal = {k: v for k, v in earlier.signals[-1].items() if k not in ("at", "source")}
+        person = earlier.person_pseudonym
+        if reseal is not None:
+            signal, person = map_pseudonyms(signal, reseal), reseal(person)
         return cls._create(
             cls.Signalled,
             municipality=earlier.municipality,
-            person_pseudonym=earlier.person_pseudonym,
+            person_pseudonym=person,
             signal=dict(signal, signal_key=f"reopening:{earlier.id}"),
             personal={},
             follows=str(earlier.id),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
 
     from ks_engine.application import CommandResult
+    from ks_engine.case_links import CaseLinks, IndexRefs
     from ks_engine.signal_intake import A
 
 
@@ -44,6 +45,10 @@ class AfterMatchCommands:
         ) -> A | None: ...
         def get_case(self, case_id: UUID) -> Referral: ...
         def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]: ...
+        def member_pseudonyms(self, case: Referral) -> list[str]: ...
+
+        links: CaseLinks
+        refs: IndexRefs
 
     def start_support(self, cmd: c.StartSupport, ctx: c.Context) -> CommandResult:
         """Record that the matched support began (by a coordinator or the providing partner)."""
@@ -153,9 +158,14 @@ class AfterMatchCommands:
         join it. Refused while the person already has another open case.
         """
         earlier = self._case_for(cmd)
+        earlier.refuse_if_erased("reopen the case")  # its link to the person is gone
         at = self.clock()
         follow_up = Referral.follow_up(
-            earlier, actor=ctx.actor, at=at, causation_id=ctx.causation_id
+            earlier,
+            actor=ctx.actor,
+            at=at,
+            causation_id=ctx.causation_id,
+            reseal=self.links.resealer(self.links.new_key()),
         )
         earlier.reopen(
             follow_up_id=str(follow_up.id),
@@ -164,17 +174,17 @@ class AfterMatchCommands:
             at=at,
             causation_id=ctx.causation_id,
         )
-        index_id = person_index_id(earlier.municipality, earlier.person_pseudonym)
-        index = self._find(PersonIndex, index_id, {})
+        person = self.member_pseudonyms(earlier)[0]
+        index = self._find(PersonIndex, person_index_id(earlier.municipality, person), {})
         if index is None:
-            index = PersonIndex(earlier.municipality, earlier.person_pseudonym, follow_up.id)
-        elif index.open_case_id is not None:
+            index = PersonIndex.open(earlier.municipality, person, self.refs.new(follow_up.id))
+        elif (open_case := self.refs.case_of(index.open_case_id)) is not None:
             raise InvalidValueError(
                 f"cannot reopen case {earlier.id}: the person already has an open case, "
-                f"{index.open_case_id}; add to that case instead"
+                f"{open_case}; add to that case instead"
             )
         else:
-            index.case_opened(follow_up.id)
+            index.case_opened(self.refs.for_case(index.case_ids, follow_up.id))
         # One transaction: the earlier case's next version guards against a double reopening.
         read_version = earlier.version - len(earlier.pending_events)
         try:
@@ -196,10 +206,11 @@ class AfterMatchCommands:
         """
         if case.follows is not None:
             return UUID(case.follows)
-        index = self._find(
-            PersonIndex, person_index_id(case.municipality, case.person_pseudonym), {}
-        )
-        last = getattr(index, "last_closed_case_id", None) if index is not None else None
+        members = self.member_pseudonyms(case)
+        if not members:  # erased: the case no longer knows its person
+            return None
+        index = self._find(PersonIndex, person_index_id(case.municipality, members[0]), {})
+        last = self.refs.case_of(index.last_closed_case_id) if index is not None else None
         if last is None or last == case.id:
             return None
         earlier = self.get_case(last)

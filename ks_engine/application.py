@@ -25,6 +25,7 @@ from domain.referral import Referral
 from domain.region import Region
 from ks_engine import commands as c
 from ks_engine.after_match import AfterMatchCommands
+from ks_engine.case_links import CaseLinks, IndexRefs, entry_keys, key_of
 from ks_engine.case_lookups import name_keys
 from ks_engine.case_search import CaseSearch
 from ks_engine.catalogue_maintenance import CatalogueMaintenance
@@ -78,6 +79,8 @@ class Referrals(
         super().__init__(env)
         # Without a vault of the store's own, data keys live (and die) with this process.
         self.vault = vault or PersonalDataVault(MemoryKeyStore())
+        self.links = CaseLinks(self.vault.keys)  # a case's pseudonyms, sealed under its key
+        self.refs = IndexRefs(self.links)  # case ids in index entries, sealed per entry
         self._seed_catalogue = catalogue  # until the menukaart is first changed (see mixin)
         self.region = region
         self._existing = existing
@@ -206,7 +209,7 @@ class Referrals(
         )
         indexes = self._member_indexes(case)
         for index in indexes:
-            index.case_released(case.id)
+            index.case_released(self.refs.for_case(index.case_ids, case.id))
         return self._commit(case, *indexes)
 
     # -- queries --------------------------------------------------------------------------
@@ -230,23 +233,36 @@ class Referrals(
         self, case_id: UUID, ctx: c.Context, reason: ErasureReason = ErasureReason.REQUEST
     ) -> CommandResult:
         """Erase the person's details and the coordinators' notes: record it, release the person
-        from the matching index (a new signal opens a new case), then destroy the data keys.
+        from the matching index and the name lookups (a new signal opens a new case), then
+        destroy the data keys.
 
         Running it again on an erased case finishes an interrupted erasure and changes no
-        history; IllegalTransitionError is not raised for that case.
+        history; IllegalTransitionError is not raised for that case. The case's link key goes
+        with its data keys: its sealed pseudonyms (in its events and in the access log) then
+        tie it to no one.
         """
         case = self.get_case(case_id)
-        indexes = [
-            i for i in self._member_indexes(case) if case.id in (i.open_case_id, *i.case_ids)
-        ]
-        for index in indexes:
-            index.forget(case.id)
-        changed: list[Aggregate] = list(indexes)
+        refs: list[object] = []  # the entries naming the case: their keys are destroyed too
+        changed: list[Aggregate] = []
+        for index in self._member_indexes(case):
+            found = [r for r in (index.open_case_id, *index.case_ids) if r is not None]
+            ref = self.refs.find(found, case.id)
+            if ref is not None:
+                index.forget(ref)
+                changed.append(index)
+                refs.append(ref)
         # The coordinators' notes go with the details (also when an erasure is finished).
         notes, note_keys = self._notes_erasing(case, reason=reason.value, ctx=ctx)
         changed += [n for n in notes if n.pending_events]
+        link = key_of(case.person_pseudonym)  # the case's pseudonyms are sealed under it
         if case.personal_erased is None:
-            changed += self._name_lookups_forgetting(case)
+            changed += self._name_lookups_forgetting(case, refs)
+        # The entries' own keys go first: once the entries are recorded as forgotten, nothing
+        # would find those keys again (an erasure interrupted after its commit is finished by
+        # running it again, from the case's own keys). Meanwhile a next signal about the
+        # person opens a new case, as it will after the erasure.
+        self.vault.destroy(entry_keys(refs))
+        if case.personal_erased is None:
             key_ids = case.erase_personal_data(
                 reason=reason, actor=ctx.actor, at=self.clock(), causation_id=ctx.causation_id
             )
@@ -256,7 +272,7 @@ class Referrals(
             recordings = self.save(*changed) if changed else []
             position = recordings[-1].notification.id if recordings else 0
             result = CommandResult(case.id, case.version, position)
-        self.vault.destroy([*key_ids, *note_keys])
+        self.vault.destroy([*key_ids, *note_keys, *([link] if link else [])])
         return result
 
     def suggest_support(self, case_id: UUID) -> list[Suggestion]:
@@ -282,26 +298,36 @@ class Referrals(
         )
 
     # -- helpers --------------------------------------------------------------------------
-    def _name_lookups_forgetting(self, case: Referral) -> list[Aggregate]:
+    def _name_lookups_forgetting(self, case: Referral, refs: list[object]) -> list[Aggregate]:
         """The name lookups that find the case, each told to forget it: read while the
-        names can still be opened, before the data keys are destroyed."""
+        names can still be opened, before the data keys are destroyed. Their references to
+        the case are added to ``refs`` (their keys go with the case's)."""
         details = self.personal_details(case.id).details
         found = [
             self._find(CaseLookup, lookup_id("name", case.municipality, key), {})
             for key in name_keys(self.name_index, details)
         ]
-        lookups = [f for f in found if f is not None and case.id in f.case_ids]
-        for lookup in lookups:
-            lookup.remove(case.id)
-        return list(lookups)
+        lookups: list[Aggregate] = []
+        for lookup in found:
+            ref = self.refs.find(lookup.case_ids, case.id) if lookup is not None else None
+            if lookup is not None and ref is not None:
+                lookup.remove(ref)
+                lookups.append(lookup)
+                refs.append(ref)
+        return lookups
 
     def _member_indexes(self, case: Referral) -> list[PersonIndex]:
         """The matching-index entries of every household member of the case."""
         found = [
             self._find(PersonIndex, person_index_id(case.municipality, p), {})
-            for p in case.member_pseudonyms
+            for p in self.member_pseudonyms(case)
         ]
         return [i for i in found if i is not None]
+
+    def member_pseudonyms(self, case: Referral) -> list[str]:
+        """The household members' pseudonyms opened from their seal (none once erased)."""
+        opened = [self.links.unseal(p) for p in case.member_pseudonyms]
+        return [p for p in opened if p is not None]
 
     def _case_for(self, cmd: c.CaseCommand) -> Referral:
         case = self.get_case(cmd.case_id)

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 from domain.blind_index import NameIndex
 from domain.case_lookup import CaseLookup, case_number, lookup_id
 from domain.values import PersonalDetails
+from ks_engine.case_links import IndexRefs
 
 A = TypeVar("A", bound=Aggregate)
 Finder = Callable[[type[CaseLookup], UUID, dict[UUID, Aggregate]], CaseLookup | None]
@@ -37,16 +38,20 @@ def add_to_lookups(
     case_id: UUID,
     municipality: str,
     keyed: list[tuple[str, str]],
+    refs: IndexRefs,
 ) -> None:
-    """Let each ``(kind, key)`` find the case; entries are read first, created when new."""
+    """Let each ``(kind, key)`` find the case; entries are read first, created when new.
+
+    A name lookup (its id derived from a name) names the case sealed (``IndexRefs``); a case
+    number names no person and keeps the case id in clear."""
     for kind, key in keyed:
         entry_id = lookup_id(kind, municipality, key)
         entry = find(CaseLookup, entry_id, work)
         if entry is None:
-            entry = CaseLookup(kind=kind, municipality=municipality, key=key)
-        elif case_id in entry.case_ids:
+            entry = CaseLookup.open(kind, municipality, key)
+        elif case_id in entry.case_ids or (kind == "name" and refs.find(entry.case_ids, case_id)):
             continue
-        entry.add(case_id)
+        entry.add(refs.new(case_id) if kind == "name" else case_id)
         work[entry.id] = entry
 
 

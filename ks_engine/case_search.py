@@ -44,7 +44,7 @@ class CaseSearch(SignalIntake):
         for municipality in municipalities:
             if pseudonym is not None:
                 index = self._find(PersonIndex, person_index_id(municipality, pseudonym), {})
-                found += index.case_ids if index is not None else []
+                found += self.refs.cases(index.case_ids) if index is not None else []
             if number is not None:
                 found += self._by_number(municipality, number)
             if family_name is not None and birth_date is not None:
@@ -81,4 +81,4 @@ class CaseSearch(SignalIntake):
     def _lookup(self, kind: str, municipality: str, key: str) -> list[UUID]:
         work: dict[UUID, Aggregate] = {}
         entry = self._find(CaseLookup, lookup_id(kind, municipality, key), work)
-        return list(entry.case_ids) if entry is not None else []
+        return self.refs.cases(entry.case_ids) if entry is not None else []

@@ -302,7 +302,7 @@ def asyncapi_document() -> dict[str, Any]:
             "referralEvents": {
                 "address": "ks.events.{municipality}.{eventName}",
                 "description": "Stream KS_EVENTS (append-only): every stored referral event as "
-                "a CloudEvent; pseudonyms, codes and dates only.",
+                "a CloudEvent; codes and dates only, no pseudonym.",
                 "parameters": {
                     "municipality": {"description": "CBS code of the case."},
                     "eventName": {"enum": _EVENT_NAMES},

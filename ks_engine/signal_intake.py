@@ -26,6 +26,7 @@ from domain.referral import Referral
 from domain.signal_record import SignalRecord, signal_record_id
 from domain.values import Phase, Signal
 from ks_engine import commands as c
+from ks_engine.case_links import CaseLinks, IndexRefs, key_of
 from ks_engine.case_lookups import add_to_lookups, name_keys, new_case_keys
 from ks_engine.keystore import PersonalDataVault
 
@@ -51,6 +52,8 @@ class SignalIntake(Application[UUID]):
 
     MAX_CONFLICT_RETRIES = 3
     vault: PersonalDataVault
+    links: CaseLinks
+    refs: IndexRefs
     name_index: NameIndex | None = None  # set by the composition root: search by name
     clock: Callable[[], datetime]
     _existing: ExistenceQuery | None
@@ -157,13 +160,13 @@ class SignalIntake(Application[UUID]):
                 indexes[pseudonym] = None
             else:
                 indexes[pseudonym] = self._find(PersonIndex, index_id, work)
-        open_ids = list(
-            dict.fromkeys(i.open_case_id for i in indexes.values() if i and i.open_case_id)
-        )
+        opened = [self.refs.case_of(i.open_case_id) for i in indexes.values() if i]
+        open_ids = list(dict.fromkeys(o for o in opened if o is not None))
         if open_ids:
             case = self._find(Referral, open_ids[0], work)
             assert case is not None, "the matching index names a case that does not exist"
             case.refuse_if_erased("add a signal")  # before a key is used for nothing
+            signal = self.links.seal_signal(signal, key_of(case.person_pseudonym))
             self._birth_reported(case, signal, ctx, at)
             sealed, _ = self.vault.seal(signal.personal, case.personal_key_id)
             case.add_signal(
@@ -175,6 +178,7 @@ class SignalIntake(Application[UUID]):
                 related_cases=open_ids[1:],
             )
         else:
+            signal = self.links.seal_signal(signal, self.links.new_key())
             sealed, _ = self.vault.seal(signal.personal, None)
             case = Referral.signal(
                 signal,
@@ -186,14 +190,12 @@ class SignalIntake(Application[UUID]):
         work[case.id] = case
         keyed = [] if open_ids else new_case_keys(case.id)
         keyed += [("name", k) for k in name_keys(self.name_index, signal.personal)]
-        add_to_lookups(self._find, work, case.id, case.municipality, keyed)
+        add_to_lookups(self._find, work, case.id, case.municipality, keyed, self.refs)
         for pseudonym, index in indexes.items():
             if index is None:
-                index = PersonIndex(
-                    municipality=signal.municipality, person_pseudonym=pseudonym, case_id=case.id
-                )
-            elif index.open_case_id is None:
-                index.case_opened(case.id)
+                index = PersonIndex.open(signal.municipality, pseudonym, self.refs.new(case.id))
+            elif self.refs.case_of(index.open_case_id) is None:
+                index.case_opened(self.refs.for_case(index.case_ids, case.id))
             else:
                 continue
             work[index.id] = index

@@ -14,6 +14,7 @@ from domain.case_lookup import CaseLookup, lookup_id
 from domain.errors import InvalidValueError
 from domain.person_index import PersonIndex, person_index_id
 from ks_engine import commands as c
+from ks_engine.case_links import entry_keys
 from ks_engine.case_lookups import add_to_lookups, name_keys, new_case_keys
 from ks_engine.signal_intake import SignalIntake
 
@@ -38,6 +39,7 @@ class TransferCommands(SignalIntake):
         def _commit(self, case: Referral, *others: Aggregate | None) -> CommandResult: ...
         def _member_indexes(self, case: Referral) -> list[PersonIndex]: ...
         def personal_details(self, case_id: UUID) -> PersonalDetailsView: ...
+        def member_pseudonyms(self, case: Referral) -> list[str]: ...
 
     def request_transfer(self, cmd: c.RequestTransfer, ctx: c.Context) -> CommandResult:
         """Ask the Knooppunt of ``cmd.to_municipality`` (one of the region's) to take over."""
@@ -69,18 +71,20 @@ class TransferCommands(SignalIntake):
             actor=ctx.actor, at=self.clock(), causation_id=ctx.causation_id
         )
         work: dict[UUID, Aggregate] = {}
+        refs: list[object] = []  # entries in the old municipality that stop naming the case
         for index in leaving:
-            index.forget(case.id)
-            work[index.id] = index
-        for pseudonym in case.member_pseudonyms:
+            ref = self.refs.find([*index.case_ids], case.id)
+            if ref is not None:
+                index.forget(ref)
+                work[index.id] = index
+                refs.append(ref)
+        for pseudonym in self.member_pseudonyms(case):
             index_id = person_index_id(case.municipality, pseudonym)
             found = self._find(PersonIndex, index_id, work)
             if found is None:
-                found = PersonIndex(
-                    municipality=case.municipality, person_pseudonym=pseudonym, case_id=case.id
-                )
-            elif found.open_case_id is None:
-                found.case_opened(case.id)
+                found = PersonIndex.open(case.municipality, pseudonym, self.refs.new(case.id))
+            elif self.refs.case_of(found.open_case_id) is None:
+                found.case_opened(self.refs.for_case(found.case_ids, case.id))
             else:
                 continue  # the member has an open case here already: the coordinator may merge
             work[found.id] = found
@@ -90,11 +94,15 @@ class TransferCommands(SignalIntake):
         ]
         for kind, key in keys:
             old = self._find(CaseLookup, lookup_id(kind, before, key), work)
-            if old is not None and case.id in old.case_ids:
-                old.remove(case.id)
+            ref = self.refs.find(old.case_ids, case.id) if old is not None else None
+            if old is not None and ref is not None:
+                old.remove(ref)
                 work[old.id] = old
-        add_to_lookups(self._find, work, case.id, case.municipality, keys)
-        return self._commit(case, *work.values())
+                refs.append(ref)
+        add_to_lookups(self._find, work, case.id, case.municipality, keys, self.refs)
+        result = self._commit(case, *work.values())
+        self.vault.destroy(entry_keys(refs))  # the old municipality's entries lead nowhere
+        return result
 
     def refuse_transfer(self, cmd: c.RefuseTransfer, ctx: c.Context) -> CommandResult:
         """Decline the transfer: the case stays with the municipality that asked."""

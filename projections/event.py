@@ -1,8 +1,8 @@
 """A Referral event as published on ``KS_EVENTS``: the message, its subject, its id.
 
 The relay builds each message with :func:`envelope` from the stored event's attributes and the
-published fields of ``projections.event_data`` (re-exported here: pseudonyms, codes and dates
-only). The projections read messages back with :func:`parse_event`.
+published fields of ``projections.event_data`` (re-exported here: codes and dates
+only, no pseudonym). The projections read messages back with :func:`parse_event`.
 
 A message is a structured-mode CloudEvent 1.0 (JSON) with these extension attributes:
 ``municipality``, ``caseversion`` (the case's version after the event), ``position`` (the

@@ -1,6 +1,6 @@
 """The published fields of each Referral event: what may leave the engine, and nothing else.
 
-One model per event names every field a published event carries (pseudonyms, codes and dates);
+One model per event names every field a published event carries (codes and dates, no pseudonym);
 anything else of the stored event (``personal``, an escalation's justification, a closing
 reason, the lead professional's name, signal keys) is dropped by construction. A new event gets
 its model here, in ``DATA_MODELS`` and in ``STATE_AFTER``; the message it travels in is
@@ -99,8 +99,10 @@ class EventData(Public):
 
 
 class Signalled(EventData):
+    """A case opened. The person's pseudonym stays in the event store, sealed under the case's
+    link key; published in clear it would tie the case to the person past its erasure."""
+
     municipality: str
-    person_pseudonym: str
     signal: SignalData
     follows: str | None = None  # a follow-up case: the earlier case it continues
 

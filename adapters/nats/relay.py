@@ -6,7 +6,7 @@ only after the server acknowledged the publish, so a crash means publishing agai
 stream's duplicate window absorbs; on start the relay also resumes after the last event the
 stream holds, so nothing is stored twice even after the window. No gap, no duplicate.
 
-What is published is only what ``projections.event`` names: pseudonyms, codes and dates.
+What is published is only what ``projections.event`` names: codes and dates (no pseudonym).
 With feedback on, each window's feedback to the partners who signalled goes to
 ``KS_FEEDBACK`` before the window's events (see ``adapters.nats.feedback``).
 """

@@ -160,10 +160,10 @@ def event_entries(app: Referrals, case_id: UUID) -> list[Json]:
     return entries
 
 
-def member_role(case: Referral, pseudonym: str) -> str | None:
+def member_role(app: Referrals, case: Referral, pseudonym: str) -> str | None:
     """The person's place in the case's household, or None when they are not part of it."""
     for member in case.household:
-        if member["pseudonym"] == pseudonym:
+        if member["pseudonym"] and app.links.unseal(member["pseudonym"]) == pseudonym:
             return str(member["role"])
     return None
 
@@ -199,7 +199,7 @@ def access_report(
     cases = [
         (case, role)
         for case in app.search_cases(municipalities, pseudonym=pseudonym)
-        if (role := member_role(case, pseudonym)) is not None
+        if (role := member_role(app, case, pseudonym)) is not None
     ]
     access = access_log_by_case(log, [case.id for case, _ in cases])
     reports: list[CaseReport] = []

@@ -18,6 +18,7 @@ from domain.person_index import PersonIndex, person_index_id
 from domain.personal_data import ErasureReason
 from domain.values import Outcome, PersonalDetails
 from ks_engine import commands as c
+from ks_engine.case_links import entry_keys
 from ks_engine.case_lookups import add_to_lookups, name_keys
 from ks_engine.signal_intake import SignalIntake
 
@@ -43,7 +44,9 @@ class CorrectionCommands(SignalIntake):
         ) -> tuple[list[Aggregate], list[str]]: ...
         def _commit(self, case: Referral, *others: Aggregate | None) -> CommandResult: ...
         def _member_indexes(self, case: Referral) -> list[PersonIndex]: ...
-        def _name_lookups_forgetting(self, case: Referral) -> list[Aggregate]: ...
+        def _name_lookups_forgetting(
+            self, case: Referral, refs: list[object]
+        ) -> list[Aggregate]: ...
 
     def retract_signal(self, cmd: c.RetractSignal, ctx: c.Context) -> CommandResult:
         """Retract a signal: it leaves the case, the people only it named are unlinked, the
@@ -63,11 +66,17 @@ class CorrectionCommands(SignalIntake):
             causation_id=ctx.causation_id,
         )
         work: dict[UUID, Aggregate] = {}
-        for pseudonym in unlinked:
+        refs: list[object] = []  # entries that stop naming the case: their keys go too
+        for sealed in unlinked:
+            pseudonym = self.links.unseal(sealed)
+            if pseudonym is None:
+                continue
             index = self._find(PersonIndex, person_index_id(case.municipality, pseudonym), work)
-            if index is not None:
-                index.forget(case.id)
+            ref = self.refs.find([*index.case_ids], case.id) if index is not None else None
+            if index is not None and ref is not None:
+                index.forget(ref)
                 work[index.id] = index
+                refs.append(ref)
         key_ids: list[str] = []
         if not case.signals:
             if case.is_open:
@@ -79,10 +88,10 @@ class CorrectionCommands(SignalIntake):
                     causation_id=ctx.causation_id,
                 )
                 for index in self._member_indexes(case):
-                    index.case_released(case.id)
+                    index.case_released(self.refs.for_case(index.case_ids, case.id))
                     work[index.id] = index
             if case.personal_erased is None and case.sealed_personal:
-                for lookup in self._name_lookups_forgetting(case):
+                for lookup in self._name_lookups_forgetting(case, refs):
                     work[lookup.id] = lookup
                 key_ids = case.erase_personal_data(
                     reason=ErasureReason.CORRECTION,
@@ -101,7 +110,7 @@ class CorrectionCommands(SignalIntake):
             details = self.vault.view(kept, None).details or PersonalDetails()
             key_ids = self._reseal(case, details, ["signal"], CorrectionCause.RETRACTION, ctx, work)
         result = self._commit(case, *work.values())
-        self.vault.destroy(key_ids)
+        self.vault.destroy(key_ids + entry_keys(refs))
         return result
 
     def correct_personal_details(
@@ -141,15 +150,18 @@ class CorrectionCommands(SignalIntake):
         old = self.vault.view(case.sealed_personal, None).details
         sealed, _ = self.vault.seal(details, None)
         before, after = name_keys(self.name_index, old), name_keys(self.name_index, details)
+        dropped: list[object] = []  # the old names' entries: their keys go with the old seal
         for key in before:
             if key not in after:
                 lookup = self._find(CaseLookup, lookup_id("name", case.municipality, key), work)
-                if lookup is not None and case.id in lookup.case_ids:
-                    lookup.remove(case.id)
+                ref = self.refs.find(lookup.case_ids, case.id) if lookup is not None else None
+                if lookup is not None and ref is not None:
+                    lookup.remove(ref)
                     work[lookup.id] = lookup
+                    dropped.append(ref)
         added = [("name", k) for k in after if k not in before]
-        add_to_lookups(self._find, work, case.id, case.municipality, added)
-        return case.correct_personal_details(
+        add_to_lookups(self._find, work, case.id, case.municipality, added, self.refs)
+        old_keys = case.correct_personal_details(
             sealed=sealed,
             fields=fields,
             cause=cause,
@@ -157,3 +169,4 @@ class CorrectionCommands(SignalIntake):
             at=self.clock(),
             causation_id=ctx.causation_id,
         )
+        return old_keys + entry_keys(dropped)

@@ -184,7 +184,8 @@ def store_summary(settings: Settings) -> StoreSummary:
                 event = app.mapper.to_domain_event(n)
                 case_id = str(event.originator_id)
                 if isinstance(event, Referral.Signalled):
-                    person_of[case_id] = event.person_pseudonym
+                    sealed = event.person_pseudonym  # under the case's link key: opened
+                    person_of[case_id] = app.links.unseal(sealed) or sealed
                     signals_of.setdefault(case_id, []).append(event.signal["signal_key"])
                 elif type(event).__name__ == "SignalAdded":
                     signals_of.setdefault(case_id, []).append(vars(event)["signal"]["signal_key"])

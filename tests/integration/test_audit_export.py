@@ -111,8 +111,11 @@ def test_an_export_holds_no_pseudonym_nor_personal_data(store: Path, tmp_path: P
         assert mark not in raw
     engine = bootstrap(Settings(data_dir=store), configure_logs=False)
     try:
+        app = engine.referrals
         pseudonyms = {
-            engine.referrals.get_case(c).person_pseudonym for c in case_ids(engine.referrals)
+            p
+            for c in case_ids(app)
+            for p in (app.get_case(c).person_pseudonym, *app.member_pseudonyms(app.get_case(c)))
         }
     finally:
         engine.close()

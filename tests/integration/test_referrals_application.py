@@ -252,7 +252,7 @@ def test_two_engines_racing_on_a_first_signal_open_exactly_one_case(
         ]
         index = two.referrals.repository.get(person_index_id(KERKRADE, one.pseudonymise(BSN_A)))
         assert isinstance(index, PersonIndex)
-        assert index.open_case_id == case_id
+        assert two.referrals.refs.case_of(index.open_case_id) == case_id
         assert index.version == 1
 
 

@@ -196,7 +196,7 @@ def test_reopening_opens_a_linked_follow_up_that_new_signals_join(
     earlier, new = app.get_case(case_id), app.get_case(follow_up)
     assert (earlier.state, earlier.followed_by) == (State.CLOSED, str(follow_up))
     assert (new.state, new.follows) == (State.SIGNALLED, str(case_id))
-    assert new.person_pseudonym == earlier.person_pseudonym
+    assert app.member_pseudonyms(new) == app.member_pseudonyms(earlier)  # each sealed anew
     assert app.earlier_case(new) == case_id
     # A further signal about the person joins the follow-up case.
     signal = make_signal(BSN_A)

@@ -65,8 +65,8 @@ async def submit_signal(
         raise ForbiddenError(
             f"signals are submitted in your own name: source must be '{principal.organisation}'"
         )
-    if attempt is not None:
-        attempt.person_pseudonym = services.pseudonymise(parsed.data.person.bsn)
+    # The entry names no pseudonym: with the signal's reference it would tie the person to
+    # the case for ever, past the case's erasure (the case keeps its pseudonyms sealed).
     reference = signal_reference(parsed.event.signal_key)
     gateway = _gateway(services)
     try:
