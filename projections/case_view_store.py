@@ -67,7 +67,8 @@ _SELECT_DOCS = "SELECT case_id, doc FROM case_view WHERE case_id IN ({})"
 _UPSERT = (
     "INSERT INTO case_view (case_id, municipality, state, version, doc)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET"
-    " state = excluded.state, version = excluded.version, doc = excluded.doc"
+    " municipality = excluded.municipality, state = excluded.state, version = excluded.version,"
+    " doc = excluded.doc"
 )
 
 

@@ -92,7 +92,7 @@ class MonitoringProjection:
 _SELECT_DOCS = "SELECT case_id, doc FROM monitoring_case WHERE case_id IN ({})"
 _UPSERT_CASE = (
     "INSERT INTO monitoring_case (case_id, municipality, doc) VALUES (?, ?, ?)"
-    " ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc"
+    " ON CONFLICT (case_id) DO UPDATE SET municipality = excluded.municipality, doc = excluded.doc"
 )
 _ADD_COUNT = (
     "INSERT INTO monitoring_count (municipality, month, measure, category, n)"
