@@ -173,6 +173,23 @@ HISTORY_FIELDS: dict[str, dict[str, Label]] = {
 }
 
 
+# One coordinator's note (``GET /cases/{id}/notes``): who wrote it and when are process, the
+# text is the notes label. The notes are sealed and each reading is access-logged with a purpose.
+NOTE_FIELDS: dict[str, Label] = {
+    "number": P,
+    "at": P,
+    "organisation": P,
+    "author": P,
+    "confidentiality": P,
+    "text": N,
+}
+
+
+def note_entry(note: Mapping[str, Any], reader: Reader) -> dict[str, Any]:
+    """One note as ``reader`` may see it (the text only for readers of the notes label)."""
+    return _fields(note, "", NOTE_FIELDS, SEES[reader])
+
+
 def labels_for(reader: Reader) -> frozenset[Label]:
     """The labels ``reader`` may see."""
     return SEES[reader]

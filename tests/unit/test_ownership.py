@@ -8,6 +8,7 @@ import pytest
 from domain.case_notes import CaseNotes, notes_id
 from domain.deadlines import ServiceLevels
 from domain.errors import CaseClosedError, CaseRestrictedError, InvalidValueError
+from domain.reader_policy import NOTE_FIELDS, Label, Reader, may_read, note_entry
 from domain.restriction import RestrictionBasis
 from ks_engine import commands as c
 from ks_engine.coordinators import coordinators_of, person_principal_id
@@ -169,3 +170,13 @@ def test_a_case_that_moves_to_another_municipality_has_no_owner_there(
     assert view is not None
     assert (item.municipality, item.assignee) == ("GM0882", None)
     assert (view.municipality, view.assignee) == ("GM0882", None)
+
+
+@pytest.mark.parametrize("reader", list(Reader))
+def test_a_notes_text_is_for_readers_of_the_notes_label_only(reader: Reader) -> None:
+    note = {"number": 1, "at": "2026-11-02T09:30:00+01:00", "organisation": "gemeente-kerkrade"}
+    note |= {"author": "c-1", "confidentiality": "notes", "text": TEXT}
+    shown = note_entry(note, reader)
+    assert ("text" in shown) == may_read(reader, Label.NOTES)
+    assert ("text" in shown) == (reader is Reader.COORDINATOR)
+    assert set(NOTE_FIELDS) == set(note)  # every field of a note has its label

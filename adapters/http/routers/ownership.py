@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from adapters.http.access import CoordinatedCase
+from adapters.http.access import CoordinatedCase, reader_of
 from adapters.http.case_command import CaseCommandDep, CommandContext
 from adapters.http.context import AttemptDep, Coordinator, Services, ServicesDep, audited
 from adapters.http.problems import problem_responses
 from adapters.http.schemas.commands import CommandOut
 from adapters.http.schemas.ownership import AssignmentIn, NoteAddedOut, NoteIn, NoteOut, NotesOut
+from domain import reader_policy
 from domain.errors import InvalidValueError
 from domain.referral import Referral
 from ks_engine import commands as c
@@ -81,6 +82,7 @@ def add_note(
 )
 async def read_notes(
     case: CoordinatedCase,
+    principal: Coordinator,
     purpose: Annotated[PersonalDataPurpose, Query(description="Why the notes are read.")],
     services: ServicesDep,
     attempt: AttemptDep,
@@ -96,12 +98,17 @@ async def read_notes(
         status=view.status,
         erased_at=view.erased_at,
         notes=[
-            NoteOut(
-                number=n.number,
-                at=n.at,
-                organisation=n.organisation,
-                author=n.user_ref,
-                text=n.text,
+            NoteOut.model_validate(
+                reader_policy.note_entry(
+                    {
+                        "number": n.number,
+                        "at": n.at,
+                        "organisation": n.organisation,
+                        "author": n.user_ref,
+                        "text": n.text,
+                    },
+                    reader_of(principal),
+                )
             )
             for n in view.notes
         ],

@@ -43,7 +43,9 @@ class NoteOut(BaseModel):
     at: datetime
     organisation: str
     author: str = Field(description="The principal id of the coordinator who wrote it.")
-    text: str
+    text: str | None = Field(
+        default=None, description="Label `notes`: for the readers the reader policy allows."
+    )
     confidentiality: Literal["notes"] = "notes"
 
 
