@@ -1,4 +1,4 @@
-"""Raw baselines: what eventsourcing/SQLite and nats-py/JetStream do alone on this machine."""
+"""Raw baselines: what eventsourcing on SQLite or PostgreSQL and nats-py/JetStream do alone."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from uuid import UUID, uuid4
 import nats
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+
+from tests.postgres_server import PostgresDatabase
 
 
 class Dossier(Aggregate):
@@ -26,7 +28,25 @@ class Dossiers(Application[UUID]):
 
 def eventsourcing_sqlite_rate(path: Path, count: int, per_transaction: int) -> float:
     """Aggregates created per second, ``per_transaction`` in each save."""
-    app = Dossiers(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    return _eventsourcing_rate(env, count, per_transaction)
+
+
+def eventsourcing_postgres_rate(db: PostgresDatabase, count: int, per_transaction: int) -> float:
+    """Aggregates created per second on PostgreSQL, ``per_transaction`` in each save."""
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_HOST": db.host,
+        "POSTGRES_PORT": str(db.port),
+        "POSTGRES_DBNAME": db.dbname,
+        "POSTGRES_USER": db.user,
+        "POSTGRES_PASSWORD": db.password,
+    }
+    return _eventsourcing_rate(env, count, per_transaction)
+
+
+def _eventsourcing_rate(env: dict[str, str], count: int, per_transaction: int) -> float:
+    app = Dossiers(env=env)
     try:
         started = time.perf_counter()
         for _ in range(count // per_transaction):
