@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
+from functools import partial
 from uuid import UUID
 
 import nats
@@ -24,7 +26,7 @@ from adapters.persistence.views import open_views
 from domain.values import Signal
 from ks_engine import commands as c
 from ks_engine.audit.verify import Verifier
-from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.bootstrap import Engine, bootstrap, verifying_parts
 from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal, parse_signal, to_domain
@@ -87,6 +89,8 @@ def verify_rate(engine: Engine) -> dict[str, float]:
         engine.audit.chain,
         [engine.audit.signing_key.public_key()],
         grace_seconds=0,
+        parts=partial(verifying_parts, engine.settings),
+        workers=os.cpu_count() or 1,  # as `ks audit verify` by default
     )
     started = time.perf_counter()
     report = verifier.verify()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+from uuid import UUID
+
+from eventsourcing.application import Application
 
 from adapters.persistence.existing import existing_originators
 from domain.blind_index import NameIndex
 from domain.catalogue import Catalogue
 from domain.pseudonym import pseudonymise
 from ks_engine.application import Referrals
+from ks_engine.audit.chain import ChainStore
 from ks_engine.audit.parts import Audit, build_audit, open_audit_database, personal_data_vault
 from ks_engine.catalogue_file import load_catalogue
 from ks_engine.clock import now
@@ -138,3 +142,13 @@ def bootstrap(
         pseudonym_key=settings.pseudonym_key_bytes(),
         audit=audit,
     )
+
+
+@contextmanager
+def verifying_parts(settings: Settings) -> Iterator[tuple[Application[UUID], ChainStore]]:
+    """The event store and the chain of ``settings``, for a verifier in another process."""
+    engine = bootstrap(settings, configure_logs=False)
+    try:
+        yield engine.referrals, engine.audit.chain
+    finally:
+        engine.close()

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     cipher_key: SecretStr | None = None  # AES key (base64 of 16/24/32 bytes) for the event store
     signing_key: SecretStr | None = None  # Ed25519 key signing audit checkpoints (PEM or base64)
     audit_checkpoint_seconds: float = Field(default=300, gt=0)  # how often `ks run` signs one
+    # Worker processes `ks audit verify` walks ranges of the log in (None: one per core).
+    audit_verify_workers: int | None = Field(default=None, ge=1)
     retention_years: int = Field(default=5, ge=1)  # personal data kept after a case closed
     # An open case with no activity this long closes as `expired`; the queue warns before.
     expiry_months: int = Field(default=24, ge=1)

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from itertools import islice
+from multiprocessing import get_context
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +31,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import TopicError
 
 from ks_engine.audit import chain
-from ks_engine.audit.chain import CHAIN_FORMATS, GENESIS, ChainStore, Link
+from ks_engine.audit.chain import CHAIN_FORMATS, GENESIS, ChainStore, Checkpoint, Link
 from ks_engine.audit.checkpoint_checks import CheckpointChecks
 from ks_engine.audit.differences import (
     STATE,
@@ -40,8 +43,9 @@ from ks_engine.audit.differences import (
 from ks_engine.audit.findings import Problem, Report, capital, describe, named, owner, sealed_words
 from ks_engine.audit.independent import CheckpointSource
 from ks_engine.audit.moves import Moves
+from ks_engine.audit.ranges import MIN_PER_RANGE, Parts, RangeResult, Walk, combine, split
 from ks_engine.audit.summary import is_case_event, summarise
-from ks_engine.audit.walk import Stored, Unreadable, merged
+from ks_engine.audit.walk import BATCH, Stored, Unreadable, merged
 
 MAX_PROBLEMS = 20
 
@@ -93,18 +97,26 @@ class Verifier:
         *,
         grace_seconds: float = 2.0,
         sources: Sequence[CheckpointSource] = (),
+        parts: Parts | None = None,
+        workers: int = 1,
+        min_per_range: int = MIN_PER_RANGE,
     ) -> None:
         self.app = app
         self.store = store
         self.checks = CheckpointChecks(trusted)
         self.grace_seconds = grace_seconds
         self.sources = sources
+        self.parts, self.workers, self.min_per_range = parts, workers, min_per_range
+        self._before: dict[str, tuple[int, str]] = {}  # previous versions from before a range
         self._municipalities: dict[str, str] = {}
         self._moves = Moves()
         self._vague: tuple[Problem, Link] | None = None  # an altered seal, cause not yet known
         self._suspect: set[str] = set()  # aggregates whose first event has a finding
 
     def verify(self) -> Report:
+        return self._verify(ranged=self.workers > 1, grace=True)
+
+    def _verify(self, *, ranged: bool, grace: bool) -> Report:
         report = Report()
         # Checkpoints first, then the log's end: a checkpoint signed meanwhile is within it.
         checkpoints = {cp.position: cp for cp in self.store.checkpoints()}
@@ -113,25 +125,77 @@ class Verifier:
         for source in self.sources:
             self.checks.compare(source, checkpoints, report)
         head = self.store.head()
-        if head is not None and head.position < upto and self.grace_seconds:
+        if grace and head is not None and head.position < upto and self.grace_seconds:
             time.sleep(self.grace_seconds)  # events stored just now are being sealed
-        prev, count, complete = GENESIS, 0, True
+        bounds = split(upto, self.workers, self.min_per_range) if ranged else []
+        if len(bounds) > 1 and not report.problems and self.parts is not None:
+            results = _run_ranges(self.parts, bounds, upto, set(checkpoints))
+            if combine(self.checks, results, checkpoints, report):
+                return report
+            # A finding: walk the whole log once more, so that it is told exactly as always.
+            return self._verify(ranged=False, grace=False)
+        walk = Walk(GENESIS)
+        self._walk(merged(self.app, self.store, upto), upto, walk, checkpoints, report)
+        report.last_position = walk.last_link.position if walk.last_link else 0
+        if walk.complete:
+            self.checks.truncation(checkpoints, walk.last_link, report)
+        self._moves.pair(report)
+        return report
+
+    def walk_range(self, first: int, last: int | None, upto: int, marks: set[int]) -> RangeResult:
+        """Walk positions ``first`` to ``last`` (to the chain's end when None) on their own,
+        trusting the first link's ``prev`` (the caller checks it against the range before);
+        the previous versions from before the range are looked up once per batch."""
+        walk = Walk(None, marks=marks, first_position=first)
+        pairs = merged(self.app, self.store, upto, first, last)
+        report = Report()
+        self._walk(self._predecessors(pairs, first), upto, walk, {}, report)
+        clean = not report.problems and not walk.strays and walk.complete
+        return RangeResult(clean, report.verified, walk.count, walk.first, walk.last_link, walk.met)
+
+    def _predecessors(
+        self, pairs: Iterator[tuple[Link | None, Stored | None]], first: int
+    ) -> Iterator[tuple[Link | None, Stored | None]]:
+        """The pairs, with the previous versions that lie before ``first`` looked up in one
+        read per batch and kept for the walk."""
+        while batch := list(islice(pairs, BATCH)):
+            wanted = {
+                (link.aggregate, link.version - 1)
+                for link, _ in batch
+                if link is not None and link.version > 1 and link.aggregate not in self._before
+            }
+            found = self.store.links_of(sorted(wanted)) if wanted else {}
+            self._before |= {
+                aggregate: (lk.version, lk.link_hash)
+                for (aggregate, _), lk in found.items()
+                if lk.position < first
+            }
+            yield from batch
+
+    def _walk(
+        self,
+        pairs: Iterator[tuple[Link | None, Stored | None]],
+        upto: int,
+        walk: Walk,
+        checkpoints: dict[int, Checkpoint],
+        report: Report,
+    ) -> None:
+        """Check each link and stored event in turn, and each checkpoint where the walk
+        meets its position."""
         latest = _Recent()
-        last_link: Link | None = None  # the highest position sealed
-        walked: Link | None = None  # the link met just before
-        for link, event in merged(self.app, self.store, upto):
+        for link, event in pairs:
             if len(report.problems) >= MAX_PROBLEMS:
-                complete = False
+                walk.complete = False
                 break
             if link is None:
                 assert event is not None
-                self._unsealed(event, last_link, report)
+                self._unsealed(event, walk.last_link, report)
                 continue
             if event is None and link.position > upto and self._stored_now(link.position):
                 break  # stored and sealed after this verification began: the next one's
-            count += 1
+            prev = walk.meet(link)
             problems_before = len(report.problems)
-            intact = self._check_link(link, event, prev, walked, latest, report)
+            intact = self._check_link(link, event, prev, walk.walked, latest, report)
             if event is None:
                 self._removed(link, intact, report)
             elif intact:
@@ -140,20 +204,13 @@ class Verifier:
             if cp is not None:
                 if self._vague is not None and cp.position not in self.checks.forged:
                     self._sharpen(cp.head, report)
-                self.checks.against_chain(cp, link, count, report)
+                self.checks.against_chain(cp, link, walk.count, report)
             if len(report.problems) == problems_before and event is not None:
                 report.verified += 1
             elif link.version == 1:
                 self._suspect.add(link.aggregate)
-            prev, walked = link.link_hash, link
-            if last_link is None or link.position > last_link.position:
-                last_link = link
+            walk.passed(link)
             latest[link.aggregate] = (link.version, link.link_hash)
-        report.last_position = last_link.position if last_link else 0
-        if complete:
-            self.checks.truncation(checkpoints, last_link, report)
-        self._moves.pair(report)
-        return report
 
     def _stored_now(self, position: int) -> bool:
         found = self.app.recorder.select_notifications(start=position, limit=1, stop=position)
@@ -206,7 +263,11 @@ class Verifier:
         """The link hash of the same aggregate's previous version, as the walk met it."""
         if link.version == 1:
             return GENESIS
-        before = latest.get(link.aggregate) or self._sealed_before(link)
+        before = (
+            latest.get(link.aggregate)
+            or self._before.get(link.aggregate)
+            or self._sealed_before(link)
+        )
         return before[1] if before is not None and before[0] == link.version - 1 else None
 
     def _sealed_before(self, link: Link) -> tuple[int, str] | None:
@@ -373,3 +434,30 @@ class Verifier:
             )
         if isinstance(n, Notification):
             self._moves.unsealed[chain.sha256(n.state)] = (n, report.problems[-1])
+
+
+def _run_ranges(
+    parts: Parts, bounds: list[tuple[int, int | None]], upto: int, marks: set[int]
+) -> list[RangeResult]:
+    """Each range walked in a worker process of its own (started afresh: no connection of
+    this process is shared), in order."""
+    with ProcessPoolExecutor(len(bounds), mp_context=get_context("spawn")) as pool:
+        futures = [
+            pool.submit(
+                _walk_range,
+                parts,
+                first,
+                last,
+                upto,
+                {m for m in marks if m >= first and (last is None or m <= last)},
+            )
+            for first, last in bounds
+        ]
+        return [f.result() for f in futures]
+
+
+def _walk_range(
+    parts: Parts, first: int, last: int | None, upto: int, marks: set[int]
+) -> RangeResult:
+    with parts() as (app, store):
+        return Verifier(app, store, []).walk_range(first, last, upto, marks)

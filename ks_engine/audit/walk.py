@@ -24,10 +24,10 @@ class Unreadable:
 Stored = Notification | Unreadable
 
 
-def stored_events(app: Application[UUID], upto: int) -> Iterator[Stored]:
-    """The notification log up to ``upto``; a record that cannot be read is pinpointed."""
+def stored_events(app: Application[UUID], upto: int, start: int = 1) -> Iterator[Stored]:
+    """The notification log from ``start`` up to ``upto``; a record that cannot be read is
+    pinpointed."""
     select = app.recorder.select_notifications
-    start = 1
     while start <= upto:
         try:
             batch = select(start=start, limit=BATCH, stop=upto)
@@ -60,24 +60,29 @@ def _typed(n: Notification) -> Notification:
 
 
 def merged(
-    app: Application[UUID], store: ChainStore, upto: int
+    app: Application[UUID], store: ChainStore, upto: int, first: int = 1, last: int | None = None
 ) -> Iterator[tuple[Link | None, Stored | None]]:
-    """Links and stored events side by side by position (None where one side has nothing)."""
+    """Links and stored events side by side by position (None where one side has nothing),
+    from position ``first``; up to ``last`` when given (links after ``upto`` otherwise)."""
 
     def links() -> Iterator[Link]:
         """In position order; a link whose position reads out of order (no number: the
         store gives -1) comes last, once, as a seal standing somewhere else."""
-        start, late = 1, dict[tuple[int, str], Link]()
+        start, late = first, dict[tuple[int, str], Link]()
         while batch := store.links(start, BATCH):
             fresh = [link for link in batch if link.position >= start]
             late |= {(lk.position, lk.link_hash): lk for lk in batch if lk.position < start}
+            if last is not None and fresh and fresh[-1].position > last:
+                yield from (link for link in fresh if link.position <= last)
+                break
             yield from fresh
             if not fresh:
                 break
             start = fresh[-1].position + 1
         yield from late.values()
 
-    ls, es = links(), stored_events(app, upto)
+    stop = upto if last is None else min(upto, last)
+    ls, es = links(), stored_events(app, stop, first)
     link, event = next(ls, None), next(es, None)
     while link is not None or event is not None:
         if event is None or (link is not None and link.position < event.id):

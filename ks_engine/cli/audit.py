@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +25,7 @@ from ks_engine.audit.independent import (
 )
 from ks_engine.audit.published import read_published
 from ks_engine.audit.verify import Verifier
-from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.bootstrap import Engine, bootstrap, verifying_parts
 from ks_engine.cli.audit_export import ExportFormat as ExportFormat
 from ks_engine.cli.audit_export import export_command
 from ks_engine.cli.audit_replay import replay
@@ -73,6 +75,14 @@ def verify(
             help="A checkpoints file (`ks audit checkpoints export`); may be given again.",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes walking ranges of the log (default: KS_AUDIT_VERIFY_WORKERS, "
+            "else one per core).",
+        ),
+    ] = None,
 ) -> None:
     sources: list[CheckpointSource] = []
     for path in checkpoint_files or []:
@@ -91,7 +101,13 @@ def verify(
             sources += [published] if published is not None else []
         key = engine.audit.signing_key.public_key()
         report = Verifier(
-            engine.referrals, engine.audit.chain, [key], grace_seconds=grace, sources=sources
+            engine.referrals,
+            engine.audit.chain,
+            [key],
+            grace_seconds=grace,
+            sources=sources,
+            parts=partial(verifying_parts, settings),
+            workers=workers or settings.audit_verify_workers or os.cpu_count() or 1,
         ).verify()
         last_verify.save(last_verify.path_in(settings.data_dir), report, engine.referrals.clock())
     finally:
