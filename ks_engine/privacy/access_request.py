@@ -3,7 +3,8 @@ person and their household, across the cases of the privacy officer's municipali
 
 From a pseudonym (the BSN goes no further than the edge that pseudonymised it) the report
 gathers, per case the person belongs to: the case's events with who caused each, the
-household's personal details opened from their seal, the consent, and every access-log entry
+household's personal details opened from their seal, the consent, the coordinators' notes
+opened from their seal, and every access-log entry
 about the case (who read or changed it, when and why). It never hands over another adult's
 details: a co-parent's name is not given to the other parent without a basis (the report
 says which details it withheld). The caller access-logs the report, one entry per case.
@@ -68,6 +69,8 @@ class CaseReport:
     consent: Json | None
     events: list[Json]
     access: list[AccessEntry]
+    notes_status: str = "present"  # the coordinators' notes: present (maybe none) or erased
+    notes: list[Json] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class AccessReport:
                             "withheld": r.withheld,
                         },
                         "consent": r.consent,
+                        "notes": {"status": r.notes_status, "notes": r.notes},
                         "events": r.events,
                         "access_log": [_access(e) for e in r.access],
                     }
@@ -206,6 +210,7 @@ def access_report(
     for case, role in cases:
         view = app.personal_details(case.id)
         shown, withheld = _shown(labelled_fields(case, view), role)
+        notes = app.case_notes(case.id)
         reports.append(
             CaseReport(
                 case_id=case.id,
@@ -222,6 +227,11 @@ def access_report(
                 consent=to_jsonable_python(case.consent) if case.consent else None,
                 events=event_entries(app, case.id),
                 access=access[case.id],
+                notes_status=notes.status,
+                notes=[
+                    {"number": n.number, "at": n.at, "organisation": n.organisation, "text": n.text}
+                    for n in notes.notes
+                ],
             )
         )
     return AccessReport(

@@ -139,6 +139,30 @@ def test_the_printable_page_is_dutch_and_names_no_bsn(api: Api) -> None:
         assert secret not in page.text
 
 
+def test_the_access_export_holds_the_coordinators_notes_until_they_are_erased(api: Api) -> None:
+    # Given a coordinator's note on the mother's case
+    case_id = _household_case(api)
+    note = "Moeder belt liever na 16 uur; schulden bij de woningcorporatie."
+    added = api.client.post(
+        f"/cases/{case_id}/notes", json={"text": note}, headers=api.auth("kerkrade")
+    )
+    assert added.status_code == 201, added.text
+    officer = _officer(api, KERKRADE)
+    # When the privacy officer answers her access request
+    answer = api.client.post("/privacy/access-requests", json={"bsn": BSN_A}, headers=officer)
+    assert answer.status_code == 200, answer.text
+    notes = answer.json()["cases"][0]["notes"]
+    # Then the note is in it, opened, with who wrote it
+    assert notes["status"] == "present"
+    assert [(n["number"], n["text"]) for n in notes["notes"]] == [(1, note)]
+    assert notes["notes"][0]["organisation"] == "gemeente-kerkrade"
+    page = api.client.post(
+        "/privacy/access-requests", json={"bsn": BSN_A, "format": "html"}, headers=officer
+    )
+    assert "Notities van de coördinatoren" in page.text
+    assert note in page.text
+
+
 def test_only_a_privacy_officer_asks_and_only_for_their_municipalities(api: Api) -> None:
     _household_case(api)
     body = {"bsn": BSN_A}

@@ -87,6 +87,22 @@ class AccessOut(BaseModel):
     object: str
 
 
+class NoteOut(BaseModel):
+    """One of the coordinators' notes on the case."""
+
+    number: int
+    at: datetime
+    organisation: str
+    text: str
+
+
+class NotesOut(BaseModel):
+    """The coordinators' notes on the case, or that they were erased."""
+
+    status: Literal["present", "erased"]
+    notes: list[NoteOut]
+
+
 class CaseReportOut(BaseModel):
     """What one case records about the person and their household."""
 
@@ -99,6 +115,7 @@ class CaseReportOut(BaseModel):
     household: list[dict[str, Any]]
     personal_details: PersonalOut
     consent: dict[str, Any] | None
+    notes: NotesOut
     events: list[EventOut]
     access_log: list[AccessOut]
 
