@@ -13,7 +13,10 @@ from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Link
 from ks_engine.audit.checkpoint_checks import CheckpointChecks
 from ks_engine.audit.findings import Report
 
-MIN_PER_RANGE = 25_000  # fewer positions per worker than this are walked in one process
+# Fewer positions per worker than this are walked in one process: a worker costs about a
+# second to start (imports, store opened), and at 60,000 events two workers were slower on
+# two shared cores than one walk (docs/benchmarks.md).
+MIN_PER_RANGE = 200_000
 
 Parts = Callable[[], AbstractContextManager[tuple[Application[UUID], ChainStore]]]
 
