@@ -174,3 +174,31 @@ def test_the_privacy_officer_corrects_restricts_and_retracts(
     check_page(page, "rights-08-melding-ingetrokken")
     for bsn in stack.bsns:
         assert bsn not in page.content()
+
+
+def test_the_privacy_officer_answers_an_access_request_from_a_typed_bsn(
+    stack: Stack, browser: Browser
+) -> None:
+    coordinator = new_context(browser).new_page()
+    sign_in(coordinator, stack, "coordinator-kerkrade")
+    case_id = new_case(coordinator, stack)
+    bsn = stack.bsns[-1]
+    page = new_context(browser).new_page()
+    sign_in(page, stack, "privacy-officer", "/dashboard/rechten")
+    # A number that fails the elfproef is refused in Dutch and not echoed
+    page.get_by_label("BSN van de persoon").fill("123456788")
+    page.get_by_role("button", name="Inzage maken").click()
+    expect(page.locator("#rights-message")).to_contain_text("geen geldig BSN")
+    assert "123456788" not in page.content()
+    check_page(page, "rights-09-inzage-geweigerd")
+    # The person's BSN gives the printable report of their case
+    page.get_by_label("BSN van de persoon").fill(bsn)
+    page.get_by_role("button", name="Inzage maken").click()
+    expect(
+        page.get_by_role("heading", name="Inzage in uw gegevens (AVG artikel 15)")
+    ).to_be_visible()
+    expect(page.get_by_text(f"Casus {case_id[:8]}").first).to_be_visible()
+    check_page(page, "rights-10-inzage")
+    assert bsn not in page.content()
+    assert page.url.endswith("/dashboard/rechten/inzage")
+    assert bsn not in page.url

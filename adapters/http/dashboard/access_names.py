@@ -71,6 +71,8 @@ _REQUESTS = {
     "GET /cases/{case_id}/notes": "Notities ingezien (API)",
     "GET /cases/{case_id}/fhir": "Casus als FHIR opgevraagd (API)",
     "POST /signals": "Signaal ingediend (API)",
+    "POST /dashboard/rechten/inzage": "Inzageverzoek beantwoord",
+    "POST /privacy/access-requests": "Inzageverzoek beantwoord (API)",
     "GET /audit/access": "Toegangslog opgevraagd (API)",
 }
 

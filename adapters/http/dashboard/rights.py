@@ -1,5 +1,6 @@
 """The privacy officer's page of a case (*rechten van het gezin*): restriction, retraction of
-a signal about the wrong person and correction of the personal details (AVG art. 16, 18, 21).
+a signal about the wrong person and correction of the personal details (AVG art. 16, 18, 21),
+and the family's access request (art. 15) from a BSN typed into a form (never in a URL).
 
 The page shows the case's process fields only (the reader policy's row for the privacy
 officer): its state, its signals by number, day, reporter and phase, what was retracted and
@@ -14,21 +15,24 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse
+from pydantic import TypeAdapter, ValidationError
 
 from adapters.http.access import load_visible_case
 from adapters.http.context import AttemptDep, ServicesDep, audited
+from adapters.http.dashboard.access_report import PAGE_HEADERS, render_access_report
 from adapters.http.dashboard.forms import Form, many, one
 from adapters.http.dashboard.labels import DONE
 from adapters.http.dashboard.messages import invalid_fields, refusal
 from adapters.http.dashboard.render import page, redirect
 from adapters.http.dashboard.session import PREFIX, FormData, PageError, for_roles
 from adapters.http.problems import NotFoundError
+from adapters.http.routers.access_requests import answer_access_request
 from domain.correction import RetractionReason
 from domain.errors import DomainError
 from domain.referral import Referral
 from domain.restriction import RestrictionBasis
-from domain.values import Actor, ActorRole
+from domain.values import Actor, ActorRole, Bsn
 from ks_engine import commands as c
 from ks_engine.access_log import AccessAction
 from ks_engine.application import CommandResult, Referrals
@@ -36,6 +40,7 @@ from ks_engine.principals import Principal, Role
 
 router = APIRouter(prefix=f"{PREFIX}/rechten", include_in_schema=False)
 PrivacyOfficer = Annotated[Principal, for_roles(Role.PRIVACY_OFFICER)]
+_BSN: TypeAdapter[str] = TypeAdapter(Bsn)
 NOT_FOUND = "Deze casus bestaat niet of valt niet onder de gemeenten waarvoor u werkt."
 
 REASONS = {
@@ -148,6 +153,27 @@ def find(
             return redirect(f"{PREFIX}/rechten/{found[0].id}")
         message = "Geen casus met dit nummer in de gemeenten waarvoor u werkt."
     return page(request, "rights_find.html", {"message": message, "casus": casus})
+
+
+@router.post("/inzage", dependencies=[audited(AccessAction.READ_PERSONAL_DATA)])
+async def access_request(
+    request: Request,
+    principal: PrivacyOfficer,
+    form: FormData,
+    services: ServicesDep,
+    attempt: AttemptDep,
+) -> Response:
+    """The family's access request (AVG art. 15): the printable report for a BSN."""
+    try:
+        bsn = _BSN.validate_python(one(form, "bsn").replace(" ", ""))
+    except ValidationError:
+        message = (
+            "Dit is geen geldig BSN (negen cijfers die de elfproef doorstaan). "
+            "Het ingevulde nummer is niet bewaard."
+        )
+        return page(request, "rights_find.html", {"message": message, "casus": ""}, status=422)
+    report = await answer_access_request(services, request, principal, bsn, attempt)
+    return HTMLResponse(render_access_report(report), headers=PAGE_HEADERS)
 
 
 @router.get("/{case_id}", dependencies=[audited(AccessAction.READ)])

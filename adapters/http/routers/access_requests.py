@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.http.context import AttemptDep, ServicesDep, audited, require
+from adapters.http.context import AccessAttempt, AttemptDep, Services, ServicesDep, audited, require
 from adapters.http.dashboard.access_report import PAGE_HEADERS, render_access_report
 from adapters.http.problems import problem_responses
 from domain.values import Bsn
@@ -129,7 +129,7 @@ class AccessReportOut(BaseModel):
 
 
 def _log_cases(
-    services: ServicesDep, request: Request, principal: Principal, report: AccessReport
+    services: Services, request: Request, principal: Principal, report: AccessReport
 ) -> None:
     for case in report.cases:
         found = services.referrals.get_case(case.case_id)
@@ -145,9 +145,34 @@ def _log_cases(
             case_id=found.id,
             person_pseudonym=found.person_pseudonym,
             municipality=found.municipality,
-            object="POST /privacy/access-requests (access request, AVG art. 15)",
+            object=f"{request.method} {request.url.path} (access request, AVG art. 15)",
             status=200,
         )
+
+
+async def answer_access_request(
+    services: Services,
+    request: Request,
+    principal: Principal,
+    bsn: str,
+    attempt: AccessAttempt | None,
+) -> AccessReport:
+    """The report for the person with ``bsn`` over the officer's municipalities, each case
+    it covers access-logged with purpose ``rights``; the BSN goes no further than here."""
+    if attempt is not None:
+        attempt.stated_purpose = Purpose.RIGHTS
+    pseudonym = services.pseudonymise(bsn)
+    report = await run_in_threadpool(
+        access_report,
+        services.referrals,
+        services.access_log,
+        pseudonym,
+        list(principal.municipalities),
+    )
+    await run_in_threadpool(_log_cases, services, request, principal, report)
+    if attempt is not None:
+        attempt.object = f"{request.method} {request.url.path} ({len(report.cases)} cases found)"
+    return report
 
 
 @router.post(
@@ -168,19 +193,7 @@ async def access_request(
     attempt: AttemptDep,
     request: Request,
 ) -> Any:
-    if attempt is not None:
-        attempt.stated_purpose = Purpose.RIGHTS
-    pseudonym = services.pseudonymise(body.bsn)
-    report = await run_in_threadpool(
-        access_report,
-        services.referrals,
-        services.access_log,
-        pseudonym,
-        list(principal.municipalities),
-    )
-    await run_in_threadpool(_log_cases, services, request, principal, report)
-    if attempt is not None:
-        attempt.object = f"POST /privacy/access-requests ({len(report.cases)} cases found)"
+    report = await answer_access_request(services, request, principal, body.bsn, attempt)
     if body.format == "html":
         return HTMLResponse(render_access_report(report), headers=PAGE_HEADERS)
     out = AccessReportOut.model_validate(report.as_json())
