@@ -18,7 +18,7 @@ from domain.person_index import PersonIndex, person_index_id
 from domain.personal_data import ErasureReason
 from domain.values import Outcome, PersonalDetails
 from ks_engine import commands as c
-from ks_engine.case_links import entry_keys
+from ks_engine.case_links import entry_keys, key_of
 from ks_engine.case_lookups import add_to_lookups, name_keys
 from ks_engine.signal_intake import SignalIntake
 
@@ -105,6 +105,10 @@ class CorrectionCommands(SignalIntake):
                 )
                 work.update({n.id: n for n in notes if n.pending_events})
                 key_ids += note_keys
+                # No signal is left to tie the case to anyone: its link key goes as it does
+                # with every erasure, and with it the sealed pseudonyms in its events.
+                link = key_of(case.person_pseudonym)
+                key_ids += [link] if link else []
         elif wrong and case.personal_erased is None:
             kept = [p for p in case.sealed_personal if p not in wrong]
             details = self.vault.view(kept, None).details or PersonalDetails()

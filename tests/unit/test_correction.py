@@ -130,6 +130,9 @@ def test_retracting_the_only_signal_closes_the_case_and_erases_its_details(
     assert _receive(engine, make_signal(BSN_A)) != case_id
     names = [e.name for e in published(app) if e.case_id == str(case_id)]
     assert names[-3:] == ["SignalRetracted", "Closed", "PersonalDataErased"]
+    # and the pseudonyms sealed in the case's events open no more: its link key is destroyed
+    assert app.links.unseal(case.person_pseudonym) is None
+    assert [app.links.unseal(p) for p in case.unlinked] == [None]
 
 
 def test_a_retraction_names_an_existing_signal_and_the_version_it_saw(engine: Engine) -> None:
