@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import Services
@@ -45,7 +45,6 @@ from adapters.http.routers import (
     transfers,
 )
 from adapters.http.schemas.signals import SignalIn, body_schemas
-from adapters.http.strict_query import refuse_unknown_query_parameters
 from ks_engine.access_log import AccessLog
 from ks_engine.audit import last_verify
 from ks_engine.identity_map import IdentityMap
@@ -80,7 +79,6 @@ class _Api(FastAPI):
 
 def _routes() -> FastAPI:
     api = _Api(
-        dependencies=[Depends(refuse_unknown_query_parameters)],
         title="ks-engine",
         version="1",
         description=DESCRIPTION,

@@ -28,6 +28,7 @@ from adapters.http.problems import (
     UnauthorizedError,
     UnavailableError,
 )
+from adapters.http.strict_query import refuse_unknown_query_parameters
 from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
 from ks_engine.application import Referrals
@@ -139,7 +140,9 @@ def audited(action: AccessAction) -> Any:
     """Dependency marking a route whose every request goes into the access log."""
 
     async def start(request: Request) -> AccessAttempt:
-        return start_attempt(request, action)
+        attempt = start_attempt(request, action)
+        refuse_unknown_query_parameters(request)  # logged like any refusal: after the start
+        return attempt
 
     start.access_action = action  # type: ignore[attr-defined] # found by the body guard
     return Depends(start)

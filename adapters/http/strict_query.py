@@ -28,7 +28,8 @@ def _known_of(route: APIRoute) -> frozenset[str]:
 
 
 def refuse_unknown_query_parameters(request: Request) -> None:
-    """An app-wide dependency: 422 for a query parameter the operation does not declare."""
+    """422 for a query parameter the operation does not declare (called as an audited
+    request's access-log entry begins, so the refusal is logged like any other)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.include_in_schema:
         return  # the dashboard's pages keep their own, lenient, links
