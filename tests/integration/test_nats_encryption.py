@@ -80,19 +80,22 @@ async def test_the_embedded_store_holds_no_personal_data_in_clear_and_needs_its_
         published = b"".join(
             [(await js.get_msg(EVENTS, seq)).data or b"" for seq in range(1, events + 1)]
         )
-        assert pseudonym.encode() in published
+        case_id = json.loads((await js.get_msg(EVENTS, 1)).data or b"{}")["subject"]
+        assert case_id.encode() in published
         assert all(code.encode() in published for code in RISK_CODES)
+        # (the person's pseudonym no longer goes out on KS_EVENTS: erasure leaves no link)
+        assert pseudonym.encode() not in published
     engine.close()
 
     store = settings.nats_store_dir
-    assert files_holding(store, [MOTHER, pseudonym, *RISK_CODES, SOURCE]) == {}
+    assert files_holding(store, [MOTHER, pseudonym, case_id, *RISK_CODES, SOURCE]) == {}
 
     # Restarted with the key (from the data directory, as in development): all is there.
     async with nats_link(settings, embedded=True) as link:
         assert (await link.js.stream_info(EVENTS)).state.messages == events
         assert (await link.js.stream_info(DLQ)).state.messages == dead
         first = await link.js.get_msg(EVENTS, 1)
-        assert pseudonym.encode() in (first.data or b"")
+        assert case_id.encode() in (first.data or b"")
 
     # With another key, or none, the server is not used at all: the engine would otherwise
     # declare empty streams over the data it cannot read.
