@@ -6,7 +6,6 @@ then trigger an event. Event bodies only assign state: they re-run on every repl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -16,123 +15,34 @@ from eventsourcing.domain import event
 from domain import guards
 from domain.after_match import AfterMatch
 from domain.assignment import Assignable
+from domain.case_opening import CaseOpening
+from domain.case_queries import CaseQueries
 from domain.consent_record import ConsentRecord
 from domain.correction import Correctable
 from domain.deadline_holds import DeadlineHolds
 from domain.errors import InvalidValueError
-from domain.escalation import EscalationPurpose, lifted_for
-from domain.household import map_pseudonyms, member_pseudonyms, members_of
-from domain.lifecycle import Action, State, allowed_actions
+from domain.escalation import EscalationPurpose
+from domain.event_records import cause, signal_record, tagged
+from domain.lifecycle import Action, State
 from domain.redaction import redact_bsns
 from domain.restriction import Restrictable
 from domain.transfer import Transferable
-from domain.values import Actor, ActorRole, HealthScores, MeldcodeStep, Need, Outcome, Signal
+from domain.values import Actor, HealthScores, MeldcodeStep, Need, Outcome, Signal
 
 Json = dict[str, Any]
 
 
-def _signal_record(signal: Signal, actor: Actor) -> Json:
-    """What a case keeps of one signal: codes and dates, no direct identifiers; ``source``: the
-    partner system that sent it (feedback goes there)."""
-    source = {"source": actor.organisation} if actor.role is ActorRole.PARTNER else {}
-    return {
-        "signal_key": signal.signal_key,
-        **source,
-        "person": signal.person_pseudonym,  # whom it is about: retraction unlinks them
-        "reporter": signal.reporter.model_dump(mode="json"),
-        "phase": signal.phase.phase.value,
-        "phase_date": signal.phase.date,
-        "risk_factors": [r.value for r in signal.risk_factors],
-        "urgency": signal.urgency.value,
-        **_household_record(signal),
-    }
-
-
-def _household_record(signal: Signal) -> Json:
-    """The household a signal names (pseudonyms and due dates) and the family's agreement to
-    the referral; left out when the signal names neither (as version-1 signals did)."""
-    out: Json = {}
-    if signal.household:
-        out["household"] = [
-            {"role": m.role.value, "pseudonym": m.pseudonym, "due_date": m.due_date}
-            for m in signal.household
-        ]
-    if signal.referral_consent is not None:
-        out["referral_consent"] = {
-            "given_by": signal.referral_consent.given_by.value,
-            "given_on": signal.referral_consent.given_on,
-        }
-    return out
-
-
-def _tagged(sealed: Json | None, signal: Signal) -> Json:
-    """Sealed details with the key of the signal they came with (a retraction leaves them out)."""
-    return dict(sealed, signal_key=signal.signal_key) if sealed else {}
-
-
-def _cause(actor: Actor, at: datetime, causation_id: str) -> Json:
-    """The attributes every event carries: who, when, and what caused it."""
-    return {"actor": actor.model_dump(mode="json"), "occurred_at": at, "causation_id": causation_id}
-
-
-class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatch, Assignable):
+class Referral(
+    CaseOpening,
+    CaseQueries,
+    Transferable,
+    Correctable,
+    Restrictable,
+    DeadlineHolds,
+    AfterMatch,
+    Assignable,
+):
     """A referral of one person (and household) to the Knooppunt of a municipality."""
-
-    # -- creation -----------------------------------------------------------------------
-    @classmethod
-    def signal(
-        cls,
-        signal: Signal,
-        *,
-        actor: Actor,
-        at: datetime,
-        causation_id: str,
-        sealed_personal: Json | None = None,
-    ) -> Referral:
-        """Open a case from a first signal; ``sealed_personal``: see ``domain.personal_data``."""
-        return cls._create(
-            cls.Signalled,
-            municipality=signal.municipality,
-            person_pseudonym=signal.person_pseudonym,
-            signal=_signal_record(signal, actor),
-            personal=_tagged(sealed_personal, signal),
-            **_cause(actor, at, causation_id),
-        )
-
-    @classmethod
-    def follow_up(
-        cls,
-        earlier: Referral,
-        *,
-        actor: Actor,
-        at: datetime,
-        causation_id: str,
-        reseal: Callable[[str], str] | None = None,
-    ) -> Referral:
-        """Open the linked follow-up case of a closed case that is reopened (*heropend*).
-
-        It copies the codes of the latest signal, not the sealed personal details: those stay
-        under the earlier case's key (and are erased with it); further signals bring their own.
-        ``reseal`` seals the copied pseudonyms under the follow-up's own link key.
-        """
-        if not earlier.signals:
-            raise InvalidValueError(
-                f"cannot reopen case {earlier.id}: every signal on it was retracted"
-            )
-        # Not the partner's signal: its source stays behind (no feedback of a coordinator's step).
-        signal = {k: v for k, v in earlier.signals[-1].items() if k not in ("at", "source")}
-        person = earlier.person_pseudonym
-        if reseal is not None:
-            signal, person = map_pseudonyms(signal, reseal), reseal(person)
-        return cls._create(
-            cls.Signalled,
-            municipality=earlier.municipality,
-            person_pseudonym=person,
-            signal=dict(signal, signal_key=f"reopening:{earlier.id}"),
-            personal={},
-            follows=str(earlier.id),
-            **_cause(actor, at, causation_id),
-        )
 
     class Signalled(AfterMatch.Created):
         municipality: str
@@ -172,66 +82,6 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
         if follows is not None:
             self.follows = follows
 
-    # -- queries --------------------------------------------------------------------------
-    @property
-    def state(self) -> State:
-        return State(self.state_value)
-
-    @property
-    def is_open(self) -> bool:
-        return self.state is not State.CLOSED
-
-    @property
-    def is_escalated(self) -> bool:
-        return bool(self.escalations)
-
-    @property
-    def risk_factors(self) -> list[str]:
-        """Every risk factor named in any signal, in first-seen order."""
-        seen: dict[str, None] = {}
-        for s in self.signals:
-            seen.update(dict.fromkeys(s["risk_factors"]))
-        return list(seen)
-
-    @property
-    def urgency(self) -> str:
-        """The most urgent urgency any signal gave."""
-        order = ["urgent", "soon", "routine"]
-        urgencies: list[str] = [s["urgency"] for s in self.signals] or ["routine"]
-        return min(urgencies, key=order.index)
-
-    @property
-    def household(self) -> list[Json]:
-        """The household now: parent, co-parent, children and unborn children."""
-        return members_of(self)
-
-    @property
-    def member_pseudonyms(self) -> list[str]:
-        """The pseudonyms of every household member with a BSN (the parent's first)."""
-        return member_pseudonyms(self)
-
-    @property
-    def lawful_basis(self) -> str:
-        """Why the case may exist: the family agreed to the referral (``family_agreement``),
-        or a signal without that agreement (``meldcode_signal``)."""
-        first = self.signals[0] if self.signals else {}  # every signal may be retracted
-        return "family_agreement" if first.get("referral_consent") else "meldcode_signal"
-
-    def consent_is_active(self, on: date) -> bool:
-        """Whether the family's consent is given and not expired or withdrawn on ``on``."""
-        return guards.consent_is_active(self.consent, on)
-
-    def shares_with(self, organisation: str, action: Action, on: date) -> bool:
-        """Whether ``action`` on ``on`` may involve ``organisation``: the active consent names
-        it, or an escalation names it for this action."""
-        if organisation in lifted_for(self.escalations, action, on):
-            return True
-        return self.consent_is_active(on) and organisation in (self.consent or {})["scope"]
-
-    def allowed_actions(self) -> list[Action]:
-        """Actions the lifecycle allows now (consent rules may still refuse some)."""
-        return allowed_actions(self.state)
-
     # -- commands -------------------------------------------------------------------------
     def add_signal(
         self,
@@ -252,7 +102,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
         guards.check_same_person(
             self.id, signal.municipality == self.municipality and bool(named & members)
         )
-        record = _signal_record(signal, actor)
+        record = signal_record(signal, actor)
         if signal.person_pseudonym not in members:  # the other parent, found through the case
             record["household"] = [
                 {"role": "co_parent", "pseudonym": signal.person_pseudonym, "due_date": None},
@@ -262,8 +112,8 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
             record["related_cases"] = [str(r) for r in related_cases if r != self.id]
         self._signal_added(
             signal=record,
-            personal=_tagged(sealed_personal, signal),
-            **_cause(actor, at, causation_id),
+            personal=tagged(sealed_personal, signal),
+            **cause(actor, at, causation_id),
         )
 
     @event("SignalAdded")
@@ -280,7 +130,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
         the first time, again after declining, or again while consent is held (to renew an
         expired consent or widen its scope). Until the family answers, no consent is active."""
         guards.check_transition(self.id, self.state, Action.REQUEST_CONSENT)
-        self._consent_requested(**_cause(actor, at, causation_id))
+        self._consent_requested(**cause(actor, at, causation_id))
 
     @event("ConsentRequested")
     def _consent_requested(self, actor: Json, occurred_at: datetime, causation_id: str) -> None:
@@ -311,7 +161,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
             scope=sorted(set(scope)),
             expires_on=expires_on,
             record=record.as_json() if record else None,
-            **_cause(actor, at, causation_id),
+            **cause(actor, at, causation_id),
         )
 
     class ConsentGiven(AfterMatch.Event):
@@ -346,7 +196,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
     def decline_consent(self, *, actor: Actor, at: datetime, causation_id: str) -> None:
         """Record that the family declined; consent may be requested again later."""
         guards.check_transition(self.id, self.state, Action.DECLINE_CONSENT)
-        self._consent_declined(**_cause(actor, at, causation_id))
+        self._consent_declined(**cause(actor, at, causation_id))
 
     @event("ConsentDeclined")
     def _consent_declined(self, actor: Json, occurred_at: datetime, causation_id: str) -> None:
@@ -358,7 +208,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
         """Record that the family withdrew consent: nothing new is shared from now on."""
         guards.check_transition(self.id, self.state, Action.WITHDRAW_CONSENT)
         guards.require_given_consent(self.id, self.state, self.consent)
-        self._consent_withdrawn(**_cause(actor, at, causation_id))
+        self._consent_withdrawn(**cause(actor, at, causation_id))
 
     @event("ConsentWithdrawn")
     def _consent_withdrawn(self, actor: Json, occurred_at: datetime, causation_id: str) -> None:
@@ -388,7 +238,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
             participants=sorted(set(participants)),
             scores=scores.model_dump(mode="json"),
             needs=[n.value for n in needs],
-            **_cause(actor, at, causation_id),
+            **cause(actor, at, causation_id),
         )
 
     @event("Discussed")
@@ -437,7 +287,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
             lead_professional=redact_bsns(lead_professional.strip()),
             planned_start=planned_start,
             catalogue_version=catalogue_version,
-            **_cause(actor, at, causation_id),
+            **cause(actor, at, causation_id),
         )
 
     @event("SupportMatched")
@@ -486,7 +336,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
             justification=justification.strip(),
             organisations=sorted(set(organisations)),
             purpose=purpose.value,
-            **_cause(actor, at, causation_id),
+            **cause(actor, at, causation_id),
         )
 
     @event("Escalated")
@@ -522,7 +372,7 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
         self._closed(
             outcome=outcome.value,
             reason=redact_bsns(reason.strip()),
-            **_cause(actor, at, causation_id),
+            **cause(actor, at, causation_id),
         )
 
     @event("Closed")
@@ -534,19 +384,6 @@ class Referral(Transferable, Correctable, Restrictable, DeadlineHolds, AfterMatc
         self._touch("closed", occurred_at)
 
     # -- helpers --------------------------------------------------------------------------
-    def _require_consent(self, action: Action, on: date, organisations: list[str]) -> None:
-        consented = self.milestones.get("consented")
-        guards.require_consent(
-            self.id,
-            self.state,
-            action,
-            consent=self.consent,
-            escalations=self.escalations,
-            on=on,
-            consented_on=consented.date() if consented else None,
-            organisations=organisations,
-        )
-
     def _touch(self, milestone: str, at: datetime) -> None:
         self.milestones[milestone] = at
         self.last_activity_at = at
