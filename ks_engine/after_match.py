@@ -116,35 +116,25 @@ class AfterMatchCommands:
 
     def suspend_deadline(self, cmd: c.SuspendDeadline, ctx: c.Context) -> CommandResult:
         """Suspend the running deadline of the case's current step."""
-        case = self._case_for(cmd)
-        case.suspend_deadline(
-            found=step_deadline(case, self.service_levels),
-            reason=cmd.reason,
-            until=cmd.until,
-            actor=ctx.actor,
-            at=self.clock(),
-            causation_id=ctx.causation_id,
-        )
-        return self._commit(case)
+        return self._hold(cmd, ctx, Referral.suspend_deadline, reason=cmd.reason, until=cmd.until)
 
     def resume_deadline(self, cmd: c.ResumeDeadline, ctx: c.Context) -> CommandResult:
         """Resume the suspended deadline: the working days left count from today."""
-        case = self._case_for(cmd)
-        case.resume_deadline(
-            found=step_deadline(case, self.service_levels),
-            actor=ctx.actor,
-            at=self.clock(),
-            causation_id=ctx.causation_id,
-        )
-        return self._commit(case)
+        return self._hold(cmd, ctx, Referral.resume_deadline)
 
     def extend_deadline(self, cmd: c.ExtendDeadline, ctx: c.Context) -> CommandResult:
         """Extend the deadline of the case's current step, once per step."""
+        return self._hold(cmd, ctx, Referral.extend_deadline, reason=cmd.reason, due=cmd.due)
+
+    def _hold(
+        self, cmd: c.CaseCommand, ctx: c.Context, change: Callable[..., None], **terms: Any
+    ) -> CommandResult:
+        """Apply ``change`` (with ``terms``) to the deadline of the case's current step."""
         case = self._case_for(cmd)
-        case.extend_deadline(
+        change(
+            case,
             found=step_deadline(case, self.service_levels),
-            reason=cmd.reason,
-            due=cmd.due,
+            **terms,
             actor=ctx.actor,
             at=self.clock(),
             causation_id=ctx.causation_id,
