@@ -3,11 +3,10 @@ decisions and concludes; an attending partner reads the agenda's cases its conse
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.access import load_visible_case, reader_of
@@ -18,6 +17,12 @@ from adapters.http.context import (
     ServicesDep,
     audited,
     require,
+)
+from adapters.http.meeting_command import (
+    CoordinatedMeeting,
+    MeetingCommandDep,
+    find_meeting,
+    meeting_out,
 )
 from adapters.http.problems import ForbiddenError, NotFoundError, problem_responses
 from adapters.http.routers.commands import CommandContext
@@ -32,13 +37,12 @@ from adapters.http.schemas.meetings import (
     MeetingSummary,
 )
 from domain import meeting_agenda
-from domain.errors import CaseNotFoundError, MeetingNotFoundError
+from domain.errors import CaseNotFoundError
 from domain.meeting import Meeting
 from domain.reader_policy import Reader
 from domain.referral import Referral
 from ks_engine import commands as c
 from ks_engine.access_log import AccessAction
-from ks_engine.meetings import MeetingResult
 from ks_engine.principals import Principal, Role
 
 router = APIRouter(
@@ -47,26 +51,6 @@ router = APIRouter(
     responses=problem_responses(400, 401, 403, 404, 413, 422),
 )
 COMMAND_ERRORS = problem_responses(409, 412)
-
-
-def find_meeting(services: ServicesDep, meeting_id: UUID) -> Meeting:
-    """The meeting, or NotFoundError."""
-    try:
-        return services.referrals.get_meeting(meeting_id)
-    except MeetingNotFoundError:
-        raise NotFoundError("there is no such meeting") from None
-
-
-def _coordinated_meeting(
-    meeting_id: UUID, principal: Coordinator, services: ServicesDep
-) -> Meeting:
-    meeting = find_meeting(services, meeting_id)
-    if not principal.serves(meeting.municipality):
-        raise NotFoundError("there is no such meeting")
-    return meeting
-
-
-CoordinatedMeeting = Annotated[Meeting, Depends(_coordinated_meeting)]
 
 
 def agenda_cases(services: ServicesDep, meeting: Meeting) -> list[Referral]:
@@ -78,13 +62,6 @@ def agenda_cases(services: ServicesDep, meeting: Meeting) -> list[Referral]:
         except CaseNotFoundError:
             continue
     return found
-
-
-def _run(call: Callable[[], MeetingResult]) -> MeetingCommandOut:
-    result = call()
-    return MeetingCommandOut(
-        meeting_id=result.meeting_id, version=result.version, position=result.position
-    )
 
 
 @router.post(
@@ -106,7 +83,7 @@ def plan_meeting(
     for case_id in body.case_ids:  # a case outside the remit answers as a missing one
         load_visible_case(case_id, principal, services, attempt)
     cmd = c.PlanMeeting.model_validate(body.model_dump())
-    return _run(lambda: services.referrals.plan_meeting(cmd, ctx))
+    return meeting_out(services.referrals.plan_meeting(cmd, ctx))
 
 
 @router.get(
@@ -186,17 +163,10 @@ async def read_agenda(
     dependencies=[audited(AccessAction.UPDATE)],
     responses=COMMAND_ERRORS,
 )
-def schedule_case(
-    body: AgendaCaseIn,
-    meeting: CoordinatedMeeting,
-    principal: Coordinator,
-    ctx: CommandContext,
-    services: ServicesDep,
-    attempt: AttemptDep,
-) -> MeetingCommandOut:
-    load_visible_case(body.case_id, principal, services, attempt)
-    cmd = c.ScheduleCase(meeting_id=meeting.id, case_id=body.case_id)
-    return _run(lambda: services.referrals.schedule_case(cmd, ctx))
+def schedule_case(body: AgendaCaseIn, command: MeetingCommandDep) -> MeetingCommandOut:
+    command.visible_case(body.case_id)
+    cmd = c.ScheduleCase(meeting_id=command.meeting.id, case_id=body.case_id)
+    return command.run(command.services.referrals.schedule_case, cmd)
 
 
 @router.delete(
@@ -205,11 +175,9 @@ def schedule_case(
     dependencies=[audited(AccessAction.UPDATE)],
     responses=COMMAND_ERRORS,
 )
-def unschedule_case(
-    case_id: UUID, meeting: CoordinatedMeeting, ctx: CommandContext, services: ServicesDep
-) -> MeetingCommandOut:
-    cmd = c.UnscheduleCase(meeting_id=meeting.id, case_id=case_id)
-    return _run(lambda: services.referrals.unschedule_case(cmd, ctx))
+def unschedule_case(case_id: UUID, command: MeetingCommandDep) -> MeetingCommandOut:
+    cmd = c.UnscheduleCase(meeting_id=command.meeting.id, case_id=case_id)
+    return command.run(command.services.referrals.unschedule_case, cmd)
 
 
 @router.post(
@@ -218,21 +186,14 @@ def unschedule_case(
     dependencies=[audited(AccessAction.UPDATE)],
     responses=COMMAND_ERRORS,
 )
-def record_decision(
-    body: DecisionIn,
-    meeting: CoordinatedMeeting,
-    principal: Coordinator,
-    ctx: CommandContext,
-    services: ServicesDep,
-    attempt: AttemptDep,
-) -> MeetingCommandOut:
-    load_visible_case(body.case_id, principal, services, attempt)
+def record_decision(body: DecisionIn, command: MeetingCommandDep) -> MeetingCommandOut:
+    command.visible_case(body.case_id)
     fields = body.model_dump(exclude={"case_version"}) | {
-        "meeting_id": meeting.id,
+        "meeting_id": command.meeting.id,
         "expected_case_version": body.case_version,
     }
     cmd = c.RecordMeetingDecision.model_validate(fields)
-    return _run(lambda: services.referrals.record_meeting_decision(cmd, ctx))
+    return command.run(command.services.referrals.record_meeting_decision, cmd)
 
 
 @router.post(
@@ -241,8 +202,6 @@ def record_decision(
     dependencies=[audited(AccessAction.UPDATE)],
     responses=COMMAND_ERRORS,
 )
-def conclude_meeting(
-    meeting: CoordinatedMeeting, ctx: CommandContext, services: ServicesDep
-) -> MeetingCommandOut:
-    cmd = c.ConcludeMeeting(meeting_id=meeting.id)
-    return _run(lambda: services.referrals.conclude_meeting(cmd, ctx))
+def conclude_meeting(command: MeetingCommandDep) -> MeetingCommandOut:
+    cmd = c.ConcludeMeeting(meeting_id=command.meeting.id)
+    return command.run(command.services.referrals.conclude_meeting, cmd)
