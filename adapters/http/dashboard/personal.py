@@ -8,14 +8,14 @@ purpose. The case page itself never holds a name, birth date or contact detail.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.context import AttemptDep, ServicesDep, audited
 from adapters.http.dashboard.case import visible_case
 from adapters.http.dashboard.household import PURPOSE_LABELS
 from adapters.http.dashboard.render import page
 from adapters.http.dashboard.session import PREFIX, Coordinator, PageError
-from ks_engine.access_log import AccessAction, PersonalDataPurpose, Purpose
+from adapters.http.personal_reads import open_sealed
+from ks_engine.access_log import AccessAction, PersonalDataPurpose
 from ks_engine.personal_details import labelled_fields
 
 router = APIRouter(prefix=f"{PREFIX}/casus", include_in_schema=False)
@@ -38,9 +38,7 @@ async def personal_page(
             422, "Doel ontbreekt", "Kies waarvoor u de persoonsgegevens wilt inzien."
         ) from None
     case = visible_case(case_id, principal, services, attempt)
-    if attempt is not None:
-        attempt.stated_purpose = Purpose(purpose.value)
-    view = await run_in_threadpool(services.referrals.personal_details, case.id)
+    view = await open_sealed(services.referrals.personal_details, case, purpose, attempt)
     context = {
         "case_id": str(case.id),
         "purpose": PURPOSE_LABELS[purpose],

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.access import CoordinatedCase, reader_of
 from adapters.http.case_command import CaseCommandDep, CommandContext
 from adapters.http.context import AttemptDep, Coordinator, Services, ServicesDep, audited
+from adapters.http.personal_reads import open_sealed
 from adapters.http.problems import problem_responses
 from adapters.http.schemas.commands import CommandOut
 from adapters.http.schemas.ownership import AssignmentIn, NoteAddedOut, NoteIn, NoteOut, NotesOut
@@ -17,7 +17,7 @@ from domain import reader_policy
 from domain.errors import InvalidValueError
 from domain.referral import Referral
 from ks_engine import commands as c
-from ks_engine.access_log import AccessAction, PersonalDataPurpose, Purpose
+from ks_engine.access_log import AccessAction, PersonalDataPurpose
 from ks_engine.coordinators import CoordinatorRef, coordinators_of
 from ks_engine.principals import Principal
 
@@ -88,10 +88,7 @@ async def read_notes(
     attempt: AttemptDep,
     response: Response,
 ) -> NotesOut:
-    if attempt is not None:
-        attempt.stated_purpose = Purpose(purpose.value)
-    view = await run_in_threadpool(services.referrals.case_notes, case.id)
-    response.headers["Cache-Control"] = "no-store"
+    view = await open_sealed(services.referrals.case_notes, case, purpose, attempt, response)
     return NotesOut(
         case_id=case.id,
         purpose=purpose,

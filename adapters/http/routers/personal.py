@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from adapters.http.access import CoordinatedCase
 from adapters.http.context import AttemptDep, ServicesDep, audited
+from adapters.http.personal_reads import open_sealed
 from adapters.http.problems import problem_responses
-from ks_engine.access_log import AccessAction, PersonalDataPurpose, Purpose
+from ks_engine.access_log import AccessAction, PersonalDataPurpose
 from ks_engine.personal_details import labelled_fields
 
 router = APIRouter(
@@ -60,10 +60,7 @@ async def personal_details(
     attempt: AttemptDep,
     response: Response,
 ) -> PersonalDetailsOut:
-    if attempt is not None:
-        attempt.stated_purpose = Purpose(purpose.value)
-    view = await run_in_threadpool(services.referrals.personal_details, case.id)
-    response.headers["Cache-Control"] = "no-store"
+    view = await open_sealed(services.referrals.personal_details, case, purpose, attempt, response)
     return PersonalDetailsOut(
         case_id=case.id,
         purpose=purpose,
