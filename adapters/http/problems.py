@@ -25,6 +25,7 @@ from domain.errors import (
     UnknownOfferError,
     VersionConflictError,
 )
+from domain.redaction import redact_bsns
 from ks_engine.log import redact_text
 
 PROBLEM_JSON = "application/problem+json"
@@ -173,7 +174,9 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         if err.get("type") == "missing":
             message = "this field is required"
-        out.append({"field": ".".join(loc) or "body", "message": redact_text(message)})
+        # A location can name what the sender chose (an unknown body key or query parameter).
+        where = redact_bsns(redact_text(".".join(loc))) or "body"
+        out.append({"field": where, "message": redact_text(message)})
     return out
 
 

@@ -9,6 +9,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from domain.redaction import redact_bsns
+
 _known: dict[int, frozenset[str]] = {}
 
 
@@ -43,10 +45,10 @@ def refuse_unknown_query_parameters(request: Request) -> None:
             [
                 {
                     "type": "extra_forbidden",
-                    "loc": ("query", name),
-                    "msg": f"this operation has no query parameter {name!r}; it takes: {taken}",
+                    "loc": ("query", shown),
+                    "msg": f"this operation has no query parameter {shown!r}; it takes: {taken}",
                     "input": None,
                 }
-                for name in unknown
+                for shown in (redact_bsns(name) for name in unknown)  # a name may hold a BSN
             ]
         )

@@ -304,3 +304,15 @@ def test_a_get_of_the_search_is_method_not_allowed_not_a_malformed_case_id(api: 
     assert answer.status_code == 405
     assert answer.headers["allow"] == "POST"
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_unknown_body_field_named_by_a_bsn_is_refused_without_repeating_it(api: Api) -> None:
+    """A field's location names what the sender chose (an unknown key): never a BSN."""
+    for key in ("123456782", "a123456782", "x123 456 782b"):
+        answer = api.client.post(
+            "/cases/search", json={"case_number": "740ce0b5", key: 1}, headers=api.auth("kerkrade")
+        )
+        body = problem(answer, 422)
+        assert body["errors"], body
+        assert "123456782" not in answer.text, answer.text
+        assert "123 456 782" not in answer.text, answer.text
