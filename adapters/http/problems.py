@@ -163,6 +163,8 @@ def problem_response(
         "request_id": getattr(request.state, "request_id", None),
     }
     body.update({k: v for k, v in extensions.items() if v is not None})
+    if isinstance(errors := body.get("errors"), list):  # as the detail: a domain message
+        body["errors"] = [{k: redact_text(str(v)) for k, v in e.items()} for e in errors]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -243,3 +243,23 @@ def test_the_dashboard_assigns_filters_and_keeps_notes(viewed: Viewed) -> None:
     entry = _access(api, read.headers["X-Request-ID"])
     assert (entry["action"], entry["purpose"]) == ("read personal data", "family_contact")
     assert api.client.get(f"/dashboard/casus/{mine}?notities=nieuwsgierig").status_code == 422
+
+
+def _refused_assignment(api: Api, case_id: str, typed: str) -> Any:
+    refused = api.client.post(
+        f"/cases/{case_id}/assignment",
+        headers=api.auth("kerkrade") | version(api, case_id),
+        json={"coordinator": typed},
+    )
+    assert refused.status_code == 422, refused.text
+    assert "not a coordinator of GM0928" in refused.json()["detail"]
+    return refused
+
+
+def test_a_refusals_field_list_redacts_a_bsn_like_its_detail(viewed: Viewed) -> None:
+    """The problem's ``errors`` repeat the domain's message: redacted as the detail is."""
+    api, _ = viewed
+    case_id = str(api.signal(KERKRADE))
+    refused = _refused_assignment(api, case_id, "123456782")
+    assert refused.json()["errors"], refused.text
+    assert "123456782" not in refused.text, refused.text
