@@ -47,7 +47,7 @@ class Assignable(HouseholdChanges):
         guards.check_transition(self.id, self.state, Action.ASSIGN)
         head = f"cannot assign case {self.id}"
         if not COORDINATOR_ID.match(coordinator):
-            raise InvalidValueError(f"{head}: {coordinator!r} is not a coordinator's id")
+            raise InvalidValueError(f"{head}: the id given is not a coordinator's id")
         if coordinator == self.owner:
             raise InvalidValueError(f"{head}: it is already assigned to {coordinator}")
         self._assigned(

@@ -263,3 +263,14 @@ def test_a_refusals_field_list_redacts_a_bsn_like_its_detail(viewed: Viewed) -> 
     refused = _refused_assignment(api, case_id, "123456782")
     assert refused.json()["errors"], refused.text
     assert "123456782" not in refused.text, refused.text
+
+
+def test_a_refused_assignment_does_not_repeat_the_id_it_was_given(viewed: Viewed) -> None:
+    """The id is the sender's text: typed wrong it may hold a BSN, glued to letters where no
+    redaction of nine-digit numbers finds it; the refusal does not repeat it."""
+    api, _ = viewed
+    case_id = str(api.signal(KERKRADE))
+    for typed in ("a123456782", "123456782b", "coordinator-x"):
+        refused = _refused_assignment(api, case_id, typed)
+        assert "123456782" not in refused.text, refused.text
+        assert typed not in refused.text, refused.text

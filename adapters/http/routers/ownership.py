@@ -34,8 +34,8 @@ def check_assignee(services: Services, case: Referral, principal: Principal, wan
     """Refuse (422) a coordinator who does not serve the case's municipality."""
     if wanted != principal.id and wanted not in {r.id for r in assignable(services, case)}:
         raise InvalidValueError(
-            f"cannot assign case {case.id}: {wanted} is not a coordinator of "
-            f"{case.municipality}'s Knooppunt"
+            f"cannot assign case {case.id}: the id given is not a coordinator of "
+            f"{case.municipality}'s Knooppunt"  # not repeated: typed, it may hold a BSN
         )
 
 
