@@ -52,7 +52,7 @@ from ks_engine.signal_contract import (
     to_domain,
 )
 from ks_engine.signal_intake import SignalOutcome
-from ks_engine.signal_rules import SignalRules
+from ks_engine.signal_rules import SignalRules, check_references
 from ks_engine.support_start_contract import (
     ParsedSupportStart,
     is_support_started,
@@ -224,6 +224,7 @@ class Intake:
     def _read(self, item: _Item) -> None:
         """Parse, check the partner and pseudonymise; raise Rejection for a refused signal."""
         doc, event = read_envelope(item.msg.data)
+        check_references(doc)  # first: a refusal's receipt repeats the envelope's id and source
         item.event = event
         if is_support_started(event.type):
             item.support = support_started_from(doc, event, item.msg.subject, rules=self.rules)

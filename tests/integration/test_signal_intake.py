@@ -399,3 +399,27 @@ async def test_signals_about_the_co_parent_and_the_child_join_the_mothers_case(
     for clear in (MOTHER, OTHER, CHILD, "Vermeulen", "1234 5678"):
         assert clear not in json.dumps(got)
         assert clear.encode() not in stored, clear
+
+
+async def test_a_receipt_never_repeats_a_reference_holding_a_bsn_whatever_refused_it(
+    tmp_path: Path, nats_server: EmbeddedNatsServer, nc: Client, receipts: Receipts
+) -> None:
+    # Refusals found before the references were checked (an unknown type, an unsupported
+    # version, a content type) must not carry the envelope's id or source to KS_RECEIPTS.
+    engine = make_engine(tmp_path)
+    js = nc.jetstream()
+    refused = [
+        {"type": "nl.example.other"},
+        {"type": "nl.kansrijkestart.signal.v9"},
+        {"type": "nl.kansrijkestart.support-started.v9"},
+        {"datacontenttype": "text/plain"},
+    ]
+    async with Running(engine, nats_server.url):
+        for n, change in enumerate(refused):
+            doc = signal(MOTHER, f"client {OTHER}") | change
+            doc["source"] = f"{SOURCE}/{OTHER}" if n % 2 else SOURCE
+            await publish(js, doc, msg_id=f"ref-{n}")
+        got = await receipts.wait_for(len(refused))
+    assert [r["status"] for r in got] == ["rejected"] * len(refused)
+    for receipt in got:
+        assert OTHER not in json.dumps(receipt), receipt
