@@ -18,6 +18,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import ConsentRequiredError, IllegalTransitionError, InvalidValueError
+from domain.redaction import redact_bsns
 from domain.referral import Referral
 from domain.values import Actor
 
@@ -69,7 +70,8 @@ class Meeting(Aggregate):
         causation_id: str,
     ) -> Meeting:
         """Plan a meeting on ``on`` with the attending ``organisations``."""
-        attending = list(dict.fromkeys(o.strip() for o in organisations if o.strip()))
+        typed = (redact_bsns(o).strip() for o in organisations)  # as every organisation typed
+        attending = list(dict.fromkeys(o for o in typed if o))
         if not attending:
             raise InvalidValueError("a meeting needs at least one attending organisation")
         if len(attending) > MAX_ORGANISATIONS:

@@ -24,6 +24,7 @@ from domain.errors import (
 from domain.lifecycle import State
 from domain.meeting import Decision, FollowUp, Meeting, MeetingState
 from domain.reader_policy import CASE_FIELDS, Reader
+from domain.redaction import bsn_spans
 from domain.restriction import RestrictionBasis
 from domain.values import Need
 from ks_engine import commands as c
@@ -350,3 +351,30 @@ def test_every_field_the_agenda_shows_has_a_confidentiality_label(app: Referrals
     assert "needs" not in medical
     assert "scores" not in social["discussions"][0]
     assert medical["decision"]["decision"] == "discussed"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    written=st.sampled_from(["{}", "{} ", "schuldhulp-{}", "#{}.", "{:.4}.{:.2}.{:.3}"]),
+    bsn=st.sampled_from(["123456782", "100000058", "111222333"]),
+)
+def test_an_attending_organisation_typed_with_a_bsn_is_stored_without_it(
+    tmp_path_factory: pytest.TempPathFactory, written: str, bsn: str
+) -> None:
+    # Like every organisation a coordinator types (consent scope, participants), the
+    # meeting's attendees are stored with any BSN in them redacted.
+    if written.startswith("{:"):
+        typed = written.format(bsn, bsn[4:], bsn[6:])
+    else:
+        typed = written.format(bsn)
+    engine = bootstrap(
+        Settings(store="memory", data_dir=tmp_path_factory.mktemp("m")),
+        clock=FixedClock(datetime(2026, 11, 2, 9, 30, tzinfo=AMSTERDAM)),
+        configure_logs=False,
+    )
+    try:
+        meeting = engine.referrals.get_meeting(plan(engine.referrals, orgs=(JGZ, typed)))
+        assert JGZ in meeting.organisations
+        assert not any(bsn_spans(o) for o in meeting.organisations), meeting.organisations
+    finally:
+        engine.close()
