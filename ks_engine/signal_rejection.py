@@ -83,7 +83,9 @@ class Rejection(Exception):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reason", redact_bsns(self.reason))
-        object.__setattr__(self, "errors", tuple((p, redact_bsns(m)) for p, m in self.errors))
+        # A path can name what the partner chose (an extension attribute): redacted too.
+        redacted = tuple((redact_bsns(p), redact_bsns(m)) for p, m in self.errors)
+        object.__setattr__(self, "errors", redacted)
 
     def __str__(self) -> str:
         return f"{self.code.value}: {self.reason}"

@@ -316,3 +316,13 @@ def test_an_unknown_body_field_named_by_a_bsn_is_refused_without_repeating_it(ap
         assert body["errors"], body
         assert "123456782" not in answer.text, answer.text
         assert "123 456 782" not in answer.text, answer.text
+
+
+def test_an_extension_attribute_named_by_a_bsn_is_refused_without_repeating_it(api: Api) -> None:
+    """CloudEvents refuses an extension name with capitals; the refusal does not repeat it."""
+    for n, name in enumerate(("A123456782", "Bsn123456782", "X_123456782")):
+        signal = example_signal("111222333", source=MIDWIFE, event_id=f"ext-{n}") | {name: "x"}
+        response = api.client.post("/signals", headers=api.auth("partner"), json=signal)
+        body = problem(response, 422)
+        assert body["errors"], body
+        assert "123456782" not in response.text, response.text
