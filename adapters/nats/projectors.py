@@ -22,6 +22,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from adapters.nats.fetching import fetch_batch
+from adapters.nats.stopping import raise_if_cancelled, sleep_or_stop
 from adapters.persistence.views import close_views, open_views
 from ks_engine.settings import Settings
 from projections.errors import InvalidEventError, ProjectionError, ViewDatabaseError
@@ -201,7 +202,7 @@ class Projector:
         was fetched and not committed is delivered again from the checkpoint)."""
         try:
             while not stop.is_set():
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 try:
                     await self.step()
                 except (nats.errors.Error, ViewDatabaseError) as e:
@@ -213,7 +214,7 @@ class Projector:
                         error=str(e) or type(e).__name__,
                     )
                     await self._unsubscribe()
-                    await _sleep(stop, RETRY_SECONDS)
+                    await sleep_or_stop(stop, RETRY_SECONDS)
         finally:
             await self._unsubscribe()
 
@@ -229,26 +230,6 @@ class Projector:
         """Recreate the durable consumer to deliver right after the view's checkpoint (after a
         rebuild, see ``adapters.nats.rebuild``)."""
         await self._recreate(await asyncio.to_thread(self._checkpoint_seq))
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    """Wait ``seconds`` or until ``stop``; a cancellation is never swallowed (unlike
-    ``asyncio.wait_for`` on Python 3.11, which can lose one that races its timeout)."""
-    if stop.is_set():
-        return
-    waiter = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({waiter}, timeout=seconds)
-    finally:
-        waiter.cancel()
-
-
-def _raise_if_cancelled() -> None:
-    """Re-raise a cancellation the NATS client swallowed (it catches CancelledError in places),
-    so that cancelling this task always stops it."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from adapters.nats.ordered_publish import OrderedPublisher, Outgoing, PublishFai
 from adapters.nats.relay_position import PositionRecord as PositionRecord  # re-exported
 from adapters.nats.relay_position import RelayPosition as RelayPosition
 from adapters.nats.relay_position import relay_position_path as relay_position_path
+from adapters.nats.stopping import raise_if_cancelled, sleep_or_stop
 from domain.referral import Referral
 from ks_engine.application import Referrals
 from ks_engine.audit.summary import is_case_event
@@ -273,22 +274,22 @@ class Relay:
         try:
             await self._until_started(stop)
             while not stop.is_set():
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 try:
                     read = await self.publish_pending()
                 except PublishFailed as e:
                     if e.interleaved:  # an audit checkpoint came between two events: go on
                         continue
                     log.warning("relay.publish_failed", error=str(e))
-                    await _sleep(stop, RETRY_SECONDS)
+                    await sleep_or_stop(stop, RETRY_SECONDS)
                     continue
                 except nats.errors.Error as e:
                     log.warning("relay.publish_failed", error=str(e) or type(e).__name__)
-                    await _sleep(stop, RETRY_SECONDS)
+                    await sleep_or_stop(stop, RETRY_SECONDS)
                     continue
                 except (PersistenceError, ViewDatabaseError) as e:
                     log.warning("relay.store_failed", error=type(e).__name__)
-                    await _sleep(stop, RETRY_SECONDS)
+                    await sleep_or_stop(stop, RETRY_SECONDS)
                     continue
                 if read < self.window:
                     await _wait_for(grown, stop, poll)
@@ -301,28 +302,16 @@ class Relay:
 
     async def _until_started(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            _raise_if_cancelled()
+            raise_if_cancelled()
             try:
                 await self.start()
                 return
             except nats.errors.Error as e:
                 log.warning("relay.start_failed", error=str(e) or type(e).__name__)
-                await _sleep(stop, RETRY_SECONDS)
+                await sleep_or_stop(stop, RETRY_SECONDS)
             except ViewDatabaseError as e:
                 log.warning("relay.start_failed", error=type(e).__name__)
-                await _sleep(stop, RETRY_SECONDS)
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    """Wait ``seconds`` or until ``stop``; a cancellation is never swallowed (unlike
-    ``asyncio.wait_for`` on Python 3.11, which can lose one that races its timeout)."""
-    if stop.is_set():
-        return
-    waiter = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({waiter}, timeout=seconds)
-    finally:
-        waiter.cancel()
+                await sleep_or_stop(stop, RETRY_SECONDS)
 
 
 async def _wait_for(grown: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
@@ -335,14 +324,6 @@ async def _wait_for(grown: asyncio.Event, stop: asyncio.Event, seconds: float) -
     finally:
         for waiter in waiters:
             waiter.cancel()
-
-
-def _raise_if_cancelled() -> None:
-    """Re-raise a cancellation the NATS client swallowed (it catches CancelledError in places),
-    so that cancelling this task always stops it."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 async def run_relay(engine: RelayHost, js: JetStreamContext, stop: asyncio.Event) -> None:
