@@ -225,17 +225,23 @@ def signal_from(
     check_references(doc)
     check_envelope(doc, event)
     data = _parse_data(event.data)
+    check_municipality(subject, data.municipality, rules)
+    check_dates(not_future=_past_dates(data), due=_due_dates(data), rules=rules)
+    return ParsedSignal(event=event, data=data)
+
+
+def check_municipality(subject: str | None, municipality: str, rules: SignalRules) -> None:
+    """Refuse a message published to another municipality's subject than its data names, or
+    for a municipality this Knooppunt does not serve."""
     if subject is not None:
         subject_code = subject.removeprefix(SIGNAL_SUBJECT_PREFIX)
-        if subject_code != data.municipality:
+        if subject_code != municipality:
             raise Rejection(
                 RejectionCode.MUNICIPALITY_MISMATCH,
                 f"published to municipality '{subject_code[:20]}' but data.municipality is "
-                f"'{data.municipality}'; publish to ks.signals.{data.municipality}",
+                f"'{municipality}'; publish to ks.signals.{municipality}",
             )
-    check_served(data.municipality, rules)
-    check_dates(not_future=_past_dates(data), due=_due_dates(data), rules=rules)
-    return ParsedSignal(event=event, data=data)
+    check_served(municipality, rules)
 
 
 def _past_dates(d: SignalData) -> list[tuple[str, dt.date, str]]:

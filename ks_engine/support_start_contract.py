@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.values import MunicipalityCode
 from ks_engine.signal_contract import (
-    SIGNAL_SUBJECT_PREFIX,
     SignalEvent,
     check_envelope,
+    check_municipality,
     field_errors,
 )
 from ks_engine.signal_rejection import Rejection, RejectionCode
-from ks_engine.signal_rules import SignalRules, check_dates, check_references, check_served
+from ks_engine.signal_rules import SignalRules, check_dates, check_references
 from projections import cloudevent as cloudevents
 
 SUPPORT_STARTED_TYPE = "nl.kansrijkestart.support-started.v1"
@@ -78,15 +78,7 @@ def support_started_from(
         detail = "; ".join(f"{p}: {m}" for p, m, _ in errors)
         fields = tuple((p, m) for p, m, _ in errors)
         raise Rejection(RejectionCode.SCHEMA_VIOLATION, detail, fields) from None
-    if subject is not None:
-        subject_code = subject.removeprefix(SIGNAL_SUBJECT_PREFIX)
-        if subject_code != data.municipality:
-            raise Rejection(
-                RejectionCode.MUNICIPALITY_MISMATCH,
-                f"published to municipality '{subject_code[:20]}' but data.municipality is "
-                f"'{data.municipality}'; publish to ks.signals.{data.municipality}",
-            )
-    check_served(data.municipality, rules)
+    check_municipality(subject, data.municipality, rules)
     check_dates(
         not_future=[("data.on", data.on, "the first day of the support")], due=[], rules=rules
     )
