@@ -59,6 +59,11 @@ def run_command(
         services.metrics.commands.labels(name, "refused").inc()
         raise
     services.metrics.commands.labels(name, "done").inc()
+    return command_out(response, result)
+
+
+def command_out(response: Response, result: CommandResult) -> CommandOut:
+    """The answer to a command on a case: its new version, also as the `ETag`."""
     response.headers["ETag"] = f'"{result.version}"'
     return CommandOut(case_id=result.case_id, version=result.version, position=result.position)
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.http.access import load_visible_case
+from adapters.http.case_command import command_out
 from adapters.http.context import AttemptDep, ServicesDep, audited, require
 from adapters.http.problems import IF_MATCH_PATTERN, if_match_version, problem_responses
 from adapters.http.schemas.commands import CommandOut
@@ -20,7 +21,6 @@ from domain.referral import Referral
 from domain.values import Actor, ActorRole
 from ks_engine import commands as c
 from ks_engine.access_log import AccessAction
-from ks_engine.application import CommandResult
 from ks_engine.principals import Principal, Role
 
 router = APIRouter(
@@ -64,11 +64,6 @@ Version = Annotated[int, Depends(_version)]
 OfficerContext = Annotated[c.Context, Depends(_context)]
 
 
-def _out(response: Response, result: CommandResult) -> CommandOut:
-    response.headers["ETag"] = f'"{result.version}"'
-    return CommandOut(case_id=result.case_id, version=result.version, position=result.position)
-
-
 class RetractionIn(BaseModel):
     """Why the signal is retracted."""
 
@@ -100,7 +95,7 @@ def retract(
     cmd = c.RetractSignal(
         case_id=case.id, expected_version=version, signal_number=signal_number, reason=body.reason
     )
-    return _out(response, services.referrals.retract_signal(cmd, ctx))
+    return command_out(response, services.referrals.retract_signal(cmd, ctx))
 
 
 class CorrectionIn(BaseModel):
@@ -136,4 +131,4 @@ def correct(
     cmd = c.CorrectPersonalDetails(
         case_id=case.id, expected_version=version, **body.model_dump(exclude_unset=True)
     )
-    return _out(response, services.referrals.correct_personal_details(cmd, ctx))
+    return command_out(response, services.referrals.correct_personal_details(cmd, ctx))

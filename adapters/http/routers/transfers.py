@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.http.access import CoordinatedCase
+from adapters.http.case_command import command_out
 from adapters.http.context import (
     AttemptDep,
     Coordinator,
@@ -28,7 +29,6 @@ from domain.transfer import TransferBasis, TransferConsent
 from domain.values import MunicipalityCode
 from ks_engine import commands as c
 from ks_engine.access_log import AccessAction
-from ks_engine.application import CommandResult
 
 router = APIRouter(
     tags=["commands"],
@@ -56,11 +56,6 @@ def _incoming_case(
 
 
 IncomingCase = Annotated[Referral, Depends(_incoming_case)]
-
-
-def _out(response: Response, result: CommandResult) -> CommandOut:
-    response.headers["ETag"] = f'"{result.version}"'
-    return CommandOut(case_id=result.case_id, version=result.version, position=result.position)
 
 
 class TransferIn(BaseModel):
@@ -93,7 +88,7 @@ def request_transfer(
     response: Response,
 ) -> CommandOut:
     cmd = c.RequestTransfer(case_id=case.id, expected_version=version, **body.model_dump())
-    return _out(response, services.referrals.request_transfer(cmd, ctx))
+    return command_out(response, services.referrals.request_transfer(cmd, ctx))
 
 
 @router.post(
@@ -111,7 +106,7 @@ def accept_transfer(
     response: Response,
 ) -> CommandOut:
     cmd = c.AcceptTransfer(case_id=case.id, expected_version=version)
-    return _out(response, services.referrals.accept_transfer(cmd, ctx))
+    return command_out(response, services.referrals.accept_transfer(cmd, ctx))
 
 
 class RefusalIn(BaseModel):
@@ -134,7 +129,7 @@ def refuse_transfer(
     response: Response,
 ) -> CommandOut:
     cmd = c.RefuseTransfer(case_id=case.id, expected_version=version, reason=body.reason)
-    return _out(response, services.referrals.refuse_transfer(cmd, ctx))
+    return command_out(response, services.referrals.refuse_transfer(cmd, ctx))
 
 
 class IncomingTransferOut(BaseModel):
