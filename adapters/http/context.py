@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -29,6 +30,7 @@ from adapters.http.problems import (
     UnavailableError,
 )
 from adapters.http.strict_query import refuse_unknown_query_parameters
+from domain.redaction import redact_bsns
 from domain.referral import Referral
 from ks_engine.access_log import AccessAction, AccessLog, Purpose
 from ks_engine.application import Referrals
@@ -117,6 +119,14 @@ class AccessAttempt:
         return PURPOSES[self.principal.role] if self.principal else Purpose.CARE
 
 
+def _without_bsns(query: str) -> str:
+    """The query as sent, or decoded with its BSNs redacted when it holds one however typed
+    (grouped by spaces it arrives as ``+`` or ``%20``; glued to letters)."""
+    decoded = unquote_plus(query)
+    redacted = redact_bsns(redact_text(decoded))
+    return query if redacted == decoded else redacted
+
+
 def start_attempt(request: Request, action: AccessAction) -> AccessAttempt:
     """The request's access-log entry to be, begun once (before its body, or by its route)."""
     existing = getattr(request.state, "access", None)
@@ -126,7 +136,7 @@ def start_attempt(request: Request, action: AccessAction) -> AccessAttempt:
     path = getattr(route, "path", request.url.path)
     query = request.url.query
     # Bounded (a caller chooses its length) and without BSN-like numbers (a caller chooses it).
-    shown = f"?{redact_text(query[:QUERY_KEPT])}" if query else ""
+    shown = f"?{_without_bsns(query[:QUERY_KEPT])}" if query else ""
     attempt = AccessAttempt(
         action=action,
         object=f"{request.method} {path}{shown}",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import unquote_plus
 from uuid import UUID
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.redaction import bsn_spans
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.principals import create_demo_principals, registry_for
 from ks_engine.settings import Settings
@@ -382,3 +384,12 @@ def test_a_dashboard_form_past_the_limit_gets_a_dutch_page_and_records_nothing(
     assert answer.headers["content-type"].startswith("text/html")
     assert "Het formulier is groter dan 256 KiB" in answer.text
     assert server.engine.referrals.get_case(case_id).version == 1
+
+
+def test_a_bsn_in_a_query_is_not_stored_however_it_was_typed_or_encoded(server: Served) -> None:
+    # A search box sent with GET (the privacy officer's case number on the rights page) puts
+    # what was typed in the query: grouped with spaces it arrives as + or %20, glued to text.
+    for typed in ("111+222+333", "111%20222%20333", "111.222.333", "a111222333", "%31%31%31222333"):
+        answer = httpx.get(f"{server.base}/cases?x={typed}", headers=server.auth("kerkrade"))
+        logged = server.access(answer.headers["X-Request-ID"])["object"]
+        assert bsn_spans(unquote_plus(logged)) == [], (typed, logged)
