@@ -13,8 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.persistence.audit_chain import SqlChainStore
-from ks_engine.audit import chain
-from ks_engine.audit import verify as verify_module
+from ks_engine.audit import chain, link_checks
 from ks_engine.audit.chain import Link
 from ks_engine.audit.findings import Report
 from ks_engine.audit.verify import Verifier
@@ -356,7 +355,7 @@ def test_with_little_memory_the_walk_looks_earlier_versions_up_and_finds_the_sam
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     total = rows(data_dir, "SELECT COUNT(*) FROM stored_events")[0][0]
-    monkeypatch.setattr(verify_module, "REMEMBERED", 1)  # every later version is looked up
+    monkeypatch.setattr(link_checks, "REMEMBERED", 1)  # every later version is looked up
     intact = verify(data_dir)
     assert intact.intact, intact.problems[:1]
     assert intact.verified == total
@@ -374,5 +373,5 @@ def test_with_little_memory_the_walk_looks_earlier_versions_up_and_finds_the_sam
     )
     found = {(p.position, p.kind) for p in verify(data_dir).problems}
     assert (versions[(case, version + 1)], "history_gap") in found
-    monkeypatch.setattr(verify_module, "REMEMBERED", 100_000)
+    monkeypatch.setattr(link_checks, "REMEMBERED", 100_000)
     assert {(p.position, p.kind) for p in verify(data_dir).problems} == found

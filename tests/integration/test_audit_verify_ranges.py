@@ -69,14 +69,14 @@ def reports(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> tuple[Report, Re
     key = engine.audit.signing_key.public_key()
     one = Verifier(engine.referrals, engine.audit.chain, [key], grace_seconds=0).verify()
     walked: list[int] = []
-    real = verify_module._run_ranges
+    real = verify_module.run_ranges
 
     def counted(*args: Any) -> Any:
         results = real(*args)
         walked.append(len(results))
         return results
 
-    monkeypatch.setattr(verify_module, "_run_ranges", counted)
+    monkeypatch.setattr(verify_module, "run_ranges", counted)
     ranged = Verifier(
         engine.referrals,
         engine.audit.chain,
