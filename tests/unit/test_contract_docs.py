@@ -64,10 +64,10 @@ def test_the_readme_explains_every_rejection_code() -> None:
 
 
 def test_asyncapi_names_every_published_referral_event() -> None:
-    from ks_engine.contract_docs import _EVENT_NAMES
+    from ks_engine.contract_docs import EVENT_NAMES
     from projections.event import DATA_MODELS
 
-    assert set(_EVENT_NAMES) == set(DATA_MODELS)
+    assert set(EVENT_NAMES) == set(DATA_MODELS)
 
 
 def test_the_feedback_examples_fit_the_published_payload() -> None:
