@@ -27,21 +27,14 @@ def record_case_reads(
     """One READ entry per case in ``cases``, read for ``attempt``'s purpose (call off the loop)."""
     if attempt is None:
         return
-    principal = attempt.principal
     for case in cases:
         services.access_log.record(
             action=AccessAction.READ,
             outcome=AccessOutcome.ALLOWED,
-            principal_id=principal.id if principal else None,
-            role=principal.role.value if principal else None,
-            organisation=principal.organisation if principal else None,
-            purpose=attempt.purpose,
-            source_address=request.client.host if request.client else "unknown",
-            request_id=request.state.request_id,
+            **attempt.reader(request),
             case_id=case.id,
             person_pseudonym=case.person_pseudonym,
             municipality=case.municipality,
             object=f"{attempt.object} ({what})",
-            person=attempt.person,
             status=200,
         )

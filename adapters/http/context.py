@@ -118,6 +118,19 @@ class AccessAttempt:
             return self.stated_purpose
         return PURPOSES[self.principal.role] if self.principal else Purpose.CARE
 
+    def reader(self, request: Request) -> dict[str, Any]:
+        """Who read, why and from where: the fields every access-log entry of the request has."""
+        principal = self.principal
+        return {
+            "principal_id": principal.id if principal else None,
+            "role": principal.role.value if principal else None,
+            "organisation": principal.organisation if principal else None,
+            "purpose": self.purpose,
+            "source_address": request.client.host if request.client else "unknown",
+            "request_id": request.state.request_id,
+            "person": self.person,
+        }
+
 
 def _without_bsns(query: str) -> str:
     """The query as sent, or decoded with its BSNs redacted when it holds one however typed

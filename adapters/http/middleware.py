@@ -55,23 +55,16 @@ def outcome_of(status: int, attempt: AccessAttempt) -> AccessOutcome:
 def _record_access(
     services: Services, request: Request, attempt: AccessAttempt, status: int
 ) -> None:
-    principal = attempt.principal
     outcome = outcome_of(status, attempt)
     services.access_log.record(
         action=attempt.action,
         outcome=outcome,
-        principal_id=principal.id if principal else None,
-        role=principal.role.value if principal else None,
-        organisation=principal.organisation if principal else None,
-        purpose=attempt.purpose,
-        source_address=request.client.host if request.client else "unknown",
-        request_id=request.state.request_id,
+        **attempt.reader(request),
         case_id=attempt.case_id,
         person_pseudonym=attempt.person_pseudonym,
         municipality=attempt.municipality,
         object=attempt.object,
         query_length=attempt.query_length,
-        person=attempt.person,
         status=status,
     )
     services.metrics.access_entries.labels(outcome.value).inc()
