@@ -9,6 +9,7 @@ COPY domain ./domain
 COPY projections ./projections
 COPY adapters ./adapters
 COPY ks_engine ./ks_engine
+COPY entrypoints ./entrypoints
 RUN pip install --no-cache-dir --root-user-action=ignore --prefix=/install '.[postgres]'
 
 FROM python:3.11-slim

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import httpx
 
 from adapters.nats.embedded import free_port
+from entrypoints.cli.api import serve_api
 from ks_engine.bootstrap import Engine
-from ks_engine.cli.api import serve_api
 
 
 @dataclass(frozen=True)

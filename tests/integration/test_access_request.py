@@ -10,8 +10,8 @@ from uuid import UUID
 
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli
 from ks_engine.access_log import AccessLog, AccessQuery
-from ks_engine.cli import app as cli
 from ks_engine.principals import PrincipalRegistry, Role
 from tests.integration.test_household_matching import CHILD, with_household
 from tests.integration.test_http_stack import KERKRADE, LANDGRAAF, Api, api

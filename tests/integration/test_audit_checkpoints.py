@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli
 from ks_engine.audit import chain, signing
 from ks_engine.bootstrap import bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
 from tests.unit.test_projection_scenario import play

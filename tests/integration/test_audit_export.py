@@ -15,11 +15,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli
 from ks_engine.audit import chain
 from ks_engine.audit.replay import case_ids
 from ks_engine.audit.signing import public_key_pem
 from ks_engine.bootstrap import bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock

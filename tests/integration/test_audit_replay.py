@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from domain.errors import CaseNotFoundError, DomainError
 from domain.lifecycle import Action
 from domain.referral import Referral
+from entrypoints.cli import app as cli
 from ks_engine.audit.replay import case_ids, replay_all, replay_case
 from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine
-from ks_engine.cli import app as cli
 from tests.conftest import FixedClock
 from tests.unit.test_projection_scenario import CTX, perform, signal_for
 

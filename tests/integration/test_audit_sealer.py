@@ -21,12 +21,12 @@ from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.relay import Relay, RelayPosition
 from adapters.persistence.sqlite_views import SqliteViewDatabase
 from domain.values import Outcome
+from entrypoints.cli import app as cli
+from entrypoints.cli.run import components
 from ks_engine import commands as c
 from ks_engine.audit.retention import due_for_erasure
 from ks_engine.audit.sealer import run_sealer
 from ks_engine.bootstrap import Engine, bootstrap, event_store_env
-from ks_engine.cli import app as cli
-from ks_engine.cli.run import components
 from ks_engine.clock import now
 from ks_engine.runtime import NatsLink
 from ks_engine.settings import Settings

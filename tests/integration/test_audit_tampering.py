@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from entrypoints.cli import app as cli
 from ks_engine.audit import chain
 from ks_engine.audit.findings import Report
 from ks_engine.audit.independent import read_checkpoint_file
 from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock

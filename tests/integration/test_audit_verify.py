@@ -13,12 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.persistence.audit_chain import SqlChainStore
+from entrypoints.cli import app as cli
 from ks_engine.audit import chain, link_checks
 from ks_engine.audit.chain import Link
 from ks_engine.audit.findings import Report
 from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock

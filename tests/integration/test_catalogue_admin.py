@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from domain.menukaart import MENUKAART_ID
 from domain.values import Actor, ActorRole
+from entrypoints.cli import app as cli
 from ks_engine import commands as c
 from ks_engine.bootstrap import Engine
-from ks_engine.cli import app as cli
 from tests.conftest import ks_environment
 from tests.integration.test_http_stack import COORDINATOR, KERKRADE, Api
 

@@ -18,9 +18,9 @@ from typer.testing import CliRunner, Result
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.streams import DLQ, SIGNALS
+from entrypoints.cli import app as cli
 from ks_engine.access_log import AccessAction, AccessLog, AccessOutcome, AccessQuery, Purpose
 from ks_engine.bootstrap import Engine
-from ks_engine.cli import app as cli
 from ks_engine.partners import Partner, PartnerRegistry
 from tests.integration.test_signal_intake import (
     MOTHER,

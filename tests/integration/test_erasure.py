@@ -20,10 +20,10 @@ from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.projectors import Projector
 from adapters.nats.relay import Relay, RelayPosition
 from adapters.persistence.views import open_views
+from entrypoints.cli import app as cli
 from ks_engine import commands as c
 from ks_engine.audit.replay import replay_all
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.settings import Settings
 from projections.event import CHECKPOINT_SUBJECT, STREAM
 from projections.read_models import ReadModels, build_projections

@@ -28,10 +28,10 @@ from adapters.nats.streams import DLQ, RECEIPTS
 from domain.case_lookup import CaseLookup, lookup_id
 from domain.person_index import PersonIndex, person_index_id
 from domain.values import Actor, ActorRole
+from entrypoints.cli import app as cli
 from ks_engine import commands as c
 from ks_engine.access_log import AccessAction, AccessLog, AccessOutcome, Purpose
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.settings import Settings
 from projections.event import STREAM
 from tests.integration.test_erasure import publish_and_project

@@ -13,8 +13,8 @@ from fhir.resources.R4B.bundle import Bundle
 from typer.testing import CliRunner
 
 from adapters.persistence.sqlite_views import SqliteViewDatabase
+from entrypoints.cli import app as cli
 from ks_engine import commands as c
-from ks_engine.cli import app as cli
 from tests.conftest import FixedClock
 from tests.integration.test_http_read_models import project, viewed
 from tests.integration.test_http_stack import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from ks_engine.cli import app as cli
+from entrypoints.cli import app as cli
 from tests.integration.test_http_stack import Api, api
 
 __all__ = ["api"]  # the fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from domain.meeting import Decision, FollowUp
+from entrypoints.cli import app as cli
 from ks_engine import commands as c
 from ks_engine.bootstrap import bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock

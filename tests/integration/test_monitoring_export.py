@@ -21,9 +21,9 @@ from adapters.persistence.sqlite_views import SqliteViewDatabase
 from adapters.persistence.views import open_views
 from domain.after_match import NeedResult, NextStep
 from domain.values import Need
+from entrypoints.cli import app as cli
 from ks_engine import commands as c
 from ks_engine.bootstrap import bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.principals import PrincipalRegistry, create_demo_principals
 from ks_engine.settings import Settings
 from projections.disclosure import Figure, ProtectedTable, Rules

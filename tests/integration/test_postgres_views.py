@@ -16,8 +16,8 @@ from adapters.persistence.postgres_views import PostgresViewDatabase
 from adapters.persistence.sqlite_views import SqliteViewDatabase
 from adapters.persistence.views import open_views
 from domain.deadlines import ServiceLevels
+from entrypoints.cli import app as cli
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
 from projections.event import ReferralEvent

@@ -20,9 +20,9 @@ from adapters.nats.rebuild import rebuild_views
 from adapters.nats.relay import Relay, run_relay
 from adapters.persistence.views import open_views
 from domain.values import Outcome
+from entrypoints.cli import app as cli
 from ks_engine import commands as c
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.settings import Settings
 from projections.event import STREAM
 from projections.monitoring_store import Monitoring, to_csv

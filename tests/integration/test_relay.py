@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import DUPLICATE_WINDOW_SECONDS, ensure_events_stream
 from adapters.nats.relay import Relay, RelayPosition, is_referral
+from entrypoints.cli import app as cli
 from ks_engine.application import Referrals
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.cli import app as cli
 from ks_engine.settings import Settings
 from projections.event import STREAM
 from tests.conftest import FixedClock

@@ -19,7 +19,7 @@ import typer.main
 import yaml
 from jsonschema import Draft201909Validator
 
-from ks_engine.cli import app
+from entrypoints.cli import app
 from ks_engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from ks_engine.cli.docs import generated_documents
+from entrypoints.cli.docs import generated_documents
 from ks_engine.clock import now
 from ks_engine.contract_docs import EXAMPLE_BSN, SCHEMA_PATH
 from ks_engine.signal_contract import RejectionCode, parse_signal

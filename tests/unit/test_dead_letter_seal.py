@@ -146,6 +146,6 @@ def test_development_keeps_a_store_key_in_the_data_directory(tmp_path: Path) -> 
 
 
 def test_show_prints_a_partners_control_characters_as_escapes() -> None:
-    from ks_engine.cli.dlq import _printable
+    from entrypoints.cli.dlq import _printable
 
     assert _printable('{"a":\n\t"\x1b[2Jb\u200b"}') == '{"a":\n\t"\\x1b[2Jb\\u200b"}'

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from ks_engine.cli.main import app
+from entrypoints.cli.main import app
 from ks_engine.clock import now
 from ks_engine.signal_contract import (
     Rejection,

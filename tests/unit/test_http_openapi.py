@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from ks_engine.cli.docs import openapi_json
+from entrypoints.cli.docs import openapi_json
 from ks_engine.signal_contract import SIGNAL_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from domain.lifecycle import TRANSITIONS, State, mermaid
-from ks_engine.cli import app
-from ks_engine.cli.docs import generated_documents
+from entrypoints.cli import app
+from entrypoints.cli.docs import generated_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 

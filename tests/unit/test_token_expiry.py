@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ks_engine.cli.main import app as cli
+from entrypoints.cli.main import app as cli
 from ks_engine.principals import (
     DEMO_LIFETIME,
     PrincipalError,

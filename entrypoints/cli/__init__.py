@@ -5,6 +5,6 @@ Each sub-module defines the commands of one concern and registers them on ``app`
 
 from __future__ import annotations
 
-from ks_engine.cli.main import app
+from entrypoints.cli.main import app
 
 __all__ = ["app"]

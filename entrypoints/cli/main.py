@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ks_engine.cli import (
+from entrypoints.cli import (
     api,
     audit,
     catalogue,

@@ -15,6 +15,9 @@ import nats
 import nats.errors
 import typer
 
+from entrypoints.cli.audit_export import ExportFormat as ExportFormat
+from entrypoints.cli.audit_export import export_command
+from entrypoints.cli.audit_replay import replay
 from ks_engine.audit import last_verify, signing
 from ks_engine.audit.findings import Report
 from ks_engine.audit.independent import (
@@ -26,9 +29,6 @@ from ks_engine.audit.independent import (
 from ks_engine.audit.published import read_published
 from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap, verifying_parts
-from ks_engine.cli.audit_export import ExportFormat as ExportFormat
-from ks_engine.cli.audit_export import export_command
-from ks_engine.cli.audit_replay import replay
 from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings
 

@@ -26,9 +26,9 @@ from adapters.nats.dead_letter_box import (
     ReplayRefusedError,
 )
 from adapters.nats.dead_letters import DeadLetterError, Original, dead_letter_seal
+from entrypoints.cli.projections import jetstream
 from ks_engine.access_log import AccessAction, AccessLog, AccessOutcome, Purpose
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.cli.projections import jetstream
 
 app = typer.Typer(no_args_is_help=True, help="Dead letters (KS_DLQ): list, show, replay.")
 T = TypeVar("T")

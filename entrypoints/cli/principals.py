@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ks_engine.cli import identity_map
+from entrypoints.cli import identity_map
 from ks_engine.clock import now
 from ks_engine.principals import (
     CareDomain,

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from adapters.persistence.views import open_views
+from entrypoints.cli.projections import views_reachable
 from ks_engine.births_file import BirthsFileError
-from ks_engine.cli.projections import views_reachable
 from ks_engine.monitoring_export import MonitoringExport
 from ks_engine.region_file import RegionFileError
 from ks_engine.settings import Settings

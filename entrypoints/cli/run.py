@@ -13,10 +13,10 @@ from adapters.nats.intake import Intake
 from adapters.nats.projectors import run_projectors
 from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
+from entrypoints.cli.api import ApiNotStartedError, serve_api
+from entrypoints.cli.principals import print_issued
 from ks_engine.audit.sealer import run_sealer
 from ks_engine.bootstrap import Engine, bootstrap
-from ks_engine.cli.api import ApiNotStartedError, serve_api
-from ks_engine.cli.principals import print_issued
 from ks_engine.demo import run_demo, signal_waiting_family
 from ks_engine.partners import PartnerRegistry, load_partners
 from ks_engine.principals import create_demo_principals, registry_for

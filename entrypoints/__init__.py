@@ -1,0 +1,1 @@
+"""Entry points of ks-engine: the `ks` command line, which wires the core through bootstrap."""
