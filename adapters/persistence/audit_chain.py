@@ -135,9 +135,9 @@ class SqlChainStore:
             newest = self._newest(tx)
             if (None if newest is None else Head(_int(newest[0]), str(newest[1]))) != after:
                 raise DuplicateRowError("the chain was extended by another sealer meanwhile")
-            for link in links:
-                tx.execute(
-                    _INSERT_LINK,
+            tx.executemany(
+                _INSERT_LINK,
+                [
                     (
                         link.position,
                         link.aggregate,
@@ -150,8 +150,10 @@ class SqlChainStore:
                         link.link_hash,
                         link.sealed_at,
                         link.chain_format,
-                    ),
-                )
+                    )
+                    for link in links
+                ],
+            )
 
     def links(self, start: int, limit: int) -> list[Link]:
         with self.db.transaction(write=False) as tx:

@@ -37,6 +37,10 @@ class Transaction(Protocol):
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for each row, in order (on PostgreSQL in one round trip)."""
+        ...
+
 
 class AuditDatabase(Protocol):
     """Read and write transactions on the audit tables."""
@@ -59,6 +63,10 @@ class _DbApiTx:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self._translate(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:  # psycopg refuses an empty list
+            self._cursor.executemany(self._translate(sql), [tuple(r) for r in rows])
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         self.execute(sql, params)

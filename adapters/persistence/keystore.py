@@ -72,11 +72,10 @@ class SqlKeyStore:
             rows.append((key_id, nonce + self._wrap.encrypt(nonce, key, key_id.encode()), _now()))
             created.append((key_id, key))
         with self.db.transaction(write=True) as tx:
-            for row in rows:
-                tx.execute(
-                    "INSERT INTO personal_data_keys (key_id, wrapped, created_at) VALUES (?, ?, ?)",
-                    row,
-                )
+            tx.executemany(
+                "INSERT INTO personal_data_keys (key_id, wrapped, created_at) VALUES (?, ?, ?)",
+                rows,
+            )
         return created
 
     def get(self, key_id: str) -> bytes | None:
