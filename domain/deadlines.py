@@ -65,6 +65,7 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _public_holidays(day.year)
 
 
+@lru_cache(maxsize=4096)  # the work queue asks it for every event of a case; few days recur
 def add_working_days(start: date, days: int) -> date:
     """``days`` working days after ``start``: weekends and Dutch public holidays skipped."""
     current = start

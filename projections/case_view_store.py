@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from projections import case_view
+import orjson
+
+from projections import case_doc
+from projections.case_doc import Doc
 from projections.case_view import CaseView
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase, documents_by_key
+from projections.store import Transaction, ViewDatabase, documents_by_key, plain
 
 NAME = "case_view"
 
@@ -45,19 +48,17 @@ class CaseViewProjection:
 
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
         stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
-        views: dict[str, CaseView | None] = {
-            case_id: CaseView.model_validate_json(doc) for case_id, doc in stored.items()
-        }
+        docs: dict[str, Doc] = {case_id: plain(CaseView, doc) for case_id, doc in stored.items()}
         changed: set[str] = set()
         for event in events:
-            after = case_view.apply(views.get(event.case_id), event, owned=True)
+            after = case_doc.fold(docs.get(event.case_id), event)
             if after is not None:
-                views[event.case_id] = after
+                docs[event.case_id] = after
                 changed.add(event.case_id)
         rows = [
-            (v.case_id, v.municipality, v.state, v.version, v.model_dump_json())
-            for case_id, v in views.items()
-            if v is not None and case_id in changed
+            (d["case_id"], d["municipality"], d["state"], d["version"], orjson.dumps(d).decode())
+            for case_id, d in docs.items()
+            if case_id in changed
         ]
         if rows:
             tx.executemany(_UPSERT, rows)

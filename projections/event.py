@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -232,6 +233,12 @@ class ReferralEvent:
     @property
     def at(self) -> datetime:
         return self.data.occurred_at
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The published fields as plain JSON values, what the views fold (shared by every
+        view that applies the event: read, never changed)."""
+        return self.data.model_dump(mode="json")
 
 
 def parse_event(raw: bytes, seq: int) -> ReferralEvent:

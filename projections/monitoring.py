@@ -32,10 +32,10 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
 
-from projections import event as ev
 from projections.event import ReferralEvent
 
 DURATION_MEASURES: dict[str, str] = {
@@ -86,63 +86,89 @@ def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def apply(
-    facts: CaseFacts | None, event: ReferralEvent, *, owned: bool = False
-) -> tuple[CaseFacts | None, list[Tally], list[Duration]]:
-    """The case's facts after ``event`` and the figures the event adds.
+Facts = dict[str, Any]  # a CaseFacts as plain JSON values
+Figure = tuple[str, str, str, str]  # municipality, month, measure, category: one more of it
+Reached = tuple[str, str, str, int]  # municipality, month, measure, days to the step
 
-    ``facts`` are left as they were, unless the caller hands them over (``owned``) because it
-    will not use them again: then they are changed in place instead of copied first."""
-    data = event.data
-    day = data.occurred_at.date()
-    month = month_of(day)
-    tallies: list[Tally] = []
+
+def apply(
+    facts: CaseFacts | None, event: ReferralEvent
+) -> tuple[CaseFacts | None, list[Tally], list[Duration]]:
+    """The case's facts after ``event`` and the figures the event adds (``facts`` are left as
+    they were). The fold itself is :func:`fold`."""
+    after, figures, days = fold(None if facts is None else facts.model_dump(mode="json"), event)
+    return (
+        None if after is None else CaseFacts.model_validate(after),
+        [Tally(*f) for f in figures],
+        [Duration(*d) for d in days],
+    )
+
+
+def fold(
+    facts: Facts | None, event: ReferralEvent
+) -> tuple[Facts | None, list[Figure], list[Reached]]:
+    """The case's facts after ``event`` (changed in place: the caller owns them) and the
+    figures the event adds, on the event's plain JSON fields."""
+    b = event.body
+    name = event.name
+    day = b["occurred_at"][:10]  # the date in the event's own (Dutch) time, as JSON writes it
+    place, month = event.municipality, day[:7]
+    figures: list[Figure] = []
 
     def count(measure: str, *categories: str) -> None:
-        tallies.extend(Tally(event.municipality, month, measure, c) for c in categories)
+        figures.extend((place, month, measure, c) for c in categories)
 
-    if isinstance(data, ev.Signalled):
-        facts = CaseFacts(case_id=event.case_id, municipality=event.municipality, signalled_on=day)
+    if name == "Signalled":
+        facts = {
+            "case_id": event.case_id,
+            "municipality": place,
+            "signalled_on": day,
+            "risk_factors": [],
+            "reached": [],
+            "offers": [],
+        }
         count("cases_opened", "all")
         # A family counts once, by the first signal's reporter and phase.
-        count("families_by_reporter", data.signal.reporter.role.value)
-        count("families_by_phase", data.signal.phase.value)
+        count("families_by_reporter", b["signal"]["reporter"]["role"])
+        count("families_by_phase", b["signal"]["phase"])
     elif facts is None:
         return None, [], []
-    elif not owned:
-        facts = facts.model_copy(deep=True)
-    if isinstance(data, ev.Signalled | ev.SignalAdded):
-        count("signals_by_role", data.signal.reporter.role.value)
-        count("signals_by_phase", data.signal.phase.value)
-        new = [r.value for r in data.signal.risk_factors if r.value not in facts.risk_factors]
-        facts.risk_factors += new
+    if name in ("Signalled", "SignalAdded"):
+        signal = b["signal"]
+        count("signals_by_role", signal["reporter"]["role"])
+        count("signals_by_phase", signal["phase"])
+        known = facts["risk_factors"]
+        new = [r for r in signal["risk_factors"] if r not in known]
+        known += new
         count("risk_factor", *new)
-    elif isinstance(data, ev.ConsentGiven | ev.ConsentDeclined | ev.ConsentWithdrawn):
-        count("consent", _CONSENT[event.name])
-    elif isinstance(data, ev.SupportMatched):
-        count("offers_matched", *(o.offer_id for o in data.offers))
-        facts.offers = [o.offer_id for o in data.offers]
-    elif isinstance(data, ev.Evaluated):
-        results = [r.value for r in data.needs.values()]
-        count("evaluation_by_offer", *(f"{o}/{r}" for o in facts.offers for r in results))
+    elif name in _CONSENT:
+        count("consent", _CONSENT[name])
+    elif name == "SupportMatched":
+        offers = [o["offer_id"] for o in b["offers"]]
+        count("offers_matched", *offers)
+        facts["offers"] = offers
+    elif name == "Evaluated":
+        results = list(b["needs"].values())
+        offers = facts["offers"]
+        count("evaluation_by_offer", *(f"{o}/{r}" for o in offers for r in results))
         if results:
             outcome = evaluation_outcome(results)
-            count("evaluation_outcome_by_offer", *(f"{o}/{outcome}" for o in facts.offers))
-    elif isinstance(data, ev.Closed):
-        count("cases_closed", data.outcome.value)
-    elif isinstance(data, ev.CasesMerged) and data.merged_case_id == event.case_id:
+            count("evaluation_outcome_by_offer", *(f"{o}/{outcome}" for o in offers))
+    elif name == "Closed":
+        count("cases_closed", b["outcome"])
+    elif name == "CasesMerged" and b["merged_case_id"] == event.case_id:
         count("cases_closed", "merged")
-    elif isinstance(data, ev.Escalated):
-        count("escalations", data.meldcode_step.value)
-    durations: list[Duration] = []
-    measure = DURATION_MEASURES.get(event.name)
-    if measure is not None and measure not in facts.reached:
+    elif name == "Escalated":
+        count("escalations", b["meldcode_step"])
+    days: list[Reached] = []
+    measure = DURATION_MEASURES.get(name)
+    if measure is not None and measure not in facts["reached"]:
         # A discussion counts from the day it was held, which may precede its recording.
-        reached_on = data.on if isinstance(data, ev.Discussed | ev.SupportStarted) else day
-        facts.reached.append(measure)
-        days = (reached_on - facts.signalled_on).days
-        durations.append(Duration(event.municipality, month_of(reached_on), measure, days))
-    return facts, tallies, durations
+        reached_on = b["on"] if name in ("Discussed", "SupportStarted") else day
+        facts["reached"].append(measure)
+        taken = date.fromisoformat(reached_on) - date.fromisoformat(facts["signalled_on"])
+        days.append((place, reached_on[:7], measure, taken.days))
+    return facts, figures, days
 
 
 def evaluation_outcome(results: Sequence[str]) -> str:

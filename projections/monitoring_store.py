@@ -22,12 +22,20 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
+import orjson
 from pydantic import BaseModel
 
 from projections import monitoring
 from projections.event import ReferralEvent
-from projections.monitoring import CaseFacts, median, month_of, percentile, suppressed
-from projections.store import Transaction, ViewDatabase, documents_by_key
+from projections.monitoring import (
+    CaseFacts,
+    Figure,
+    median,
+    month_of,
+    percentile,
+    suppressed,
+)
+from projections.store import Transaction, ViewDatabase, documents_by_key, plain
 
 NAME = "monitoring"
 DEFAULT_THRESHOLD = 10
@@ -60,26 +68,22 @@ class MonitoringProjection:
 
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
         stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
-        cases: dict[str, CaseFacts | None] = {
-            case_id: CaseFacts.model_validate_json(doc) for case_id, doc in stored.items()
-        }
+        cases = {case_id: plain(CaseFacts, doc) for case_id, doc in stored.items()}
         changed: set[str] = set()
-        counts: Counter[tuple[str, str, str, str]] = Counter()
+        counts: Counter[Figure] = Counter()
         durations: list[tuple[str, str, str, str, int]] = []
         for event in events:
-            facts, tallies, reached = monitoring.apply(cases.get(event.case_id), event, owned=True)
+            facts, figures, reached = monitoring.fold(cases.get(event.case_id), event)
             if facts is None:
                 continue
             cases[event.case_id] = facts
             changed.add(event.case_id)
-            counts.update((t.municipality, t.month, t.measure, t.category) for t in tallies)
-            durations.extend(
-                (event.case_id, d.measure, d.municipality, d.month, d.days) for d in reached
-            )
+            counts.update(figures)
+            durations.extend((event.case_id, m, place, month, n) for place, month, m, n in reached)
         rows = [
-            (f.case_id, f.municipality, f.model_dump_json())
+            (f["case_id"], f["municipality"], orjson.dumps(f).decode())
             for case_id, f in cases.items()
-            if f is not None and case_id in changed
+            if case_id in changed
         ]
         if rows:
             tx.executemany(_UPSERT_CASE, rows)

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
+from pydantic import BaseModel
+
 from projections.event import OtherMessage, ReferralEvent
 
 Row = tuple[Any, ...]
@@ -92,6 +95,15 @@ def documents_by_key(tx: Transaction, select: str, keys: Iterable[str]) -> dict[
         chunk = wanted[start : start + _KEYS_PER_QUERY]
         found.update(tx.fetchall(select.format(",".join("?" * len(chunk))), chunk))
     return found
+
+
+def plain(model: type[BaseModel], doc: str | bytes) -> dict[str, Any]:
+    """A stored document as the plain JSON values a projection folds. One written before a
+    field of ``model`` existed is read through the model, which fills in that field."""
+    values: dict[str, Any] = orjson.loads(doc)
+    if len(values) != len(model.model_fields):
+        values = model.model_validate(values).model_dump(mode="json")
+    return values
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from projections.store import Transaction, ViewDatabase
-from projections.work_queue import WorkItem
+from projections.work_queue import Row
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS transfer_requests ("
@@ -48,22 +48,22 @@ class IncomingTransfer(BaseModel):
     version: int  # the case's version, for the answer's If-Match
 
 
-def keep(tx: Transaction, items: Iterable[tuple[str, WorkItem | None]]) -> None:
+def keep(tx: Transaction, items: Iterable[tuple[str, Row | None]]) -> None:
     """Bring the rows of these cases in line with their work-queue rows."""
     gone: list[tuple[str]] = []
     rows: list[tuple[Any, ...]] = []
     for case_id, item in items:
-        asked = item.transfer if item is not None else None
-        if asked is None:
+        asked = item["transfer"] if item is not None else None
+        if item is None or asked is None:
             gone.append((case_id,))
             continue
         row = IncomingTransfer(
             case_id=case_id,
-            from_municipality=item.municipality if item else "",
+            from_municipality=item["municipality"],
             to_municipality=asked["to_municipality"],
             basis=asked["basis"],
             requested_at=asked["at"],
-            version=item.version if item else 0,
+            version=item["version"],
         )
         at = row.requested_at.isoformat()
         rows.append((case_id, row.to_municipality, at, row.model_dump_json()))

@@ -1,5 +1,8 @@
 """Work queue rows (*werkvoorraad*): pure event -> row logic for the open cases.
 
+A row is folded as plain JSON values (:func:`fold`); ``WorkItem`` describes it and reads it
+back for the queue's readers.
+
 A row holds what a coordinator sorts and filters on; closing a case removes its row. The next
 deadline follows the service levels of ``domain.deadlines`` (the same rules as
 ``next_deadline`` on the aggregate, from the milestones the events carry).
@@ -64,6 +67,13 @@ class WorkItem(BaseModel):
         return self.suspended_until is None and due is not None and today > due
 
 
+Row = dict[str, Any]  # a WorkItem as plain JSON values
+
+_RANK = {"urgent": 0, "soon": 1, "routine": 2}  # Urgency.rank
+_NOTHING_TO_KEEP = frozenset({"ChildBorn", "PersonalDataErased", "Reopened"})
+_NOTHING_TO_KEEP |= {"PersonalDetailsCorrected"}  # the row holds no personal details
+
+
 def next_deadline(
     state: State, signalled_at: datetime, milestones: dict[str, datetime], levels: ServiceLevels
 ) -> tuple[str, date] | None:
@@ -71,122 +81,121 @@ def next_deadline(
     return deadline_of(state, signalled_at, milestones, levels)
 
 
-def _most_urgent(a: Urgency, b: Urgency) -> Urgency:
-    return a if a.rank <= b.rank else b
-
-
-def _rights(item: WorkItem, data: ev.EventData) -> WorkItem:
-    """The row after a retraction, a correction or a step of a transfer."""
-    if isinstance(data, ev.SignalRetracted):
-        return item.model_copy(
-            update={
-                "urgency": data.urgency,
-                "risk_factors": tuple(r.value for r in data.risk_factors),
-                "signal_count": data.remaining,
-            }
-        )
-    if isinstance(data, ev.TransferRequested):
-        asked = {"to_municipality": data.to_municipality, "basis": data.basis}
-        return item.model_copy(update={"transfer": {**asked, "at": data.occurred_at}})
-    if isinstance(data, ev.TransferRefused):
-        return item.model_copy(update={"transfer": None})
-    if isinstance(data, ev.CaseTransferred):
-        moved = {"transfer": None, "municipality": data.to_municipality, "assignee": None}
-        return item.model_copy(update=moved)  # the new Knooppunt's coordinators take it on
-    return item  # corrected personal details: the row holds none
-
-
-_RIGHTS = (
-    ev.SignalRetracted,
-    ev.PersonalDetailsCorrected,
-    ev.TransferRequested,
-    ev.TransferRefused,
-    ev.CaseTransferred,
-)
-
-
 def apply(item: WorkItem | None, event: ReferralEvent, levels: ServiceLevels) -> WorkItem | None:
-    """The row after ``event``; None once the case is closed (or was never opened here)."""
-    data = event.data
-    if isinstance(data, ev.Signalled):
-        item = WorkItem(
-            case_id=event.case_id,
-            municipality=data.municipality,
-            state=State.SIGNALLED,
-            signalled_at=data.occurred_at,
-            urgency=data.signal.urgency,
-            risk_factors=tuple(r.value for r in data.signal.risk_factors),
-            signal_count=1,
-            milestones={},
-            last_activity_at=data.occurred_at,
-            version=event.version,
-        )
-    elif item is None or isinstance(data, ev.Closed):
+    """The row after ``event``; None once the case is closed (or was never opened here). The
+    row passed in is left as it was; the fold itself is :func:`fold`."""
+    after = fold(None if item is None else item.model_dump(mode="json"), event, levels)
+    return None if after is None else WorkItem.model_validate(after)
+
+
+def _most_urgent(a: str, b: str) -> str:
+    return a if _RANK[a] <= _RANK[b] else b
+
+
+def opened(event: ReferralEvent) -> Row:
+    """The row of a case its ``Signalled`` event opens (its deadline still to be set)."""
+    b = event.body
+    signal = b["signal"]
+    return {
+        "case_id": event.case_id,
+        "municipality": b["municipality"],
+        "state": State.SIGNALLED.value,
+        "signalled_at": b["occurred_at"],
+        "urgency": signal["urgency"],
+        "risk_factors": list(signal["risk_factors"]),
+        "signal_count": 1,
+        "milestones": {},
+        "last_activity_at": b["occurred_at"],
+        "version": event.version,
+        "deadline_step": None,
+        "deadline_due": None,
+        "deadline_hold": None,
+        "suspended_until": None,
+        "restricted": False,
+        "transfer": None,
+        "assignee": None,
+    }
+
+
+def fold(row: Row | None, event: ReferralEvent, levels: ServiceLevels) -> Row | None:
+    """The row after ``event``, changed in place (the caller owns it), on the event's plain
+    JSON fields; None once the case is closed (or was never opened here)."""
+    b, name, data = event.body, event.name, event.data
+    if name == "Signalled":
+        row = opened(event)
+    elif row is None or name == "Closed":
         return None
-    elif isinstance(data, ev.CasesMerged) and data.merged_case_id == event.case_id:
+    elif name == "CasesMerged" and b["merged_case_id"] == event.case_id:
         return None  # taken into the household's other case, which stays in the queue
-    elif isinstance(data, ev.CasesMerged):
+    elif name == "CasesMerged":
         # The kept case takes in the merged case's signals: their urgency and risk factors.
-        urgency, risks = item.urgency, list(item.risk_factors)
-        for signal in data.signals:
-            urgency = _most_urgent(urgency, signal.urgency)
-            risks += [r.value for r in signal.risk_factors if r.value not in risks]
-        item = item.model_copy(
-            update={
-                "urgency": urgency,
-                "risk_factors": tuple(risks),
-                "signal_count": item.signal_count + len(data.signals),
-            }
-        )
-    elif isinstance(data, ev.ChildBorn):
-        pass
-    elif isinstance(data, ev.SignalAdded):
-        new = [r.value for r in data.signal.risk_factors if r.value not in item.risk_factors]
-        item = item.model_copy(
-            update={
-                "urgency": _most_urgent(item.urgency, data.signal.urgency),
-                "risk_factors": (*item.risk_factors, *new),
-                "signal_count": item.signal_count + 1,
-            }
-        )
-    elif isinstance(data, ev.PersonalDataErased | ev.Reopened):
+        risks = row["risk_factors"]
+        for signal in b["signals"]:
+            row["urgency"] = _most_urgent(row["urgency"], signal["urgency"])
+            risks += [r for r in signal["risk_factors"] if r not in risks]
+        row["signal_count"] += len(b["signals"])
+    elif name in _NOTHING_TO_KEEP:
         pass  # the work on the case goes on; its row holds no personal details to remove
+    elif name == "SignalAdded":
+        signal, risks = b["signal"], row["risk_factors"]
+        risks += [r for r in signal["risk_factors"] if r not in risks]
+        row["urgency"] = _most_urgent(row["urgency"], signal["urgency"])
+        row["signal_count"] += 1
     elif isinstance(data, ev.DeadlineSuspended):
-        hold = suspended(
-            item.deadline_hold, data.step, data.base, data.due, data.until, data.occurred_at
+        hold = row["deadline_hold"]
+        row["deadline_hold"] = suspended(
+            hold, data.step, data.base, data.due, data.until, data.occurred_at
         )
-        item = item.model_copy(update={"deadline_hold": hold})
     elif isinstance(data, ev.DeadlineResumed):
-        item = item.model_copy(update={"deadline_hold": resumed(item.deadline_hold, data.due)})
+        row["deadline_hold"] = resumed(row["deadline_hold"], data.due)
     elif isinstance(data, ev.DeadlineExtended):
-        hold = extended(item.deadline_hold, data.step, data.base, data.due)
-        item = item.model_copy(update={"deadline_hold": hold})
-    elif isinstance(data, ev.Assigned):
-        item = item.model_copy(update={"assignee": data.coordinator})
-    elif isinstance(data, ev.Restricted | ev.RestrictionLifted):
-        item = item.model_copy(update={"restricted": isinstance(data, ev.Restricted)})
-    elif isinstance(data, _RIGHTS):
-        item = _rights(item, data)
+        row["deadline_hold"] = extended(row["deadline_hold"], data.step, data.base, data.due)
+    elif name == "Assigned":
+        row["assignee"] = b["coordinator"]
+    elif name in ("Restricted", "RestrictionLifted"):
+        row["restricted"] = name == "Restricted"
+    elif name in ("SignalRetracted", "TransferRequested", "TransferRefused", "CaseTransferred"):
+        _rights(row, name, b)
     else:
-        state = ev.STATE_AFTER[event.name]
-        milestones = dict(item.milestones)
-        milestones[_MILESTONE[event.name]] = data.occurred_at
-        if isinstance(data, ev.SupportStarted):  # the evaluation counts from the first day
-            milestones["support_started"] = datetime.combine(data.on, data.occurred_at.timetz())
-        item = item.model_copy(update={"state": state or item.state, "milestones": milestones})
+        state = ev.STATE_AFTER[name]
+        if state is not None:
+            row["state"] = state.value
+        milestones = row["milestones"]
+        milestones[_MILESTONE[name]] = b["occurred_at"]
+        if name == "SupportStarted":  # the evaluation counts from the first day, at its hour
+            milestones["support_started"] = b["on"] + b["occurred_at"][10:]
+    _set_deadline(row, levels.for_municipality(row["municipality"]))
+    row["last_activity_at"] = b["occurred_at"]
+    row["version"] = event.version
+    return row
+
+
+def _rights(row: Row, name: str, b: Row) -> None:
+    """The row after a retraction or a step of a transfer."""
+    if name == "SignalRetracted":
+        row["urgency"] = b["urgency"]
+        row["risk_factors"] = list(b["risk_factors"])
+        row["signal_count"] = b["remaining"]
+    elif name == "TransferRequested":
+        asked = {"to_municipality": b["to_municipality"], "basis": b["basis"]}
+        row["transfer"] = {**asked, "at": b["occurred_at"]}
+    elif name == "TransferRefused":
+        row["transfer"] = None
+    else:  # CaseTransferred: the new Knooppunt's coordinators take it on
+        row["transfer"], row["municipality"], row["assignee"] = None, b["to_municipality"], None
+
+
+def _set_deadline(row: Row, levels: ServiceLevels) -> None:
+    """The step the case now waits for, its due date and any hold (``domain.deadlines``)."""
+    moments = {k: datetime.fromisoformat(v) for k, v in row["milestones"].items()}
     found = next_deadline(
-        item.state, item.signalled_at, item.milestones, levels.for_municipality(item.municipality)
+        State(row["state"]), datetime.fromisoformat(row["signalled_at"]), moments, levels
     )
-    deadline = held_deadline(found, item.deadline_hold)
+    hold = row["deadline_hold"]
+    deadline = held_deadline(found, hold)
     due, until = (deadline[1], deadline[2]) if deadline else (None, None)
-    if due is not None and until is not None and item.deadline_hold is not None:
-        due = resumed_due(date.fromisoformat(item.deadline_hold["since"]), due, until)
-    return item.model_copy(
-        update={
-            "last_activity_at": data.occurred_at,
-            "version": event.version,
-            "deadline_step": deadline[0] if deadline else None,
-            "deadline_due": due,
-            "suspended_until": until,
-        }
-    )
+    if due is not None and until is not None and hold is not None:
+        due = resumed_due(date.fromisoformat(hold["since"]), due, until)
+    row["deadline_step"] = deadline[0] if deadline else None
+    row["deadline_due"] = due.isoformat() if due else None
+    row["suspended_until"] = until.isoformat() if until else None

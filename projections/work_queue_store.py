@@ -23,15 +23,17 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from domain.deadlines import ServiceLevels
 from domain.expiry import ExpiryRule
+from domain.values import Urgency
 from projections import transfer_requests, work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase, add_columns, documents_by_key
-from projections.work_queue import WorkItem
+from projections.store import Transaction, ViewDatabase, add_columns, documents_by_key, plain
+from projections.work_queue import Row, WorkItem
 
 NAME = "work_queue"
 NO_DEADLINE = "9999-12-31"
@@ -102,7 +104,7 @@ class WorkQueueProjection:
             tx.execute(statement)
         if add_columns(tx, NAME, _ADDED):  # fill them from the rows' documents
             docs = tx.fetchall("SELECT doc FROM work_queue")
-            tx.executemany(_UPSERT, [_row(WorkItem.model_validate_json(d[0])) for d in docs])
+            tx.executemany(_UPSERT, [_row(plain(WorkItem, d[0])) for d in docs])
 
     def clear(self, tx: Transaction) -> None:
         tx.execute("DELETE FROM work_queue")
@@ -110,18 +112,18 @@ class WorkQueueProjection:
 
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
         stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
-        items: dict[str, WorkItem | None] = {
-            case_id: WorkItem.model_validate_json(doc) for case_id, doc in stored.items()
+        rows: dict[str, Row | None] = {
+            case_id: plain(WorkItem, doc) for case_id, doc in stored.items()
         }
         for event in events:
-            items[event.case_id] = work_queue.apply(items.get(event.case_id), event, self.levels)
-        gone = [(case_id,) for case_id, item in items.items() if item is None]
+            rows[event.case_id] = work_queue.fold(rows.get(event.case_id), event, self.levels)
+        gone = [(case_id,) for case_id, row in rows.items() if row is None]
         if gone:
             tx.executemany("DELETE FROM work_queue WHERE case_id = ?", gone)
-        rows = [_row(item) for item in items.values() if item is not None]
-        if rows:
-            tx.executemany(_UPSERT, rows)
-        transfer_requests.keep(tx, items.items())
+        kept = [_row(row) for row in rows.values() if row is not None]
+        if kept:
+            tx.executemany(_UPSERT, kept)
+        transfer_requests.keep(tx, rows.items())
 
 
 _SELECT_DOCS = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
@@ -137,18 +139,18 @@ _UPSERT = (
 )
 
 
-def _row(item: WorkItem) -> tuple[Any, ...]:
+def _row(row: Row) -> tuple[Any, ...]:
     return (
-        item.case_id,
-        item.municipality,
-        item.state.value,
-        item.urgency.value,
-        item.urgency.rank,
-        item.deadline_due.isoformat() if item.deadline_due else NO_DEADLINE,
-        utc_text(item.signalled_at),
-        item.model_dump_json(),
-        item.suspended_until.isoformat() if item.suspended_until else None,
-        item.assignee,
+        row["case_id"],
+        row["municipality"],
+        row["state"],
+        row["urgency"],
+        Urgency(row["urgency"]).rank,
+        row["deadline_due"] or NO_DEADLINE,
+        utc_text(datetime.fromisoformat(row["signalled_at"])),
+        orjson.dumps(row).decode(),
+        row["suspended_until"],
+        row["assignee"],
     )
 
 
