@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.domain import event
 
 from domain import guards
-from domain.deadlines import add_working_days, is_working_day
 from domain.errors import IllegalTransitionError, InvalidValueError
 from domain.household_changes import HouseholdChanges
 from domain.lifecycle import Action, State, allowed_actions
 from domain.redaction import redact_bsns
 from domain.values import Actor
+from domain.working_days import add_working_days, is_working_day
 
 Json = dict[str, Any]
 

@@ -2,21 +2,20 @@
 
 Every open state waits for a step with a due date, also after the match (the support's start,
 its evaluation some months after the start, the closing or a new discussion). Working days
-skip Saturdays, Sundays and Dutch public holidays, from the ``holidays`` package's calendar
-of the Netherlands (a data library, no I/O): never a hand-written list.
+skip Saturdays, Sundays and Dutch public holidays (``domain/working_days.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import holidays
-
 from domain.after_match import add_months
+from domain.deadline_holds import held_deadline
 from domain.lifecycle import State
+from domain.working_days import add_working_days as add_working_days
+from domain.working_days import is_working_day as is_working_day  # re-exported
 
 if TYPE_CHECKING:
     from domain.referral import Referral
@@ -53,28 +52,6 @@ class Deadline:
 
     def is_overdue(self, at: datetime) -> bool:
         return self.suspended_until is None and at.date() > self.due
-
-
-@lru_cache(maxsize=64)
-def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("NL", years=year))
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday, and not a Dutch public holiday (King's Day, Easter Monday, ...)."""
-    return day.weekday() < 5 and day not in _public_holidays(day.year)
-
-
-@lru_cache(maxsize=4096)  # the work queue asks it for every event of a case; few days recur
-def add_working_days(start: date, days: int) -> date:
-    """``days`` working days after ``start``: weekends and Dutch public holidays skipped."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            remaining -= 1
-    return current
 
 
 def deadline_of(
@@ -116,8 +93,6 @@ def deadline_of(
 
 def next_deadline(case: Referral, levels: ServiceLevels) -> Deadline | None:
     """The deadline the case is working towards in its current state, if any (holds applied)."""
-    from domain.deadline_holds import held_deadline  # which imports this module
-
     held = held_deadline(step_deadline(case, levels), case.deadline_hold)
     return Deadline(*held) if held else None
 

@@ -20,12 +20,12 @@ from domain.person_index import PersonIndex, person_index_id
 from domain.referral import Referral
 from domain.signal_record import SignalRecord, signal_record_id
 from ks_engine import commands as c
+from ks_engine.command_result import CommandResult
 from ks_engine.signal_intake import SignalOutcome
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
 
-    from ks_engine.application import CommandResult
     from ks_engine.case_links import CaseLinks, IndexRefs
     from ks_engine.signal_intake import A
 
@@ -187,7 +187,7 @@ class AfterMatchCommands:
                 expected=read_version,
                 actual=actual,
             ) from None
-        return _result(follow_up.id, follow_up.version, recordings[-1].notification.id)
+        return CommandResult(follow_up.id, follow_up.version, recordings[-1].notification.id)
 
     def earlier_case(self, case: Referral) -> UUID | None:
         """The person's case closed within the reopening period before this case was signalled.
@@ -206,9 +206,3 @@ class AfterMatchCommands:
         earlier = self.get_case(last)
         months = self.service_levels.reopen_months
         return earlier.id if earlier.closed_within(case.signalled_at.date(), months) else None
-
-
-def _result(case_id: UUID, version: int, position: int) -> CommandResult:
-    from ks_engine.application import CommandResult  # the service module imports this one
-
-    return CommandResult(case_id, version, position)

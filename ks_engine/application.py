@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -29,6 +28,7 @@ from ks_engine.case_links import CaseLinks, IndexRefs, entry_keys, key_of
 from ks_engine.case_lookups import name_keys
 from ks_engine.case_search import CaseSearch
 from ks_engine.catalogue_maintenance import CatalogueMaintenance
+from ks_engine.command_result import CommandResult as CommandResult  # adapters import it here
 from ks_engine.household_service import HouseholdCommands
 from ks_engine.keystore import MemoryKeyStore, PersonalDataVault, PersonalDetailsView
 from ks_engine.meetings import MeetingCommands
@@ -39,15 +39,6 @@ from ks_engine.processing import AggregateProcessingEvent
 from ks_engine.signal_intake import ExistenceQuery
 from ks_engine.transcoding import DateAsISO
 from ks_engine.transfers import TransferCommands
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """The case's version after a command and the log position of its last event."""
-
-    case_id: UUID
-    version: int
-    position: int
 
 
 class Referrals(

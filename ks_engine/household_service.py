@@ -23,7 +23,7 @@ from ks_engine.signal_intake import SignalIntake
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
 
-    from ks_engine.application import CommandResult
+    from ks_engine.command_result import CommandResult
 
 
 class HouseholdCommands(SignalIntake):

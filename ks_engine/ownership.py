@@ -22,7 +22,7 @@ from ks_engine.keystore import PersonalDataVault
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
 
-    from ks_engine.application import CommandResult
+    from ks_engine.command_result import CommandResult
     from ks_engine.signal_intake import A
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from domain.referral import Referral
     from domain.region import Region
-    from ks_engine.application import CommandResult
+    from ks_engine.command_result import CommandResult
     from ks_engine.keystore import PersonalDetailsView
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 import structlog
 from eventsourcing.persistence import PersistenceError
@@ -23,12 +23,40 @@ from domain.errors import (
 )
 from domain.values import Actor, ActorRole
 from ks_engine import commands as c
+from ks_engine.application import Referrals
+from ks_engine.signal_intake import SignalOutcome
 from ks_engine.signal_rejection import Rejection, RejectionCode
-
-if TYPE_CHECKING:
-    from adapters.nats.intake import Intake, _Item
+from ks_engine.support_start_contract import ParsedSupportStart
 
 log = structlog.get_logger("ks.intake")
+
+
+class Confirmation(Protocol):
+    """A delivered confirmation in the intake's batch, as far as applying it goes."""
+
+    support: ParsedSupportStart | None
+    rejection: Rejection | None
+    outcome: SignalOutcome | None
+
+    @property
+    def seq(self) -> int: ...
+
+
+Item = TypeVar("Item", bound=Confirmation)
+
+
+class _Engine(Protocol):
+    @property
+    def referrals(self) -> Referrals: ...
+
+
+class ConfirmingIntake(Protocol[Item]):
+    """What applying confirmations needs of the intake (passed in: this module never imports it)."""
+
+    @property
+    def engine(self) -> _Engine: ...
+
+    async def retry_later(self, items: list[Item], reason: str) -> None: ...
 
 
 def rejection_for(refusal: DomainError) -> Rejection:
@@ -44,9 +72,9 @@ def rejection_for(refusal: DomainError) -> Rejection:
     return Rejection(RejectionCode.REFUSED_BY_CASE, str(refusal))
 
 
-async def confirm_all(intake: Intake, items: Sequence[_Item]) -> list[_Item]:
+async def confirm_all(intake: ConfirmingIntake[Item], items: Sequence[Item]) -> list[Item]:
     """Apply each confirmation; the items whose outcome was decided (accepted or refused)."""
-    decided: list[_Item] = []
+    decided: list[Item] = []
     referrals = intake.engine.referrals
     for item in items:
         parsed = item.support

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
 
     from domain.referral import Referral
-    from ks_engine.application import CommandResult
+    from ks_engine.command_result import CommandResult
 
 
 class RightsCommands:
