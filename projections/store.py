@@ -49,8 +49,12 @@ class Transaction(Protocol):
 class ViewDatabase(Protocol):
     """Where the read models live. Implementations raise ViewDatabaseError on failure."""
 
-    def transaction(self) -> AbstractContextManager[Transaction]:
-        """A write transaction: committed when the block ends, rolled back on an error."""
+    def transaction(self, scope: str | None = None) -> AbstractContextManager[Transaction]:
+        """A write transaction: committed when the block ends, rolled back on an error.
+
+        Writers of one ``scope`` (a projection's name: its tables and checkpoint row) queue
+        behind each other; an unscoped writer (creating tables, emptying a view) behind all.
+        """
         ...
 
     def read(self) -> AbstractContextManager[Transaction]:
@@ -172,8 +176,9 @@ def apply_batch(
 ) -> BatchOutcome:
     """Apply the events after the checkpoint, in stream order, with the new checkpoint.
 
-    Other messages (audit checkpoints) are passed by: the checkpoint moves past them."""
-    with db.transaction() as tx:
+    Other messages (audit checkpoints) are passed by: the checkpoint moves past them. Only
+    this projection's writers queue behind it: it writes its own tables and checkpoint row."""
+    with db.transaction(scope=projection.name) as tx:
         start = read_checkpoint(tx, projection.name)
         seq, position = start.seq, start.position
         skipped = 0

@@ -6,6 +6,8 @@ the audit tables (chain, keys) open theirs with :func:`pool`, on the same server
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -52,10 +54,39 @@ def connect(settings: Settings, **kwargs: Any) -> psycopg.Connection[Any]:
         ) from None
 
 
+# A connection handed out this recently is handed out again after a look at its socket; one
+# that lay idle longer is checked with a round trip to the server.
+CHECK_IDLE_AFTER_SECONDS = 1.0
+
+
+def _check_if_idle(conn: psycopg.Connection[Any]) -> None:
+    """Check with a round trip (``ConnectionPool.check_connection``, which fails on a broken
+    connection so that the pool replaces it) a connection not handed out in the last second,
+    or whose socket has something to read while no query is out: the server closed it (a
+    restart) or sent a message. A recently used connection with a quiet socket is handed out
+    without the round trip."""
+    now = time.monotonic()
+    last = getattr(conn, "_ks_handed_out_at", None)
+    if last is None or now - last > CHECK_IDLE_AFTER_SECONDS or _readable(conn):
+        ConnectionPool.check_connection(conn)
+    conn._ks_handed_out_at = now  # type: ignore[attr-defined]
+
+
+def _readable(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the connection's socket has data or an end of file waiting (no waiting)."""
+    try:
+        poller = select.poll()
+        poller.register(conn.pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, psycopg.OperationalError):  # no socket any more: broken
+        return True
+
+
 def pool(
     settings: Settings, *, name: str, max_size: int
 ) -> ConnectionPool[psycopg.Connection[Any]]:
-    """A small open pool of autocommit connections, each checked before it is handed out.
+    """A small open pool of autocommit connections, each checked before it is handed out
+    when it lay idle (see :func:`_check_if_idle`).
 
     The check replaces a connection broken by a server restart instead of using it; threads
     never share a connection.
@@ -66,7 +97,7 @@ def pool(
         min_size=0,
         max_size=max_size,
         num_workers=1,
-        check=ConnectionPool.check_connection,
+        check=_check_if_idle,
         timeout=settings.pg_connect_timeout_seconds + 1.0,
         name=name,
         open=True,

@@ -1,20 +1,29 @@
 """The read models' database on PostgreSQL (``KS_STORE=postgres``), beside the event store.
 
 Views, their checkpoints and the relay's position live in the configured database and schema
-(the schema is created if missing). Transactions take a connection from a small pool that
-checks it first, so a connection broken by a server restart is replaced, not used; threads
-never share one.
+(the schema is created if missing). Transactions take a connection from a small pool
+(``adapters.persistence.postgres.pool``: one that lay idle is checked first, so a connection
+broken by a server restart is replaced, not used); threads never share one.
 
-Write transactions queue behind one transaction-level advisory lock, as SQLite's ``BEGIN
-IMMEDIATE`` makes writers queue: a projector's read of its checkpoint and its writes can then
-never interleave with another projector's on the same view (two ``ks project`` processes),
-and concurrent ``CREATE TABLE IF NOT EXISTS`` (unsafe on PostgreSQL) cannot race. Reads are
-one ``REPEATABLE READ`` snapshot. psycopg errors become ViewDatabaseError here, once.
+Writers queue behind transaction-level advisory locks, as SQLite's ``BEGIN IMMEDIATE`` makes
+writers queue. A write scoped to one projection (its batch: its own tables and its own
+checkpoint row) takes that projection's lock, so its read of the checkpoint and its writes
+never interleave with another writer of the same view (two ``ks project`` processes, a
+rebuild), while other views are written meanwhile; it holds the schema lock shared. An
+unscoped write (tables created or altered, a view emptied) holds the schema lock alone:
+concurrent ``CREATE TABLE IF NOT EXISTS`` is unsafe on PostgreSQL. Reads are one
+``REPEATABLE READ`` snapshot.
+
+A transaction's statements go in pipeline mode: ``BEGIN``, the locks and the first query
+travel together, and writes that return nothing are sent without waiting, so a projector's
+batch costs a few round trips instead of one per statement. psycopg errors become
+ViewDatabaseError here, once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
@@ -23,14 +32,24 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from adapters.persistence.postgres import PostgresUnavailableError, conninfo, schema_lock
+from adapters.persistence.postgres import PostgresUnavailableError, pool, schema_lock
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
 from projections.store import Row
 
 # Any fixed number will do, as long as every ks-engine process takes the same one.
 _VIEWS_WRITE_LOCK_KEY = 0x6B73_7669_6577_7321  # "ksviews!"
+_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+_LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(%s)"
 POOL_SIZE = 4  # three projectors and the queries of one process
+
+
+@lru_cache(maxsize=64)
+def scope_key(scope: str) -> int:
+    """The advisory lock key of one write scope (a projection's name): the same number in
+    every process, a signed 64-bit integer as PostgreSQL's advisory locks take."""
+    digest = hashlib.blake2b(f"ks-views:{scope}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @lru_cache(maxsize=512)
@@ -79,17 +98,8 @@ class PostgresViewDatabase:
         )
         with self._translated(), schema_lock(settings):
             pass  # creates the schema if missing, under the lock every component takes
-        timeout = settings.pg_connect_timeout_seconds
-        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-            conninfo(settings),
-            kwargs={"autocommit": True},
-            min_size=0,
-            max_size=POOL_SIZE,
-            num_workers=1,
-            check=ConnectionPool.check_connection,
-            timeout=timeout + 1.0,
-            name="ks-views",
-            open=True,
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = pool(
+            settings, name="ks-views", max_size=POOL_SIZE
         )
 
     def close(self) -> None:
@@ -113,28 +123,35 @@ class PostgresViewDatabase:
             ) from None
 
     @contextmanager
-    def _session(self, begin: str, *, write: bool) -> Iterator[_Tx]:
+    def _session(self, begin: str, locks: Sequence[tuple[str, int]]) -> Iterator[_Tx]:
         with self._translated(), self._pool.connection() as conn:
-            conn.execute(begin)
             try:
-                if write:
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_VIEWS_WRITE_LOCK_KEY,))
-                yield _Tx(conn)
+                with conn.pipeline():
+                    conn.execute(begin)
+                    for statement, key in locks:
+                        conn.execute(statement, (key,))
+                    yield _Tx(conn)
+                    conn.execute("COMMIT")
             except BaseException:
-                # Rolled back here, which also releases the lock; a connection that broke
+                # Rolled back here, which also releases the locks; a connection that broke
                 # meanwhile is dropped by the pool, and the server rolls back on its own.
                 with contextlib.suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
-    def transaction(self) -> AbstractContextManager[_Tx]:
-        """A write transaction; writers queue behind one lock instead of failing mid-way."""
-        return self._session("BEGIN", write=True)
+    def transaction(self, scope: str | None = None) -> AbstractContextManager[_Tx]:
+        """A write transaction; writers queue behind a lock instead of failing mid-way:
+        those of one ``scope`` (a projection's name) behind each other, unscoped ones
+        (creating or altering tables) behind every other writer."""
+        if scope is None:
+            return self._session("BEGIN", [(_LOCK, _VIEWS_WRITE_LOCK_KEY)])
+        return self._session(
+            "BEGIN", [(_LOCK_SHARED, _VIEWS_WRITE_LOCK_KEY), (_LOCK, scope_key(scope))]
+        )
 
     def read(self) -> AbstractContextManager[_Tx]:
         """A read-only snapshot."""
-        return self._session("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", write=False)
+        return self._session("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [])
 
 
 class PostgresRelayPosition:
@@ -155,7 +172,7 @@ class PostgresRelayPosition:
 
     def set(self, position: int) -> None:
         """Record ``position`` atomically; the recorded position never goes back."""
-        with self.db.transaction() as tx:
+        with self.db.transaction(scope="relay_position") as tx:
             tx.execute(
                 "INSERT INTO relay_position (name, position) VALUES ('relay', ?)"
                 " ON CONFLICT (name) DO UPDATE SET"

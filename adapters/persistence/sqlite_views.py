@@ -108,9 +108,10 @@ class SqliteViewDatabase:
             conn.execute("COMMIT")
 
     @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
+    def transaction(self, scope: str | None = None) -> Iterator[_Tx]:
         """A write transaction; BEGIN IMMEDIATE makes writers queue instead of fail mid-way
-        (other processes' writers on SQLite's busy handler, this process's on a lock)."""
+        (other processes' writers on SQLite's busy handler, this process's on a lock). SQLite
+        writes one transaction at a time, whatever its ``scope``."""
         if not self._write_lock.acquire(timeout=self.busy_timeout):
             raise ViewDatabaseError(f"the read-model database {self.path} failed: it is locked")
         try:

@@ -3,6 +3,8 @@ they live, a server restart, and errors an operator can act on."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,6 +106,65 @@ def test_views_carry_on_when_the_postgres_server_restarts(
     for projection in projections:
         assert apply_batch(db, projection, events).applied == len(events) - 30
     assert {c.seq for c in checkpoints(db, NAMES)} == {len(events)}
+    db.close()
+
+
+def waiting_advisory_locks(settings: Settings) -> int:
+    """How many advisory lock requests on the server are waiting (not granted)."""
+    with connect(settings) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def until_waiting(settings: Settings, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while waiting_advisory_locks(settings) < count:
+        assert time.monotonic() < deadline, f"{count} writers never queued"
+        time.sleep(0.02)
+
+
+def test_writers_of_one_view_queue_while_writers_of_other_views_go_ahead(
+    postgres_settings: Settings,
+) -> None:
+    db = PostgresViewDatabase(postgres_settings)
+    held, release = threading.Event(), threading.Event()
+    entered: list[str] = []
+
+    def hold() -> None:
+        with db.transaction(scope="work_queue") as tx:
+            tx.fetchone("SELECT 1")  # the locks are taken once a result came back
+            held.set()
+            release.wait(30)
+
+    def enter(scope: str | None, label: str) -> None:
+        with db.transaction(scope=scope) as tx:
+            tx.fetchone("SELECT 1")
+            entered.append(label)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        other = threading.Thread(target=enter, args=("case_view", "another view"))
+        other.start()
+        other.join(30)
+        assert entered == ["another view"]  # not held up by the work queue's writer
+        same = threading.Thread(target=enter, args=("work_queue", "the same view"))
+        same.start()
+        until_waiting(postgres_settings, 1)
+        tables = threading.Thread(target=enter, args=(None, "creating tables"))
+        tables.start()
+        until_waiting(postgres_settings, 2)
+        assert entered == ["another view"]
+    finally:
+        release.set()
+        holder.join(30)
+    same.join(30)
+    tables.join(30)
+    assert sorted(entered[1:]) == ["creating tables", "the same view"]
     db.close()
 
 
