@@ -8,7 +8,9 @@ messages stored already count as duplicates (the stream checks duplicates first)
 window published again stores nothing twice.
 
 nats-py's own ``publish_async`` cannot be used: an error reply raises inside its callback and
-the publish's future never completes.
+the publish's future never completes. While connected, the window's messages are handed to the
+client as the very ``HPUB`` frames ``Client.publish`` would buffer (see ``send_window``): its
+checks and framing of every message in Python took a third of the relay's time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -99,6 +102,7 @@ class OrderedPublisher:
         futures: list[asyncio.Future[Msg]] = []
         previous: str | None = None
         try:
+            window: list[Publish] = []
             for out in messages:
                 reply = f"{self._prefix}.{next(self._tokens)}"
                 future: asyncio.Future[Msg] = loop.create_future()
@@ -107,8 +111,9 @@ class OrderedPublisher:
                 headers = {"Nats-Msg-Id": out.msg_id, "Nats-Expected-Stream": self.stream}
                 if previous is not None:
                     headers["Nats-Expected-Last-Msg-Id"] = previous
-                await self.nc.publish(out.subject, out.payload, reply=reply, headers=headers)
+                window.append((out.subject, reply, headers, out.payload))
                 previous = out.msg_id
+            await send_window(self.nc, window)
             await asyncio.wait(futures, timeout=self.timeout)
         except nats.errors.Error as e:
             return self._outcome(futures, PublishFailed(str(e) or type(e).__name__))
@@ -131,6 +136,53 @@ class OrderedPublisher:
             except PublishFailed as failure:
                 return WindowResult(index, duplicates, failure)
         return WindowResult(len(futures), duplicates, None)
+
+
+Publish = tuple[str, str, dict[str, str], bytes]  # subject, reply, headers, payload
+_SAFE = re.compile(r"[!-~]+")  # printable ASCII without spaces: no framing of its own
+_SAFE_KEY = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # nats-py's header names
+
+
+def frame(subject: str, reply: str, headers: dict[str, str], payload: bytes) -> bytes:
+    """The ``HPUB`` frame nats-py's ``Client.publish`` writes for these (checked) parts."""
+    hdr = b"NATS/1.0\r\n"
+    for key, value in headers.items():
+        hdr += f"{key}: {value}\r\n".encode()
+    hdr += b"\r\n"
+    head = f"HPUB {subject} {reply} {len(hdr)} {len(hdr) + len(payload)}\r\n".encode()
+    return head + hdr + payload + b"\r\n"
+
+
+def framable(nc: Client, window: Sequence[Publish]) -> bool:
+    """Whether ``window`` can be framed here as ``Client.publish`` would: connected, and every
+    subject, reply and header of a form its checks would pass unchanged."""
+    if not nc.is_connected or nc.is_draining_pubs:
+        return False
+    limit = nc.max_payload
+    safe = _SAFE.fullmatch
+    for subject, reply, headers, payload in window:
+        if len(payload) > limit or not safe(subject) or not safe(reply):
+            return False
+        for key, value in headers.items():
+            if not _SAFE_KEY.fullmatch(key) or not safe(value):
+                return False
+    return True
+
+
+async def send_window(nc: Client, window: Sequence[Publish]) -> None:
+    """Publish ``window`` in order: while connected, its frames go straight to the client's
+    buffer (what ``Client.publish`` would put there after its checks), flushed once; else
+    through ``Client.publish`` (which buffers while reconnecting or raises)."""
+    if not framable(nc, window):
+        for subject, reply, headers, payload in window:
+            await nc.publish(subject, payload, reply=reply, headers=headers)
+        return
+    for publish in window:
+        nc.stats["out_msgs"] += 1
+        nc.stats["out_bytes"] += len(publish[3])
+        await nc._send_command(frame(*publish))
+    if nc._flush_queue is not None and nc._flush_queue.empty():
+        await nc._flush_pending()
 
 
 def read_ack(msg: Msg) -> bool:

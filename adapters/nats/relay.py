@@ -14,6 +14,7 @@ With feedback on, each window's feedback to the partners who signalled goes to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -34,9 +35,11 @@ from adapters.nats.feedback import (
     ensure_feedback_stream,
 )
 from adapters.nats.ordered_publish import OrderedPublisher, Outgoing, PublishFailed
+from adapters.nats.relay_decoding import orjson_mapper
 from adapters.nats.relay_position import PositionRecord as PositionRecord  # re-exported
 from adapters.nats.relay_position import RelayPosition as RelayPosition
 from adapters.nats.relay_position import relay_position_path as relay_position_path
+from adapters.nats.relay_reader import LogReader, log_reader
 from adapters.nats.stopping import raise_if_cancelled, sleep_or_stop
 from domain.referral import Referral
 from ks_engine.application import Referrals
@@ -68,9 +71,12 @@ class RelayHost(Protocol):
 log = structlog.get_logger("ks.relay")
 
 POLL_SECONDS = 0.2
-WINDOW = 500  # notifications read per round
+WINDOW = 2_500  # log positions read per round (five stored events per signal, one published)
 PEEK = 50  # read past the window to tell how far its last event's reader has seen
 RETRY_SECONDS = 2.0
+
+
+Window = tuple[list[Outgoing], list[FeedbackOut], int | None]
 
 
 class RelayError(Exception):
@@ -108,6 +114,7 @@ class EventTranslator:
         self.cache_size = cache_size
         self.feedback = feedback
         self._municipality: dict[UUID, str] = {}
+        self.mapper = orjson_mapper(app.mapper)  # the same events as app.mapper's, read faster
 
     def translate(self, n: Notification, through: int) -> Outgoing:
         """The message of Referral notification ``n``; RelayError if it cannot be published."""
@@ -117,7 +124,7 @@ class EventTranslator:
         self, n: Notification, through: int
     ) -> tuple[Outgoing, list[FeedbackOut]]:
         """The event's message and (with a feedback translator) the feedback it gives."""
-        event = self.app.mapper.to_domain_event(n)
+        event = self.mapper.to_domain_event(n)
         name = type(event).__name__
         attributes: dict[str, Any] = vars(event)
         case_id = event.originator_id
@@ -192,6 +199,8 @@ class Relay:
             FeedbackPublisher(js, timeout=publish_timeout) if feedback is not None else None
         )
         self.duplicates = 0  # events the stream held already (published again after a restart)
+        self.reader: LogReader = log_reader(app.recorder)
+        self._ahead: tuple[int, asyncio.Future[Window]] | None = None  # start, read ahead
 
     async def start(self) -> int:
         """Resume after the recorded position, or after the stream's last event if later."""
@@ -210,15 +219,17 @@ class Relay:
         return self.position
 
     async def publish_pending(self) -> int:
-        """Publish one window of the log after the position; the number of notifications read.
+        """Publish one window of the log after the position; the number of positions read.
 
         The window's events are in flight together and the stream stores them in log order
         (see ``ordered_publish``); when one is not acknowledged, the position moves to the
-        last event before it and the rest is published again in the next round.
+        last event before it and the rest is published again in the next round. The next
+        window is read (in a worker thread) while this one is in flight.
         """
-        outgoing, feedback, last = await asyncio.to_thread(self._read_window)
+        outgoing, feedback, last = await self._next_window()
         if last is None:
             return 0
+        self._read_ahead(last + 1)
         if self.feedback is not None:
             await self.feedback.publish(feedback)  # all of it before any of the events
         result = await self.publisher.publish(outgoing)
@@ -241,21 +252,38 @@ class Relay:
         await asyncio.to_thread(self.tracking.set, position)
         self.position = position
 
-    def _read_window(self) -> tuple[list[Outgoing], list[FeedbackOut], int | None]:
-        """The messages of the next window of the log, its feedback, and its last position."""
-        select = self.app.recorder.select_notifications
-        window = select(start=self.position + 1, limit=self.window)
-        if not window:
+    async def _next_window(self) -> Window:
+        """The window after the position: the one read ahead if it starts there and found
+        something (an empty one may be stale), else one read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            start, task = ahead
+            window = await task
+            if start == self.position + 1 and window[2] is not None:
+                return window
+        return await asyncio.to_thread(self._read_window, self.position + 1)
+
+    def _read_ahead(self, start: int) -> None:
+        task = asyncio.ensure_future(asyncio.to_thread(self._read_window, start))
+        self._ahead = (start, task)
+
+    async def _drop_ahead(self) -> None:
+        """Wait for a window read ahead and drop it (its thread cannot be interrupted)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            with contextlib.suppress(Exception):
+                await ahead[1]
+
+    def _read_window(self, start: int) -> Window:
+        """The messages of the window of the log from ``start``, its feedback, and its last
+        position (None when the log holds nothing there yet)."""
+        span = self.reader.read(start, self.window, PEEK)
+        if span is None:
             return [], [], None
-        peek = select(start=window[-1].id + 1, limit=PEEK)
-        through = coverage([(n.id, is_referral(n)) for n in (*window, *peek)])
-        translated = [
-            self.translator.translate_with_feedback(n, through[n.id])
-            for n in window
-            if is_referral(n)
-        ]
+        translate = self.translator.translate_with_feedback
+        translated = [translate(n, t) for n, t in zip(span.events, span.through, strict=True)]
         feedback = [f for _, found in translated for f in found]
-        return [message for message, _ in translated], feedback, window[-1].id
+        return [message for message, _ in translated], feedback, span.end
 
     async def run(self, stop: asyncio.Event, poll: float = POLL_SECONDS) -> None:
         """Publish until ``stop`` is set; NATS and database outages are waited out, never
@@ -296,6 +324,7 @@ class Relay:
                     grown.clear()
         finally:
             unlisten()
+            await self._drop_ahead()
             await self.publisher.close()
             if self.feedback is not None:
                 await self.feedback.close()

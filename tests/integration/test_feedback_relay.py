@@ -178,10 +178,18 @@ class DyingConnection:
         return getattr(self._nc, name)
 
     async def publish(self, *args: Any, **kwargs: Any) -> Any:
+        self._die_or_live()
+        return await self._nc.publish(*args, **kwargs)
+
+    async def _send_command(self, cmd: bytes, priority: bool = False) -> None:
+        if cmd.startswith(b"HPUB "):  # a message framed by the relay (ordered_publish)
+            self._die_or_live()
+        await self._nc._send_command(cmd, priority)
+
+    def _die_or_live(self) -> None:
         if self.lives <= 0:
             raise Killed
         self.lives -= 1
-        return await self._nc.publish(*args, **kwargs)
 
 
 class Dying:

@@ -110,6 +110,11 @@ class _FlakyConnection:
         self._owner.count()
         return await self._real.publish(*args, **kwargs)
 
+    async def _send_command(self, cmd: bytes, priority: bool = False) -> None:
+        if cmd.startswith(b"HPUB "):  # a message framed by the relay (ordered_publish)
+            self._owner.count()
+        await self._real._send_command(cmd, priority)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 

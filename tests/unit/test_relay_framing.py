@@ -1,0 +1,109 @@
+"""The relay's own framing and decoding against the libraries': the HPUB frames of a window are
+byte for byte what nats-py's ``Client.publish`` buffers, and orjson decoding gives what
+eventsourcing's JSONTranscoder gives, for any content."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
+from hypothesis import given
+from hypothesis import strategies as st
+from nats.aio.client import Client
+
+from adapters.nats.ordered_publish import framable, frame
+from adapters.nats.relay_decoding import OrjsonDecodingTranscoder
+from ks_engine.transcoding import DateAsISO
+
+token = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40)
+header_names = st.from_regex(r"[A-Za-z][A-Za-z0-9\-]{0,30}", fullmatch=True)
+
+
+class Captured(Client):
+    """A client that keeps what it would write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+
+    async def _send_command(self, cmd: bytes, priority: bool = False) -> None:
+        self.written.append(cmd)
+
+
+@given(
+    subject=token,
+    reply=token,
+    headers=st.dictionaries(header_names, token, min_size=1, max_size=4),
+    payload=st.binary(max_size=300),
+)
+def test_a_frame_is_what_nats_py_would_write(
+    subject: str, reply: str, headers: dict[str, str], payload: bytes
+) -> None:
+    client = Captured()
+    asyncio.run(client._send_publish(subject, reply, payload, len(payload), headers))
+    assert client.written == [frame(subject, reply, headers, payload)]
+
+
+def test_only_checked_parts_are_framed() -> None:
+    client = Client()
+    window = [("ks.events.GM0928.Signalled", "_INBOX.x.1", {"Nats-Msg-Id": "a"}, b"{}")]
+    assert not framable(client, window)  # not connected: nats-py buffers or raises
+    client._status = Client.CONNECTED
+    assert framable(client, window)
+    for subject, reply, headers in [
+        ("ks.events.GM 0928.Signalled", "_INBOX.x.1", {"Nats-Msg-Id": "a"}),
+        ("ks.events.GM0928.Signalled\r\nPUB x 0", "_INBOX.x.1", {"Nats-Msg-Id": "a"}),
+        ("ks.events.GM0928.Signalled", "_INBOX.x.1", {"Nats-Msg-Id": "a\r\nb"}),
+        ("ks.events.GM0928.Signalled", "_INBOX.x.1", {"Nats Msg": "a"}),
+        ("ks.events.GM0928.Signalled", "", {"Nats-Msg-Id": "a"}),
+    ]:
+        assert not framable(client, [*window, (subject, reply, headers, b"{}")])
+
+
+def transcoders() -> tuple[JSONTranscoder, OrjsonDecodingTranscoder]:
+    standard = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+        standard.register(transcoding)
+    return standard, OrjsonDecodingTranscoder.like(standard)
+
+
+offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.uuids(),
+    st.dates(),
+    st.datetimes(timezones=st.one_of(st.none(), st.just(UTC), offsets)),
+    st.decimals(allow_nan=False, allow_infinity=False, places=4),
+)
+trees = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@given(tree=st.dictionaries(st.text(max_size=10), trees, max_size=6))
+def test_orjson_decoding_gives_what_the_standard_transcoder_gives(tree: dict[str, Any]) -> None:
+    standard, fast = transcoders()
+    encoded = standard.encode(tree)
+    decoded = fast.decode(encoded)
+    assert decoded == standard.decode(encoded)
+    assert repr(decoded) == repr(standard.decode(encoded))  # the same types, not only equal
+
+
+def test_what_orjson_cannot_read_is_read_by_the_standard_transcoder() -> None:
+    standard, fast = transcoders()
+    for value in [{"n": 2**80}, {"x": float("nan")}, {"d": Decimal("1.5"), "u": UUID(int=7)}]:
+        encoded = standard.encode(value)
+        assert repr(fast.decode(encoded)) == repr(standard.decode(encoded))
+    assert fast.decode(standard.encode({"on": date(2026, 11, 2)})) == {"on": date(2026, 11, 2)}
