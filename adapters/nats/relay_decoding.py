@@ -5,19 +5,24 @@ for every JSON object; the relay reads every case event once, so it parses with 
 applies the same registered transcodings (``{"_type_": name, "_data_": value}``, innermost
 first) in one walk. The mapper around it is eventsourcing's own (cipher, compressor,
 upcasting, originator ids), so the events are the very objects ``app.mapper`` gives. What
-orjson does not read alike (NaN, integers beyond 64 bits, which it reads as floats, so any
-run of 19 digits) is decoded by the standard transcoder.
+orjson does not read alike (NaN; integers beyond 64 bits, which it reads as floats) is decoded
+by the standard transcoder.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
 from eventsourcing.persistence import JSONTranscoder, Mapper, TranscodingNotRegisteredError
 
-_LONG_DIGITS = re.compile(rb"\d{19}")
+# orjson reads an integer beyond 64 bits as a float, where the standard library reads an int:
+# any float this large sends the event to the standard transcoder.
+_LARGE = 2.0**63
+
+
+class _BeyondOrjson(Exception):
+    """A value orjson does not read as the standard library does."""
 
 
 class OrjsonDecodingTranscoder(JSONTranscoder):
@@ -32,25 +37,31 @@ class OrjsonDecodingTranscoder(JSONTranscoder):
         return made
 
     def decode(self, data: bytes) -> Any:
-        if _LONG_DIGITS.search(data):  # orjson reads integers beyond 64 bits as floats
-            return super().decode(data)
         try:
-            tree = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            return self._walk(orjson.loads(data))
+        except (orjson.JSONDecodeError, _BeyondOrjson):
             return super().decode(data)
-        return self._walk(tree)
 
     def _walk(self, node: Any) -> Any:
+        """``node`` with its transcoded values decoded, innermost first (in place)."""
         if type(node) is dict:
             for key, value in node.items():
-                if type(value) is dict or type(value) is list:
+                kind = type(value)
+                if kind is dict or kind is list:
                     node[key] = self._walk(value)
+                elif kind is float and not -_LARGE < value < _LARGE:
+                    raise _BeyondOrjson
             if len(node) == 2 and "_type_" in node and "_data_" in node:
                 return self._transcoded(node)
-            return node
-        for index, value in enumerate(node):
-            if type(value) is dict or type(value) is list:
-                node[index] = self._walk(value)
+        elif type(node) is list:
+            for index, value in enumerate(node):
+                kind = type(value)
+                if kind is dict or kind is list:
+                    node[index] = self._walk(value)
+                elif kind is float and not -_LARGE < value < _LARGE:
+                    raise _BeyondOrjson
+        elif type(node) is float and not -_LARGE < node < _LARGE:
+            raise _BeyondOrjson
         return node
 
     def _transcoded(self, node: dict[str, Any]) -> Any:
