@@ -192,6 +192,36 @@ def envelope(
     data: EventData,
 ) -> dict[str, Any]:
     """The CloudEvent 1.0 (structured mode) of one published Referral event."""
+    head = _head(name, case_id, municipality, version, position, through, data)
+    return head | {"data": data.model_dump(mode="json")}
+
+
+def envelope_json(
+    *,
+    name: str,
+    case_id: UUID | str,
+    municipality: str,
+    version: int,
+    position: int,
+    through: int,
+    data: EventData,
+) -> tuple[bytes, str]:
+    """``orjson.dumps(envelope(...))`` and the event's id, written without the ``data`` dict:
+    pydantic writes the data's JSON itself (the same text, see tests/unit/test_envelope_json)."""
+    head = _head(name, case_id, municipality, version, position, through, data)
+    data_json = data.__pydantic_serializer__.to_json(data)
+    return orjson.dumps(head)[:-1] + b',"data":' + data_json + b"}", head["id"]
+
+
+def _head(
+    name: str,
+    case_id: UUID | str,
+    municipality: str,
+    version: int,
+    position: int,
+    through: int,
+    data: EventData,
+) -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "type": type_for(name),
@@ -204,7 +234,6 @@ def envelope(
         "caseversion": version,
         "position": position,
         "through": max(through, position),
-        "data": data.model_dump(mode="json"),
     }
 
 

@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import nats.errors
-import orjson
 import structlog
 from eventsourcing.persistence import Notification, PersistenceError
 from nats.js import JetStreamContext
@@ -50,7 +49,7 @@ from projections.errors import InvalidEventError, ViewDatabaseError
 from projections.event import (
     REFERRAL_SUBJECTS,
     STREAM,
-    envelope,
+    envelope_json,
     public_data,
     subject_for,
 )
@@ -137,7 +136,7 @@ class EventTranslator:
                 "published form; the relay stops rather than skip it"
             ) from e
         municipality = self._municipality_of(name, case_id, attributes, event.originator_version)
-        body = envelope(
+        payload, msg_id = envelope_json(
             name=name,
             case_id=case_id,
             municipality=municipality,
@@ -148,8 +147,8 @@ class EventTranslator:
         )
         message = Outgoing(
             subject=subject_for(municipality, name),
-            payload=orjson.dumps(body),
-            msg_id=body["id"],
+            payload=payload,
+            msg_id=msg_id,
             position=n.id,
         )
         feedback = self.feedback.messages(n, event, municipality) if self.feedback else []
