@@ -238,7 +238,7 @@ def apply_writes(
 ) -> Checkpoint:
     """Write a batch folded elsewhere (stream messages ``seqs``, the log seen ``through``) with
     its checkpoint, in one transaction; ProjectionError unless it follows the checkpoint."""
-    with db.transaction() as tx:
+    with db.transaction(scope=name) as tx:
         start = read_checkpoint(tx, name)
         if seqs.start != start.seq + 1:
             raise ProjectionError(

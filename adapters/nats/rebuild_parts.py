@@ -62,7 +62,13 @@ async def apply_in_parts(
     if len(seqs) != len(messages):
         raise ProjectionError("the next message did not arrive in order; run the rebuild again")
     through = max(f.through for f in folded)
-    for p in projections:
-        writes = [f.writes[p.name] for f in folded]
-        await asyncio.to_thread(apply_writes, db, p.name, seqs, through, writes)
+    # Each view in its own transaction, side by side where the database allows (PostgreSQL)
+    await asyncio.gather(
+        *(
+            asyncio.to_thread(
+                apply_writes, db, p.name, seqs, through, [f.writes[p.name] for f in folded]
+            )
+            for p in projections
+        )
+    )
     return seqs[-1]
