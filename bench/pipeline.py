@@ -101,16 +101,25 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def _own_peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """VmHWM in MB; 0 for a process that has ended meanwhile (a zombie has none)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except FileNotFoundError:
+        return 0.0
+    for line in lines:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
+    return 0.0
 
 
 def _descendants(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        for child in (task / "children").read_text().split():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread or process ended meanwhile
+            continue
+        for child in children:
             found += [int(child), *_descendants(int(child))]
     return found
 

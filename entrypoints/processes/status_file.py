@@ -67,5 +67,5 @@ class BoardFile(StatusBoard):
                 )
                 for name, entry in doc.items()
             }
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {UNREADABLE: ComponentStatus(last_error="StatusFileUnreadable")}
