@@ -29,12 +29,14 @@ async def serve(
     board: StatusBoard | None = None,
     announce: bool = False,
     banner: bool = True,
+    seal_here: bool = True,
 ) -> None:
     """Run the built components under one supervisor until SIGTERM or Ctrl-C.
 
     ``embedded`` starts nats-server when KS_NATS_URL is not set; ``before`` runs (in a thread)
     once the streams exist; ``announce`` tells other processes about this one's saves and
-    wakes this one's relay on theirs (the processes of `ks run`). Exits 2 when KS_NATS_URL is
+    wakes this one's relay and sealer on theirs; without ``seal_here`` this process's saves
+    are sealed by the sealer process (`ks run` starts one). Exits 2 when KS_NATS_URL is
     missing or a component cannot start (the API's address is taken)."""
     engine = bootstrap()
     try:
@@ -52,8 +54,12 @@ async def serve(
                     typer.echo(f"log lines (JSON) go to {engine.settings.log_file}")
             if announce:
                 announce_saves(engine.referrals, link.nc)
-                if "relay" in parts:
+                if "relay" in parts or "sealer" in parts:
                     await wake_on_saves(engine.referrals, link.nc)
+                if "sealer" in parts:
+                    engine.referrals.on_grown(engine.audit.sealer.seal_after_save)
+            if not seal_here:
+                engine.audit.sealer.leave_to_sealer_process()
             # A component that fails is restarted; a taken API address ends the process (exit 2).
             await Supervisor(parts, board, fatal=(CannotStartError,)).run(stop)
     except NatsNotConfiguredError as e:
@@ -66,9 +72,19 @@ async def serve(
         engine.close()
 
 
-def run_alone(name: str, build: Build, *, banner: bool = True) -> None:
-    """Run one component in this process, on KS_NATS_URL, telling the others of its saves."""
-    asyncio.run(serve({name: build}, embedded=False, announce=True, banner=banner))
+def run_alone(name: str, build: Build, *, in_ks_run: bool = False) -> None:
+    """Run one component in this process, on KS_NATS_URL, telling the others of its saves.
+    Started by `ks run` (``in_ks_run``), it prints no banner and leaves sealing to the
+    sealer process `ks run` started beside it."""
+    asyncio.run(
+        serve(
+            {name: build},
+            embedded=False,
+            announce=True,
+            banner=not in_ks_run,
+            seal_here=not in_ks_run or name == "sealer",
+        )
+    )
 
 
 def process_main(name: str, build: Build, argv: Sequence[str] | None = None) -> None:
@@ -78,6 +94,6 @@ def process_main(name: str, build: Build, argv: Sequence[str] | None = None) -> 
     parser.add_argument("--in-ks-run", action="store_true")
     args = parser.parse_args(argv)
     try:
-        run_alone(name, build, banner=not args.in_ks_run)
+        run_alone(name, build, in_ks_run=args.in_ks_run)
     except typer.Exit as e:
         raise SystemExit(e.exit_code) from None

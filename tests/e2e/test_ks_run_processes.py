@@ -21,6 +21,7 @@ from adapters.nats.embedded import free_port
 from entrypoints.processes import PROCESSES
 from ks_engine.demo import demo_bsn
 from tests.e2e.test_engine_process import (
+    STARTING,
     collect,
     connect_when_ready,
     output,
@@ -74,7 +75,7 @@ async def test_a_killed_process_of_ks_run_is_restarted_and_loses_nothing(tmp_pat
 
         os.kill(first["relay"], signal.SIGKILL)
         nc = await connect_when_ready(f"nats://127.0.0.1:{nats_port}")
-        receipts = asyncio.create_task(collect(nc, 4))
+        receipts = asyncio.create_task(collect(nc, 4, timeout=STARTING))
         await asyncio.sleep(0.2)
         bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
         await publish_signals(nc, bsns * 2, "kill")
