@@ -10,8 +10,10 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)  # every work-queue page asks it twice per case, for a few hundred days
 def add_months(day: date, months: int) -> date:
     """``day`` moved ``months`` calendar months (the 31st falls back to the month's last day)."""
     index = day.year * 12 + day.month - 1 + months

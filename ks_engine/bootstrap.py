@@ -117,8 +117,13 @@ def bootstrap(
     clock: Callable[[], datetime] = now,
     catalogue: Catalogue | None = None,
     configure_logs: bool = True,
+    seal_own_writes: bool = True,
 ) -> Engine:
-    """Build the engine from settings (read from the environment when not given)."""
+    """Build the engine from settings (read from the environment when not given).
+
+    ``seal_own_writes=False``: this engine's saves are not sealed into the audit chain right
+    after commit; another process seals them (the HTTP API's worker processes leave their
+    access-log entries to the process that started them, whose sealer also polls the log)."""
     settings = settings or Settings()
     if configure_logs:
         configure_logging(settings.log_level, settings.log_format, settings.log_file)
@@ -135,7 +140,8 @@ def bootstrap(
         )
         audit = build_audit(settings, referrals, audit_db)
     referrals.name_index = NameIndex(settings.pseudonym_key_bytes())  # search by name
-    referrals.on_recorded(audit.sealer.seal_after_save)  # every writer seals its own events
+    if seal_own_writes:
+        referrals.on_recorded(audit.sealer.seal_after_save)  # every writer seals its own events
     return Engine(
         settings=settings,
         referrals=referrals,

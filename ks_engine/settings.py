@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     token_grace_days: float = Field(default=7, ge=0)  # a rotated token's old one works this long
     api_host: str = "127.0.0.1"  # loopback unless an operator opens it up
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # Processes answering the API's requests on its one port (each with its own engine).
+    api_workers: int = Field(default=2, ge=1, le=64)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # People sign in to the dashboard at their organisation's OpenID Connect provider when an

@@ -13,10 +13,6 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
-class CannotStartError(Exception):
-    """A component cannot start, and no restart would cure it (its address is taken)."""
-
-
 class ComponentState(StrEnum):
     """Where a supervised component stands."""
 
@@ -96,11 +92,27 @@ class StatusBoard:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._status: dict[str, ComponentStatus] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def watch(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after every change from now on; the function that stops it."""
+        self._listeners.append(listener)
+
+        def stop() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return stop
+
+    def _changed(self) -> None:
+        for listener in tuple(self._listeners):
+            listener()
 
     def track(self, name: str, *, required: bool = True) -> None:
         """Report on ``name`` from now on (``down`` until it starts)."""
         with self._lock:
             self._status.setdefault(name, ComponentStatus(required=required))
+        self._changed()
 
     def up(self, name: str) -> None:
         """``name`` (re)started."""
@@ -113,6 +125,7 @@ class StatusBoard:
             self._status[name] = replace(
                 old, state=ComponentState.RESTARTING, restarts=old.restarts + 1, last_error=error
             )
+        self._changed()
 
     def down(self, name: str, error: str | None = None) -> None:
         """``name`` stopped (with ``error`` when it failed while stopping)."""
@@ -121,10 +134,12 @@ class StatusBoard:
             self._status[name] = replace(
                 old, state=ComponentState.DOWN, last_error=error or old.last_error
             )
+        self._changed()
 
     def _set(self, name: str, *, state: ComponentState) -> None:
         with self._lock:
             self._status[name] = replace(self._status[name], state=state)
+        self._changed()
 
     def snapshot(self) -> dict[str, ComponentStatus]:
         """Every component's status, as of now."""

@@ -18,9 +18,11 @@ a case when midnight passes. ``municipalities=[]`` returns nothing; ``None`` eve
 from __future__ import annotations
 
 import base64
+import heapq
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -32,7 +34,7 @@ from domain.values import Urgency
 from projections import transfer_requests, work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase, Writes, add_columns, apply_folded, plain
+from projections.store import Transaction, ViewDatabase, add_columns, documents_by_key, plain
 from projections.work_queue import Row, WorkItem
 
 NAME = "work_queue"
@@ -59,6 +61,10 @@ _DDL = (
     # (columns added later are in _ADDED: a table made before them gets them on start)
     "CREATE INDEX IF NOT EXISTS work_queue_order"
     " ON work_queue (urgency_rank, deadline_due, signalled_at, case_id)",
+    # A coordinator's page is read along this one, however many cases other municipalities
+    # hold (along work_queue_order alone, a municipality with few cases scans all the others).
+    "CREATE INDEX IF NOT EXISTS work_queue_municipality_order"
+    " ON work_queue (municipality, urgency_rank, deadline_due, signalled_at, case_id)",
 )
 # Columns added after the table was first made. ``suspended_until``: while a deadline is
 # suspended (*opgeschort*) its clock stands still, so the case is not overdue, whatever its date.
@@ -110,26 +116,23 @@ class WorkQueueProjection:
         tx.execute("DELETE FROM work_queue")
         tx.execute("DELETE FROM transfer_requests")
 
-    select = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
-
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
-        apply_folded(tx, self, events)
-
-    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes:
+        stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
         rows: dict[str, Row | None] = {
             case_id: plain(WorkItem, doc) for case_id, doc in stored.items()
         }
         for event in events:
             rows[event.case_id] = work_queue.fold(rows.get(event.case_id), event, self.levels)
         gone = [(case_id,) for case_id, row in rows.items() if row is None]
+        if gone:
+            tx.executemany("DELETE FROM work_queue WHERE case_id = ?", gone)
         kept = [_row(row) for row in rows.values() if row is not None]
-        return [
-            ("DELETE FROM work_queue WHERE case_id = ?", gone),
-            (_UPSERT, kept),
-            *transfer_requests.writes(rows.items()),
-        ]
+        if kept:
+            tx.executemany(_UPSERT, kept)
+        transfer_requests.keep(tx, rows.items())
 
 
+_SELECT_DOCS = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
 _UPSERT = (
     "INSERT INTO work_queue (case_id, municipality, state, urgency, urgency_rank,"
     " deadline_due, signalled_at, doc, suspended_until, assignee)"
@@ -246,6 +249,16 @@ def _decode_cursor(cursor: str) -> tuple[date, list[Any]]:
         ) from e
 
 
+def _rows(tx: Transaction, where: list[str], params: list[Any], limit: int) -> list[Any]:
+    """Rows of the work queue matching ``where`` in the queue's order, at most ``limit``."""
+    sql = _PAGE.format(where=" WHERE " + " AND ".join(where) if where else "")
+    return list(tx.fetchall(sql, [*params, limit]))
+
+
+def _key(row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(row[1:5])
+
+
 def _in(column: str, values: Sequence[str], where: list[str], params: list[Any]) -> None:
     where.append(f"{column} IN ({', '.join('?' for _ in values)})" if values else "1 = 0")
     params.extend(values)
@@ -275,11 +288,7 @@ class WorkQueue:
         today, after = _decode_cursor(cursor) if cursor else (now.date(), None)
         where: list[str] = []
         params: list[Any] = []
-        for column, values in (
-            ("municipality", municipalities),
-            ("state", states),
-            ("urgency", urgencies),
-        ):
+        for column, values in (("state", states), ("urgency", urgencies)):
             if values is not None:
                 _in(column, values, where, params)
         if overdue is not None:
@@ -293,10 +302,16 @@ class WorkQueue:
             where.append(f"({_ORDER}) > (?, ?, ?, ?)")
             params.extend(after)
         size = max(1, min(limit, MAX_LIMIT))
-        sql = _PAGE.format(where=" WHERE " + " AND ".join(where) if where else "")
-        params.append(size + 1)
         with self.db.read() as tx:
-            rows = tx.fetchall(sql, params)
+            if municipalities is None:
+                rows = _rows(tx, where, params, size + 1)
+            else:
+                # One read per municipality along its index, merged in the queue's order.
+                per_municipality = [
+                    _rows(tx, ["municipality = ?", *where], [m, *params], size + 1)
+                    for m in dict.fromkeys(municipalities)
+                ]
+                rows = list(islice(heapq.merge(*per_municipality, key=_key), size + 1))
         items = [
             WorkQueueEntry.of(WorkItem.model_validate_json(r[0]), today, self.expiry) for r in rows
         ]

@@ -2,7 +2,7 @@
 
 Tests drive it as a client would, with httpx or with bytes on a socket (chunked bodies that
 never end, declared lengths that never arrive), against the same ``serve_api`` that `ks api`
-and `ks run` use. The engine runs on the test's store and clock.
+and `ks run` use, in this process (one worker): the engine runs on the test's store and clock.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from adapters.nats.embedded import free_port
-from entrypoints.processes.api import serve_api
+from entrypoints.cli.api import serve_api
 from ks_engine.bootstrap import Engine
 
 
@@ -40,7 +40,9 @@ def served(engine: Engine) -> Iterator[str]:
 
     def run() -> None:
         try:
-            loop.run_until_complete(serve_api(engine, None, stop, host="127.0.0.1", port=port))
+            loop.run_until_complete(
+                serve_api(engine, None, stop, host="127.0.0.1", port=port, workers=1)
+            )
         except BaseException as exc:  # reported by the test, not lost in the thread
             failed.append(exc)
 

@@ -156,6 +156,31 @@ def test_pages_follow_each_other_without_gaps_or_repeats(
         views.work_queue.page(now=NOW, cursor="bm90LWEtY3Vyc29y")
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 5])
+@pytest.mark.parametrize(
+    "municipalities", [["GM0882", "GM0928"], ["GM0928", "GM0882", "GM0928"], ["GM0928"]]
+)
+def test_pages_of_several_municipalities_are_the_queue_in_its_order(
+    queue_cases: tuple[ReadModels, dict[str, UUID]], limit: int, municipalities: list[str]
+) -> None:
+    # Each municipality is read along its own index and the reads are merged: page after
+    # page, the same cases in the same order as the whole queue with the others left out.
+    views, ids = queue_cases
+    whole = [i for i in views.work_queue.page(now=NOW).items if i.municipality in municipalities]
+    paged: list[WorkQueueEntry] = []
+    cursor = None
+    while True:
+        page = views.work_queue.page(
+            now=NOW, municipalities=municipalities, limit=limit, cursor=cursor
+        )
+        assert len(page.items) <= limit
+        paged += page.items
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert names(paged, ids) == names(whole, ids)
+
+
 def test_one_entry_and_the_case_view_of_a_closed_case(
     queue_cases: tuple[ReadModels, dict[str, UUID]],
 ) -> None:

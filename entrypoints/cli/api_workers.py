@@ -1,0 +1,152 @@
+"""The HTTP API on several worker processes that share one listening socket (KS_API_WORKERS).
+
+Python answers one request at a time per process; on a machine with more than one core the API
+answers more at once in several processes. The process that serves the API (`ks run`, `ks api`)
+binds the socket, starts the workers and watches them: each worker builds its own engine, read
+models and NATS connection from the same settings and accepts connections on the shared socket.
+
+What is shared between them is safe across processes: the event store (every access-log entry
+is committed before its answer, as in one process), the principals file (locked, replaced in one
+step), the people's sessions (SQLite). Workers do not seal the access-log entries they store:
+the process that started them does, within a second, as its sealer does for every other
+process's events. ``/ready`` reports the supervised components from a copy of the status board
+that the starting process keeps in a file (``board_file``).
+
+A worker that ends while the API serves ends the API component: the others are stopped and the
+supervisor of `ks run` starts the API again (after its backoff), with new workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ks_engine.board_file import BoardFile, write_board
+from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.runtime import NatsLink, nats_link, stop_on_signals
+from ks_engine.settings import Settings
+from ks_engine.supervision import StatusBoard
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+BOARD_FILE = "api-status-board.json"  # under the data directory
+WATCH_SECONDS = 0.5  # how often workers are checked and their entries sealed
+STOP_SECONDS = 10.0  # a worker still running this long after SIGTERM is killed
+
+
+class ApiWorkerExitedError(Exception):
+    """A worker process of the API ended while the API was serving."""
+
+
+@dataclass(frozen=True)
+class WorkerOrders:
+    """What a worker process needs to serve: sent to it when it starts."""
+
+    settings: Settings
+    nats_url: str | None  # the NATS the starting process is connected to; None: no signals
+    board_path: Path | None  # the copy of the status board; None: no supervised components
+    parent_pid: int
+
+
+def worker_main(orders: WorkerOrders, sock: socket.socket) -> None:
+    """A worker process: serve the API on ``sock`` until SIGTERM/SIGINT or its parent ends."""
+    asyncio.run(_work(orders, sock))
+
+
+async def _work(orders: WorkerOrders, sock: socket.socket) -> None:
+    from entrypoints.cli.api import serve_on_socket
+
+    engine = bootstrap(orders.settings, seal_own_writes=False)
+    stop = stop_on_signals()
+    orphaned = asyncio.create_task(_stop_when_orphaned(orders.parent_pid, stop))
+    board = BoardFile(orders.board_path) if orders.board_path is not None else None
+    try:
+        if orders.nats_url is None:
+            await serve_on_socket(engine, None, stop, sock, components=board)
+            return
+        settings = orders.settings.model_copy(update={"nats_url": orders.nats_url})
+        async with nats_link(settings, embedded=False) as link:
+            await serve_on_socket(engine, link, stop, sock, components=board)
+    finally:
+        orphaned.cancel()
+        engine.close()
+
+
+async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
+    """Stop when the starting process is gone (killed without stopping its workers)."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(WATCH_SECONDS)
+    stop.set()
+
+
+async def serve_workers(
+    engine: Engine,
+    link: NatsLink | None,
+    stop: asyncio.Event,
+    sock: socket.socket,
+    workers: int,
+    components: StatusBoard | None,
+) -> None:
+    """Serve the API on ``sock`` from ``workers`` processes until ``stop``; meanwhile copy the
+    board for them at every change and seal what they stored.
+
+    The workers build their engines from ``engine.settings`` alone (an engine made in code with
+    its own clock or catalogue is served by one worker, in this process)."""
+    settings = engine.settings
+    board_path = settings.data_dir / BOARD_FILE if components is not None else None
+    unwatch = None
+    if components is not None and board_path is not None:
+        write_board(components, board_path)
+        unwatch = components.watch(partial(write_board, components, board_path))
+    orders = WorkerOrders(
+        settings=settings,
+        nats_url=link.url if link is not None else None,
+        board_path=board_path,
+        parent_pid=os.getpid(),
+    )
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no loop
+    procs = [
+        spawn.Process(target=worker_main, args=(orders, sock), name=f"ks-api-worker-{n + 1}")
+        for n in range(workers)
+    ]
+    try:
+        for proc in procs:
+            proc.start()
+        await _watch(engine, stop, procs)
+    finally:
+        if unwatch is not None:
+            unwatch()
+        await asyncio.to_thread(_stop_all, procs)
+        await asyncio.to_thread(engine.audit.sealer.seal_after_save)  # their last entries
+
+
+async def _watch(engine: Engine, stop: asyncio.Event, procs: Sequence[BaseProcess]) -> None:
+    while not stop.is_set():
+        ended = next((p for p in procs if not p.is_alive()), None)
+        if ended is not None:
+            raise ApiWorkerExitedError(f"{ended.name} ended (exit code {ended.exitcode})")
+        # Wakes this process's sealer when it runs here (`ks run`), else seals right away.
+        await asyncio.to_thread(engine.audit.sealer.seal_after_save)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), WATCH_SECONDS)
+
+
+def _stop_all(procs: Sequence[BaseProcess]) -> None:
+    started = [p for p in procs if p.pid is not None]
+    for proc in started:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in started:
+        proc.join(STOP_SECONDS)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
