@@ -36,6 +36,7 @@ POLL_SECONDS = 0.002
 
 
 RUN: tuple[str, ...] = ("run",)
+ONE_PROCESS: tuple[str, ...] = ("run", "--one-process")
 # The production arrangement (docker-compose.yml): each component in its own process.
 SPLIT: tuple[str, ...] = ("intake", "relay", "project", "sealer")
 
@@ -94,11 +95,33 @@ def engine_process(
 
 
 def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """The largest peak resident set (VmHWM), in MB, of the process and its descendants
+    (`ks run` starts each component as a process of its own)."""
+    return max(_own_peak_rss_mb(p) for p in [pid, *_descendants(pid)])
+
+
+def _own_peak_rss_mb(pid: int) -> float:
+    """VmHWM in MB; 0 for a process that has ended meanwhile (a zombie has none)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except FileNotFoundError:
+        return 0.0
+    for line in lines:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
+    return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread or process ended meanwhile
+            continue
+        for child in children:
+            found += [int(child), *_descendants(int(child))]
+    return found
 
 
 def work_queue_seq(views: ViewDatabase) -> int:

@@ -85,6 +85,9 @@ def measure(size: Size) -> dict[str, Any]:
         f["engine_end_to_end"] = asyncio.run(
             pipeline.end_to_end(_sqlite(t / "e2e"), size.e2e_signals)
         )
+        f["engine_end_to_end_one_process"] = asyncio.run(
+            pipeline.end_to_end(_sqlite(t / "e2e-one"), size.e2e_signals, pipeline.ONE_PROCESS)
+        )
         f["engine_end_to_end_split"] = asyncio.run(
             pipeline.end_to_end(_sqlite(t / "e2e-split"), size.e2e_signals, pipeline.SPLIT)
         )
@@ -158,6 +161,11 @@ def _rate_rows(f: dict[str, Any]) -> list[tuple[str, str, float]]:
             "end to end (`ks run`): published -> stored -> relayed -> in the work queue",
             "engine",
             f["engine_end_to_end"]["signals_per_s"],
+        ),
+        (
+            "end to end, `ks run --one-process` (every component in one process)",
+            "engine",
+            f["engine_end_to_end_one_process"]["signals_per_s"],
         ),
         (
             "end to end, components as separate processes (`ks intake`, `ks relay`, "
@@ -258,6 +266,7 @@ def _peak_rss(f: dict[str, Any]) -> float:
     return float(
         max(
             f["engine_end_to_end"]["peak_rss_mb"],
+            f["engine_end_to_end_one_process"]["peak_rss_mb"],
             f["engine_end_to_end_split"]["peak_rss_mb"],
             f["engine_lag"]["peak_rss_mb"],
             f["api"]["peak_rss_mb"],
@@ -295,8 +304,9 @@ def report(result: dict[str, Any]) -> str:
         "Written by `make bench` (`make bench-quick` for a small run). Raw baselines and the",
         "engine are measured in the same run on the same machine; ratios are to the raw",
         "eventsourcing/SQLite one-aggregate-per-transaction rate. The engine figures run `ks run`",
-        "(intake, relay and projectors in one process) on the embedded SQLite default, with the",
-        "event store encrypted; a signal counts once the work queue projection has applied it.",
+        "(intake, relay, projectors, API, sealer and expiry, each in a process of its own) on the",
+        "embedded SQLite default, with the event store encrypted; a signal counts once the work",
+        "queue projection has applied it.",
         "",
         f"- date: {result['date']}",
         f"- machine: {result['machine']}",
@@ -322,8 +332,10 @@ def report(result: dict[str, Any]) -> str:
         f"{pipeline.POLL_SECONDS * 1000:.0f} ms): p50 {lag['p50_ms']:.0f} ms, "
         f"p99 {lag['p99_ms']:.0f} ms, max {lag['max_ms']:.0f} ms.",
         "",
-        f"Peak resident memory of the `ks run` process: {f['engine_end_to_end']['peak_rss_mb']:.0f}"
-        f" MB in the end-to-end run, {lag['peak_rss_mb']:.0f} MB in the lag run; of the largest "
+        f"Peak resident memory of the largest `ks run` process: "
+        f"{f['engine_end_to_end']['peak_rss_mb']:.0f} MB in the end-to-end run, "
+        f"{f['engine_end_to_end_one_process']['peak_rss_mb']:.0f} MB with `--one-process`, "
+        f"{lag['peak_rss_mb']:.0f} MB in the lag run; of the largest "
         f"separate process {f['engine_end_to_end_split']['peak_rss_mb']:.0f} MB; of the bench "
         f"process, which verifies and rebuilds at every size below, "
         f"{f['bench_process_peak_rss_mb']:.0f} MB.",
@@ -334,7 +346,7 @@ def report(result: dict[str, Any]) -> str:
         f"{api['detail']['p50_ms']:.0f} ms, "
         f"p99 {api['detail']['p99_ms']:.0f} ms ({api['list']['requests']:.0f} requests each "
         f"answered, {api['list']['failed'] + api['detail']['failed']:.0f} failed in transport); "
-        f"`ks run` peak RSS {api['peak_rss_mb']:.0f} MB.",
+        f"largest `ks run` process's peak RSS {api['peak_rss_mb']:.0f} MB.",
         "",
         "## How cost grows with history",
         "",

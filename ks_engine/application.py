@@ -81,17 +81,23 @@ class Referrals(
         # the snapshot table (one query instead of two for every lookup at intake).
         self._unsnapshotted = Repository(event_store=self.events)
         self._on_recorded: list[Callable[[], None]] = []
+        self._on_grown: list[Callable[[], None]] = []
 
     def on_recorded(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener`` (in the saving thread) after every save: the log has grown.
-        Returns the function that stops calling it (a restarted relay listens anew)."""
-        self._on_recorded.append(listener)
+        """Call ``listener`` (in the saving thread) after every save of this process.
+        Returns the function that stops calling it."""
+        return _listen(self._on_recorded, listener)
 
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._on_recorded.remove(listener)
+    def on_grown(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` whenever the log has grown: after every save of this process, and
+        when another process says it saved (``grown_elsewhere``). Returns the function that
+        stops calling it (a restarted relay listens anew)."""
+        return _listen(self._on_grown, listener)
 
-        return remove
+    def grown_elsewhere(self) -> None:
+        """Another process saved to the shared store: tell those waiting for the log to grow."""
+        for listener in tuple(self._on_grown):
+            listener()
 
     def save(
         self,
@@ -107,7 +113,7 @@ class Referrals(
         return recordings
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        for listener in tuple(self._on_recorded):  # a copy: listeners come and go
+        for listener in (*self._on_recorded, *self._on_grown):  # a copy: listeners come and go
             listener()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -347,3 +353,16 @@ class Referrals(
                 actual=actual,
             ) from None
         return CommandResult(case.id, case.version, recordings[-1].notification.id)
+
+
+def _listen(
+    listeners: list[Callable[[], None]], listener: Callable[[], None]
+) -> Callable[[], None]:
+    """Add ``listener``; the function that removes it again."""
+    listeners.append(listener)
+
+    def remove() -> None:
+        with contextlib.suppress(ValueError):
+            listeners.remove(listener)
+
+    return remove

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError, Recorder, Recording
 
 from domain.blind_index import NameIndex
+from domain.case_lookup import lookup_id
 from domain.errors import DomainError
 from domain.household import MemberRole, unborn_due_dates
 from domain.person_index import PersonIndex, person_index_id
@@ -97,6 +98,7 @@ class SignalIntake(Application[UUID]):
         outcomes: list[SignalOutcome | None] = []
         at = self.clock()
         absent = set() if check_duplicates else self._absent_indexes(batch)
+        lookups: list[_Lookups] = []
         for signal, ctx in batch:
             record_id = signal_record_id(signal.signal_key)
             if check_duplicates or record_id in work:
@@ -109,7 +111,7 @@ class SignalIntake(Application[UUID]):
                 )
                 continue
             try:
-                case, matched = self._apply_signal(signal, ctx, at, work, absent)
+                case, matched = self._apply_signal(signal, ctx, at, work, absent, lookups)
             except DomainError as refusal:
                 outcomes.append(SignalOutcome(signal.signal_key, None, refusal=refusal))
                 continue
@@ -119,6 +121,7 @@ class SignalIntake(Application[UUID]):
             work[record.id] = record
             pending.append((signal, case.id, matched))
             outcomes.append(None)
+        self._add_to_lookups(lookups, work, check_duplicates=check_duplicates)
         positions = self._positions(self.save(*work.values())) if work else {}
         fresh = iter(pending)
         result: list[SignalOutcome] = []
@@ -130,6 +133,35 @@ class SignalIntake(Application[UUID]):
                 )
             result.append(outcome)
         return result
+
+    def _add_to_lookups(
+        self, lookups: list[_Lookups], work: dict[UUID, Aggregate], *, check_duplicates: bool
+    ) -> None:
+        """Let the batch's cases be found by their lookups. Which entries exist is asked in
+        one query for the whole batch (almost every one is new: a case number, the name keys
+        of a person not seen before); only existing entries are read."""
+        wanted = [
+            lookup_id(kind, entry.municipality, key)
+            for entry in lookups
+            for kind, key in entry.keyed
+        ]
+        absent = set() if check_duplicates else self._absent(wanted, work)
+
+        def find(cls: type[A], aggregate_id: UUID, work: dict[UUID, Aggregate]) -> A | None:
+            if aggregate_id in absent and aggregate_id not in work:
+                return None
+            return self._find(cls, aggregate_id, work)
+
+        for entry in lookups:
+            add_to_lookups(find, work, entry.case_id, entry.municipality, entry.keyed, self.refs)
+
+    def _absent(self, ids: list[UUID], work: dict[UUID, Aggregate]) -> set[UUID]:
+        """Those of ``ids`` (not in ``work``) known, in one query, not to be stored yet."""
+        ids = [i for i in ids if i not in work]
+        if self._existing is None or not ids:
+            return set()
+        found = self._existing(self.recorder, ids)
+        return set() if found is None else set(ids) - found
 
     def _absent_indexes(self, batch: Sequence[tuple[Signal, c.Context]]) -> set[UUID]:
         """The batch's matching-index ids known (in one query) not to be stored yet."""
@@ -146,9 +178,11 @@ class SignalIntake(Application[UUID]):
         at: datetime,
         work: dict[UUID, Aggregate],
         absent: set[UUID],
+        lookups: list[_Lookups],
     ) -> tuple[Referral, bool]:
         """Join the open case of any household member the signal names (the person's own
         first), or open a case; every named member without an open case is indexed to it.
+        The search lookups the case needs are added to ``lookups``.
 
         Index entries have deterministic ids and are written in the same transaction as the
         case: of two intakes racing about members of one household, one is refused and, on
@@ -190,7 +224,7 @@ class SignalIntake(Application[UUID]):
         work[case.id] = case
         keyed = [] if open_ids else new_case_keys(case.id)
         keyed += [("name", k) for k in name_keys(self.name_index, signal.personal)]
-        add_to_lookups(self._find, work, case.id, case.municipality, keyed, self.refs)
+        lookups.append(_Lookups(case.id, case.municipality, keyed))
         for pseudonym, index in indexes.items():
             if index is None:
                 index = PersonIndex.open(signal.municipality, pseudonym, self.refs.new(case.id))
@@ -242,6 +276,15 @@ class SignalIntake(Application[UUID]):
         for r in recordings:
             positions[r.domain_event.originator_id] = r.notification.id
         return positions
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """The search lookups one signal's case needs, added once the batch is applied."""
+
+    case_id: UUID
+    municipality: str
+    keyed: list[tuple[str, str]]
 
 
 def _named(signal: Signal) -> list[str]:

@@ -8,6 +8,7 @@ dates can be true on the engine's today (its clock, so tests can set it).
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,10 +52,15 @@ def check_references(attributes: Mapping[str, Any]) -> None:
         )
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _holds_bsn(value: Any) -> bool:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
+        return False
+    if len(_DIGIT.findall(value)) < 9:  # most references: too few digits for any BSN
         return False
     try:
         UUID(value.removeprefix("urn:uuid:"))

@@ -13,6 +13,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
+class CannotStartError(Exception):
+    """A component cannot start, and no restart would cure it (its address is taken)."""
+
+
 class ComponentState(StrEnum):
     """Where a supervised component stands."""
 

@@ -12,7 +12,7 @@ decides per reader which parts to show.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 import orjson
@@ -21,7 +21,7 @@ from projections import case_doc
 from projections.case_doc import Doc
 from projections.case_view import CaseView
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase, documents_by_key, plain
+from projections.store import Transaction, ViewDatabase, Writes, apply_folded, plain
 
 NAME = "case_view"
 
@@ -46,8 +46,12 @@ class CaseViewProjection:
     def clear(self, tx: Transaction) -> None:
         tx.execute("DELETE FROM case_view")
 
+    select = "SELECT case_id, doc FROM case_view WHERE case_id IN ({})"
+
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
-        stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
+        apply_folded(tx, self, events)
+
+    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes:
         docs: dict[str, Doc] = {case_id: plain(CaseView, doc) for case_id, doc in stored.items()}
         changed: set[str] = set()
         for event in events:
@@ -60,11 +64,9 @@ class CaseViewProjection:
             for case_id, d in docs.items()
             if case_id in changed
         ]
-        if rows:
-            tx.executemany(_UPSERT, rows)
+        return [(_UPSERT, rows)]
 
 
-_SELECT_DOCS = "SELECT case_id, doc FROM case_view WHERE case_id IN ({})"
 _UPSERT = (
     "INSERT INTO case_view (case_id, municipality, state, version, doc)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -35,7 +35,7 @@ from projections.monitoring import (
     percentile,
     suppressed,
 )
-from projections.store import Transaction, ViewDatabase, documents_by_key, plain
+from projections.store import Transaction, ViewDatabase, Writes, apply_folded, plain
 
 NAME = "monitoring"
 DEFAULT_THRESHOLD = 10
@@ -66,8 +66,13 @@ class MonitoringProjection:
         for table in ("monitoring_case", "monitoring_count", "monitoring_duration"):
             tx.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
+    select = "SELECT case_id, doc FROM monitoring_case WHERE case_id IN ({})"
+
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
-        stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
+        apply_folded(tx, self, events)
+
+    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes:
+        # Counts are added to what the table holds: batches folded apart add up the same.
         cases = {case_id: plain(CaseFacts, doc) for case_id, doc in stored.items()}
         changed: set[str] = set()
         counts: Counter[Figure] = Counter()
@@ -85,15 +90,13 @@ class MonitoringProjection:
             for case_id, f in cases.items()
             if case_id in changed
         ]
-        if rows:
-            tx.executemany(_UPSERT_CASE, rows)
-        if counts:
-            tx.executemany(_ADD_COUNT, [(*key, n) for key, n in counts.items()])
-        if durations:
-            tx.executemany(_ADD_DURATION, durations)
+        return [
+            (_UPSERT_CASE, rows),
+            (_ADD_COUNT, [(*key, n) for key, n in counts.items()]),
+            (_ADD_DURATION, durations),
+        ]
 
 
-_SELECT_DOCS = "SELECT case_id, doc FROM monitoring_case WHERE case_id IN ({})"
 _UPSERT_CASE = (
     "INSERT INTO monitoring_case (case_id, municipality, doc) VALUES (?, ?, ?)"
     " ON CONFLICT (case_id) DO UPDATE SET municipality = excluded.municipality, doc = excluded.doc"

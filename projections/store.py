@@ -18,14 +18,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 from pydantic import BaseModel
 
+from projections.errors import ProjectionError
 from projections.event import OtherMessage, ReferralEvent
 
 Row = tuple[Any, ...]
+Writes = list[tuple[str, list[Row]]]  # statements and their rows, in order: a folded batch
 
 
 class Transaction(Protocol):
@@ -78,6 +80,31 @@ class Projection(Protocol):
 
 
 _KEYS_PER_QUERY = 500
+
+
+@runtime_checkable
+class FoldingProjection(Projection, Protocol):
+    """A projection whose batch can be folded apart from its database (in another process):
+    from the stored documents of the batch's cases to the statements that write the result."""
+
+    select: str  # ``SELECT key, doc FROM table WHERE key IN ({})``
+
+    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes: ...
+
+
+def write(tx: Transaction, writes: Writes) -> None:
+    """Run a folded batch's statements in order."""
+    for sql, rows in writes:
+        if rows:
+            tx.executemany(sql, rows)
+
+
+def apply_folded(
+    tx: Transaction, projection: FoldingProjection, events: Sequence[ReferralEvent]
+) -> None:
+    """``apply_all`` of a folding projection: read, fold and write in this transaction."""
+    stored = documents_by_key(tx, projection.select, (e.case_id for e in events))
+    write(tx, projection.fold(stored, events))
 
 
 def add_columns(tx: Transaction, table: str, added: Mapping[str, str]) -> list[str]:
@@ -204,6 +231,26 @@ def apply_batch(
         done = Checkpoint(projection.name, seq, position, stamp)
         _write_checkpoint(tx, done)
     return BatchOutcome(applied, skipped, done, gap_after)
+
+
+def apply_writes(
+    db: ViewDatabase, name: str, seqs: range, through: int, writes: Iterable[Writes]
+) -> Checkpoint:
+    """Write a batch folded elsewhere (stream messages ``seqs``, the log seen ``through``) with
+    its checkpoint, in one transaction; ProjectionError unless it follows the checkpoint."""
+    with db.transaction(scope=name) as tx:
+        start = read_checkpoint(tx, name)
+        if seqs.start != start.seq + 1:
+            raise ProjectionError(
+                f"read model {name} stands at stream message {start.seq}; a batch from "
+                f"{seqs.start} does not follow it"
+            )
+        for part in writes:
+            write(tx, part)
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        done = Checkpoint(name, seqs[-1], max(start.position, through), stamp)
+        _write_checkpoint(tx, done)
+    return done
 
 
 def reset(db: ViewDatabase, projection: Projection) -> None:

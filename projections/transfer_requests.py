@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from projections.store import Transaction, ViewDatabase
+from projections.store import ViewDatabase, Writes
 from projections.work_queue import Row
 
 DDL = (
@@ -48,8 +48,8 @@ class IncomingTransfer(BaseModel):
     version: int  # the case's version, for the answer's If-Match
 
 
-def keep(tx: Transaction, items: Iterable[tuple[str, Row | None]]) -> None:
-    """Bring the rows of these cases in line with their work-queue rows."""
+def writes(items: Iterable[tuple[str, Row | None]]) -> Writes:
+    """What brings the rows of these cases in line with their work-queue rows."""
     gone: list[tuple[str]] = []
     rows: list[tuple[Any, ...]] = []
     for case_id, item in items:
@@ -67,10 +67,7 @@ def keep(tx: Transaction, items: Iterable[tuple[str, Row | None]]) -> None:
         )
         at = row.requested_at.isoformat()
         rows.append((case_id, row.to_municipality, at, row.model_dump_json()))
-    if gone:
-        tx.executemany("DELETE FROM transfer_requests WHERE case_id = ?", gone)
-    if rows:
-        tx.executemany(_UPSERT, rows)
+    return [("DELETE FROM transfer_requests WHERE case_id = ?", gone), (_UPSERT, rows)]
 
 
 class IncomingTransfers:

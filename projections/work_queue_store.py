@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import heapq
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
@@ -34,7 +34,7 @@ from domain.values import Urgency
 from projections import transfer_requests, work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase, add_columns, documents_by_key, plain
+from projections.store import Transaction, ViewDatabase, Writes, add_columns, apply_folded, plain
 from projections.work_queue import Row, WorkItem
 
 NAME = "work_queue"
@@ -116,23 +116,26 @@ class WorkQueueProjection:
         tx.execute("DELETE FROM work_queue")
         tx.execute("DELETE FROM transfer_requests")
 
+    select = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
+
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
-        stored = documents_by_key(tx, _SELECT_DOCS, (e.case_id for e in events))
+        apply_folded(tx, self, events)
+
+    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes:
         rows: dict[str, Row | None] = {
             case_id: plain(WorkItem, doc) for case_id, doc in stored.items()
         }
         for event in events:
             rows[event.case_id] = work_queue.fold(rows.get(event.case_id), event, self.levels)
         gone = [(case_id,) for case_id, row in rows.items() if row is None]
-        if gone:
-            tx.executemany("DELETE FROM work_queue WHERE case_id = ?", gone)
         kept = [_row(row) for row in rows.values() if row is not None]
-        if kept:
-            tx.executemany(_UPSERT, kept)
-        transfer_requests.keep(tx, rows.items())
+        return [
+            ("DELETE FROM work_queue WHERE case_id = ?", gone),
+            (_UPSERT, kept),
+            *transfer_requests.writes(rows.items()),
+        ]
 
 
-_SELECT_DOCS = "SELECT case_id, doc FROM work_queue WHERE case_id IN ({})"
 _UPSERT = (
     "INSERT INTO work_queue (case_id, municipality, state, urgency, urgency_rank,"
     " deadline_due, signalled_at, doc, suspended_until, assignee)"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from adapters.nats.embedded import free_port
-from entrypoints.cli.api import serve_api
+from entrypoints.processes.api import serve_api
 from ks_engine.bootstrap import Engine
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import uuid
 from collections.abc import Sequence
 
@@ -25,9 +26,17 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.nats.batch_read import read_batches
 from adapters.nats.projectors import Projector
+from adapters.nats.rebuild_parts import apply_in_parts, worker_pool
 from projections.errors import InvalidEventError, ProjectionError
 from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
-from projections.store import BatchOutcome, Projection, ViewDatabase, apply_batch, reset
+from projections.store import (
+    BatchOutcome,
+    FoldingProjection,
+    Projection,
+    ViewDatabase,
+    apply_batch,
+    reset,
+)
 
 log = structlog.get_logger("ks.rebuild")
 
@@ -42,9 +51,12 @@ async def rebuild_views(
     projections: Sequence[Projection],
     *,
     batch: int = REBUILD_BATCH,
+    workers: int | None = None,
 ) -> int:
     """Empty the views and project the stream from its start; the last stream sequence
-    applied (0 for an empty stream)."""
+    applied (0 for an empty stream). With more than one worker (by default one per CPU) each
+    batch is folded by case in that many worker processes (``rebuild_parts``)."""
+    workers = (os.cpu_count() or 1) if workers is None else workers
     for projection in projections:
         await asyncio.to_thread(reset, db, projection)
     last = (await js.stream_info(STREAM)).state.last_seq
@@ -53,7 +65,7 @@ async def rebuild_views(
     gc.collect()
     gc.freeze()
     try:
-        done = await _project_from_start(js, db, projections, last, batch) if last else 0
+        done = await _project_from_start(js, db, projections, last, batch, workers) if last else 0
     finally:
         gc.unfreeze()
     for projection in projections:
@@ -68,6 +80,7 @@ async def _project_from_start(
     projections: Sequence[Projection],
     last: int,
     batch: int,
+    workers: int,
 ) -> int:
     name = f"ks-rebuild-{uuid.uuid4().hex[:12]}"
     config = ConsumerConfig(
@@ -78,6 +91,8 @@ async def _project_from_start(
         filter_subject=f"{SUBJECT_PREFIX}.>",
     )
     await js.add_consumer(STREAM, config)
+    folding = [p for p in projections if isinstance(p, FoldingProjection)]
+    pool = worker_pool(workers) if workers > 1 and len(folding) == len(projections) else None
     done = 0
     try:
         batches = read_batches(
@@ -90,6 +105,9 @@ async def _project_from_start(
         )
         try:
             async for msgs in batches:
+                if pool is not None:
+                    done = await apply_in_parts(pool, workers, db, folding, msgs)
+                    continue
                 events = [_read(*m) for m in msgs]
                 outcomes = await asyncio.to_thread(_apply_to_each, db, projections, events)
                 done = min(o.checkpoint.seq for o in outcomes)
@@ -100,6 +118,8 @@ async def _project_from_start(
         except ProjectionError as e:
             raise ProjectionError(f"the rebuild stopped at stream message {done}: {e}") from None
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         with contextlib.suppress(nats.errors.Error):
             await js.delete_consumer(STREAM, name)
     return done
@@ -109,7 +129,7 @@ def _read(subject: str, data: bytes, seq: int) -> ReferralEvent | OtherMessage:
     try:
         return read_message(subject, data, seq)
     except InvalidEventError as e:
-        raise ProjectionError(f"the rebuild stopped at stream message {seq}: {e}") from None
+        raise ProjectionError(str(e)) from None
 
 
 def _apply_to_each(

@@ -288,8 +288,8 @@ class Relay:
         """Publish until ``stop`` is set; NATS and database outages are waited out, never
         skipped (the position only moves after a window was published and recorded).
 
-        Saves in this process wake the relay at once; saves by other processes (an intake or
-        API running apart) are found by polling every ``poll`` seconds.
+        Saves in this process, and saves other processes announce (the processes of `ks run`),
+        wake the relay at once; any other save is found by polling every ``poll`` seconds.
         """
         loop = asyncio.get_running_loop()
         grown = asyncio.Event()
@@ -297,7 +297,7 @@ class Relay:
         def wake() -> None:
             loop.call_soon_threadsafe(grown.set)
 
-        unlisten = self.app.on_recorded(wake)
+        unlisten = self.app.on_grown(wake)
         try:
             await self._until_started(stop)
             while not stop.is_set():

@@ -1,57 +1,31 @@
-"""`ks run` (everything in one process) and each worker alone: `ks intake`, `ks relay`,
-`ks project`."""
+"""`ks run` (every component, each in a process of its own, under one supervisor) and each
+process alone: `ks intake`, `ks relay`, `ks project`, `ks sealer`."""
 
 from __future__ import annotations
 
 import asyncio
-from functools import partial
+import os
+import sys
 
 import typer
 
 from adapters.nats.events_stream import ensure_events_stream
-from adapters.nats.intake import Intake
-from adapters.nats.projectors import run_projectors
-from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
-from entrypoints.cli.api import ApiNotStartedError, serve_api
 from entrypoints.cli.principals import print_issued
-from ks_engine.audit.sealer import run_sealer
+from entrypoints.processes import PROCESSES
+from entrypoints.processes import intake as intake_process
+from entrypoints.processes import projectors as projectors_process
+from entrypoints.processes import relay as relay_process
+from entrypoints.processes import sealer as sealer_process
+from entrypoints.processes.api import STATUS_FILE
+from entrypoints.processes.builds import BUILDS
+from entrypoints.processes.children import ChildProcesses
+from entrypoints.processes.host import run_alone, serve
+from entrypoints.processes.status_file import SharedBoard
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.demo import run_demo, signal_waiting_family
-from ks_engine.partners import PartnerRegistry, load_partners
 from ks_engine.principals import create_demo_principals, registry_for
-from ks_engine.privacy.expiry import run_expiry
-from ks_engine.runtime import NatsLink, NatsNotConfiguredError, nats_link, stop_on_signals
-from ks_engine.settings import Settings
-from ks_engine.supervision import StatusBoard
-from ks_engine.supervisor import Component, Supervisor
-
-
-def _partners(settings: Settings) -> PartnerRegistry | None:
-    return load_partners(settings.partners_path) if settings.partners_path else None
-
-
-def components(engine: Engine, link: NatsLink, board: StatusBoard) -> dict[str, Component]:
-    """The engine's workers, each runnable alone or together; the API reports ``board``."""
-    intake = Intake(engine, link.js, partners=_partners(engine.settings))
-    return {
-        "intake": intake.run,
-        "relay": partial(run_relay, engine, link.js),
-        "projectors": partial(run_projectors, engine, link.js),
-        "api": partial(serve_api, engine, link, components=board),
-        "sealer": partial(
-            run_sealer,
-            engine.audit.sealer,
-            js=link.js,
-            checkpoint_seconds=engine.settings.audit_checkpoint_seconds,
-        ),
-        "expiry": partial(
-            run_expiry,
-            engine.referrals,
-            engine.settings.expiry,
-            every_seconds=engine.settings.expiry_every_seconds,
-        ),
-    }
+from ks_engine.runtime import nats_link, stop_on_signals
 
 
 def _seed_demo(engine: Engine) -> None:
@@ -67,60 +41,74 @@ def _seed_demo(engine: Engine) -> None:
         print_issued(issued)
 
 
-async def _serve(*, embedded: bool, only: str | None, demo: bool) -> None:
-    engine = bootstrap()
+def child_command(name: str) -> list[str]:
+    """How `ks run` starts the process ``name``."""
+    return [sys.executable, "-m", f"entrypoints.processes.{name}", "--in-ks-run"]
+
+
+async def _run_processes(demo: bool) -> int:
+    """Start nats-server when KS_NATS_URL is not set, seed the demo, then supervise every
+    process until SIGTERM or Ctrl-C; the exit status of `ks run`."""
+    engine = bootstrap()  # first, alone: creates the stores and keys the processes share
     try:
-        async with nats_link(engine.settings, embedded=embedded) as link:
-            await ensure_intake_streams(link.js, engine.settings)
-            await ensure_events_stream(link.js, engine.settings.nats_replicas)
+        settings = engine.settings
+        async with nats_link(settings, embedded=True) as link:
+            await ensure_intake_streams(link.js, settings)
+            await ensure_events_stream(link.js, settings.nats_replicas)
             stop = stop_on_signals()
-            board = StatusBoard()
-            parts = components(engine, link, board)
-            if only is not None:
-                parts = {only: parts[only]}
             if demo:
                 await asyncio.to_thread(_seed_demo, engine)
-            typer.echo(f"ks-engine running ({', '.join(parts)}) on {link.url}; Ctrl-C stops")
-            if engine.settings.log_file is not None:
-                typer.echo(f"log lines (JSON) go to {engine.settings.log_file}")
-            # A component that fails is restarted; a taken API address ends `ks run` (exit 2).
-            await Supervisor(parts, board, fatal=(ApiNotStartedError,)).run(stop)
-    except NatsNotConfiguredError as e:
-        typer.echo(f"KS_NATS_URL is not set: {e}", err=True)
-        raise typer.Exit(2) from None
-    except ApiNotStartedError as e:
-        typer.echo(str(e), err=True)
-        raise typer.Exit(2) from None
+            engine.close()  # the processes open their own
+            children = ChildProcesses(
+                {name: child_command(name) for name in PROCESSES},
+                SharedBoard(settings.data_dir / STATUS_FILE),
+                env=os.environ | {"KS_NATS_URL": link.url},
+            )
+            typer.echo(
+                f"ks-engine running ({', '.join(PROCESSES)}, each a process) on {link.url};"
+                " Ctrl-C stops"
+            )
+            if settings.log_file is not None:
+                typer.echo(f"log lines (JSON) go to {settings.log_file}")
+            return await children.run(stop)
     finally:
         engine.close()
 
 
 def run(
     demo: bool = typer.Option(False, "--demo", help="Seed demo data and print demo tokens."),
+    one_process: bool = typer.Option(
+        False, "--one-process", help="Run every component in this one process."
+    ),
 ) -> None:
-    """Start the engine: intake, relay, projectors, the HTTP API and the audit sealer in one
-    process.
+    """Start the engine: intake, relay, projectors, the HTTP API, the audit sealer and expiry,
+    each in a process of its own, restarted when it fails.
 
     Without KS_NATS_URL an embedded nats-server is started under the data directory.
     """
-    asyncio.run(_serve(embedded=True, only=None, demo=demo))
+    if one_process:
+        asyncio.run(serve(BUILDS, embedded=True, before=_seed_demo if demo else None))
+        return
+    code = asyncio.run(_run_processes(demo))
+    if code:
+        raise typer.Exit(code)
 
 
 def intake() -> None:
     """Run only the intake worker: KS_SIGNALS into the event store (needs KS_NATS_URL)."""
-    asyncio.run(_serve(embedded=False, only="intake", demo=False))
+    run_alone("intake", intake_process.component)
 
 
 def relay() -> None:
     """Run only the relay: Referral events from the event store to KS_EVENTS (KS_NATS_URL)."""
-    asyncio.run(_serve(embedded=False, only="relay", demo=False))
+    run_alone("relay", relay_process.component)
 
 
 def project() -> None:
     """Run only the projectors: KS_EVENTS into the read models (needs KS_NATS_URL)."""
-    asyncio.run(_serve(embedded=False, only="projectors", demo=False))
+    run_alone("projectors", projectors_process.component)
 
 
 def sealer() -> None:
     """Run only the audit sealer: seal, sign and publish checkpoints (needs KS_NATS_URL)."""
-    asyncio.run(_serve(embedded=False, only="sealer", demo=False))
+    run_alone("sealer", sealer_process.component)

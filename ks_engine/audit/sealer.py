@@ -61,6 +61,7 @@ class Sealer:
         self.clock = clock
         self._municipality: dict[str, str] = {}
         self._wake: Callable[[], None] | None = None  # set while ``run_sealer`` runs
+        self._sealed_elsewhere = False
 
     # -- links --------------------------------------------------------------------------
     def seal_pending(self) -> int:
@@ -83,6 +84,8 @@ class Sealer:
         """Seal now, or wake ``run_sealer`` when it runs in this process (so that the saving
         thread, the intake's, does not wait for it). A failure is logged and left to
         ``run_sealer`` and ``ks audit verify``."""
+        if self._sealed_elsewhere:
+            return
         wake = self._wake
         if wake is not None:
             wake()
@@ -91,6 +94,11 @@ class Sealer:
             self.seal_pending()
         except (SealingError, PersistenceError) as e:
             log.error("audit.sealing_failed", error=str(e))
+
+    def leave_to_sealer_process(self) -> None:
+        """Saves in this process no longer seal: the sealer process of `ks run` does, woken by
+        the saves they announce (and polling besides), on a core of its own."""
+        self._sealed_elsewhere = True
 
     def _links(self, batch: Sequence[Notification], head: Head | None) -> list[Link]:
         prev = head.link_hash if head else GENESIS

@@ -18,6 +18,7 @@ from projections.read_models import ReadModels
 from projections.work_queue_store import WorkQueueEntry
 from tests.conftest import ks_environment
 from tests.e2e.test_engine_process import (
+    STARTING,
     collect,
     connect_when_ready,
     output,
@@ -28,7 +29,7 @@ from tests.postgres_server import PostgresDatabase
 
 
 async def work_queue_entries(
-    settings: Settings, case_ids: set[str], timeout: float = 30
+    settings: Settings, case_ids: set[str], timeout: float = STARTING
 ) -> list[WorkQueueEntry]:
     """The work queue entries of ``case_ids`` once every one shows both its signals."""
     views = ReadModels(open_views(settings))
@@ -55,7 +56,7 @@ async def test_ks_run_on_postgres_brings_signals_to_the_work_queue(
     )
     try:
         nc = await connect_when_ready(f"nats://127.0.0.1:{port}")
-        receipts = asyncio.create_task(collect(nc, 4))
+        receipts = asyncio.create_task(collect(nc, 4, timeout=STARTING))
         await asyncio.sleep(0.2)
         bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
         await publish_signals(nc, bsns * 2, "pg")

@@ -30,6 +30,12 @@ KS = str(Path(sys.executable).parent / "ks")
 SOURCE = "https://jgz.example.nl"
 
 
+STARTING = 120.0
+"""Seconds `ks run` may take to start its processes and take the first signals in: about five
+on an idle machine, much more on a loaded one (every process imports the engine); the waits
+end as soon as what they wait for is there."""
+
+
 def start(args: list[str], data_dir: Path, **env: str) -> subprocess.Popen[bytes]:
     """Start `ks ...`; its output goes to a file (a full pipe would block the engine)."""
     environment = dict(os.environ, KS_DATA_DIR=str(data_dir), KS_LOG_FORMAT="json", **env)
@@ -87,7 +93,7 @@ async def test_ks_run_takes_signals_on_its_embedded_server_and_stops_cleanly(
     proc = start(["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port), KS_API_PORT=str(free_port()))
     try:
         nc = await connect_when_ready(f"nats://127.0.0.1:{port}")
-        receipts = asyncio.create_task(collect(nc, 4))
+        receipts = asyncio.create_task(collect(nc, 4, timeout=STARTING))
         await asyncio.sleep(0.2)
         bsns = [demo_bsn(random.Random(seed)) for seed in (1, 2)]
         await publish_signals(nc, bsns * 2, "run")
@@ -109,7 +115,7 @@ async def test_ks_run_takes_signals_on_its_embedded_server_and_stops_cleanly(
 
 
 async def wait_for_work_queue(
-    data_dir: Path, case_ids: set[str], timeout: float = 30
+    data_dir: Path, case_ids: set[str], timeout: float = STARTING
 ) -> list[WorkQueueEntry]:
     """The work queue entries of ``case_ids`` once every one shows both its signals."""
     views = ReadModels(open_views(Settings(data_dir=data_dir)))

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from adapters.nats.embedded import free_port
-from entrypoints.cli.api import serve_api
-from entrypoints.cli.api_workers import ApiWorkerExitedError
+from entrypoints.processes.api import serve_api
+from entrypoints.processes.api_workers import ApiWorkerExitedError
 from ks_engine.access_log import AccessLog, AccessQuery
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.principals import PrincipalRegistry, Role

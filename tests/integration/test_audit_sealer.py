@@ -22,7 +22,7 @@ from adapters.nats.relay import Relay, RelayPosition
 from adapters.persistence.sqlite_views import SqliteViewDatabase
 from domain.values import Outcome
 from entrypoints.cli import app as cli
-from entrypoints.cli.run import components
+from entrypoints.processes.builds import components
 from ks_engine import commands as c
 from ks_engine.audit.retention import due_for_erasure
 from ks_engine.audit.sealer import run_sealer

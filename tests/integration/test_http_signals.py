@@ -26,7 +26,7 @@ from adapters.nats.projectors import run_projectors
 from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
 from domain.values import Actor, ActorRole
-from entrypoints.cli.api import serve_api
+from entrypoints.processes.api import serve_api
 from ks_engine import commands as c
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.principals import PrincipalRegistry, create_demo_principals

@@ -33,8 +33,8 @@ from adapters.nats.intake import Intake
 from adapters.nats.projectors import run_projectors
 from adapters.nats.relay import run_relay
 from adapters.nats.streams import ensure_intake_streams
-from entrypoints.cli.api import ApiNotStartedError, serve_api
-from entrypoints.cli.run import components
+from entrypoints.processes.api import ApiNotStartedError, serve_api
+from entrypoints.processes.builds import components
 from ks_engine.audit.summary import is_case_event
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.principals import PrincipalRegistry, create_demo_principals

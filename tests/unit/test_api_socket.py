@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 from adapters.nats.embedded import free_port
-from entrypoints.cli.api import _listen
+from entrypoints.processes.api import _listen
 
 
 def test_the_listening_socket_is_tcp_by_protocol() -> None:

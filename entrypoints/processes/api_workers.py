@@ -9,8 +9,8 @@ What is shared between them is safe across processes: the event store (every acc
 is committed before its answer, as in one process), the principals file (locked, replaced in one
 step), the people's sessions (SQLite). Workers do not seal the access-log entries they store:
 the process that started them does, within a second, as its sealer does for every other
-process's events. ``/ready`` reports the supervised components from a copy of the status board
-that the starting process keeps in a file (``board_file``).
+process's events. ``/ready`` reports the supervised components from the status file of `ks run`
+(``status_file``), or from a copy of the board the starting process keeps at every change.
 
 A worker that ends while the API serves ends the API component: the others are stopped and the
 supervisor of `ks run` starts the API again (after its backoff), with new workers.
@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import multiprocessing
 import os
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ks_engine.board_file import BoardFile, write_board
+from entrypoints.processes.status_file import BoardFile
 from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.private_file import replace
 from ks_engine.runtime import NatsLink, nats_link, stop_on_signals
 from ks_engine.settings import Settings
 from ks_engine.supervision import StatusBoard
@@ -57,13 +59,18 @@ class WorkerOrders:
     parent_pid: int
 
 
+def write_board(board: StatusBoard, path: Path) -> None:
+    """Write ``board`` to ``path`` as `ks run`'s status file is written (read by BoardFile)."""
+    replace(path, json.dumps({name: asdict(s) for name, s in sorted(board.snapshot().items())}))
+
+
 def worker_main(orders: WorkerOrders, sock: socket.socket) -> None:
     """A worker process: serve the API on ``sock`` until SIGTERM/SIGINT or its parent ends."""
     asyncio.run(_work(orders, sock))
 
 
 async def _work(orders: WorkerOrders, sock: socket.socket) -> None:
-    from entrypoints.cli.api import serve_on_socket
+    from entrypoints.processes.api import serve_on_socket
 
     engine = bootstrap(orders.settings, seal_own_writes=False)
     stop = stop_on_signals()
@@ -102,9 +109,12 @@ async def serve_workers(
     The workers build their engines from ``engine.settings`` alone (an engine made in code with
     its own clock or catalogue is served by one worker, in this process)."""
     settings = engine.settings
-    board_path = settings.data_dir / BOARD_FILE if components is not None else None
+    board_path: Path | None = None
     unwatch = None
-    if components is not None and board_path is not None:
+    if isinstance(components, BoardFile):  # `ks run`'s status file: the workers read it too
+        board_path = components.path
+    elif components is not None:  # a board of this process: copied for them at every change
+        board_path = settings.data_dir / BOARD_FILE
         write_board(components, board_path)
         unwatch = components.watch(partial(write_board, components, board_path))
     orders = WorkerOrders(

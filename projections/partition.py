@@ -1,0 +1,76 @@
+"""A batch of stream messages split by case, each part folded on its own (in a worker process).
+
+Every view is keyed by case, so the parts of a batch never touch the same row: each part is
+read (parsed and checked), folded from the stored documents of its cases, and turned into the
+statements that write it (``FoldingProjection.fold``). Monitoring counts are added to what the
+table holds, so the parts' counts add up to the whole batch's. The writing, with the views'
+checkpoints, stays with one writer (``projections.store.apply_writes``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from projections.errors import InvalidEventError
+from projections.event import ReferralEvent, read_message
+from projections.store import FoldingProjection, Writes
+
+Message = tuple[str, bytes, int]  # subject, data, stream sequence
+
+_SUBJECT = b'"subject":"'
+
+
+def case_of(data: bytes) -> str:
+    """The case a published event is about (its CloudEvent ``subject``), read without parsing
+    the whole message where the relay's layout allows; "" when it names none."""
+    at = data.find(_SUBJECT)
+    if at >= 0:
+        start = at + len(_SUBJECT)
+        end = data.find(b'"', start)
+        if end > start:
+            return data[start:end].decode()
+    try:
+        ce = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return ""
+    return str(ce.get("subject", "")) if isinstance(ce, dict) else ""
+
+
+def split(messages: Sequence[Message], parts: int) -> list[list[Message]]:
+    """The messages by part: all of one case in the same part, each part in stream order."""
+    out: list[list[Message]] = [[] for _ in range(parts)]
+    for m in messages:
+        out[zlib.crc32(case_of(m[1]).encode()) % parts].append(m)
+    return out
+
+
+@dataclass(frozen=True)
+class FoldedPart:
+    """One part of a batch, folded: each view's writes and how far the log was seen."""
+
+    writes: dict[str, Writes]
+    through: int
+
+
+def fold_part(
+    projections: Sequence[FoldingProjection],
+    stored: Mapping[str, Mapping[str, str]],
+    messages: Sequence[Message],
+) -> FoldedPart:
+    """Read the part's messages and fold them for each view from its stored documents
+    (``stored[view name]``: case id -> document). InvalidEventError for a message that is not
+    a readable event, or that is not about the case it was split by."""
+    events: list[ReferralEvent] = []
+    for subject, data, seq in messages:
+        event = read_message(subject, data, seq)
+        if isinstance(event, ReferralEvent):
+            if event.case_id != case_of(data):
+                raise InvalidEventError(f"stream message {seq} names its case twice")
+            events.append(event)
+    through = max((e.through for e in events), default=0)
+    writes = {p.name: p.fold(stored[p.name], events) for p in projections}
+    return FoldedPart(writes, through)
