@@ -3,7 +3,8 @@
 ``PullSubscription.fetch(n, timeout)`` of nats-py, when the consumer is idle, keeps its
 request open until ``n`` messages arrived or ``timeout`` passed: a lone signal would wait for the
 whole timeout. Here the first message is waited for alone, and the rest of the batch is taken
-from what the server has without waiting longer than ``TOP_UP_SECONDS``.
+from what the server has without waiting longer than ``TOP_UP_SECONDS``, and not at all when the
+first message's delivery says that nothing more is pending (a lone event is not held 10 ms).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ async def fetch_batch(sub: JetStreamContext.PullSubscription, batch: int, wait: 
         first = await sub.fetch(1, timeout=wait)
     except TimeoutError:  # nats-py raises its own subclass or the builtin, depending on when
         return []
-    if batch <= 1:
+    # The delivery says how many more the consumer holds: none, and a top-up would only wait.
+    pending = first[-1].metadata.num_pending or 0
+    if batch <= 1 or pending <= 0:
         return first
     try:
-        more = await sub.fetch(batch - 1, timeout=TOP_UP_SECONDS)
+        more = await sub.fetch(min(batch - 1, pending), timeout=TOP_UP_SECONDS)
     except (TimeoutError, nats.errors.TimeoutError):
         more = []
     return first + more
