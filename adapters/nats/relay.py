@@ -8,7 +8,9 @@ stream holds, so nothing is stored twice even after the window. No gap, no dupli
 
 What is published is only what ``projections.event`` names: codes and dates (no pseudonym).
 With feedback on, each window's feedback to the partners who signalled goes to
-``KS_FEEDBACK`` before the window's events (see ``adapters.nats.feedback``).
+``KS_FEEDBACK`` before the window's events (see ``adapters.nats.feedback``). The read of the
+log is ``relay_reader``'s, the message of each event ``relay_translator``'s, the publishing of
+a window ``ordered_publish``'s.
 """
 
 from __future__ import annotations
@@ -16,13 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Sequence
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Protocol
 
 import nats.errors
 import structlog
-from eventsourcing.persistence import Notification, PersistenceError
+from eventsourcing.persistence import PersistenceError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
@@ -34,24 +34,22 @@ from adapters.nats.feedback import (
     ensure_feedback_stream,
 )
 from adapters.nats.ordered_publish import OrderedPublisher, Outgoing, PublishFailed
-from adapters.nats.relay_decoding import orjson_mapper
 from adapters.nats.relay_position import PositionRecord as PositionRecord  # re-exported
 from adapters.nats.relay_position import RelayPosition as RelayPosition
 from adapters.nats.relay_position import relay_position_path as relay_position_path
 from adapters.nats.relay_reader import LogReader, log_reader
+from adapters.nats.relay_translator import EventTranslator as EventTranslator  # re-exported
+from adapters.nats.relay_translator import RelayError as RelayError
+from adapters.nats.relay_translator import coverage as coverage
+from adapters.nats.relay_translator import is_referral as is_referral
 from adapters.nats.stopping import raise_if_cancelled, sleep_or_stop
-from domain.referral import Referral
 from ks_engine.application import Referrals
-from ks_engine.audit.summary import is_case_event
 from ks_engine.partners import load_partners
 from ks_engine.settings import Settings
-from projections.errors import InvalidEventError, ViewDatabaseError
+from projections.errors import ViewDatabaseError
 from projections.event import (
     REFERRAL_SUBJECTS,
     STREAM,
-    envelope_json,
-    public_data,
-    subject_for,
 )
 
 
@@ -76,99 +74,6 @@ RETRY_SECONDS = 2.0
 
 
 Window = tuple[list[Outgoing], list[FeedbackOut], int | None]
-
-
-class RelayError(Exception):
-    """The relay cannot go on without losing an event; it stops rather than skip one."""
-
-
-def coverage(items: Sequence[tuple[int, bool]]) -> dict[int, int]:
-    """For each Referral notification (position, True), the last position read before the
-    next Referral notification: a reader that applied it has seen the log up to there."""
-    through: dict[int, int] = {}
-    last: int | None = None
-    for position, is_referral in items:
-        if is_referral:
-            last = position
-        if last is not None:
-            through[last] = position
-    return through
-
-
-def is_referral(n: Notification) -> bool:
-    """Whether ``n`` is an event of a case (its erasure event is defined by a base class)."""
-    return is_case_event(n.topic)
-
-
-class EventTranslator:
-    """Turns a stored Referral event into its published message (see projections.event)."""
-
-    def __init__(
-        self,
-        app: Referrals,
-        cache_size: int = 50_000,
-        feedback: FeedbackTranslator | None = None,
-    ) -> None:
-        self.app = app
-        self.cache_size = cache_size
-        self.feedback = feedback
-        self._municipality: dict[UUID, str] = {}
-        self.mapper = orjson_mapper(app.mapper)  # the same events as app.mapper's, read faster
-
-    def translate(self, n: Notification, through: int) -> Outgoing:
-        """The message of Referral notification ``n``; RelayError if it cannot be published."""
-        return self.translate_with_feedback(n, through)[0]
-
-    def translate_with_feedback(
-        self, n: Notification, through: int
-    ) -> tuple[Outgoing, list[FeedbackOut]]:
-        """The event's message and (with a feedback translator) the feedback it gives."""
-        event = self.mapper.to_domain_event(n)
-        name = type(event).__name__
-        attributes: dict[str, Any] = vars(event)
-        case_id = event.originator_id
-        assert isinstance(case_id, UUID)
-        try:
-            data = public_data(name, attributes)
-        except (ValueError, InvalidEventError) as e:  # pydantic's ValidationError: ValueError
-            raise RelayError(
-                f"Referral event {name} of case {case_id} (position {n.id}) does not fit its "
-                "published form; the relay stops rather than skip it"
-            ) from e
-        municipality = self._municipality_of(name, case_id, attributes, event.originator_version)
-        payload, msg_id = envelope_json(
-            name=name,
-            case_id=case_id,
-            municipality=municipality,
-            version=event.originator_version,
-            position=n.id,
-            through=through,
-            data=data,
-        )
-        message = Outgoing(
-            subject=subject_for(municipality, name),
-            payload=payload,
-            msg_id=msg_id,
-            position=n.id,
-        )
-        feedback = self.feedback.messages(n, event, municipality) if self.feedback else []
-        return message, feedback
-
-    def _municipality_of(
-        self, name: str, case_id: UUID, attributes: dict[str, Any], version: int
-    ) -> str:
-        # Signalled names the municipality and CaseTransferred the one the case moved to;
-        # other events are published under the case's municipality at their version.
-        moved_to = attributes.get("to_municipality") if name == "CaseTransferred" else None
-        found = attributes.get("municipality") or moved_to or self._municipality.get(case_id)
-        if found is None:
-            then: Any = self.app.repository.get(case_id, version=version)
-            assert isinstance(then, Referral)
-            found = then.municipality
-        if len(self._municipality) >= self.cache_size:
-            self._municipality.clear()
-        self._municipality[case_id] = str(found)
-        return str(found)
 
 
 class Relay:

@@ -1,0 +1,112 @@
+"""A stored Referral event as the relay publishes it: its message on ``KS_EVENTS`` (see
+``projections.event``) and the feedback it gives (see ``adapters.nats.feedback``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from adapters.nats.feedback import FeedbackOut, FeedbackTranslator
+from adapters.nats.ordered_publish import Outgoing
+from adapters.nats.relay_decoding import orjson_mapper
+from domain.referral import Referral
+from ks_engine.application import Referrals
+from ks_engine.audit.summary import is_case_event
+from projections.errors import InvalidEventError
+from projections.event import envelope_json, public_data, subject_for
+
+
+class RelayError(Exception):
+    """The relay cannot go on without losing an event; it stops rather than skip one."""
+
+
+def coverage(items: Sequence[tuple[int, bool]]) -> dict[int, int]:
+    """For each Referral notification (position, True), the last position read before the
+    next Referral notification: a reader that applied it has seen the log up to there."""
+    through: dict[int, int] = {}
+    last: int | None = None
+    for position, is_referral in items:
+        if is_referral:
+            last = position
+        if last is not None:
+            through[last] = position
+    return through
+
+
+def is_referral(n: Notification) -> bool:
+    """Whether ``n`` is an event of a case (its erasure event is defined by a base class)."""
+    return is_case_event(n.topic)
+
+
+class EventTranslator:
+    """Turns a stored Referral event into its published message (see projections.event)."""
+
+    def __init__(
+        self,
+        app: Referrals,
+        cache_size: int = 50_000,
+        feedback: FeedbackTranslator | None = None,
+    ) -> None:
+        self.app = app
+        self.cache_size = cache_size
+        self.feedback = feedback
+        self._municipality: dict[UUID, str] = {}
+        self.mapper = orjson_mapper(app.mapper)  # the same events as app.mapper's, read faster
+
+    def translate(self, n: Notification, through: int) -> Outgoing:
+        """The message of Referral notification ``n``; RelayError if it cannot be published."""
+        return self.translate_with_feedback(n, through)[0]
+
+    def translate_with_feedback(
+        self, n: Notification, through: int
+    ) -> tuple[Outgoing, list[FeedbackOut]]:
+        """The event's message and (with a feedback translator) the feedback it gives."""
+        event = self.mapper.to_domain_event(n)
+        name = type(event).__name__
+        attributes: dict[str, Any] = vars(event)
+        case_id = event.originator_id
+        assert isinstance(case_id, UUID)
+        try:
+            data = public_data(name, attributes)
+        except (ValueError, InvalidEventError) as e:  # pydantic's ValidationError: ValueError
+            raise RelayError(
+                f"Referral event {name} of case {case_id} (position {n.id}) does not fit its "
+                "published form; the relay stops rather than skip it"
+            ) from e
+        municipality = self._municipality_of(name, case_id, attributes, event.originator_version)
+        payload, msg_id = envelope_json(
+            name=name,
+            case_id=case_id,
+            municipality=municipality,
+            version=event.originator_version,
+            position=n.id,
+            through=through,
+            data=data,
+        )
+        message = Outgoing(
+            subject=subject_for(municipality, name),
+            payload=payload,
+            msg_id=msg_id,
+            position=n.id,
+        )
+        feedback = self.feedback.messages(n, event, municipality) if self.feedback else []
+        return message, feedback
+
+    def _municipality_of(
+        self, name: str, case_id: UUID, attributes: dict[str, Any], version: int
+    ) -> str:
+        # Signalled names the municipality and CaseTransferred the one the case moved to;
+        # other events are published under the case's municipality at their version.
+        moved_to = attributes.get("to_municipality") if name == "CaseTransferred" else None
+        found = attributes.get("municipality") or moved_to or self._municipality.get(case_id)
+        if found is None:
+            then: Any = self.app.repository.get(case_id, version=version)
+            assert isinstance(then, Referral)
+            found = then.municipality
+        if len(self._municipality) >= self.cache_size:
+            self._municipality.clear()
+        self._municipality[case_id] = str(found)
+        return str(found)
