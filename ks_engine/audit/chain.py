@@ -39,9 +39,13 @@ CHAIN_FORMAT = 2  # the format new links are sealed in
 CHAIN_FORMATS = (1, 2)  # the formats verification knows
 
 
+# json.dumps with these options, built once: dumps builds an encoder on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode
+
+
 def canonical(obj: Any) -> bytes:
     """The canonical JSON bytes of ``obj``: sorted keys, no whitespace, ASCII only."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return _CANONICAL(obj).encode()
 
 
 def sha256(data: bytes) -> str:

@@ -8,6 +8,7 @@ checkpoint tells which of its fields changed.
 from __future__ import annotations
 
 import sys
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -40,16 +41,18 @@ class Recent:
 
     def __init__(self, size: int | None = None) -> None:
         self.size = REMEMBERED if size is None else size
-        self._links: dict[str, tuple[int, str]] = {}
+        # Ordered: forgetting the oldest is O(1), where deleting a dict's first key again and
+        # again makes finding the next first key ever slower (the deleted slots are skipped).
+        self._links: OrderedDict[str, tuple[int, str]] = OrderedDict()
 
     def get(self, aggregate: str) -> tuple[int, str] | None:
         return self._links.get(aggregate)
 
     def __setitem__(self, aggregate: str, latest: tuple[int, str]) -> None:
-        self._links.pop(aggregate, None)  # re-inserted: the most recent again
         self._links[aggregate] = latest
+        self._links.move_to_end(aggregate)  # the most recent again
         if len(self._links) > self.size:
-            del self._links[next(iter(self._links))]
+            self._links.popitem(last=False)
 
 
 _CANDIDATES = (
@@ -72,7 +75,7 @@ class LinkChecks:
         self.app = app
         self.store = store
         self._before: dict[str, tuple[int, str]] = {}  # previous versions from before a range
-        self._municipalities: dict[str, str] = {}
+        self._municipalities: OrderedDict[str, str] = OrderedDict()  # as Recent
         self._moves = Moves()
         self._vague: tuple[Problem, Link] | None = None  # an altered seal, cause not yet known
         self._suspect: set[str] = set()  # aggregates whose first event has a finding
@@ -235,6 +238,19 @@ class LinkChecks:
             return False
         return self._summary_hash(n, link.aggregate) != link.summary_hash
 
+    def _summary_of(
+        self, position: int, aggregate: str, version: int, topic: str, state: bytes
+    ) -> str:
+        """``_summary_hash`` of a stored event given as plain row values (the quick scan)."""
+        n = Notification(
+            id=position,
+            originator_id=UUID(aggregate),
+            originator_version=version,
+            topic=topic,
+            state=state,
+        )
+        return self._summary_hash(n, aggregate)
+
     def _summary_hash(self, n: Notification, aggregate: str) -> str:
         if not is_case_event(n.topic):
             return ""
@@ -257,7 +273,7 @@ class LinkChecks:
             first = next(iter(self.app.events.get(event.originator_id, lte=1)))
             municipality = sys.intern(str(first.municipality))  # type: ignore[attr-defined]
         if len(self._municipalities) >= REMEMBERED:
-            del self._municipalities[next(iter(self._municipalities))]
+            self._municipalities.popitem(last=False)
         self._municipalities[aggregate] = municipality
         return municipality
 

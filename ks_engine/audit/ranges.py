@@ -13,10 +13,14 @@ from ks_engine.audit.chain import GENESIS, ChainStore, Checkpoint, Link
 from ks_engine.audit.checkpoint_checks import CheckpointChecks
 from ks_engine.audit.findings import Report
 
-# Fewer positions per worker than this are walked in one process: a worker costs about a
-# second to start (imports, store opened), and at 60,000 events two workers were slower on
-# two shared cores than one walk (docs/benchmarks.md).
+# Fewer positions per worker than this are walked in one process: a spawned worker costs
+# about a second to start (imports, store opened), and at 60,000 events two workers were
+# slower on two shared cores than one walk (docs/benchmarks.md).
 MIN_PER_RANGE = 200_000
+# The quick scan's workers are forked (nothing imported again) and cost about a tenth of a
+# second of one core to start, what scanning some 5,000 events costs: ranges of fewer
+# positions than this are scanned in one process.
+MIN_PER_SCAN_RANGE = 25_000
 
 Parts = Callable[[], AbstractContextManager[tuple[Application[UUID], ChainStore]]]
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from adapters.persistence.audit_chain import SqlChainStore
+from adapters.persistence.audit_scan import SqliteLogRows
 from entrypoints.cli import app as cli
 from ks_engine.audit import chain, link_checks
 from ks_engine.audit.chain import Link
@@ -332,16 +335,31 @@ class EngineWritesDuringVerification(SqlChainStore):
         return super().links(start, limit)
 
 
+@pytest.mark.parametrize("quick", [False, True], ids=["walk", "scan"])
+@pytest.mark.parametrize("when", ["first read", "after the first row"])
 def test_events_stored_while_verifying_are_left_to_the_next_verification(
-    data_dir: Path,
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, quick: bool, when: str
 ) -> None:
     clock = FixedClock(datetime(2027, 1, 4, 9, 0, tzinfo=AMSTERDAM))
     engine = bootstrap(Settings(data_dir=data_dir), clock=clock, configure_logs=False)
     try:
         before = engine.referrals.recorder.max_notification_id()
         store = EngineWritesDuringVerification(engine, clock)
+        if quick:  # the quick scan reads plain rows: the engine writes when it reads links
+            real = SqliteLogRows.links
+
+            def links(rows: SqliteLogRows, first: int, last: int | None) -> Iterator[Any]:
+                if when == "first read":
+                    store.links(1, 0)
+                found = real(rows, first, last)
+                yield next(found)
+                store.links(1, 0)
+                yield from found
+
+            monkeypatch.setattr(SqliteLogRows, "links", links)
         key = engine.audit.signing_key.public_key()
-        report = Verifier(engine.referrals, store, [key], grace_seconds=0).verify()
+        verifier = Verifier(engine.referrals, store, [key], grace_seconds=0)
+        report = verifier._verify(ranged=False, grace=False, quick=quick)
         assert store.wrote
         assert engine.referrals.recorder.max_notification_id() > before
         assert report.problems == []

@@ -1,6 +1,7 @@
-"""`ks audit verify` over ranges of the log in worker processes, on a real SQLite file and a
-real PostgreSQL server: the report is the one walk's report, intact or not, whether the edit
-lies inside a range, on either side of a boundary between ranges, or in the last range."""
+"""`ks audit verify` over ranges of the log in worker processes, on a real SQLite file (ranges
+scanned) and a real PostgreSQL server (ranges walked): the report is the one walk's report,
+intact or not, whether the edit lies inside a range, on either side of a boundary between
+ranges, or in the last range."""
 
 from __future__ import annotations
 
@@ -69,14 +70,18 @@ def reports(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> tuple[Report, Re
     key = engine.audit.signing_key.public_key()
     one = Verifier(engine.referrals, engine.audit.chain, [key], grace_seconds=0).verify()
     walked: list[int] = []
-    real = verify_module.run_ranges
 
-    def counted(*args: Any) -> Any:
-        results = real(*args)
-        walked.append(len(results))
-        return results
+    def counting(real: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+        def counted(*args: Any) -> list[Any]:
+            results = real(*args)
+            walked.append(len(results))
+            return results
 
-    monkeypatch.setattr(verify_module, "run_ranges", counted)
+        return counted
+
+    # The ranges are scanned (SQLite) or walked (PostgreSQL), each in a worker process
+    for name in ("run_ranges", "run_scans"):
+        monkeypatch.setattr(verify_module, name, counting(getattr(verify_module, name)))
     ranged = Verifier(
         engine.referrals,
         engine.audit.chain,

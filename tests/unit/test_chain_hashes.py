@@ -1,6 +1,8 @@
 """The hand-written canonical forms of the chain's hashes equal ``canonical`` of the same
 dictionary for any text, so stored chains and exports keep verifying."""
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -59,3 +61,16 @@ def test_a_link_relabelled_with_the_other_chain_format_hashes_differently(
 def test_link_hash_is_the_hash_of_the_canonical_link(position: int, prev: str, body: str) -> None:
     expected = chain.sha256(chain.canonical({"position": position, "prev": prev, "body": body}))
     assert chain.link_hash(position, prev, body) == expected
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_canonical_is_json_dumps_with_sorted_keys_no_spaces_and_ascii(value: object) -> None:
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert chain.canonical(value) == expected.encode()

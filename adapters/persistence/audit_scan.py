@@ -1,0 +1,100 @@
+"""The stored events and the chain's links as plain rows, read in large batches, for the quick
+scan of ``ks audit verify`` (``ks_engine.audit.scan``).
+
+Rows are returned as the database holds them (no mapping, no decryption); the scan checks
+their types itself. Both streams are read in one read transaction, so they show one state of
+the file. Only an SQLite file is read this way: any other store is verified by the plain walk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.sqlite import SQLiteAggregateRecorder
+
+from adapters.persistence.audit_chain import SqlChainStore
+from adapters.persistence.audit_tables import SqliteAuditDatabase
+
+FETCH = 4096  # rows per fetch
+# A link with the hash and position of its aggregate's previous version (the first by
+# position, as ``SqlChainStore.link_of`` gives it), looked up by the index in the same read.
+_LINKS = (
+    "SELECT c.position, c.aggregate, c.version, c.topic, c.state_hash, c.summary_hash,"
+    " c.prev_in_aggregate, c.prev, c.link_hash, c.sealed_at, c.chain_format,"
+    " CASE WHEN c.version > 1 THEN (SELECT p.position || ' ' || p.link_hash FROM audit_chain p"
+    "  WHERE p.aggregate = c.aggregate AND p.version = c.version - 1"
+    "  ORDER BY p.position LIMIT 1) END"
+    " FROM audit_chain c WHERE c.position >= ? AND c.position <= ? ORDER BY c.position"
+)
+_NO_END = 2**63 - 1  # the largest position SQLite holds: "to the chain's end"
+
+
+class SqliteLogRows:
+    """The rows of one SQLite file, in one read transaction (``with`` it open)."""
+
+    def __init__(self, path: Path, events_table: str) -> None:
+        self.path, self.events_table = path, events_table
+        self._conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> SqliteLogRows:
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        conn.execute("BEGIN")
+        self._conn = conn
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        assert self._conn is not None
+        cursor = self._conn.execute(sql, params)  # closed with the connection
+        while batch := cursor.fetchmany(FETCH):
+            yield from batch
+
+    def events(self, first: int, last: int) -> Iterator[tuple[Any, ...]]:
+        """(position, originator_id, originator_version, topic, state) from ``first`` to
+        ``last``, in position order; the id as stored (32 hexadecimal digits)."""
+        return self._stream(
+            "SELECT rowid, originator_id, originator_version, topic, state"  # noqa: S608
+            f" FROM {self.events_table} WHERE rowid >= ? AND rowid <= ? ORDER BY rowid",
+            (first, last),
+        )
+
+    def links(self, first: int, last: int | None) -> Iterator[tuple[Any, ...]]:
+        """Each link's columns (as ``SqlChainStore``) and ``"position hash"`` of its
+        aggregate's previous version (None for a first version or none found), from
+        ``first`` to ``last`` (the chain's end when None), in position order."""
+        return self._stream(_LINKS, (first, _NO_END if last is None else last))
+
+    def stored(self, position: int) -> bool:
+        """Whether the log holds an event at ``position`` now (not in this read)."""
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            row = conn.execute(
+                f"SELECT 1 FROM {self.events_table} WHERE rowid = ?",  # noqa: S608
+                (position,),
+            ).fetchone()
+        finally:
+            conn.close()
+        return row is not None
+
+
+def log_rows(app: Application[UUID], store: object) -> SqliteLogRows | None:
+    """Plain rows of ``app``'s log and ``store``'s chain when both are in one SQLite file."""
+    recorder = app.recorder
+    if not isinstance(recorder, SQLiteAggregateRecorder) or not isinstance(store, SqlChainStore):
+        return None
+    db = store.db
+    if not isinstance(db, SqliteAuditDatabase) or db.path is None:
+        return None
+    pool = recorder.datastore.pool
+    if pool.is_sqlite_memory_mode or Path(pool.db_name).resolve() != Path(db.path).resolve():
+        return None
+    return SqliteLogRows(Path(db.path), recorder.events_table_name)
