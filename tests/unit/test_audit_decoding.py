@@ -1,0 +1,110 @@
+"""The audit's quicker decoding of stored events gives exactly what eventsourcing's JSON
+transcoder gives, value for value and type for type, or fails as it fails: for any JSON, with
+the event store's transcodings nested anywhere, and for what orjson does not parse."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    UUIDAsHex,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ks_engine.audit.decoding import OrjsonDecoding, quick_mapper
+from ks_engine.transcoding import DateAsISO
+
+
+def transcoder() -> JSONTranscoder:
+    """The event store's transcoder: eventsourcing's transcodings and ks-engine's."""
+    t = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+        t.register(transcoding)
+    return t
+
+
+PLAIN, QUICK = transcoder(), OrjsonDecoding(transcoder())
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text()
+)
+transcoded = (
+    st.uuids().map(lambda u: {"_type_": "uuid_hex", "_data_": u.hex})
+    | st.decimals(allow_nan=False).map(lambda d: {"_type_": "decimal_str", "_data_": str(d)})
+    | st.datetimes(timezones=st.just(UTC)).map(
+        lambda d: {"_type_": "datetime_iso", "_data_": d.isoformat()}
+    )
+    | st.dates().map(lambda d: {"_type_": "date_iso", "_data_": d.isoformat()})
+    | st.sampled_from([{"_type_": "unknown", "_data_": 1}, {"_type_": "uuid_hex"}])
+)
+documents = st.recursive(
+    scalars | transcoded,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["_type_", "_data_", "a", "b", "\u00e9"]) | st.text(), inner
+        )
+    ),
+    max_leaves=25,
+)
+
+
+def decoded(t: JSONTranscoder, data: bytes) -> str:
+    """What ``t`` decodes, as text that tells types apart; or the error it raises."""
+    try:
+        return repr(t.decode(data))
+    except Exception as e:
+        return f"{type(e).__name__}"
+
+
+@given(documents, st.booleans())
+def test_any_document_decodes_to_the_same_values_and_types(doc: Any, ascii_only: bool) -> None:
+    data = json.dumps(doc, ensure_ascii=ascii_only, separators=(",", ":")).encode()
+    assert decoded(QUICK, data) == decoded(PLAIN, data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a":NaN,"b":Infinity}',
+        b'{"big":123456789012345678901234567890}',
+        b'{"s":"\\ud800"}',
+        b'{"a":1,"a":{"_type_":"uuid_hex","_data_":"' + b"0" * 32 + b'"}}',
+        b'"\xff"',
+        b"\xef\xbb\xbf{}",
+        b" [1.0, -0.0, 1e400, 5e-324] ",
+        b"{",
+        b'{"_type_":"date_iso","_data_":"2026-13-01"}',
+    ],
+)
+def test_what_orjson_does_not_parse_decodes_or_fails_as_before(data: bytes) -> None:
+    assert decoded(QUICK, data) == decoded(PLAIN, data)
+
+
+def test_the_quick_mapper_keeps_the_cipher_and_decodes_a_stored_event_the_same() -> None:
+    plain: Mapper[UUID] = Mapper(transcoder=transcoder())
+    quick = quick_mapper(plain)
+    assert isinstance(quick.transcoder, OrjsonDecoding)
+    assert quick.cipher is plain.cipher
+    state = {
+        "when": datetime(2026, 12, 2, 9, 0, tzinfo=UTC),
+        "on": date(2026, 12, 3),
+        "ids": [UUID(int=5)],
+        "amount": Decimal("1.50"),
+    }
+    data = plain.transcoder.encode(state)
+    assert repr(quick.transcoder.decode(data)) == repr(plain.transcoder.decode(data))
