@@ -7,7 +7,9 @@ import json
 from collections.abc import Callable
 
 import nats.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -97,26 +99,16 @@ class ReceiptCounter:
     """Counts the intake's decisions (accepted, rejected) from the receipts it publishes, for
     signals of every channel, NATS or HTTP, from the moment it starts."""
 
-    def __init__(
-        self,
-        js: JetStreamContext,
-        count: Callable[[str], None],
-        *,
-        receipts_stream: str = "KS_RECEIPTS",
-    ) -> None:
-        self.js = js
+    def __init__(self, nc: Client, count: Callable[[str], None]) -> None:
+        self.nc = nc
         self.count = count
-        self.receipts_stream = receipts_stream
-        self._subscription: JetStreamContext.PushSubscription | None = None
+        self._subscription: Subscription | None = None
 
     async def start(self) -> None:
-        """Follow new receipts (an ordered, ephemeral consumer: nothing to clean up after)."""
-        self._subscription = await self.js.subscribe(
-            f"{RECEIPT_SUBJECT_PREFIX}.>",
-            stream=self.receipts_stream,
-            cb=self._received,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.NEW,
+        """Follow new receipts as they are published: a plain subscription, no consumer (a
+        JetStream consumer cost more per receipt than the intake's own work on a signal)."""
+        self._subscription = await self.nc.subscribe(
+            f"{RECEIPT_SUBJECT_PREFIX}.>", cb=self._received
         )
 
     async def _received(self, msg: Msg) -> None:

@@ -38,7 +38,7 @@ def wrapping_key(cipher_key: bytes) -> bytes:
     ).derive(cipher_key)
 
 
-POOL_SIZE = 100
+POOL_SIZE = 1000
 
 
 class SqlKeyStore:

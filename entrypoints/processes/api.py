@@ -164,7 +164,7 @@ async def serve_on_socket(
         app = build_api(engine, link, db, components)
         if link is not None:
             outcomes = app.state.services.metrics.signal_outcomes
-            receipts = ReceiptCounter(link.js, lambda outcome: outcomes.labels(outcome).inc())
+            receipts = ReceiptCounter(link.nc, lambda outcome: outcomes.labels(outcome).inc())
             await receipts.start()
         config = uvicorn.Config(
             app,
