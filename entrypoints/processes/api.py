@@ -5,14 +5,13 @@ writes; `ks api` serves the API alone."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import sys
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from entrypoints.processes.api_server import serve_on_socket
 from entrypoints.processes.host import process_main
 from entrypoints.processes.status_file import BoardFile
 from ks_engine.bootstrap import Engine
@@ -21,9 +20,7 @@ from ks_engine.supervision import CannotStartError, StatusBoard
 from ks_engine.supervisor import Component
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from projections.store import ViewDatabase
+    pass
 
 STATUS_FILE = Path("run") / "components.json"
 """Where `ks run` keeps its processes' board, under the data directory."""
@@ -31,66 +28,6 @@ STATUS_FILE = Path("run") / "components.json"
 
 class ApiNotStartedError(CannotStartError):
     """The API cannot listen on its address (in use, or not an address of this machine)."""
-
-
-def _quiet_server_class() -> type:
-    import uvicorn
-
-    class QuietServer(uvicorn.Server):
-        """Leaves SIGINT/SIGTERM to the engine's stop event."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
-    return QuietServer
-
-
-def build_api(
-    engine: Engine,
-    link: NatsLink | None,
-    db: ViewDatabase,
-    components: StatusBoard | None = None,
-) -> FastAPI:
-    """The API over the engine, its read models, and (with ``link``) the signal pipeline;
-    ``/ready`` and ``/metrics`` report the supervised ``components`` when given."""
-    from adapters.http import create_app
-    from adapters.http.nats_signals import NatsSignalGateway
-    from adapters.http.ports import ReadinessCheck
-    from adapters.nats.projectors import status
-    from ks_engine.partners import load_partners
-    from projections.read_models import ReadModels, build_projections
-
-    settings = engine.settings
-    views = ReadModels(
-        db,
-        levels=settings.service_levels,
-        monitoring_threshold=settings.monitoring_threshold,
-        expiry=settings.expiry,
-    )
-    if link is None:
-        return create_app(engine, read_models=views, components=components)
-    projections = build_projections(settings.service_levels)
-
-    async def nats_ready() -> str | None:
-        return None if link.nc.is_connected else "not connected to NATS"
-
-    async def lag() -> dict[str, int]:
-        found = await status(link.js, db, projections)
-        return {s.name: s.lag for s in found if s.lag is not None}
-
-    checks: dict[str, ReadinessCheck] = {"nats": nats_ready}
-    return create_app(
-        engine,
-        read_models=views,
-        signals=NatsSignalGateway(
-            link.js,
-            partners=load_partners(settings.partners_path) if settings.partners_path else None,
-        ),
-        readiness=checks,
-        projection_lag=lag,
-        components=components,
-    )
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -141,53 +78,6 @@ async def serve_api(
             await serve_on_socket(engine, link, stop, sock, components=components)
     finally:
         sock.close()
-
-
-async def serve_on_socket(
-    engine: Engine,
-    link: NatsLink | None,
-    stop: asyncio.Event,
-    sock: socket.socket,
-    *,
-    components: StatusBoard | None = None,
-) -> None:
-    """Serve the API in this process on the listening ``sock`` until ``stop``."""
-    import uvicorn
-
-    from adapters.http.nats_signals import ReceiptCounter
-    from adapters.persistence.views import close_views, open_views
-
-    db = None
-    receipts: ReceiptCounter | None = None
-    try:
-        db = open_views(engine.settings)
-        app = build_api(engine, link, db, components)
-        if link is not None:
-            outcomes = app.state.services.metrics.signal_outcomes
-            receipts = ReceiptCounter(link.nc, lambda outcome: outcomes.labels(outcome).inc())
-            await receipts.start()
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=5,
-        )
-        server = _quiet_server_class()(config)
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        waiting = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            server.should_exit = True
-            waiting.cancel()
-        await serving
-    finally:
-        # Everything this run opened is closed, so that a restarted API can open it anew.
-        if receipts is not None:
-            await receipts.stop()
-        if db is not None:
-            close_views(db)
 
 
 def component(engine: Engine, link: NatsLink, board: StatusBoard) -> Component:

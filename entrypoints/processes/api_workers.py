@@ -70,7 +70,7 @@ def worker_main(orders: WorkerOrders, sock: socket.socket) -> None:
 
 
 async def _work(orders: WorkerOrders, sock: socket.socket) -> None:
-    from entrypoints.processes.api import serve_on_socket
+    from entrypoints.processes.api_server import serve_on_socket
 
     engine = bootstrap(orders.settings, seal_own_writes=False)
     stop = stop_on_signals()
