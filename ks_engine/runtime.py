@@ -56,6 +56,7 @@ async def nats_link(settings: Settings, *, embedded: bool) -> AsyncIterator[Nats
             settings.nats_store_dir,
             port=settings.embedded_nats_port,
             store_key=settings.nats_store_key_text(),
+            end_with_parent=True,
         )
         server.start()
         log.info("nats.embedded_started", url=server.url)

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from ks_engine.parent_death import end_with_parent as ending_with_parent
+
 
 class EmbeddedServerError(Exception):
     """The embedded nats-server could not be started."""
@@ -54,9 +56,17 @@ class EmbeddedNatsServer:
     """Runs nats-server as a child process with its JetStream store in ``store_dir``."""
 
     def __init__(
-        self, store_dir: Path, port: int | None = None, *, store_key: str | None = None
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        *,
+        store_key: str | None = None,
+        end_with_parent: bool = False,
     ) -> None:
+        """``end_with_parent``: the server ends when the thread starting it ends (`ks run`
+        starts it from its main thread, so a killed `ks run` leaves no server behind)."""
         self.store_dir = store_dir
+        self.end_with_parent = end_with_parent
         self.port = port or free_port()
         self.store_key = store_key
         self._process: subprocess.Popen[bytes] | None = None
@@ -78,7 +88,12 @@ class EmbeddedNatsServer:
         # Own session: a Ctrl-C meant for the engine must not kill the server before the engine
         # has drained its connection.
         self._process = subprocess.Popen(  # noqa: S603
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=env,
+            preexec_fn=ending_with_parent if self.end_with_parent else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

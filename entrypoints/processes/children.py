@@ -15,23 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import random
 import signal
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
 
+from ks_engine.parent_death import end_with_parent
 from ks_engine.supervision import Backoff, RestartPolicy, StatusBoard
 from ks_engine.supervisor import pause_unless_stopped
 
 log = structlog.get_logger("ks.supervisor")
 
 FATAL = 2  # a process's exit status that no restart cures
-_PR_SET_PDEATHSIG = 1
 
 
 def exit_name(code: int) -> str:
@@ -41,12 +39,6 @@ def exit_name(code: int) -> str:
             return f"KilledBy{signal.Signals(-code).name}"
         return f"KilledBySignal{-code}"
     return f"ExitedWith{code}"
-
-
-def _end_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Ask Linux to send SIGTERM to this child when the parent dies."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -79,7 +71,7 @@ class ChildProcesses:
             proc = await asyncio.create_subprocess_exec(
                 *self.commands[name],
                 env=None if self.env is None else dict(self.env),
-                preexec_fn=_end_with_parent,
+                preexec_fn=end_with_parent,
             )
             self.pids[name] = proc.pid
             self.board.up(name)
