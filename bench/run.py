@@ -308,6 +308,7 @@ def report(result: dict[str, Any]) -> str:
         "embedded SQLite default, with the event store encrypted; a signal counts once the work",
         "queue projection has applied it.",
         "",
+        f"- run: {result.get('run', 'unknown')}",
         f"- date: {result['date']}",
         f"- machine: {result['machine']}",
         f"- versions: {', '.join(f'{k} {v}' for k, v in result['versions'].items())}",
@@ -377,6 +378,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run")
     args = parser.parse_args()
     result = measure(QUICK if args.quick else FULL)
+    result["run"] = "quick (`make bench-quick`)" if args.quick else "full (`make bench`)"
     result["targets"] = [
         {"target": what, "measured": got, "wanted": want, "met": ok}
         for what, got, want, ok in _targets(result["figures"])
