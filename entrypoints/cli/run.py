@@ -63,6 +63,7 @@ async def _run_processes(demo: bool) -> int:
                 {name: child_command(name) for name in PROCESSES},
                 SharedBoard(settings.data_dir / STATUS_FILE),
                 env=os.environ | {"KS_NATS_URL": link.url},
+                last=frozenset({"sealer"}),  # its last checkpoint covers every other's saves
             )
             typer.echo(
                 f"ks-engine running ({', '.join(PROCESSES)}, each a process) on {link.url};"

@@ -4,7 +4,9 @@ Promise (the same as for components in one process, ``ks_engine.supervisor``): a
 ends before the engine stops is logged in one line (its name and how it ended), marked
 ``restarting`` on the board, and started again after the restart policy's delay; the others
 are not touched. The stop event (Ctrl-C, SIGTERM) sends SIGTERM to every process, which drains
-as it does alone; one still running after ``grace`` seconds is killed. A process that exits
+as it does alone; one still running after ``grace`` seconds is killed. The processes named
+``last`` (the sealer) are asked only once the others have ended, so that the last checkpoint
+covers everything they stored. A process that exits
 with ``FATAL`` (the API's address is taken) stops all, and `ks run` exits with it. Should the
 parent be killed outright, Linux ends its children (parent-death signal), so no process of a
 killed `ks run` keeps running. Each process resumes where its store or durable consumer left
@@ -50,7 +52,9 @@ class ChildProcesses:
     env: Mapping[str, str] | None = None
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     grace: float = 30.0
+    last: frozenset[str] = frozenset()  # asked to stop once every other process has ended
     pids: dict[str, int] = field(default_factory=dict)
+    _others_ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         for name in self.commands:
@@ -58,10 +62,24 @@ class ChildProcesses:
 
     async def run(self, stop: asyncio.Event) -> int:
         """Supervise every process until ``stop``; ``FATAL`` when one ended with it, else 0."""
-        tasks = [
-            asyncio.create_task(self._supervise(name, stop), name=name) for name in self.commands
+        first = [
+            asyncio.create_task(self._supervise(name, stop), name=name)
+            for name in self.commands
+            if name not in self.last
         ]
-        codes = await asyncio.gather(*tasks)
+        later = [
+            asyncio.create_task(self._supervise(name, stop), name=name)
+            for name in self.commands
+            if name in self.last
+        ]
+
+        async def mark_others_ended() -> None:
+            await asyncio.gather(*first, return_exceptions=True)
+            self._others_ended.set()
+
+        marker = asyncio.create_task(mark_others_ended())
+        codes = await asyncio.gather(*first, *later)
+        await marker
         return FATAL if FATAL in codes else 0
 
     async def _supervise(self, name: str, stop: asyncio.Event) -> int:
@@ -72,6 +90,7 @@ class ChildProcesses:
                 *self.commands[name],
                 env=None if self.env is None else dict(self.env),
                 preexec_fn=end_with_parent,
+                start_new_session=True,  # Ctrl-C reaches this process only: it stops them in order
             )
             self.pids[name] = proc.pid
             self.board.up(name)
@@ -110,6 +129,12 @@ class ChildProcesses:
             await asyncio.wait({ended, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
+        if not ended.done() and name in self.last:
+            others = asyncio.ensure_future(self._others_ended.wait())
+            try:
+                await asyncio.wait({ended, others}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                others.cancel()
         if not ended.done():
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)

@@ -20,11 +20,13 @@ from ks_engine.signal_contract import example_signal
 from tests.conftest import FixedClock
 from tests.e2e.test_engine_process import (
     KS,
+    STARTING,
     collect,
     connect_when_ready,
     output,
     publish_signals,
     start,
+    wait_for_work_queue,
 )
 from tests.unit.test_projection_scenario import play, referrals
 
@@ -42,17 +44,20 @@ async def test_ks_run_seals_and_publishes_a_checkpoint_that_verify_accepts(
     proc = start(["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port))
     try:
         nc = await connect_when_ready(f"nats://127.0.0.1:{port}")
-        receipts = asyncio.create_task(collect(nc, 2))
+        receipts = asyncio.create_task(collect(nc, 2, timeout=STARTING))
         await asyncio.sleep(0.2)
         bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
         await publish_signals(nc, bsns, "audit")
         got = await receipts
         await nc.close()
+        # ... and its projectors showed both cases (the views exist)
+        shown = await wait_for_work_queue(tmp_path, {r["case_id"] for r in got}, signals=1)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     assert proc.returncode == 0, output(tmp_path, "run")[-2000:]
     assert [r["status"] for r in got] == ["accepted"] * 2
+    assert len(shown) == 2
     # Then its last checkpoint covers every stored event and was published to KS_EVENTS
     db = sqlite3.connect(tmp_path / "events.sqlite")
     try:

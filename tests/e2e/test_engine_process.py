@@ -115,15 +115,15 @@ async def test_ks_run_takes_signals_on_its_embedded_server_and_stops_cleanly(
 
 
 async def wait_for_work_queue(
-    data_dir: Path, case_ids: set[str], timeout: float = STARTING
+    data_dir: Path, case_ids: set[str], timeout: float = STARTING, signals: int = 2
 ) -> list[WorkQueueEntry]:
-    """The work queue entries of ``case_ids`` once every one shows both its signals."""
+    """The work queue entries of ``case_ids`` once every one shows ``signals`` signals."""
     views = ReadModels(open_views(Settings(data_dir=data_dir)))
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         page = views.work_queue.page(now=datetime.now(UTC))
         found = [e for e in page.items if str(e.case_id) in case_ids]
-        if len(found) == len(case_ids) and all(e.signal_count == 2 for e in found):
+        if len(found) == len(case_ids) and all(e.signal_count == signals for e in found):
             return found
         if asyncio.get_running_loop().time() > deadline:
             return found

@@ -107,3 +107,36 @@ def test_the_shared_board_is_read_back_as_written(tmp_path: Path) -> None:
     shared.up("intake")
     assert BoardFile(shared.path).ready  # expiry is not required
     assert json.loads(shared.path.read_text())["intake"]["restarts"] == 1
+
+
+async def test_a_process_named_last_is_asked_to_stop_only_after_the_others_ended(
+    tmp_path: Path,
+) -> None:
+    ended, asked = tmp_path / "first-ended", tmp_path / "last-asked"
+    slow_to_stop = python(
+        "import pathlib, signal, sys, time\n"
+        "def bye(*_):\n"
+        "    time.sleep(1.0)\n"
+        f"    pathlib.Path({str(ended)!r}).write_text(str(time.time()))\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)\n"
+        "time.sleep(60)\n"
+    )
+    last = python(
+        "import pathlib, signal, sys, time\n"
+        "def bye(*_):\n"
+        f"    pathlib.Path({str(asked)!r}).write_text(str(time.time()))\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)\n"
+        "time.sleep(60)\n"
+    )
+    board = SharedBoard(tmp_path / "components.json")
+    kids = ChildProcesses(
+        {"sealer": last, "intake": slow_to_stop}, board, last=frozenset({"sealer"})
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(kids.run(stop))
+    await asyncio.sleep(1.0)
+    stop.set()
+    assert await asyncio.wait_for(running, 30) == 0
+    assert float(asked.read_text()) >= float(ended.read_text())
