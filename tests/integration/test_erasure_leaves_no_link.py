@@ -208,7 +208,13 @@ async def test_erasure_leaves_no_link_between_the_case_and_the_person(
         if settings.store == "sqlite":
             assert any(p.name == "events.sqlite" for p in files)
         for path in files:
-            raw = path.read_bytes()
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                # nats-server writes a consumer's state to o.dat.tmp and renames it to o.dat
+                # (which is searched): only such a temporary file may vanish meanwhile
+                assert path.suffix == ".tmp", f"{path.relative_to(tmp_path)} vanished"
+                continue
             for what, secret in secrets.items():
                 assert secret.encode() not in raw, f"{what} in {path.relative_to(tmp_path)}"
         # And the audit trail still verifies (exit 3: intact; no checkpoint kept outside yet)

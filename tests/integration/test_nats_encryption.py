@@ -127,7 +127,15 @@ async def test_the_shipped_cluster_encrypts_every_node_store(nats_cluster: NatsC
     nc = await nats.connect(**credentials)
     js = nc.jetstream()
     await ensure_intake_streams(js, Settings(nats_replicas=3))
-    ack = await js.publish("ks.signals.GM0928", signal_body("cluster-1"), timeout=10)
+    # A new stream of three replicas answers once its leader is elected: wait for it.
+    for attempt in range(50):
+        try:
+            ack = await js.publish("ks.signals.GM0928", signal_body("cluster-1"), timeout=10)
+            break
+        except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
     await js.publish("ks.dlq.signals", b"dead letter of 111222333", timeout=10)
     await nc.close()
 
