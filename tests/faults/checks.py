@@ -126,13 +126,29 @@ async def signals_left(js: JetStreamContext) -> int:
 
 
 async def read_stream(js: JetStreamContext, stream: str, subjects: str) -> list[Msg]:
-    """Every message ``stream`` keeps (on ``subjects``), read from its start."""
+    """Every message ``stream`` keeps (on ``subjects``), read from its start.
+
+    While a cluster node restarts, JetStream can answer "unavailable" or not at all for a few
+    seconds as its leaders are elected; the whole read is then tried again from the start.
+    """
+    deadline = time.monotonic() + GUARD
+    while True:
+        try:
+            return await _read_stream_once(js, stream, subjects, deadline)
+        except nats.errors.Error:  # ServiceUnavailable, NoResponders: a leader is being elected
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _read_stream_once(
+    js: JetStreamContext, stream: str, subjects: str, deadline: float
+) -> list[Msg]:
     kept = (await js.stream_info(stream)).state.messages
     sub = await js.pull_subscribe(
         subjects, durable=None, stream=stream, config=ConsumerConfig(ack_policy=AckPolicy.NONE)
     )
     got: list[Msg] = []
-    deadline = time.monotonic() + GUARD
     try:
         while len(got) < kept and time.monotonic() < deadline:
             try:
