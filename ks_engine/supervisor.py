@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from adapters.nats.stopping import sleep_or_stop
 from ks_engine.supervision import Backoff, RestartPolicy, StatusBoard, error_name
 
 log = structlog.get_logger("ks.supervisor")
@@ -37,14 +38,9 @@ Pause = Callable[[float, asyncio.Event], Awaitable[None]]
 
 
 async def pause_unless_stopped(seconds: float, stop: asyncio.Event) -> None:
-    """Wait ``seconds`` or until ``stop``; never swallows a cancellation."""
-    if stop.is_set():
-        return
-    waiter = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({waiter}, timeout=seconds)
-    finally:
-        waiter.cancel()
+    """Wait ``seconds`` or until ``stop``; never swallows a cancellation (``sleep_or_stop``
+    in the argument order of a ``Pause``)."""
+    await sleep_or_stop(stop, seconds)
 
 
 def raised_at(exc: BaseException | None) -> str | None:

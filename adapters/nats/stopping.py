@@ -1,5 +1,5 @@
 """Waiting that a stop ends early, and cancellations the NATS client swallowed, for the
-long-running loops (relay, projectors)."""
+long-running loops (relay, projectors, and the supervisor's pause between restarts)."""
 
 from __future__ import annotations
 
