@@ -15,11 +15,12 @@ equal for any input).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from hashlib import sha256
 from json.encoder import encode_basestring_ascii as _q
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol
 
 from ks_engine.audit.chain import GENESIS, Link
 from ks_engine.audit.ranges import RangeResult
@@ -27,6 +28,7 @@ from ks_engine.audit.summary import CASE_TOPIC_PREFIXES
 
 # position, aggregate, version, topic, stored bytes -> the summary hash the walk computes
 SummaryHash = Callable[[int, str, int, str, bytes], str]
+P = ParamSpec("P")
 NOT_INTACT = RangeResult(False, 0, 0, None, None, {})
 # The text of a UUID as ks-engine seals it: a stored id equal to it without the hyphens is
 # the one the event store reads back as this UUID (anything else is left to the walk).
@@ -54,6 +56,21 @@ def _link(row: tuple[Any, ...]) -> Link:
     return Link(*row[:11])
 
 
+def _not_intact_on_foreign_values(check: Callable[P, RangeResult]) -> Callable[P, RangeResult]:
+    """``check``, not intact where a column holds what ks-engine never writes (the comparisons
+    then raise instead of answering)."""
+
+    @functools.wraps(check)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> RangeResult:
+        try:
+            return check(*args, **kwargs)
+        except (TypeError, ValueError, AttributeError):
+            return NOT_INTACT
+
+    return guarded
+
+
+@_not_intact_on_foreign_values
 def scan(
     rows: LogRows,
     summary_hash: SummaryHash,
@@ -65,20 +82,6 @@ def scan(
     """Positions ``first`` to ``last`` (to the chain's end when None) checked on their own,
     trusting the first link's ``prev`` (``ranges.combine`` checks it); not clean at the first
     thing that is not as sealed."""
-    try:
-        return _scan(rows, summary_hash, first, last, upto, marks)
-    except (TypeError, ValueError, AttributeError):  # a column holds what ks-engine never writes
-        return NOT_INTACT
-
-
-def _scan(
-    rows: LogRows,
-    summary_hash: SummaryHash,
-    first: int,
-    last: int | None,
-    upto: int,
-    marks: set[int],
-) -> RangeResult:
     events = rows.events(first, upto if last is None else min(upto, last))
     count, met = 0, {}
     prev: str | None = None
