@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 import orjson
@@ -181,39 +181,34 @@ def type_for(name: str) -> str:
     return f"{TYPE_PREFIX}{name}.{TYPE_VERSION}"
 
 
-def envelope(
-    *,
-    name: str,
-    case_id: UUID | str,
-    municipality: str,
-    version: int,
-    position: int,
-    through: int,
-    data: EventData,
-) -> dict[str, Any]:
+class EnvelopeFields(TypedDict):
+    """What the CloudEvent of one published Referral event is made from (keyword arguments)."""
+
+    name: str
+    case_id: UUID | str
+    municipality: str
+    version: int
+    position: int
+    through: int
+    data: EventData
+
+
+def envelope(**fields: Unpack[EnvelopeFields]) -> dict[str, Any]:
     """The CloudEvent 1.0 (structured mode) of one published Referral event."""
-    head = _head(name, case_id, municipality, version, position, through, data)
-    return head | {"data": data.model_dump(mode="json")}
+    return _head(**fields) | {"data": fields["data"].model_dump(mode="json")}
 
 
-def envelope_json(
-    *,
-    name: str,
-    case_id: UUID | str,
-    municipality: str,
-    version: int,
-    position: int,
-    through: int,
-    data: EventData,
-) -> tuple[bytes, str]:
+def envelope_json(**fields: Unpack[EnvelopeFields]) -> tuple[bytes, str]:
     """``orjson.dumps(envelope(...))`` and the event's id, written without the ``data`` dict:
     pydantic writes the data's JSON itself (the same text, see tests/unit/test_envelope_json)."""
-    head = _head(name, case_id, municipality, version, position, through, data)
+    head = _head(**fields)
+    data = fields["data"]
     data_json = data.__pydantic_serializer__.to_json(data)
     return orjson.dumps(head)[:-1] + b',"data":' + data_json + b"}", head["id"]
 
 
 def _head(
+    *,
     name: str,
     case_id: UUID | str,
     municipality: str,
