@@ -18,6 +18,7 @@ from ks_engine.audit import chain, signing
 from ks_engine.bootstrap import bootstrap
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
+from tests.integration.audit_files import edit, events_db
 from tests.unit.test_projection_scenario import play
 
 
@@ -36,16 +37,6 @@ def grow(data: Path, clock: FixedClock, seed: int) -> int:
         return int(engine.referrals.recorder.max_notification_id() or 0)
     finally:
         engine.close()
-
-
-def edit(data: Path, *statements: str) -> None:
-    db = sqlite3.connect(data / "events.sqlite")
-    try:
-        with db:
-            for statement in statements:
-                db.execute(statement)
-    finally:
-        db.close()
 
 
 @pytest.fixture
@@ -180,46 +171,42 @@ def to_chain_format_1(data: Path) -> None:
     engine = bootstrap(Settings(data_dir=data), configure_logs=False)
     key = engine.audit.signing_key
     engine.close()
-    db = sqlite3.connect(data / "events.sqlite")
-    try:
-        with db:
-            links = db.execute(
-                "SELECT position, aggregate, version, topic, state_hash, summary_hash"
-                " FROM audit_chain ORDER BY position"
-            ).fetchall()
-            prev, latest = chain.GENESIS, {}
-            for position, aggregate, version, topic, state_hash, summary_hash in links:
-                in_aggregate = latest.get(aggregate, chain.GENESIS)
-                body = chain.body_hash(
-                    aggregate=aggregate,
-                    version=version,
-                    topic=topic,
-                    state_hash=state_hash,
-                    summary_hash=summary_hash,
-                    prev_in_aggregate=in_aggregate,
-                    chain_format=1,
-                )
-                link_hash = chain.link_hash(position, prev, body)
-                db.execute(
-                    "UPDATE audit_chain SET prev_in_aggregate = ?, prev = ?, link_hash = ?"
-                    " WHERE position = ?",
-                    (in_aggregate, prev, link_hash, position),
-                )
-                prev = latest[aggregate] = link_hash
-            for position, events, signed_at in db.execute(
-                "SELECT position, events, signed_at FROM audit_checkpoints"
-            ).fetchall():
-                head = db.execute(
-                    "SELECT link_hash FROM audit_chain WHERE position = ?", (position,)
-                ).fetchone()[0]
-                message = chain.checkpoint_message(position, head, events, signed_at)
-                db.execute(
-                    "UPDATE audit_checkpoints SET head = ?, signature = ? WHERE position = ?",
-                    (head, signing.sign(key, message), position),
-                )
-            db.execute("ALTER TABLE audit_chain DROP COLUMN chain_format")
-    finally:
-        db.close()
+    with events_db(data) as db:
+        links = db.execute(
+            "SELECT position, aggregate, version, topic, state_hash, summary_hash"
+            " FROM audit_chain ORDER BY position"
+        ).fetchall()
+        prev, latest = chain.GENESIS, {}
+        for position, aggregate, version, topic, state_hash, summary_hash in links:
+            in_aggregate = latest.get(aggregate, chain.GENESIS)
+            body = chain.body_hash(
+                aggregate=aggregate,
+                version=version,
+                topic=topic,
+                state_hash=state_hash,
+                summary_hash=summary_hash,
+                prev_in_aggregate=in_aggregate,
+                chain_format=1,
+            )
+            link_hash = chain.link_hash(position, prev, body)
+            db.execute(
+                "UPDATE audit_chain SET prev_in_aggregate = ?, prev = ?, link_hash = ?"
+                " WHERE position = ?",
+                (in_aggregate, prev, link_hash, position),
+            )
+            prev = latest[aggregate] = link_hash
+        for position, events, signed_at in db.execute(
+            "SELECT position, events, signed_at FROM audit_checkpoints"
+        ).fetchall():
+            head = db.execute(
+                "SELECT link_hash FROM audit_chain WHERE position = ?", (position,)
+            ).fetchone()[0]
+            message = chain.checkpoint_message(position, head, events, signed_at)
+            db.execute(
+                "UPDATE audit_checkpoints SET head = ?, signature = ? WHERE position = ?",
+                (head, signing.sign(key, message), position),
+            )
+        db.execute("ALTER TABLE audit_chain DROP COLUMN chain_format")
 
 
 def test_a_chain_sealed_before_chain_formats_keeps_verifying_and_grows_in_format_2(

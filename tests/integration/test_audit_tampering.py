@@ -27,6 +27,7 @@ from ks_engine.bootstrap import bootstrap
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
+from tests.integration.audit_files import events_db
 from tests.unit.test_projection_scenario import play
 
 KEPT = "checkpoints.jsonl"
@@ -71,12 +72,8 @@ def copy_of(sealed: Path) -> Iterator[Path]:
 
 
 def sql(data: Path, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    db = sqlite3.connect(data / "events.sqlite")
-    try:
-        with db:
-            return list(db.execute(statement, params))
-    finally:
-        db.close()
+    with events_db(data) as db:
+        return list(db.execute(statement, params))
 
 
 def verify(data: Path, *, kept: bool) -> Report:
@@ -236,6 +233,16 @@ def rows_of(data: Path, table: str) -> list[int]:
     return [int(r[0]) for r in sql(data, f"SELECT {key} FROM {table} ORDER BY {key}")]  # type: ignore[call-overload]
 
 
+def change_one_row(data: Path, column: tuple[str, str], pick: int, variant: int) -> int:
+    """Change the ``pick``-th row of the column's table (counted round) in that column,
+    directly in the file; the row's key."""
+    rows = rows_of(data, column[0])
+    row = rows[pick % len(rows)]
+    with events_db(data) as db:
+        CHANGES[column](db, row, variant)
+    return row
+
+
 @pytest.mark.parametrize("column", sorted(CHANGES), ids="{0[0]}.{0[1]}".format)
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -249,14 +256,7 @@ def test_a_change_to_any_column_is_reported_naming_the_column(
     table, name = column
     with copy_of(sealed) as data:
         # Given one row of the table changed in that column, directly in the file
-        rows = rows_of(data, table)
-        row = rows[pick % len(rows)]
-        db = sqlite3.connect(data / "events.sqlite")
-        try:
-            with db:
-                CHANGES[column](db, row, variant)
-        finally:
-            db.close()
+        row = change_one_row(data, column, pick, variant)
         # When the store is verified (with and without the exported checkpoints)
         reports = {kept: verify(data, kept=kept) for kept in (False, True)}
     if column in NOT_RELIED_ON:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from adapters.persistence.audit_chain import SqlChainStore
 from adapters.persistence.audit_scan import SqliteLogRows
 from entrypoints.cli import app as cli
-from ks_engine.audit import chain, link_checks
+from ks_engine.audit import link_checks
 from ks_engine.audit.chain import Link
 from ks_engine.audit.findings import Report
 from ks_engine.audit.verify import Verifier
@@ -25,6 +25,7 @@ from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
+from tests.integration.audit_files import edit, events_db, reseal_from
 from tests.unit.test_projection_scenario import play
 
 
@@ -49,23 +50,9 @@ def data_dir(sealed_store: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(sealed_store, tmp_path / "data"))
 
 
-def edit(data_dir: Path, *statements: str) -> None:
-    """Change the SQLite file directly, as someone with access to the file could."""
-    db = sqlite3.connect(data_dir / "events.sqlite")
-    try:
-        with db:
-            for statement in statements:
-                db.execute(statement)
-    finally:
-        db.close()
-
-
 def rows(data_dir: Path, sql: str) -> list[tuple[object, ...]]:
-    db = sqlite3.connect(data_dir / "events.sqlite")
-    try:
+    with events_db(data_dir) as db:
         return list(db.execute(sql))
-    finally:
-        db.close()
 
 
 def case_events(data_dir: Path) -> list[tuple[int, str, int]]:
@@ -135,20 +122,12 @@ def test_an_altered_event_is_named_by_case_version_and_position(data_dir: Path) 
 
 def test_a_single_flipped_byte_is_found(data_dir: Path) -> None:
     position = case_events(data_dir)[3][0]
-    db = sqlite3.connect(data_dir / "events.sqlite")
-    try:
-        with db:
-            state = bytearray(
-                db.execute(
-                    "SELECT state FROM stored_events WHERE rowid = ?", (position,)
-                ).fetchone()[0]
-            )
-            state[40] ^= 0x01
-            db.execute(
-                "UPDATE stored_events SET state = ? WHERE rowid = ?", (bytes(state), position)
-            )
-    finally:
-        db.close()
+    with events_db(data_dir) as db:
+        state = bytearray(
+            db.execute("SELECT state FROM stored_events WHERE rowid = ?", (position,)).fetchone()[0]
+        )
+        state[40] ^= 0x01
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (bytes(state), position))
     report = verify(data_dir)
     assert [(p.position, p.kind) for p in report.problems][:1] == [(position, "altered")]
 
@@ -262,7 +241,8 @@ def test_an_altered_event_with_recomputed_seals_fails_the_signed_checkpoint(
         "UPDATE stored_events SET state = (SELECT state FROM stored_events WHERE rowid ="
         f" {events[7][0]}) WHERE rowid = {position}",
     )
-    _reseal_from(data_dir, position)
+    with events_db(data_dir) as db:
+        reseal_from(db, position)
     report = verify(data_dir)
     # Then every link is consistent, but the checkpoint no longer matches the chain
     kinds = {p.kind for p in report.problems}
@@ -275,48 +255,6 @@ def test_a_forged_checkpoint_is_found(data_dir: Path) -> None:
     code, out = run_verify(data_dir)
     assert code == 1
     assert "does not carry a valid signature" in out.splitlines()[0]
-
-
-def _reseal_from(data_dir: Path, position: int) -> None:
-    """Recompute the links from ``position`` on over what the file now holds, as a forger
-    with the file but without the engine's signing key would."""
-    db = sqlite3.connect(data_dir / "events.sqlite")
-    try:
-        with db:
-            links = db.execute(
-                "SELECT position, aggregate, version, topic, summary_hash, prev_in_aggregate,"
-                " sealed_at, chain_format FROM audit_chain WHERE position >= ? ORDER BY position",
-                (position,),
-            ).fetchall()
-            prev = db.execute(
-                "SELECT link_hash FROM audit_chain WHERE position = ?", (position - 1,)
-            ).fetchone()[0]
-            rewritten: dict[str, str] = {}
-            for pos, aggregate, version, topic, summary_hash, before, sealed_at, form in links:
-                prev_in_aggregate = rewritten.get(aggregate, before)
-                state = db.execute(
-                    "SELECT state FROM stored_events WHERE rowid = ?", (pos,)
-                ).fetchone()[0]
-                state_hash = chain.sha256(state)
-                body = chain.body_hash(
-                    aggregate=aggregate,
-                    version=version,
-                    topic=topic,
-                    state_hash=state_hash,
-                    summary_hash=summary_hash,
-                    prev_in_aggregate=prev_in_aggregate,
-                    chain_format=form,
-                    sealed_at=sealed_at,
-                )
-                link_hash = chain.link_hash(pos, prev, body)
-                db.execute(
-                    "UPDATE audit_chain SET state_hash = ?, prev_in_aggregate = ?, prev = ?,"
-                    " link_hash = ? WHERE position = ?",
-                    (state_hash, prev_in_aggregate, prev, link_hash, pos),
-                )
-                prev = rewritten[aggregate] = link_hash
-    finally:
-        db.close()
 
 
 class EngineWritesDuringVerification(SqlChainStore):

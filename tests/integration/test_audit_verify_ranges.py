@@ -5,7 +5,6 @@ ranges, or in the last range."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -20,6 +19,7 @@ from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap, verifying_parts
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
+from tests.integration.audit_files import edit as edit_file
 from tests.unit.test_projection_scenario import play
 
 WORKERS = 3
@@ -55,13 +55,7 @@ def edit(settings: Settings, *statements: str) -> None:
                     )
                 )  # type: ignore[arg-type]
         return
-    db = sqlite3.connect(settings.data_dir / "events.sqlite")
-    try:
-        with db:
-            for statement in statements:
-                db.execute(statement)
-    finally:
-        db.close()
+    edit_file(settings.data_dir, *statements)
 
 
 def reports(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> tuple[Report, Report, int]:

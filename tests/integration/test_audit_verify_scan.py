@@ -5,7 +5,6 @@ cannot see is no change to the report."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,13 @@ from ks_engine.audit.scan import scan
 from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.settings import Settings
-from tests.integration.test_audit_tampering import CHANGES, copy_of, rows_of, sealed  # noqa: F401
+from tests.integration.audit_files import events_db, reseal_from
+from tests.integration.test_audit_tampering import (  # noqa: F401
+    CHANGES,
+    change_one_row,
+    copy_of,
+    sealed,
+)
 
 
 def verifier(engine: Engine) -> Verifier:
@@ -106,14 +111,7 @@ def test_a_change_to_any_column_gives_the_walks_report(
 ) -> None:
     table, _ = column
     with copy_of(sealed) as data:
-        rows = rows_of(data, table)
-        row = rows[pick % len(rows)]
-        db = sqlite3.connect(data / "events.sqlite")
-        try:
-            with db:
-                CHANGES[column](db, row, variant)
-        finally:
-            db.close()
+        change_one_row(data, column, pick, variant)
         quick, walked, clean = reports(data)
     same(quick, walked)
     if table != "audit_checkpoints":  # a change to the log or the chain: the scan sees it
@@ -128,61 +126,22 @@ def test_a_resealed_summary_after_the_newest_checkpoint_is_found_by_the_scan(
     recomputes its hash (no checkpoint covers it yet): only the summary, recomputed from the
     stored event, shows it."""
     with copy_of(sealed) as data:
-        db = sqlite3.connect(data / "events.sqlite")
-        try:
-            with db:
-                db.execute(
-                    "DELETE FROM audit_checkpoints WHERE position ="
-                    " (SELECT MAX(position) FROM audit_checkpoints)"
-                )
-                position, *fields = db.execute(
-                    "SELECT position, aggregate, version, topic, state_hash, prev_in_aggregate,"
-                    " prev, sealed_at, chain_format FROM audit_chain"
-                    " WHERE topic LIKE 'domain.referral:%' ORDER BY position DESC LIMIT 1"
-                ).fetchone()
-                aggregate, version, topic, state_hash, in_aggregate, prev, sealed_at, form = fields
-                forged = chain.sha256(b"another summary")
-                body = chain.body_hash(
-                    aggregate=aggregate,
-                    version=version,
-                    topic=topic,
-                    state_hash=state_hash,
-                    summary_hash=forged,
-                    prev_in_aggregate=in_aggregate,
-                    chain_format=form,
-                    sealed_at=sealed_at,
-                )
-                db.execute(
-                    "UPDATE audit_chain SET summary_hash = ?, link_hash = ? WHERE position = ?",
-                    (forged, chain.link_hash(position, prev, body), position),
-                )
-                # the links after it: each continues from the one before, as the forger makes it
-                previous = chain.link_hash(position, prev, body)
-                for after in db.execute(
-                    "SELECT position, aggregate, version, topic, state_hash, summary_hash,"
-                    " prev_in_aggregate, sealed_at, chain_format FROM audit_chain"
-                    " WHERE position > ? ORDER BY position",
-                    (position,),
-                ).fetchall():
-                    p, agg, ver, top, sh, smh, pia, sat, fmt = after
-                    b = chain.body_hash(
-                        aggregate=agg,
-                        version=ver,
-                        topic=top,
-                        state_hash=sh,
-                        summary_hash=smh,
-                        prev_in_aggregate=pia,
-                        chain_format=fmt,
-                        sealed_at=sat,
-                    )
-                    previous_new = chain.link_hash(p, previous, b)
-                    db.execute(
-                        "UPDATE audit_chain SET prev = ?, link_hash = ? WHERE position = ?",
-                        (previous, previous_new, p),
-                    )
-                    previous = previous_new
-        finally:
-            db.close()
+        with events_db(data) as db:
+            db.execute(
+                "DELETE FROM audit_checkpoints WHERE position ="
+                " (SELECT MAX(position) FROM audit_checkpoints)"
+            )
+            position = db.execute(
+                "SELECT position FROM audit_chain"
+                " WHERE topic LIKE 'domain.referral:%' ORDER BY position DESC LIMIT 1"
+            ).fetchone()[0]
+            db.execute(
+                "UPDATE audit_chain SET summary_hash = ? WHERE position = ?",
+                (chain.sha256(b"another summary"), position),
+            )
+            # its link and the links after it: each continues from the one before, as the
+            # forger makes it
+            reseal_from(db, position)
         quick, walked, clean = reports(data)
     same(quick, walked)
     assert not clean
