@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording
 
@@ -35,7 +35,7 @@ from ks_engine.meetings import MeetingCommands
 from ks_engine.ownership import OwnershipCommands
 from ks_engine.privacy.correction import CorrectionCommands
 from ks_engine.privacy.rights import RightsCommands
-from ks_engine.processing import AggregateProcessingEvent
+from ks_engine.processing import AggregateProcessingEvent, ReplayingRepository
 from ks_engine.signal_intake import ExistenceQuery
 from ks_engine.transcoding import DateAsISO
 from ks_engine.transfers import TransferCommands
@@ -79,7 +79,7 @@ class Referrals(
         self.clock = clock
         # Matching index and idempotency records are never snapshotted: reading them skips
         # the snapshot table (one query instead of two for every lookup at intake).
-        self._unsnapshotted = Repository(event_store=self.events)
+        self._unsnapshotted = ReplayingRepository(event_store=self.events)
         self._on_recorded: list[Callable[[], None]] = []
         self._on_grown: list[Callable[[], None]] = []
 

@@ -30,6 +30,7 @@ from ks_engine import commands as c
 from ks_engine.case_links import CaseLinks, IndexRefs, key_of
 from ks_engine.case_lookups import add_to_lookups, name_keys, new_case_keys
 from ks_engine.keystore import PersonalDataVault
+from ks_engine.processing import ReplayingRepository
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -59,6 +60,10 @@ class SignalIntake(Application[UUID]):
     clock: Callable[[], datetime]
     _existing: ExistenceQuery | None
     _unsnapshotted: Repository[UUID]
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, replaying events without a protocol check per event."""
+        return ReplayingRepository.like(super().construct_repository())
 
     def receive_signal(self, signal: Signal, ctx: c.Context) -> SignalOutcome:
         """Open a case for a first signal, or add it to the person's open case."""
