@@ -1,9 +1,10 @@
 """Lookups that find a municipality's cases, open or closed, without a clear value.
 
-An entry's id is derived from the municipality, the kind of lookup and its key: the short
-case number shown on the dashboard (``number``), or a blind key of a name part and birth date
-(``name``, ``domain.blind_index``). The entry lists the cases it finds. A search in another
-municipality derives other ids, so it can never find, nor hint at, a case outside its remit.
+An entry's id is derived from the municipality, the kind of lookup and its key: a blind key of
+a name part and birth date (``name``, ``domain.blind_index``). The entry lists the cases it
+finds. A search in another municipality derives other ids, so it can never find, nor hint at, a
+case outside its remit. (Stores of earlier versions also hold ``number`` entries; the short case
+number is now the start of the case's id, asked of the store itself.)
 """
 
 from __future__ import annotations

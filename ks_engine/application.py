@@ -26,7 +26,7 @@ from ks_engine import commands as c
 from ks_engine.after_match import AfterMatchCommands
 from ks_engine.case_links import CaseLinks, IndexRefs, entry_keys, key_of
 from ks_engine.case_lookups import name_keys
-from ks_engine.case_search import CaseSearch
+from ks_engine.case_search import CaseSearch, NumberQuery
 from ks_engine.catalogue_maintenance import CatalogueMaintenance
 from ks_engine.command_result import CommandResult as CommandResult  # adapters import it here
 from ks_engine.household_service import HouseholdCommands
@@ -64,6 +64,7 @@ class Referrals(
         service_levels: ServiceLevels | None = None,
         clock: Callable[[], datetime],
         existing: ExistenceQuery | None = None,
+        numbered: NumberQuery | None = None,
         vault: PersonalDataVault | None = None,
         region: Region | None = None,
     ) -> None:
@@ -75,6 +76,7 @@ class Referrals(
         self._seed_catalogue = catalogue  # until the menukaart is first changed (see mixin)
         self.region = region
         self._existing = existing
+        self._numbered = numbered
         self.service_levels = service_levels or ServiceLevels()
         self.clock = clock
         # Matching index and idempotency records are never snapshotted: reading them skips

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from adapters.persistence.existing import existing_originators
+from adapters.persistence.existing import existing_originators, originators_numbered
 from domain.blind_index import NameIndex
 from domain.catalogue import Catalogue
 from domain.pseudonym import pseudonymise
@@ -135,6 +135,7 @@ def bootstrap(
             service_levels=settings.service_levels,
             clock=clock,
             existing=existing_originators,
+            numbered=originators_numbered,
             vault=personal_data_vault(settings, audit_db),
             region=settings.region,
         )

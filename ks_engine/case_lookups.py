@@ -1,4 +1,4 @@
-"""Keeping the search lookups of cases current: case numbers and blind name keys.
+"""Keeping the search lookups of cases current: the blind keys of names.
 
 Written in the same transaction as the case they find (``ks_engine.signal_intake``,
 ``ks_engine.household_service``); erasure removes a case from its name lookups before the
@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.blind_index import NameIndex
-from domain.case_lookup import CaseLookup, case_number, lookup_id
+from domain.case_lookup import CaseLookup, lookup_id
 from domain.values import PersonalDetails
 from ks_engine.case_links import IndexRefs
 
@@ -42,19 +42,15 @@ def add_to_lookups(
 ) -> None:
     """Let each ``(kind, key)`` find the case; entries are read first, created when new.
 
-    A name lookup (its id derived from a name) names the case sealed (``IndexRefs``); a case
-    number names no person and keeps the case id in clear."""
+    A lookup's id is derived from a name, so it names the case sealed (``IndexRefs``). (Stores
+    of earlier versions also hold ``number`` entries naming cases in clear; a case number is
+    now asked of the store directly, ``ks_engine.case_search``.)"""
     for kind, key in keyed:
         entry_id = lookup_id(kind, municipality, key)
         entry = find(CaseLookup, entry_id, work)
         if entry is None:
             entry = CaseLookup.open(kind, municipality, key)
-        elif case_id in entry.case_ids or (kind == "name" and refs.find(entry.case_ids, case_id)):
+        elif refs.find(entry.case_ids, case_id):
             continue
-        entry.add(refs.new(case_id) if kind == "name" else case_id)
+        entry.add(refs.new(case_id))
         work[entry.id] = entry
-
-
-def new_case_keys(case_id: UUID) -> list[tuple[str, str]]:
-    """The lookups a new case gets whatever it holds: its short number."""
-    return [("number", case_number(case_id))]

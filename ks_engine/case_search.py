@@ -2,16 +2,21 @@
 and birth date, among the open and closed cases of the caller's municipalities.
 
 A BSN is looked up through its keyed pseudonym, a name through blind keys
-(``domain.blind_index``); lookups are per municipality, so outside the remit nothing is found
-and nothing hints that a case exists elsewhere.
+(``domain.blind_index``); lookups are per municipality. A case number is the start of the case's
+id, asked of the store directly; the cases it names are kept only if they belong to the caller's
+municipalities. So outside the remit nothing is found and nothing hints that a case exists
+elsewhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import string
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
+
+from eventsourcing.persistence import Recorder
 
 from domain.case_lookup import NUMBER_LENGTH, CaseLookup, lookup_id
 from domain.errors import CaseNotFoundError
@@ -22,9 +27,14 @@ from ks_engine.signal_intake import SignalIntake
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
 
+# The ids of the aggregates whose id begins with a case number, asked of the store.
+NumberQuery = Callable[[Recorder, str], "list[UUID] | None"]
+
 
 class CaseSearch(SignalIntake):
     """Search over the lookups the intake and the commands keep."""
+
+    _numbered: NumberQuery | None = None  # set by the constructor: search by case number
 
     if TYPE_CHECKING:
 
@@ -40,13 +50,11 @@ class CaseSearch(SignalIntake):
         birth_date: date | None = None,
     ) -> list[Referral]:
         """The cases of ``municipalities`` that the criteria find, newest first."""
-        found: list[UUID] = []
+        found: list[UUID] = [] if number is None else self._by_number(number)
         for municipality in municipalities:
             if pseudonym is not None:
                 index = self._find(PersonIndex, person_index_id(municipality, pseudonym), {})
                 found += self.refs.cases(index.case_ids) if index is not None else []
-            if number is not None:
-                found += self._by_number(municipality, number)
             if family_name is not None and birth_date is not None:
                 found += self._by_name(municipality, family_name, birth_date)
         cases = []
@@ -59,14 +67,20 @@ class CaseSearch(SignalIntake):
                 cases.append(case)
         return sorted(cases, key=lambda c: c.signalled_at, reverse=True)
 
-    def _by_number(self, municipality: str, number: str) -> list[UUID]:
+    def _by_number(self, number: str) -> list[UUID]:
+        """The cases a case number (or a full case id) may name, in any municipality: the
+        caller keeps those of its own. The number is the start of the case's id, so the store
+        is asked for the ids that begin with it; no lookup entry is kept per case."""
         number = number.strip().lower()
         if len(number) > NUMBER_LENGTH:
             try:
                 return [UUID(number)]
             except ValueError:
                 return []
-        return self._lookup("number", municipality, number)
+        if len(number) < NUMBER_LENGTH or not set(number) <= _HEX_DIGITS:
+            return []
+        found = self._numbered(self.recorder, number) if self._numbered else None
+        return found or []
 
     def _by_name(self, municipality: str, family_name: str, born: date) -> list[UUID]:
         if self.name_index is None:
@@ -82,3 +96,6 @@ class CaseSearch(SignalIntake):
         work: dict[UUID, Aggregate] = {}
         entry = self._find(CaseLookup, lookup_id(kind, municipality, key), work)
         return self.refs.cases(entry.case_ids) if entry is not None else []
+
+
+_HEX_DIGITS = set(string.hexdigits.lower())

@@ -28,7 +28,7 @@ from domain.signal_record import SignalRecord, signal_record_id
 from domain.values import Phase, Signal
 from ks_engine import commands as c
 from ks_engine.case_links import CaseLinks, IndexRefs, key_of
-from ks_engine.case_lookups import add_to_lookups, name_keys, new_case_keys
+from ks_engine.case_lookups import add_to_lookups, name_keys
 from ks_engine.keystore import PersonalDataVault
 from ks_engine.processing import ReplayingRepository
 
@@ -227,8 +227,7 @@ class SignalIntake(Application[UUID]):
                 sealed_personal=sealed,
             )
         work[case.id] = case
-        keyed = [] if open_ids else new_case_keys(case.id)
-        keyed += [("name", k) for k in name_keys(self.name_index, signal.personal)]
+        keyed = [("name", k) for k in name_keys(self.name_index, signal.personal)]
         lookups.append(_Lookups(case.id, case.municipality, keyed))
         for pseudonym, index in indexes.items():
             if index is None:

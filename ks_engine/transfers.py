@@ -15,7 +15,7 @@ from domain.errors import InvalidValueError
 from domain.person_index import PersonIndex, person_index_id
 from ks_engine import commands as c
 from ks_engine.case_links import entry_keys
-from ks_engine.case_lookups import add_to_lookups, name_keys, new_case_keys
+from ks_engine.case_lookups import add_to_lookups, name_keys
 from ks_engine.signal_intake import SignalIntake
 
 if TYPE_CHECKING:
@@ -89,9 +89,7 @@ class TransferCommands(SignalIntake):
                 continue  # the member has an open case here already: the coordinator may merge
             work[found.id] = found
         view = self.personal_details(case.id)
-        keys = new_case_keys(case.id) + [
-            ("name", k) for k in name_keys(self.name_index, view.details)
-        ]
+        keys = [("name", k) for k in name_keys(self.name_index, view.details)]
         for kind, key in keys:
             old = self._find(CaseLookup, lookup_id(kind, before, key), work)
             ref = self.refs.find(old.case_ids, case.id) if old is not None else None

@@ -1,4 +1,5 @@
-"""Which of many aggregates exist, asked of the event store in one query.
+"""Which of many aggregates exist, asked of the event store in one query; which aggregates a
+case number (the first characters of an id) may name.
 
 The intake looks up the matching index of every signal in a batch; most signals are about people
 not seen before. One query for the whole batch replaces a query per signal. The answer may be
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Recorder
+from eventsourcing.popo import POPOAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
 SQLITE_MAX_PARAMETERS = 500
@@ -42,3 +44,36 @@ def _sqlite(recorder: SQLiteAggregateRecorder, ids: Sequence[UUID]) -> set[UUID]
             )
             found.update(UUID(row["originator_id"]) for row in cursor.fetchall())
     return found
+
+
+def originators_numbered(recorder: Recorder, number: str) -> list[UUID] | None:
+    """The ids of aggregates created in the store whose id begins with ``number`` (lowercase
+    hex digits, as the dashboard shows a case number), in one query on the primary key; None
+    when this store cannot be asked so."""
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        return _sqlite_numbered(recorder, number)
+    if isinstance(recorder, POPOAggregateRecorder):
+        return sorted(
+            UUID(i) for i in recorder._stored_events_index if UUID(i).hex.startswith(number)
+        )
+    if type(recorder).__module__ == "eventsourcing.postgres":
+        from adapters.persistence.existing_postgres import numbered_on_postgres
+
+        return numbered_on_postgres(recorder, number)
+    return None
+
+
+def id_range(number: str) -> tuple[UUID, UUID]:
+    """The lowest and the highest id that begin with ``number`` (at most 32 hex digits)."""
+    return UUID(number.ljust(32, "0")), UUID(number.ljust(32, "f"))
+
+
+def _sqlite_numbered(recorder: SQLiteAggregateRecorder, number: str) -> list[UUID]:
+    low, high = id_range(number)
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(
+            f"SELECT originator_id FROM {recorder.events_table_name}"  # noqa: S608 - table name from the recorder, values bound
+            " WHERE originator_id BETWEEN ? AND ? AND originator_version = 1",
+            [low.hex, high.hex],
+        )
+        return [UUID(row["originator_id"]) for row in cursor.fetchall()]
