@@ -22,6 +22,11 @@ def case_number(case_id: UUID) -> str:
     return str(case_id)[:NUMBER_LENGTH]
 
 
+def id_range(number: str) -> tuple[UUID, UUID]:
+    """The lowest and the highest id that begin with ``number`` (at most 32 hex digits)."""
+    return UUID(number.ljust(32, "0")), UUID(number.ljust(32, "f"))
+
+
 def lookup_id(kind: str, municipality: str, key: str) -> UUID:
     """Deterministic id of a lookup entry."""
     return uuid5(_NAMESPACE, f"{kind}:{municipality}:{key}")

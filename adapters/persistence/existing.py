@@ -16,6 +16,8 @@ from eventsourcing.persistence import Recorder
 from eventsourcing.popo import POPOAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
+from domain.case_lookup import id_range
+
 SQLITE_MAX_PARAMETERS = 500
 
 
@@ -61,11 +63,6 @@ def originators_numbered(recorder: Recorder, number: str) -> list[UUID] | None:
 
         return numbered_on_postgres(recorder, number)
     return None
-
-
-def id_range(number: str) -> tuple[UUID, UUID]:
-    """The lowest and the highest id that begin with ``number`` (at most 32 hex digits)."""
-    return UUID(number.ljust(32, "0")), UUID(number.ljust(32, "f"))
 
 
 def _sqlite_numbered(recorder: SQLiteAggregateRecorder, number: str) -> list[UUID]:

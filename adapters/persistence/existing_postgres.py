@@ -10,7 +10,7 @@ from eventsourcing.persistence import PersistenceError, Recorder
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
-from adapters.persistence.existing import id_range
+from domain.case_lookup import id_range
 
 
 def existing_on_postgres(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID] | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from adapters.persistence.existing import id_range, originators_numbered
-from domain.case_lookup import case_number
+from adapters.persistence.existing import originators_numbered
+from domain.case_lookup import case_number, id_range
 from ks_engine.bootstrap import Engine
 from tests.referral_builders import BSN_A, BSN_B, BSN_C, KERKRADE, make_signal, partner_ctx
 
