@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
+from uuid import UUID
 
 from domain.errors import InvalidValueError
 from domain.event_records import cause, signal_record, tagged
@@ -34,10 +35,13 @@ class CaseOpening(PersonalDataHolder):
         at: datetime,
         causation_id: str,
         sealed_personal: Json | None = None,
+        case_id: UUID | None = None,
     ) -> Self:
-        """Open a case from a first signal; ``sealed_personal``: see ``domain.personal_data``."""
+        """Open a case from a first signal; ``sealed_personal``: see ``domain.personal_data``.
+        ``case_id``: the id the case gets (a new random one when not given)."""
         return cls._create(
             cls.Signalled,
+            id=case_id,
             municipality=signal.municipality,
             person_pseudonym=signal.person_pseudonym,
             signal=signal_record(signal, actor),

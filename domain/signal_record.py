@@ -1,7 +1,9 @@
-"""Idempotency record of one partner signal: the engine's own memory of what it processed.
+"""The engine's own memory of which partner signals it processed, long after NATS' duplicate
+window: the same signal delivered again finds it and has no second effect.
 
-Its id derives from the signal's key (source + id), so the same signal processed twice, long
-after NATS' duplicate window, finds the record and has no second effect.
+A signal that opens a case gives the case an id derived from the signal's key (source + id):
+the case itself is the memory. A signal added to an open case leaves an idempotency record,
+whose id derives from the key in the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ _NAMESPACE = UUID("7d1f6a0e-2c4b-4e8e-b7f3-3b1e2d9c6a40")
 def signal_record_id(signal_key: str) -> UUID:
     """Deterministic id of the record of the signal with this key."""
     return uuid5(_NAMESPACE, f"signal:{signal_key}")
+
+
+def opened_case_id(signal_key: str) -> UUID:
+    """Deterministic id of the case the signal with this key opens (if it opens one)."""
+    return uuid5(_NAMESPACE, f"case:{signal_key}")
 
 
 class SignalRecord(Aggregate):

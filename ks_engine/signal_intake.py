@@ -24,7 +24,7 @@ from domain.errors import DomainError
 from domain.household import MemberRole, unborn_due_dates
 from domain.person_index import PersonIndex, person_index_id
 from domain.referral import Referral
-from domain.signal_record import SignalRecord, signal_record_id
+from domain.signal_record import SignalRecord, opened_case_id, signal_record_id
 from domain.values import Phase, Signal
 from ks_engine import commands as c
 from ks_engine.case_links import CaseLinks, IndexRefs, key_of
@@ -73,11 +73,13 @@ class SignalIntake(Application[UUID]):
         """Process many signals and store all their effects in one transaction.
 
         A signal already processed (same key) is reported as a duplicate and changes nothing.
-        The batch first assumes its signals are new (their idempotency records are written, not
-        read: duplicates are rare); if a record or case was written meanwhile, by an earlier
-        delivery or another worker, the store refuses the whole transaction and the batch is
-        retried signal by signal, each reading first, so that a duplicate is recognised and a
-        loser of a race joins the winner's case.
+        A signal that opens a case gives it an id derived from its key; one added to an open
+        case leaves an idempotency record (``domain.signal_record``). The batch first asks, in
+        one query, which of the cases its signals would open and of their records exist (almost
+        none: duplicates are rare), and reads only those; if a record or case was written
+        meanwhile, by an earlier delivery or another worker, the store refuses the whole
+        transaction and the batch is retried signal by signal, each reading first, so that a
+        duplicate is recognised and a loser of a race joins the winner's case.
         """
         try:
             return self._receive_together(batch, check_duplicates=False)
@@ -105,25 +107,20 @@ class SignalIntake(Application[UUID]):
         absent = set() if check_duplicates else self._absent_indexes(batch)
         lookups: list[_Lookups] = []
         for signal, ctx in batch:
-            record_id = signal_record_id(signal.signal_key)
-            if check_duplicates or record_id in work:
-                record = self._find(SignalRecord, record_id, work)
-            else:
-                record = None
-            if record is not None:
-                outcomes.append(
-                    SignalOutcome(signal.signal_key, record.case_id, record.matched_existing, True)
-                )
+            earlier = self._processed_before(signal.signal_key, work, absent)
+            if earlier is not None:
+                outcomes.append(earlier)
                 continue
             try:
                 case, matched = self._apply_signal(signal, ctx, at, work, absent, lookups)
             except DomainError as refusal:
                 outcomes.append(SignalOutcome(signal.signal_key, None, refusal=refusal))
                 continue
-            record = SignalRecord(
-                signal_key=signal.signal_key, case_id=case.id, matched_existing=matched
-            )
-            work[record.id] = record
+            if matched:  # a case opened by the signal is its own record (its id says so)
+                record = SignalRecord(
+                    signal_key=signal.signal_key, case_id=case.id, matched_existing=True
+                )
+                work[record.id] = record
             pending.append((signal, case.id, matched))
             outcomes.append(None)
         self._add_to_lookups(lookups, work, check_duplicates=check_duplicates)
@@ -138,6 +135,24 @@ class SignalIntake(Application[UUID]):
                 )
             result.append(outcome)
         return result
+
+    def _processed_before(
+        self, key: str, work: dict[UUID, Aggregate], absent: set[UUID]
+    ) -> SignalOutcome | None:
+        """The outcome of an earlier delivery of the signal with ``key``, or None: the case it
+        opened, or the record it left on the case it was added to. Ids in ``absent`` are known
+        not to be stored (nor made in this batch): they are not read."""
+        opened = opened_case_id(key)
+        if opened in work or opened not in absent:
+            case = self._find(Referral, opened, work)
+            if case is not None:
+                return SignalOutcome(key, case.id, matched_existing=False, duplicate=True)
+        record_id = signal_record_id(key)
+        if record_id in work or record_id not in absent:
+            record = self._find(SignalRecord, record_id, work)
+            if record is not None:
+                return SignalOutcome(key, record.case_id, record.matched_existing, duplicate=True)
+        return None
 
     def _add_to_lookups(
         self, lookups: list[_Lookups], work: dict[UUID, Aggregate], *, check_duplicates: bool
@@ -169,10 +184,12 @@ class SignalIntake(Application[UUID]):
         return set() if found is None else set(ids) - found
 
     def _absent_indexes(self, batch: Sequence[tuple[Signal, c.Context]]) -> set[UUID]:
-        """The batch's matching-index ids known (in one query) not to be stored yet."""
+        """Of the batch's matching-index entries, the cases its signals would open and their
+        idempotency records: the ids known (in one query) not to be stored yet."""
         if self._existing is None:
             return set()
         ids = [person_index_id(s.municipality, p) for s, _ in batch for p in _named(s)]
+        ids += [f(s.signal_key) for s, _ in batch for f in (opened_case_id, signal_record_id)]
         found = self._existing(self.recorder, ids)
         return set() if found is None else set(ids) - found
 
@@ -225,6 +242,7 @@ class SignalIntake(Application[UUID]):
                 at=at,
                 causation_id=ctx.causation_id,
                 sealed_personal=sealed,
+                case_id=opened_case_id(signal.signal_key),
             )
         work[case.id] = case
         keyed = [("name", k) for k in name_keys(self.name_index, signal.personal)]

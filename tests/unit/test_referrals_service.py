@@ -161,13 +161,42 @@ def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
 
     outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
 
-    # The redelivered `known` makes the optimistic group commit conflict; the batch is then
-    # stored signal by signal, each checked for duplicates first.
-    # The refused attempt: two new cases, two index entries, two case-number lookups, three
-    # records, plus `known` taken for new: its case (a further signal) and its record, which
-    # already exists.
-    assert saves[0] == 11
-    assert saves[1:] == [4, 2, 4]  # a1 (case, index, number, record), a2 (case, record), a3
+    # `known` opened a case whose id derives from its key: found, it is a duplicate. One save:
+    # a1's case and index entry, a2's record (it joined a1's case), a3's case and entry.
+    assert saves == [5]
+    _check_batch_outcomes(app, batch, outcomes)
+
+
+def test_a_batch_told_stale_existence_conflicts_and_is_stored_signal_by_signal(
+    app: Referrals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = make_signal(BSN_B, key="known#1")
+    app.receive_signal(known, partner_ctx(known))
+    saves: list[int] = []
+    real_save = app.save
+
+    def counting_save(*objs: Any, **kwargs: Any) -> Any:
+        saves.append(len(objs))
+        return real_save(*objs, **kwargs)
+
+    monkeypatch.setattr(app, "save", counting_save)
+    # The store's answer is out of date, as when another worker stored `known` meanwhile.
+    monkeypatch.setattr(app, "_existing", lambda recorder, ids: set())
+    a1 = make_signal(BSN_A, key="batch#1")
+    a2 = make_signal(BSN_A, key="batch#2")
+    a3 = make_signal(BSN_A, key="batch#3", municipality=LANDGRAAF)
+    batch = [a1, a2, known, a1, a3]
+
+    outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
+
+    # The refused attempt takes `known` for new: its case and index entry exist already. The
+    # batch is then stored signal by signal, each reading first: a1 (case, entry), a2 (case,
+    # record), a3 (case, entry); `known` and a1's second delivery are duplicates.
+    assert saves == [7, 2, 2, 2]
+    _check_batch_outcomes(app, batch, outcomes)
+
+
+def _check_batch_outcomes(app: Referrals, batch: list[Any], outcomes: list[Any]) -> None:
     assert [o.signal_key for o in outcomes] == [s.signal_key for s in batch]
     o1, o2, o_known, o_dup, o3 = outcomes
     assert not o1.matched_existing
@@ -202,7 +231,7 @@ def test_a_batch_of_new_signals_is_one_transaction(
 
     outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
 
-    assert saves == [9]  # two cases, two index entries and case numbers, three records: one save
+    assert saves == [5]  # two cases, two index entries, a2's record (it joined a1's case)
     assert [o.duplicate for o in outcomes] == [False, False, True, False]
     assert outcomes[1].case_id == outcomes[0].case_id
     assert outcomes[3].case_id != outcomes[0].case_id
