@@ -18,13 +18,10 @@ from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal
 from tests.conftest import FixedClock
-from tests.e2e.test_engine_process import (
+from tests.e2e.engine_process import (
     KS,
-    STARTING,
-    collect,
-    connect_when_ready,
     output,
-    publish_signals,
+    signals_and_receipts,
     start,
     wait_for_work_queue,
 )
@@ -43,13 +40,8 @@ async def test_ks_run_seals_and_publishes_a_checkpoint_that_verify_accepts(
     port = free_port()
     proc = start(["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port))
     try:
-        nc = await connect_when_ready(f"nats://127.0.0.1:{port}")
-        receipts = asyncio.create_task(collect(nc, 2, timeout=STARTING))
-        await asyncio.sleep(0.2)
         bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
-        await publish_signals(nc, bsns, "audit")
-        got = await receipts
-        await nc.close()
+        got = await signals_and_receipts(f"nats://127.0.0.1:{port}", bsns, "audit")
         # ... and its projectors showed both cases (the views exist)
         shown = await wait_for_work_queue(tmp_path, {r["case_id"] for r in got}, signals=1)
     finally:

@@ -35,7 +35,7 @@ from tests.e2e.browser import (
     require_chromium,
     screenshot,
 )
-from tests.e2e.test_engine_process import output, start
+from tests.e2e.engine_process import output, start
 from tests.e2e.test_http_demo_process import stop, wait_until_serving
 
 KS = str(Path(sys.executable).parent / "ks")

@@ -29,8 +29,8 @@ from ks_engine.settings import Settings
 from tests.conftest import FixedClock
 from tests.e2e import test_dashboard_browser as dashboard
 from tests.e2e.browser import axe_violations, fits_width, screenshot
+from tests.e2e.engine_process import output, start
 from tests.e2e.test_dashboard_browser import KERKRADE, KS, WAIT_MS, Stack, new_context, sign_in
-from tests.e2e.test_engine_process import output, start
 from tests.e2e.test_http_demo_process import stop, wait_until_serving
 from tests.unit.test_projection_scenario import signal_for
 

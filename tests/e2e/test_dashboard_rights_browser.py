@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from adapters.nats.embedded import EmbeddedNatsServer, free_port
 from ks_engine.principals import PrincipalRegistry, Role
 from tests.e2e.browser import axe_violations, screenshot
+from tests.e2e.engine_process import output, start
 from tests.e2e.test_dashboard_browser import (
     KERKRADE,
     WAIT_MS,
@@ -22,7 +23,6 @@ from tests.e2e.test_dashboard_browser import (
     queue_ids,
     sign_in,
 )
-from tests.e2e.test_engine_process import output, start
 from tests.e2e.test_http_demo_process import stop, wait_until_serving
 
 __all__ = ["browser"]

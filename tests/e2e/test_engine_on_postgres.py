@@ -17,12 +17,10 @@ from ks_engine.settings import Settings
 from projections.read_models import ReadModels
 from projections.work_queue_store import WorkQueueEntry
 from tests.conftest import ks_environment
-from tests.e2e.test_engine_process import (
+from tests.e2e.engine_process import (
     STARTING,
-    collect,
-    connect_when_ready,
     output,
-    publish_signals,
+    signals_and_receipts,
     start,
 )
 from tests.postgres_server import PostgresDatabase
@@ -55,13 +53,8 @@ async def test_ks_run_on_postgres_brings_signals_to_the_work_queue(
         ["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(port), KS_API_PORT=str(free_port()), **env
     )
     try:
-        nc = await connect_when_ready(f"nats://127.0.0.1:{port}")
-        receipts = asyncio.create_task(collect(nc, 4, timeout=STARTING))
-        await asyncio.sleep(0.2)
         bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
-        await publish_signals(nc, bsns * 2, "pg")
-        got = await receipts
-        await nc.close()
+        got = await signals_and_receipts(f"nats://127.0.0.1:{port}", bsns * 2, "pg")
         # Relay and projectors of the same process bring both cases to the PostgreSQL views
         queue = await work_queue_entries(settings, {r["case_id"] for r in got})
     finally:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from adapters.nats.embedded import free_port
-from tests.e2e.test_engine_process import output, start
+from tests.e2e.engine_process import output, start
 
 TOKEN_LINE = "  token (shown once, keep it safe): "
 

@@ -20,12 +20,9 @@ import httpx
 from adapters.nats.embedded import free_port
 from entrypoints.processes import PROCESSES
 from ks_engine.demo import demo_bsn
-from tests.e2e.test_engine_process import (
-    STARTING,
-    collect,
-    connect_when_ready,
+from tests.e2e.engine_process import (
     output,
-    publish_signals,
+    signals_and_receipts,
     start,
     wait_for_work_queue,
 )
@@ -77,13 +74,8 @@ async def test_a_killed_process_of_ks_run_is_restarted_and_loses_nothing(tmp_pat
         assert {c["state"] for c in ready["components"].values()} == {"up"}
 
         os.kill(first["relay"], signal.SIGKILL)
-        nc = await connect_when_ready(f"nats://127.0.0.1:{nats_port}")
-        receipts = asyncio.create_task(collect(nc, 4, timeout=STARTING))
-        await asyncio.sleep(0.2)
         bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
-        await publish_signals(nc, bsns * 2, "kill")
-        got = await receipts
-        await nc.close()
+        got = await signals_and_receipts(f"nats://127.0.0.1:{nats_port}", bsns * 2, "kill")
         queue = await wait_for_work_queue(tmp_path, {r["case_id"] for r in got})
         assert [(e.signal_count, e.state) for e in queue] == [(2, "signalled")] * 2
 
