@@ -95,10 +95,12 @@ async def signals_and_receipts(url: str, bsns: list[str], prefix: str) -> list[d
 
 
 async def wait_for_work_queue(
-    data_dir: Path, case_ids: set[str], timeout: float = STARTING, signals: int = 2
+    store: Path | Settings, case_ids: set[str], timeout: float = STARTING, signals: int = 2
 ) -> list[WorkQueueEntry]:
-    """The work queue entries of ``case_ids`` once every one shows ``signals`` signals."""
-    views = ReadModels(open_views(Settings(data_dir=data_dir)))
+    """The work queue entries of ``case_ids`` once every one shows ``signals`` signals; the
+    views of the engine with these settings, or of its SQLite files in this data directory."""
+    settings = store if isinstance(store, Settings) else Settings(data_dir=store)
+    views = ReadModels(open_views(settings))
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         page = views.work_queue.page(now=datetime.now(UTC))

@@ -3,43 +3,22 @@ position on a real PostgreSQL server, signals over a real (embedded) nats-server
 
 from __future__ import annotations
 
-import asyncio
 import random
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.nats.embedded import free_port
 from adapters.persistence.postgres import connect
-from adapters.persistence.views import open_views
 from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
-from projections.read_models import ReadModels
-from projections.work_queue_store import WorkQueueEntry
 from tests.conftest import ks_environment
 from tests.e2e.engine_process import (
-    STARTING,
     output,
     signals_and_receipts,
     start,
+    wait_for_work_queue,
 )
 from tests.postgres_server import PostgresDatabase
-
-
-async def work_queue_entries(
-    settings: Settings, case_ids: set[str], timeout: float = STARTING
-) -> list[WorkQueueEntry]:
-    """The work queue entries of ``case_ids`` once every one shows both its signals."""
-    views = ReadModels(open_views(settings))
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        page = views.work_queue.page(now=datetime.now(UTC))
-        found = [e for e in page.items if str(e.case_id) in case_ids]
-        if len(found) == len(case_ids) and all(e.signal_count == 2 for e in found):
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            return found
-        await asyncio.sleep(0.2)
 
 
 async def test_ks_run_on_postgres_brings_signals_to_the_work_queue(
@@ -56,7 +35,7 @@ async def test_ks_run_on_postgres_brings_signals_to_the_work_queue(
         bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
         got = await signals_and_receipts(f"nats://127.0.0.1:{port}", bsns * 2, "pg")
         # Relay and projectors of the same process bring both cases to the PostgreSQL views
-        queue = await work_queue_entries(settings, {r["case_id"] for r in got})
+        queue = await wait_for_work_queue(settings, {r["case_id"] for r in got})
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
