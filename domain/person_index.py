@@ -12,6 +12,7 @@ hold plain case ids.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid5
 
@@ -22,6 +23,7 @@ CaseRef = UUID | str  # a case id, sealed by the application (or in clear in old
 _NAMESPACE = UUID("0b7c4a52-6f2e-4a57-9a53-5d6f0c1e8b21")
 
 
+@lru_cache(maxsize=4096)  # the intake derives it several times per signal
 def person_index_id(municipality: str, person_pseudonym: str) -> UUID:
     """Deterministic id of the index entry of one person in one municipality."""
     return uuid5(_NAMESPACE, f"person:{municipality}:{person_pseudonym}")

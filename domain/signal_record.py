@@ -8,6 +8,7 @@ whose id derives from the key in the same way.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -15,11 +16,13 @@ from eventsourcing.domain import Aggregate, event
 _NAMESPACE = UUID("7d1f6a0e-2c4b-4e8e-b7f3-3b1e2d9c6a40")
 
 
+@lru_cache(maxsize=4096)  # the intake derives it more than once per signal
 def signal_record_id(signal_key: str) -> UUID:
     """Deterministic id of the record of the signal with this key."""
     return uuid5(_NAMESPACE, f"signal:{signal_key}")
 
 
+@lru_cache(maxsize=4096)
 def opened_case_id(signal_key: str) -> UUID:
     """Deterministic id of the case the signal with this key opens (if it opens one)."""
     return uuid5(_NAMESPACE, f"case:{signal_key}")
