@@ -74,7 +74,9 @@ async def stack(tmp_path: Path, nats_server: EmbeddedNatsServer) -> AsyncIterato
     stop = asyncio.Event()
     port = free_port()
     tasks = [
-        asyncio.create_task(serve_api(engine, link, stop, host="127.0.0.1", port=port)),
+        # One worker, in this process: the API's worker processes are the subject of
+        # test_api_workers.py, and each imports the engine (seconds of CPU per test).
+        asyncio.create_task(serve_api(engine, link, stop, host="127.0.0.1", port=port, workers=1)),
         asyncio.create_task(Intake(engine, js).run(stop)),
         asyncio.create_task(run_relay(engine, js, stop)),
         asyncio.create_task(run_projectors(engine, js, stop)),

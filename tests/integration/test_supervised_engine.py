@@ -147,14 +147,17 @@ Override = Callable[[Engine, NatsLink, StatusBoard], dict[str, Component]]
 
 
 async def start(
-    tmp_path: Path, server: EmbeddedNatsServer, override: Override
+    tmp_path: Path, server: EmbeddedNatsServer, override: Override, *, api_workers: int = 1
 ) -> AsyncIterator[Running]:
-    """Start `ks run`'s components, with ``override``'s in place of some, until the test ends."""
+    """Start `ks run`'s components, with ``override``'s in place of some, until the test ends.
+    The API answers in this process (``api_workers``=1) unless the API is the failing one:
+    each worker process imports the engine, seconds of CPU per test."""
     settings = Settings(
         data_dir=tmp_path / "data",
         store="sqlite",
         api_host="127.0.0.1",
         api_port=free_port(),
+        api_workers=api_workers,
         intake_ack_wait_seconds=1,  # a signal an intake took and did not ack comes back soon
     )
     engine = bootstrap(settings, configure_logs=False)
@@ -433,7 +436,8 @@ async def with_crashing_api(
 
         return {"api": api}
 
-    async for stack in start(tmp_path, nats_server, override):
+    # The API on its worker processes, as `ks run` serves it: they end and start with it.
+    async for stack in start(tmp_path, nats_server, override, api_workers=2):
         yield stack, crash
 
 
