@@ -1,4 +1,5 @@
-"""The dashboard in a real Chromium, against `ks run` on a real nats-server and SQLite files.
+"""The dashboard in a real Chromium, against `ks run --one-process` on a real nats-server and
+SQLite files, its API on two worker processes as `ks run` serves it.
 
 A partner's signal is published over NATS (`ks signal send`) into the running engine; the
 coordinator sees it appear in the work queue without reloading, takes the case from signalled
@@ -41,6 +42,12 @@ from tests.e2e.test_http_demo_process import stop, wait_until_serving
 KS = str(Path(sys.executable).parent / "ks")
 KERKRADE = "GM0928"
 WAIT_MS = 30_000
+ONE_PROCESS = ["run", "--one-process"]
+"""How the browser journeys start the engine: the same components in one process. Each process
+of `ks run` imports the engine, which costs seconds of CPU for every start; the separate
+processes are the subject of test_ks_run_processes.py, test_engine_process.py,
+test_audit_process.py, test_engine_on_postgres.py and the first test of
+test_http_demo_process.py (a command over HTTP read back from the projectors' process)."""
 
 
 @dataclass
@@ -108,7 +115,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port = free_port()
     with EmbeddedNatsServer(root / "nats") as server:
         proc = start(
-            ["run"],
+            ONE_PROCESS,
             root,
             KS_NATS_URL=server.url,
             KS_API_PORT=str(port),

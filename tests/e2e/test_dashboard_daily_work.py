@@ -1,4 +1,5 @@
-"""Daily work with many cases, in a real Chromium against `ks run` on nats-server and SQLite.
+"""Daily work with many cases, in a real Chromium against `ks run --one-process` (its API in
+that process: KS_API_WORKERS=1) on nats-server and SQLite.
 
 Thirty cases of different ages and urgencies are in the event store when the engine starts
 (written with a clock set back, so that some are overdue); the coordinator pages through all
@@ -30,7 +31,15 @@ from tests.conftest import FixedClock
 from tests.e2e import test_dashboard_browser as dashboard
 from tests.e2e.browser import axe_violations, fits_width, screenshot
 from tests.e2e.engine_process import output, start
-from tests.e2e.test_dashboard_browser import KERKRADE, KS, WAIT_MS, Stack, new_context, sign_in
+from tests.e2e.test_dashboard_browser import (
+    KERKRADE,
+    KS,
+    ONE_PROCESS,
+    WAIT_MS,
+    Stack,
+    new_context,
+    sign_in,
+)
 from tests.e2e.test_http_demo_process import stop, wait_until_serving
 from tests.unit.test_projection_scenario import signal_for
 
@@ -77,7 +86,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ]
     port = free_port()
     with EmbeddedNatsServer(root / "nats") as server:
-        proc = start(["run"], root, KS_NATS_URL=server.url, KS_API_PORT=str(port))
+        proc = start(
+            ONE_PROCESS, root, KS_NATS_URL=server.url, KS_API_PORT=str(port), KS_API_WORKERS="1"
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_serving(base, proc)

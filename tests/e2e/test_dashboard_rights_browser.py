@@ -1,7 +1,8 @@
-"""Moving house and the family's rights in a real Chromium, against `ks run` on a real
-nats-server and SQLite files: a coordinator asks a transfer, the receiving coordinator sees
-only the request and accepts (or refuses) it; the privacy officer corrects, restricts and
-retracts. Every page is checked with axe-core and kept as a screenshot in test-artifacts/."""
+"""Moving house and the family's rights in a real Chromium, against `ks run --one-process` (its
+API in that process: KS_API_WORKERS=1) on a real nats-server and SQLite files: a coordinator
+asks a transfer, the receiving coordinator sees only the request and accepts (or refuses) it;
+the privacy officer corrects, restricts and retracts. Every page is checked with axe-core and
+kept as a screenshot in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.e2e.browser import axe_violations, screenshot
 from tests.e2e.engine_process import output, start
 from tests.e2e.test_dashboard_browser import (
     KERKRADE,
+    ONE_PROCESS,
     WAIT_MS,
     Stack,
     browser,
@@ -44,7 +46,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ]
     port = free_port()
     with EmbeddedNatsServer(root / "nats") as server:
-        proc = start(["run"], root, KS_NATS_URL=server.url, KS_API_PORT=str(port))
+        proc = start(
+            ONE_PROCESS, root, KS_NATS_URL=server.url, KS_API_PORT=str(port), KS_API_WORKERS="1"
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_serving(base, proc)

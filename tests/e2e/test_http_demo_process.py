@@ -109,15 +109,21 @@ def test_a_coordinator_works_a_demo_case_over_http_with_a_printed_token(tmp_path
 
 
 def test_ks_run_demo_runs_again_on_its_data_directory_with_new_tokens(tmp_path: Path) -> None:
-    env = {"KS_EMBEDDED_NATS_PORT": str(free_port()), "KS_API_PORT": str(free_port())}
+    # In one process (--one-process, one API worker): the demo is seeded by the same code
+    # either way, and the first test runs `ks run --demo` as a new user does, in processes.
+    env = {
+        "KS_EMBEDDED_NATS_PORT": str(free_port()),
+        "KS_API_PORT": str(free_port()),
+        "KS_API_WORKERS": "1",
+    }
     base = f"http://127.0.0.1:{env['KS_API_PORT']}"
-    first = start(["run", "--demo"], tmp_path, **env)
+    first = start(["run", "--one-process", "--demo"], tmp_path, **env)
     try:
         wait_until_serving(base, first)
     finally:
         assert stop(first) == 0, output(tmp_path, "run")[-3000:]
     old = printed_tokens(output(tmp_path, "run"))["demo-coordinator-kerkrade"]
-    again = start(["run", "--demo"], tmp_path, **env)
+    again = start(["run", "--one-process", "--demo"], tmp_path, **env)
     try:
         wait_until_serving(base, again)
         new = printed_tokens(output(tmp_path, "run"))["demo-coordinator-kerkrade"]

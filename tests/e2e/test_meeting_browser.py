@@ -1,4 +1,5 @@
-"""The Knooppunt meeting in a real Chromium, against `ks run` on a real nats-server and SQLite.
+"""The Knooppunt meeting in a real Chromium, against `ks run --one-process` (the dashboard
+tests' fixture) on a real nats-server and SQLite.
 
 Two partners' signals arrive over NATS; the coordinator gets the family's consent for one,
 plans a meeting, is refused (in Dutch) when putting the other on the agenda, discusses the
@@ -22,7 +23,7 @@ from tests.e2e.test_dashboard_browser import (
     zero_violations,
 )
 
-__all__ = ["browser", "stack"]  # the same fixtures: `ks run` on nats-server, and Chromium
+__all__ = ["browser", "stack"]  # the same fixtures: `ks run --one-process`, and Chromium
 
 
 def new_case(page: Page, stack: Stack) -> str:
