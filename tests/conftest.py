@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 from hypothesis import settings
 
 from adapters.nats.embedded import EmbeddedNatsServer
@@ -20,6 +21,29 @@ from tests.postgres_server import PostgresDatabase, PostgresServer
 # on a busy machine, not on a wrong answer.
 settings.register_profile("ks", deadline=None)
 settings.load_profile("ks")
+
+
+def _plain_tracebacks() -> None:
+    """structlog's default lines, an exception's traceback as plain text.
+
+    Unconfigured (tests build engines with ``configure_logs=False``), structlog draws a logged
+    exception's traceback with rich, every frame's local variables included: about ten seconds
+    of CPU for one error logged inside the HTTP API. `ks` itself writes tracebacks as plain
+    text (``format_exc_info`` in ks_engine/log.py).
+    """
+    structlog.configure(
+        processors=[
+            *structlog.get_config()["processors"][:-1],
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ]
+    )
+
+
+@pytest.fixture(autouse=True)
+def plain_tracebacks() -> None:
+    """Again after a test put structlog back to its defaults (``reset_defaults``)."""
+    if not structlog.is_configured():
+        _plain_tracebacks()
 
 
 class FixedClock:
