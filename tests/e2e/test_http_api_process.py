@@ -84,6 +84,9 @@ def test_ks_api_alone_on_a_fresh_nats_server_takes_signals_before_any_intake_ran
         KS_API_PORT=str(port),
         KS_LOG_FORMAT="json",
         KS_NATS_URL=nats_server.url,
+        # The API in its own process: the streams it declares are the subject here; the first
+        # test serves `ks api` on its default worker processes.
+        KS_API_WORKERS="1",
     )
     added = subprocess.run(
         [KS, "principals", "add", "--role", "partner", "--organisation", MIDWIFE],
