@@ -88,7 +88,12 @@ class Projector:
             info = await self.js.consumer_info(STREAM, self.durable)
         except NotFoundError:
             info = None
-        if info is None or info.ack_floor.stream_seq > seq or info.num_ack_pending:
+        if (
+            info is None
+            or info.ack_floor.stream_seq > seq
+            or info.num_ack_pending
+            or info.config.ack_policy != AckPolicy.ALL  # made by an earlier version
+        ):
             await self._recreate(seq)
         if self._sub is None:
             self._sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=STREAM)
@@ -106,7 +111,7 @@ class Projector:
             durable_name=self.durable,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE if seq else DeliverPolicy.ALL,
             opt_start_seq=seq + 1 if seq else None,
-            ack_policy=AckPolicy.EXPLICIT,
+            ack_policy=AckPolicy.ALL,  # one ack per batch: the last applied acks those before
             ack_wait=ACK_WAIT_SECONDS,
             max_deliver=-1,
             max_ack_pending=self.batch * 2,
@@ -156,10 +161,9 @@ class Projector:
     async def acknowledge(
         self, batch: list[tuple[Msg, ReferralEvent | OtherMessage]], outcome: BatchOutcome
     ) -> None:
-        """Ack what the view now holds; after a gap, restart the consumer at the checkpoint."""
+        """Ack what the view now holds (the consumer acks every delivery up to the one acked);
+        after a gap, restart the consumer at the checkpoint."""
         done = [m for m, e in batch if e.seq <= outcome.checkpoint.seq]
-        for m in done[:-1]:
-            await m.ack()
         if done:
             await done[-1].ack_sync()
         if outcome.gap_after is not None:

@@ -305,8 +305,9 @@ def case_events(engine: Engine) -> list[tuple[str, int]]:
 
 
 class FlakyAcks:
-    """The projectors' JetStream context: the ``fail_on``-th acknowledgement of a delivery
-    raises an error no component expects, after its batch was committed to the view."""
+    """The projectors' JetStream context: the acknowledgement of the batch holding the
+    ``fail_on``-th delivery raises an error no component expects, after the batch was committed
+    to the view (a batch is acknowledged once, by its last delivery applied)."""
 
     def __init__(self, js: JetStreamContext, fail_on: int) -> None:
         self._js = js
@@ -320,9 +321,9 @@ class FlakyAcks:
 
         async def fetch_and_mark(*a: Any, **kw: Any) -> list[Msg]:
             msgs: list[Msg] = await fetch(*a, **kw)
-            for msg in msgs:
-                self.deliveries += 1
-                if self.deliveries == self.fail_on:
+            before, self.deliveries = self.deliveries, self.deliveries + len(msgs)
+            if before < self.fail_on <= self.deliveries:
+                for msg in msgs:
                     msg.ack = msg.ack_sync = self._fail  # type: ignore[method-assign, assignment]
             return msgs
 
