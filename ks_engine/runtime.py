@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -88,10 +90,28 @@ async def nats_link(settings: Settings, *, embedded: bool) -> AsyncIterator[Nats
             server.stop()
 
 
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM, for a graceful stop."""
+def stop_on_signals(deadline: float | None = None) -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, for a graceful stop.
+
+    ``deadline``: seconds after the first signal at which the process ends anyway (exit status
+    1), when its graceful stop hangs with no one left to end it: a process of `ks run` whose
+    parent was killed (its NATS server ended with it) must not keep running. What was not
+    acknowledged is delivered again, and stored writes are whole transactions."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if deadline is not None and not stop.is_set():
+            overdue = threading.Timer(deadline, _end_overdue, args=(deadline,))
+            overdue.daemon = True
+            overdue.start()
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     return stop
+
+
+def _end_overdue(deadline: float) -> None:
+    log.error("process.stop_overdue", after_seconds=deadline)
+    os._exit(1)

@@ -20,6 +20,10 @@ from ks_engine.supervisor import Component, Supervisor
 Build = Callable[[Engine, NatsLink, StatusBoard], Component]
 """Builds a component from the process's engine, NATS link and status board."""
 
+# A process still stopping this long after SIGTERM ends anyway: a little after `ks run`'s own
+# grace (``children.ChildProcesses.grace``), so that under `ks run` the parent kills it first.
+STOP_DEADLINE_SECONDS = 35.0
+
 
 async def serve(
     builds: Mapping[str, Build],
@@ -37,13 +41,14 @@ async def serve(
     once the streams exist; ``announce`` tells other processes about this one's saves and
     wakes this one's relay and sealer on theirs; without ``seal_here`` this process's saves
     are sealed by the sealer process (`ks run` starts one). Exits 2 when KS_NATS_URL is
-    missing or a component cannot start (the API's address is taken)."""
+    missing or a component cannot start (the API's address is taken); exits 1 when a stop
+    hangs past ``STOP_DEADLINE_SECONDS``."""
     engine = bootstrap()
     try:
         async with nats_link(engine.settings, embedded=embedded) as link:
             await ensure_intake_streams(link.js, engine.settings)
             await ensure_events_stream(link.js, engine.settings.nats_replicas)
-            stop = stop_on_signals()
+            stop = stop_on_signals(deadline=STOP_DEADLINE_SECONDS)
             board = board or StatusBoard()
             parts = {name: build(engine, link, board) for name, build in builds.items()}
             if before is not None:
