@@ -73,7 +73,8 @@ def new_case(page: Page, stack: Stack) -> str:
     page.goto(stack.base + "/dashboard/werkvoorraad")
     known = queue_ids(page)
     stack.publish_signal()
-    expect(page.locator("#queue-rows tr[data-case]")).to_have_count(len(known) + 1)
+    # Shown by the page's live refresh (every few seconds): waits as long as any other step.
+    expect(page.locator("#queue-rows tr[data-case]")).to_have_count(len(known) + 1, timeout=WAIT_MS)
     (case_id,) = queue_ids(page) - known
     return case_id
 

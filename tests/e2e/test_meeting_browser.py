@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.browser import fits_width
 from tests.e2e.test_dashboard_browser import (
+    WAIT_MS,
     Stack,
     browser,
     new_context,
@@ -31,7 +32,8 @@ def new_case(page: Page, stack: Stack) -> str:
     page.goto(stack.base + "/dashboard/werkvoorraad")
     known = queue_ids(page)
     stack.publish_signal()
-    expect(page.locator("#queue-rows tr[data-case]")).to_have_count(len(known) + 1)
+    # Shown by the page's live refresh (every few seconds): waits as long as any other step.
+    expect(page.locator("#queue-rows tr[data-case]")).to_have_count(len(known) + 1, timeout=WAIT_MS)
     (case_id,) = queue_ids(page) - known
     return case_id
 
