@@ -1,13 +1,16 @@
 """The engine's own memory of which partner signals it processed, long after NATS' duplicate
 window: the same signal delivered again finds it and has no second effect.
 
-A signal that opens a case gives the case an id derived from the signal's key (source + id):
-the case itself is the memory. A signal added to an open case leaves an idempotency record,
-whose id derives from the key in the same way.
+A signal that opens a case gives the case an id derived from the signal's key (source + id)
+and a secret of the engine: the case itself is the memory. A signal added to an open case
+leaves an idempotency record, whose id derives from the key alone (partners are told it as
+their signal's reference).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from uuid import UUID, uuid5
 
@@ -23,9 +26,18 @@ def signal_record_id(signal_key: str) -> UUID:
 
 
 @lru_cache(maxsize=4096)
-def opened_case_id(signal_key: str) -> UUID:
-    """Deterministic id of the case the signal with this key opens (if it opens one)."""
-    return uuid5(_NAMESPACE, f"case:{signal_key}")
+def opened_case_id(signal_key: str, secret: bytes) -> UUID:
+    """Deterministic id of the case the signal with this key opens (if it opens one). Keyed
+    with the engine's ``secret`` (``case_id_secret``): a partner knows its own signal's key,
+    and must not be able to work out the case's id from it."""
+    digest = hmac.new(secret, f"case:{signal_key}".encode(), hashlib.sha256).digest()
+    return UUID(bytes=digest[:16], version=4)
+
+
+def case_id_secret(pseudonym_key: bytes) -> bytes:
+    """The secret of ``opened_case_id``, derived from the pseudonym key (kept apart from the
+    pseudonyms' own use of that key)."""
+    return hmac.new(pseudonym_key, b"ks-engine opened case ids v1", hashlib.sha256).digest()
 
 
 class SignalRecord(Aggregate):

@@ -15,6 +15,7 @@ from adapters.persistence.existing import existing_originators, originators_numb
 from domain.blind_index import NameIndex
 from domain.catalogue import Catalogue
 from domain.pseudonym import pseudonymise
+from domain.signal_record import case_id_secret
 from ks_engine.application import Referrals
 from ks_engine.audit.chain import ChainStore
 from ks_engine.audit.parts import Audit, build_audit, open_audit_database, personal_data_vault
@@ -141,6 +142,7 @@ def bootstrap(
         )
         audit = build_audit(settings, referrals, audit_db)
     referrals.name_index = NameIndex(settings.pseudonym_key_bytes())  # search by name
+    referrals.case_id_secret = case_id_secret(settings.pseudonym_key_bytes())
     if seal_own_writes:
         referrals.on_recorded(audit.sealer.seal_after_save)  # every writer seals its own events
     return Engine(

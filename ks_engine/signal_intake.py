@@ -57,6 +57,9 @@ class SignalIntake(Application[UUID]):
     links: CaseLinks
     refs: IndexRefs
     name_index: NameIndex | None = None  # set by the composition root: search by name
+    # The secret of the ids of cases opened by signals; the composition root sets the engine's
+    # own (``domain.signal_record.case_id_secret``), this one serves stores without settings.
+    case_id_secret: bytes = b"ks-engine opened case ids without settings"
     clock: Callable[[], datetime]
     _existing: ExistenceQuery | None
     _unsnapshotted: Repository[UUID]
@@ -142,7 +145,7 @@ class SignalIntake(Application[UUID]):
         """The outcome of an earlier delivery of the signal with ``key``, or None: the case it
         opened, or the record it left on the case it was added to. Ids in ``absent`` are known
         not to be stored (nor made in this batch): they are not read."""
-        opened = opened_case_id(key)
+        opened = opened_case_id(key, self.case_id_secret)
         if opened in work or opened not in absent:
             case = self._find(Referral, opened, work)
             if case is not None:
@@ -189,7 +192,8 @@ class SignalIntake(Application[UUID]):
         if self._existing is None:
             return set()
         ids = [person_index_id(s.municipality, p) for s, _ in batch for p in _named(s)]
-        ids += [f(s.signal_key) for s, _ in batch for f in (opened_case_id, signal_record_id)]
+        ids += [opened_case_id(s.signal_key, self.case_id_secret) for s, _ in batch]
+        ids += [signal_record_id(s.signal_key) for s, _ in batch]
         found = self._existing(self.recorder, ids)
         return set() if found is None else set(ids) - found
 
@@ -242,7 +246,7 @@ class SignalIntake(Application[UUID]):
                 at=at,
                 causation_id=ctx.causation_id,
                 sealed_personal=sealed,
-                case_id=opened_case_id(signal.signal_key),
+                case_id=opened_case_id(signal.signal_key, self.case_id_secret),
             )
         work[case.id] = case
         keyed = [("name", k) for k in name_keys(self.name_index, signal.personal)]
