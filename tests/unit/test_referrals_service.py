@@ -141,11 +141,8 @@ def test_a_duplicate_reports_the_effect_of_the_original(app: Referrals) -> None:
 
 
 # -- group commit ---------------------------------------------------------------------------
-def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
-    app: Referrals, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    known = make_signal(BSN_B, key="known#1")
-    app.receive_signal(known, partner_ctx(known))
+def count_saves(app: Referrals, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the number of objects of each save of ``app``, in order."""
     saves: list[int] = []
     real_save = app.save
 
@@ -154,6 +151,15 @@ def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
         return real_save(*objs, **kwargs)
 
     monkeypatch.setattr(app, "save", counting_save)
+    return saves
+
+
+def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
+    app: Referrals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = make_signal(BSN_B, key="known#1")
+    app.receive_signal(known, partner_ctx(known))
+    saves = count_saves(app, monkeypatch)
     a1 = make_signal(BSN_A, key="batch#1")
     a2 = make_signal(BSN_A, key="batch#2")  # the same new person, in the same batch
     a3 = make_signal(BSN_A, key="batch#3", municipality=LANDGRAAF)
@@ -172,14 +178,7 @@ def test_a_batch_told_stale_existence_conflicts_and_is_stored_signal_by_signal(
 ) -> None:
     known = make_signal(BSN_B, key="known#1")
     app.receive_signal(known, partner_ctx(known))
-    saves: list[int] = []
-    real_save = app.save
-
-    def counting_save(*objs: Any, **kwargs: Any) -> Any:
-        saves.append(len(objs))
-        return real_save(*objs, **kwargs)
-
-    monkeypatch.setattr(app, "save", counting_save)
+    saves = count_saves(app, monkeypatch)
     # The store's answer is out of date, as when another worker stored `known` meanwhile.
     monkeypatch.setattr(app, "_existing", lambda recorder, ids: set())
     a1 = make_signal(BSN_A, key="batch#1")
@@ -216,14 +215,7 @@ def _check_batch_outcomes(app: Referrals, batch: list[Any], outcomes: list[Any])
 def test_a_batch_of_new_signals_is_one_transaction(
     app: Referrals, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    saves: list[int] = []
-    real_save = app.save
-
-    def counting_save(*objs: Any, **kwargs: Any) -> Any:
-        saves.append(len(objs))
-        return real_save(*objs, **kwargs)
-
-    monkeypatch.setattr(app, "save", counting_save)
+    saves = count_saves(app, monkeypatch)
     a1 = make_signal(BSN_A, key="new#1")
     a2 = make_signal(BSN_A, key="new#2")  # the same new person, in the same batch
     b1 = make_signal(BSN_B, key="new#3")
