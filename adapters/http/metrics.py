@@ -1,11 +1,19 @@
-"""Prometheus metrics of the API, on a registry of its own (one per app, no global state)."""
+"""Prometheus metrics of the API, on a registry of its own (one per app, no global state).
+
+With several API worker processes (``entrypoints.processes.api_workers``) a scrape reaches one
+of them; each then counts into files of its own in PROMETHEUS_MULTIPROC_DIR, and the one
+scraped answers with the sum over all of them (prometheus_client's multiprocess mode), so the
+counters neither jump between workers nor fall back.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from ks_engine.supervision import ComponentState, StatusBoard
@@ -20,8 +28,10 @@ class ApiMetrics:
 
     def __init__(self, lag: LagSource | None = None, components: StatusBoard | None = None) -> None:
         self.registry = CollectorRegistry()
+        # Read when scraped, never counted: served as they are by whichever worker is asked.
+        self._read_when_scraped: list[Collector] = [LagCollector()]
         if components is not None:
-            self.registry.register(ComponentCollector(components))
+            self._read_when_scraped.append(ComponentCollector(components))
         self.requests = Counter(
             "ks_http_requests",
             "HTTP requests answered, by route and status.",
@@ -58,24 +68,54 @@ class ApiMetrics:
             ["outcome"],
             registry=self.registry,
         )
-        self.projection_lag = Gauge(
-            "ks_projection_lag_events",
-            "Events in the stream the read model has not applied yet (read when scraped).",
-            ["projection"],
-            registry=self.registry,
-        )
         self._lag = lag
 
     async def refresh(self) -> None:
         """Read the values that are measured when scraped (projection lag)."""
-        if self._lag is None:
-            return
-        for name, events in (await self._lag()).items():
-            self.projection_lag.labels(name).set(events)
+        if self._lag is not None:
+            lags = self._read_when_scraped[0]
+            assert isinstance(lags, LagCollector)
+            lags.lags = await self._lag()
 
     def render(self) -> bytes:
-        """The Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+        """The Prometheus text exposition of every metric: this process's counts, or, in
+        multiprocess mode, the sum of every worker's."""
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        registry = CollectorRegistry()
+        if shared:
+            MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        else:
+            registry.register(_Own(self.registry))
+        for collector in self._read_when_scraped:
+            registry.register(collector)
+        return generate_latest(registry)
+
+
+class _Own(Collector):
+    """The metrics counted in this process's own registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.registry.collect()
+
+
+class LagCollector(Collector):
+    """Each read model's lag, as read at the last scrape (``ApiMetrics.refresh``)."""
+
+    def __init__(self) -> None:
+        self.lags: dict[str, int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        lag = GaugeMetricFamily(
+            "ks_projection_lag_events",
+            "Events in the stream the read model has not applied yet (read when scraped).",
+            labels=["projection"],
+        )
+        for name, events in sorted(self.lags.items()):
+            lag.add_metric([name], events)
+        yield lag
 
 
 class ComponentCollector(Collector):

@@ -86,8 +86,10 @@ async def serve_on_socket(
     sock: socket.socket,
     *,
     components: StatusBoard | None = None,
+    count_receipts: bool = True,
 ) -> None:
-    """Serve the API in this process on the listening ``sock`` until ``stop``."""
+    """Serve the API in this process on the listening ``sock`` until ``stop``; with
+    ``count_receipts`` (one of several workers), count the intake's receipts for /metrics."""
     import uvicorn
 
     from adapters.http.nats_signals import ReceiptCounter
@@ -98,7 +100,7 @@ async def serve_on_socket(
     try:
         db = open_views(engine.settings)
         app = build_api(engine, link, db, components)
-        if link is not None:
+        if link is not None and count_receipts:
             outcomes = app.state.services.metrics.signal_outcomes
             receipts = ReceiptCounter(link.nc, lambda outcome: outcomes.labels(outcome).inc())
             await receipts.start()

@@ -11,6 +11,9 @@ step), the people's sessions (SQLite). Workers do not seal the access-log entrie
 the process that started them does, within a second, as its sealer does for every other
 process's events. ``/ready`` reports the supervised components from the status file of `ks run`
 (``status_file``), or from a copy of the board the starting process keeps at every change.
+``/metrics`` sums what every worker counted (``adapters.http.metrics``): each counts into files of
+its own under the data directory's ``api-metrics``, emptied when the workers start; one of them
+counts the intake's receipts.
 
 A worker that ends while the API serves ends the API component: the others are stopped and the
 supervisor of `ks run` starts the API again (after its backoff), with new workers.
@@ -23,8 +26,9 @@ import contextlib
 import json
 import multiprocessing
 import os
+import shutil
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
 BOARD_FILE = "api-status-board.json"  # under the data directory
+METRICS_DIR = "api-metrics"  # under the data directory: the workers' counts
 WATCH_SECONDS = 0.5  # how often workers are checked and their entries sealed
 STOP_SECONDS = 10.0  # a worker still running this long after SIGTERM is killed
 
@@ -57,6 +62,7 @@ class WorkerOrders:
     nats_url: str | None  # the NATS the starting process is connected to; None: no signals
     board_path: Path | None  # the copy of the status board; None: no supervised components
     parent_pid: int
+    counts_receipts: bool  # one worker counts the intake's receipts for /metrics
 
 
 def write_board(board: StatusBoard, path: Path) -> None:
@@ -82,7 +88,14 @@ async def _work(orders: WorkerOrders, sock: socket.socket) -> None:
             return
         settings = orders.settings.model_copy(update={"nats_url": orders.nats_url})
         async with nats_link(settings, embedded=False) as link:
-            await serve_on_socket(engine, link, stop, sock, components=board)
+            await serve_on_socket(
+                engine,
+                link,
+                stop,
+                sock,
+                components=board,
+                count_receipts=orders.counts_receipts,
+            )
     finally:
         orphaned.cancel()
         engine.close()
@@ -117,26 +130,49 @@ async def serve_workers(
         board_path = settings.data_dir / BOARD_FILE
         write_board(components, board_path)
         unwatch = components.watch(partial(write_board, components, board_path))
-    orders = WorkerOrders(
-        settings=settings,
-        nats_url=link.url if link is not None else None,
-        board_path=board_path,
-        parent_pid=os.getpid(),
-    )
-    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no loop
-    procs = [
-        spawn.Process(target=worker_main, args=(orders, sock), name=f"ks-api-worker-{n + 1}")
+    orders = [
+        WorkerOrders(
+            settings=settings,
+            nats_url=link.url if link is not None else None,
+            board_path=board_path,
+            parent_pid=os.getpid(),
+            counts_receipts=n == 0,
+        )
         for n in range(workers)
     ]
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no loop
+    procs = [
+        spawn.Process(target=worker_main, args=(o, sock), name=f"ks-api-worker-{n + 1}")
+        for n, o in enumerate(orders)
+    ]
+    metrics_dir = settings.data_dir / METRICS_DIR
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of earlier workers: they start anew
+    metrics_dir.mkdir(parents=True)
     try:
-        for proc in procs:
-            proc.start()
+        with _environment(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)):  # read as they start
+            for proc in procs:
+                proc.start()
         await _watch(engine, stop, procs)
     finally:
         if unwatch is not None:
             unwatch()
         await asyncio.to_thread(_stop_all, procs)
         await asyncio.to_thread(engine.audit.sealer.seal_after_save)  # their last entries
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """``values`` in this process's environment (which started processes inherit) meanwhile."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 async def _watch(engine: Engine, stop: asyncio.Event, procs: Sequence[BaseProcess]) -> None:

@@ -120,3 +120,27 @@ async def test_a_worker_that_ends_ends_the_api_and_its_other_workers(
     with pytest.raises(ApiWorkerExitedError, match="exit code -9"):
         await asyncio.wait_for(asyncio.shield(served_on_sqlite.serving), 60)
     assert multiprocessing.active_children() == []
+
+
+def _counted(exposition: str, sample: str) -> float:
+    """The value of ``sample`` (name and labels, as exposed) in a Prometheus text exposition."""
+    for line in exposition.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_metrics_count_the_requests_of_every_worker_whichever_is_scraped(
+    served_on_sqlite: Served,
+) -> None:
+    served = served_on_sqlite
+    headers = {"Authorization": f"Bearer {served.token}"}
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=0)  # a new connection
+    async with httpx.AsyncClient(base_url=served.base, headers=headers, limits=limits) as client:
+        answers = await asyncio.gather(*(client.get("/cases") for _ in range(40)))
+        assert {a.status_code for a in answers} == {200}
+        scrapes = [(await client.get("/metrics")).text for _ in range(12)]
+    sample = 'ks_http_requests_total{method="GET",route="/cases",status="200"}'
+    # Each scrape is answered by one of the workers: every one sums both workers' counts.
+    assert [_counted(s, sample) for s in scrapes] == [40.0] * 12
+    assert all("ks_projection_lag_events" in s for s in scrapes)
