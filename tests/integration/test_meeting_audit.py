@@ -66,6 +66,7 @@ def test_a_store_with_meetings_verifies_and_replays(tmp_path: Path) -> None:
     app.conclude_meeting(c.ConcludeMeeting(meeting_id=meeting_id), ctx)
     engine.audit.sealer.seal_pending()
     assert engine.audit.sealer.checkpoint() is not None
+    stored = app.recorder.max_notification_id()
     engine.close()
     env = {"KS_DATA_DIR": str(data)}
     kept = tmp_path / "checkpoints.jsonl"
@@ -78,7 +79,7 @@ def test_a_store_with_meetings_verifies_and_replays(tmp_path: Path) -> None:
         cli, ["audit", "verify", "--grace", "0", "--checkpoints", str(kept)], env=env
     )
     assert verified.exit_code == 0, verified.output
-    assert "Audit trail intact: 23 events verified" in verified.output
+    assert f"Audit trail intact: {stored} events verified" in verified.output  # every one
     # And the discussed case, replayed from its events alone, stood discussed
     replayed = CliRunner().invoke(cli, ["audit", "replay", "--case", str(cases[0])], env=env)
     assert replayed.exit_code == 0, replayed.output
