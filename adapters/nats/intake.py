@@ -33,6 +33,7 @@ from adapters.nats.dead_letter_box import DeadLetterBox
 from adapters.nats.dead_letters import DLQ_SUBJECT as DLQ_SUBJECT  # re-exported
 from adapters.nats.dead_letters import Original, Rejected, dead_letter_seal
 from adapters.nats.fetching import fetch_batch
+from adapters.nats.stopping import raise_if_cancelled
 from adapters.nats.streams import SIGNALS
 from domain.values import Signal
 from ks_engine import commands as c
@@ -148,6 +149,7 @@ class Intake:
         log.info("intake.started", consumer=CONSUMER)
         try:
             while not stop.is_set():
+                raise_if_cancelled()  # the NATS client swallows a cancellation in places
                 try:
                     msgs = await fetch_batch(sub, self.settings.intake_batch_size, wait=0.5)
                 except nats.errors.Error as exc:

@@ -24,6 +24,7 @@ from eventsourcing.persistence import Notification, PersistenceError
 from eventsourcing.utils import TopicError
 from nats.js import JetStreamContext
 
+from adapters.nats.stopping import raise_if_cancelled
 from adapters.persistence.audit_tables import DuplicateRowError
 from ks_engine.audit import chain, signing
 from ks_engine.audit.chain import CHAIN_FORMAT, GENESIS, ChainStore, Checkpoint, Head, Link
@@ -277,6 +278,7 @@ async def _seal_until_stopped(
                 await sealer.publish_checkpoints(js)
             except nats.errors.Error as e:
                 log.warning("audit.checkpoint_publish_failed", error=str(e) or type(e).__name__)
+            raise_if_cancelled()  # the NATS client swallows a cancellation in places
         if stopping:
             return
         await _wait_any(stop, woken, poll_seconds)
