@@ -107,7 +107,7 @@ class SignalIntake(Application[UUID]):
         pending: list[tuple[Signal, UUID, bool]] = []
         outcomes: list[SignalOutcome | None] = []
         at = self.clock()
-        absent = set() if check_duplicates else self._absent_indexes(batch)
+        absent = set() if check_duplicates else self._absent_for(batch)
         lookups: list[_Lookups] = []
         for signal, ctx in batch:
             earlier = self._processed_before(signal.signal_key, work, absent)
@@ -160,9 +160,9 @@ class SignalIntake(Application[UUID]):
     def _add_to_lookups(
         self, lookups: list[_Lookups], work: dict[UUID, Aggregate], *, check_duplicates: bool
     ) -> None:
-        """Let the batch's cases be found by their lookups. Which entries exist is asked in
-        one query for the whole batch (almost every one is new: a case number, the name keys
-        of a person not seen before); only existing entries are read."""
+        """Let the batch's cases be found by their name lookups. Which entries exist is asked
+        in one query for the whole batch (almost every one is new: the name keys of a person
+        not seen before); only existing entries are read."""
         wanted = [
             lookup_id(kind, entry.municipality, key)
             for entry in lookups
@@ -186,7 +186,7 @@ class SignalIntake(Application[UUID]):
         found = self._existing(self.recorder, ids)
         return set() if found is None else set(ids) - found
 
-    def _absent_indexes(self, batch: Sequence[tuple[Signal, c.Context]]) -> set[UUID]:
+    def _absent_for(self, batch: Sequence[tuple[Signal, c.Context]]) -> set[UUID]:
         """Of the batch's matching-index entries, the cases its signals would open and their
         idempotency records: the ids known (in one query) not to be stored yet."""
         if self._existing is None:
