@@ -29,9 +29,12 @@ class ApiMetrics:
     def __init__(self, lag: LagSource | None = None, components: StatusBoard | None = None) -> None:
         self.registry = CollectorRegistry()
         # Read when scraped, never counted: served as they are by whichever worker is asked.
-        self._read_when_scraped: list[Collector] = [LagCollector()]
+        self._lags = LagCollector()
+        self._read_when_scraped: list[Collector] = [self._lags]
         if components is not None:
             self._read_when_scraped.append(ComponentCollector(components))
+        for collector in self._read_when_scraped:
+            self.registry.register(collector)
         self.requests = Counter(
             "ks_http_requests",
             "HTTP requests answered, by route and status.",
@@ -73,32 +76,19 @@ class ApiMetrics:
     async def refresh(self) -> None:
         """Read the values that are measured when scraped (projection lag)."""
         if self._lag is not None:
-            lags = self._read_when_scraped[0]
-            assert isinstance(lags, LagCollector)
-            lags.lags = await self._lag()
+            self._lags.lags = await self._lag()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric: this process's counts, or, in
         multiprocess mode, the sum of every worker's."""
         shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not shared:
+            return generate_latest(self.registry)
         registry = CollectorRegistry()
-        if shared:
-            MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
-        else:
-            registry.register(_Own(self.registry))
+        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
         for collector in self._read_when_scraped:
             registry.register(collector)
         return generate_latest(registry)
-
-
-class _Own(Collector):
-    """The metrics counted in this process's own registry."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
-
-    def collect(self) -> Iterator[Metric]:
-        yield from self.registry.collect()
 
 
 class LagCollector(Collector):
