@@ -9,6 +9,7 @@ key too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -18,10 +19,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+
+import nats.errors
 
 from adapters.nats.embedded import nats_server_binary
 from tests.ports import listening_port
@@ -33,8 +37,31 @@ STORE_KEY_FILE = "nats_store_key.conf"
 _PASSWORD_VARIABLE = re.compile(r"\$(KS_NATS_[A-Z0-9_]*PASSWORD)\b")
 
 
+ELECTION_GUARD = 30.0  # seconds a replicated stream may take to elect its leader under load
+
+T = TypeVar("T")
+
+
 class NatsClusterError(Exception):
     """The test cluster could not be started or did not become ready."""
+
+
+async def once_elected(call: Callable[[], Awaitable[T]], *, guard: float = ELECTION_GUARD) -> T:
+    """What ``call`` answers once the streams it reaches have leaders.
+
+    Each replicated stream elects its own leader, after it is made and after every restart of
+    a node, whatever the cluster's meta leader says. Until then a publish, read or info call
+    answers "no responders", "no response from stream" or "unavailable" (all ``nats.errors.Error``).
+    ``call`` is made again until it answers or ``guard`` seconds pass; its last error is raised.
+    """
+    deadline = time.monotonic() + guard
+    while True:
+        try:
+            return await call()
+        except nats.errors.Error:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 @dataclass(frozen=True)

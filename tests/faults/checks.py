@@ -31,7 +31,7 @@ from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal
 from projections.read_models import ReadModels
-from tests.nats_cluster import Credentials
+from tests.nats_cluster import Credentials, once_elected
 
 MUNICIPALITY = "GM0928"
 PARTNER = "verloskunde-heuvelland"  # a partner user of deploy/nats/accounts.conf
@@ -90,20 +90,15 @@ async def publish(nc: Client, plan: Plan, *, window: int = 50) -> None:
     async def one(signal_id: str, bsn: str) -> None:
         doc = example_signal(bsn, municipality=MUNICIPALITY, source=SOURCE, event_id=signal_id)
         payload = json.dumps(doc).encode()
-        deadline = time.monotonic() + GUARD
-        while True:
-            try:
-                await js.publish(
-                    f"ks.signals.{MUNICIPALITY}",
-                    payload,
-                    timeout=2,
-                    headers={"Nats-Msg-Id": f"{SOURCE}#{signal_id}"},
-                )
-                return
-            except nats.errors.Error:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        await once_elected(
+            lambda: js.publish(
+                f"ks.signals.{MUNICIPALITY}",
+                payload,
+                timeout=2,
+                headers={"Nats-Msg-Id": f"{SOURCE}#{signal_id}"},
+            ),
+            guard=GUARD,
+        )
 
     for start in range(0, len(plan.signals), window):
         await asyncio.gather(*(one(i, b) for i, b in plan.signals[start : start + window]))
@@ -132,13 +127,9 @@ async def read_stream(js: JetStreamContext, stream: str, subjects: str) -> list[
     seconds as its leaders are elected; the whole read is then tried again from the start.
     """
     deadline = time.monotonic() + GUARD
-    while True:
-        try:
-            return await _read_stream_once(js, stream, subjects, deadline)
-        except nats.errors.Error:  # ServiceUnavailable, NoResponders: a leader is being elected
-            if time.monotonic() >= deadline:
-                raise
-            await asyncio.sleep(0.5)
+    return await once_elected(
+        lambda: _read_stream_once(js, stream, subjects, deadline), guard=GUARD
+    )
 
 
 async def _read_stream_once(

@@ -25,7 +25,7 @@ from ks_engine.runtime import nats_link
 from ks_engine.settings import Settings, new_secrets
 from ks_engine.signal_contract import example_signal
 from projections.event import STREAM as EVENTS
-from tests.nats_cluster import NatsCluster
+from tests.nats_cluster import NatsCluster, once_elected
 
 MOTHER = "111222333"
 RISK_CODES = ("debts", "stress")
@@ -127,16 +127,13 @@ async def test_the_shipped_cluster_encrypts_every_node_store(nats_cluster: NatsC
     nc = await nats.connect(**credentials)
     js = nc.jetstream()
     await ensure_intake_streams(js, Settings(nats_replicas=3))
-    # A new stream of three replicas answers once its leader is elected: wait for it.
-    for attempt in range(50):
-        try:
-            ack = await js.publish("ks.signals.GM0928", signal_body("cluster-1"), timeout=10)
-            break
-        except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
-            if attempt == 49:
-                raise
-            await asyncio.sleep(0.2)
-    await js.publish("ks.dlq.signals", b"dead letter of 111222333", timeout=10)
+    # Each new stream of three replicas answers once its own leader is elected.
+    ack = await once_elected(
+        lambda: js.publish("ks.signals.GM0928", signal_body("cluster-1"), timeout=10)
+    )
+    await once_elected(
+        lambda: js.publish("ks.dlq.signals", b"dead letter of 111222333", timeout=10)
+    )
     await nc.close()
 
     nats_cluster.stop()
@@ -150,19 +147,9 @@ async def test_the_shipped_cluster_encrypts_every_node_store(nats_cluster: NatsC
     nats_cluster.start_again()
     nc = await nats.connect(**credentials)
     js = nc.jetstream()
-    for _ in range(100):
-        try:
-            stored = await js.get_msg(SIGNALS, ack.seq)
-            break
-        except (nats.errors.Error, nats.js.errors.Error):
-            await asyncio.sleep(0.2)
+    # Each stream elects its leader on its own after the restart.
+    stored = await once_elected(lambda: js.get_msg(SIGNALS, ack.seq))
     assert MOTHER.encode() in (stored.data or b"")
-    # Each stream elects its leader on its own after the restart: wait for KS_DLQ's too.
-    for _ in range(100):
-        try:
-            dead_letters = (await js.stream_info(DLQ)).state.messages
-            break
-        except (nats.errors.Error, nats.js.errors.Error):
-            await asyncio.sleep(0.2)
+    dead_letters = (await once_elected(lambda: js.stream_info(DLQ))).state.messages
     assert dead_letters == 1
     await nc.close()
