@@ -138,7 +138,7 @@ async def _ready(js: JetStreamContext, views: ViewDatabase, timeout: float = 60)
         try:
             await js.consumer_info(SIGNALS, CONSUMER)
             await js.stream_info("KS_EVENTS")
-            await js.consumer_info("KS_EVENTS", "ks-view-work-queue")
+            await js.consumer_info("KS_EVENTS", "ks-views")
             return
         except nats.errors.Error:
             pass

@@ -51,11 +51,14 @@ class Transaction(Protocol):
 class ViewDatabase(Protocol):
     """Where the read models live. Implementations raise ViewDatabaseError on failure."""
 
-    def transaction(self, scope: str | None = None) -> AbstractContextManager[Transaction]:
+    def transaction(
+        self, scope: str | Sequence[str] | None = None
+    ) -> AbstractContextManager[Transaction]:
         """A write transaction: committed when the block ends, rolled back on an error.
 
         Writers of one ``scope`` (a projection's name: its tables and checkpoint row) queue
-        behind each other; an unscoped writer (creating tables, emptying a view) behind all.
+        behind each other; a writer of several scopes behind the writers of each; an
+        unscoped writer (creating tables, emptying a view) behind all.
         """
         ...
 
@@ -206,30 +209,49 @@ def apply_batch(
     Other messages (audit checkpoints) are passed by: the checkpoint moves past them. Only
     this projection's writers queue behind it: it writes its own tables and checkpoint row."""
     with db.transaction(scope=projection.name) as tx:
-        start = read_checkpoint(tx, projection.name)
-        seq, position = start.seq, start.position
-        skipped = 0
-        gap_after: int | None = None
-        todo: list[ReferralEvent] = []
-        for event in sorted(events, key=lambda e: e.seq):
-            if event.seq <= seq:
-                skipped += 1
-                continue
-            if event.seq != seq + 1:
-                gap_after = seq
-                break
-            seq = event.seq
-            if isinstance(event, ReferralEvent):
-                todo.append(event)
-                position = max(position, event.through)
-        applied = len(todo)
-        if todo:
-            projection.apply_all(tx, todo)
-        if seq == start.seq:
-            return BatchOutcome(0, skipped, start, gap_after)
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        done = Checkpoint(projection.name, seq, position, stamp)
-        _write_checkpoint(tx, done)
+        return _apply(tx, projection, sorted(events, key=lambda e: e.seq))
+
+
+def apply_batches(
+    db: ViewDatabase,
+    projections: Sequence[Projection],
+    events: Sequence[ReferralEvent | OtherMessage],
+) -> list[BatchOutcome]:
+    """:func:`apply_batch` for each projection (each from its own checkpoint), all in one
+    transaction: the writers of any of these projections queue behind it."""
+    ordered = sorted(events, key=lambda e: e.seq)
+    with db.transaction(scope=[p.name for p in projections]) as tx:
+        return [_apply(tx, projection, ordered) for projection in projections]
+
+
+def _apply(
+    tx: Transaction, projection: Projection, events: Sequence[ReferralEvent | OtherMessage]
+) -> BatchOutcome:
+    """Apply ``events`` (in stream order) after the projection's checkpoint, and store it."""
+    start = read_checkpoint(tx, projection.name)
+    seq, position = start.seq, start.position
+    skipped = 0
+    gap_after: int | None = None
+    todo: list[ReferralEvent] = []
+    for event in events:
+        if event.seq <= seq:
+            skipped += 1
+            continue
+        if event.seq != seq + 1:
+            gap_after = seq
+            break
+        seq = event.seq
+        if isinstance(event, ReferralEvent):
+            todo.append(event)
+            position = max(position, event.through)
+    applied = len(todo)
+    if todo:
+        projection.apply_all(tx, todo)
+    if seq == start.seq:
+        return BatchOutcome(0, skipped, start, gap_after)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    done = Checkpoint(projection.name, seq, position, stamp)
+    _write_checkpoint(tx, done)
     return BatchOutcome(applied, skipped, done, gap_after)
 
 

@@ -1,16 +1,21 @@
-"""Projectors: each read model is a durable pull consumer on ``KS_EVENTS``.
+"""The projector: every read model fed from ``KS_EVENTS`` through one durable pull consumer.
 
-A projector fetches a batch, applies it to its view together with its checkpoint in one
-transaction (``projections.store.apply_batch``), and acknowledges only after the commit. A
-redelivered event at or below the checkpoint is skipped; an event after a gap is not applied,
-and the consumer is recreated to start right after the checkpoint, so the database, not the
-consumer, decides where a view stands.
+The projector fetches a batch, reads each message once, and applies the batch to every view,
+each view from its own checkpoint, all views with their checkpoints in one transaction
+(``projections.store.apply_batches``); it acknowledges only after the commit, up to the lowest
+of the views' checkpoints. An event at or below a view's checkpoint is skipped by that view
+(a redelivery, or a view ahead of the others); an event after a gap is not applied, and the
+consumer is recreated to start right after the lowest checkpoint, so the database, not the
+consumer, decides where each view stands. The per-view consumers of earlier versions
+(``ks-view-<name>``) are deleted when the projector starts: the views keep their checkpoints,
+and the shared consumer starts after the lowest of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,10 +37,9 @@ from projections.store import (
     BatchOutcome,
     Projection,
     ViewDatabase,
-    apply_batch,
+    apply_batches,
     checkpoints,
     install,
-    read_checkpoint,
 )
 
 
@@ -48,42 +52,52 @@ class ProjectorsHost(Protocol):
 
 log = structlog.get_logger("ks.projector")
 
+CONSUMER = "ks-views"  # the one durable consumer of every read model
 FETCH_BATCH = 200
 ACK_WAIT_SECONDS = 30.0
 RETRY_SECONDS = 2.0
 IDLE_CHECK_EVERY = 10  # empty fetches between checks that the consumer still exists
 
+Batch = list[tuple[Msg, ReferralEvent | OtherMessage]]
+
 
 def consumer_name(projection: Projection) -> str:
+    """The durable consumer one read model had to itself in earlier versions (deleted when
+    the projector starts)."""
     return "ks-view-" + projection.name.replace("_", "-")
 
 
 class Projector:
-    """Feeds one read model from KS_EVENTS."""
+    """Feeds the read models from KS_EVENTS through one durable consumer."""
 
     def __init__(
         self,
         js: JetStreamContext,
         db: ViewDatabase,
-        projection: Projection,
+        projections: Sequence[Projection],
         *,
         batch: int = FETCH_BATCH,
         fetch_timeout: float = 1.0,
     ) -> None:
         self.js = js
         self.db = db
-        self.projection = projection
+        self.projections = list(projections)
+        self.names = [p.name for p in self.projections]
         self.batch = batch
         self.fetch_timeout = fetch_timeout
-        self.durable = consumer_name(projection)
+        self.durable = CONSUMER
         self._sub: JetStreamContext.PullSubscription | None = None
         self._idle = 0
+        self._earlier_removed = False
 
     # -- consumer ------------------------------------------------------------------------
     async def subscribe(self) -> None:
-        """Bind to the durable consumer, recreating it when it cannot serve the checkpoint:
-        missing, ahead of the view, or holding deliveries a stopped projector never acked."""
-        seq = await asyncio.to_thread(self._checkpoint_seq)
+        """Bind to the durable consumer, recreating it when it cannot serve the lowest
+        checkpoint: missing, ahead of a view, or holding deliveries a stopped projector never
+        acked."""
+        if not self._earlier_removed:
+            await self._remove_earlier_consumers()
+        seq = await asyncio.to_thread(self.lowest_checkpoint)
         try:
             info = await self.js.consumer_info(STREAM, self.durable)
         except NotFoundError:
@@ -98,9 +112,17 @@ class Projector:
         if self._sub is None:
             self._sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=STREAM)
 
-    def _checkpoint_seq(self) -> int:
-        with self.db.read() as tx:
-            return read_checkpoint(tx, self.projection.name).seq
+    async def _remove_earlier_consumers(self) -> None:
+        """Delete the per-view consumers of earlier versions, which nothing reads any more."""
+        for projection in self.projections:
+            with contextlib.suppress(NotFoundError):
+                await self.js.delete_consumer(STREAM, consumer_name(projection))
+                log.info("projector.consumer_replaced", consumer=consumer_name(projection))
+        self._earlier_removed = True
+
+    def lowest_checkpoint(self) -> int:
+        """The stream sequence every view has applied (the lowest of their checkpoints)."""
+        return min(c.seq for c in checkpoints(self.db, self.names))
 
     async def _recreate(self, seq: int) -> None:
         """(Re)create the consumer to deliver from just after stream sequence ``seq``."""
@@ -118,7 +140,7 @@ class Projector:
             filter_subject=f"{SUBJECT_PREFIX}.>",
         )
         await self.js.add_consumer(STREAM, config)
-        log.info("projector.consumer_created", projection=self.projection.name, start=seq + 1)
+        log.info("projector.consumer_created", views=self.names, start=seq + 1)
 
     async def close(self) -> None:
         """Leave the consumer; unacknowledged deliveries stay with the server."""
@@ -131,70 +153,64 @@ class Projector:
                 await sub.unsubscribe()
 
     # -- one batch -----------------------------------------------------------------------
-    async def fetch(self) -> list[tuple[Msg, ReferralEvent | OtherMessage]]:
+    async def fetch(self) -> Batch:
         """The next batch from the stream (empty when nothing arrived in time)."""
         if self._sub is None:
             await self.subscribe()
         assert self._sub is not None
         msgs = await fetch_batch(self._sub, self.batch, wait=self.fetch_timeout)
-        batch: list[tuple[Msg, ReferralEvent | OtherMessage]] = []
+        batch: Batch = []
         for m in msgs:
             seq = m.metadata.sequence.stream
             try:
                 batch.append((m, read_message(m.subject, m.data, seq)))
             except InvalidEventError as e:
-                log.error(
-                    "projector.unreadable_event",
-                    projection=self.projection.name,
-                    stream_seq=seq,
-                    error=str(e),
-                )
+                log.error("projector.unreadable_event", stream_seq=seq, error=str(e))
                 raise ProjectionError(
-                    f"read model {self.projection.name} stopped at stream message {seq}: {e}"
+                    f"the read models stopped at stream message {seq}: {e}"
                 ) from None
         return batch
 
-    async def commit(self, events: list[ReferralEvent | OtherMessage]) -> BatchOutcome:
-        """Apply the events and the checkpoint in one transaction."""
-        return await asyncio.to_thread(apply_batch, self.db, self.projection, events)
+    async def commit(self, events: list[ReferralEvent | OtherMessage]) -> list[BatchOutcome]:
+        """Apply the events to every view, each with its checkpoint, in one transaction."""
+        return await asyncio.to_thread(apply_batches, self.db, self.projections, events)
 
-    async def acknowledge(
-        self, batch: list[tuple[Msg, ReferralEvent | OtherMessage]], outcome: BatchOutcome
-    ) -> None:
-        """Ack what the view now holds (the consumer acks every delivery up to the one acked);
-        after a gap, restart the consumer at the checkpoint."""
-        done = [m for m, e in batch if e.seq <= outcome.checkpoint.seq]
+    async def acknowledge(self, batch: Batch, outcomes: list[BatchOutcome]) -> None:
+        """Ack what every view now holds (the consumer acks every delivery up to the one
+        acked); after a gap, restart the consumer at the lowest checkpoint."""
+        floor = min(o.checkpoint.seq for o in outcomes)
+        done = [m for m, e in batch if e.seq <= floor]
         if done:
             await done[-1].ack_sync()
-        if outcome.gap_after is not None:
-            log.warning(
-                "projector.gap", projection=self.projection.name, stream_seq=outcome.gap_after + 1
-            )
-            await self._recreate(outcome.checkpoint.seq)
+        gaps = [o for o in outcomes if o.gap_after is not None]
+        if gaps:
+            for o in gaps:
+                log.warning("projector.gap", projection=o.checkpoint.name, stream_seq=floor + 1)
+            await self._recreate(floor)
             await self.subscribe()
 
     async def step(self) -> int:
-        """Fetch, apply and acknowledge one batch; the number of events applied."""
+        """Fetch, apply and acknowledge one batch; the most events any view applied."""
         batch = await self.fetch()
         if not batch:
             await self._check_idle()
             return 0
         self._idle = 0
-        outcome = await self.commit([e for _, e in batch])
-        await self.acknowledge(batch, outcome)
-        if outcome.applied:
+        outcomes = await self.commit([e for _, e in batch])
+        await self.acknowledge(batch, outcomes)
+        applied = max(o.applied for o in outcomes)
+        if applied:
             log.info(
                 "projector.applied",
-                projection=self.projection.name,
-                events=outcome.applied,
-                skipped=outcome.skipped,
-                stream_seq=outcome.checkpoint.seq,
-                position=outcome.checkpoint.position,
+                events=applied,
+                skipped=min(o.skipped for o in outcomes),
+                stream_seq=max(o.checkpoint.seq for o in outcomes),
+                position=max(o.checkpoint.position for o in outcomes),
             )
-        return outcome.applied
+        return applied
 
     async def _check_idle(self) -> None:
-        # A rebuild elsewhere deletes the consumer; a pull on a deleted one just stays empty.
+        # A rebuild elsewhere recreates the consumer; a pull on a deleted one just stays empty.
         self._idle += 1
         if self._idle >= IDLE_CHECK_EVERY:
             self._idle = 0
@@ -214,7 +230,6 @@ class Projector:
                         "projector.nats_failed"
                         if isinstance(e, nats.errors.Error)
                         else "projector.database_failed",
-                        projection=self.projection.name,
                         error=str(e) or type(e).__name__,
                     )
                     await self._unsubscribe()
@@ -223,17 +238,23 @@ class Projector:
             await self._unsubscribe()
 
     async def catch_up(self, until_seq: int) -> None:
-        """Project until the checkpoint reaches stream sequence ``until_seq``."""
+        """Project until every view's checkpoint reaches stream sequence ``until_seq``."""
         try:
-            while await asyncio.to_thread(self._checkpoint_seq) < until_seq:
+            while await asyncio.to_thread(self.lowest_checkpoint) < until_seq:
                 await self.step()
         finally:
             await self._unsubscribe()
 
     async def restart_after_checkpoint(self) -> None:
-        """Recreate the durable consumer to deliver right after the view's checkpoint (after a
-        rebuild, see ``adapters.nats.rebuild``)."""
-        await self._recreate(await asyncio.to_thread(self._checkpoint_seq))
+        """Recreate the durable consumer to deliver right after the lowest checkpoint of these
+        views and of those it fed before (after a rebuild of some, see
+        ``adapters.nats.rebuild``)."""
+        await self._remove_earlier_consumers()
+        seq = await asyncio.to_thread(self.lowest_checkpoint)
+        with contextlib.suppress(NotFoundError):
+            # Acknowledged up to the lowest checkpoint of the views not rebuilt too
+            seq = min(seq, (await self.js.consumer_info(STREAM, self.durable)).ack_floor.stream_seq)
+        await self._recreate(seq)
 
 
 @dataclass(frozen=True)
@@ -266,22 +287,12 @@ async def status(
 
 
 async def run_projectors(engine: ProjectorsHost, js: JetStreamContext, stop: asyncio.Event) -> None:
-    """Run every read model's projector until ``stop`` is set; if one fails, the others are
-    stopped (each resumes from its checkpoint) and the error is raised, so that they are
-    restarted together."""
+    """Feed every read model until ``stop`` is set; an error the projector does not wait out
+    is raised (the supervisor restarts it, and it resumes from the views' checkpoints)."""
     db = open_views(engine.settings)
     try:
         projections = build_projections(engine.settings.service_levels)
         await asyncio.to_thread(install, db, projections)
-        tasks = [asyncio.create_task(Projector(js, db, p).run(stop)) for p in projections]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for task in tasks:
-                task.cancel()  # a no-op for those that ended
-            ended = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in ended:
-            if isinstance(result, Exception):
-                raise result
+        await Projector(js, db, projections).run(stop)
     finally:
         close_views(db)

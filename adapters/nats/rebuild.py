@@ -1,12 +1,13 @@
 """Rebuilding read models from the start of ``KS_EVENTS``, all chosen views in one pass.
 
-The live projectors read with acknowledgements, one durable consumer per view. A rebuild
+The live projector reads with acknowledgements, one durable consumer for every view. A rebuild
 instead reads the stream once through a short-lived consumer without acknowledgements (the
 views' checkpoints in the database, not the consumer, say how far it came), parses each event
 once and applies each batch to every chosen view, each view in one transaction with its
 checkpoint, so a view is never ahead of or behind its own checkpoint. When the stream's end (as
-it was when the rebuild began) is reached, each view's durable consumer is recreated to go
-on right after its checkpoint. Run it with the projectors stopped (``ks projections rebuild``
+it was when the rebuild began) is reached, the projector's durable consumer is recreated to go
+on right after the lowest checkpoint (of the rebuilt views, and of the others as far as the
+consumer had acknowledged). Run it with the projector stopped (``ks projections rebuild``
 says so).
 """
 
@@ -68,8 +69,7 @@ async def rebuild_views(
         done = await _project_from_start(js, db, projections, last, batch, workers) if last else 0
     finally:
         gc.unfreeze()
-    for projection in projections:
-        await Projector(js, db, projection).restart_after_checkpoint()
+    await Projector(js, db, projections).restart_after_checkpoint()
     log.info("rebuild.done", views=[p.name for p in projections], stream_seq=done)
     return done
 

@@ -9,7 +9,8 @@ Writers queue behind transaction-level advisory locks, as SQLite's ``BEGIN IMMED
 writers queue. A write scoped to one projection (its batch: its own tables and its own
 checkpoint row) takes that projection's lock, so its read of the checkpoint and its writes
 never interleave with another writer of the same view (two ``ks project`` processes, a
-rebuild), while other views are written meanwhile; it holds the schema lock shared. An
+rebuild), while other views are written meanwhile; it holds the schema lock shared. A write
+of several views (the projector's batch) takes each view's lock, in one order. An
 unscoped write (tables created or altered, a view emptied) holds the schema lock alone:
 concurrent ``CREATE TABLE IF NOT EXISTS`` is unsafe on PostgreSQL. Reads are one
 ``REPEATABLE READ`` snapshot.
@@ -41,7 +42,7 @@ from projections.store import Row
 _VIEWS_WRITE_LOCK_KEY = 0x6B73_7669_6577_7321  # "ksviews!"
 _LOCK = "SELECT pg_advisory_xact_lock(%s)"
 _LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(%s)"
-POOL_SIZE = 4  # three projectors and the queries of one process
+POOL_SIZE = 4  # the projector, a rebuild's writers and the queries of one process
 
 
 @lru_cache(maxsize=64)
@@ -139,14 +140,18 @@ class PostgresViewDatabase:
                     conn.execute("ROLLBACK")
                 raise
 
-    def transaction(self, scope: str | None = None) -> AbstractContextManager[_Tx]:
+    def transaction(self, scope: str | Sequence[str] | None = None) -> AbstractContextManager[_Tx]:
         """A write transaction; writers queue behind a lock instead of failing mid-way:
-        those of one ``scope`` (a projection's name) behind each other, unscoped ones
-        (creating or altering tables) behind every other writer."""
+        those of one ``scope`` (a projection's name) behind each other, one of several scopes
+        behind the writers of each, unscoped ones (creating or altering tables) behind every
+        other writer."""
         if scope is None:
             return self._session("BEGIN", [(_LOCK, _VIEWS_WRITE_LOCK_KEY)])
+        scopes = [scope] if isinstance(scope, str) else scope
+        # Taken in one order by every writer, so two writers of several scopes never deadlock
+        keys = sorted({scope_key(s) for s in scopes})
         return self._session(
-            "BEGIN", [(_LOCK_SHARED, _VIEWS_WRITE_LOCK_KEY), (_LOCK, scope_key(scope))]
+            "BEGIN", [(_LOCK_SHARED, _VIEWS_WRITE_LOCK_KEY)] + [(_LOCK, k) for k in keys]
         )
 
     def read(self) -> AbstractContextManager[_Tx]:

@@ -108,7 +108,7 @@ class SqliteViewDatabase:
             conn.execute("COMMIT")
 
     @contextmanager
-    def transaction(self, scope: str | None = None) -> Iterator[_Tx]:
+    def transaction(self, scope: str | Sequence[str] | None = None) -> Iterator[_Tx]:
         """A write transaction; BEGIN IMMEDIATE makes writers queue instead of fail mid-way
         (other processes' writers on SQLite's busy handler, this process's on a lock). SQLite
         writes one transaction at a time, whatever its ``scope``."""

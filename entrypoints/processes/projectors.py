@@ -13,7 +13,7 @@ from ks_engine.supervisor import Component
 
 
 def component(engine: Engine, link: NatsLink, board: StatusBoard) -> Component:
-    """Every read model's projector, each from its checkpoint."""
+    """The projector of every read model, each view from its checkpoint."""
     return partial(run_projectors, engine, link.js)
 
 

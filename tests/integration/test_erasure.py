@@ -61,9 +61,8 @@ async def publish_and_project(engine: Engine, js: JetStreamContext) -> ReadModel
     db = open_views(engine.settings)
     views = ReadModels(db)
     last = (await js.stream_info(STREAM)).state.last_seq
-    for projection in build_projections(engine.settings.service_levels):
-        projector = Projector(js, db, projection)
-        await asyncio.wait_for(projector.catch_up(last), timeout=30)
+    projector = Projector(js, db, build_projections(engine.settings.service_levels))
+    await asyncio.wait_for(projector.catch_up(last), timeout=30)
     return views
 
 

@@ -139,7 +139,7 @@ def test_writers_of_one_view_queue_while_writers_of_other_views_go_ahead(
             held.set()
             release.wait(30)
 
-    def enter(scope: str | None, label: str) -> None:
+    def enter(scope: str | list[str] | None, label: str) -> None:
         with db.transaction(scope=scope) as tx:
             tx.fetchone("SELECT 1")
             entered.append(label)
@@ -155,16 +155,21 @@ def test_writers_of_one_view_queue_while_writers_of_other_views_go_ahead(
         same = threading.Thread(target=enter, args=("work_queue", "the same view"))
         same.start()
         until_waiting(postgres_settings, 1)
+        views = ["monitoring", "work_queue", "case_view"]
+        every = threading.Thread(target=enter, args=(views, "every view"))  # the projector's
+        every.start()
+        until_waiting(postgres_settings, 2)
         tables = threading.Thread(target=enter, args=(None, "creating tables"))
         tables.start()
-        until_waiting(postgres_settings, 2)
+        until_waiting(postgres_settings, 3)
         assert entered == ["another view"]
     finally:
         release.set()
         holder.join(30)
     same.join(30)
+    every.join(30)
     tables.join(30)
-    assert sorted(entered[1:]) == ["creating tables", "the same view"]
+    assert sorted(entered[1:]) == ["creating tables", "every view", "the same view"]
     db.close()
 
 

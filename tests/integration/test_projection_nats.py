@@ -1,6 +1,6 @@
-"""Projectors on a real nats-server, with the engine on real SQLite files and on a real
+"""The projector on a real nats-server, with the engine on real SQLite files and on a real
 PostgreSQL database: crash between commit and ack, redelivery, restarts while events keep
-arriving, read-your-writes, and the CLI."""
+arriving, an upgrade from one consumer per view, read-your-writes, and the CLI."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 import nats
 import pytest
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from typer.testing import CliRunner
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
-from adapters.nats.projectors import Projector, run_projectors
+from adapters.nats.projectors import CONSUMER, Projector, consumer_name, run_projectors
 from adapters.nats.rebuild import rebuild_views
 from adapters.nats.relay import Relay, run_relay
 from adapters.persistence.views import open_views
@@ -73,18 +74,18 @@ async def test_a_projector_stopped_between_commit_and_ack_resumes_to_the_rebuilt
     db = open_views(engine.settings)
     projections = build_projections(engine.settings.service_levels)
     install(db, projections)
-    for projection in projections:
-        # Given a projector that applied and committed a batch, and stopped before its ack
-        first = Projector(js, db, projection, batch=40)
-        acked = await first.step()  # a batch takes what the server had ready, up to 40
-        assert 0 < acked <= 40
-        batch = await first.fetch()
-        outcome = await first.commit([e for _, e in batch])
-        assert batch
-        assert outcome.checkpoint.seq == acked + len(batch) < last
-        await first.close()
-        # When a new projector starts on the same view
-        await Projector(js, db, projection, batch=40).catch_up(last)
+    # Given a projector that applied and committed a batch, and stopped before its ack
+    first = Projector(js, db, projections, batch=40)
+    acked = await first.step()  # a batch takes what the server had ready, up to 40
+    assert 0 < acked <= 40
+    batch = await first.fetch()
+    outcomes = await first.commit([e for _, e in batch])
+    assert batch
+    assert {o.checkpoint.seq for o in outcomes} == {acked + len(batch)}
+    assert acked + len(batch) < last
+    await first.close()
+    # When a new projector starts on the same views
+    await Projector(js, db, projections, batch=40).catch_up(last)
     # Then every view equals one rebuilt from the start of the stream
     fresh = await rebuilt(js, engine.settings)
     assert dump(db) == dump(fresh)
@@ -102,14 +103,13 @@ async def test_after_a_rebuild_the_projectors_go_on_right_after_the_rebuilt_chec
     assert {c.seq for c in checkpoints(views, [p.name for p in projections])} == {first}
     cases_then = len(dump(views)["case_view"])
     consumers = {c.name for c in await js.consumers_info(STREAM)}
-    assert not any(n.startswith("ks-rebuild-") for n in consumers)  # the reading one is gone
-    assert {"ks-view-work-queue", "ks-view-case-view", "ks-view-monitoring"} <= consumers
-    # More happens after the rebuild; the live projectors pick it up from the checkpoint
+    assert consumers == {CONSUMER}  # the reading one is gone
+    assert (await js.consumer_info(STREAM, CONSUMER)).ack_floor.stream_seq == first
+    # More happens after the rebuild; the live projector picks it up from the checkpoint
     play(engine.referrals, clock, seed=24, steps=80)
     last = await publish_all(engine, js)
     assert last > first
-    for projection in projections:
-        await Projector(js, views, projection, batch=25).catch_up(last)
+    await Projector(js, views, projections, batch=25).catch_up(last)
     again = await rebuilt(js, engine.settings, "again")
     assert dump(views) == dump(again)
     assert len(dump(views)["case_view"]) > cases_then > 0
@@ -123,25 +123,72 @@ async def test_redelivered_events_are_skipped(
     db = open_views(engine.settings)
     projections = build_projections(engine.settings.service_levels)
     install(db, projections)
-    projection = projections[2]  # monitoring: its counts would double on a second apply
-    projector = Projector(js, db, projection, batch=30)
+    projector = Projector(js, db, projections, batch=30)
     # A committed batch is given back to the server (as a lost ack would be)
     batch = await projector.fetch()
     given_back = len(batch)
     assert given_back
-    assert (await projector.commit([e for _, e in batch])).applied == given_back
+    outcomes = await projector.commit([e for _, e in batch])
+    assert [o.applied for o in outcomes] == [given_back] * 3
     for m, _ in batch:
         await m.nak()
-    skipped = 0
-    while checkpoints(db, [projection.name])[0].seq < last or skipped < given_back:
+    skipped = [0, 0, 0]
+    while min(c.seq for c in checkpoints(db, projector.names)) < last or skipped[0] < given_back:
         batch = await projector.fetch()
-        outcome = await projector.commit([e for _, e in batch])
-        await projector.acknowledge(batch, outcome)
-        skipped += outcome.skipped
+        outcomes = await projector.commit([e for _, e in batch])
+        await projector.acknowledge(batch, outcomes)
+        skipped = [n + o.skipped for n, o in zip(skipped, outcomes, strict=True)]
     await projector.close()
-    assert skipped == given_back
+    assert skipped == [given_back] * 3
     fresh = await rebuilt(js, engine.settings)
-    assert dump(db)["monitoring_count"] == dump(fresh)["monitoring_count"]
+    assert dump(db) == dump(fresh)  # monitoring's counts would double on a second apply
+
+
+async def test_an_upgrade_from_one_consumer_per_view_applies_every_event_once_to_every_view(
+    engine: Engine, js: JetStreamContext, clock: FixedClock
+) -> None:
+    play(engine.referrals, clock, seed=25, steps=150)
+    last = await publish_all(engine, js)
+    db = open_views(engine.settings)
+    projections = build_projections(engine.settings.service_levels)
+    install(db, projections)
+    # Given views left at different checkpoints by an earlier version, each with its own
+    # durable consumer acknowledged up to its view's checkpoint
+    for projection, until in zip(projections, (0, 50, 120), strict=True):
+        if until:
+            await Projector(js, db, [projection], batch=20).catch_up(until)
+    await js.delete_consumer(STREAM, CONSUMER)
+    stood = {c.name: c.seq for c in checkpoints(db, [p.name for p in projections])}
+    assert stood["work_queue"] == 0 < stood["case_view"] < stood["monitoring"] < last
+    for projection in projections:
+        await per_view_consumer(js, consumer_name(projection), stood[projection.name])
+    # When the new version's projector starts on them
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_projectors(engine, js, stop))
+    views = ReadModels(db)
+    assert await views.wait_for_async(engine.referrals.recorder.max_notification_id(), timeout=60)
+    stop.set()
+    await running
+    # Then every view holds every event once, and only the one consumer is left
+    assert {c.seq for c in checkpoints(db, [p.name for p in projections])} == {last}
+    assert {c.name for c in await js.consumers_info(STREAM)} == {CONSUMER}
+    fresh = await rebuilt(js, engine.settings)
+    assert dump(db) == dump(fresh)
+
+
+async def per_view_consumer(js: JetStreamContext, name: str, applied: int) -> None:
+    """A view's durable consumer as earlier versions made it, acknowledged up to ``applied``."""
+    await js.add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=name,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if applied else DeliverPolicy.ALL,
+            opt_start_seq=applied + 1 if applied else None,
+            ack_policy=AckPolicy.ALL,
+            max_deliver=-1,
+            filter_subject="ks.events.>",
+        ),
+    )
 
 
 async def test_incremental_views_equal_rebuilt_views_after_many_cases_and_restarts(

@@ -308,8 +308,8 @@ class FlakyAcks:
     """The projectors' JetStream context: the first acknowledgement of a delivery from the
     ``fail_on``-th on raises an error no component expects, after its batch was committed to
     the view; every other acknowledgement is made. (A batch is acknowledged once, by its last
-    delivery applied, which may come from a later fetch than the ``fail_on``-th; the three
-    views' projectors share this context.)"""
+    delivery applied, which may come from a later fetch than the ``fail_on``-th; the one
+    consumer feeds every view, so the failure leaves all three views ahead of its acks.)"""
 
     def __init__(self, js: JetStreamContext, fail_on: int) -> None:
         self._js = js
