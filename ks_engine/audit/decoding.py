@@ -13,6 +13,7 @@ tenth of verify's time).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -45,6 +46,14 @@ class OrjsonDecoding(JSONTranscoder):
             pass
         return super().decode(data)
 
+    def view(self, data: bytes) -> Decoded:
+        """The JSON object in ``data`` read as ``decode`` reads it, each value transcoded only
+        when it is read (``Decoded``); ValueError or ``_FloatFound`` where that may differ."""
+        parsed = orjson.loads(data)
+        if type(parsed) is not dict or _transcoded(parsed):
+            raise ValueError("not a plain JSON object")
+        return Decoded(parsed, self)
+
     def _hooked(self, value: dict[str, Any] | list[Any]) -> Any:
         """``value`` with every object in it given to ``_decode_obj``, innermost first;
         ``_FloatFound`` when it holds a float."""
@@ -74,3 +83,42 @@ def quick_mapper(mapper: Mapper[Any]) -> Mapper[Any]:
     return Mapper(
         transcoder=OrjsonDecoding(transcoder), cipher=mapper.cipher, compressor=mapper.compressor
     )
+
+
+def _transcoded(d: dict[str, Any]) -> bool:
+    """Whether ``JSONTranscoder._decode_obj`` turns this object into another value."""
+    return len(d) == 2 and "_type_" in d and "_data_" in d
+
+
+class Decoded(Mapping[str, Any]):
+    """A JSON object parsed by orjson, read as ``OrjsonDecoding.decode`` would have returned
+    it: a value is transcoded when it is read, and a transcoding depends only on what lies
+    inside its own object, so each value read equals the one of the whole document decoded.
+    An object that stays an object is given as a ``Decoded`` again (not a dict: anything that
+    copies it whole, like ``json``, cannot mistake it for the decoded one); a float read raises
+    ``_FloatFound`` (``json`` may read that number otherwise)."""
+
+    __slots__ = ("_decoding", "_raw")
+
+    def __init__(self, raw: dict[str, Any], decoding: OrjsonDecoding) -> None:
+        self._raw, self._decoding = raw, decoding
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._raw[key]
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            return value
+        if kind is dict and not _transcoded(value):
+            return Decoded(value, self._decoding)
+        if kind is dict or kind is list:
+            return self._decoding._hooked(value)
+        raise _FloatFound
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)

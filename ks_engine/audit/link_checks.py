@@ -29,7 +29,9 @@ from ks_engine.audit.differences import (
 )
 from ks_engine.audit.findings import Problem, Report, capital, describe, named, owner, sealed_words
 from ks_engine.audit.moves import Moves
-from ks_engine.audit.summary import is_case_event, summarise
+from ks_engine.audit.quick_summary import QuickReader
+from ks_engine.audit.scan import CANONICAL_UUID
+from ks_engine.audit.summary import is_case_event, summarise, summarise_state
 from ks_engine.audit.walk import Stored, Unreadable
 
 REMEMBERED = 100_000  # aggregates whose latest link the walk keeps in memory
@@ -76,6 +78,7 @@ class LinkChecks:
         self.app = app
         self.store = store
         self._mapper = quick_mapper(app.mapper)  # decodes as app.mapper does, faster
+        self._reader = QuickReader(self._mapper)  # reads for summaries, faster still
         self._before: dict[str, tuple[int, str]] = {}  # previous versions from before a range
         self._municipalities: OrderedDict[str, str] = OrderedDict()  # as Recent
         self._moves = Moves()
@@ -244,6 +247,11 @@ class LinkChecks:
         self, position: int, aggregate: str, version: int, topic: str, state: bytes
     ) -> str:
         """``_summary_hash`` of a stored event given as plain row values (the quick scan)."""
+        case_event = is_case_event(topic)
+        if case_event and CANONICAL_UUID(aggregate):  # then str(UUID(aggregate)) is aggregate
+            quick = self._quick_summary_hash(topic, state, aggregate, version, aggregate)
+            if quick is not None:
+                return quick
         n = Notification(
             id=position,
             originator_id=UUID(aggregate),
@@ -251,11 +259,44 @@ class LinkChecks:
             topic=topic,
             state=state,
         )
-        return self._summary_hash(n, aggregate)
+        return self._decoded_summary_hash(n, aggregate) if case_event else ""
 
     def _summary_hash(self, n: Notification, aggregate: str) -> str:
         if not is_case_event(n.topic):
             return ""
+        if type(n.originator_id) is UUID:  # the mapper passes a UUID through as it is
+            version, case = n.originator_version, str(n.originator_id)
+            quick = self._quick_summary_hash(n.topic, n.state, case, version, aggregate)
+            if quick is not None:
+                return quick
+        return self._decoded_summary_hash(n, aggregate)
+
+    def _quick_summary_hash(
+        self, topic: str, state: bytes, case: str, version: int, aggregate: str
+    ) -> str | None:
+        """The summary hash from the event's decoded JSON, without its domain event object:
+        the one ``_decoded_summary_hash`` gives, or None where that has to tell."""
+        try:
+            name, attributes = self._reader.read(topic, state)
+            if version == 1:
+                first = attributes["municipality"]
+                if type(first) is not str:  # str() of an object read lazily is not the dict's
+                    return None
+                municipality = sys.intern(first)
+            elif (known := self._municipalities.get(aggregate)) is not None:
+                municipality = known
+            else:
+                return None  # the case's first event is read through the application
+            summary = summarise_state(name, case, version, attributes, municipality)
+            digest = chain.summary_hash(summary)
+        except Exception:  # whatever it was: the mapper reads the event, and fails as it fails
+            return None
+        if version == 1:
+            self._remember(aggregate, municipality)
+        return digest
+
+    def _decoded_summary_hash(self, n: Notification, aggregate: str) -> str:
+        """The summary hash of the domain event eventsourcing's mapper decodes."""
         try:
             event = self._mapper.to_domain_event(n)
             return chain.summary_hash(summarise(event, self._municipality_of(event, aggregate)))
@@ -274,10 +315,13 @@ class LinkChecks:
                 return known
             first = next(iter(self.app.events.get(event.originator_id, lte=1)))
             municipality = sys.intern(str(first.municipality))  # type: ignore[attr-defined]
+        self._remember(aggregate, municipality)
+        return municipality
+
+    def _remember(self, aggregate: str, municipality: str) -> None:
         if len(self._municipalities) >= REMEMBERED:
             self._municipalities.popitem(last=False)
         self._municipalities[aggregate] = municipality
-        return municipality
 
     def _removed(self, link: Link, intact: bool, report: Report) -> None:
         report.add(

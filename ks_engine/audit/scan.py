@@ -32,7 +32,7 @@ P = ParamSpec("P")
 NOT_INTACT = RangeResult(False, 0, 0, None, None, {})
 # The text of a UUID as ks-engine seals it: a stored id equal to it without the hyphens is
 # the one the event store reads back as this UUID (anything else is left to the walk).
-_CANONICAL_UUID = re.compile(
+CANONICAL_UUID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ).fullmatch
 
@@ -88,7 +88,7 @@ def scan(
     first_row: tuple[Any, ...] | None = None
     row: tuple[Any, ...] | None = None
     last_row: tuple[Any, ...] | None = None
-    int_, str_, case_topics, canonical = int, str, CASE_TOPIC_PREFIXES, _CANONICAL_UUID
+    int_, str_, case_topics, canonical = int, str, CASE_TOPIC_PREFIXES, CANONICAL_UUID
     for row in rows.links(first, last):
         position, aggregate, version, topic, state_hash, summary, in_aggregate, before = row[:8]
         recorded, sealed_at, form, predecessor = row[8:]

@@ -8,6 +8,7 @@ so the format is versioned: a change needs a new ``FORMAT`` and the old one kept
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -31,7 +32,7 @@ def is_case_event(topic: str) -> bool:
     return topic.startswith(CASE_TOPIC_PREFIXES)
 
 
-def _signal(signal: Json) -> Json:
+def _signal(signal: Mapping[str, Any]) -> Json:
     reporter = signal["reporter"]
     return {
         "reporter": {"organisation": reporter["organisation"], "role": reporter["role"]},
@@ -41,7 +42,7 @@ def _signal(signal: Json) -> Json:
     }
 
 
-def _specific(name: str, a: Json) -> Json:
+def _specific(name: str, a: Mapping[str, Any]) -> Json:
     if name in ("Signalled", "SignalAdded"):
         return {"signal": _signal(a["signal"]), "personal_details": bool(a.get("personal"))}
     if name == "ConsentGiven":
@@ -89,13 +90,25 @@ def _specific(name: str, a: Json) -> Json:
 
 def summarise(event: Any, municipality: str) -> Json:
     """The summary of one decoded case event of a case in ``municipality``."""
-    name = type(event).__name__
-    attributes: Json = vars(event)
+    return summarise_state(
+        type(event).__name__,
+        str(event.originator_id),
+        event.originator_version,
+        vars(event),
+        municipality,
+    )
+
+
+def summarise_state(
+    name: str, case: str, version: int, attributes: Mapping[str, Any], municipality: str
+) -> Json:
+    """The summary of the case event called ``name`` (its class's name), version ``version``
+    of ``case``, from its decoded attributes: what ``summarise`` gives for the event object."""
     actor = attributes["actor"]
     return {
         "format": FORMAT,
-        "case": str(event.originator_id),
-        "version": event.originator_version,
+        "case": case,
+        "version": version,
         "type": name,
         "municipality": municipality,
         "at": attributes["occurred_at"].isoformat(),

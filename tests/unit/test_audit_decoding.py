@@ -21,7 +21,7 @@ from eventsourcing.persistence import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ks_engine.audit.decoding import OrjsonDecoding, quick_mapper
+from ks_engine.audit.decoding import Decoded, OrjsonDecoding, _FloatFound, quick_mapper
 from ks_engine.transcoding import DateAsISO
 
 
@@ -108,3 +108,42 @@ def test_the_quick_mapper_keeps_the_cipher_and_decodes_a_stored_event_the_same()
     }
     data = plain.transcoder.encode(state)
     assert repr(quick.transcoder.decode(data)) == repr(plain.transcoder.decode(data))
+
+
+def materialised(value: Any) -> Any:
+    """A value read from ``Decoded``, every object in it read through to its end."""
+    if isinstance(value, Decoded):
+        return {key: materialised(value[key]) for key in value}
+    if type(value) is list:
+        return [materialised(item) for item in value]
+    return value
+
+
+@given(st.dictionaries(st.sampled_from(["_type_", "_data_", "a"]) | st.text(), documents))
+def test_each_value_read_lazily_is_the_one_of_the_whole_document_decoded(doc: Any) -> None:
+    # Given any JSON object, with transcoded values nested anywhere
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    try:
+        whole = PLAIN.decode(data)
+    except Exception:
+        return  # the summary's reader leaves what the mapper cannot decode to the mapper
+    # When it is read value by value (what the reader cannot read exactly, it refuses)
+    try:
+        view = QUICK.view(data)
+        read = {key: repr(materialised(view[key])) for key in view}
+    except (ValueError, _FloatFound):
+        return
+    # Then every value is the very value, of the very type, of the whole document decoded
+    assert read == {key: repr(value) for key, value in whole.items()}
+    assert set(view) == set(whole)
+    assert len(view) == len(whole)
+    assert all((key in view) == (key in whole) for key in ["_type_", "a", "zz"])
+
+
+def test_the_reader_refuses_what_may_read_otherwise() -> None:
+    with pytest.raises(_FloatFound):
+        QUICK.view(b'{"a":{"b":1},"c":1.5}')["c"]  # a float read
+    with pytest.raises(ValueError, match="not a plain JSON object"):
+        QUICK.view(b"[1]")
+    with pytest.raises(ValueError, match="not a plain JSON object"):  # the transcoder replaces it
+        QUICK.view(b'{"_type_":"date_iso","_data_":"2026-01-02"}')
