@@ -2,7 +2,9 @@
 dictionary for any text, so stored chains and exports keep verifying."""
 
 import json
+from uuid import UUID
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -74,3 +76,30 @@ json_values = st.recursive(
 def test_canonical_is_json_dumps_with_sorted_keys_no_spaces_and_ascii(value: object) -> None:
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     assert chain.canonical(value) == expected.encode()
+
+
+leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats()
+    | st.text()
+)
+summaries = st.recursive(
+    leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@given(st.dictionaries(st.text(), summaries))
+def test_a_summary_hash_is_the_hash_of_its_canonical_json(summary: dict[str, object]) -> None:
+    text = json.dumps(summary, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert chain.summary_hash(summary) == chain.sha256(text.encode())
+
+
+def test_a_summary_holding_what_json_does_not_write_cannot_be_hashed() -> None:
+    with pytest.raises(TypeError, match="UUID is not JSON serializable"):
+        chain.summary_hash({"a": [{"b": UUID(int=1)}]})
+    with pytest.raises(TypeError, match="keys must be str"):
+        chain.summary_hash({"a": {(1, 2): 1}})
