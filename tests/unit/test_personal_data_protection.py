@@ -27,6 +27,13 @@ ED25519 = base64.b64encode(secrets.token_bytes(32)).decode()
         (AES, None, "KS_SIGNING_KEY"),
         (AES, "bm90IGEga2V5", "KS_SIGNING_KEY"),
     ],
+    ids=[
+        "no-cipher-key",
+        "cipher-key-not-base64",
+        "cipher-key-short",
+        "no-signing-key",
+        "signing-key-unusable",
+    ],
 )
 def test_production_refuses_a_missing_or_unusable_key(
     cipher: str | None, signing_key: str | None, named: str
