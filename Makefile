@@ -22,8 +22,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# The slowest tests are listed at the end, so a run's output says where its time went.
 test: lint chromium
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q --durations=20 tests
 
 # The dashboard's browser tests drive Debian's Chromium (Playwright never downloads one).
 # Without apt the install is reported and the browser tests fail saying what is missing.

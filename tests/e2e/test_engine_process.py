@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 import signal
+import time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -77,7 +78,9 @@ async def test_intake_killed_mid_stream_and_restarted_has_exactly_one_effect_per
     js = nc.jetstream()
     await publish_signals(nc, bsns + bsns, "kill")
     info = await js.consumer_info("KS_SIGNALS", "ks-intake")
+    deadline = time.monotonic() + 60
     while info.num_ack_pending + info.num_pending == 300 or info.delivered.stream_seq < 30:
+        assert time.monotonic() < deadline, "the intake never took its first signals"
         await asyncio.sleep(0.01)
         info = await js.consumer_info("KS_SIGNALS", "ks-intake")
     worker.kill()  # SIGKILL, mid-stream

@@ -33,8 +33,12 @@ async def test_a_process_that_ends_is_started_again_and_the_others_are_left_alon
     kids = ChildProcesses({"crashing": crashing, "steady": steady}, board, policy=QUICK)
     stop = asyncio.Event()
     running = asyncio.create_task(kids.run(stop))
-    while not starts.exists() or len(starts.read_text()) < 3:
-        await asyncio.sleep(0.05)
+
+    async def started_three_times() -> None:
+        while not starts.exists() or len(starts.read_text()) < 3:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(started_three_times(), 60)
     steady_pid = kids.pids["steady"]
     seen = BoardFile(board.path).snapshot()
     stop.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -37,7 +38,9 @@ def test_concurrent_callers_share_saves_and_each_gets_its_position() -> None:
         first = pool.submit(commits.submit, notes[0])
         assert first_save_started.wait(timeout=10)
         rest = [pool.submit(commits.submit, note) for note in notes[1:]]
+        deadline = time.monotonic() + 10
         while len(commits._queue) < 19:  # all queued behind the held save
+            assert time.monotonic() < deadline, f"{len(commits._queue)} of 19 queued"
             threading.Event().wait(0.01)
         release.set()
         positions = [first.result(), *(f.result() for f in rest)]

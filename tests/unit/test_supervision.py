@@ -191,8 +191,12 @@ async def test_a_component_that_ends_before_the_stop_is_restarted() -> None:
     sup, pauses, _ = supervisor({"projectors": projectors})
     stop = asyncio.Event()
     running = asyncio.create_task(sup.run(stop))
-    while runs < 2:
-        await asyncio.sleep(0)
+
+    async def restarted() -> None:
+        while runs < 2:
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(restarted(), timeout=10)
     stop.set()
     await asyncio.wait_for(running, timeout=10)
     assert pauses.seen[0]["projectors"].last_error == "EndedUnexpectedly"
