@@ -3,8 +3,8 @@
 The live projector reads with acknowledgements, one durable consumer for every view. A rebuild
 instead reads the stream once through a short-lived consumer without acknowledgements (the
 views' checkpoints in the database, not the consumer, say how far it came), parses each event
-once and applies each batch to every chosen view, each view in one transaction with its
-checkpoint, so a view is never ahead of or behind its own checkpoint. When the stream's end (as
+once and applies each batch to every chosen view, with each view's checkpoint, in one
+transaction, so a view is never ahead of or behind its own checkpoint. When the stream's end (as
 it was when the rebuild began) is reached, the projector's durable consumer is recreated to go
 on right after the lowest checkpoint (of the rebuilt views, and of the others as far as the
 consumer had acknowledged). Run it with the projector stopped (``ks projections rebuild``
@@ -31,11 +31,10 @@ from adapters.nats.rebuild_parts import apply_in_parts, worker_pool
 from projections.errors import InvalidEventError, ProjectionError
 from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
 from projections.store import (
-    BatchOutcome,
     FoldingProjection,
     Projection,
     ViewDatabase,
-    apply_batch,
+    apply_batches,
     reset,
 )
 
@@ -109,7 +108,7 @@ async def _project_from_start(
                     done = await apply_in_parts(pool, workers, db, folding, msgs)
                     continue
                 events = [_read(*m) for m in msgs]
-                outcomes = await asyncio.to_thread(_apply_to_each, db, projections, events)
+                outcomes = await asyncio.to_thread(apply_batches, db, projections, events)
                 done = min(o.checkpoint.seq for o in outcomes)
                 if any(o.gap_after is not None for o in outcomes) or done != events[-1].seq:
                     raise ProjectionError(
@@ -130,11 +129,3 @@ def _read(subject: str, data: bytes, seq: int) -> ReferralEvent | OtherMessage:
         return read_message(subject, data, seq)
     except InvalidEventError as e:
         raise ProjectionError(str(e)) from None
-
-
-def _apply_to_each(
-    db: ViewDatabase,
-    projections: Sequence[Projection],
-    events: Sequence[ReferralEvent | OtherMessage],
-) -> list[BatchOutcome]:
-    return [apply_batch(db, projection, events) for projection in projections]

@@ -66,10 +66,13 @@ async def publish_all(engine: Engine, js: JetStreamContext) -> int:
     return (await js.stream_info(STREAM)).state.last_seq
 
 
-async def rebuilt(js: JetStreamContext, settings: Settings, name: str = "rebuilt") -> ViewDatabase:
+async def rebuilt(
+    js: JetStreamContext, settings: Settings, name: str = "rebuilt", workers: int | None = None
+) -> ViewDatabase:
     """Fresh views from the start of the stream, in another database on the same store."""
     db = other_views(settings, name)
-    await rebuild_views(js, db, build_projections(Settings().service_levels), batch=64)
+    projections = build_projections(Settings().service_levels)
+    await rebuild_views(js, db, projections, batch=64, workers=workers)
     return db
 
 
@@ -120,6 +123,19 @@ async def test_after_a_rebuild_the_projectors_go_on_right_after_the_rebuilt_chec
     again = await rebuilt(js, engine.settings, "again")
     assert dump(views) == dump(again)
     assert len(dump(views)["case_view"]) > cases_then > 0
+
+
+async def test_a_rebuild_in_one_process_equals_one_over_worker_processes(
+    engine: Engine, js: JetStreamContext, clock: FixedClock
+) -> None:
+    play(engine.referrals, clock, seed=26, steps=120)
+    last = await publish_all(engine, js)
+    alone = await rebuilt(js, engine.settings, "alone", workers=1)
+    parted = await rebuilt(js, engine.settings, "parted", workers=3)
+    names = [p.name for p in build_projections(engine.settings.service_levels)]
+    assert {c.seq for c in checkpoints(alone, names)} == {last}
+    assert dump(alone) == dump(parted)
+    assert all(dump(alone).values())
 
 
 async def test_redelivered_events_are_skipped(
