@@ -35,7 +35,7 @@ from ks_engine.settings import Settings
 from projections.event import STREAM
 from projections.monitoring_store import Monitoring, to_csv
 from projections.read_models import ReadModels, build_projections
-from projections.store import BatchOutcome, ViewDatabase, checkpoints, install
+from projections.store import BatchOutcome, Projection, ViewDatabase, checkpoints, install
 from tests.conftest import FixedClock, ks_environment
 from tests.integration.test_projection_store import dump, other_views
 from tests.unit.test_projection_scenario import CTX, play, signal_for
@@ -66,6 +66,19 @@ async def publish_all(engine: Engine, js: JetStreamContext) -> int:
     return (await js.stream_info(STREAM)).state.last_seq
 
 
+async def played(
+    engine: Engine, js: JetStreamContext, clock: FixedClock, *, seed: int, steps: int
+) -> tuple[int, ViewDatabase, list[Projection]]:
+    """A played scenario relayed to the stream, and the engine's views installed (empty):
+    the stream's last sequence, the views and their projections."""
+    play(engine.referrals, clock, seed=seed, steps=steps)
+    last = await publish_all(engine, js)
+    db = open_views(engine.settings)
+    projections = build_projections(engine.settings.service_levels)
+    install(db, projections)
+    return last, db, projections
+
+
 async def rebuilt(
     js: JetStreamContext, settings: Settings, name: str = "rebuilt", workers: int | None = None
 ) -> ViewDatabase:
@@ -79,11 +92,7 @@ async def rebuilt(
 async def test_a_projector_stopped_between_commit_and_ack_resumes_to_the_rebuilt_view(
     engine: Engine, js: JetStreamContext, clock: FixedClock
 ) -> None:
-    play(engine.referrals, clock, seed=21, steps=150)
-    last = await publish_all(engine, js)
-    db = open_views(engine.settings)
-    projections = build_projections(engine.settings.service_levels)
-    install(db, projections)
+    last, db, projections = await played(engine, js, clock, seed=21, steps=150)
     # Given a projector that applied and committed a batch, and stopped before its ack
     first = Projector(js, db, projections, batch=40)
     acked = await first.step()  # a batch takes what the server had ready, up to 40
@@ -141,11 +150,7 @@ async def test_a_rebuild_in_one_process_equals_one_over_worker_processes(
 async def test_redelivered_events_are_skipped(
     engine: Engine, js: JetStreamContext, clock: FixedClock
 ) -> None:
-    play(engine.referrals, clock, seed=22, steps=100)
-    last = await publish_all(engine, js)
-    db = open_views(engine.settings)
-    projections = build_projections(engine.settings.service_levels)
-    install(db, projections)
+    last, db, projections = await played(engine, js, clock, seed=22, steps=100)
     projector = Projector(js, db, projections, batch=30)
     # A committed batch is given back to the server (as a lost ack would be)
     batch = await projector.fetch()
@@ -181,11 +186,7 @@ async def test_redelivered_events_are_skipped(
 async def test_an_upgrade_from_one_consumer_per_view_applies_every_event_once_to_every_view(
     engine: Engine, js: JetStreamContext, clock: FixedClock
 ) -> None:
-    play(engine.referrals, clock, seed=25, steps=150)
-    last = await publish_all(engine, js)
-    db = open_views(engine.settings)
-    projections = build_projections(engine.settings.service_levels)
-    install(db, projections)
+    last, db, projections = await played(engine, js, clock, seed=25, steps=150)
     # Given views left at different checkpoints by an earlier version, each with its own
     # durable consumer acknowledged up to its view's checkpoint
     for projection, until in zip(projections, (0, 50, 120), strict=True):
