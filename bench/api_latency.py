@@ -23,7 +23,7 @@ from adapters.nats.events_stream import ensure_events_stream
 from adapters.persistence.views import open_views
 from bench.growth import _fill, relay_and_rebuild
 from bench.http_load import Connection, ConnectionLostError
-from bench.pipeline import engine_subprocess, peak_rss_mb
+from bench.pipeline import engine_subprocess, peak_rss_mb, settled
 from ks_engine.bootstrap import bootstrap
 from ks_engine.principals import PrincipalRegistry, Role
 from ks_engine.settings import Settings
@@ -113,6 +113,7 @@ async def api_latency(settings: Settings, cases: int, requests: int) -> dict[str
         with engine_subprocess(settings, server.url, KS_API_PORT=str(port)) as proc:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 await _wait_ready(client)
+            await settled([proc])
             rng = random.Random(3)  # noqa: S311 - benchmark data
             queue, queue_failed = await _clients(port, ["/cases"] * requests, token)
             detail, detail_failed = await _clients(

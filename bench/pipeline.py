@@ -33,6 +33,9 @@ from projections.store import ViewDatabase, checkpoints
 
 KS = str(Path(sys.executable).parent / "ks")
 POLL_SECONDS = 0.002
+# An idle `ks run` (intake, relay, projectors, sealer, API workers, expiry) was seen using
+# 0.00-0.04 s of CPU a second; starting, up to two (both cores).
+SETTLED_CPU_SECONDS = 0.2
 
 
 RUN: tuple[str, ...] = ("run",)
@@ -147,6 +150,42 @@ async def _ready(js: JetStreamContext, views: ViewDatabase, timeout: float = 60)
         await asyncio.sleep(0.1)
 
 
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user and system) so far of each of ``pids`` still running."""
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+async def settled(
+    procs: list[subprocess.Popen[bytes]],
+    *,
+    quiet: float = SETTLED_CPU_SECONDS,
+    timeout: float = 120,
+) -> None:
+    """Wait until the engine's processes and their children together use less than ``quiet``
+    seconds of CPU in each of two seconds in a row: every process has finished starting. The
+    streams and the API answer before that: `ks run`'s API workers import the whole HTTP app
+    after the API process started them, seconds of CPU each, and a measurement begun then
+    shares the cores with them."""
+    deadline = time.monotonic() + timeout
+    quiet_seconds = 0
+    while quiet_seconds < 2:  # two in a row: a process may start another after a pause
+        pids = [p for proc in procs for p in (proc.pid, *_descendants(proc.pid))]
+        before = _cpu_seconds(pids)
+        await asyncio.sleep(1.0)
+        after = _cpu_seconds(pids)
+        used = sum(after[p] - before[p] for p in before if p in after)
+        quiet_seconds = quiet_seconds + 1 if used < quiet else 0
+        if quiet_seconds == 0 and time.monotonic() > deadline:
+            raise RuntimeError(f"the engine's processes still used {used:.2f} s of CPU a second")
+
+
 class Visibility:
     """Polls the work queue's checkpoint in a thread; when each sequence became visible."""
 
@@ -184,6 +223,7 @@ async def end_to_end(
         nc = await nats.connect(url)
         js = nc.jetstream()
         await _ready(js, views)
+        await settled(procs)
         watch = Visibility(views, count)
         started = time.perf_counter()
         watch.start()
@@ -211,6 +251,7 @@ async def steady_lag(settings: Settings, rate: float, seconds: float) -> dict[st
         nc = await nats.connect(url)
         js = nc.jetstream()
         await _ready(js, views)
+        await settled([proc])
         watch = Visibility(views, count)
         watch.start()
         published = [0.0] * (count + 1)
