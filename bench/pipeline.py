@@ -183,7 +183,13 @@ async def settled(
         used = sum(after[p] - before[p] for p in before if p in after)
         quiet_seconds = quiet_seconds + 1 if used < quiet else 0
         if quiet_seconds == 0 and time.monotonic() > deadline:
-            raise RuntimeError(f"the engine's processes still used {used:.2f} s of CPU a second")
+            # A long run is not thrown away for this: it measures, and says so on stderr.
+            print(
+                f"the engine's processes still used {used:.2f} s of CPU a second after "
+                f"{timeout:.0f} s; measuring while they do",
+                file=sys.stderr,
+            )
+            return
 
 
 class Visibility:
