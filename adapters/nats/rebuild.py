@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import uuid
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from adapters.nats.batch_read import read_batches
 from adapters.nats.projectors import Projector
 from adapters.nats.rebuild_parts import apply_in_parts, worker_pool
+from ks_engine.heap import heap_set_aside
 from projections.errors import InvalidEventError, ProjectionError
 from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
 from projections.store import (
@@ -62,12 +62,8 @@ async def rebuild_views(
     last = (await js.stream_info(STREAM)).state.last_seq
     # What the process held before is set aside from the cycle collector meanwhile: its full
     # passes over a large process (an engine, the bench) cost more than the rebuild's work.
-    gc.collect()
-    gc.freeze()
-    try:
+    with heap_set_aside():
         done = await _project_from_start(js, db, projections, last, batch, workers) if last else 0
-    finally:
-        gc.unfreeze()
     await Projector(js, db, projections).restart_after_checkpoint()
     log.info("rebuild.done", views=[p.name for p in projections], stream_seq=done)
     return done

@@ -94,6 +94,7 @@ async def serve_on_socket(
 
     from adapters.http.nats_signals import ReceiptCounter
     from adapters.persistence.views import close_views, open_views
+    from ks_engine.heap import freeze_startup_heap
 
     db = None
     receipts: ReceiptCounter | None = None
@@ -112,6 +113,7 @@ async def serve_on_socket(
             timeout_graceful_shutdown=5,
         )
         server = _quiet_server_class()(config)
+        freeze_startup_heap()
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         waiting = asyncio.create_task(stop.wait())
         try:

@@ -13,6 +13,7 @@ from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.streams import ensure_intake_streams
 from entrypoints.processes.wakeups import announce_saves, wake_on_saves
 from ks_engine.bootstrap import Engine, bootstrap
+from ks_engine.heap import freeze_startup_heap
 from ks_engine.runtime import NatsLink, NatsNotConfiguredError, nats_link, stop_on_signals
 from ks_engine.supervision import CannotStartError, StatusBoard
 from ks_engine.supervisor import Component, Supervisor
@@ -65,6 +66,7 @@ async def serve(
                     engine.referrals.on_grown(engine.audit.sealer.seal_after_save)
             if not seal_here:
                 engine.audit.sealer.leave_to_sealer_process()
+            freeze_startup_heap()
             # A component that fails is restarted; a taken API address ends the process (exit 2).
             await Supervisor(parts, board, fatal=(CannotStartError,)).run(stop)
     except NatsNotConfiguredError as e:
