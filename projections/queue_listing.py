@@ -26,7 +26,6 @@ from domain.expiry import ExpiryRule
 from domain.lifecycle import State
 from projections.case_view import CaseView
 from projections.store import ViewDatabase
-from projections.work_queue import WorkItem
 from projections.work_queue_store import WorkQueueEntry, assignee_filter, overdue_filter
 
 SORTS = ("deadline", "age", "urgency", "state")
@@ -119,10 +118,7 @@ class QueueListing:
                 " LIMIT ? OFFSET ?",
                 [*params, size, max(0, offset)],
             )
-        items = [
-            WorkQueueEntry.of(WorkItem.model_validate_json(r[0]), now.date(), self.expiry)
-            for r in rows
-        ]
+        items = [WorkQueueEntry.from_doc(r[0], now.date(), self.expiry) for r in rows]
         return ListingPage(items=items, total=int(counted[0]) if counted else 0)
 
     def closed_cases(

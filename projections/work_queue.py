@@ -63,8 +63,12 @@ class WorkItem(BaseModel):
 
     def is_overdue(self, today: date) -> bool:
         """Past its deadline on ``today`` (the deadline day itself is still on time)."""
-        due = self.deadline_due
-        return self.suspended_until is None and due is not None and today > due
+        return overdue(self.deadline_due, self.suspended_until, today)
+
+
+def overdue(due: date | None, suspended_until: date | None, today: date) -> bool:
+    """A deadline ``due`` is overdue on ``today``: after its day, with its clock running."""
+    return suspended_until is None and due is not None and today > due
 
 
 Row = dict[str, Any]  # a WorkItem as plain JSON values

@@ -35,7 +35,7 @@ from projections import transfer_requests, work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
 from projections.store import Transaction, ViewDatabase, Writes, add_columns, apply_folded, plain
-from projections.work_queue import Row, WorkItem
+from projections.work_queue import Row, WorkItem, overdue
 
 NAME = "work_queue"
 NO_DEADLINE = "9999-12-31"
@@ -196,6 +196,47 @@ class WorkQueueEntry(BaseModel):
     assignee: str | None = None  # the coordinator who owns the case; None: nobody yet
 
     @classmethod
+    def from_doc(
+        cls, doc: str | bytes, today: date, expiry: ExpiryRule | None = None
+    ) -> WorkQueueEntry:
+        """The entry of a stored row (the table's ``doc``), equal to ``of`` of the row read as a
+        WorkItem but in one validation: ``of`` validates the row, then builds the entry field by
+        field in Python, and a page reads 50 rows per request."""
+        row = orjson.loads(doc)
+        rule = expiry or ExpiryRule()
+        signalled_at = datetime.fromisoformat(row["signalled_at"])
+        last_activity_at = datetime.fromisoformat(row["last_activity_at"])
+        last = last_activity_at.date()
+        due = _day(row.get("deadline_due"))
+        suspended_until = _day(row.get("suspended_until"))
+        transfer = row.get("transfer")
+        deadline = None
+        if due:
+            step = row.get("deadline_step") or ""
+            deadline = {"step": step, "due": due, "suspended_until": suspended_until}
+        return cls.model_validate(
+            {
+                "case_id": row["case_id"],
+                "municipality": row["municipality"],
+                "state": row["state"],
+                "signalled_at": signalled_at,
+                "age_days": (today - signalled_at.date()).days,
+                "risk_factors": row["risk_factors"],
+                "urgency": row["urgency"],
+                "signal_count": row["signal_count"],
+                "next_deadline": deadline,
+                "overdue": overdue(due, suspended_until, today),
+                "last_activity_at": last_activity_at,
+                "version": row["version"],
+                "expires_on": rule.expires_on(last),
+                "expiring": rule.is_expiring(last, today),
+                "restricted": row.get("restricted", False),
+                "transfer_to": transfer["to_municipality"] if transfer else None,
+                "assignee": row.get("assignee"),
+            }
+        )
+
+    @classmethod
     def of(cls, item: WorkItem, today: date, expiry: ExpiryRule | None = None) -> WorkQueueEntry:
         due = item.deadline_due
         rule = expiry or ExpiryRule()
@@ -225,6 +266,10 @@ class WorkQueueEntry(BaseModel):
             transfer_to=item.transfer["to_municipality"] if item.transfer else None,
             assignee=item.assignee,
         )
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 class WorkQueuePage(BaseModel):
@@ -315,9 +360,7 @@ class WorkQueue:
                     for m in dict.fromkeys(municipalities)
                 ]
                 rows = list(islice(heapq.merge(*per_municipality, key=_key), size + 1))
-        items = [
-            WorkQueueEntry.of(WorkItem.model_validate_json(r[0]), today, self.expiry) for r in rows
-        ]
+        items = [WorkQueueEntry.from_doc(r[0], today, self.expiry) for r in rows]
         more = len(items) > size
         next_cursor = _encode_cursor(today, rows[size - 1][1:]) if more else None
         return WorkQueuePage(items=items[:size], next_cursor=next_cursor)
@@ -328,4 +371,4 @@ class WorkQueue:
             row = tx.fetchone("SELECT doc FROM work_queue WHERE case_id = ?", (str(case_id),))
         if row is None:
             return None
-        return WorkQueueEntry.of(WorkItem.model_validate_json(row[0]), now.date(), self.expiry)
+        return WorkQueueEntry.from_doc(row[0], now.date(), self.expiry)
