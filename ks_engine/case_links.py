@@ -65,11 +65,20 @@ class CaseLinks:
         stored before link keys existed) and when it is sealed already."""
         if key_id is None or is_sealed(pseudonym):
             return pseudonym
+        return self._sealer(key_id)(pseudonym)
+
+    def _sealer(self, key_id: str) -> Callable[[str], str]:
+        """Seals pseudonyms (clear ones) under ``key_id``; the key is read and derived once."""
         key = self.keys.get(key_id)
         if key is None:
             raise KeyStoreError(f"link key {key_id} was destroyed; nothing can be sealed under it")
-        sealed = _siv(key).encrypt(pseudonym.encode(), [_AAD, key_id.encode()])
-        return f"{PREFIX}{key_id}.{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
+        siv, aad = _siv(key), [_AAD, key_id.encode()]
+
+        def seal(pseudonym: str) -> str:
+            sealed = siv.encrypt(pseudonym.encode(), aad)
+            return f"{PREFIX}{key_id}.{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
+
+        return seal
 
     def unseal(self, value: str) -> str | None:
         """The pseudonym in ``value``; None once its link key is destroyed."""
@@ -105,15 +114,22 @@ class CaseLinks:
         validated again: a sealed pseudonym is longer than a clear one)."""
         if key_id is None:
             return signal
+        sealer: Callable[[str], str] | None = None  # the key is read once, when first needed
+
+        def seal(pseudonym: str) -> str:
+            nonlocal sealer
+            if is_sealed(pseudonym):
+                return pseudonym
+            if sealer is None:
+                sealer = self._sealer(key_id)
+            return sealer(pseudonym)
+
         members = tuple(
-            m.model_copy(update={"pseudonym": self.seal(m.pseudonym, key_id)}) if m.pseudonym else m
+            m.model_copy(update={"pseudonym": seal(m.pseudonym)}) if m.pseudonym else m
             for m in signal.household
         )
         return signal.model_copy(
-            update={
-                "person_pseudonym": self.seal(signal.person_pseudonym, key_id),
-                "household": members,
-            }
+            update={"person_pseudonym": seal(signal.person_pseudonym), "household": members}
         )
 
 
