@@ -15,7 +15,7 @@ from uuid import UUID
 
 from fastapi import Depends
 
-from adapters.http.context import AttemptDep, PrincipalDep, ServicesDep, require
+from adapters.http.context import AttemptDep, PrincipalDep, ServicesDep, quick_read, require
 from adapters.http.problems import NotFoundError
 from domain.errors import CaseNotFoundError
 from domain.reader_policy import Reader
@@ -82,13 +82,14 @@ def load_visible_case(
     return case
 
 
-def _readable_case(
+async def _readable_case(
     case_id: UUID,
     principal: Annotated[Principal, require(Role.COORDINATOR, Role.PARTNER)],
     services: ServicesDep,
     attempt: AttemptDep,
 ) -> Referral:
-    return load_visible_case(case_id, principal, services, attempt)
+    # The read behind `GET /cases/{id}`, the API's busiest: on the event loop where it is short.
+    return await quick_read(services, load_visible_case, case_id, principal, services, attempt)
 
 
 def former_municipality(case: Referral, principal: Principal) -> str | None:

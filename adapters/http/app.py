@@ -149,6 +149,7 @@ def create_app(
         signals=signals,
         readiness=_with_read_models_check(readiness, read_models),
         components=components,
+        local_reads=engine.settings.store != "postgres",
         **_person_sign_in(engine),
     )
     return api

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from fastapi.concurrency import run_in_threadpool
 
 from adapters.http.access import (
     CoordinatedCase,
@@ -21,6 +20,7 @@ from adapters.http.context import (
     ServicesDep,
     audited,
     get_read_models,
+    quick_read,
 )
 from adapters.http.ports import Document, ReadModels
 from adapters.http.problems import (
@@ -90,7 +90,8 @@ async def work_queue(
     views = get_read_models(services)
     await _catch_up(views, after_position, response)
     try:
-        page = await run_in_threadpool(
+        page = await quick_read(
+            services,
             lambda: views.work_queue.page(
                 now=services.referrals.clock(),
                 municipalities=[municipality] if municipality else list(principal.municipalities),
@@ -189,7 +190,7 @@ async def _case_document(
 ) -> dict[str, Any]:
     views = get_read_models(services)
     await _catch_up(views, after_position, response)
-    view = await run_in_threadpool(views.cases.get, case_id)
+    view = await quick_read(services, views.cases.get, case_id)
     if view is None:
         raise NotFoundError("the case is not in the read models yet; try again shortly")
     return _shown(view)
