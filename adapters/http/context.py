@@ -73,8 +73,9 @@ async def quick_read(services: Services, read: Callable[..., T], *args: Any) -> 
 
     On local files it runs on the event loop: it takes a fraction of a millisecond, and
     handing it to a worker thread and back cost more CPU than the read (the thread's wakeup,
-    its result's return to the loop, the interpreter lock passed to and fro): in-process, a
-    case's detail took 4.3-4.6 ms of CPU inline against 5.3-5.4 ms through the thread pool."""
+    its result's return to the loop, the interpreter lock passed to and fro). Under `ks run`
+    with 32 clients, a case's detail took 3.5-4.7 ms of CPU per request inline against
+    5.4-5.6 ms through the thread pool (bench/NOTES.md)."""
     if services.local_reads:
         return read(*args)
     return await run_in_threadpool(read, *args)

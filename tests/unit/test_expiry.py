@@ -72,10 +72,15 @@ def test_the_work_queue_entry_carries_the_expiry_flag(clock: FixedClock) -> None
             "version": 1,
         }
     )
-    soon = WorkQueueEntry.of(item, add_months(clock().date(), 22), ExpiryRule())
+    soon = WorkQueueEntry.from_doc(
+        item.model_dump_json(), add_months(clock().date(), 22), ExpiryRule()
+    )
     assert soon.expiring
     assert soon.expires_on == add_months(clock().date(), 24)
-    assert not WorkQueueEntry.of(item, add_months(clock().date(), 21), ExpiryRule()).expiring
+    later = WorkQueueEntry.from_doc(
+        item.model_dump_json(), add_months(clock().date(), 21), ExpiryRule()
+    )
+    assert not later.expiring
 
 
 def test_expiry_closes_inactive_cases_as_expired_and_leaves_active_ones(
