@@ -17,6 +17,14 @@ def _public_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("NL", years=year))
 
 
+def load_calendar(today: date) -> None:
+    """Read the calendar of ``today``'s year and the next now rather than at the first deadline:
+    the package's first use imports every country's calendar (about 75 ms on one core), which a
+    long-running process pays at its start instead of on the first event it handles."""
+    for year in (today.year, today.year + 1):
+        _public_holidays(year)
+
+
 def is_working_day(day: date) -> bool:
     """Monday to Friday, and not a Dutch public holiday (King's Day, Easter Monday, ...)."""
     return day.weekday() < 5 and day not in _public_holidays(day.year)

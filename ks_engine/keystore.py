@@ -44,6 +44,10 @@ class KeyStore(Protocol):
     def create(self) -> str:
         """Create a fresh random data key; return its id."""
 
+    def prepare(self) -> None:
+        """Make ready what ``create`` would otherwise make on its first call (a long-running
+        process does this at its start); a no-op where there is nothing to make."""
+
     def get(self, key_id: str) -> bytes | None:
         """The key, or None when it was destroyed; UnknownKeyError if it never existed."""
 
@@ -57,6 +61,9 @@ class MemoryKeyStore:
     def __init__(self) -> None:
         self._keys: dict[str, bytes | None] = {}
         self._lock = threading.Lock()
+
+    def prepare(self) -> None:
+        return None  # a key in memory is made as cheaply on demand
 
     def create(self) -> str:
         key_id = str(uuid4())

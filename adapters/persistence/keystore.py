@@ -53,6 +53,13 @@ class SqlKeyStore:
         with db.transaction(write=True) as tx:
             tx.execute(SCHEMA)
 
+    def prepare(self) -> None:
+        """Store the first ``POOL_SIZE`` keys now: about 20 ms on one core, otherwise paid by the
+        first new case after a start."""
+        with self._pool_lock:
+            if not self._pool:
+                self._pool = self._store_new_keys(POOL_SIZE)
+
     def create(self) -> str:
         """A new data key, stored before it is handed out. Keys are stored ``POOL_SIZE`` at a
         time, in one transaction, and handed out one by one: a key never handed out seals

@@ -113,6 +113,7 @@ async def serve_on_socket(
             timeout_graceful_shutdown=5,
         )
         server = _quiet_server_class()(config)
+        await asyncio.to_thread(engine.warm_up, opens_cases=False)
         freeze_startup_heap()
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         waiting = asyncio.create_task(stop.wait())

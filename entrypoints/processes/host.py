@@ -66,6 +66,7 @@ async def serve(
                     engine.referrals.on_grown(engine.audit.sealer.seal_after_save)
             if not seal_here:
                 engine.audit.sealer.leave_to_sealer_process()
+            await asyncio.to_thread(engine.warm_up, opens_cases="intake" in parts)
             freeze_startup_heap()
             # A component that fails is restarted; a taken API address ends the process (exit 2).
             await Supervisor(parts, board, fatal=(CannotStartError,)).run(stop)

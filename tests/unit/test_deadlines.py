@@ -18,6 +18,7 @@ from domain.deadlines import (
     next_deadline,
 )
 from domain.lifecycle import State
+from domain.working_days import _public_holidays, load_calendar
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
@@ -185,3 +186,19 @@ def test_n_working_days_later_lie_exactly_n_working_days_ahead(start: date, days
     between = [start + timedelta(d) for d in range(1, (due - start).days + 1)]
     assert sum(is_working_day(d) for d in between) == days
     assert is_working_day(due)
+
+
+def test_the_calendar_loaded_at_start_serves_this_year_and_the_next_without_reading_again() -> (
+    None
+):
+    _public_holidays.cache_clear()
+    load_calendar(date(2031, 12, 30))
+    loaded = _public_holidays.cache_info()
+    assert loaded.currsize == 2
+
+    assert not is_working_day(date(2032, 1, 1))  # New Year's Day, of the next year
+    assert not is_working_day(date(2031, 12, 25))
+    assert is_working_day(date(2031, 12, 30))
+
+    after = _public_holidays.cache_info()
+    assert (after.misses, after.hits) == (loaded.misses, loaded.hits + 3)
