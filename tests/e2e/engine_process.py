@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.js.errors
 from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
 
 from adapters.persistence.views import open_views
 from ks_engine.settings import Settings
@@ -54,6 +57,21 @@ async def connect_when_ready(url: str, timeout: float = 20) -> Client:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.2)
+
+
+async def consumer_when_ready(
+    js: JetStreamContext, stream: str, name: str, timeout: float = 20
+) -> ConsumerInfo:
+    """The consumer's state once the component that creates it has started: a process creates
+    its consumer after its streams, once it has warmed up (``Engine.warm_up``)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await js.consumer_info(stream, name)
+        except nats.js.errors.NotFoundError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
 
 
 async def collect(nc: Client, count: int, timeout: float = 30) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
 from tests.e2e.engine_process import (
     connect_when_ready,
+    consumer_when_ready,
     output,
     publish_signals,
     signals_and_receipts,
@@ -77,7 +78,7 @@ async def test_intake_killed_mid_stream_and_restarted_has_exactly_one_effect_per
     nc = await connect_when_ready(nats_server.url)
     js = nc.jetstream()
     await publish_signals(nc, bsns + bsns, "kill")
-    info = await js.consumer_info("KS_SIGNALS", "ks-intake")
+    info = await consumer_when_ready(js, "KS_SIGNALS", "ks-intake")
     deadline = time.monotonic() + 60
     while info.num_ack_pending + info.num_pending == 300 or info.delivered.stream_seq < 30:
         assert time.monotonic() < deadline, "the intake never took its first signals"
