@@ -8,7 +8,7 @@ never a BSN or any other direct identifier.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -157,14 +157,21 @@ class AccessLog:
     def record(self, **fields: Any) -> AccessEntry:
         """Store one entry before returning; ``fields`` are AccessEntry's fields but id, time
         and position. Entries of concurrent requests are stored together (group commit)."""
-        occurred_at = fields.pop("occurred_at", None) or self.clock()
-        draft = AccessEntry(
-            event_id=UUID(int=0), occurred_at=occurred_at, **fields
-        )  # validated before anything is stored
-        stored = draft.model_dump(mode="json", exclude={"event_id", "position"})
-        record = AccessRecord(entry=stored)
+        draft, record = self.prepare(**fields)
         position = self._commits.submit(record)
         return draft.model_copy(update={"event_id": record.id, "position": position})
+
+    def prepare(self, **fields: Any) -> tuple[AccessEntry, AccessRecord]:
+        """An entry validated and made ready to store (``store``), as ``record`` takes it."""
+        occurred_at = fields.pop("occurred_at", None) or self.clock()
+        draft = AccessEntry(event_id=UUID(int=0), occurred_at=occurred_at, **fields)
+        stored = draft.model_dump(mode="json", exclude={"event_id", "position"})
+        return draft, AccessRecord(entry=stored)
+
+    def store(self, records: Sequence[AccessRecord]) -> list[int]:
+        """Prepared entries stored in one transaction (a caller that groups them itself, the
+        API's ``AccessWriter``); the log position of each."""
+        return self._commits.save_together(records)
 
     def find(self, query: AccessQuery, *, after: int = 0, limit: int = 100) -> AccessPage:
         """Entries matching ``query`` in log order, starting after position ``after``."""

@@ -56,15 +56,21 @@ class GroupCommit:
         assert slot.position is not None
         return slot.position
 
+    def save_together(self, records: Sequence[Aggregate]) -> list[int]:
+        """Store ``records`` in one transaction now (a caller that groups them itself); the
+        log position of each one's event."""
+        recordings = self._save(*records)
+        positions: dict[UUID, int] = {
+            r.domain_event.originator_id: r.notification.id for r in recordings
+        }
+        return [positions[record.id] for record in records]
+
     def _store(self, group: list[_Slot]) -> None:
         try:
-            recordings = self._save(*(s.record for s in group))
+            positions = self.save_together([s.record for s in group])
         except BaseException as exc:  # every caller of the group learns of the failure
             for s in group:
                 s.error, s.done = exc, True
             return
-        positions: dict[UUID, int] = {
-            r.domain_event.originator_id: r.notification.id for r in recordings
-        }
-        for s in group:
-            s.position, s.done = positions[s.record.id], True
+        for s, position in zip(group, positions, strict=True):
+            s.position, s.done = position, True

@@ -15,6 +15,7 @@ from uuid import UUID
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from adapters.http.access_writer import AccessWriter
 from adapters.http.context import Services
 from adapters.http.dashboard import install_dashboard
 from adapters.http.metrics import ApiMetrics, LagSource
@@ -136,9 +137,11 @@ def create_app(
     """The HTTP API over ``engine``; the read models, signal pipeline and the status board of
     the supervised components when given."""
     api = _routes()
+    access_log = AccessLog(engine.referrals, engine.referrals.clock)
     api.state.services = Services(
         referrals=engine.referrals,
-        access_log=AccessLog(engine.referrals, engine.referrals.clock),
+        access_log=access_log,
+        access_writer=AccessWriter(access_log.store),
         last_verify=partial(last_verify.load, last_verify.path_in(engine.settings.data_dir)),
         principals=principals or registry_for(engine.settings, engine.referrals.clock),
         metrics=ApiMetrics(projection_lag, components),

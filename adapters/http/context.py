@@ -21,6 +21,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
+from adapters.http.access_writer import AccessWriter
 from adapters.http.metrics import ApiMetrics
 from adapters.http.oidc_client import OidcClient
 from adapters.http.ports import Publisher, ReadinessCheck, ReadModels, SignalGateway
@@ -51,6 +52,7 @@ class Services:
 
     referrals: Referrals
     access_log: AccessLog
+    access_writer: AccessWriter  # the requests' own entries, stored in groups
     principals: PrincipalRegistry
     metrics: ApiMetrics
     pseudonymise: Callable[[str], str]

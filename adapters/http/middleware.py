@@ -16,7 +16,6 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,11 +51,11 @@ def outcome_of(status: int, attempt: AccessAttempt) -> AccessOutcome:
     return AccessOutcome.ERROR
 
 
-def _record_access(
+async def _record_access(
     services: Services, request: Request, attempt: AccessAttempt, status: int
 ) -> None:
     outcome = outcome_of(status, attempt)
-    services.access_log.record(
+    _, record = services.access_log.prepare(
         action=attempt.action,
         outcome=outcome,
         **attempt.reader(request),
@@ -67,6 +66,7 @@ def _record_access(
         query_length=attempt.query_length,
         status=status,
     )
+    await services.access_writer.write(record)
     services.metrics.access_entries.labels(outcome.value).inc()
 
 
@@ -132,7 +132,7 @@ class _Answer:
             return True
         services: Services = request.app.state.services
         try:
-            await run_in_threadpool(_record_access, services, request, attempt, status)
+            await _record_access(services, request, attempt, status)
         except Exception:
             # No access without a log entry: the answer is withheld.
             log.exception("http.access_log_failed", path=request.url.path)
