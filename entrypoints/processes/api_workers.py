@@ -34,6 +34,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import uvloop
+
 from entrypoints.processes.status_file import BoardFile
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.private_file import replace
@@ -71,8 +73,14 @@ def write_board(board: StatusBoard, path: Path) -> None:
 
 
 def worker_main(orders: WorkerOrders, sock: socket.socket) -> None:
-    """A worker process: serve the API on ``sock`` until SIGTERM/SIGINT or its parent ends."""
-    asyncio.run(_work(orders, sock))
+    """A worker process: serve the API on ``sock`` until SIGTERM/SIGINT or its parent ends.
+
+    It runs on uvloop, the loop uvicorn picks when it starts a loop itself. libuv takes one
+    connection per turn on the shared socket (``UV_TCP_SINGLE_ACCEPT``) so that connections
+    opened at once spread over the workers: otherwise the first worker awake took every one of
+    them (in 4 of 8 bench phases one worker answered all 32 clients), and answered alone."""
+    os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
+    uvloop.run(_work(orders, sock))
 
 
 async def _work(orders: WorkerOrders, sock: socket.socket) -> None:
