@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
+from adapters.persistence.sqlite_wal import use_wal
+
 
 class PositionRecord(Protocol):
     """Where the relay records the last log position it has handled."""
@@ -47,7 +49,7 @@ class RelayPosition:
             conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
             # A position lost in a power cut only makes the relay publish some events again,
             # which the stream drops as duplicates: no need to sync every update to disk.
-            conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(conn, 10)
             conn.execute("PRAGMA synchronous=NORMAL")
             self._conn = conn
         return self._conn

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import PersistenceError
 
+from adapters.persistence.sqlite_wal import use_wal
+
 Row = tuple[Any, ...]
 
 
@@ -108,7 +110,7 @@ class SqliteAuditDatabase:
         )
         conn.execute("PRAGMA secure_delete=ON")
         if target != ":memory:":
-            conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(conn, self.busy_timeout)
         return conn
 
     def _connection(self) -> sqlite3.Connection:

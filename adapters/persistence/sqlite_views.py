@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from adapters.persistence.sqlite_wal import use_wal
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
 from projections.store import Row
@@ -70,7 +71,7 @@ class SqliteViewDatabase:
         with self._translated():
             conn = self._connect()
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
+                use_wal(conn, self.busy_timeout)
             finally:
                 conn.close()
 
