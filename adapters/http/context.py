@@ -229,13 +229,15 @@ def identify(
 
 async def authenticate(
     request: Request,
-    services: ServicesDep,
-    attempt: AttemptDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The principal of the request's bearer token; 401 without a valid one."""
+    """The principal of the request's bearer token; 401 without a valid one.
+
+    Nearly every route depends on this one, some through two paths: the services and the
+    access-log entry are looked up here directly rather than as dependencies of their own,
+    since FastAPI walks a dependency's own dependencies again on every path to it."""
     token = credentials.credentials.strip() if credentials is not None else ""
-    return identify(token, request, services, attempt)
+    return identify(token, request, request.app.state.services, await current_attempt(request))
 
 
 def _dependency_calls(dependant: Dependant) -> Iterator[Any]:

@@ -44,19 +44,15 @@ class Document(Protocol):
 
 
 class QueuePage(Protocol):
-    """A page of the work queue and the cursor of the next one."""
+    """A page of the work queue, answered as the JSON of its entries and the next cursor."""
 
-    @property
-    def items(self) -> Sequence[Document]: ...
-
-    @property
-    def next_cursor(self) -> str | None: ...
+    def json(self) -> bytes: ...
 
 
 class WorkQueueReader(Protocol):
     """The work queue: open cases, most urgent first (``ValueError`` for a bad cursor)."""
 
-    def page(
+    def stored_page(
         self,
         *,
         now: datetime,
