@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -27,7 +28,13 @@ _NINE_DIGITS = re.compile(
 
 def _is_personal_key(key: object) -> bool:
     """Keys that name personal data, however they are spelled (``BSN``, ``person_name``)."""
-    lowered = str(key).lower()
+    return _names_personal_data(str(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_personal_data(key: str) -> bool:
+    # Every line's keys are asked about (about a tenth of a log line's cost); they are few.
+    lowered = key.lower()
     tokens = set(re.split(r"[_\-.\s]+", lowered))
     return lowered in _NAME_KEYS or bool(tokens & _PERSONAL_TOKENS)
 
