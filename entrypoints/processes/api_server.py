@@ -92,6 +92,7 @@ async def serve_on_socket(
     ``count_receipts`` (one of several workers), count the intake's receipts for /metrics."""
     import uvicorn
 
+    from adapters.http.first_requests import prepare_first_requests
     from adapters.http.nats_signals import ReceiptCounter
     from adapters.persistence.views import close_views, open_views
     from ks_engine.heap import freeze_startup_heap
@@ -114,6 +115,7 @@ async def serve_on_socket(
         )
         server = _quiet_server_class()(config)
         await asyncio.to_thread(engine.warm_up, opens_cases=False)
+        await prepare_first_requests(app)
         freeze_startup_heap()
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         waiting = asyncio.create_task(stop.wait())
