@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     # A partner reads its signals' feedback (GET /signals) from stream KS_FEEDBACK for this long.
     feedback_max_age_days: float = Field(default=400, gt=0)
     # Signals fetched, stored in one transaction and receipted together at most; fewer when
-    # fewer wait. 500 rather than 200: about a tenth less intake CPU per signal in a burst
+    # fewer wait. 500 rather than 200: about 15% less intake CPU per signal in a burst
     # (bench/NOTES.md).
     intake_batch_size: int = Field(default=500, ge=1, le=5000)
     intake_max_deliveries: int = Field(default=5, ge=1)
