@@ -8,6 +8,8 @@ from collections import Counter
 
 from nats.aio.client import Client
 
+from adapters.nats.intake import CONSUMER
+from adapters.nats.streams import SIGNALS
 from tests.faults.checks import (
     PARTNER,
     Plan,
@@ -20,6 +22,7 @@ from tests.faults.stack import Stack, Worker
 from tests.nats_cluster import NatsCluster
 
 BLOCK = 20  # people per block, one intake batch
+PAUSED_UNTIL = "2999-01-01T00:00:00Z"  # until resumed by the test
 
 
 def cases_accepted_by(worker: Worker) -> set[str]:
@@ -42,12 +45,17 @@ async def test_two_intakes_receiving_first_signals_about_one_person_open_one_cas
     await partner.close()
 
     # Both workers start on the backlog: neighbouring batches go to different workers, so
-    # both receive a first signal about the same person at once.
+    # both receive a first signal about the same person at once. The consumer is paused until
+    # both serve, so that neither drains the backlog before the other has started.
+    js = engine_nc.jetstream()
+    await js.pause_consumer(SIGNALS, CONSUMER, PAUSED_UNTIL)
     first, second = await asyncio.gather(
         stack.serving(stack.start("intake", "intake-a")),
         stack.serving(stack.start("intake", "intake-b")),
     )
-    js = engine_nc.jetstream()
+    paused = await js.consumer_info(SIGNALS, CONSUMER)
+    assert (paused.num_pending, paused.num_ack_pending) == (len(plan.signals), 0)
+    assert (await js.resume_consumer(SIGNALS, CONSUMER)).paused is False
     await verify_every_signal_took_effect_once(js, stack.settings(), plan)
 
     # Each case was opened once: one receipt says "new case", the other "matched".
