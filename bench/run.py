@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import resource
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -58,6 +61,28 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def in_own_process(run: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """``run(*args)`` in a fresh process: its result and that process's peak RSS (MB). A phase
+    that stores, verifies and rebuilds inside the bench is measured on its own, not on top of
+    what the bench's earlier phases left in its memory."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        result: tuple[Any, float] = pool.submit(_with_peak_rss, run, *args).result()
+    return result
+
+
+def _with_peak_rss(run: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    return run(*args), peak_rss_mb()
+
+
+def _api_phase(settings: Settings, cases: int, requests: int) -> dict[str, Any]:
+    return asyncio.run(api_latency.api_latency(settings, cases, requests))
+
+
+def _growth_phase(settings: Settings, sizes: list[int]) -> list[dict[str, float]]:
+    return asyncio.run(growth.growth(settings, sizes))
+
+
 def _sqlite(path: Path) -> Settings:
     return Settings(data_dir=path, log_level="warning")
 
@@ -94,11 +119,12 @@ def measure(size: Size) -> dict[str, Any]:
         f["engine_lag"] = asyncio.run(
             pipeline.steady_lag(_sqlite(t / "lag"), size.lag_rate, size.lag_seconds)
         )
-        f["api"] = asyncio.run(
-            api_latency.api_latency(_sqlite(t / "api"), size.api_cases, size.api_requests)
+        phases = f["phase_peak_rss_mb"] = {}
+        f["api"], phases["api"] = in_own_process(
+            _api_phase, _sqlite(t / "api"), size.api_cases, size.api_requests
         )
-        f["growth_sqlite"] = asyncio.run(
-            growth.growth(_sqlite(t / "growth"), list(size.growth_events))
+        f["growth_sqlite"], phases["growth_sqlite"] = in_own_process(
+            _growth_phase, _sqlite(t / "growth"), list(size.growth_events)
         )
         with PostgresServer() as pg:
             f["raw_es_postgres_1_per_txn"] = raw.eventsourcing_postgres_rate(
@@ -115,8 +141,8 @@ def measure(size: Size) -> dict[str, Any]:
                 log_level="warning",
                 **pg.create_database().settings_fields(),
             )
-            f["growth_postgres"] = asyncio.run(
-                growth.growth(on_pg, list(size.postgres_growth_events))
+            f["growth_postgres"], phases["growth_postgres"] = in_own_process(
+                _growth_phase, on_pg, list(size.postgres_growth_events)
             )
     f["bench_process_peak_rss_mb"] = peak_rss_mb()
     return {
@@ -261,8 +287,8 @@ def _targets(f: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
 
 def _peak_rss(f: dict[str, Any]) -> float:
     """The largest peak RSS of an engine process: `ks run` in the ingest, lag and API runs,
-    the largest separate process, and the bench's own process, which holds the application
-    during verify and rebuild."""
+    the largest separate process, the bench's own process (the intake alone runs in it), and
+    the processes in which the bench stores, verifies and rebuilds (API data, growth)."""
     return float(
         max(
             f["engine_end_to_end"]["peak_rss_mb"],
@@ -271,6 +297,7 @@ def _peak_rss(f: dict[str, Any]) -> float:
             f["engine_lag"]["peak_rss_mb"],
             f["api"]["peak_rss_mb"],
             f["bench_process_peak_rss_mb"],
+            *f["phase_peak_rss_mb"].values(),
         )
     )
 
@@ -298,6 +325,7 @@ def report(result: dict[str, Any]) -> str:
     base = f["raw_es_sqlite_1_per_txn"]
     lag = f["engine_lag"]
     api = f["api"]
+    phases = f["phase_peak_rss_mb"]
     lines = [
         "# Benchmarks",
         "",
@@ -337,9 +365,11 @@ def report(result: dict[str, Any]) -> str:
         f"{f['engine_end_to_end']['peak_rss_mb']:.0f} MB in the end-to-end run, "
         f"{f['engine_end_to_end_one_process']['peak_rss_mb']:.0f} MB with `--one-process`, "
         f"{lag['peak_rss_mb']:.0f} MB in the lag run; of the largest "
-        f"separate process {f['engine_end_to_end_split']['peak_rss_mb']:.0f} MB; of the bench "
-        f"process, which verifies and rebuilds at every size below, "
-        f"{f['bench_process_peak_rss_mb']:.0f} MB.",
+        f"separate process {f['engine_end_to_end_split']['peak_rss_mb']:.0f} MB; of the bench's "
+        f"own process {f['bench_process_peak_rss_mb']:.0f} MB; of the processes in which the "
+        f"bench stores, verifies and rebuilds (each phase in a process of its own): API data "
+        f"{phases['api']:.0f} MB, growth on SQLite {phases['growth_sqlite']:.0f} MB "
+        f"(at every size below), on PostgreSQL {phases['growth_postgres']:.0f} MB.",
         "",
         f"API under {api['clients']} concurrent clients, {api['cases_in_views']:,} cases in the "
         f"views: `GET /cases` p50 {api['list']['p50_ms']:.0f} ms, p99 "
