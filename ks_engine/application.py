@@ -36,7 +36,7 @@ from ks_engine.ownership import OwnershipCommands
 from ks_engine.privacy.correction import CorrectionCommands
 from ks_engine.privacy.rights import RightsCommands
 from ks_engine.processing import AggregateProcessingEvent, ReplayingRepository
-from ks_engine.signal_intake import ExistenceQuery
+from ks_engine.signal_intake import BatchReads, ExistenceQuery
 from ks_engine.transcoding import DateAsISO
 from ks_engine.transfers import TransferCommands
 
@@ -64,6 +64,7 @@ class Referrals(
         service_levels: ServiceLevels | None = None,
         clock: Callable[[], datetime],
         existing: ExistenceQuery | None = None,
+        batch_reads: BatchReads | None = None,
         numbered: NumberQuery | None = None,
         vault: PersonalDataVault | None = None,
         region: Region | None = None,
@@ -76,6 +77,7 @@ class Referrals(
         self._seed_catalogue = catalogue  # until the menukaart is first changed (see mixin)
         self.region = region
         self._existing = existing
+        self._batch_reads = batch_reads
         self._numbered = numbered
         self.service_levels = service_levels or ServiceLevels()
         self.clock = clock

@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from adapters.persistence.existing import existing_originators, originators_numbered
+from adapters.persistence.read_many import events_after, latest_events
 from domain.blind_index import NameIndex
 from domain.catalogue import Catalogue
 from domain.pseudonym import pseudonymise
@@ -24,6 +25,7 @@ from ks_engine.catalogue_file import load_catalogue
 from ks_engine.clock import now
 from ks_engine.log import configure_logging
 from ks_engine.settings import Settings
+from ks_engine.signal_intake import BatchReads
 from ks_engine.signal_rules import SignalRules
 
 if TYPE_CHECKING:
@@ -146,6 +148,7 @@ def bootstrap(
             service_levels=settings.service_levels,
             clock=clock,
             existing=existing_originators,
+            batch_reads=BatchReads(events_after=events_after, latest=latest_events),
             numbered=originators_numbered,
             vault=personal_data_vault(settings, audit_db),
             region=settings.region,

@@ -14,6 +14,8 @@ import binascii
 import json
 import secrets
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol
@@ -54,6 +56,15 @@ class KeyStore(Protocol):
     def destroy(self, key_id: str) -> bool:
         """Destroy the key (True), or report that it was already destroyed (False)."""
 
+    def remembering(self) -> AbstractContextManager[None]:
+        """Within it, this thread reads each key once: for one unit of work (a batch of
+        signals), whose keys a store far away would otherwise be asked for one by one."""
+
+    def read_ahead(self, key_ids: Iterable[str]) -> None:
+        """Read these keys now, together, for ``remembering``'s unit of work; outside one, or
+        where reading one by one costs nothing more, a no-op. A key that never existed is
+        left out: ``get`` then says so."""
+
 
 class MemoryKeyStore:
     """Data keys in this process's memory: for the in-memory event store and unit tests."""
@@ -84,6 +95,13 @@ class MemoryKeyStore:
             existed = self._keys[key_id] is not None
             self._keys[key_id] = None
             return existed
+
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        yield  # every read is one from memory already
+
+    def read_ahead(self, key_ids: Iterable[str]) -> None:
+        return None
 
 
 @dataclass(frozen=True)

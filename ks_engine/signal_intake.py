@@ -8,15 +8,16 @@ commands and the queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import RecordConflictError, Recorder, Recording
+from eventsourcing.persistence import RecordConflictError, Recorder, Recording, StoredEvent
 
 from domain.blind_index import NameIndex
 from domain.case_lookup import lookup_id
@@ -30,11 +31,20 @@ from ks_engine import commands as c
 from ks_engine.case_links import CaseLinks, IndexRefs, key_of
 from ks_engine.case_lookups import add_to_lookups, name_keys
 from ks_engine.keystore import PersonalDataVault
-from ks_engine.processing import ReplayingRepository
+from ks_engine.processing import ReplayingRepository, replay
 
 A = TypeVar("A", bound=Aggregate)
 
 ExistenceQuery = Callable[[Recorder, Sequence[UUID]], "set[UUID] | None"]
+
+
+@dataclass(frozen=True)
+class BatchReads:
+    """The event store asked about many aggregates in one query (``adapters.persistence.
+    read_many``); either answers None where the store cannot be asked so."""
+
+    events_after: Callable[[Recorder, Mapping[UUID, int]], dict[UUID, list[StoredEvent]] | None]
+    latest: Callable[[Recorder, Sequence[UUID]], dict[UUID, StoredEvent] | None]
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class SignalIntake(Application[UUID]):
     case_id_secret: bytes = b"ks-engine opened case ids without settings"
     clock: Callable[[], datetime]
     _existing: ExistenceQuery | None
+    _batch_reads: BatchReads | None
     _unsnapshotted: Repository[UUID]
 
     def construct_repository(self) -> Repository[UUID]:
@@ -103,11 +114,18 @@ class SignalIntake(Application[UUID]):
     def _receive_together(
         self, batch: Sequence[tuple[Signal, c.Context]], *, check_duplicates: bool
     ) -> list[SignalOutcome]:
+        with self.vault.keys.remembering():  # each data key read once, many read together
+            return self._receive_remembering(batch, check_duplicates=check_duplicates)
+
+    def _receive_remembering(
+        self, batch: Sequence[tuple[Signal, c.Context]], *, check_duplicates: bool
+    ) -> list[SignalOutcome]:
         work: dict[UUID, Aggregate] = {}
         pending: list[tuple[Signal, UUID, bool]] = []
         outcomes: list[SignalOutcome | None] = []
         at = self.clock()
         absent = set() if check_duplicates else self._absent_for(batch)
+        known = self._read_ahead(batch, absent)
         lookups: list[_Lookups] = []
         for signal, ctx in batch:
             earlier = self._processed_before(signal.signal_key, work, absent)
@@ -115,7 +133,7 @@ class SignalIntake(Application[UUID]):
                 outcomes.append(earlier)
                 continue
             try:
-                case, matched = self._apply_signal(signal, ctx, at, work, absent, lookups)
+                case, matched = self._apply_signal(signal, ctx, at, work, absent, lookups, known)
             except DomainError as refusal:
                 outcomes.append(SignalOutcome(signal.signal_key, None, refusal=refusal))
                 continue
@@ -197,6 +215,49 @@ class SignalIntake(Application[UUID]):
         found = self._existing(self.recorder, ids)
         return set() if found is None else set(ids) - found
 
+    def _read_ahead(
+        self, batch: Sequence[tuple[Signal, c.Context]], absent: set[UUID]
+    ) -> dict[UUID, Aggregate]:
+        """The stored matching-index entries of the people the batch names and the open cases
+        they lead to, read in a few queries for the whole batch (``BatchReads``), with the
+        data keys that open them; what is not read here is read one by one when needed."""
+        index_ids = [
+            i
+            for s, _ in batch
+            for p in _named(s)
+            if (i := person_index_id(s.municipality, p)) not in absent
+        ]
+        indexes = self.read_many(PersonIndex, index_ids)
+        refs = [i.open_case_id for i in indexes.values() if isinstance(i, PersonIndex)]
+        self.vault.keys.read_ahead(k for r in refs if isinstance(r, str) and (k := key_of(r)))
+        cases = self.read_many(Referral, [c for c in map(self.refs.case_of, refs) if c])
+        self.vault.keys.read_ahead(_case_keys(cases.values()))
+        return {**indexes, **cases}
+
+    def read_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
+        """Those of ``ids`` stored, as ``_find`` would read them one by one; none where the
+        store cannot be asked about many at once."""
+        ids = list(dict.fromkeys(ids))
+        if self._batch_reads is None or not ids:
+            return {}
+        snapshots: dict[UUID, object] = {}
+        if cls in self.snapshotting_intervals and self.snapshots is not None:
+            latest = self._batch_reads.latest(self.snapshots.recorder, ids)
+            if latest is None:
+                return {}
+            snapshots = {i: self.snapshots.mapper.to_domain_event(s) for i, s in latest.items()}
+        after = {i: getattr(snapshots.get(i), "originator_version", 0) for i in ids}
+        stored = self._batch_reads.events_after(self.recorder, after)
+        if stored is None:
+            return {}
+        found: dict[UUID, Aggregate] = {}
+        for i in ids:
+            events = map(self.mapper.to_domain_event, stored.get(i, ()))
+            aggregate = replay(None, chain([snapshots[i]] if i in snapshots else [], events))
+            if isinstance(aggregate, cls):
+                found[i] = aggregate
+        return found
+
     def _apply_signal(
         self,
         signal: Signal,
@@ -205,6 +266,7 @@ class SignalIntake(Application[UUID]):
         work: dict[UUID, Aggregate],
         absent: set[UUID],
         lookups: list[_Lookups],
+        known: Mapping[UUID, Aggregate],
     ) -> tuple[Referral, bool]:
         """Join the open case of any household member the signal names (the person's own
         first), or open a case; every named member without an open case is indexed to it.
@@ -219,11 +281,11 @@ class SignalIntake(Application[UUID]):
             if index_id in absent and index_id not in work:
                 indexes[pseudonym] = None
             else:
-                indexes[pseudonym] = self._find(PersonIndex, index_id, work)
+                indexes[pseudonym] = self._find_known(PersonIndex, index_id, work, known)
         opened = [self.refs.case_of(i.open_case_id) for i in indexes.values() if i]
         open_ids = list(dict.fromkeys(o for o in opened if o is not None))
         if open_ids:
-            case = self._find(Referral, open_ids[0], work)
+            case = self._find_known(Referral, open_ids[0], work, known)
             assert case is not None, "the matching index names a case that does not exist"
             case.refuse_if_erased("add a signal")  # before a key is used for nothing
             signal = self.links.seal_signal(signal, key_of(case.person_pseudonym))
@@ -282,6 +344,20 @@ class SignalIntake(Application[UUID]):
                 causation_id=ctx.causation_id,
             )
 
+    def _find_known(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        work: dict[UUID, Aggregate],
+        known: Mapping[UUID, Aggregate],
+    ) -> A | None:
+        """As ``_find``, with the aggregates the batch read ahead (``known``) read already."""
+        if aggregate_id in known and aggregate_id not in work:
+            found = known[aggregate_id]
+            assert isinstance(found, cls)
+            return found
+        return self._find(cls, aggregate_id, work)
+
     def _find(self, cls: type[A], aggregate_id: UUID, work: dict[UUID, Aggregate]) -> A | None:
         if aggregate_id in work:
             found = work[aggregate_id]
@@ -311,6 +387,16 @@ class _Lookups:
     case_id: UUID
     municipality: str
     keyed: list[tuple[str, str]]
+
+
+def _case_keys(cases: Iterable[Aggregate]) -> list[str]:
+    """The data keys a signal joining one of ``cases`` uses: its link and personal keys."""
+    keys: list[str] = []
+    for case in cases:
+        if isinstance(case, Referral):
+            link = key_of(case.person_pseudonym)
+            keys += [k for k in (link, case.personal_key_id) if k]
+    return keys
 
 
 def _named(signal: Signal) -> list[str]:

@@ -18,3 +18,15 @@ def _with_check_digit(head: int) -> str:
 def bsns() -> st.SearchStrategy[str]:
     """Valid BSNs: eight digits and the check digit the elfproef needs."""
     return st.integers(1, 99_999_999).map(_with_check_digit).filter(is_bsn)
+
+
+def valid_bsns(count: int, start: int = 10_000_000) -> list[str]:
+    """``count`` distinct valid BSNs (test data, not people), the first from ``start`` on."""
+    found: list[str] = []
+    head = start
+    while len(found) < count:
+        candidate = _with_check_digit(head)
+        if is_bsn(candidate):
+            found.append(candidate)
+        head += 1
+    return found

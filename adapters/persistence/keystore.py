@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -39,6 +41,7 @@ def wrapping_key(cipher_key: bytes) -> bytes:
 
 
 POOL_SIZE = 1000
+READ_AHEAD_CHUNK = 400  # key ids per query (SQLite binds at most 999 values per statement)
 
 
 class SqlKeyStore:
@@ -50,6 +53,7 @@ class SqlKeyStore:
         self._pool: list[tuple[str, bytes]] = []
         self._fresh: dict[str, bytes] = {}
         self._pool_lock = threading.Lock()
+        self._local = threading.local()  # this thread's remembered keys, while ``remembering``
         with db.transaction(write=True) as tx:
             tx.execute(SCHEMA)
 
@@ -88,15 +92,26 @@ class SqlKeyStore:
     def get(self, key_id: str) -> bytes | None:
         with self._pool_lock:
             fresh = self._fresh.pop(key_id, None)  # just handed out: first use, no read needed
+        remembered = self._remembered()
         if fresh is not None:
+            if remembered is not None:
+                remembered[key_id] = fresh
             return fresh
+        if remembered is not None and key_id in remembered:
+            return remembered[key_id]
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone("SELECT wrapped FROM personal_data_keys WHERE key_id = ?", (key_id,))
         if row is None:
             raise UnknownKeyError(f"there is no data key {key_id}")
-        if row[0] is None:
-            return None
-        wrapped = bytes(row[0])
+        key = self._unwrap(key_id, row[0])
+        if remembered is not None:
+            remembered[key_id] = key
+        return key
+
+    def _unwrap(self, key_id: str, stored: bytes | None) -> bytes | None:
+        if stored is None:
+            return None  # destroyed
+        wrapped = bytes(stored)
         try:
             return self._wrap.decrypt(wrapped[:12], wrapped[12:], key_id.encode())
         except InvalidTag:
@@ -105,9 +120,49 @@ class SqlKeyStore:
                 "stored under, or the key was altered"
             ) from None
 
+    def _remembered(self) -> dict[str, bytes | None] | None:
+        remembered: dict[str, bytes | None] | None = getattr(self._local, "keys", None)
+        return remembered
+
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """This thread's reads within are read once and kept until the end (a unit of work
+        of milliseconds: a key destroyed meanwhile is one it could equally have read just
+        before). Nested, the outermost decides."""
+        if self._remembered() is not None:
+            yield
+            return
+        self._local.keys = {}
+        try:
+            yield
+        finally:
+            self._local.keys = None
+
+    def read_ahead(self, key_ids: Iterable[str]) -> None:
+        """Read the keys not yet remembered in one query per ``READ_AHEAD_CHUNK``."""
+        remembered = self._remembered()
+        if remembered is None:
+            return
+        with self._pool_lock:
+            fresh = set(self._fresh)
+        wanted = [k for k in dict.fromkeys(key_ids) if k not in remembered and k not in fresh]
+        for start in range(0, len(wanted), READ_AHEAD_CHUNK):
+            chunk = wanted[start : start + READ_AHEAD_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            with self.db.transaction(write=False) as tx:
+                rows = tx.fetchall(
+                    f"SELECT key_id, wrapped FROM personal_data_keys WHERE key_id IN ({marks})",  # noqa: S608 - placeholders only
+                    chunk,
+                )
+            for key_id, stored in rows:
+                remembered[str(key_id)] = self._unwrap(str(key_id), stored)
+
     def destroy(self, key_id: str) -> bool:
         with self._pool_lock:
             self._fresh.pop(key_id, None)
+        remembered = self._remembered()
+        if remembered is not None:
+            remembered.pop(key_id, None)
         with self.db.transaction(write=True) as tx:
             row = tx.fetchone("SELECT wrapped FROM personal_data_keys WHERE key_id = ?", (key_id,))
             if row is None:
