@@ -91,7 +91,8 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         return {
             "CIPHER_TOPIC": "adapters.persistence.cipher:AesGcmCipher",
             "CIPHER_KEY": settings.cipher_key_text(),
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # eventsourcing's PostgreSQL store, inserting stored events in binary
+            "PERSISTENCE_MODULE": "adapters.persistence.event_store_postgres:Factory",
             "POSTGRES_HOST": settings.pg_host,
             "POSTGRES_PORT": str(settings.pg_port),
             "POSTGRES_DBNAME": settings.pg_dbname,

@@ -16,6 +16,7 @@ from eventsourcing.persistence import Recorder
 from eventsourcing.popo import POPOAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
+from adapters.persistence.stored_rows import on_postgres
 from domain.case_lookup import id_range
 
 SQLITE_MAX_PARAMETERS = 500
@@ -25,7 +26,7 @@ def existing_originators(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID] |
     """The ids among ``ids`` with stored events; None when this store cannot be asked so."""
     if isinstance(recorder, SQLiteAggregateRecorder):
         return _sqlite(recorder, ids)
-    if type(recorder).__module__ == "eventsourcing.postgres":  # psycopg is an optional install
+    if on_postgres(recorder):  # psycopg is an optional install
         from adapters.persistence.existing_postgres import existing_on_postgres
 
         return existing_on_postgres(recorder, ids)
@@ -58,7 +59,7 @@ def originators_numbered(recorder: Recorder, number: str) -> list[UUID] | None:
         return sorted(
             UUID(i) for i in recorder._stored_events_index if UUID(i).hex.startswith(number)
         )
-    if type(recorder).__module__ == "eventsourcing.postgres":
+    if on_postgres(recorder):
         from adapters.persistence.existing_postgres import numbered_on_postgres
 
         return numbered_on_postgres(recorder, number)

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import Recorder, StoredEvent
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
-from adapters.persistence.stored_rows import stored_event
+from adapters.persistence.stored_rows import on_postgres, stored_event
 
 SQLITE_PAIRS = 400  # (id, version) pairs per statement: SQLite binds at most 999 values
 SQLITE_IDS = 800
@@ -32,7 +32,7 @@ def events_after(recorder: Recorder, after: Mapping[UUID, int]) -> Found | None:
         return {}
     if isinstance(recorder, SQLiteAggregateRecorder) and _uuid_ids(recorder):
         return _sqlite_after(recorder, after)
-    if type(recorder).__module__ == "eventsourcing.postgres":  # psycopg is an optional install
+    if on_postgres(recorder):  # psycopg is an optional install
         from adapters.persistence.read_many_postgres import events_after_on_postgres
 
         return events_after_on_postgres(recorder, after)
@@ -46,7 +46,7 @@ def latest_events(recorder: Recorder, ids: Sequence[UUID]) -> dict[UUID, StoredE
         return {}
     if isinstance(recorder, SQLiteAggregateRecorder) and _uuid_ids(recorder):
         return _sqlite_latest(recorder, ids)
-    if type(recorder).__module__ == "eventsourcing.postgres":
+    if on_postgres(recorder):
         from adapters.persistence.read_many_postgres import latest_on_postgres
 
         return latest_on_postgres(recorder, ids)

@@ -1,11 +1,12 @@
-"""Rows of an events table, as either store's driver gives them, as eventsourcing's events."""
+"""Rows of an events table, as either store's driver gives them, as eventsourcing's events;
+which store a recorder writes to."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Recorder, StoredEvent
 
 
 def stored_event(row: Mapping[str, object]) -> StoredEvent:
@@ -16,3 +17,9 @@ def stored_event(row: Mapping[str, object]) -> StoredEvent:
         topic=str(row["topic"]),
         state=bytes(row["state"]),  # type: ignore[call-overload]
     )
+
+
+def on_postgres(recorder: Recorder) -> bool:
+    """Whether ``recorder`` is (or derives from) one of eventsourcing's PostgreSQL recorders,
+    told without importing psycopg (an optional install)."""
+    return any(c.__module__ == "eventsourcing.postgres" for c in type(recorder).__mro__)

@@ -29,7 +29,7 @@ def test_pg_settings_from_the_environment_become_eventsourcing_postgres_settings
 
     assert "s3cret-value" not in repr(settings)
     env = event_store_env(settings)
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "adapters.persistence.event_store_postgres:Factory"
     assert env["CIPHER_TOPIC"] == "adapters.persistence.cipher:AesGcmCipher"  # at rest
     assert env["CIPHER_KEY"] == "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0="
     assert {k: env[k] for k in env if k.startswith("POSTGRES_") or k == "CREATE_TABLE"} == {
