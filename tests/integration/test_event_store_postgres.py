@@ -60,7 +60,8 @@ def test_what_a_batch_writes_is_read_back_exactly(engine: Engine, batch: list) -
     for aggregate_id in ids:
         mine = [e for e in written if e.originator_id == aggregate_id]
         assert list(recorder.select_events(aggregate_id)) == mine
-    assert positions is not None and len(positions) == len(written)
+    assert positions is not None
+    assert len(positions) == len(written)
     logged = recorder.select_notifications(start=positions[0], limit=len(written))
     assert [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in logged] == [
         (p, e.originator_id, e.originator_version, e.topic, e.state)

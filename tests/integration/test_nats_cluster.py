@@ -70,7 +70,21 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 async def stored_payloads(js: JetStreamContext, stream: str, count: int) -> list[bytes]:
-    return [(await js.get_msg(stream, seq)).data or b"" for seq in range(1, count + 1)]
+    """Every message of ``stream``, each read again while the cluster answers that it is
+    unavailable (503) or does not answer: after a node is lost, the remaining nodes elect
+    their leaders anew. A message that is not there is not retried: it fails the test."""
+
+    async def read(seq: int) -> bytes:
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            try:
+                return (await js.get_msg(stream, seq)).data or b""
+            except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    return [await read(seq) for seq in range(1, count + 1)]
 
 
 async def test_a_stream_with_three_replicas_survives_losing_a_node(
