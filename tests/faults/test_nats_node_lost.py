@@ -16,7 +16,7 @@ from tests.faults.checks import (
     verify_views_converge,
 )
 from tests.faults.stack import Stack
-from tests.nats_cluster import NatsCluster
+from tests.nats_cluster import NatsCluster, once_elected
 
 
 async def test_losing_a_nats_node_while_partners_publish_loses_and_doubles_nothing(
@@ -34,10 +34,10 @@ async def test_losing_a_nats_node_while_partners_publish_loses_and_doubles_nothi
 
     # ... and a quarter of the way the node leading KS_SIGNALS is lost.
     async def a_quarter_published() -> bool:
-        return (await js.stream_info("KS_SIGNALS")).state.last_seq >= 500
+        return (await once_elected(lambda: js.stream_info("KS_SIGNALS"))).state.last_seq >= 500
 
     await eventually(a_quarter_published, "500 signals published")
-    placement = (await js.stream_info("KS_SIGNALS")).cluster
+    placement = (await once_elected(lambda: js.stream_info("KS_SIGNALS"))).cluster
     assert placement is not None
     assert placement.leader is not None
     await asyncio.to_thread(nats_cluster.kill, nats_cluster.index_of(placement.leader))

@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck, StreamConfig
 
-from tests.nats_cluster import Credentials, NatsCluster
+from tests.nats_cluster import Credentials, NatsCluster, once_elected
 
 MIDWIFE = "verloskunde-heuvelland"
 JGZ = "jgz-zuid-limburg"
@@ -70,19 +70,11 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 async def stored_payloads(js: JetStreamContext, stream: str, count: int) -> list[bytes]:
-    """Every message of ``stream``, each read again while the cluster answers that it is
-    unavailable (503) or does not answer: after a node is lost, the remaining nodes elect
-    their leaders anew. A message that is not there is not retried: it fails the test."""
+    """Every message of ``stream``, each read once the stream has a leader (after a node is
+    lost, the remaining nodes elect leaders anew)."""
 
     async def read(seq: int) -> bytes:
-        deadline = time.monotonic() + DEADLINE
-        while True:
-            try:
-                return (await js.get_msg(stream, seq)).data or b""
-            except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError):
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        return (await once_elected(lambda: js.get_msg(stream, seq))).data or b""
 
     return [await read(seq) for seq in range(1, count + 1)]
 
@@ -92,15 +84,17 @@ async def test_a_stream_with_three_replicas_survives_losing_a_node(
 ) -> None:
     async with connected(nats_cluster.engine) as nc:
         js = nc.jetstream()
-        await js.add_stream(
-            StreamConfig(name="KS_EVENTS", subjects=["ks.events.>"], num_replicas=3)
+        await once_elected(
+            lambda: js.add_stream(
+                StreamConfig(name="KS_EVENTS", subjects=["ks.events.>"], num_replicas=3)
+            )
         )
         sent = [f"event {i}".encode() for i in range(200)]
 
         # Half the events are stored; then the stream's leader node is lost.
         for i, payload in enumerate(sent[:100]):
             await publish_until_acked(js, "ks.events.GM0928", payload, f"event-{i}")
-        placement = (await js.stream_info("KS_EVENTS")).cluster
+        placement = (await once_elected(lambda: js.stream_info("KS_EVENTS"))).cluster
         assert placement is not None
         leader = placement.leader
         assert leader is not None
@@ -110,7 +104,7 @@ async def test_a_stream_with_three_replicas_survives_losing_a_node(
         # Publishing goes on against the two remaining nodes.
         for i, payload in enumerate(sent[100:], start=100):
             await publish_until_acked(js, "ks.events.GM0928", payload, f"event-{i}")
-        info = await js.stream_info("KS_EVENTS")
+        info = await once_elected(lambda: js.stream_info("KS_EVENTS"))
         assert info.cluster is not None
         assert info.cluster.leader != leader
         assert info.state.messages == 200  # retried publishes were not stored twice
@@ -120,7 +114,7 @@ async def test_a_stream_with_three_replicas_survives_losing_a_node(
         await asyncio.to_thread(nats_cluster.restart, lost)
 
         async def all_replicas_current() -> bool:
-            cluster = (await js.stream_info("KS_EVENTS")).cluster
+            cluster = (await once_elected(lambda: js.stream_info("KS_EVENTS"))).cluster
             replicas = (cluster.replicas or []) if cluster else []
             return len(replicas) == 2 and all(r.current for r in replicas)
 
@@ -167,7 +161,8 @@ async def test_a_partner_may_publish_signals_and_nothing_else(nats_cluster: Nats
     ):
         engine_js = engine.jetstream()
         for name, subjects in (("KS_SIGNALS", ["ks.signals.>"]), ("KS_EVENTS", ["ks.events.>"])):
-            await engine_js.add_stream(StreamConfig(name=name, subjects=subjects, num_replicas=3))
+            config = StreamConfig(name=name, subjects=subjects, num_replicas=3)
+            await once_elected(lambda config=config: engine_js.add_stream(config))
 
         # A signal reaches the engine's stream, and the partner gets the stream's ack back.
         ack = await publish_until_acked(
@@ -176,11 +171,13 @@ async def test_a_partner_may_publish_signals_and_nothing_else(nats_cluster: Nats
         assert (ack.stream, ack.seq, ack.duplicate) == ("KS_SIGNALS", 1, None)
 
         # The engine takes it from its durable pull consumer, header intact, and acks it.
-        intake = await engine_js.pull_subscribe("ks.signals.>", durable="intake")
+        intake = await once_elected(
+            lambda: engine_js.pull_subscribe("ks.signals.>", durable="intake")
+        )
         [signal] = await fetch_when_led(intake)
         assert (signal.data, signal.headers) == (b"{}", {"Nats-Msg-Id": f"https://{MIDWIFE}.nl#1"})
         await signal.ack_sync()
-        assert (await intake.consumer_info()).num_ack_pending == 0
+        assert (await once_elected(intake.consumer_info)).num_ack_pending == 0
 
         # Anything else is refused by the server.
         refused = [
@@ -198,8 +195,9 @@ async def test_a_partner_may_publish_signals_and_nothing_else(nats_cluster: Nats
             assert refusal("publish", subject) in violation.lower()
 
         # Nothing but the signal was stored.
-        assert (await engine_js.stream_info("KS_SIGNALS")).state.messages == 1
-        assert (await engine_js.stream_info("KS_EVENTS")).state.messages == 0
+        signals = await once_elected(lambda: engine_js.stream_info("KS_SIGNALS"))
+        events = await once_elected(lambda: engine_js.stream_info("KS_EVENTS"))
+        assert (signals.state.messages, events.state.messages) == (1, 0)
 
 
 async def test_a_partner_receives_its_own_receipts_and_cannot_subscribe_to_others(
