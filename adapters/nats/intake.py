@@ -255,6 +255,8 @@ class Intake:
         try:
             outcomes = await asyncio.to_thread(self.engine.referrals.receive_signals, batch)
         except PersistenceError as exc:
+            # The database's own words, for the operator: ids and SQL states, no personal data.
+            log.warning("signal.store_failed", size=len(valid), error=str(exc)[:500])
             await self.retry_later(valid, f"the event store is unavailable ({type(exc).__name__})")
             return []
         except Exception as exc:  # isolate the signal that cannot be stored

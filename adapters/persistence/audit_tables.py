@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import PersistenceError
 
+from adapters.persistence.sqlite_transaction import ended_transaction
 from adapters.persistence.sqlite_wal import use_wal
 
 Row = tuple[Any, ...]
@@ -127,17 +128,17 @@ class SqliteAuditDatabase:
         with self._lock:
             conn = self._connection()
             try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
+                with ended_transaction(conn, "BEGIN IMMEDIATE" if write else "BEGIN", self._drop):
                     yield _DbApiTx(conn.cursor(), _sqlite_sql)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
             except sqlite3.IntegrityError as e:
                 raise DuplicateRowError(str(e)) from None
             except sqlite3.Error as e:
                 raise AuditDatabaseError(f"the audit tables cannot be used: {e}") from None
+
+    def _drop(self) -> None:
+        """Forget this thread's connection (closed); the next transaction opens another."""
+        if self._shared is None:
+            self._local.conn = None
 
     def truncate_wal(self) -> None:
         """Empty the write-ahead log file, so destroyed keys linger in no old page image."""

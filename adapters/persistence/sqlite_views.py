@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from adapters.persistence.sqlite_transaction import ended_transaction
 from adapters.persistence.sqlite_wal import use_wal
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
@@ -99,14 +100,12 @@ class SqliteViewDatabase:
     def _session(self, begin: str) -> Iterator[_Tx]:
         with self._translated():
             conn = self._connection()
-            conn.execute(begin)
-            try:
+            with ended_transaction(conn, begin, self._drop):
                 yield _Tx(conn)
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+
+    def _drop(self) -> None:
+        """Forget this thread's connection (closed); the next session opens another."""
+        self._local.conn = None
 
     @contextmanager
     def transaction(self, scope: str | Sequence[str] | None = None) -> Iterator[_Tx]:
