@@ -24,6 +24,7 @@ from domain.referral import Referral
 from domain.region import Region
 from ks_engine import commands as c
 from ks_engine.after_match import AfterMatchCommands
+from ks_engine.batch_reads import BatchReads
 from ks_engine.case_links import CaseLinks, IndexRefs, entry_keys, key_of
 from ks_engine.case_lookups import name_keys
 from ks_engine.case_search import CaseSearch, NumberQuery
@@ -36,7 +37,7 @@ from ks_engine.ownership import OwnershipCommands
 from ks_engine.privacy.correction import CorrectionCommands
 from ks_engine.privacy.rights import RightsCommands
 from ks_engine.processing import AggregateProcessingEvent, ReplayingRepository
-from ks_engine.signal_intake import BatchReads, ExistenceQuery
+from ks_engine.signal_intake import ExistenceQuery
 from ks_engine.transcoding import DateAsISO
 from ks_engine.transfers import TransferCommands
 

@@ -21,11 +21,11 @@ from domain.working_days import load_calendar
 from ks_engine.application import Referrals
 from ks_engine.audit.chain import ChainStore
 from ks_engine.audit.parts import Audit, build_audit, open_audit_database, personal_data_vault
+from ks_engine.batch_reads import BatchReads
 from ks_engine.catalogue_file import load_catalogue
 from ks_engine.clock import now
 from ks_engine.log import configure_logging
 from ks_engine.settings import Settings
-from ks_engine.signal_intake import BatchReads
 from ks_engine.signal_rules import SignalRules
 
 if TYPE_CHECKING:

@@ -8,16 +8,15 @@ commands and the queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import RecordConflictError, Recorder, Recording, StoredEvent
+from eventsourcing.persistence import RecordConflictError, Recorder, Recording
 
 from domain.blind_index import NameIndex
 from domain.case_lookup import lookup_id
@@ -28,23 +27,15 @@ from domain.referral import Referral
 from domain.signal_record import SignalRecord, opened_case_id, signal_record_id
 from domain.values import Phase, Signal
 from ks_engine import commands as c
+from ks_engine.batch_reads import BatchReading, named
 from ks_engine.case_links import CaseLinks, IndexRefs, key_of
 from ks_engine.case_lookups import add_to_lookups, name_keys
 from ks_engine.keystore import PersonalDataVault
-from ks_engine.processing import ReplayingRepository, replay
+from ks_engine.processing import ReplayingRepository
 
 A = TypeVar("A", bound=Aggregate)
 
 ExistenceQuery = Callable[[Recorder, Sequence[UUID]], "set[UUID] | None"]
-
-
-@dataclass(frozen=True)
-class BatchReads:
-    """The event store asked about many aggregates in one query (``adapters.persistence.
-    read_many``); either answers None where the store cannot be asked so."""
-
-    events_after: Callable[[Recorder, Mapping[UUID, int]], dict[UUID, list[StoredEvent]] | None]
-    latest: Callable[[Recorder, Sequence[UUID]], dict[UUID, StoredEvent] | None]
 
 
 @dataclass(frozen=True)
@@ -59,7 +50,7 @@ class SignalOutcome:
     position: int | None = None
 
 
-class SignalIntake(Application[UUID]):
+class SignalIntake(BatchReading):
     """Receiving signals; the application service's constructor sets what it uses."""
 
     MAX_CONFLICT_RETRIES = 3
@@ -72,7 +63,6 @@ class SignalIntake(Application[UUID]):
     case_id_secret: bytes = b"ks-engine opened case ids without settings"
     clock: Callable[[], datetime]
     _existing: ExistenceQuery | None
-    _batch_reads: BatchReads | None
     _unsnapshotted: Repository[UUID]
 
     def construct_repository(self) -> Repository[UUID]:
@@ -209,54 +199,11 @@ class SignalIntake(Application[UUID]):
         idempotency records: the ids known (in one query) not to be stored yet."""
         if self._existing is None:
             return set()
-        ids = [person_index_id(s.municipality, p) for s, _ in batch for p in _named(s)]
+        ids = [person_index_id(s.municipality, p) for s, _ in batch for p in named(s)]
         ids += [opened_case_id(s.signal_key, self.case_id_secret) for s, _ in batch]
         ids += [signal_record_id(s.signal_key) for s, _ in batch]
         found = self._existing(self.recorder, ids)
         return set() if found is None else set(ids) - found
-
-    def _read_ahead(
-        self, batch: Sequence[tuple[Signal, c.Context]], absent: set[UUID]
-    ) -> dict[UUID, Aggregate]:
-        """The stored matching-index entries of the people the batch names and the open cases
-        they lead to, read in a few queries for the whole batch (``BatchReads``), with the
-        data keys that open them; what is not read here is read one by one when needed."""
-        index_ids = [
-            i
-            for s, _ in batch
-            for p in _named(s)
-            if (i := person_index_id(s.municipality, p)) not in absent
-        ]
-        indexes = self.read_many(PersonIndex, index_ids)
-        refs = [i.open_case_id for i in indexes.values() if isinstance(i, PersonIndex)]
-        self.vault.keys.read_ahead(k for r in refs if isinstance(r, str) and (k := key_of(r)))
-        cases = self.read_many(Referral, [c for c in map(self.refs.case_of, refs) if c])
-        self.vault.keys.read_ahead(_case_keys(cases.values()))
-        return {**indexes, **cases}
-
-    def read_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
-        """Those of ``ids`` stored, as ``_find`` would read them one by one; none where the
-        store cannot be asked about many at once."""
-        ids = list(dict.fromkeys(ids))
-        if self._batch_reads is None or not ids:
-            return {}
-        snapshots: dict[UUID, object] = {}
-        if cls in self.snapshotting_intervals and self.snapshots is not None:
-            latest = self._batch_reads.latest(self.snapshots.recorder, ids)
-            if latest is None:
-                return {}
-            snapshots = {i: self.snapshots.mapper.to_domain_event(s) for i, s in latest.items()}
-        after = {i: getattr(snapshots.get(i), "originator_version", 0) for i in ids}
-        stored = self._batch_reads.events_after(self.recorder, after)
-        if stored is None:
-            return {}
-        found: dict[UUID, Aggregate] = {}
-        for i in ids:
-            events = map(self.mapper.to_domain_event, stored.get(i, ()))
-            aggregate = replay(None, chain([snapshots[i]] if i in snapshots else [], events))
-            if isinstance(aggregate, cls):
-                found[i] = aggregate
-        return found
 
     def _apply_signal(
         self,
@@ -276,7 +223,7 @@ class SignalIntake(Application[UUID]):
         case: of two intakes racing about members of one household, one is refused and, on
         its retry, joins the winner's case."""
         indexes: dict[str, PersonIndex | None] = {}
-        for pseudonym in _named(signal):
+        for pseudonym in named(signal):
             index_id = person_index_id(signal.municipality, pseudonym)
             if index_id in absent and index_id not in work:
                 indexes[pseudonym] = None
@@ -387,19 +334,3 @@ class _Lookups:
     case_id: UUID
     municipality: str
     keyed: list[tuple[str, str]]
-
-
-def _case_keys(cases: Iterable[Aggregate]) -> list[str]:
-    """The data keys a signal joining one of ``cases`` uses: its link and personal keys."""
-    keys: list[str] = []
-    for case in cases:
-        if isinstance(case, Referral):
-            link = key_of(case.person_pseudonym)
-            keys += [k for k in (link, case.personal_key_id) if k]
-    return keys
-
-
-def _named(signal: Signal) -> list[str]:
-    """The pseudonyms of the members a signal names: its person first, then the household."""
-    named = [signal.person_pseudonym] + [m.pseudonym for m in signal.household if m.pseudonym]
-    return list(dict.fromkeys(named))
