@@ -12,6 +12,7 @@ PostgreSQL). A store that cannot be asked so answers None, and the caller reads 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Recorder, StoredEvent
@@ -19,8 +20,7 @@ from eventsourcing.sqlite import SQLiteAggregateRecorder
 
 from adapters.persistence.stored_rows import on_postgres, stored_event
 
-SQLITE_PAIRS = 400  # (id, version) pairs per statement: SQLite binds at most 999 values
-SQLITE_IDS = 800
+SQLITE_VALUES = 800  # values bound per statement: SQLite binds at most 999
 
 Found = dict[UUID, list[StoredEvent]]
 
@@ -59,45 +59,55 @@ def _uuid_ids(recorder: SQLiteAggregateRecorder) -> bool:
 
 def _sqlite_after(recorder: SQLiteAggregateRecorder, after: Mapping[UUID, int]) -> Found:
     found: Found = {}
-    pairs = list(after.items())
-    table = recorder.events_table_name
-    with recorder.datastore.transaction(commit=False) as cursor:
-        for start in range(0, len(pairs), SQLITE_PAIRS):
-            chunk = pairs[start : start + SQLITE_PAIRS]
-            values = ",".join("(?,?)" for _ in chunk)
-            cursor.execute(
-                f"WITH wanted(id, after) AS (VALUES {values})"  # noqa: S608 - table name from the recorder, values bound
-                " SELECT e.originator_id, e.originator_version, e.topic, e.state"
-                f" FROM wanted JOIN {table} e"
-                " ON e.originator_id = wanted.id AND e.originator_version > wanted.after"
-                " ORDER BY e.originator_id, e.originator_version",
-                [v for aggregate_id, version in chunk for v in (aggregate_id.hex, version)],
-            )
-            for row in cursor.fetchall():
-                event = stored_event(row)
-                found.setdefault(event.originator_id, []).append(event)  # type: ignore[arg-type]
+    rows = _sqlite_rows(
+        recorder,
+        "WITH wanted(id, after) AS (VALUES {values})"
+        " SELECT e.originator_id, e.originator_version, e.topic, e.state"
+        " FROM wanted JOIN {table} e"
+        " ON e.originator_id = wanted.id AND e.originator_version > wanted.after"
+        " ORDER BY e.originator_id, e.originator_version",
+        [(aggregate_id.hex, version) for aggregate_id, version in after.items()],
+    )
+    for row in rows:
+        event = stored_event(row)
+        found.setdefault(event.originator_id, []).append(event)  # type: ignore[arg-type]
     return found
 
 
 def _sqlite_latest(
     recorder: SQLiteAggregateRecorder, ids: Sequence[UUID]
 ) -> dict[UUID, StoredEvent]:
+    rows = _sqlite_rows(
+        recorder,
+        "WITH wanted(id) AS (VALUES {values})"
+        " SELECT e.originator_id, e.originator_version, e.topic, e.state"
+        " FROM wanted JOIN {table} e ON e.originator_id = wanted.id"
+        " AND e.originator_version ="
+        " (SELECT MAX(originator_version) FROM {table} WHERE originator_id = wanted.id)",
+        [(i.hex,) for i in dict.fromkeys(ids)],
+    )
     found: dict[UUID, StoredEvent] = {}
-    unique = list(dict.fromkeys(ids))
-    table = recorder.events_table_name
-    with recorder.datastore.transaction(commit=False) as cursor:
-        for start in range(0, len(unique), SQLITE_IDS):
-            chunk = unique[start : start + SQLITE_IDS]
-            values = ",".join("(?)" for _ in chunk)
-            cursor.execute(
-                f"WITH wanted(id) AS (VALUES {values})"  # noqa: S608 - table name from the recorder, values bound
-                " SELECT e.originator_id, e.originator_version, e.topic, e.state"
-                f" FROM wanted JOIN {table} e ON e.originator_id = wanted.id"
-                " AND e.originator_version ="
-                f" (SELECT MAX(originator_version) FROM {table} WHERE originator_id = wanted.id)",
-                [i.hex for i in chunk],
-            )
-            for row in cursor.fetchall():
-                event = stored_event(row)
-                found[event.originator_id] = event  # type: ignore[index]
+    for row in rows:
+        event = stored_event(row)
+        found[event.originator_id] = event  # type: ignore[index]
     return found
+
+
+def _sqlite_rows(
+    recorder: SQLiteAggregateRecorder, query: str, wanted: list[tuple[Any, ...]]
+) -> list[Any]:
+    """The rows of ``query`` in one read transaction, asked for ``wanted`` in chunks: each
+    chunk's tuples bound as ``{values}``, the recorder's events table as ``{table}``."""
+    width = len(wanted[0]) if wanted else 1
+    per_statement = SQLITE_VALUES // width
+    mark = "(" + ",".join("?" * width) + ")"
+    rows: list[Any] = []
+    with recorder.datastore.transaction(commit=False) as cursor:
+        for start in range(0, len(wanted), per_statement):
+            chunk = wanted[start : start + per_statement]
+            sql = query.format(
+                values=",".join(mark for _ in chunk), table=recorder.events_table_name
+            )
+            cursor.execute(sql, [v for values in chunk for v in values])
+            rows += cursor.fetchall()
+    return rows

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from adapters.persistence.read_many import SQLITE_PAIRS, events_after, latest_events
+from adapters.persistence.read_many import SQLITE_VALUES, events_after, latest_events
 from domain.person_index import PersonIndex, person_index_id
 from domain.referral import Referral
 from ks_engine.bootstrap import Engine, bootstrap
@@ -53,7 +53,7 @@ def _ids(engine: Engine) -> tuple[list[UUID], list[UUID]]:
 def test_events_after_each_version_are_those_read_one_by_one(stored: Engine) -> None:
     app = stored.referrals
     index_ids, case_ids = _ids(stored)
-    unknown = [uuid4() for _ in range(SQLITE_PAIRS + 3)]  # more than one statement's worth
+    unknown = [uuid4() for _ in range(SQLITE_VALUES + 3)]  # more than one statement's worth
     rng = random.Random(7)
     for _ in range(3):
         after = {i: rng.randint(0, 6) for i in [*index_ids, *case_ids, *unknown]}
