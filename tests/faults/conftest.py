@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import nats
@@ -12,6 +12,19 @@ from nats.aio.client import Client
 from tests.faults.stack import Stack
 from tests.nats_cluster import NatsCluster
 from tests.postgres_server import PostgresDatabase, PostgresServer
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed fault test shows what its workers warned about, since their logs are gone
+    with the test's directory (a CI run keeps only this report)."""
+    report = yield
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(stack, Stack):
+        report.sections.append(("workers' warnings and errors", stack.warnings()))
+    return report
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

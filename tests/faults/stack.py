@@ -162,6 +162,18 @@ class Stack:
         self.workers.remove(worker)
         return self.start(worker.command, worker.name)
 
+    def warnings(self, most: int = 60) -> str:
+        """The last ``most`` lines each worker logged at warning level or above."""
+        noted = []
+        for worker in self.workers:
+            lines = [
+                line
+                for line in worker.output().splitlines()
+                if '"level": "warning"' in line or '"level": "error"' in line or "Traceback" in line
+            ]
+            noted.append(f"{worker.name}: {len(lines)} lines\n" + "\n".join(lines[-most:]))
+        return "\n".join(noted)
+
     def close(self) -> dict[str, int]:
         """Stop every worker still running; the exit code of each."""
         return {w.name: w.stop() for w in self.workers}
