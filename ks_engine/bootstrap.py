@@ -110,7 +110,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     return {
         "CIPHER_TOPIC": "adapters.persistence.cipher:AesGcmCipher",
         "CIPHER_KEY": settings.cipher_key_text(),
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": "adapters.persistence.event_store_sqlite:Factory",
         "SQLITE_DBNAME": str(settings.sqlite_path),
         "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout_seconds),
     }

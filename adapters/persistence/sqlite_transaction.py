@@ -28,11 +28,11 @@ def ended_transaction(
         yield conn
         conn.execute("COMMIT")
     except BaseException:
-        _roll_back(conn, drop)
+        roll_back(conn, drop)
         raise
 
 
-def _roll_back(conn: sqlite3.Connection, drop: Callable[[], None]) -> None:
+def roll_back(conn: sqlite3.Connection, drop: Callable[[], None]) -> None:
     """End the open transaction of ``conn`` without keeping anything of it."""
     if conn.in_transaction:
         with contextlib.suppress(sqlite3.Error):

@@ -1,7 +1,8 @@
 """Every SQLite transaction of ks-engine ends, whatever fails inside it or at its COMMIT.
 
-SQLite keeps a transaction open when its COMMIT fails. A connection kept per thread then
-refused every later transaction ("cannot start a transaction within a transaction") and, after
+SQLite keeps a transaction open when its COMMIT fails. A connection kept per thread (the audit
+tables, the read models) or in a pool (the event store, eventsourcing's) then refused every
+later transaction ("cannot start a transaction within a transaction") and, after
 a write, held the file's write lock, so the other processes' writers timed out too. A failed
 COMMIT is made here with a deferred foreign key, which SQLite checks only at COMMIT; after any
 sequence of failures, the same thread and another process's connection still read and write,
@@ -11,18 +12,22 @@ and only committed rows are there.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteCursor, SQLiteDatastore
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.persistence.audit_tables import AuditDatabaseError, SqliteAuditDatabase
+from adapters.persistence.event_store_sqlite import EndingConnection, EndingConnectionPool
 from adapters.persistence.sqlite_views import SqliteViewDatabase
 from projections.errors import ViewDatabaseError
+from tests.integration.test_signal_intake import make_engine
 
 FAILURES = ("none", "raised in the block", "a statement", "the commit")
 
@@ -55,8 +60,49 @@ def views_store(path: Path, busy_timeout: float = 10.0) -> Store:
     return Store(db, db.transaction, db.read)
 
 
-OPENERS = {"audit tables": audit_store, "read models": views_store}
-ERRORS = (AuditDatabaseError, ViewDatabaseError, LookupError)
+class _EventStoreTx:
+    """eventsourcing's cursor, asked as the other stores' transactions are."""
+
+    def __init__(self, cursor: SQLiteCursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Any = ()) -> None:
+        self._cursor.execute(sql, tuple(params))
+
+    def fetchone(self, sql: str, params: Any = ()) -> Any:
+        self._cursor.execute(sql, tuple(params))
+        return self._cursor.fetchone()
+
+
+class _OnePooledConnection:
+    """The event store's datastore with a pool of one connection, so that the connection a
+    test prepares is the one its next transaction gets."""
+
+    def __init__(self, path: Path, busy_timeout: float) -> None:
+        self.datastore = SQLiteDatastore(db_name=str(path))
+        self.datastore.pool.close()
+        self.datastore.pool = EndingConnectionPool(
+            db_name=str(path), lock_timeout=max(1, int(busy_timeout)), pool_size=1, max_overflow=0
+        )
+
+    def _connection(self) -> sqlite3.Connection:
+        with self.datastore.get_connection(commit=False) as conn:
+            return conn._sqlite_conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[_EventStoreTx]:
+        # eventsourcing's transactions differ only in whether they commit; both write here
+        with self.datastore.transaction(commit=True) as cursor:
+            yield _EventStoreTx(cursor)
+
+
+def event_store(path: Path, busy_timeout: float = 10.0) -> Store:
+    db = _OnePooledConnection(path, busy_timeout)
+    return Store(db, db.transaction, db.transaction)
+
+
+OPENERS = {"audit tables": audit_store, "read models": views_store, "event store": event_store}
+ERRORS = (AuditDatabaseError, ViewDatabaseError, PersistenceError, LookupError)
 
 
 def _checked_at_commit(store: Store) -> None:
@@ -141,3 +187,15 @@ def test_a_commit_that_fails_says_why_and_keeps_nothing(tmp_path: Path) -> None:
     with sqlite3.connect(store.db.path, timeout=0.5) as plain:  # a writer in another process
         plain.execute("INSERT INTO kept (value) VALUES (2)")
     assert _count(store) == 1
+
+
+def test_the_engine_s_sqlite_event_store_is_one_whose_transactions_end(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path)
+    try:
+        recorder = engine.referrals.recorder
+        assert isinstance(recorder, SQLiteAggregateRecorder)
+        assert isinstance(recorder.datastore.pool, EndingConnectionPool)
+        with recorder.datastore.get_connection(commit=False) as conn:
+            assert isinstance(conn, EndingConnection)
+    finally:
+        engine.close()
