@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import PersistenceError
 
-from adapters.persistence.sqlite_transaction import ended_transaction
+from adapters.persistence.sqlite_transaction import close_quietly, ended_transaction
 from adapters.persistence.sqlite_wal import use_wal
 
 Row = tuple[Any, ...]
@@ -136,8 +136,10 @@ class SqliteAuditDatabase:
                 raise AuditDatabaseError(f"the audit tables cannot be used: {e}") from None
 
     def _drop(self) -> None:
-        """Forget this thread's connection (closed); the next transaction opens another."""
+        """Give up this thread's connection: the next transaction opens another. The shared
+        in-memory database is kept, being the only copy of its data."""
         if self._shared is None:
+            close_quietly(self._local.conn)
             self._local.conn = None
 
     def truncate_wal(self) -> None:

@@ -22,7 +22,7 @@ def ended_transaction(
     conn: sqlite3.Connection, begin: str, drop: Callable[[], None]
 ) -> Iterator[sqlite3.Connection]:
     """``begin`` on ``conn``, COMMIT when the block ends, ROLLBACK when it or the COMMIT
-    fails; ``drop`` forgets ``conn`` (after it is closed) when it cannot be rolled back."""
+    fails; ``drop`` gives ``conn`` up (closes and forgets it) when it cannot be rolled back."""
     conn.execute(begin)
     try:
         yield conn
@@ -38,6 +38,10 @@ def roll_back(conn: sqlite3.Connection, drop: Callable[[], None]) -> None:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
     if conn.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
-            conn.close()
         drop()
+
+
+def close_quietly(conn: sqlite3.Connection) -> None:
+    """Close ``conn``, which is given up: an error closing it changes nothing."""
+    with contextlib.suppress(sqlite3.Error):
+        conn.close()

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from adapters.persistence.sqlite_transaction import ended_transaction
+from adapters.persistence.sqlite_transaction import close_quietly, ended_transaction
 from adapters.persistence.sqlite_wal import use_wal
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
@@ -104,7 +104,8 @@ class SqliteViewDatabase:
                 yield _Tx(conn)
 
     def _drop(self) -> None:
-        """Forget this thread's connection (closed); the next session opens another."""
+        """Give up this thread's connection: the next session opens another."""
+        close_quietly(self._local.conn)
         self._local.conn = None
 
     @contextmanager

@@ -189,6 +189,20 @@ def test_a_commit_that_fails_says_why_and_keeps_nothing(tmp_path: Path) -> None:
     assert _count(store) == 1
 
 
+@pytest.mark.parametrize("opener", ["audit tables", "read models"])
+def test_a_connection_given_up_is_closed_and_the_next_transaction_opens_another(
+    opener: str, tmp_path: Path
+) -> None:
+    store = OPENERS[opener](tmp_path / "store.sqlite")
+    given_up = store.db._connection()
+    store.db._drop()  # what a transaction does when even its rollback fails
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        given_up.execute("SELECT 1")
+    with store.read() as tx:
+        assert tx.fetchone("SELECT 1") == (1,)
+    assert store.db._connection() is not given_up
+
+
 def test_the_engine_s_sqlite_event_store_is_one_whose_transactions_end(tmp_path: Path) -> None:
     engine = make_engine(tmp_path)
     try:
