@@ -2,8 +2,8 @@
 
 SQLite keeps a transaction open when its COMMIT fails. A connection kept per thread (the audit
 tables, the read models) or in a pool (the event store, eventsourcing's) then refused every
-later transaction ("cannot start a transaction within a transaction") and, after
-a write, held the file's write lock, so the other processes' writers timed out too. A failed
+later transaction ("cannot start a transaction within a transaction") and, after a write, held
+the file's write lock, so the other processes' writers timed out too. A failed
 COMMIT is made here with a deferred foreign key, which SQLite checks only at COMMIT; after any
 sequence of failures, the same thread and another process's connection still read and write,
 and only committed rows are there.
@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import PersistenceError
@@ -30,12 +30,6 @@ from projections.errors import ViewDatabaseError
 from tests.integration.test_signal_intake import make_engine
 
 FAILURES = ("none", "raised in the block", "a statement", "the commit")
-
-
-class _Tx(Protocol):
-    def execute(self, sql: str, params: Any = ()) -> None: ...
-
-    def fetchone(self, sql: str, params: Any = ()) -> Any: ...
 
 
 class Store:
