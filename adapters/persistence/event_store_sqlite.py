@@ -13,6 +13,8 @@ closed connection is not put back in the pool) when even that fails
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 
@@ -23,15 +25,14 @@ class EndingConnection(SQLiteConnection):
     """A pooled connection whose failed COMMIT or ROLLBACK still ends its transaction."""
 
     def commit(self) -> None:
-        try:
-            super().commit()
-        except BaseException:
-            roll_back(self._sqlite_conn, self.close)
-            raise
+        self._ending(super().commit)
 
     def rollback(self) -> None:
+        self._ending(super().rollback)
+
+    def _ending(self, end: Callable[[], None]) -> None:
         try:
-            super().rollback()
+            end()
         except BaseException:
             roll_back(self._sqlite_conn, self.close)
             raise

@@ -123,6 +123,17 @@ def _attempt(store: Store, failure: str, write: bool, value: int) -> bool:
     return True
 
 
+def _create_tables(store: Store) -> None:
+    """``kept`` for the rows, and a child whose parent SQLite checks only at COMMIT."""
+    with store.write() as tx:
+        tx.execute("CREATE TABLE kept (value INTEGER)")
+        tx.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        tx.execute(
+            "CREATE TABLE child (parent INTEGER REFERENCES parent (id)"
+            " DEFERRABLE INITIALLY DEFERRED)"
+        )
+
+
 def _count(store: Store) -> int:
     with store.read() as tx:
         return int(tx.fetchone("SELECT count(*) FROM kept")[0])
@@ -138,13 +149,7 @@ def test_a_failed_transaction_leaves_its_connection_and_the_file_usable(
 ) -> None:
     path = tmp_path_factory.mktemp("sqlite") / "store.sqlite"
     store = OPENERS[opener](path)
-    with store.write() as tx:
-        tx.execute("CREATE TABLE kept (value INTEGER)")
-        tx.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-        tx.execute(
-            "CREATE TABLE child (parent INTEGER REFERENCES parent (id)"
-            " DEFERRABLE INITIALLY DEFERRED)"
-        )
+    _create_tables(store)
     other_process = OPENERS[opener](path, busy_timeout=0.5)
     committed = 0
     for value, (failure, write) in enumerate(steps, start=1):
@@ -160,13 +165,7 @@ def test_a_failed_transaction_leaves_its_connection_and_the_file_usable(
 
 def test_a_commit_that_fails_says_why_and_keeps_nothing(tmp_path: Path) -> None:
     store = audit_store(tmp_path / "store.sqlite")
-    with store.write() as tx:
-        tx.execute("CREATE TABLE kept (value INTEGER)")
-        tx.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-        tx.execute(
-            "CREATE TABLE child (parent INTEGER REFERENCES parent (id)"
-            " DEFERRABLE INITIALLY DEFERRED)"
-        )
+    _create_tables(store)
     _checked_at_commit(store)
 
     def kept_with_a_dangling_child() -> None:
