@@ -23,8 +23,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The slowest tests are listed at the end, so a run's output says where its time went.
+# The tests run in TEST_WORKERS pytest-xdist processes, one test file per process at a time:
+# most of them wait on servers (NATS, PostgreSQL, a browser), so three keep two cores busy.
+# The fault tests (kills, outages, two intakes under load) then run alone.
+TEST_WORKERS ?= 3
 test: lint chromium
-	$(BIN)/pytest -q --durations=20 tests
+	$(BIN)/pytest -q --durations=20 -n $(TEST_WORKERS) --dist loadfile -m "not faults" tests
+	$(BIN)/pytest -q --durations=5 -m faults tests
 
 # The dashboard's browser tests drive Debian's Chromium (Playwright never downloads one).
 # Without apt the install is reported and the browser tests fail saying what is missing.
