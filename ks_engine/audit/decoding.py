@@ -9,12 +9,19 @@ so an unreadable event is as unreadable, with the same error. orjson reads an in
 64 bits as a float where ``json`` keeps it whole: a document in which orjson found any float
 is left to ``json`` too (the events hold none; before, a search for 19 digits in a row took a
 tenth of verify's time).
+
+A lazy view of a document (``Decoded``, what the audit's summaries are read from) also refuses
+a UUID or an Enum, wherever it lies in the value read: with floats, those are the values that
+orjson writes otherwise than ``json``, so a summary read from a view can be written by orjson
+(``chain.plain_summary_hash``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import JSONTranscoder, Mapper
@@ -22,6 +29,14 @@ from eventsourcing.persistence import JSONTranscoder, Mapper
 
 class _FloatFound(Exception):
     """orjson read a float: maybe an integer beyond 64 bits, which ``json`` keeps whole."""
+
+
+class _NotPlain(ValueError):
+    """A view's value is or holds a UUID or an Enum: orjson would write it otherwise."""
+
+
+# What a view refuses to give, besides floats
+_NOT_PLAIN = (UUID, Enum)
 
 
 class OrjsonDecoding(JSONTranscoder):
@@ -54,14 +69,15 @@ class OrjsonDecoding(JSONTranscoder):
             raise ValueError("not a plain JSON object")
         return Decoded(parsed, self)
 
-    def _hooked(self, value: dict[str, Any] | list[Any]) -> Any:
+    def _hooked(self, value: dict[str, Any] | list[Any], refused: tuple[type, ...] = ()) -> Any:
         """``value`` with every object in it given to ``_decode_obj``, innermost first;
-        ``_FloatFound`` when it holds a float."""
+        ``_FloatFound`` when it holds a float, ``_NotPlain`` when an object becomes one of
+        the ``refused`` types."""
         if type(value) is list:
             for i, item in enumerate(value):
                 kind = type(item)
                 if kind is dict or kind is list:
-                    value[i] = self._hooked(item)
+                    value[i] = self._hooked(item, refused)
                 elif kind is float:
                     raise _FloatFound
             return value
@@ -69,10 +85,13 @@ class OrjsonDecoding(JSONTranscoder):
         for key, item in value.items():
             kind = type(item)
             if kind is dict or kind is list:
-                value[key] = self._hooked(item)
+                value[key] = self._hooked(item, refused)
             elif kind is float:
                 raise _FloatFound
-        return self._decode_obj(value)
+        decoded = self._decode_obj(value)
+        if refused and decoded is not value and isinstance(decoded, refused):
+            raise _NotPlain(type(decoded).__name__)
+        return decoded
 
 
 def quick_mapper(mapper: Mapper[Any]) -> Mapper[Any]:
@@ -96,7 +115,8 @@ class Decoded(Mapping[str, Any]):
     inside its own object, so each value read equals the one of the whole document decoded.
     An object that stays an object is given as a ``Decoded`` again (not a dict: anything that
     copies it whole, like ``json``, cannot mistake it for the decoded one); a float read raises
-    ``_FloatFound`` (``json`` may read that number otherwise)."""
+    ``_FloatFound`` (``json`` may read that number otherwise), a value that is or holds a
+    UUID or an Enum raises ``_NotPlain``."""
 
     __slots__ = ("_decoding", "_raw")
 
@@ -111,7 +131,7 @@ class Decoded(Mapping[str, Any]):
         if kind is dict and not _transcoded(value):
             return Decoded(value, self._decoding)
         if kind is dict or kind is list:
-            return self._decoding._hooked(value)
+            return self._decoding._hooked(value, _NOT_PLAIN)
         raise _FloatFound
 
     def __contains__(self, key: object) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +22,13 @@ from eventsourcing.persistence import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ks_engine.audit.decoding import Decoded, OrjsonDecoding, _FloatFound, quick_mapper
+from ks_engine.audit.decoding import (
+    Decoded,
+    OrjsonDecoding,
+    _FloatFound,
+    _NotPlain,
+    quick_mapper,
+)
 from ks_engine.transcoding import DateAsISO
 
 
@@ -147,3 +154,51 @@ def test_the_reader_refuses_what_may_read_otherwise() -> None:
         QUICK.view(b"[1]")
     with pytest.raises(ValueError, match="not a plain JSON object"):  # the transcoder replaces it
         QUICK.view(b'{"_type_":"date_iso","_data_":"2026-01-02"}')
+
+
+def holds_what_orjson_writes_itself(value: Any) -> bool:
+    """Whether a UUID, an Enum or a float is anywhere in ``value``."""
+    if isinstance(value, UUID | Enum | float):
+        return True
+    if isinstance(value, Decoded):
+        return any(holds_what_orjson_writes_itself(value[key]) for key in value)
+    if isinstance(value, dict):
+        return any(holds_what_orjson_writes_itself(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_what_orjson_writes_itself(v) for v in value)
+    return False
+
+
+@given(st.dictionaries(st.sampled_from(["_type_", "_data_", "a"]) | st.text(), documents))
+def test_a_view_gives_no_uuid_enum_or_float_but_refuses_it(doc: Any) -> None:
+    # Given any JSON object, with transcoded values nested anywhere
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    try:
+        whole = PLAIN.decode(data)
+        view = QUICK.view(data)
+    except Exception:  # what the reader cannot read is left to the mapper
+        return
+    for key in view:
+        # When each value is read from the view
+        try:
+            value = materialised(view[key])
+        except _NotPlain:
+            # Then a value is refused only when it holds what orjson writes otherwise
+            assert holds_what_orjson_writes_itself(whole[key])
+            continue
+        except Exception:  # a float (or a number beyond 64 bits)
+            continue
+        # Then no value given holds a UUID, an Enum or a float
+        assert not holds_what_orjson_writes_itself(value)
+
+
+def test_a_view_refuses_a_uuid_in_a_list_and_gives_a_date() -> None:
+    uuid = b'{"_type_":"uuid_hex","_data_":"' + b"0" * 32 + b'"}'
+    view = QUICK.view(
+        b'{"a":[1,' + uuid + b'],"b":' + uuid + b',"c":{"_type_":"date_iso","_data_":"2026-01-02"}}'
+    )
+    with pytest.raises(_NotPlain):
+        view["a"]
+    with pytest.raises(_NotPlain):
+        view["b"]
+    assert view["c"] == date(2026, 1, 2)

@@ -5,7 +5,7 @@ import json
 from uuid import UUID
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ks_engine.audit import chain
@@ -103,3 +103,50 @@ def test_a_summary_holding_what_json_does_not_write_cannot_be_hashed() -> None:
         chain.summary_hash({"a": [{"b": UUID(int=1)}]})
     with pytest.raises(TypeError, match="keys must be str"):
         chain.summary_hash({"a": {(1, 2): 1}})
+
+
+# ASCII text (control characters and DEL among it) as often as any text
+any_text = st.text(st.characters(max_codepoint=0x7F)) | st.text()
+plain_leaves = st.none() | st.booleans() | st.integers(-(2**80), 2**80) | any_text
+plain_summaries = st.recursive(
+    plain_leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=5),
+    max_leaves=30,
+)
+
+
+class Label(str):
+    """A str subclass: json writes it as its text, orjson would not be asked."""
+
+
+@given(st.dictionaries(any_text, plain_summaries))
+@example({"reason": "\x7f"})  # DEL: ASCII, escaped by json, not by orjson
+def test_a_plain_summary_hashes_as_any_summary_whatever_its_text_and_numbers(
+    summary: dict[str, object],
+) -> None:
+    assert chain.plain_summary_hash(summary) == chain.summary_hash(summary)
+
+
+@given(
+    st.dictionaries(
+        st.text(),
+        plain_leaves
+        | st.datetimes()
+        | st.dates()
+        | st.decimals(allow_nan=False)
+        | st.text().map(Label)
+        | st.tuples(st.text()),
+    )
+)
+def test_a_summary_with_other_values_hashes_as_json_writes_it_or_fails_as_it_fails(
+    summary: dict[str, object],
+) -> None:
+    try:
+        expected: str | None = chain.summary_hash(summary)
+    except TypeError:
+        expected = None
+    if expected is None:
+        with pytest.raises(TypeError):
+            chain.plain_summary_hash(summary)
+    else:
+        assert chain.plain_summary_hash(summary) == expected
