@@ -121,6 +121,27 @@ def postgres_database(postgres_server: PostgresServer) -> Iterator[PostgresDatab
     postgres_server.drop_database(database.dbname)
 
 
+@pytest.fixture(autouse=True)
+def views_databases_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every PostgreSQL read-model database a test opens is closed when the test ends. A pool
+    left open is closed by whoever drops it last; left in a reference cycle, by the cycle
+    collector, on whatever thread it happens to run - maybe the pool's own worker, which
+    cannot join itself, and pytest then fails whichever test is running."""
+    from adapters.persistence.postgres_views import PostgresViewDatabase
+
+    opened: list[PostgresViewDatabase] = []
+    made = PostgresViewDatabase.__init__
+
+    def kept(self: PostgresViewDatabase, settings: Settings) -> None:
+        made(self, settings)
+        opened.append(self)
+
+    monkeypatch.setattr(PostgresViewDatabase, "__init__", kept)
+    yield
+    for db in opened:
+        db.close()
+
+
 @pytest.fixture
 def postgres_settings(postgres_database: PostgresDatabase, tmp_path: Path) -> Settings:
     """Settings for an engine on the test's own PostgreSQL database."""

@@ -3,6 +3,9 @@ the PostgreSQL server of the event store with ``KS_STORE=postgres``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from ks_engine.settings import Settings
 from projections.store import ViewDatabase
 
@@ -24,3 +27,14 @@ def close_views(db: ViewDatabase) -> None:
     close = getattr(db, "close", None)
     if close is not None:
         close()
+
+
+@contextmanager
+def opened_views(settings: Settings) -> Iterator[ViewDatabase]:
+    """``open_views`` for one piece of work (a command): closed when the block ends, so no
+    pool and its worker thread outlive it."""
+    db = open_views(settings)
+    try:
+        yield db
+    finally:
+        close_views(db)

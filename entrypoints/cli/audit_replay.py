@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from adapters.persistence.views import open_views
+from adapters.persistence.views import opened_views
 from domain.errors import CaseNotFoundError
 from ks_engine.audit.replay import CaseReplay, personal_fields, replay_all, replay_case
 from ks_engine.bootstrap import Engine, bootstrap
@@ -99,12 +99,13 @@ def replay(
 
 
 def _replay_all(engine: Engine) -> None:
-    views = ReadModels(open_views(engine.settings)).cases
-    rebuilt, differing = replay_all(
-        engine.referrals,
-        current=engine.referrals.get_case,
-        case_view=lambda case_id: _view_document(views, case_id),
-    )
+    with opened_views(engine.settings) as db:
+        views = ReadModels(db).cases
+        rebuilt, differing = replay_all(
+            engine.referrals,
+            current=engine.referrals.get_case,
+            case_view=lambda case_id: _view_document(views, case_id),
+        )
     for d in differing:
         typer.echo(f"case {d.case_id}:")
         for line in d.differences:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from adapters.persistence.views import open_views
+from adapters.persistence.views import opened_views
 from entrypoints.cli.projections import views_reachable
 from ks_engine.births_file import BirthsFileError
 from ks_engine.monitoring_export import MonitoringExport
@@ -57,8 +57,7 @@ def export(
     except (RegionFileError, BirthsFileError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    with views_reachable():
-        db = open_views(settings)
+    with views_reachable(), opened_views(settings) as db:
         install(db, build_projections(settings.service_levels))
         counts, days = Monitoring(db, settings.monitoring_threshold).raw(None, first, last)
     publication = publisher.publish(counts, days, granularity, area)

@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 
 from adapters.nats.projectors import status
 from adapters.nats.rebuild import rebuild_views
-from adapters.persistence.views import open_views
+from adapters.persistence.views import opened_views
 from ks_engine.runtime import nats_credentials
 from ks_engine.settings import Settings
 from projections.errors import ProjectionError, UnknownProjectionError, ViewDatabaseError
@@ -89,15 +89,15 @@ async def _rebuild(settings: Settings, name: str | None) -> None:
     except UnknownProjectionError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
-    db = open_views(settings)
-    async with jetstream(require_nats_url(settings)) as js:
-        try:
-            last = await rebuild_views(js, db, chosen)
-        except ProjectionError as e:
-            typer.echo(str(e), err=True)
-            raise typer.Exit(1) from None
-        for projection in chosen:
-            typer.echo(f"rebuilt {projection.name} up to stream message {last}")
+    with opened_views(settings) as db:
+        async with jetstream(require_nats_url(settings)) as js:
+            try:
+                last = await rebuild_views(js, db, chosen)
+            except ProjectionError as e:
+                typer.echo(str(e), err=True)
+                raise typer.Exit(1) from None
+    for projection in chosen:
+        typer.echo(f"rebuilt {projection.name} up to stream message {last}")
 
 
 @app.command("rebuild")
@@ -113,13 +113,13 @@ def rebuild(
 
 async def _status(settings: Settings) -> None:
     projections = build_projections(settings.service_levels)
-    db = open_views(settings)
-    install(db, projections)
-    if settings.nats_url:
-        async with jetstream(settings) as js:
-            rows = await status(js, db, projections)
-    else:
-        rows = await status(None, db, projections)
+    with opened_views(settings) as db:
+        install(db, projections)
+        if settings.nats_url:
+            async with jetstream(settings) as js:
+                rows = await status(js, db, projections)
+        else:
+            rows = await status(None, db, projections)
     typer.echo(f"{'read model':<12} {'stream seq':>10} {'position':>9} {'lag':>6}  updated")
     for r in rows:
         lag = "?" if r.lag is None else str(r.lag)
@@ -161,8 +161,7 @@ def stats(
     except ValueError:
         typer.echo("--since and --until take a date written as YYYY-MM-DD", err=True)
         raise typer.Exit(2) from None
-    with views_reachable():
-        db = open_views(settings)
+    with views_reachable(), opened_views(settings) as db:
         install(db, build_projections(settings.service_levels))
         rows = Monitoring(db, settings.monitoring_threshold).rows(municipality or None, first, last)
     typer.echo(to_csv(rows) if csv else _table(rows, settings.monitoring_threshold), nl=not csv)

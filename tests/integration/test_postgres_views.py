@@ -16,7 +16,7 @@ from adapters.nats.embedded import free_port
 from adapters.persistence.postgres import connect
 from adapters.persistence.postgres_views import PostgresViewDatabase
 from adapters.persistence.sqlite_views import SqliteViewDatabase
-from adapters.persistence.views import open_views
+from adapters.persistence.views import open_views, opened_views
 from domain.deadlines import ServiceLevels
 from entrypoints.cli import app as cli
 from ks_engine.bootstrap import Engine, bootstrap
@@ -197,3 +197,12 @@ def test_ks_stats_with_the_postgres_server_out_of_reach_says_so_in_words(
     assert "Traceback" not in result.output
     assert postgres_settings.pg_password is not None
     assert postgres_settings.pg_password.get_secret_value() not in result.output
+
+
+def test_views_opened_for_a_command_are_closed_after_it(postgres_settings: Settings) -> None:
+    with opened_views(postgres_settings) as db:
+        assert isinstance(db, PostgresViewDatabase)
+        install(db, build_projections(ServiceLevels()))
+        pooled = db._pool
+        assert not pooled.closed
+    assert pooled.closed

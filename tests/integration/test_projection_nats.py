@@ -26,7 +26,7 @@ from adapters.nats.projectors import (
 )
 from adapters.nats.rebuild import rebuild_views
 from adapters.nats.relay import Relay, run_relay
-from adapters.persistence.views import open_views
+from adapters.persistence.views import open_views, opened_views
 from domain.values import Outcome
 from entrypoints.cli import app as cli
 from ks_engine import commands as c
@@ -314,7 +314,8 @@ def test_the_cli_rebuilds_reports_status_and_exports_statistics(
     assert lags() == dict.fromkeys(("work_queue", "case_view", "monitoring"), 0)
     result = runner.invoke(cli, ["stats", "--csv"], env=env)
     assert result.exit_code == 0, result.output
-    expected = to_csv(Monitoring(open_views(durable_settings), threshold=0).rows())
+    with opened_views(durable_settings) as db:
+        expected = to_csv(Monitoring(db, threshold=0).rows())
     assert result.output == expected
     assert expected.count("\n") > 20
     result = runner.invoke(cli, ["projections", "rebuild", "timeline"], env=env)
