@@ -281,6 +281,7 @@ def _targets(f: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             rebuild >= 50_000,
         ),
         ("API p99 <= 50 ms, both queries", f"{api_p99:.0f} ms", "50 ms", api_p99 <= 50),
+        _flat_target(f["growth_sqlite"]),
         ("engine peak RSS <= 300 MB", f"{rss:.0f} MB", "300 MB", rss <= 300),
     ]
 
@@ -302,6 +303,38 @@ def _peak_rss(f: dict[str, Any]) -> float:
     )
 
 
+# What each growth measure costs per unit (per event, signal or load), from its figure.
+_COSTS: dict[str, Callable[[dict[str, float]], float]] = {
+    "append": lambda r: 1 / r["append_signals_per_s"],
+    "case load": lambda r: r["case_load_ms"],
+    "verify": lambda r: 1 / r["verify_events_per_s"],
+    "relay": lambda r: 1 / r["relay_events_per_s"],
+    "rebuild": lambda r: 1 / r["rebuild_events_per_s"],
+}
+FLAT = 1.2  # the largest store may cost at most 20% more per event than the smallest
+
+
+def cost_growth(rows: list[dict[str, float]]) -> dict[str, float]:
+    """For each growth measure, its cost per unit at the largest store size over its cost at
+    the smallest (1.0: flat; above 1: dearer as history grows; below 1: cheaper)."""
+    small = min(rows, key=lambda r: r["stored_events"])
+    large = max(rows, key=lambda r: r["stored_events"])
+    return {name: cost(large) / cost(small) for name, cost in _COSTS.items()}
+
+
+def _flat_target(rows: list[dict[str, float]]) -> tuple[str, str, str, bool]:
+    sizes = sorted(r["stored_events"] for r in rows)
+    ratios = cost_growth(rows)
+    worst = max(ratios, key=lambda name: ratios[name])
+    return (
+        f"cost per event flat within 20%, {sizes[0]:,.0f} to {sizes[-1]:,.0f} stored "
+        "(the dearest measure)",
+        f"{worst} {ratios[worst]:.2f}x",
+        f"<= {FLAT}x",
+        ratios[worst] <= FLAT,
+    )
+
+
 def _growth_lines(title: str, rows: list[dict[str, float]]) -> list[str]:
     lines = [
         f"### {title}",
@@ -317,6 +350,14 @@ def _growth_lines(title: str, rows: list[dict[str, float]]) -> list[str]:
         f"{r['rebuild_events_per_s']:,.0f} |"
         for r in rows
     ]
+    if len(rows) > 1:
+        sizes = sorted(r["stored_events"] for r in rows)
+        ratios = ", ".join(f"{name} {ratio:.2f}x" for name, ratio in cost_growth(rows).items())
+        lines += [
+            "",
+            f"Cost per event (per signal appended, per case load) at {sizes[-1]:,.0f} stored "
+            f"against {sizes[0]:,.0f}: {ratios} (below 1: cheaper as history grows).",
+        ]
     return [*lines, ""]
 
 
