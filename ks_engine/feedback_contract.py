@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Literal
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.feedback import Feedback, FeedbackStatus
+from domain.uuid_text import uuid5_text
 
 FEEDBACK_TYPE = "nl.kansrijkestart.feedback.v1"
 FEEDBACK_STREAM = "KS_FEEDBACK"
@@ -60,7 +61,7 @@ def feedback_subject(municipality: str, partner: str) -> str:
 
 def feedback_id(event_id: str, source: str) -> str:
     """The feedback's id: one per stored event and partner, the same on every publication."""
-    return str(uuid5(_ID_NAMESPACE, f"{event_id}:{source}"))
+    return uuid5_text(_ID_NAMESPACE, f"{event_id}:{source}")
 
 
 def feedback_data(feedback: Feedback, case_id: UUID | str, municipality: str) -> FeedbackData:

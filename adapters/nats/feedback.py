@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 import nats.errors
+import orjson
 from eventsourcing.persistence import Notification
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
@@ -38,11 +39,12 @@ from ks_engine.feedback_contract import (
 )
 from ks_engine.partners import PartnerRegistry, partner_token
 from ks_engine.settings import Settings
-from projections.event import event_id
+from projections.event import event_id as make_event_id
 
 DAY = 24 * 3600.0
 DUPLICATE_WINDOW_SECONDS = 600.0
 _NAMES = {*ACCEPTING, *ALWAYS, *WITHIN_CONSENT}
+TOKENS_KEPT = 10_000  # partners' subject tokens remembered (there are a few dozen partners)
 
 
 class FeedbackStreamError(Exception):
@@ -105,9 +107,13 @@ class FeedbackTranslator:
     def __init__(self, app: Referrals, partners: PartnerRegistry | None = None) -> None:
         self.app = app
         self.partners = partners
+        self._tokens: dict[str, str] = {}  # source -> its subject token (the registry is fixed)
 
-    def messages(self, n: Notification, event: Any, municipality: str) -> list[FeedbackOut]:
-        """Each feedback message the event of notification ``n`` gives."""
+    def messages(
+        self, n: Notification, event: Any, municipality: str, event_id: str | None = None
+    ) -> list[FeedbackOut]:
+        """Each feedback message the event of notification ``n`` gives; ``event_id`` is the
+        event's id (``projections.event.event_id``) when the caller made it already."""
         name = type(event).__name__
         if name not in _NAMES:
             return []
@@ -122,7 +128,8 @@ class FeedbackTranslator:
             before = found
         out = []
         for part, feedback in enumerate(feedback_for(name, attributes, before)):
-            msg_id = feedback_id(event_id(case_id, version), feedback.source)
+            event_id = event_id or make_event_id(case_id, version)
+            msg_id = feedback_id(event_id, feedback.source)
             body = feedback_envelope(
                 data=feedback_data(feedback, case_id, municipality),
                 msg_id=msg_id,
@@ -130,10 +137,18 @@ class FeedbackTranslator:
                 position=n.id,
                 part=part,
             )
-            subject = feedback_subject(municipality, partner_token(feedback.source, self.partners))
-            payload = json.dumps(body, separators=(",", ":")).encode()
+            subject = feedback_subject(municipality, self._token(feedback.source))
+            payload = orjson.dumps(body)  # the JSON of the CloudEvent, as on KS_EVENTS
             out.append(FeedbackOut(Outgoing(subject, payload, msg_id, n.id), part))
         return out
+
+    def _token(self, source: str) -> str:
+        token = self._tokens.get(source)
+        if token is None:
+            if len(self._tokens) >= TOKENS_KEPT:
+                self._tokens.clear()
+            token = self._tokens[source] = partner_token(source, self.partners)
+        return token
 
 
 class FeedbackPublisher:

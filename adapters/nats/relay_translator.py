@@ -92,7 +92,7 @@ class EventTranslator:
             msg_id=msg_id,
             position=n.id,
         )
-        feedback = self.feedback.messages(n, event, municipality) if self.feedback else []
+        feedback = self.feedback.messages(n, event, municipality, msg_id) if self.feedback else []
         return message, feedback
 
     def _municipality_of(
