@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from domain import guards
-from domain.signal_record import signal_record_id
+from domain.signal_record import signal_reference
 
 Json = dict[str, Any]
 
@@ -94,7 +94,7 @@ def own_signal(record: Mapping[str, Any]) -> tuple[str, SignalRef] | None:
         if not hash_:
             return None
     own_id = key.removeprefix(f"{source}#")
-    return str(source), SignalRef(id=own_id, reference=str(signal_record_id(key)))
+    return str(source), SignalRef(id=own_id, reference=signal_reference(key))
 
 
 def signallers(signals: Sequence[Mapping[str, Any]]) -> dict[str, tuple[SignalRef, ...]]:

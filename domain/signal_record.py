@@ -16,6 +16,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.uuid_text import uuid5_text
+
 _NAMESPACE = UUID("7d1f6a0e-2c4b-4e8e-b7f3-3b1e2d9c6a40")
 
 
@@ -23,6 +25,13 @@ _NAMESPACE = UUID("7d1f6a0e-2c4b-4e8e-b7f3-3b1e2d9c6a40")
 def signal_record_id(signal_key: str) -> UUID:
     """Deterministic id of the record of the signal with this key."""
     return uuid5(_NAMESPACE, f"signal:{signal_key}")
+
+
+@lru_cache(maxsize=4096)  # the intake's receipts and the relay's feedback name it
+def signal_reference(signal_key: str) -> str:
+    """The reference partners are told for the signal with this key (``source#id``): the
+    text of ``signal_record_id``, made without the UUID class."""
+    return uuid5_text(_NAMESPACE, f"signal:{signal_key}")
 
 
 @lru_cache(maxsize=4096)

@@ -8,14 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.signal_record import signal_record_id
+from domain.signal_record import signal_reference as signal_reference  # re-exported
 
 RECEIPT_SUBJECT_PREFIX = "ks.receipts"
-
-
-def signal_reference(signal_key: str) -> str:
-    """The reference of a signal, from ``source#id`` (its expected Nats-Msg-Id)."""
-    return str(signal_record_id(signal_key))
 
 
 def receipt_subject(municipality: str, partner: str, reference: str) -> str:

@@ -8,6 +8,7 @@ from uuid import UUID, uuid5
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.signal_record import signal_record_id, signal_reference
 from domain.uuid_text import uuid5_text
 from ks_engine.feedback_contract import feedback_id
 
@@ -31,3 +32,10 @@ def test_a_feedback_id_keeps_its_published_value(event: UUID, source: str) -> No
         return  # a source without UTF-8 never gets this far (signals are UTF-8 JSON)
     namespace = UUID("c3b4e1f2-7a9d-4c55-8e21-5f0a9b6d2e13")
     assert feedback_id(str(event), source) == str(uuid5(namespace, f"{event}:{source}"))
+
+
+@given(key=st.text(min_size=1))
+def test_a_signals_reference_is_the_text_of_its_records_id(key: str) -> None:
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in key):
+        return  # a key without UTF-8 never gets this far (signals are UTF-8 JSON)
+    assert signal_reference(key) == str(signal_record_id(key))
