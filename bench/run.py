@@ -423,7 +423,8 @@ def report(result: dict[str, Any]) -> str:
         "## How cost grows with history",
         "",
         "Each size is reached by storing signals through the application; then 2,000 more "
-        "signals are appended, 1,000 random cases loaded, the whole audit chain verified "
+        "signals are appended, random cases loaded (the median of five rounds of 1,000 loads), the "
+        "whole audit chain verified "
         "(`ks audit verify`'s check), the new events relayed to KS_EVENTS, and all three views "
         "rebuilt from the stream's start (rate over the stream's events).",
         "",
