@@ -22,7 +22,7 @@ from domain.values import Actor
 
 Json = dict[str, Any]
 # As a principal's id (``ks principals add``; ``oidc-...`` for a person signed in).
-COORDINATOR_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+COORDINATOR_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # the whole id: fullmatch, never $
 
 
 class Assignable(HouseholdChanges):
@@ -46,7 +46,7 @@ class Assignable(HouseholdChanges):
         """Assign the case to ``coordinator`` (the actor's own id when they take it)."""
         guards.check_transition(self.id, self.state, Action.ASSIGN)
         head = f"cannot assign case {self.id}"
-        if not COORDINATOR_ID.match(coordinator):
+        if not COORDINATOR_ID.fullmatch(coordinator):
             raise InvalidValueError(f"{head}: the id given is not a coordinator's id")
         if coordinator == self.owner:
             raise InvalidValueError(f"{head}: it is already assigned to {coordinator}")

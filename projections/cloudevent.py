@@ -10,7 +10,8 @@ published Referral events) add their checks around it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,13 +23,18 @@ from cloudevents.core.exceptions import (
     MissingRequiredAttributeError,
 )
 from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
+from cloudevents.core.v1.event import OPTIONAL_ATTRIBUTES, REQUIRED_ATTRIBUTES, CloudEvent
 
 __all__ = ["CloudEvent", "EnvelopeError", "build", "read", "structured", "write"]
 
 _FORMAT = JSONFormat()
 # ``data`` and ``data_base64`` are the payload of a structured-mode event, not attributes.
 PAYLOAD = ("data", "data_base64")
+_CONTEXT = frozenset(REQUIRED_ATTRIBUTES) | frozenset(OPTIONAL_ATTRIBUTES)
+# An extension attribute's name, whole: the SDK's own check ends in ``$``, which also lets
+# a name through that ends in a line break ("0\n").
+_EXTENSION_NAME = re.compile(r"[a-z0-9]+").fullmatch
+_NAME_RULE = "extension attribute names hold only lower-case letters a-z and digits 0-9"
 
 
 class EnvelopeError(ValueError):
@@ -46,7 +52,7 @@ def _in_words(attribute: str, error: BaseCloudEventException) -> str:
     if isinstance(error, CustomExtensionAttributeError):
         if attribute in PAYLOAD:
             return "is the event's payload, not an attribute"
-        return "extension attribute names hold only lower-case letters a-z and digits 0-9"
+        return _NAME_RULE
     if attribute == "time":
         return "must be a timestamp with its UTC offset (RFC 3339, e.g. 2026-11-23T10:15:00+01:00)"
     if attribute == "specversion":
@@ -56,20 +62,35 @@ def _in_words(attribute: str, error: BaseCloudEventException) -> str:
     return "must not be empty"
 
 
-def _problems(exc: CloudEventValidationError) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (attribute[:40], _in_words(attribute, errors[0]))
-        for attribute, errors in sorted(exc.errors.items())
+def _problems(
+    exc: CloudEventValidationError | None, names: Iterable[str]
+) -> tuple[tuple[str, str], ...]:
+    """The SDK's findings (if it had any) and every extension attribute name it let through
+    that breaks the rule, each attribute once."""
+    found = {
+        attribute: _in_words(attribute, errors[0])
+        for attribute, errors in (exc.errors.items() if exc is not None else ())
         if errors
-    )
+    }
+    for name in names:
+        if name not in _CONTEXT and name not in PAYLOAD and not _EXTENSION_NAME(name):
+            found.setdefault(name, _NAME_RULE)
+    return tuple((attribute[:40], words) for attribute, words in sorted(found.items()))
 
 
 def build(attributes: Mapping[str, Any], data: Any = None) -> CloudEvent:
     """A CloudEvents 1.0 event checked by the SDK; EnvelopeError naming what is wrong."""
     try:
-        return CloudEvent(dict(attributes), data)
+        event = CloudEvent(dict(attributes), data)
     except CloudEventValidationError as exc:
-        raise EnvelopeError(_problems(exc)) from None
+        raise EnvelopeError(_problems(exc, attributes)) from None
+    _check_names(event)
+    return event
+
+
+def _check_names(event: CloudEvent) -> None:
+    if problems := _problems(None, event.get_attributes()):
+        raise EnvelopeError(problems)
 
 
 def structured(
@@ -99,8 +120,15 @@ def read(raw: bytes) -> CloudEvent:
     try:
         event = _FORMAT.read(CloudEvent, raw)
     except CloudEventValidationError as exc:
-        raise EnvelopeError(_problems(exc)) from None
+        raise EnvelopeError(_problems(exc, _names(raw))) from None
     except AttributeError:  # JSON that is not an object
         raise TypeError("a CloudEvent in structured JSON is a JSON object") from None
     assert isinstance(event, CloudEvent)
+    _check_names(event)
     return event
+
+
+def _names(raw: bytes) -> Iterable[str]:
+    """The attribute names of a structured-mode event the SDK refused (it read them before)."""
+    doc = json.loads(raw)
+    return doc.keys() if isinstance(doc, dict) else ()

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ks_engine.clock import AMSTERDAM
@@ -95,6 +95,9 @@ def test_extension_attributes_with_lower_case_names_are_taken_and_ignored(
         lambda n: not n.isascii() or not ((n.isalnum() and n.islower()) or n.isdigit())
     )
 )
+@example("0\n")  # the SDK's own check ends in ``$``, which lets a final line break through
+@example("ab\n")
+@example("\nab")
 def test_an_extension_attribute_name_outside_cloudevents_rules_is_refused(name: str) -> None:
     if name in {"data_base64"}:
         return
@@ -164,3 +167,21 @@ def test_the_sdk_names_what_breaks_cloudevents_rules() -> None:
     )
     with pytest.raises(TypeError, match="JSON object"):
         cloudevent.read(b"[1, 2]")
+
+
+@given(
+    st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True),
+    st.sampled_from(["\n", "\r\n", " ", "\t", "-", "A", "\u00e9"]),
+)
+def test_a_structured_event_read_with_a_name_that_only_begins_well_is_refused(
+    name: str, tail: str
+) -> None:
+    body = {"specversion": "1.0", "type": "t", "source": "s", "id": "1", name + tail: "x"}
+    with pytest.raises(cloudevent.EnvelopeError) as refused:
+        cloudevent.read(json.dumps(body).encode())
+    assert refused.value.problems == (
+        (
+            (name + tail)[:40],
+            "extension attribute names hold only lower-case letters a-z and digits 0-9",
+        ),
+    )

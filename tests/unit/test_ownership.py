@@ -3,7 +3,12 @@ the application on the in-memory store."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from domain.case_notes import CaseNotes, notes_id
 from domain.deadlines import ServiceLevels
@@ -11,6 +16,7 @@ from domain.errors import CaseClosedError, CaseRestrictedError, InvalidValueErro
 from domain.reader_policy import NOTE_FIELDS, Label, Reader, may_read, note_entry
 from domain.restriction import RestrictionBasis
 from ks_engine import commands as c
+from ks_engine.clock import AMSTERDAM
 from ks_engine.coordinators import coordinators_of, person_principal_id
 from ks_engine.identity_map import IdentityRule
 from ks_engine.principals import Principal, Role
@@ -61,6 +67,27 @@ def test_assigning_twice_to_the_same_or_to_no_id_or_when_closed_is_refused(
     close(case, clock())
     with pytest.raises(CaseClosedError, match="assign the case"):
         case.assign(coordinator="c-2", actor=COORDINATOR, at=clock(), causation_id="d")
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True).map(lambda i: i + "\n"),
+        st.text(max_size=70),
+    )
+)
+@example("c-1\n")  # ``$`` alone lets a final line break through
+@example("c" * 65)
+def test_a_case_is_assigned_only_to_a_whole_coordinators_id(given_id: str) -> None:
+    at = datetime(2026, 11, 2, 9, 30, tzinfo=AMSTERDAM)
+    case = new_case(at)
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", given_id) is None:
+        with pytest.raises(InvalidValueError, match="not a coordinator's id"):
+            case.assign(coordinator=given_id, actor=COORDINATOR, at=at, causation_id="a")
+        assert case.owner is None
+    else:
+        case.assign(coordinator=given_id, actor=COORDINATOR, at=at, causation_id="a")
+        assert case.owner == given_id
 
 
 def test_the_queue_row_and_case_view_follow_the_owner() -> None:
