@@ -422,11 +422,11 @@ def report(result: dict[str, Any]) -> str:
         "",
         "## How cost grows with history",
         "",
-        "Each size is reached by storing signals through the application; then 2,000 more "
-        "signals are appended, random cases loaded (the median of five rounds of 1,000 loads), the "
-        "whole audit chain verified "
-        "(`ks audit verify`'s check), the new events relayed to KS_EVENTS, and all three views "
-        "rebuilt from the stream's start (rate over the stream's events).",
+        "Each size is reached by storing signals through the application; then "
+        f"{growth.PROBE_SIGNALS:,} more signals are appended, random cases loaded (the median "
+        f"of {growth.PROBE_ROUNDS} rounds of {growth.PROBE_LOADS:,} loads), the whole audit "
+        "chain verified (`ks audit verify`'s check), the new events relayed to KS_EVENTS, and "
+        "all three views rebuilt from the stream's start (rate over the stream's events).",
         "",
         *_growth_lines("SQLite", f["growth_sqlite"]),
         *_growth_lines("PostgreSQL", f["growth_postgres"]),
