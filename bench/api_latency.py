@@ -10,6 +10,7 @@ core on a 2-core machine).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import statistics
 import time
@@ -45,8 +46,10 @@ async def _seed(settings: Settings, url: str, cases: int) -> list[UUID]:
     engine = bootstrap(settings)
     case_ids: list[UUID] = []
     try:
-        # A signal is three stored events; about one in five joins an existing case.
-        await asyncio.to_thread(_fill, engine, random.Random(9), cases * 3, case_ids)  # noqa: S311
+        # A new signal stores two events (its case's and the matching index's), so this
+        # stores about one and a half times ``cases`` cases.
+        rng = random.Random(9)  # noqa: S311 - benchmark data
+        await asyncio.to_thread(_fill, engine, rng, cases * 3, case_ids, itertools.count())
         nc = await nats.connect(url)
         js = nc.jetstream()
         await ensure_events_stream(js)

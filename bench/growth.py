@@ -3,16 +3,26 @@
 The store is filled through the application itself (signals in batches, as the intake stores
 them), then a fixed amount of further work is timed at each size. Flat figures across sizes
 mean that neither appending nor loading a case slows down as the history grows.
+
+The machine's speed drifts by a fifth or more over the minutes between one size and the next
+(the same loads in one process took 139 and 186 µs in two runs a minute apart), which is as
+large as the growth being looked for. On SQLite a copy of the store is therefore kept at each
+size, and once the largest is reached the appends and loads are timed again on every size's
+store in turn, round by round, so that drift falls on all sizes alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import random
+import shutil
+import sqlite3
 import statistics
 import time
+from collections.abc import Iterator
 from functools import partial
 from uuid import UUID
 
@@ -41,9 +51,16 @@ PROBE_LOADS = 1_000
 PROBE_ROUNDS = 5  # rounds of PROBE_LOADS loads: a single round moved by a quarter run to run
 
 
-def _signal_batch(engine: Engine, rng: random.Random, start: int) -> list[tuple[Signal, c.Context]]:
+Store = tuple[Engine, list[UUID]]  # an engine on a store, and cases stored in it
+
+
+def _signal_batch(
+    engine: Engine, rng: random.Random, numbers: Iterator[int]
+) -> list[tuple[Signal, c.Context]]:
+    """A batch of new signals: each event id is one not used before in this run (``numbers``),
+    as a repeated id is a partner's redelivery, recognised and not stored again."""
     out = []
-    for n in range(start, start + BATCH):
+    for n in itertools.islice(numbers, BATCH):
         doc = example_signal(demo_bsn(rng), source="https://bench.example.nl", event_id=f"g-{n}")
         parsed = parse_signal(
             json.dumps(doc).encode(), "ks.signals.GM0928", rules=engine.signal_rules()
@@ -53,35 +70,76 @@ def _signal_batch(engine: Engine, rng: random.Random, start: int) -> list[tuple[
     return out
 
 
-def _fill(engine: Engine, rng: random.Random, target_events: int, cases: list[UUID]) -> int:
-    """Store signals until the log holds ``target_events``; the number of signals stored."""
+def _fill(
+    engine: Engine,
+    rng: random.Random,
+    target_events: int,
+    cases: list[UUID],
+    numbers: Iterator[int],
+) -> None:
+    """Store signals until the log holds ``target_events``; the cases they open join ``cases``."""
     app = engine.referrals
-    stored = 0
     while (app.recorder.max_notification_id() or 0) < target_events:
-        batch = _signal_batch(engine, rng, len(cases) + stored)
-        outcomes = app.receive_signals(batch)
+        outcomes = app.receive_signals(_signal_batch(engine, rng, numbers))
         cases.extend(o.case_id for o in outcomes if o.case_id is not None)
-        stored += len(batch)
-    return stored
 
 
-def probe(engine: Engine, rng: random.Random, cases: list[UUID]) -> dict[str, float]:
-    """Append rate and aggregate-load time at the store's current size (the median of
-    ``PROBE_ROUNDS`` rounds of ``PROBE_LOADS`` loads of random cases)."""
-    app = engine.referrals
-    batches = [_signal_batch(engine, rng, 10**9 + n * BATCH) for n in range(PROBE_SIGNALS // BATCH)]
-    started = time.perf_counter()
-    for batch in batches:
-        app.receive_signals(batch)
-    append = PROBE_SIGNALS / (time.perf_counter() - started)
-    rounds = []
+def probe(
+    stores: list[Store], rng: random.Random, numbers: Iterator[int]
+) -> list[dict[str, float]]:
+    """For each store: its append rate (``PROBE_SIGNALS`` new signals, in batches) and its
+    aggregate-load time (the median of ``PROBE_ROUNDS`` rounds of ``PROBE_LOADS`` loads of its
+    random cases), each batch and round taken in turn with the other stores'."""
+    batches = [
+        [_signal_batch(engine, rng, numbers) for _ in range(PROBE_SIGNALS // BATCH)]
+        for engine, _ in stores
+    ]
+    appending = [0.0] * len(stores)
+    for n in range(PROBE_SIGNALS // BATCH):
+        for s, (engine, _) in enumerate(stores):
+            started = time.perf_counter()
+            outcomes = engine.referrals.receive_signals(batches[s][n])
+            appending[s] += time.perf_counter() - started
+            if any(o.case_id is None or o.duplicate or o.matched_existing for o in outcomes):
+                raise RuntimeError("a probe signal did not open a new case: it timed no append")
+    rounds: list[list[float]] = [[] for _ in stores]
     for _ in range(PROBE_ROUNDS):
-        picks = [rng.choice(cases) for _ in range(PROBE_LOADS)]
-        started = time.perf_counter()
-        for case_id in picks:
-            app.get_case(case_id)
-        rounds.append((time.perf_counter() - started) * 1000 / PROBE_LOADS)
-    return {"append_signals_per_s": append, "case_load_ms": statistics.median(rounds)}
+        for s, (engine, cases) in enumerate(stores):
+            picks = [rng.choice(cases) for _ in range(PROBE_LOADS)]
+            started = time.perf_counter()
+            for case_id in picks:
+                engine.referrals.get_case(case_id)
+            rounds[s].append((time.perf_counter() - started) * 1000 / PROBE_LOADS)
+    return [
+        {"append_signals_per_s": PROBE_SIGNALS / spent, "case_load_ms": statistics.median(r)}
+        for spent, r in zip(appending, rounds, strict=True)
+    ]
+
+
+def _kept_copy(settings: Settings, size: int) -> Settings:
+    """A copy of the SQLite store as it is now (with its secrets), and its settings."""
+    copy = settings.model_copy(update={"data_dir": settings.data_dir / f"at-{size}"})
+    copy.data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(settings.data_dir / "development-secrets.json", copy.data_dir)
+    source, target = sqlite3.connect(settings.sqlite_path), sqlite3.connect(copy.sqlite_path)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return copy
+
+
+def _in_turn(
+    kept: list[tuple[Settings, list[UUID]]], last: Store, rng: random.Random, numbers: Iterator[int]
+) -> list[dict[str, float]]:
+    """``probe`` on the kept copies and the last store, in turn."""
+    copies = [(bootstrap(s, configure_logs=False), cases) for s, cases in kept]
+    try:
+        return probe([*copies, last], rng, numbers)
+    finally:
+        for engine, _ in copies:
+            engine.close()
 
 
 def verify_rate(engine: Engine) -> dict[str, float]:
@@ -138,21 +196,29 @@ async def growth(settings: Settings, sizes: list[int]) -> list[dict[str, float]]
     engine = bootstrap(settings)
     views = open_views(settings)
     rng = random.Random(5)  # noqa: S311 - benchmark data
+    numbers = itertools.count()
     cases: list[UUID] = []
     rows = []
+    kept: list[tuple[Settings, list[UUID]]] = []  # SQLite: a copy of the store at each size
     try:
         with EmbeddedNatsServer(data_dir / "nats") as server:
             nc = await nats.connect(server.url)
             js = nc.jetstream()
             await ensure_events_stream(js)
             for size in sizes:
-                await asyncio.to_thread(_fill, engine, rng, size, cases)
+                await asyncio.to_thread(_fill, engine, rng, size, cases, numbers)
                 events = engine.referrals.recorder.max_notification_id() or 0
-                row = {"stored_events": float(events), **probe(engine, rng, cases)}
+                row = {"stored_events": float(events), **probe([(engine, cases)], rng, numbers)[0]}
+                if settings.store == "sqlite" and size != sizes[-1]:
+                    kept.append((_kept_copy(settings, size), list(cases)))
                 row |= verify_rate(engine)
                 row |= await relay_and_rebuild(engine, js, views)
                 rows.append(row)
             await nc.close()
+        if kept:
+            in_turn = _in_turn(kept, (engine, cases), rng, numbers)
+            for row, figures in zip(rows, in_turn, strict=True):
+                row |= {f"{name}_in_turn": value for name, value in figures.items()}
     finally:
         engine.close()
     return rows

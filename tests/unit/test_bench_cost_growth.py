@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.run import FLAT, _flat_target, cost_growth
+from bench.run import FLAT, _flat_target, _growth_lines, cost_growth
 
 
 def _row(size: float, rate: float, load_ms: float) -> dict[str, float]:
@@ -48,3 +48,16 @@ def test_the_target_is_met_exactly_when_no_measure_costs_more_than_a_fifth_more(
         assert met
     elif factor >= FLAT + 0.001:
         assert not met
+
+
+def test_the_figures_timed_in_turn_decide_and_both_are_shown() -> None:
+    small, large = _row(10_000, 1_000, 0.2), _row(1_000_000, 1_000, 0.3)  # 1.5x when reached
+    small |= {"append_signals_per_s_in_turn": 1_000, "case_load_ms_in_turn": 0.2}
+    large |= {"append_signals_per_s_in_turn": 800, "case_load_ms_in_turn": 0.22}
+    ratios = cost_growth([small, large])
+    assert abs(ratios["case load"] - 1.1) < 1e-9
+    assert abs(ratios["append"] - 1.25) < 1e-9
+    assert _flat_target([small, large])[1] == "append 1.25x"
+    table = "\n".join(_growth_lines("SQLite", [small, large]))
+    assert "| 1,000,000 | 800 (1,000) | 0.220 (0.300) |" in table
+    assert "in turn" in table

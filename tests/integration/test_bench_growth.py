@@ -1,0 +1,53 @@
+"""The benchmark's growth probe times what it says: new signals appended (not redeliveries
+recognised), and on SQLite every size's store timed again in turn, on a real SQLite file and
+a real nats-server, at small sizes."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from bench import growth
+from ks_engine.bootstrap import bootstrap
+from ks_engine.settings import Settings
+
+
+@pytest.fixture
+def small_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(growth, "PROBE_SIGNALS", 2 * growth.BATCH)
+    monkeypatch.setattr(growth, "PROBE_LOADS", 20)
+    monkeypatch.setattr(growth, "PROBE_ROUNDS", 3)
+
+
+async def test_each_size_appends_new_signals_and_every_size_is_timed_again_in_turn(
+    tmp_path: Path, small_probe: None
+) -> None:
+    sizes = [800, 2_000, 3_200]  # a batch of signals stores 400 events
+    rows = await growth.growth(Settings(data_dir=tmp_path, log_level="warning"), sizes)
+    assert [r["stored_events"] for r in rows] == sizes
+    for row in rows:
+        # The probe's signals were stored, at every size: a signal stores at least one event.
+        assert row["verified_events"] >= row["stored_events"] + growth.PROBE_SIGNALS
+        assert row["append_signals_per_s_in_turn"] > 0
+        assert row["case_load_ms_in_turn"] > 0
+    for size in sizes[:-1]:  # the largest is timed on the store itself
+        assert (tmp_path / f"at-{size}" / "events.sqlite").is_file()
+    assert not (tmp_path / f"at-{sizes[-1]}").exists()
+
+
+def test_a_probe_whose_signals_were_seen_before_refuses_to_time_them(
+    tmp_path: Path, small_probe: None
+) -> None:
+    engine = bootstrap(Settings(data_dir=tmp_path, log_level="warning"), configure_logs=False)
+    try:
+        cases: list[UUID] = []
+        growth._fill(engine, random.Random(1), 400, cases, itertools.count())
+        again = itertools.count()  # the same event ids as the fill's: redeliveries
+        with pytest.raises(RuntimeError, match="did not open a new case"):
+            growth.probe([(engine, cases)], random.Random(2), again)
+    finally:
+        engine.close()
