@@ -100,8 +100,8 @@ def probe(
             started = time.perf_counter()
             outcomes = engine.referrals.receive_signals(batches[s][n])
             appending[s] += time.perf_counter() - started
-            if any(o.case_id is None or o.duplicate or o.matched_existing for o in outcomes):
-                raise RuntimeError("a probe signal did not open a new case: it timed no append")
+            if any(o.duplicate or o.refusal is not None for o in outcomes):
+                raise RuntimeError("a probe signal was not stored: it timed no append")
     rounds: list[list[float]] = [[] for _ in stores]
     for _ in range(PROBE_ROUNDS):
         for s, (engine, cases) in enumerate(stores):

@@ -47,7 +47,7 @@ def test_a_probe_whose_signals_were_seen_before_refuses_to_time_them(
         cases: list[UUID] = []
         growth._fill(engine, random.Random(1), 400, cases, itertools.count())
         again = itertools.count()  # the same event ids as the fill's: redeliveries
-        with pytest.raises(RuntimeError, match="did not open a new case"):
+        with pytest.raises(RuntimeError, match="was not stored"):
             growth.probe([(engine, cases)], random.Random(2), again)
     finally:
         engine.close()
