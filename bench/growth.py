@@ -130,7 +130,7 @@ def _kept_copy(settings: Settings, size: int) -> Settings:
     return copy
 
 
-def _in_turn(
+def _probe_in_turn(
     kept: list[tuple[Settings, list[UUID]]], last: Store, rng: random.Random, numbers: Iterator[int]
 ) -> list[dict[str, float]]:
     """``probe`` on the kept copies and the last store, in turn."""
@@ -216,7 +216,7 @@ async def growth(settings: Settings, sizes: list[int]) -> list[dict[str, float]]
                 rows.append(row)
             await nc.close()
         if kept:
-            in_turn = _in_turn(kept, (engine, cases), rng, numbers)
+            in_turn = _probe_in_turn(kept, (engine, cases), rng, numbers)
             for row, figures in zip(rows, in_turn, strict=True):
                 row |= {f"{name}_in_turn": value for name, value in figures.items()}
     finally:

@@ -303,7 +303,7 @@ def _peak_rss(f: dict[str, Any]) -> float:
     )
 
 
-def _in_turn(row: dict[str, float], name: str) -> float:
+def _cost_figure(row: dict[str, float], name: str) -> float:
     """A figure as timed on every size's store in turn (SQLite), else as timed when the size
     was reached (PostgreSQL, whose store is not copied)."""
     return row.get(f"{name}_in_turn", row[name])
@@ -311,8 +311,8 @@ def _in_turn(row: dict[str, float], name: str) -> float:
 
 # What each growth measure costs per unit (per event, signal or load), from its figure.
 _COSTS: dict[str, Callable[[dict[str, float]], float]] = {
-    "append": lambda r: 1 / _in_turn(r, "append_signals_per_s"),
-    "case load": lambda r: _in_turn(r, "case_load_ms"),
+    "append": lambda r: 1 / _cost_figure(r, "append_signals_per_s"),
+    "case load": lambda r: _cost_figure(r, "case_load_ms"),
     "verify": lambda r: 1 / r["verify_events_per_s"],
     "relay": lambda r: 1 / r["relay_events_per_s"],
     "rebuild": lambda r: 1 / r["rebuild_events_per_s"],
