@@ -451,7 +451,8 @@ def report(result: dict[str, Any]) -> str:
         "looked for, so on SQLite a copy of the store is kept at each size, and once the "
         "largest is reached the same appends and loads are timed again on every size's store "
         "in turn, batch by batch and round by round; the cost per event is taken from those "
-        "figures. Every appended signal is a new one (the run checks that none was taken for a redelivery).",
+        "figures. Every appended signal is a new one (the run checks that none was taken for "
+        "a redelivery).",
         "",
         *_growth_lines("SQLite", f["growth_sqlite"]),
         *_growth_lines("PostgreSQL", f["growth_postgres"]),
