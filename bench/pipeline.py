@@ -135,7 +135,7 @@ def work_queue_seq(views: ViewDatabase) -> int:
         return 0
 
 
-async def _ready(js: JetStreamContext, views: ViewDatabase, timeout: float = 60) -> None:
+async def _ready(js: JetStreamContext, views: ViewDatabase, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -146,7 +146,9 @@ async def _ready(js: JetStreamContext, views: ViewDatabase, timeout: float = 60)
         except nats.errors.Error:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError("the engine did not start; see ks-run.log in the data directory")
+            # The bench's data directory goes with its temporary directory: say what it logged.
+            said = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
+            raise RuntimeError("the engine did not start; its log ends:\n" + "\n".join(said))
         await asyncio.sleep(0.1)
 
 
@@ -228,7 +230,7 @@ async def end_to_end(
     with engine_process(settings, commands) as (url, procs):
         nc = await nats.connect(url)
         js = nc.jetstream()
-        await _ready(js, views)
+        await _ready(js, views, settings.data_dir / "ks-run.log")
         await settled(procs)
         watch = Visibility(views, count)
         started = time.perf_counter()
@@ -256,7 +258,7 @@ async def steady_lag(settings: Settings, rate: float, seconds: float) -> dict[st
     with engine_process(settings) as (url, (proc,)):
         nc = await nats.connect(url)
         js = nc.jetstream()
-        await _ready(js, views)
+        await _ready(js, views, settings.data_dir / "ks-run.log")
         await settled([proc])
         watch = Visibility(views, count)
         watch.start()
