@@ -4,11 +4,11 @@ The store is filled through the application itself (signals in batches, as the i
 them), then a fixed amount of further work is timed at each size. Flat figures across sizes
 mean that neither appending nor loading a case slows down as the history grows.
 
-The machine's speed drifts by a fifth or more over the minutes between one size and the next
-(the same loads in one process took 139 and 186 µs in two runs a minute apart), which is as
-large as the growth being looked for. On SQLite a copy of the store is therefore kept at each
-size, and once the largest is reached the appends and loads are timed again on every size's
-store in turn, round by round, so that drift falls on all sizes alike.
+The machine's speed drifts by a fifth or more over minutes (the same loads took 139 and 186 µs
+each in two processes a few minutes apart), as much as the growth being looked for. On SQLite
+a copy of the store is therefore kept at each size, and once the largest is reached the
+appends and loads are timed again on every size's store in turn, batch by batch and round by
+round, so that drift falls on all sizes alike.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def work_queue_seq(views: ViewDatabase) -> int:
         return 0
 
 
-async def _ready(js: JetStreamContext, views: ViewDatabase, log: Path, timeout: float = 60) -> None:
+async def _ready(js: JetStreamContext, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -230,7 +230,7 @@ async def end_to_end(
     with engine_process(settings, commands) as (url, procs):
         nc = await nats.connect(url)
         js = nc.jetstream()
-        await _ready(js, views, settings.data_dir / "ks-run.log")
+        await _ready(js, settings.data_dir / "ks-run.log")
         await settled(procs)
         watch = Visibility(views, count)
         started = time.perf_counter()
@@ -258,7 +258,7 @@ async def steady_lag(settings: Settings, rate: float, seconds: float) -> dict[st
     with engine_process(settings) as (url, (proc,)):
         nc = await nats.connect(url)
         js = nc.jetstream()
-        await _ready(js, views, settings.data_dir / "ks-run.log")
+        await _ready(js, settings.data_dir / "ks-run.log")
         await settled([proc])
         watch = Visibility(views, count)
         watch.start()
