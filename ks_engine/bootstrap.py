@@ -168,6 +168,17 @@ def bootstrap(
 
 
 @contextmanager
+def reading_parts(settings: Settings) -> Iterator[Referrals]:
+    """The event store of ``settings``, for a reader in another process (the relay's
+    windows): it stores nothing, so it seals nothing."""
+    engine = bootstrap(settings, configure_logs=False, seal_own_writes=False)
+    try:
+        yield engine.referrals
+    finally:
+        engine.close()
+
+
+@contextmanager
 def verifying_parts(settings: Settings) -> Iterator[tuple[Application[UUID], ChainStore]]:
     """The event store and the chain of ``settings``, for a verifier in another process."""
     engine = bootstrap(settings, configure_logs=False)

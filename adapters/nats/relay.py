@@ -28,20 +28,26 @@ from nats.js.errors import NotFoundError
 
 from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.feedback import (
-    FeedbackOut,
     FeedbackPublisher,
     FeedbackTranslator,
     ensure_feedback_stream,
 )
-from adapters.nats.ordered_publish import OrderedPublisher, Outgoing, PublishFailed
+from adapters.nats.ordered_publish import OrderedPublisher, PublishFailed
 from adapters.nats.relay_position import PositionRecord as PositionRecord  # re-exported
 from adapters.nats.relay_position import RelayPosition as RelayPosition
 from adapters.nats.relay_position import relay_position_path as relay_position_path
-from adapters.nats.relay_reader import LogReader, log_reader
 from adapters.nats.relay_translator import EventTranslator as EventTranslator  # re-exported
 from adapters.nats.relay_translator import RelayError as RelayError
 from adapters.nats.relay_translator import coverage as coverage
 from adapters.nats.relay_translator import is_referral as is_referral
+from adapters.nats.relay_windows import (
+    ProcessWindows,
+    StoreParts,
+    ThreadWindows,
+    Window,
+    Windows,
+    WindowTranslator,
+)
 from adapters.nats.stopping import raise_if_cancelled, sleep_or_stop
 from ks_engine.application import Referrals
 from ks_engine.partners import load_partners
@@ -69,11 +75,7 @@ log = structlog.get_logger("ks.relay")
 
 POLL_SECONDS = 0.2
 WINDOW = 2_500  # log positions read per round (five stored events per signal, one published)
-PEEK = 50  # read past the window to tell how far its last event's reader has seen
 RETRY_SECONDS = 2.0
-
-
-Window = tuple[list[Outgoing], list[FeedbackOut], int | None]
 
 
 class Relay:
@@ -89,6 +91,7 @@ class Relay:
         resume_from_stream: bool = True,
         window: int = WINDOW,
         feedback: FeedbackTranslator | None = None,
+        windows: Windows | None = None,
     ) -> None:
         self.app = app
         self.window = window
@@ -97,14 +100,13 @@ class Relay:
         self.publish_timeout = publish_timeout
         self.resume_from_stream = resume_from_stream
         self.position = 0
-        self.translator = EventTranslator(app, feedback=feedback)
         self.publisher = OrderedPublisher(js._nc, STREAM, timeout=publish_timeout)
         self.feedback = (
             FeedbackPublisher(js, timeout=publish_timeout) if feedback is not None else None
         )
         self.duplicates = 0  # events the stream held already (published again after a restart)
-        self.reader: LogReader = log_reader(app.recorder)
-        self._ahead: tuple[int, asyncio.Future[Window]] | None = None  # start, read ahead
+        self.windows: Windows = windows or ThreadWindows(WindowTranslator(app, window, feedback))
+        self._ahead: dict[int, asyncio.Future[Window]] = {}  # windows read ahead, by start
 
     async def start(self) -> int:
         """Resume after the recorded position, or after the stream's last event if later."""
@@ -119,6 +121,7 @@ class Relay:
                 self.position = max(self.position, int(json.loads(last.data or b"{}")["position"]))
         if self.feedback is not None:
             await self.feedback.start()
+        await self.windows.start()
         log.info("relay.started", position=self.position)
         return self.position
 
@@ -128,7 +131,7 @@ class Relay:
         The window's events are in flight together and the stream stores them in log order
         (see ``ordered_publish``); when one is not acknowledged, the position moves to the
         last event before it and the rest is published again in the next round. The next
-        window is read (in a worker thread) while this one is in flight.
+        windows are read (``relay_windows``) while this one is in flight.
         """
         outgoing, feedback, last = await self._next_window()
         if last is None:
@@ -157,37 +160,36 @@ class Relay:
         self.position = position
 
     async def _next_window(self) -> Window:
-        """The window after the position: the one read ahead if it starts there and found
+        """The window after the position: the one read ahead from there if it found
         something (an empty one may be stale), else one read now."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            start, task = ahead
-            window = await task
-            if start == self.position + 1 and window[2] is not None:
+        wanted = self.position + 1
+        for start, task in list(self._ahead.items()):
+            if start < wanted and task.done():  # passed by: a window before it was not full
+                del self._ahead[start]
+                task.exception()  # retrieved, whatever it was: the window is not used
+        ready = self._ahead.pop(wanted, None)
+        if ready is not None:
+            window = await ready
+            if window[2] is not None:
                 return window
-        return await asyncio.to_thread(self._read_window, self.position + 1)
+        return await self.windows.submit(wanted)
 
     def _read_ahead(self, start: int) -> None:
-        task = asyncio.ensure_future(asyncio.to_thread(self._read_window, start))
-        self._ahead = (start, task)
+        """Have the next windows (as many as ``windows.ahead``) from ``start`` read while this
+        one is published, each from where the one before ends if that one is full (if not, it
+        is passed by)."""
+        for k in range(self.windows.ahead):
+            at = start + k * self.window
+            if at not in self._ahead:
+                self._ahead[at] = self.windows.submit(at)
 
     async def _drop_ahead(self) -> None:
-        """Wait for a window read ahead and drop it (its thread cannot be interrupted)."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
+        """Wait for the windows read ahead and drop them (a reading thread cannot be
+        interrupted)."""
+        ahead, self._ahead = self._ahead, {}
+        for task in ahead.values():
             with contextlib.suppress(Exception):
-                await ahead[1]
-
-    def _read_window(self, start: int) -> Window:
-        """The messages of the window of the log from ``start``, its feedback, and its last
-        position (None when the log holds nothing there yet)."""
-        span = self.reader.read(start, self.window, PEEK)
-        if span is None:
-            return [], [], None
-        translate = self.translator.translate_with_feedback
-        translated = [translate(n, t) for n, t in zip(span.events, span.through, strict=True)]
-        feedback = [f for _, found in translated for f in found]
-        return [message for message, _ in translated], feedback, span.end
+                await task
 
     async def run(self, stop: asyncio.Event, poll: float = POLL_SECONDS) -> None:
         """Publish until ``stop`` is set; NATS and database outages are waited out, never
@@ -229,6 +231,7 @@ class Relay:
         finally:
             unlisten()
             await self._drop_ahead()
+            await self.windows.close()
             await self.publisher.close()
             if self.feedback is not None:
                 await self.feedback.close()
@@ -259,8 +262,16 @@ async def _wait_for(grown: asyncio.Event, stop: asyncio.Event, seconds: float) -
             waiter.cancel()
 
 
-async def run_relay(engine: RelayHost, js: JetStreamContext, stop: asyncio.Event) -> None:
-    """Declare KS_EVENTS and relay the engine's events until ``stop`` is set."""
+async def run_relay(
+    engine: RelayHost,
+    js: JetStreamContext,
+    stop: asyncio.Event,
+    *,
+    translating: StoreParts | None = None,
+) -> None:
+    """Declare KS_EVENTS and relay the engine's events until ``stop`` is set; with
+    ``translating`` (the store opened anew, in another process), windows of a store on disk are
+    read and translated in a process of their own."""
     settings = engine.settings
     await ensure_events_stream(js, settings.nats_replicas)
     await ensure_feedback_stream(js, settings)
@@ -270,5 +281,17 @@ async def run_relay(engine: RelayHost, js: JetStreamContext, stop: asyncio.Event
     tracking = await asyncio.to_thread(engine.relay_position)
     partners = load_partners(settings.partners_path) if settings.partners_path else None
     feedback = FeedbackTranslator(engine.referrals, partners)
-    relay = Relay(engine.referrals, js, tracking, resume_from_stream=durable, feedback=feedback)
+    windows: Windows | None = None
+    if translating is not None and durable:
+        windows = ProcessWindows(
+            translating, WINDOW, feedback=True, partners_path=settings.partners_path
+        )
+    relay = Relay(
+        engine.referrals,
+        js,
+        tracking,
+        resume_from_stream=durable,
+        feedback=feedback,
+        windows=windows,
+    )
     await relay.run(stop)

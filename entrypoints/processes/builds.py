@@ -11,7 +11,7 @@ from ks_engine.supervisor import Component
 
 BUILDS: dict[str, Build] = {
     "intake": intake.component,
-    "relay": relay.component,
+    "relay": relay.component_here,
     "projectors": projectors.component,
     "api": api.component,
     "sealer": sealer.component,

@@ -1,0 +1,145 @@
+"""The relay's windows: a span of the notification log read, and each case event in it
+translated into its message on ``KS_EVENTS`` and the feedback it gives.
+
+Translating is most of the relay's work per event (decrypting, decoding, the public form, the
+CloudEvent's JSON) and needs no connection to NATS. ``ThreadWindows`` does it in a worker
+thread of the relay's process, which shares one interpreter lock with the publishing.
+``ProcessWindows`` does it in a process of its own, with its own engine on the same store, so
+that the relay publishes one window while the next is translated on another core. The
+messages are the same either way: the same reader and translator make them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Protocol
+
+from adapters.nats.feedback import FeedbackOut, FeedbackTranslator
+from adapters.nats.ordered_publish import Outgoing
+from adapters.nats.relay_reader import LogReader, log_reader
+from adapters.nats.relay_translator import EventTranslator
+from ks_engine.application import Referrals
+from ks_engine.partners import load_partners
+
+PEEK = 50  # read past the window to tell how far its last event's reader has seen
+
+# The messages of a window, its feedback, and its last position (None: nothing stored there)
+Window = tuple[list[Outgoing], list[FeedbackOut], int | None]
+# Opens the event store in a process of its own (given by the composition root; picklable)
+StoreParts = Callable[[], AbstractContextManager[Referrals]]
+
+
+class WindowTranslator:
+    """Reads windows of ``app``'s log and translates their case events."""
+
+    def __init__(self, app: Referrals, window: int, feedback: FeedbackTranslator | None) -> None:
+        self.window = window
+        self.reader: LogReader = log_reader(app.recorder)
+        self.translator = EventTranslator(app, feedback=feedback)
+
+    def read(self, start: int) -> Window:
+        """The window of the log from ``start``."""
+        span = self.reader.read(start, self.window, PEEK)
+        if span is None:
+            return [], [], None
+        translate = self.translator.translate_with_feedback
+        translated = [translate(n, t) for n, t in zip(span.events, span.through, strict=True)]
+        feedback = [f for _, found in translated for f in found]
+        return [message for message, _ in translated], feedback, span.end
+
+
+class Windows(Protocol):
+    """Where the relay has its windows read and translated."""
+
+    ahead: int  # windows read while the relay publishes one
+
+    async def start(self) -> None: ...
+
+    def submit(self, start: int) -> asyncio.Future[Window]:
+        """The window from ``start``, being made from now on (not from the caller's next
+        ``await``: the relay reads the next window while it publishes this one)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class ThreadWindows:
+    """Windows made in a worker thread of this process: one read ahead (a second one's thread
+    would take the interpreter from the publishing)."""
+
+    ahead = 1
+
+    def __init__(self, translator: WindowTranslator) -> None:
+        self.translator = translator
+
+    async def start(self) -> None:
+        return None
+
+    def submit(self, start: int) -> asyncio.Future[Window]:
+        return asyncio.get_running_loop().run_in_executor(None, self.translator.read, start)
+
+    async def close(self) -> None:
+        return None
+
+
+class ProcessWindows:
+    """Windows made in a process of their own. Should it die, the window it was making fails
+    with ``BrokenProcessPool``, and with it the relay, which its supervisor starts again from
+    its recorded position (with a new process). Two windows are read ahead, so that the
+    process goes on to the next while one is handed over."""
+
+    ahead = 2
+
+    def __init__(
+        self, parts: StoreParts, window: int, *, feedback: bool, partners_path: Path | None
+    ) -> None:
+        self._args = (parts, window, feedback, partners_path)
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        """Start the process and open its store (it takes a second or two) before the first
+        window is wanted."""
+        await asyncio.get_running_loop().run_in_executor(self._started(), _started_here)
+
+    def submit(self, start: int) -> asyncio.Future[Window]:
+        return asyncio.get_running_loop().run_in_executor(self._started(), _read_here, start)
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=get_context("spawn"), initializer=_start_here, initargs=self._args
+            )
+        return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+# In the windows' own process: its translator, and what keeps its store open.
+_translator: WindowTranslator | None = None
+_open = ExitStack()
+
+
+def _start_here(parts: StoreParts, window: int, feedback: bool, partners: Path | None) -> None:
+    global _translator
+    app = _open.enter_context(parts())
+    registry = load_partners(partners) if partners else None
+    _translator = WindowTranslator(
+        app, window, FeedbackTranslator(app, registry) if feedback else None
+    )
+
+
+def _started_here() -> bool:
+    return _translator is not None
+
+
+def _read_here(start: int) -> Window:
+    assert _translator is not None, "the windows' process did not start"
+    return _translator.read(start)

@@ -1,0 +1,159 @@
+"""The relay's windows read and translated in a process of their own (``ProcessWindows``, as
+`ks relay` and `ks run` relay), on a real SQLite file or PostgreSQL and a real nats-server: the
+very messages and feedback the relay's own thread makes, every event exactly once and in order,
+and a relay whose windows' process was killed fails and is resumed without gap or duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+
+from adapters.nats.embedded import EmbeddedNatsServer
+from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.feedback import FeedbackTranslator
+from adapters.nats.relay import Relay, RelayPosition, is_referral
+from adapters.nats.relay_windows import ProcessWindows, WindowTranslator
+from ks_engine.bootstrap import Engine, bootstrap, reading_parts
+from ks_engine.partners import Partner, PartnerRegistry
+from ks_engine.settings import Settings
+from projections.event import STREAM
+from tests.conftest import FixedClock
+from tests.unit.test_projection_scenario import notifications, play
+
+PARTNERS = PartnerRegistry(
+    partners=(Partner(id="vk-parkstad", source="https://verloskunde-parkstad.nl", name="VK"),)
+)
+
+
+@pytest.fixture
+def settings(durable_settings: Settings) -> Settings:
+    """The store's settings with a partner registry in a file (the windows' process reads it)."""
+    durable_settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = durable_settings.data_dir / "partners.json"
+    path.write_text(PARTNERS.model_dump_json(), "utf-8")
+    return durable_settings.model_copy(update={"partners_path": path})
+
+
+@pytest.fixture
+def engine(settings: Settings, clock: FixedClock) -> Iterator[Engine]:
+    built = bootstrap(settings, clock=clock, configure_logs=False)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(nats_server.url)
+    stream = nc.jetstream()
+    await ensure_events_stream(stream)
+    yield stream
+    await nc.close()
+
+
+def windows_process(engine: Engine, window: int) -> ProcessWindows:
+    return ProcessWindows(
+        partial(reading_parts, engine.settings),
+        window,
+        feedback=True,
+        partners_path=engine.settings.partners_path,
+    )
+
+
+async def drain(relay: Relay) -> None:
+    while await relay.publish_pending():
+        pass
+
+
+async def published_positions(js: JetStreamContext) -> list[int]:
+    last = (await js.stream_info(STREAM)).state.last_seq
+    messages = [await js.get_msg(STREAM, seq=seq) for seq in range(1, last + 1)]
+    return [json.loads(m.data or b"")["position"] for m in messages]
+
+
+async def test_the_process_makes_the_very_windows_the_relays_thread_makes(
+    engine: Engine, clock: FixedClock
+) -> None:
+    # Given a store with many cases, and feedback to partners on
+    app = engine.referrals
+    play(app, clock, seed=11, steps=60)
+    last = app.recorder.max_notification_id() or 0
+    here = WindowTranslator(app, 9, FeedbackTranslator(app, PARTNERS))
+    apart = windows_process(engine, 9)
+    await apart.start()
+    try:
+        # When every window of the log is made in both places (from every start, so that
+        # windows beginning anywhere are compared, not only where the relay would begin them)
+        for start in range(1, last + 2):
+            # Then messages, feedback and the window's end are equal, byte for byte
+            assert await apart.submit(start) == here.read(start)
+    finally:
+        await apart.close()
+    assert here.read(1)[0], "the store held case events to compare"
+    assert here.read(1)[1], "the store held feedback to compare"
+
+
+async def test_a_relay_with_its_windows_apart_publishes_every_event_once_in_order(
+    engine: Engine, js: JetStreamContext, clock: FixedClock
+) -> None:
+    app = engine.referrals
+    relay = Relay(
+        app,
+        js,
+        RelayPosition(engine.settings.data_dir / "relay-apart.sqlite"),
+        window=5,
+        windows=windows_process(engine, 5),
+    )
+    await relay.start()
+    try:
+        # Given a log that grows while the relay publishes (windows read ahead go stale)
+        for seed in (3, 4, 5):
+            play(app, clock, seed=seed, steps=25)
+            publishing = asyncio.ensure_future(relay.publish_pending())
+            play(app, clock, seed=seed + 10, steps=5)
+            await publishing
+        await drain(relay)
+    finally:
+        await relay._drop_ahead()
+        await relay.windows.close()
+    # Then each case event is on the stream once, in the log's order
+    expected = [n.id for n in notifications(app) if is_referral(n)]
+    assert await published_positions(js) == expected
+
+
+async def test_a_killed_windows_process_fails_the_relay_which_resumes_without_loss(
+    engine: Engine, js: JetStreamContext, clock: FixedClock
+) -> None:
+    app = engine.referrals
+    play(app, clock, seed=21, steps=60)
+    position = RelayPosition(engine.settings.data_dir / "relay-killed.sqlite")
+    windows = windows_process(engine, 6)
+    first = Relay(app, js, position, window=6, windows=windows)
+    await first.start()
+    assert await first.publish_pending()
+    # When the windows' process is killed
+    assert windows._pool is not None
+    for pid in list(windows._pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    # Then the relay fails rather than skip a window
+    with pytest.raises(BrokenProcessPool, match="terminated abruptly"):
+        await drain(first)
+    await first._drop_ahead()
+    await windows.close()
+    # And a relay started again (as its supervisor does) publishes the rest, once each
+    second = Relay(app, js, position, window=6, windows=windows_process(engine, 6))
+    await second.start()
+    try:
+        await drain(second)
+    finally:
+        await second.windows.close()
+    expected = [n.id for n in notifications(app) if is_referral(n)]
+    assert await published_positions(js) == expected

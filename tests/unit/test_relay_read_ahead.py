@@ -1,0 +1,144 @@
+"""The relay's windows read ahead, for any growth of the log, window size, depth of reading
+ahead and failed publishes: every case event is published, in order, and no window read ahead
+is used for a stretch of the log other than the one after the relay's position.
+
+The log, the windows (made when asked for, from the log as it then is: as stale as a window
+read ahead can be) and the stream are stand-ins; ``tests/integration/test_relay*.py`` run the
+relay on a real store and nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.nats.ordered_publish import Outgoing, PublishFailed, WindowResult
+from adapters.nats.relay import Relay
+from adapters.nats.relay_windows import Window
+
+
+@dataclass
+class Log:
+    """Stored events: for each position (from 1), whether it is a case event."""
+
+    cases: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class Windows:
+    log: Log
+    size: int
+    ahead: int
+    asked: list[int] = field(default_factory=list)
+
+    async def start(self) -> None:
+        return None
+
+    def submit(self, start: int) -> asyncio.Future[Window]:
+        self.asked.append(start)
+        made: asyncio.Future[Window] = asyncio.get_running_loop().create_future()
+        highest = len(self.log.cases)
+        if highest < start:
+            made.set_result(([], [], None))
+            return made
+        end = min(start + self.size - 1, highest)
+        messages = [
+            Outgoing("s", b"", str(p), p) for p in range(start, end + 1) if self.log.cases[p - 1]
+        ]
+        made.set_result((messages, [], end))
+        return made
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class Stream:
+    """Acknowledges the first ``acks[i]`` messages of the i-th window (all when beyond)."""
+
+    acks: list[int]
+    stored: list[int] = field(default_factory=list)
+    windows: int = 0
+
+    async def publish(self, messages: list[Outgoing]) -> WindowResult:
+        allowed = self.acks[self.windows] if self.windows < len(self.acks) else len(messages)
+        self.windows += 1
+        taken = messages[: min(allowed, len(messages))]
+        self.stored.extend(m.position for m in taken)
+        if len(taken) < len(messages):
+            return WindowResult(len(taken), 0, PublishFailed("not acknowledged"))
+        return WindowResult(len(taken), 0, None)
+
+    async def close(self) -> None:
+        return None
+
+
+class Position:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def get(self) -> int:
+        return self.value
+
+    def set(self, position: int) -> None:
+        self.value = position
+
+
+async def relay_over(
+    growth: list[list[bool]], size: int, ahead: int, acks: list[int]
+) -> tuple[Log, Stream, Windows]:
+    log, stream = Log(), Stream(acks)
+    windows = Windows(log, size, ahead)
+    relay = Relay(
+        SimpleNamespace(),  # type: ignore[arg-type]  # the windows stand in for the store
+        SimpleNamespace(_nc=None),  # type: ignore[arg-type]
+        Position(),
+        resume_from_stream=False,
+        window=size,
+        windows=windows,
+    )
+    relay.publisher = stream  # type: ignore[assignment]
+    await relay.start()
+
+    async def publish() -> Any:
+        try:
+            return await relay.publish_pending()
+        except PublishFailed:
+            return 1  # a failed publish: try again, as the relay's run does
+
+    for grown in growth:
+        log.cases.extend(grown)
+        await publish()
+    for _ in range(10 * (len(log.cases) + len(acks)) + 10):  # drain; bounded, to fail, not hang
+        if not await publish():
+            break
+    return log, stream, windows
+
+
+growths = st.lists(st.lists(st.booleans(), max_size=12), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    growth=growths,
+    size=st.integers(1, 7),
+    ahead=st.integers(1, 3),
+    acks=st.lists(st.integers(0, 4), max_size=6),
+)
+def test_every_case_event_is_published_once_in_order(
+    growth: list[list[bool]], size: int, ahead: int, acks: list[int]
+) -> None:
+    log, stream, _ = asyncio.run(relay_over(growth, size, ahead, acks))
+    # What failed was published again, what was acknowledged never: each once, in order.
+    assert stream.stored == [p for p, case in enumerate(log.cases, start=1) if case]
+
+
+def test_windows_are_read_ahead_as_deep_as_the_windows_ask() -> None:
+    _, stream, windows = asyncio.run(relay_over([[True] * 20], 4, 3, []))
+    # The first window is read when wanted; after it, three ahead, and on from there.
+    assert windows.asked[:4] == [1, 5, 9, 13]
+    assert stream.stored == list(range(1, 21))
