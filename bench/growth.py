@@ -31,13 +31,14 @@ from nats.js import JetStreamContext
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
+from adapters.nats.feedback import ensure_feedback_stream
 from adapters.nats.rebuild import rebuild_views
-from adapters.nats.relay import Relay
+from adapters.nats.relay import relay_as_run
 from adapters.persistence.views import open_views
 from domain.values import Signal
 from ks_engine import commands as c
 from ks_engine.audit.verify import Verifier
-from ks_engine.bootstrap import Engine, bootstrap, verifying_parts
+from ks_engine.bootstrap import Engine, bootstrap, reading_parts, verifying_parts
 from ks_engine.demo import demo_bsn
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal, parse_signal, to_domain
@@ -169,15 +170,23 @@ def verify_rate(engine: Engine) -> dict[str, float]:
 async def relay_and_rebuild(
     engine: Engine, js: JetStreamContext, db: ViewDatabase
 ) -> dict[str, float]:
-    """Relay what is new to KS_EVENTS (timed), then rebuild every view from the stream's start
-    into a fresh database (timed): events per second for each."""
-    relay = Relay(engine.referrals, js, engine.relay_position())
+    """Relay what is new to KS_EVENTS (timed), as `ks relay` does (with feedback to the
+    partners, its windows translated in a process of their own, started before the timing),
+    then rebuild every view from the stream's start into a fresh database (timed): events per
+    second for each."""
+    await ensure_feedback_stream(js, engine.settings)
+    relay = relay_as_run(
+        engine, js, engine.relay_position(), translating=partial(reading_parts, engine.settings)
+    )
     await relay.start()
     before = (await js.stream_info(STREAM)).state.last_seq
     started = time.perf_counter()
-    while await relay.publish_pending():
-        pass
-    relay_s = time.perf_counter() - started
+    try:
+        while await relay.publish_pending():
+            pass
+        relay_s = time.perf_counter() - started
+    finally:
+        await relay.close()
     last = (await js.stream_info(STREAM)).state.last_seq
     started = time.perf_counter()
     await rebuild_views(js, db, build_projections(engine.settings.service_levels))

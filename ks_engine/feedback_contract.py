@@ -77,26 +77,49 @@ def feedback_data(feedback: Feedback, case_id: UUID | str, municipality: str) ->
     )
 
 
+def feedback_data_json(
+    feedback: Feedback, case_id: UUID | str, municipality: str
+) -> dict[str, Any]:
+    """``feedback_data(...).model_dump(mode="json", exclude_none=True)``, written out: the
+    relay makes one for every step a partner hears of (a property test holds them equal)."""
+    out: dict[str, Any] = {
+        "case_id": str(case_id if type(case_id) is UUID else UUID(str(case_id))),
+        "municipality": municipality,
+        "status": feedback.status.value,
+        "on": feedback.on.isoformat(),
+        "signals": [{"id": s.id, "reference": s.reference} for s in feedback.signals],
+    }
+    joined = feedback.joined
+    if joined is not None:
+        out["case"] = "joined" if joined else "new"
+    if feedback.result is not None:
+        out["result"] = feedback.result
+    return out
+
+
 def feedback_envelope(
     *,
-    data: FeedbackData,
+    data: FeedbackData | dict[str, Any],
     msg_id: str,
     time: datetime,
     position: int,
     part: int,
 ) -> dict[str, Any]:
-    """The CloudEvent 1.0 (structured mode) of one feedback message."""
+    """The CloudEvent 1.0 (structured mode) of one feedback message; ``data`` as a model or
+    as its JSON (``feedback_data_json``)."""
+    if isinstance(data, FeedbackData):
+        data = data.model_dump(mode="json", exclude_none=True)
     return {
         "specversion": "1.0",
         "type": FEEDBACK_TYPE,
         "source": SOURCE,
-        "subject": str(data.case_id),
+        "subject": data["case_id"],
         "id": msg_id,
         "time": time.isoformat(),
         "datacontenttype": "application/json",
         "position": position,
         "part": part,
-        "data": data.model_dump(mode="json", exclude_none=True),
+        "data": data,
     }
 
 

@@ -32,7 +32,7 @@ from ks_engine.application import Referrals
 from ks_engine.feedback_contract import (
     FEEDBACK_STREAM,
     FEEDBACK_SUBJECT_PREFIX,
-    feedback_data,
+    feedback_data_json,
     feedback_envelope,
     feedback_id,
     feedback_subject,
@@ -131,7 +131,7 @@ class FeedbackTranslator:
             event_id = event_id or make_event_id(case_id, version)
             msg_id = feedback_id(event_id, feedback.source)
             body = feedback_envelope(
-                data=feedback_data(feedback, case_id, municipality),
+                data=feedback_data_json(feedback, case_id, municipality),
                 msg_id=msg_id,
                 time=attributes["occurred_at"],
                 position=n.id,

@@ -230,11 +230,15 @@ class Relay:
                     grown.clear()
         finally:
             unlisten()
-            await self._drop_ahead()
-            await self.windows.close()
-            await self.publisher.close()
-            if self.feedback is not None:
-                await self.feedback.close()
+            await self.close()
+
+    async def close(self) -> None:
+        """Let the windows being read finish, then stop their process and the publishers."""
+        await self._drop_ahead()
+        await self.windows.close()
+        await self.publisher.close()
+        if self.feedback is not None:
+            await self.feedback.close()
 
     async def _until_started(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -275,23 +279,34 @@ async def run_relay(
     settings = engine.settings
     await ensure_events_stream(js, settings.nats_replicas)
     await ensure_feedback_stream(js, settings)
-    durable = settings.store != "memory"
-    if not durable:
+    if settings.store == "memory":
         log.warning("relay.memory_store", detail="positions restart with the process")
     tracking = await asyncio.to_thread(engine.relay_position)
+    await relay_as_run(engine, js, tracking, translating=translating).run(stop)
+
+
+def relay_as_run(
+    engine: RelayHost,
+    js: JetStreamContext,
+    tracking: PositionRecord,
+    *,
+    translating: StoreParts | None = None,
+) -> Relay:
+    """The relay ``run_relay`` runs: with feedback to the partners, resuming after the
+    stream's last event on a store that outlives the process."""
+    settings = engine.settings
+    durable = settings.store != "memory"
     partners = load_partners(settings.partners_path) if settings.partners_path else None
-    feedback = FeedbackTranslator(engine.referrals, partners)
     windows: Windows | None = None
     if translating is not None and durable:
         windows = ProcessWindows(
             translating, WINDOW, feedback=True, partners_path=settings.partners_path
         )
-    relay = Relay(
+    return Relay(
         engine.referrals,
         js,
         tracking,
         resume_from_stream=durable,
-        feedback=feedback,
+        feedback=FeedbackTranslator(engine.referrals, partners),
         windows=windows,
     )
-    await relay.run(stop)

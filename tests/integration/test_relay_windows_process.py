@@ -122,8 +122,7 @@ async def test_a_relay_with_its_windows_apart_publishes_every_event_once_in_orde
             await publishing
         await drain(relay)
     finally:
-        await relay._drop_ahead()
-        await relay.windows.close()
+        await relay.close()
     # Then each case event is on the stream once, in the log's order
     expected = [n.id for n in notifications(app) if is_referral(n)]
     assert await published_positions(js) == expected
@@ -146,14 +145,13 @@ async def test_a_killed_windows_process_fails_the_relay_which_resumes_without_lo
     # Then the relay fails rather than skip a window
     with pytest.raises(BrokenProcessPool, match="terminated abruptly"):
         await drain(first)
-    await first._drop_ahead()
-    await windows.close()
+    await first.close()
     # And a relay started again (as its supervisor does) publishes the rest, once each
     second = Relay(app, js, position, window=6, windows=windows_process(engine, 6))
     await second.start()
     try:
         await drain(second)
     finally:
-        await second.windows.close()
+        await second.close()
     expected = [n.id for n in notifications(app) if is_referral(n)]
     assert await published_positions(js) == expected
