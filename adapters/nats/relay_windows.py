@@ -12,6 +12,9 @@ messages are the same either way: the same reader and translator make them.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
@@ -26,6 +29,7 @@ from adapters.nats.relay_translator import EventTranslator
 from ks_engine.application import Referrals
 from ks_engine.partners import load_partners
 
+PARENT_CHECK_SECONDS = 1.0  # how often the windows' process looks whether the relay is there
 PEEK = 50  # read past the window to tell how far its last event's reader has seen
 
 # The messages of a window, its feedback, and its last position (None: nothing stored there)
@@ -129,11 +133,24 @@ _open = ExitStack()
 
 def _start_here(parts: StoreParts, window: int, feedback: bool, partners: Path | None) -> None:
     global _translator
+    _end_with_parent(os.getppid())
     app = _open.enter_context(parts())
     registry = load_partners(partners) if partners else None
     _translator = WindowTranslator(
         app, window, FeedbackTranslator(app, registry) if feedback else None
     )
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this process soon after the relay's process has gone, however it went (a killed
+    process stops nothing of its own: this one would be left reading for no one)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ks-relay-parent-watch", daemon=True).start()
 
 
 def _started_here() -> bool:

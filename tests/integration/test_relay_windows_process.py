@@ -9,9 +9,13 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from pathlib import Path
 
 import nats
 import pytest
@@ -21,7 +25,7 @@ from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.feedback import FeedbackTranslator
 from adapters.nats.relay import Relay, RelayPosition, is_referral
-from adapters.nats.relay_windows import ProcessWindows, WindowTranslator
+from adapters.nats.relay_windows import PARENT_CHECK_SECONDS, ProcessWindows, WindowTranslator
 from ks_engine.bootstrap import Engine, bootstrap, reading_parts
 from ks_engine.partners import Partner, PartnerRegistry
 from ks_engine.settings import Settings
@@ -155,3 +159,58 @@ async def test_a_killed_windows_process_fails_the_relay_which_resumes_without_lo
         await second.close()
     expected = [n.id for n in notifications(app) if is_referral(n)]
     assert await published_positions(js) == expected
+
+
+RELAY_HOST = """
+import asyncio, sys
+from functools import partial
+from pathlib import Path
+from pathlib import Path
+from adapters.nats.relay_windows import ProcessWindows
+from ks_engine.bootstrap import reading_parts
+from ks_engine.settings import Settings
+
+async def main() -> None:
+    settings = Settings(store="sqlite", data_dir=Path(sys.argv[1]), log_level="warning")
+    windows = ProcessWindows(partial(reading_parts, settings), 10, feedback=False,
+                             partners_path=None)
+    await windows.start()
+    print(*windows._pool._processes, flush=True)
+    await asyncio.sleep(600)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_the_windows_process_ends_when_the_relays_process_is_killed(tmp_path: Path) -> None:
+    # Given a store, and a process whose windows are made in a process of their own
+    settings = Settings(store="sqlite", data_dir=tmp_path / "data", log_level="warning")
+    bootstrap(settings, configure_logs=False).close()
+    script = tmp_path / "relay_host.py"
+    script.write_text(RELAY_HOST, "utf-8")
+    host = subprocess.Popen(
+        [sys.executable, str(script), str(settings.data_dir)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+    )
+    assert host.stdout is not None
+    windows_pid = int(host.stdout.readline())
+    os.kill(windows_pid, 0)  # it runs
+    # When the relay's process is killed (it can stop nothing of its own)
+    host.kill()
+    host.wait(timeout=10)
+    # Then its windows' process ends by itself soon after
+    deadline = time.monotonic() + 10 * PARENT_CHECK_SECONDS
+    while _running(windows_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(windows_pid)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
