@@ -12,6 +12,7 @@ messages are the same either way: the same reader and translator make them.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
 import time
@@ -134,6 +135,7 @@ _open = ExitStack()
 def _start_here(parts: StoreParts, window: int, feedback: bool, partners: Path | None) -> None:
     global _translator
     _end_with_parent(os.getppid())
+    atexit.register(_open.close)  # the store closed when the relay shuts the process down
     app = _open.enter_context(parts())
     registry = load_partners(partners) if partners else None
     _translator = WindowTranslator(
