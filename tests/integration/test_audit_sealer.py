@@ -46,15 +46,6 @@ from tests.unit.test_projection_scenario import (
 
 
 @pytest.fixture
-async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_server.url)
-    stream = nc.jetstream()
-    await ensure_events_stream(stream)
-    yield stream
-    await nc.close()
-
-
-@pytest.fixture
 def engine(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Engine]:
     built = bootstrap(Settings(data_dir=tmp_path / "data"), clock=clock, configure_logs=False)
     yield built  # type: ignore[misc]

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import UUID
 
-import nats
-import pytest
 from nats.js import JetStreamContext
 from typer.testing import CliRunner
 
-from adapters.nats.embedded import EmbeddedNatsServer
-from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.projectors import Projector
 from adapters.nats.relay import Relay, RelayPosition
 from adapters.persistence.views import open_views
@@ -32,15 +27,6 @@ from tests.referral_builders import BSN_A, coordinator_ctx, make_signal, partner
 from tests.unit.test_projection_scenario import SECRET_MARKS, play, signal_for
 
 NAME, NOTE = "Test Ouder", "vrije tekst"
-
-
-@pytest.fixture
-async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_server.url)
-    stream = nc.jetstream()
-    await ensure_events_stream(stream)
-    yield stream
-    await nc.close()
 
 
 def open_engine(data: Path, clock: FixedClock) -> Engine:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
 
 import nats
 import pytest
@@ -39,15 +38,6 @@ from projections.store import BatchOutcome, Projection, ViewDatabase, checkpoint
 from tests.conftest import FixedClock, ks_environment
 from tests.integration.test_projection_store import dump, other_views
 from tests.unit.test_projection_scenario import CTX, play, signal_for
-
-
-@pytest.fixture
-async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_server.url)
-    stream = nc.jetstream()
-    await ensure_events_stream(stream)
-    yield stream
-    await nc.close()
 
 
 @pytest.fixture

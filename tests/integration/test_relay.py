@@ -7,17 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import nats
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StorageType
 from nats.js.errors import APIError
 from typer.testing import CliRunner
 
-from adapters.nats.embedded import EmbeddedNatsServer
 from adapters.nats.events_stream import DUPLICATE_WINDOW_SECONDS, ensure_events_stream
 from adapters.nats.relay import Relay, RelayPosition, is_referral
 from entrypoints.cli import app as cli
@@ -27,15 +25,6 @@ from ks_engine.settings import Settings
 from projections.event import STREAM
 from tests.conftest import FixedClock
 from tests.unit.test_projection_scenario import SECRET_MARKS, notifications, play, referrals
-
-
-@pytest.fixture
-async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_server.url)
-    stream = nc.jetstream()
-    await ensure_events_stream(stream)
-    yield stream
-    await nc.close()
 
 
 @pytest.fixture

@@ -12,17 +12,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
-import nats
 import pytest
 from nats.js import JetStreamContext
 
-from adapters.nats.embedded import EmbeddedNatsServer
-from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.feedback import FeedbackTranslator
 from adapters.nats.relay import Relay, RelayPosition, is_referral
 from adapters.nats.relay_windows import PARENT_CHECK_SECONDS, ProcessWindows, WindowTranslator
@@ -52,15 +49,6 @@ def engine(settings: Settings, clock: FixedClock) -> Iterator[Engine]:
     built = bootstrap(settings, clock=clock, configure_logs=False)
     yield built
     built.close()
-
-
-@pytest.fixture
-async def js(nats_server: EmbeddedNatsServer) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_server.url)
-    stream = nc.jetstream()
-    await ensure_events_stream(stream)
-    yield stream
-    await nc.close()
 
 
 def windows_process(engine: Engine, window: int) -> ProcessWindows:
