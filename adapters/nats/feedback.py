@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import nats.errors
@@ -89,8 +88,7 @@ async def last_published(js: JetStreamContext) -> tuple[int, int]:
     return int(body["position"]), int(body["part"])
 
 
-@dataclass(frozen=True)
-class FeedbackOut:
+class FeedbackOut(NamedTuple):
     """One feedback message, with its place: (the event's log position, its part)."""
 
     out: Outgoing

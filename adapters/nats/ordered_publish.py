@@ -21,6 +21,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import nats.errors
 import orjson
@@ -31,9 +32,8 @@ from nats.aio.subscription import Subscription
 WRONG_LAST_MSG_ID = 10070  # JetStream's error code: the stream's last message is another one
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One message for the stream."""
+class Outgoing(NamedTuple):
+    """One message for the stream (a tuple: the relay's windows cross a process boundary)."""
 
     subject: str
     payload: bytes

@@ -28,6 +28,7 @@ from adapters.nats.ordered_publish import Outgoing
 from adapters.nats.relay_reader import LogReader, log_reader
 from adapters.nats.relay_translator import EventTranslator
 from ks_engine.application import Referrals
+from ks_engine.heap import freeze_startup_heap
 from ks_engine.partners import load_partners
 
 PARENT_CHECK_SECONDS = 1.0  # how often the windows' process looks whether the relay is there
@@ -112,7 +113,8 @@ class ProcessWindows:
         await asyncio.get_running_loop().run_in_executor(self._started(), _started_here)
 
     def submit(self, start: int) -> asyncio.Future[Window]:
-        return asyncio.get_running_loop().run_in_executor(self._started(), _read_here, start)
+        made = asyncio.get_running_loop().run_in_executor(self._started(), _read_here, start)
+        return asyncio.ensure_future(_received(made))
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -141,6 +143,7 @@ def _start_here(parts: StoreParts, window: int, feedback: bool, partners: Path |
     _translator = WindowTranslator(
         app, window, FeedbackTranslator(app, registry) if feedback else None
     )
+    freeze_startup_heap()  # the engine lives as long as the process
 
 
 def _end_with_parent(parent: int) -> None:
@@ -159,6 +162,28 @@ def _started_here() -> bool:
     return _translator is not None
 
 
-def _read_here(start: int) -> Window:
+# A window as it crosses between the processes: plain tuples, which pickle several times
+# faster than named ones (whose pickling calls back into Python for every message).
+WireWindow = tuple[
+    list[tuple[str, bytes, str, int]], list[tuple[str, bytes, str, int, int]], int | None
+]
+
+
+def _read_here(start: int) -> WireWindow:
     assert _translator is not None, "the windows' process did not start"
-    return _translator.read(start)
+    messages, feedback, end = _translator.read(start)
+    return (
+        [(m.subject, m.payload, m.msg_id, m.position) for m in messages],
+        [(*f.out, f.part) for f in feedback],
+        end,
+    )
+
+
+async def _received(made: asyncio.Future[WireWindow]) -> Window:
+    messages, feedback, end = await made
+    new = tuple.__new__
+    return (
+        [new(Outgoing, m) for m in messages],
+        [FeedbackOut(new(Outgoing, f[:4]), f[4]) for f in feedback],
+        end,
+    )
