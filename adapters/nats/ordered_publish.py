@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,8 +72,8 @@ class OrderedPublisher:
         self.timeout = timeout
         self._sub: Subscription | None = None
         self._prefix = ""
-        self._tokens = itertools.count()
-        self._waiting: dict[str, asyncio.Future[Msg]] = {}
+        self._next_token = 0
+        self._replies: _Replies | None = None  # the window in flight
 
     async def _ensure_inbox(self) -> None:
         if self._sub is None:
@@ -82,9 +81,8 @@ class OrderedPublisher:
             self._sub = await self.nc.subscribe(self._prefix + ".*", cb=self._on_reply)
 
     async def _on_reply(self, msg: Msg) -> None:
-        future = self._waiting.pop(msg.subject, None)
-        if future is not None and not future.done():
-            future.set_result(msg)
+        if self._replies is not None:
+            self._replies.take(msg)
 
     async def close(self) -> None:
         if self._sub is not None:
@@ -98,44 +96,61 @@ class OrderedPublisher:
         if not messages:
             return WindowResult(0, 0, None)
         await self._ensure_inbox()
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[Msg]] = []
+        first = self._next_token
+        self._next_token += len(messages)
+        replies = self._replies = _Replies(first, len(messages))
+        window: list[Publish] = []
         previous: str | None = None
+        for token, out in enumerate(messages, first):
+            headers = {"Nats-Msg-Id": out.msg_id, "Nats-Expected-Stream": self.stream}
+            if previous is not None:
+                headers["Nats-Expected-Last-Msg-Id"] = previous
+            window.append((out.subject, f"{self._prefix}.{token}", headers, out.payload))
+            previous = out.msg_id
         try:
-            window: list[Publish] = []
-            for out in messages:
-                reply = f"{self._prefix}.{next(self._tokens)}"
-                future: asyncio.Future[Msg] = loop.create_future()
-                self._waiting[reply] = future
-                futures.append(future)
-                headers = {"Nats-Msg-Id": out.msg_id, "Nats-Expected-Stream": self.stream}
-                if previous is not None:
-                    headers["Nats-Expected-Last-Msg-Id"] = previous
-                window.append((out.subject, reply, headers, out.payload))
-                previous = out.msg_id
             await send_window(self.nc, window)
-            await asyncio.wait(futures, timeout=self.timeout)
+            await asyncio.wait([replies.all_in], timeout=self.timeout)
         except nats.errors.Error as e:
-            return self._outcome(futures, PublishFailed(str(e) or type(e).__name__))
+            return _outcome(replies.got, PublishFailed(str(e) or type(e).__name__))
         finally:
-            for future in futures:
-                future.cancel()  # no-op on answered ones
-            self._waiting.clear()
-        return self._outcome(futures, None)
+            replies.all_in.cancel()  # no-op when all came
+            self._replies = None
+        return _outcome(replies.got, None)
 
-    def _outcome(
-        self, futures: list[asyncio.Future[Msg]], error: PublishFailed | None
-    ) -> WindowResult:
-        duplicates = 0
-        for index, future in enumerate(futures):
-            if not future.done() or future.cancelled():
-                missing = error or PublishFailed("no acknowledgement in time")
-                return WindowResult(index, duplicates, missing)
-            try:
-                duplicates += read_ack(future.result())
-            except PublishFailed as failure:
-                return WindowResult(index, duplicates, failure)
-        return WindowResult(len(futures), duplicates, None)
+
+class _Replies:
+    """The acknowledgements of one window, by the token its reply subjects end in."""
+
+    def __init__(self, first: int, count: int) -> None:
+        self.first = first
+        self.got: list[Msg | None] = [None] * count
+        self.missing = count
+        self.all_in: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def take(self, msg: Msg) -> None:
+        try:
+            index = int(msg.subject.rpartition(".")[2]) - self.first
+        except ValueError:
+            return
+        if 0 <= index < len(self.got) and self.got[index] is None:  # late or foreign: ignored
+            self.got[index] = msg
+            self.missing -= 1
+            if self.missing == 0 and not self.all_in.done():
+                self.all_in.set_result(None)
+
+
+def _outcome(replies: Sequence[Msg | None], error: PublishFailed | None) -> WindowResult:
+    duplicates = 0
+    for index, reply in enumerate(replies):
+        if reply is None:
+            return WindowResult(
+                index, duplicates, error or PublishFailed("no acknowledgement in time")
+            )
+        try:
+            duplicates += read_ack(reply)
+        except PublishFailed as failure:
+            return WindowResult(index, duplicates, failure)
+    return WindowResult(len(replies), duplicates, None)
 
 
 Publish = tuple[str, str, dict[str, str], bytes]  # subject, reply, headers, payload
