@@ -79,7 +79,7 @@ class EventTranslator:
         municipality = self._municipality_of(name, case_id, attributes, event.originator_version)
         payload, msg_id = envelope_json(
             name=name,
-            case_id=case_id,
+            case_id=str(case_id),  # once: the id and the subject are made of its text
             municipality=municipality,
             version=event.originator_version,
             position=n.id,
