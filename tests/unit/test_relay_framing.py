@@ -5,6 +5,7 @@ eventsourcing's JSONTranscoder gives, for any content."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, date, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -62,6 +63,41 @@ def test_only_checked_parts_are_framed() -> None:
         ("ks.events.GM0928.Signalled", "", {"Nats-Msg-Id": "a"}),
     ]:
         assert not framable(client, [*window, (subject, reply, headers, b"{}")])
+
+
+def framable_part_by_part(window: list[tuple[str, str, dict[str, str], bytes]]) -> bool:
+    """What ``framable`` decides for a connected client, checked one part at a time."""
+    safe = re.compile(r"[!-~]+").fullmatch
+    key = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+    return all(
+        safe(subject) and safe(reply) and all(key(k) and safe(v) for k, v in headers.items())
+        for subject, reply, headers, _ in window
+    )
+
+
+# Texts mostly of safe characters, sometimes empty, with spaces, line breaks or non-ASCII.
+parts = st.text(
+    st.one_of(
+        st.characters(min_codepoint=33, max_codepoint=126),
+        st.sampled_from([" ", "\r", "\n", "\t", "\x00", "é", "\x7f"]),
+    ),
+    max_size=12,
+)
+
+
+@given(
+    window=st.lists(
+        st.tuples(parts, parts, st.dictionaries(parts, parts, max_size=3), st.just(b"{}")),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_a_window_is_framable_exactly_when_each_of_its_parts_is(
+    window: list[tuple[str, str, dict[str, str], bytes]],
+) -> None:
+    client = Client()
+    client._status = Client.CONNECTED
+    assert framable(client, window) == framable_part_by_part(window)
 
 
 def transcoders() -> tuple[JSONTranscoder, OrjsonDecodingTranscoder]:
