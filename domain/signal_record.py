@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.uuid_text import uuid5_text
 
 _NAMESPACE = UUID("7d1f6a0e-2c4b-4e8e-b7f3-3b1e2d9c6a40")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
 @lru_cache(maxsize=4096)  # the intake derives it more than once per signal
@@ -31,7 +32,7 @@ def signal_record_id(signal_key: str) -> UUID:
 def signal_reference(signal_key: str) -> str:
     """The reference partners are told for the signal with this key (``source#id``): the
     text of ``signal_record_id``, made without the UUID class."""
-    return uuid5_text(_NAMESPACE, f"signal:{signal_key}")
+    return uuid5_text(_NAMESPACE_BYTES, f"signal:{signal_key}")
 
 
 @lru_cache(maxsize=4096)

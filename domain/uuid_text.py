@@ -10,11 +10,11 @@ import hashlib
 from uuid import UUID
 
 
-def uuid5_text(namespace: UUID, name: str) -> str:
-    """``str(uuid5(namespace, name))``, written out."""
-    digest = bytearray(
-        hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False).digest()[:16]
-    )
+def uuid5_text(namespace: UUID | bytes, name: str) -> str:
+    """``str(uuid5(namespace, name))``, written out; ``namespace`` also as its 16 bytes (which
+    callers keep, rather than have ``UUID.bytes`` made again for every id)."""
+    prefix = namespace if isinstance(namespace, bytes) else namespace.bytes
+    digest = bytearray(hashlib.sha1(prefix + name.encode(), usedforsecurity=False).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     h = digest.hex()

@@ -25,6 +25,7 @@ FEEDBACK_STREAM = "KS_FEEDBACK"
 FEEDBACK_SUBJECT_PREFIX = "ks.feedback"
 SOURCE = "urn:ks-engine"
 _ID_NAMESPACE = UUID("c3b4e1f2-7a9d-4c55-8e21-5f0a9b6d2e13")
+_ID_NAMESPACE_BYTES = _ID_NAMESPACE.bytes
 
 
 class SignalRefOut(BaseModel):
@@ -61,7 +62,7 @@ def feedback_subject(municipality: str, partner: str) -> str:
 
 def feedback_id(event_id: str, source: str) -> str:
     """The feedback's id: one per stored event and partner, the same on every publication."""
-    return uuid5_text(_ID_NAMESPACE, f"{event_id}:{source}")
+    return uuid5_text(_ID_NAMESPACE_BYTES, f"{event_id}:{source}")
 
 
 def feedback_data(feedback: Feedback, case_id: UUID | str, municipality: str) -> FeedbackData:

@@ -157,12 +157,13 @@ TYPE_VERSION = "v1"
 REFERRAL_SUBJECTS = f"{SUBJECT_PREFIX}.*.*"
 CHECKPOINT_SUBJECT = f"{SUBJECT_PREFIX}.checkpoints"
 _ID_NAMESPACE = UUID("5a0c6a3e-3f1d-4a8e-9b0e-6c2d7e1f4b90")
+_ID_NAMESPACE_BYTES = _ID_NAMESPACE.bytes
 
 
 def event_id(case_id: UUID | str, version: int) -> str:
     """The event's unique id: the same for every re-publication of the same event,
     ``str(uuid5(_ID_NAMESPACE, f"{case_id}:{version}"))``."""
-    return uuid5_text(_ID_NAMESPACE, f"{case_id}:{version}")
+    return uuid5_text(_ID_NAMESPACE_BYTES, f"{case_id}:{version}")
 
 
 def subject_for(municipality: str, name: str) -> str:

@@ -24,6 +24,7 @@ def test_the_text_is_the_standard_librarys(namespace: UUID, name: str) -> None:
             return
         raise AssertionError("a name without UTF-8 gave an id") from None
     assert uuid5_text(namespace, name) == expected
+    assert uuid5_text(namespace.bytes, name) == expected  # the namespace as its bytes
 
 
 @given(event=st.uuids(), source=st.text(min_size=1))
