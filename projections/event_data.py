@@ -389,4 +389,6 @@ def public_data(name: str, attributes: Mapping[str, Any]) -> EventData:
     model = DATA_MODELS.get(name)
     if model is None:
         raise InvalidEventError(f"Referral event {name!r} has no published form")
-    return model.model_validate(dict(attributes))
+    data = attributes if type(attributes) is dict else dict(attributes)
+    validated: EventData = model.__pydantic_validator__.validate_python(data)  # model_validate's
+    return validated
