@@ -300,7 +300,11 @@ def relay_as_run(
     windows: Windows | None = None
     if translating is not None and durable:
         windows = ProcessWindows(
-            translating, WINDOW, feedback=True, partners_path=settings.partners_path
+            translating,
+            WINDOW,
+            feedback=True,
+            partners_path=settings.partners_path,
+            workers=settings.relay_translators,
         )
     return Relay(
         engine.referrals,

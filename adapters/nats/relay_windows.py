@@ -94,23 +94,33 @@ class ThreadWindows:
 
 
 class ProcessWindows:
-    """Windows made in a process of their own. Should it die, the window it was making fails
-    with ``BrokenProcessPool``, and with it the relay, which its supervisor starts again from
-    its recorded position (with a new process). Two windows are read ahead, so that the
-    process goes on to the next while one is handed over."""
-
-    ahead = 2
+    """Windows made in ``workers`` processes of their own. Should one die, the window it was
+    making fails with ``BrokenProcessPool``, and with it the relay, which its supervisor starts
+    again from its recorded position (with new processes). One window more than there are
+    workers is read ahead, so that none waits while a window is handed over."""
 
     def __init__(
-        self, parts: StoreParts, window: int, *, feedback: bool, partners_path: Path | None
+        self,
+        parts: StoreParts,
+        window: int,
+        *,
+        feedback: bool,
+        partners_path: Path | None,
+        workers: int = 1,
     ) -> None:
         self._args = (parts, window, feedback, partners_path)
+        self.workers = workers
+        self.ahead = workers + 1
         self._pool: ProcessPoolExecutor | None = None
 
     async def start(self) -> None:
-        """Start the process and open its store (it takes a second or two) before the first
-        window is wanted."""
-        await asyncio.get_running_loop().run_in_executor(self._started(), _started_here)
+        """Start the processes and open their stores (it takes a second or two) before the
+        first window is wanted."""
+        loop = asyncio.get_running_loop()
+        pool = self._started()
+        await asyncio.gather(
+            *(loop.run_in_executor(pool, _started_here) for _ in range(self.workers))
+        )
 
     def submit(self, start: int) -> asyncio.Future[Window]:
         made = asyncio.get_running_loop().run_in_executor(self._started(), _read_here, start)
@@ -119,7 +129,10 @@ class ProcessWindows:
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                1, mp_context=get_context("spawn"), initializer=_start_here, initargs=self._args
+                self.workers,
+                mp_context=get_context("spawn"),
+                initializer=_start_here,
+                initargs=self._args,
             )
         return self._pool
 

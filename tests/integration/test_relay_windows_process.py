@@ -51,13 +51,18 @@ def engine(settings: Settings, clock: FixedClock) -> Iterator[Engine]:
     built.close()
 
 
-def windows_process(engine: Engine, window: int) -> ProcessWindows:
+def windows_process(engine: Engine, window: int, workers: int = 2) -> ProcessWindows:
     return ProcessWindows(
         partial(reading_parts, engine.settings),
         window,
         feedback=True,
         partners_path=engine.settings.partners_path,
+        workers=workers,
     )
+
+
+# One process, or two (as `ks relay` has by default): whichever makes a window, it is the same.
+each_count = pytest.mark.parametrize("workers", [1, 2])
 
 
 async def drain(relay: Relay) -> None:
@@ -71,30 +76,35 @@ async def published_positions(js: JetStreamContext) -> list[int]:
     return [json.loads(m.data or b"")["position"] for m in messages]
 
 
+@each_count
 async def test_the_process_makes_the_very_windows_the_relays_thread_makes(
-    engine: Engine, clock: FixedClock
+    engine: Engine, clock: FixedClock, workers: int
 ) -> None:
     # Given a store with many cases, and feedback to partners on
     app = engine.referrals
     play(app, clock, seed=11, steps=60)
     last = app.recorder.max_notification_id() or 0
     here = WindowTranslator(app, 9, FeedbackTranslator(app, PARTNERS))
-    apart = windows_process(engine, 9)
+    apart = windows_process(engine, 9, workers)
     await apart.start()
     try:
         # When every window of the log is made in both places (from every start, so that
-        # windows beginning anywhere are compared, not only where the relay would begin them)
-        for start in range(1, last + 2):
+        # windows beginning anywhere are compared, not only where the relay would begin them;
+        # several at once, as the relay asks for them)
+        starts = range(1, last + 2)
+        made = await asyncio.gather(*(apart.submit(start) for start in starts))
+        for start, window in zip(starts, made, strict=True):
             # Then messages, feedback and the window's end are equal, byte for byte
-            assert await apart.submit(start) == here.read(start)
+            assert window == here.read(start)
     finally:
         await apart.close()
     assert here.read(1)[0], "the store held case events to compare"
     assert here.read(1)[1], "the store held feedback to compare"
 
 
+@each_count
 async def test_a_relay_with_its_windows_apart_publishes_every_event_once_in_order(
-    engine: Engine, js: JetStreamContext, clock: FixedClock
+    engine: Engine, js: JetStreamContext, clock: FixedClock, workers: int
 ) -> None:
     app = engine.referrals
     relay = Relay(
@@ -102,7 +112,7 @@ async def test_a_relay_with_its_windows_apart_publishes_every_event_once_in_orde
         js,
         RelayPosition(engine.settings.data_dir / "relay-apart.sqlite"),
         window=5,
-        windows=windows_process(engine, 5),
+        windows=windows_process(engine, 5, workers),
     )
     await relay.start()
     try:
@@ -120,26 +130,28 @@ async def test_a_relay_with_its_windows_apart_publishes_every_event_once_in_orde
     assert await published_positions(js) == expected
 
 
+@each_count
 async def test_a_killed_windows_process_fails_the_relay_which_resumes_without_loss(
-    engine: Engine, js: JetStreamContext, clock: FixedClock
+    engine: Engine, js: JetStreamContext, clock: FixedClock, workers: int
 ) -> None:
     app = engine.referrals
     play(app, clock, seed=21, steps=60)
     position = RelayPosition(engine.settings.data_dir / "relay-killed.sqlite")
-    windows = windows_process(engine, 6)
+    windows = windows_process(engine, 6, workers)
     first = Relay(app, js, position, window=6, windows=windows)
     await first.start()
     assert await first.publish_pending()
-    # When the windows' process is killed
+    # When a windows' process is killed (one of them, when there are two)
     assert windows._pool is not None
-    for pid in list(windows._pool._processes):
-        os.kill(pid, signal.SIGKILL)
+    processes = list(windows._pool._processes)
+    assert len(processes) == workers
+    os.kill(processes[0], signal.SIGKILL)
     # Then the relay fails rather than skip a window
     with pytest.raises(BrokenProcessPool, match="terminated abruptly"):
         await drain(first)
     await first.close()
     # And a relay started again (as its supervisor does) publishes the rest, once each
-    second = Relay(app, js, position, window=6, windows=windows_process(engine, 6))
+    second = Relay(app, js, position, window=6, windows=windows_process(engine, 6, workers))
     await second.start()
     try:
         await drain(second)
@@ -161,9 +173,9 @@ from ks_engine.settings import Settings
 async def main() -> None:
     settings = Settings(store="sqlite", data_dir=Path(sys.argv[1]), log_level="warning")
     windows = ProcessWindows(partial(reading_parts, settings), 10, feedback=False,
-                             partners_path=None)
+                             partners_path=None, workers=2)
     await windows.start()
-    print(*windows._pool._processes, flush=True)
+    print(*windows._pool._processes, flush=True)  # both, started by start()
     await asyncio.sleep(600)
 
 if __name__ == "__main__":
@@ -171,7 +183,7 @@ if __name__ == "__main__":
 """
 
 
-def test_the_windows_process_ends_when_the_relays_process_is_killed(tmp_path: Path) -> None:
+def test_the_windows_processes_end_when_the_relays_process_is_killed(tmp_path: Path) -> None:
     # Given a store, and a process whose windows are made in a process of their own
     settings = Settings(store="sqlite", data_dir=tmp_path / "data", log_level="warning")
     bootstrap(settings, configure_logs=False).close()
@@ -183,16 +195,18 @@ def test_the_windows_process_ends_when_the_relays_process_is_killed(tmp_path: Pa
         cwd=Path(__file__).parents[2],
     )
     assert host.stdout is not None
-    windows_pid = int(host.stdout.readline())
-    os.kill(windows_pid, 0)  # it runs
+    windows_pids = [int(pid) for pid in host.stdout.readline().split()]
+    assert len(windows_pids) == 2
+    for pid in windows_pids:
+        os.kill(pid, 0)  # they run
     # When the relay's process is killed (it can stop nothing of its own)
     host.kill()
     host.wait(timeout=10)
-    # Then its windows' process ends by itself soon after
+    # Then its windows' processes end by themselves soon after
     deadline = time.monotonic() + 10 * PARENT_CHECK_SECONDS
-    while _running(windows_pid) and time.monotonic() < deadline:
+    while any(map(_running, windows_pids)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _running(windows_pid)
+    assert not any(map(_running, windows_pids))
 
 
 def _running(pid: int) -> bool:
