@@ -199,9 +199,10 @@ async def send_window(nc: Client, window: Sequence[Publish]) -> None:
         for subject, reply, headers, payload in window:
             await nc.publish(subject, payload, reply=reply, headers=headers)
         return
-    nc.stats["out_msgs"] += len(window)
-    nc.stats["out_bytes"] += sum(len(publish[3]) for publish in window)
-    await nc._send_command(b"".join([frame(*publish) for publish in window]))
+    for publish in window:
+        nc.stats["out_msgs"] += 1
+        nc.stats["out_bytes"] += len(publish[3])
+        await nc._send_command(frame(*publish))
     if nc._flush_queue is not None and nc._flush_queue.empty():
         await nc._flush_pending()
 

@@ -132,7 +132,7 @@ class ProcessWindows:
                 self.workers,
                 mp_context=get_context("spawn"),
                 initializer=_start_here,
-                initargs=self._args,
+                initargs=(os.getpid(), *self._args),
             )
         return self._pool
 
@@ -147,9 +147,13 @@ _translator: WindowTranslator | None = None
 _open = ExitStack()
 
 
-def _start_here(parts: StoreParts, window: int, feedback: bool, partners: Path | None) -> None:
+def _start_here(
+    relay: int, parts: StoreParts, window: int, feedback: bool, partners: Path | None
+) -> None:
     global _translator
-    _end_with_parent(os.getppid())
+    # The relay's pid as the relay gave it: a process that starts after the relay has gone
+    # (its parent then is another) ends at once rather than watch the wrong one.
+    _end_with_parent(relay)
     atexit.register(_open.close)  # the store closed when the relay shuts the process down
     app = _open.enter_context(parts())
     registry = load_partners(partners) if partners else None

@@ -209,6 +209,41 @@ def test_the_windows_processes_end_when_the_relays_process_is_killed(tmp_path: P
     assert not any(map(_running, windows_pids))
 
 
+STARTS_LATE = """
+import sys, time
+from functools import partial
+from pathlib import Path
+from adapters.nats.relay_windows import _start_here
+from ks_engine.bootstrap import reading_parts
+from ks_engine.settings import Settings
+
+settings = Settings(store="sqlite", data_dir=Path(sys.argv[1]), log_level="warning")
+_start_here(int(sys.argv[2]), partial(reading_parts, settings), 10, False, None)
+time.sleep(600)
+"""
+
+
+def test_a_windows_process_that_starts_after_the_relay_has_gone_ends(tmp_path: Path) -> None:
+    # Given a store, and a relay's process that has ended before its windows' process started
+    # (the windows' process then has another parent: the one that adopted it)
+    settings = Settings(store="sqlite", data_dir=tmp_path / "data", log_level="warning")
+    bootstrap(settings, configure_logs=False).close()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=10)
+    script = tmp_path / "starts_late.py"
+    script.write_text(STARTS_LATE, "utf-8")
+    # When the windows' process starts for that relay
+    late = subprocess.Popen(
+        [sys.executable, str(script), str(settings.data_dir), str(gone.pid)],
+        cwd=Path(__file__).parents[2],
+    )
+    # Then it ends by itself rather than watch its new parent
+    try:
+        assert late.wait(timeout=30 + 10 * PARENT_CHECK_SECONDS) == 0
+    finally:
+        late.kill()  # no-op when it ended
+
+
 def _running(pid: int) -> bool:
     """Whether ``pid`` is a process that has not ended (a zombie has ended)."""
     try:
