@@ -31,18 +31,22 @@ class Connection:
         assert self._reader is not None
         self._writer.write(f"GET {path} HTTP/1.1\r\n{self._head}".encode())
         try:
-            return await self._answer(self._reader)
+            status, body, closing = await self._answer(self._reader)
         except (ConnectionLostError, asyncio.IncompleteReadError, ConnectionError):
             await self.close()
             raise ConnectionLostError(f"GET {path}: the connection was closed") from None
+        if closing:  # the server ends the connection after this answer: the next one connects
+            await self.close()
+        return status, body
 
     @staticmethod
-    async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+        """The status, the body, and whether the server said ``Connection: close``."""
         status_line = await reader.readline()
         if not status_line:
             raise ConnectionLostError
         status = int(status_line.split()[1])
-        length, chunked = 0, False
+        length, chunked, closing = 0, False, False
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             name = name.strip().lower()
@@ -50,14 +54,16 @@ class Connection:
                 length = int(value)
             elif name == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
+            elif name == b"connection":
+                closing = b"close" in value.lower()
         if not chunked:
-            return status, await reader.readexactly(length)
+            return status, await reader.readexactly(length), closing
         body = b""
         while size := int((await reader.readline()).strip(), 16):
             body += await reader.readexactly(size)
             await reader.readexactly(2)
         await reader.readexactly(2)
-        return status, body
+        return status, body, closing
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, MutableSequence
+from typing import TYPE_CHECKING, Any
 
+from entrypoints.processes.api_shares import CloseWhenOverShare, ConnectionShares
 from ks_engine.bootstrap import Engine
 from ks_engine.runtime import NatsLink
 from ks_engine.supervision import StatusBoard
@@ -87,9 +88,12 @@ async def serve_on_socket(
     *,
     components: StatusBoard | None = None,
     count_receipts: bool = True,
+    shares: tuple[MutableSequence[int], int] | None = None,
 ) -> None:
     """Serve the API in this process on the listening ``sock`` until ``stop``; with
-    ``count_receipts`` (one of several workers), count the intake's receipts for /metrics."""
+    ``count_receipts`` (one of several workers), count the intake's receipts for /metrics;
+    with ``shares`` (the workers' shared connection counts and this worker's place in them),
+    let connections go while it holds more than its share (``api_shares``)."""
     import uvicorn
 
     from adapters.http.first_requests import prepare_first_requests
@@ -106,8 +110,14 @@ async def serve_on_socket(
             outcomes = app.state.services.metrics.signal_outcomes
             receipts = ReceiptCounter(link.nc, lambda outcome: outcomes.labels(outcome).inc())
             await receipts.start()
+        served: Any = app
+        if shares is not None:
+            counts, index = shares
+            served = CloseWhenOverShare(
+                app, ConnectionShares(counts, index, lambda: len(server.server_state.connections))
+            )
         config = uvicorn.Config(
-            app,
+            served,
             log_config=None,
             access_log=False,
             lifespan="off",

@@ -28,7 +28,7 @@ import multiprocessing
 import os
 import shutil
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -65,6 +65,7 @@ class WorkerOrders:
     board_path: Path | None  # the copy of the status board; None: no supervised components
     parent_pid: int
     counts_receipts: bool  # one worker counts the intake's receipts for /metrics
+    index: int = 0  # its place among the workers (in their shared connection counts)
 
 
 def write_board(board: StatusBoard, path: Path) -> None:
@@ -72,7 +73,9 @@ def write_board(board: StatusBoard, path: Path) -> None:
     replace(path, json.dumps({name: asdict(s) for name, s in sorted(board.snapshot().items())}))
 
 
-def worker_main(orders: WorkerOrders, sock: socket.socket) -> None:
+def worker_main(
+    orders: WorkerOrders, sock: socket.socket, counts: MutableSequence[int] | None = None
+) -> None:
     """A worker process: serve the API on ``sock`` until SIGTERM/SIGINT or its parent ends.
 
     It runs on uvloop, the loop uvicorn picks when it starts a loop itself. libuv takes one
@@ -80,10 +83,12 @@ def worker_main(orders: WorkerOrders, sock: socket.socket) -> None:
     opened at once spread over the workers: otherwise the first worker awake took every one of
     them (in 4 of 8 bench phases one worker answered all 32 clients), and answered alone."""
     os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
-    uvloop.run(_work(orders, sock))
+    uvloop.run(_work(orders, sock, counts))
 
 
-async def _work(orders: WorkerOrders, sock: socket.socket) -> None:
+async def _work(
+    orders: WorkerOrders, sock: socket.socket, counts: MutableSequence[int] | None
+) -> None:
     from entrypoints.processes.api_server import serve_on_socket
 
     engine = bootstrap(orders.settings, seal_own_writes=False)
@@ -92,7 +97,14 @@ async def _work(orders: WorkerOrders, sock: socket.socket) -> None:
     board = BoardFile(orders.board_path) if orders.board_path is not None else None
     try:
         if orders.nats_url is None:
-            await serve_on_socket(engine, None, stop, sock, components=board)
+            await serve_on_socket(
+                engine,
+                None,
+                stop,
+                sock,
+                components=board,
+                shares=(counts, orders.index) if counts is not None else None,
+            )
             return
         settings = orders.settings.model_copy(update={"nats_url": orders.nats_url})
         async with nats_link(settings, embedded=False) as link:
@@ -103,6 +115,7 @@ async def _work(orders: WorkerOrders, sock: socket.socket) -> None:
                 sock,
                 components=board,
                 count_receipts=orders.counts_receipts,
+                shares=(counts, orders.index) if counts is not None else None,
             )
     finally:
         orphaned.cancel()
@@ -145,12 +158,14 @@ async def serve_workers(
             board_path=board_path,
             parent_pid=os.getpid(),
             counts_receipts=n == 0,
+            index=n,
         )
         for n in range(workers)
     ]
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no loop
+    counts = spawn.RawArray("i", workers)  # each worker's open connections (api_shares)
     procs = [
-        spawn.Process(target=worker_main, args=(o, sock), name=f"ks-api-worker-{n + 1}")
+        spawn.Process(target=worker_main, args=(o, sock, counts), name=f"ks-api-worker-{n + 1}")
         for n, o in enumerate(orders)
     ]
     metrics_dir = settings.data_dir / METRICS_DIR
