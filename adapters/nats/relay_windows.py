@@ -111,16 +111,18 @@ class ProcessWindows:
         self._args = (parts, window, feedback, partners_path)
         self.workers = workers
         self.ahead = workers + 1
+        self.started: set[int] = set()  # the pids of the processes that answered ``start``
         self._pool: ProcessPoolExecutor | None = None
 
     async def start(self) -> None:
-        """Start the processes and open their stores (it takes a second or two) before the
-        first window is wanted."""
+        """Start every process and open its store (it takes a second or two) before the
+        first window is wanted: each answers with its pid, holding its answer a moment so that
+        one already started cannot answer for another still starting."""
         loop = asyncio.get_running_loop()
         pool = self._started()
-        await asyncio.gather(
-            *(loop.run_in_executor(pool, _started_here) for _ in range(self.workers))
-        )
+        while len(self.started) < self.workers:
+            asked = [loop.run_in_executor(pool, _started_here) for _ in range(self.workers)]
+            self.started.update(await asyncio.gather(*asked))
 
     def submit(self, start: int) -> asyncio.Future[Window]:
         made = asyncio.get_running_loop().run_in_executor(self._started(), _read_here, start)
@@ -138,6 +140,7 @@ class ProcessWindows:
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
+        self.started = set()
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
@@ -175,8 +178,13 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="ks-relay-parent-watch", daemon=True).start()
 
 
-def _started_here() -> bool:
-    return _translator is not None
+START_HOLD_SECONDS = 0.05  # how long a process holds its answer to ``start``
+
+
+def _started_here() -> int:
+    assert _translator is not None, "the windows' process did not start"
+    time.sleep(START_HOLD_SECONDS)
+    return os.getpid()
 
 
 # A window as it crosses between the processes: plain tuples, which pickle several times

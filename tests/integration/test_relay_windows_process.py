@@ -87,6 +87,9 @@ async def test_the_process_makes_the_very_windows_the_relays_thread_makes(
     here = WindowTranslator(app, 9, FeedbackTranslator(app, PARTNERS))
     apart = windows_process(engine, 9, workers)
     await apart.start()
+    assert apart._pool is not None
+    assert apart.started == set(apart._pool._processes)  # each started, its store open
+    assert len(apart.started) == workers
     try:
         # When every window of the log is made in both places (from every start, so that
         # windows beginning anywhere are compared, not only where the relay would begin them;
