@@ -171,9 +171,9 @@ async def relay_and_rebuild(
     engine: Engine, js: JetStreamContext, db: ViewDatabase
 ) -> dict[str, float]:
     """Relay what is new to KS_EVENTS (timed), as `ks relay` does (with feedback to the
-    partners, its windows translated in a process of their own, started before the timing),
-    then rebuild every view from the stream's start into a fresh database (timed): events per
-    second for each."""
+    partners, its windows translated in `KS_RELAY_TRANSLATORS` processes of their own, all
+    started before the timing), then rebuild every view from the stream's start into a fresh
+    database (timed): events per second for each."""
     await ensure_feedback_stream(js, engine.settings)
     relay = relay_as_run(
         engine, js, engine.relay_position(), translating=partial(reading_parts, engine.settings)

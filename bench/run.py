@@ -447,7 +447,7 @@ def report(result: dict[str, Any]) -> str:
         f"of {growth.PROBE_ROUNDS} rounds of {growth.PROBE_LOADS:,} loads), the whole audit "
         "chain verified (`ks audit verify`'s check), the new events relayed to KS_EVENTS as "
         "`ks relay` relays them (with feedback to the partners, the log's windows translated "
-        "in a process of their own), and "
+        "in processes of their own, two by default), and "
         "all three views rebuilt from the stream's start (rate over the stream's events). "
         "The machine's speed drifts between one size and the next by as much as the growth "
         "looked for, so on SQLite a copy of the store is kept at each size, and once the "
