@@ -275,7 +275,7 @@ async def run_relay(
 ) -> None:
     """Declare KS_EVENTS and relay the engine's events until ``stop`` is set; with
     ``translating`` (the store opened anew, in another process), windows of a store on disk are
-    read and translated in a process of their own."""
+    read and translated in processes of their own."""
     settings = engine.settings
     await ensure_events_stream(js, settings.nats_replicas)
     await ensure_feedback_stream(js, settings)

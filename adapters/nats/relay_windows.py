@@ -4,9 +4,10 @@ translated into its message on ``KS_EVENTS`` and the feedback it gives.
 Translating is most of the relay's work per event (decrypting, decoding, the public form, the
 CloudEvent's JSON) and needs no connection to NATS. ``ThreadWindows`` does it in a worker
 thread of the relay's process, which shares one interpreter lock with the publishing.
-``ProcessWindows`` does it in a process of its own, with its own engine on the same store, so
-that the relay publishes one window while the next is translated on another core. The
-messages are the same either way: the same reader and translator make them.
+``ProcessWindows`` does it in processes of their own (``KS_RELAY_TRANSLATORS``, two by
+default), each with its own engine on the same store, so that the relay publishes one window
+while the next ones are translated on other cores. The messages are the same either way: the
+same reader and translator make them.
 """
 
 from __future__ import annotations
