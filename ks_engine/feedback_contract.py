@@ -65,24 +65,12 @@ def feedback_id(event_id: str, source: str) -> str:
     return uuid5_text(_ID_NAMESPACE_BYTES, f"{event_id}:{source}")
 
 
-def feedback_data(feedback: Feedback, case_id: UUID | str, municipality: str) -> FeedbackData:
-    joined = feedback.joined
-    return FeedbackData(
-        case_id=UUID(str(case_id)),
-        municipality=municipality,
-        status=feedback.status,
-        on=feedback.on,
-        signals=[SignalRefOut(id=s.id, reference=s.reference) for s in feedback.signals],
-        case=None if joined is None else ("joined" if joined else "new"),
-        result=feedback.result,
-    )
-
-
 def feedback_data_json(
     feedback: Feedback, case_id: UUID | str, municipality: str
 ) -> dict[str, Any]:
-    """``feedback_data(...).model_dump(mode="json", exclude_none=True)``, written out: the
-    relay makes one for every step a partner hears of (a property test holds them equal)."""
+    """The ``data`` of a feedback message: the JSON of its ``FeedbackData`` (without the
+    fields that are None), written out: the relay makes one for every step a partner hears of
+    (a property test holds it equal to the model's)."""
     out: dict[str, Any] = {
         "case_id": str(case_id if type(case_id) is UUID else UUID(str(case_id))),
         "municipality": municipality,
@@ -100,16 +88,14 @@ def feedback_data_json(
 
 def feedback_envelope(
     *,
-    data: FeedbackData | dict[str, Any],
+    data: dict[str, Any],
     msg_id: str,
     time: datetime,
     position: int,
     part: int,
 ) -> dict[str, Any]:
-    """The CloudEvent 1.0 (structured mode) of one feedback message; ``data`` as a model or
-    as its JSON (``feedback_data_json``)."""
-    if isinstance(data, FeedbackData):
-        data = data.model_dump(mode="json", exclude_none=True)
+    """The CloudEvent 1.0 (structured mode) of one feedback message, its ``data`` as
+    ``feedback_data_json`` writes it."""
     return {
         "specversion": "1.0",
         "type": FEEDBACK_TYPE,

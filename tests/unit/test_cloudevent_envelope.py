@@ -148,7 +148,7 @@ def test_a_feedback_message_is_a_cloudevent_the_sdk_reads() -> None:
         signals=[],
     )
     body = feedback_envelope(
-        data=data,
+        data=data.model_dump(mode="json", exclude_none=True),
         msg_id="f-1",
         time=datetime(2026, 11, 30, 10, 0, tzinfo=AMSTERDAM),
         position=12,

@@ -11,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from domain.feedback import Feedback, FeedbackStatus, SignalRef
-from ks_engine.feedback_contract import feedback_data, feedback_data_json
+from ks_engine.feedback_contract import FeedbackData, SignalRefOut, feedback_data_json
 
 texts = st.text()
 feedbacks = st.builds(
@@ -23,6 +23,22 @@ feedbacks = st.builds(
     joined=st.none() | st.booleans(),
     result=st.none() | texts,
 )
+
+
+def feedback_data(feedback: Feedback, case_id: UUID | str, municipality: str) -> FeedbackData:
+    """The published model of the feedback's data, built field by field."""
+    joined = feedback.joined
+    return FeedbackData(
+        case_id=UUID(str(case_id)),
+        municipality=municipality,
+        status=feedback.status,
+        on=feedback.on,
+        signals=[SignalRefOut(id=s.id, reference=s.reference) for s in feedback.signals],
+        case=None if joined is None else ("joined" if joined else "new"),
+        result=feedback.result,
+    )
+
+
 case_ids = st.uuids() | st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper())
 
 
