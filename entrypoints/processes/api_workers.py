@@ -65,7 +65,7 @@ class WorkerOrders:
     board_path: Path | None  # the copy of the status board; None: no supervised components
     parent_pid: int
     counts_receipts: bool  # one worker counts the intake's receipts for /metrics
-    index: int = 0  # its place among the workers (in their shared connection counts)
+    index: int  # its place among the workers (in their shared connection counts)
 
 
 def write_board(board: StatusBoard, path: Path) -> None:
@@ -73,9 +73,7 @@ def write_board(board: StatusBoard, path: Path) -> None:
     replace(path, json.dumps({name: asdict(s) for name, s in sorted(board.snapshot().items())}))
 
 
-def worker_main(
-    orders: WorkerOrders, sock: socket.socket, counts: MutableSequence[int] | None = None
-) -> None:
+def worker_main(orders: WorkerOrders, sock: socket.socket, counts: MutableSequence[int]) -> None:
     """A worker process: serve the API on ``sock`` until SIGTERM/SIGINT or its parent ends.
 
     It runs on uvloop, the loop uvicorn picks when it starts a loop itself. libuv takes one
@@ -86,15 +84,14 @@ def worker_main(
     uvloop.run(_work(orders, sock, counts))
 
 
-async def _work(
-    orders: WorkerOrders, sock: socket.socket, counts: MutableSequence[int] | None
-) -> None:
+async def _work(orders: WorkerOrders, sock: socket.socket, counts: MutableSequence[int]) -> None:
     from entrypoints.processes.api_server import serve_on_socket
 
     engine = bootstrap(orders.settings, seal_own_writes=False)
     stop = stop_on_signals()
     orphaned = asyncio.create_task(_stop_when_orphaned(orders.parent_pid, stop))
     board = BoardFile(orders.board_path) if orders.board_path is not None else None
+    shares = (counts, orders.index)
     try:
         if orders.nats_url is None:
             await serve_on_socket(
@@ -103,7 +100,7 @@ async def _work(
                 stop,
                 sock,
                 components=board,
-                shares=(counts, orders.index) if counts is not None else None,
+                shares=shares,
             )
             return
         settings = orders.settings.model_copy(update={"nats_url": orders.nats_url})
@@ -115,7 +112,7 @@ async def _work(
                 sock,
                 components=board,
                 count_receipts=orders.counts_receipts,
-                shares=(counts, orders.index) if counts is not None else None,
+                shares=shares,
             )
     finally:
         orphaned.cancel()

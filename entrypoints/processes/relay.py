@@ -19,7 +19,8 @@ def component(engine: Engine, link: NatsLink, board: StatusBoard) -> Component:
 
 
 def component_here(engine: Engine, link: NatsLink, board: StatusBoard) -> Component:
-    """The relay with its windows made in its own process (`ks run --one-process`)."""
+    """The relay with its windows made in a worker thread of its process (`ks run
+    --one-process`, the tests' in-process engines)."""
     return partial(run_relay, engine, link.js)
 
 
