@@ -21,7 +21,7 @@ from projections import case_doc
 from projections.case_doc import Doc
 from projections.case_view import CaseView
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase, Writes, apply_folded, plain
+from projections.store import Folded, Transaction, ViewDatabase, apply_folded, plain
 
 NAME = "case_view"
 
@@ -51,7 +51,7 @@ class CaseViewProjection:
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
         apply_folded(tx, self, events)
 
-    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes:
+    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Folded:
         docs: dict[str, Doc] = {case_id: plain(CaseView, doc) for case_id, doc in stored.items()}
         changed: set[str] = set()
         for event in events:
@@ -59,12 +59,13 @@ class CaseViewProjection:
             if after is not None:
                 docs[event.case_id] = after
                 changed.add(event.case_id)
+        texts = {case_id: orjson.dumps(docs[case_id]).decode() for case_id in changed}
         rows = [
-            (d["case_id"], d["municipality"], d["state"], d["version"], orjson.dumps(d).decode())
+            (d["case_id"], d["municipality"], d["state"], d["version"], texts[case_id])
             for case_id, d in docs.items()
             if case_id in changed
         ]
-        return [(_UPSERT, rows)]
+        return Folded([(_UPSERT, rows)], dict(texts))
 
 
 _UPSERT = (

@@ -35,7 +35,7 @@ from projections.monitoring import (
     percentile,
     suppressed,
 )
-from projections.store import Transaction, ViewDatabase, Writes, apply_folded, plain
+from projections.store import Folded, Transaction, ViewDatabase, Writes, apply_folded, plain
 
 NAME = "monitoring"
 DEFAULT_THRESHOLD = 10
@@ -71,7 +71,7 @@ class MonitoringProjection:
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
         apply_folded(tx, self, events)
 
-    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes:
+    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Folded:
         # Counts are added to what the table holds: batches folded apart add up the same.
         cases = {case_id: plain(CaseFacts, doc) for case_id, doc in stored.items()}
         changed: set[str] = set()
@@ -90,11 +90,12 @@ class MonitoringProjection:
             for case_id, f in cases.items()
             if case_id in changed
         ]
-        return [
+        writes: Writes = [
             (_UPSERT_CASE, rows),
             (_ADD_COUNT, [(*key, n) for key, n in counts.items()]),
             (_ADD_DURATION, durations),
         ]
+        return Folded(writes, {row[0]: row[2] for row in rows})
 
 
 _UPSERT_CASE = (

@@ -17,7 +17,7 @@ import orjson
 
 from projections.errors import InvalidEventError
 from projections.event import ReferralEvent, read_message
-from projections.store import FoldingProjection, Writes
+from projections.store import Folded, FoldingProjection
 
 Message = tuple[str, bytes, int]  # subject, data, stream sequence
 
@@ -50,9 +50,10 @@ def split(messages: Sequence[Message], parts: int) -> list[list[Message]]:
 
 @dataclass(frozen=True)
 class FoldedPart:
-    """One part of a batch, folded: each view's writes and how far the log was seen."""
+    """One part of a batch, folded: each view's writes and documents, and how far the log
+    was seen."""
 
-    writes: dict[str, Writes]
+    views: dict[str, Folded]
     through: int
 
 
@@ -72,5 +73,4 @@ def fold_part(
                 raise InvalidEventError(f"stream message {seq} names its case twice")
             events.append(event)
     through = max((e.through for e in events), default=0)
-    writes = {p.name: p.fold(stored[p.name], events) for p in projections}
-    return FoldedPart(writes, through)
+    return FoldedPart({p.name: p.fold(stored[p.name], events) for p in projections}, through)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import orjson
 from pydantic import BaseModel
@@ -28,6 +28,15 @@ from projections.event import OtherMessage, ReferralEvent
 
 Row = tuple[Any, ...]
 Writes = list[tuple[str, list[Row]]]  # statements and their rows, in order: a folded batch
+
+
+class Folded(NamedTuple):
+    """A batch folded for one view: the statements that write it, and the document each case
+    of the batch has once they ran (None: the view holds no row for it), which is what a
+    later batch folds from."""
+
+    writes: Writes
+    docs: dict[str, str | None]
 
 
 class Transaction(Protocol):
@@ -92,7 +101,7 @@ class FoldingProjection(Projection, Protocol):
 
     select: str  # ``SELECT key, doc FROM table WHERE key IN ({})``
 
-    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes: ...
+    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Folded: ...
 
 
 def write(tx: Transaction, writes: Writes) -> None:
@@ -107,7 +116,7 @@ def apply_folded(
 ) -> None:
     """``apply_all`` of a folding projection: read, fold and write in this transaction."""
     stored = documents_by_key(tx, projection.select, (e.case_id for e in events))
-    write(tx, projection.fold(stored, events))
+    write(tx, projection.fold(stored, events).writes)
 
 
 def add_columns(tx: Transaction, table: str, added: Mapping[str, str]) -> list[str]:

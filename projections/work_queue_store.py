@@ -35,7 +35,14 @@ from domain.values import Urgency
 from projections import transfer_requests, work_queue
 from projections.errors import InvalidCursorError
 from projections.event import ReferralEvent
-from projections.store import Transaction, ViewDatabase, Writes, add_columns, apply_folded, plain
+from projections.store import (
+    Folded,
+    Transaction,
+    ViewDatabase,
+    add_columns,
+    apply_folded,
+    plain,
+)
 from projections.work_queue import Row, WorkItem, overdue
 
 NAME = "work_queue"
@@ -122,7 +129,7 @@ class WorkQueueProjection:
     def apply_all(self, tx: Transaction, events: Sequence[ReferralEvent]) -> None:
         apply_folded(tx, self, events)
 
-    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Writes:
+    def fold(self, stored: Mapping[str, str], events: Sequence[ReferralEvent]) -> Folded:
         rows: dict[str, Row | None] = {
             case_id: plain(WorkItem, doc) for case_id, doc in stored.items()
         }
@@ -130,11 +137,14 @@ class WorkQueueProjection:
             rows[event.case_id] = work_queue.fold(rows.get(event.case_id), event, self.levels)
         gone = [(case_id,) for case_id, row in rows.items() if row is None]
         kept = [_row(row) for row in rows.values() if row is not None]
-        return [
+        writes = [
             ("DELETE FROM work_queue WHERE case_id = ?", gone),
             (_UPSERT, kept),
             *transfer_requests.writes(rows.items()),
         ]
+        docs: dict[str, str | None] = dict.fromkeys(rows)
+        docs.update((row[0], row[7]) for row in kept)
+        return Folded(writes, docs)
 
 
 _UPSERT = (

@@ -26,7 +26,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.nats.batch_read import read_batches
 from adapters.nats.projectors import Projector
-from adapters.nats.rebuild_parts import apply_in_parts, worker_pool
+from adapters.nats.rebuild_parts import PartsInFlight, worker_pool
 from ks_engine.heap import heap_set_aside
 from projections.errors import InvalidEventError, ProjectionError
 from projections.event import STREAM, SUBJECT_PREFIX, OtherMessage, ReferralEvent, read_message
@@ -88,6 +88,7 @@ async def _project_from_start(
     await js.add_consumer(STREAM, config)
     folding = [p for p in projections if isinstance(p, FoldingProjection)]
     pool = worker_pool(workers) if workers > 1 and len(folding) == len(projections) else None
+    in_parts = PartsInFlight(pool, workers, db, folding) if pool is not None else None
     done = 0
     try:
         batches = read_batches(
@@ -100,8 +101,8 @@ async def _project_from_start(
         )
         try:
             async for msgs in batches:
-                if pool is not None:
-                    done = await apply_in_parts(pool, workers, db, folding, msgs)
+                if in_parts is not None:
+                    done = await in_parts.apply(msgs)
                     continue
                 events = [_read(*m) for m in msgs]
                 outcomes = await asyncio.to_thread(apply_batches, db, projections, events)
@@ -110,9 +111,15 @@ async def _project_from_start(
                     raise ProjectionError(
                         "the next message did not arrive in order; run the rebuild again"
                     )
+            if in_parts is not None:
+                done = await in_parts.finish()
         except ProjectionError as e:
+            if in_parts is not None:
+                done = await in_parts.settle()
             raise ProjectionError(f"the rebuild stopped at stream message {done}: {e}") from None
     finally:
+        if in_parts is not None:
+            await in_parts.settle()  # no batch is left half-written when this returns
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         with contextlib.suppress(nats.errors.Error):

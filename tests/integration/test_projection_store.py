@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from itertools import pairwise
 
 import pytest
 
-from adapters.nats.rebuild_parts import apply_in_parts
+from adapters.nats.rebuild_parts import PartsInFlight, apply_in_parts
 from adapters.nats.relay import EventTranslator, coverage, is_referral
 from adapters.persistence.views import open_views
 from domain.deadlines import ServiceLevels
@@ -18,7 +20,7 @@ from ks_engine.application import Referrals
 from ks_engine.settings import Settings
 from projections.errors import ProjectionError, ViewDatabaseError
 from projections.event import ReferralEvent, parse_event
-from projections.partition import Message
+from projections.partition import Message, case_of
 from projections.read_models import NAMES, ReadModels, build_projections
 from projections.store import (
     FoldingProjection,
@@ -251,6 +253,78 @@ def test_batches_folded_by_case_in_parts_build_the_same_views(
         asyncio.run(apply_in_parts(ThreadPoolExecutor(2), 2, db, folding, messages[5:9]))
     assert dump(db) == dump(split_db)
     assert all(dump(db).values())  # every table has rows: the comparison says something
+
+
+class WritesHeldUntilTheNextRead:
+    """A real view database whose n-th write transaction of a view waits until documents were
+    read n + 1 times (or until ``release``): the rebuild then always folds a batch while the
+    batch before it is not in the database yet."""
+
+    def __init__(self, db: ViewDatabase) -> None:
+        self.db = db
+        self.reads = 0
+        self.writes: dict[str, int] = {}
+        self.released = False
+        self.changed = threading.Condition()
+
+    def read(self) -> AbstractContextManager[Transaction]:
+        with self.changed:
+            self.reads += 1
+            self.changed.notify_all()
+        return self.db.read()
+
+    @contextmanager
+    def transaction(self, scope: str | Sequence[str] | None = None) -> Iterator[Transaction]:
+        with self.changed:
+            n = self.writes[str(scope)] = self.writes.get(str(scope), 0) + 1
+            if not self.changed.wait_for(lambda: self.released or self.reads > n, timeout=30):
+                raise AssertionError("the next batch's documents were never read")
+        with self.db.transaction(scope) as tx:
+            yield tx
+
+    def release(self) -> None:
+        with self.changed:
+            self.released = True
+            self.changed.notify_all()
+
+
+def test_a_batch_folded_while_the_one_before_is_written_builds_the_same_views(
+    db: ViewDatabase, durable_settings: Settings, clock: FixedClock
+) -> None:
+    # The rebuild writes each batch while it reads and folds the next: a case of both is
+    # folded from the documents of the batch not yet written. Here no write begins before
+    # the next batch's documents are read, so the database never has them in time.
+    app = referrals(clock)
+    play(app, clock, seed=3, steps=120)
+    messages = published_messages(app)
+    project_all(db, [parse_event(data, seq) for _, data, seq in messages], size=1)
+    projections = build_projections(ServiceLevels())
+    folding = [p for p in projections if isinstance(p, FoldingProjection)]
+    for parts, size in ((2, 7), (3, 25), (1, 4)):
+        batches = [messages[i : i + size] for i in range(0, len(messages), size)]
+        cases = [{case_of(m[1]) for m in batch} for batch in batches]
+        assert any(a & b for a, b in pairwise(cases)), "no case spans two batches"
+        target = other_views(durable_settings, f"in_flight{parts}")
+        install(target, projections)
+        held = WritesHeldUntilTheNextRead(target)
+
+        with ThreadPoolExecutor(parts) as pool:
+            in_flight = PartsInFlight(pool, parts, held, folding)
+            assert asyncio.run(rebuild(in_flight, batches, held)) == len(messages)
+        assert set(held.writes.values()) == {len(batches)}
+        assert dump(target) == dump(db)
+        assert [(c.seq, c.position) for c in checkpoints(target, NAMES)] == [
+            (c.seq, c.position) for c in checkpoints(db, NAMES)
+        ]
+
+
+async def rebuild(
+    in_flight: PartsInFlight, batches: list[list[Message]], held: WritesHeldUntilTheNextRead
+) -> int:
+    for batch in batches:
+        await in_flight.apply(batch)
+    held.release()
+    return await in_flight.finish()
 
 
 def published_messages(app: Referrals) -> list[Message]:
