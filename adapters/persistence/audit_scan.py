@@ -17,17 +17,18 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
-from adapters.persistence.audit_chain import SqlChainStore
+from adapters.persistence.audit_chain import FOLLOWED, SqlChainStore
 from adapters.persistence.audit_tables import SqliteAuditDatabase
 
 FETCH = 4096  # rows per fetch
 # A link with the hash and position of its aggregate's previous version (the first by
 # position, as ``SqlChainStore.link_of`` gives it), looked up by the index in the same read.
 _LINKS = (
-    "SELECT c.position, c.aggregate, c.version, c.topic, c.state_hash, c.summary_hash,"
+    "SELECT c.position, c.aggregate, c.version, c.topic, c.state_hash, c.summary_hash,"  # noqa: S608
     " c.prev_in_aggregate, c.prev, c.link_hash, c.sealed_at, c.chain_format,"
     " CASE WHEN c.version > 1 THEN (SELECT p.position || ' ' || p.link_hash FROM audit_chain p"
     "  WHERE p.aggregate = c.aggregate AND p.version = c.version - 1"
+    f"  AND p.{FOLLOWED}"
     "  ORDER BY p.position LIMIT 1) END"
     " FROM audit_chain c WHERE c.position >= ? AND c.position <= ? ORDER BY c.position"
 )
