@@ -8,6 +8,8 @@ never a BSN or any other direct identifier.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,8 +99,30 @@ class AccessEntry(BaseModel):
     status: int = Field(description="The HTTP status answered.")
 
 
+def time_ordered_id(now_ns: int | None = None) -> UUID:
+    """A UUID of version 7 (RFC 9562): the milliseconds since 1970, then 74 random bits. An id
+    made in a later millisecond sorts after one made earlier, as a number and as text."""
+    ms = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
+    rand = secrets.randbits(74)
+    return UUID(
+        int=(ms & 0xFFFF_FFFF_FFFF) << 80
+        | 0x7 << 76  # the version
+        | (rand >> 62) << 64
+        | 0b10 << 62  # the variant
+        | rand & ((1 << 62) - 1)
+    )
+
+
 class AccessRecord(Aggregate):
-    """The stored form of one access-log entry: created once, never changed."""
+    """The stored form of one access-log entry: created once, never changed.
+
+    Its id is in time order (``time_ordered_id``), not random: the API stores an entry for
+    every request, and the event store's index of aggregate ids then takes each one at its end
+    instead of on a page of its own anywhere in it (which every commit of entries wrote)."""
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        return time_ordered_id()
 
     @event("Recorded")
     def __init__(self, entry: dict[str, Any]) -> None:
