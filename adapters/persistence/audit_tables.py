@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from eventsourcing.persistence import PersistenceError
 
 from adapters.persistence.sqlite_transaction import close_quietly, ended_transaction
-from adapters.persistence.sqlite_wal import use_wal
+from adapters.persistence.sqlite_wal import checkpoint_event_store_less_often, use_wal
 
 Row = tuple[Any, ...]
 
@@ -112,6 +112,7 @@ class SqliteAuditDatabase:
         conn.execute("PRAGMA secure_delete=ON")
         if target != ":memory:":
             use_wal(conn, self.busy_timeout)
+            checkpoint_event_store_less_often(conn)
         return conn
 
     def _connection(self) -> sqlite3.Connection:

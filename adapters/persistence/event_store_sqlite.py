@@ -7,7 +7,9 @@ stays open and the connection goes back to the pool that way: every later transa
 fails with "cannot start a transaction within a transaction", and a write keeps the file's
 write lock from the other processes. Here such a connection is rolled back, or closed (a
 closed connection is not put back in the pool) when even that fails
-(``adapters.persistence.sqlite_transaction``). Everything else is eventsourcing's.
+(``adapters.persistence.sqlite_transaction``). Each connection copies the write-ahead log
+into the file less often than SQLite's default (``adapters.persistence.sqlite_wal``).
+Everything else is eventsourcing's.
 ``event_store_env`` names ``Factory`` as the persistence module on SQLite.
 """
 
@@ -19,6 +21,7 @@ from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteF
 from eventsourcing.utils import Environment, EnvType
 
 from adapters.persistence.sqlite_transaction import roll_back
+from adapters.persistence.sqlite_wal import checkpoint_event_store_less_often
 
 
 class EndingConnection(SQLiteConnection):
@@ -43,6 +46,8 @@ class EndingConnectionPool(SQLiteConnectionPool):
 
     def _create_connection(self) -> SQLiteConnection:
         made = super()._create_connection()
+        if not self.is_sqlite_memory_mode:
+            checkpoint_event_store_less_often(made._sqlite_conn)
         return EndingConnection(sqlite_conn=made._sqlite_conn, max_age=self.max_age)
 
 
