@@ -8,8 +8,6 @@ never a BSN or any other direct identifier.
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.redaction import FreeText
 from ks_engine.group_commit import GroupCommit
+from ks_engine.time_ordered_ids import time_ordered_id
 
 
 class AccessAction(StrEnum):
@@ -97,20 +96,6 @@ class AccessEntry(BaseModel):
         description="Characters in the request's query string; the object keeps the first 2,048.",
     )
     status: int = Field(description="The HTTP status answered.")
-
-
-def time_ordered_id(now_ns: int | None = None) -> UUID:
-    """A UUID of version 7 (RFC 9562): the milliseconds since 1970, then 74 random bits. An id
-    made in a later millisecond sorts after one made earlier, as a number and as text."""
-    ms = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
-    rand = secrets.randbits(74)
-    return UUID(
-        int=(ms & 0xFFFF_FFFF_FFFF) << 80
-        | 0x7 << 76  # the version
-        | (rand >> 62) << 64
-        | 0b10 << 62  # the variant
-        | rand & ((1 << 62) - 1)
-    )
 
 
 class AccessRecord(Aggregate):

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -24,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from adapters.persistence.audit_tables import AuditDatabase
 from ks_engine.keystore import KeyStoreError, UnknownKeyError
+from ks_engine.time_ordered_ids import time_ordered_id
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS personal_data_keys ("
@@ -39,19 +38,6 @@ def wrapping_key(cipher_key: bytes) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"ks-engine data-key wrapping v1"
     ).derive(cipher_key)
-
-
-def time_ordered_key_id(ms: int | None = None, random_bits: bytes | None = None) -> str:
-    """A new key's id: a UUIDv7 (RFC 9562) as text, the milliseconds since the epoch followed
-    by 74 random bits. Ids made later sort later, so new keys join the end of the table's
-    index instead of a random page of it: with uuid4 ids every pool of new keys rewrote about
-    as many index pages as it had keys once the table held millions of them."""
-    ms = time.time_ns() // 1_000_000 if ms is None else ms
-    random_bits = secrets.token_bytes(10) if random_bits is None else random_bits
-    value = (ms % 2**48) << 80 | int.from_bytes(random_bits) % 2**80
-    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
-    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC's variant
-    return str(UUID(int=value))
 
 
 POOL_SIZE = 1000
@@ -94,7 +80,7 @@ class SqlKeyStore:
         rows = []
         for _ in range(count):
             key_id, key, nonce = (
-                time_ordered_key_id(),
+                str(time_ordered_id()),  # new keys join the end of the table's index
                 secrets.token_bytes(32),
                 secrets.token_bytes(12),
             )
