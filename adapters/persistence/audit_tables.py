@@ -8,7 +8,6 @@ Statements are written once with ``?`` placeholders and portable types (``TEXT``
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -180,7 +179,7 @@ class PostgresAuditDatabase:
         import psycopg  # only when PostgreSQL is configured
         from psycopg_pool import PoolTimeout
 
-        from adapters.persistence.postgres import PostgresUnavailableError
+        from adapters.persistence.postgres import PostgresUnavailableError, drop_after_failure
 
         try:
             # In pipeline mode BEGIN travels with the first statement and writes that return
@@ -192,8 +191,7 @@ class PostgresAuditDatabase:
                         yield _DbApiTx(cursor, self._sql)
                         cursor.execute("COMMIT")
                 except BaseException:
-                    with contextlib.suppress(psycopg.Error):  # a broken one is replaced
-                        conn.execute("ROLLBACK")
+                    drop_after_failure(conn)  # rolled back by the server, replaced by the pool
                     raise
         except psycopg.errors.UniqueViolation as e:
             raise DuplicateRowError(str(e)) from None

@@ -82,6 +82,18 @@ def _readable(conn: psycopg.Connection[Any]) -> bool:
         return True
 
 
+def drop_after_failure(conn: psycopg.Connection[Any]) -> None:
+    """End a pooled connection whose transaction failed: closed, the server rolls its
+    transaction back and the pool replaces it with a new connection.
+
+    Not rolled back and reused: psycopg keeps a record of the statements it prepared on each
+    connection, and after failed transactions in pipeline mode that record was seen out of step
+    with the server's (two intakes racing on the audit tables). Every later use of the
+    statement on that connection then failed with "prepared statement does not exist", until
+    the signals stored with it went to the dead letters. A new connection starts with none."""
+    conn.close()
+
+
 def pool(
     settings: Settings, *, name: str, max_size: int
 ) -> ConnectionPool[psycopg.Connection[Any]]:

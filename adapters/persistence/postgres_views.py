@@ -23,7 +23,6 @@ ViewDatabaseError here, once.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -33,7 +32,12 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from adapters.persistence.postgres import PostgresUnavailableError, pool, schema_lock
+from adapters.persistence.postgres import (
+    PostgresUnavailableError,
+    drop_after_failure,
+    pool,
+    schema_lock,
+)
 from ks_engine.settings import Settings
 from projections.errors import ViewDatabaseError
 from projections.store import Row
@@ -134,10 +138,9 @@ class PostgresViewDatabase:
                     yield _Tx(conn)
                     conn.execute("COMMIT")
             except BaseException:
-                # Rolled back here, which also releases the locks; a connection that broke
-                # meanwhile is dropped by the pool, and the server rolls back on its own.
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
+                # Closed: the server rolls back, which also releases the locks, and the pool
+                # replaces the connection (see drop_after_failure)
+                drop_after_failure(conn)
                 raise
 
     def transaction(self, scope: str | Sequence[str] | None = None) -> AbstractContextManager[_Tx]:
