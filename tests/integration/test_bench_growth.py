@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import random
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -51,3 +52,33 @@ def test_a_probe_whose_signals_were_seen_before_refuses_to_time_them(
             growth.probe([(engine, cases)], random.Random(2), again)
     finally:
         engine.close()
+
+
+def test_the_probe_times_appends_from_an_empty_log_to_a_log_copied_into_the_file(
+    tmp_path: Path, small_probe: None
+) -> None:
+    stores = []
+    first_append_log: dict[int, int] = {}
+    for s in range(2):
+        engine = bootstrap(Settings(data_dir=tmp_path / str(s), log_level="warning"))
+        cases: list[UUID] = []
+        growth._fill(engine, random.Random(s), 600, cases, itertools.count(s * 10_000))
+        log = Path(f"{engine.settings.sqlite_path}-wal")
+        assert log.stat().st_size > 0  # the fill left pages in the log
+        real = engine.referrals.receive_signals
+
+        def appending(batch: Any, s: int = s, log: Path = log, real: Any = real) -> Any:
+            first_append_log.setdefault(s, log.stat().st_size)
+            return real(batch)
+
+        engine.referrals.receive_signals = appending  # type: ignore[method-assign]
+        stores.append((engine, cases))
+    try:
+        rows = growth.probe(stores, random.Random(9), itertools.count(50_000))
+        assert all(r["append_signals_per_s"] > 0 for r in rows)
+        assert first_append_log == {0: 0, 1: 0}  # each store's appends began on an empty log
+        for engine, _ in stores:  # and ended with what they wrote copied into the file
+            assert Path(f"{engine.settings.sqlite_path}-wal").stat().st_size == 0
+    finally:
+        for engine, _ in stores:
+            engine.close()
