@@ -7,14 +7,12 @@ overlap: one was tried and measured, see bench/NOTES.md.)"""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import nats
 import pytest
 from nats.aio.client import Client
 
@@ -29,29 +27,15 @@ from tests.integration.test_signal_intake import (
     Receipts,
     Running,
     make_engine,
+    nc,
     publish,
+    receipts,
     signal,
 )
 
+__all__ = ["nc", "receipts"]  # fixtures
+
 BATCH = 5
-
-
-@pytest.fixture
-async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_server.url)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def receipts(nc: Client) -> Receipts:
-    collected = Receipts()
-
-    async def on_receipt(msg: Any) -> None:
-        collected.items.append(json.loads(msg.data))
-
-    await nc.subscribe("ks.receipts.>", cb=on_receipt)
-    return collected
 
 
 def slow_stores(engine: Engine, seconds: Sequence[float]) -> list[int]:
