@@ -126,7 +126,10 @@ async def test_a_crash_after_a_commit_stores_no_later_batch_and_a_restart_double
     async with crashed:
         with pytest.raises(Crash):
             await asyncio.wait_for(crashed.task, 20)
-    assert sizes == [BATCH, BATCH]  # no batch after the crash was stored
+    # Two batches stored (a fetch may take fewer than BATCH), none after the crash
+    assert len(sizes) == 2
+    assert all(1 <= size <= BATCH for size in sizes)
+    first_batch, both = sizes[0], sum(sizes)
     first.close()
 
     second = make_engine(tmp_path, intake_batch_size=BATCH, intake_ack_wait_seconds=1)
@@ -141,5 +144,5 @@ async def test_a_crash_after_a_commit_stores_no_later_batch_and_a_restart_double
     assert sorted(stored) == sorted(f"{SOURCE}#c-{n}" for n in range(30))
     assert len(stored) == 30
     again = {r["signal_id"] for r in receipts.items if r["duplicate"]}
-    assert {f"c-{n}" for n in range(BATCH, 2 * BATCH)} <= again
-    assert not again & {f"c-{n}" for n in range(2 * BATCH, 30)}
+    assert {f"c-{n}" for n in range(first_batch, both)} <= again
+    assert not again & {f"c-{n}" for n in range(both, 30)}
