@@ -4,6 +4,13 @@ Positions are the event store's notification ids, so a link names exactly the st
 seals. Appending checks, in the same transaction, that the chain's head is still the one the
 links were computed after: two sealers never fork the chain.
 
+A link is looked up by its aggregate and version only to find the link an aggregate's next
+version follows. Where the chain shares its database with the event store (an SQLite file,
+PostgreSQL) that goes through the events' own primary key: the event's notification id is the
+link's position (``EventsTable``). The chain then keeps no index by aggregate, whose random
+entries cost each sealed event a page written of its own once the chain is large. The chain
+beside an in-memory event store keeps that index (``FOLLOWED``).
+
 ``chain_format`` says which fields a link's hash covers (``ks_engine.audit.chain``). Tables
 made before it existed get the column on opening, with format 1 for the links they hold:
 those links keep verifying as they were sealed; new links are sealed in the current format.
@@ -12,20 +19,22 @@ those links keep verifying as they were sealed; new links are sealed in the curr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
 
 from adapters.persistence.audit_tables import AuditDatabase, DuplicateRowError, Row, Transaction
 from ks_engine.access_log import RECORDED_TOPIC
 from ks_engine.audit.chain import Checkpoint, Head, Link
 
-# A link is looked up by its aggregate only to find the link its aggregate's next version
-# follows. An access-log entry is an aggregate of one event, never followed, and the API
-# stores one for every request: its link stays out of that index, so sealing it writes no
-# page there (each entry's random id would land on a page of its own). Every lookup by
-# aggregate says the same condition, word for word, so the database can use the index.
+# An access-log entry is an aggregate of one event, never followed: no lookup by aggregate
+# finds its link. The chain's own index by aggregate (beside an in-memory event store) leaves
+# those links out, and every lookup through it says the same condition, word for word, so the
+# database can use the index.
 assert "'" not in RECORDED_TOPIC
 FOLLOWED = f"topic <> '{RECORDED_TOPIC}'"
 
-SCHEMA = (
+TABLES = (
     "CREATE TABLE IF NOT EXISTS audit_chain ("
     " position BIGINT PRIMARY KEY,"
     " aggregate TEXT NOT NULL,"
@@ -38,9 +47,6 @@ SCHEMA = (
     " link_hash TEXT NOT NULL,"
     " sealed_at TEXT NOT NULL,"
     " chain_format BIGINT NOT NULL DEFAULT 1)",
-    "DROP INDEX IF EXISTS audit_chain_aggregate",  # every link, before FOLLOWED
-    "CREATE INDEX IF NOT EXISTS audit_chain_followed ON audit_chain (aggregate, version)"
-    f" WHERE {FOLLOWED}",
     "CREATE TABLE IF NOT EXISTS audit_checkpoints ("
     " position BIGINT PRIMARY KEY,"
     " head TEXT NOT NULL,"
@@ -50,6 +56,13 @@ SCHEMA = (
     " signature TEXT NOT NULL,"
     " published BIGINT NOT NULL DEFAULT 0)",
 )
+_OLD_INDEX = "DROP INDEX IF EXISTS audit_chain_aggregate"  # every link, before FOLLOWED
+INDEX_BY_AGGREGATE = (
+    _OLD_INDEX,
+    "CREATE INDEX IF NOT EXISTS audit_chain_followed ON audit_chain (aggregate, version)"
+    f" WHERE {FOLLOWED}",
+)
+NO_INDEX_BY_AGGREGATE = (_OLD_INDEX, "DROP INDEX IF EXISTS audit_chain_followed")
 _LINK_COLUMNS = (
     "position, aggregate, version, topic, state_hash, summary_hash, prev_in_aggregate, prev,"
     " link_hash, sealed_at, chain_format"
@@ -70,6 +83,41 @@ def links_of_query(pairs: int) -> str:
     return f"{_SELECT_LINKS} WHERE {where} ORDER BY position"
 
 
+@dataclass(frozen=True)
+class EventsTable:
+    """The event store's table in the chain's own database, and how it names an event."""
+
+    name: str  # as SQL names it: quoted (and qualified by its schema on PostgreSQL)
+    position: str  # the notification id's column: SQLite's rowid, PostgreSQL's notification_id
+    hex_ids: bool  # originator ids kept as 32 hexadecimal digits (SQLite), else as uuid
+
+    def id_param(self, aggregate: str) -> object | None:
+        """``aggregate`` as the table keeps originator ids; None when it is no UUID."""
+        try:
+            uuid = UUID(aggregate)
+        except ValueError:
+            return None
+        return uuid.hex if self.hex_ids else uuid
+
+    def links_query(self, pairs: int) -> str:
+        """The links of the events of ``pairs`` (originator id, version) pairs, joined on
+        the event's notification id: a search of the events' primary key, then of the
+        chain's, for each pair (FOLLOWED: an access-log entry is never followed)."""
+        where = " OR ".join(["(e.originator_id = ? AND e.originator_version = ?)"] * pairs)
+        return (
+            f"SELECT {_JOINED_COLUMNS}, e.originator_id, e.originator_version"  # noqa: S608
+            f" FROM {self.name} e"  # the table's name from the recorder, values bound
+            f" JOIN audit_chain c ON c.position = e.{self.position}"
+            f" WHERE ({where}) AND c.{FOLLOWED}"
+        )
+
+
+def quoted(*names: str) -> str:
+    """An SQL name from its parts (schema, table), each quoted."""
+    return ".".join('"' + name.replace('"', '""') + '"' for name in names)
+
+
+_JOINED_COLUMNS = ", ".join("c." + column.strip() for column in _LINK_COLUMNS.split(","))
 _PAIRS_PER_QUERY = 200  # two parameters each, well within SQLite's and PostgreSQL's limits
 _INSERT_CHECKPOINT = f"INSERT INTO audit_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (?,?,?,?,?,?)"  # noqa: S608
 _SELECT_CHECKPOINTS = f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoints"  # noqa: S608
@@ -127,10 +175,14 @@ def _checkpoint(row: Row) -> Checkpoint:
 class SqlChainStore:
     """A ChainStore on the audit tables' database (SQLite file, memory or PostgreSQL)."""
 
-    def __init__(self, db: AuditDatabase) -> None:
-        self.db = db
+    def __init__(self, db: AuditDatabase, events: EventsTable | None = None) -> None:
+        """``events``: the event store's table when ``db`` holds it, so links are found
+        through the events' index; None (an in-memory event store): the chain's own index."""
+        self.db, self.events = db, events
         with db.transaction(write=True) as tx:
-            for statement in SCHEMA:
+            for statement in TABLES:
+                tx.execute(statement)
+            for statement in INDEX_BY_AGGREGATE if events is None else NO_INDEX_BY_AGGREGATE:
                 tx.execute(statement)
             _add_chain_format(tx, db.dialect)
 
@@ -187,6 +239,8 @@ class SqlChainStore:
         return [_link(r) for r in rows]
 
     def link_of(self, aggregate: str, version: int) -> Link | None:
+        if self.events is not None:
+            return self.links_of([(aggregate, version)]).get((aggregate, version))
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone(LINK_OF, (aggregate, version))
         return None if row is None else _link(row)
@@ -196,6 +250,8 @@ class SqlChainStore:
         pairs = sorted(set(wanted))
         if not pairs:
             return found
+        if self.events is not None:
+            return self._links_by_events(self.events, pairs)
         with self.db.transaction(write=False) as tx:
             for start in range(0, len(pairs), _PAIRS_PER_QUERY):
                 chunk = pairs[start : start + _PAIRS_PER_QUERY]
@@ -205,6 +261,24 @@ class SqlChainStore:
                 for row in rows:  # as link_of: the first by position, should a pair repeat
                     link = _link(row)
                     found.setdefault((link.aggregate, link.version), link)
+        return found
+
+    def _links_by_events(
+        self, events: EventsTable, pairs: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], Link]:
+        """The links sealing the events of ``pairs``, each of which must also name that very
+        aggregate and version: a link that names another is no link of the pair."""
+        by_event = {(events.id_param(pair[0]), pair[1]): pair for pair in pairs}
+        keys = [key for key in by_event if key[0] is not None]
+        found: dict[tuple[str, int], Link] = {}
+        with self.db.transaction(write=False) as tx:
+            for start in range(0, len(keys), _PAIRS_PER_QUERY):
+                chunk = keys[start : start + _PAIRS_PER_QUERY]
+                params = [value for key in chunk for value in key]
+                for row in tx.fetchall(events.links_query(len(chunk)), params):
+                    link, pair = _link(row[:-2]), by_event.get((row[-2], row[-1]))
+                    if pair == (link.aggregate, link.version):
+                        found[pair] = link
         return found
 
     def checkpoints(self) -> list[Checkpoint]:
@@ -234,3 +308,27 @@ class SqlChainStore:
     def mark_published(self, position: int) -> None:
         with self.db.transaction(write=True) as tx:
             tx.execute("UPDATE audit_checkpoints SET published = 1 WHERE position = ?", (position,))
+
+
+def events_table(recorder: object, db: AuditDatabase) -> EventsTable | None:
+    """The event store's table when ``recorder`` keeps it in ``db``'s database: an SQLite
+    file's, or PostgreSQL (the audit tables are on the event store's server and schema).
+    None otherwise: an in-memory event store."""
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        pool = recorder.datastore.pool
+        path = getattr(db, "path", None)
+        if pool.is_sqlite_memory_mode or path is None:
+            return None
+        if Path(pool.db_name).resolve() != Path(path).resolve():
+            return None
+        return EventsTable(quoted(recorder.events_table_name), "rowid", hex_ids=True)
+    if db.dialect != "postgres":
+        return None
+    from eventsourcing.postgres import PostgresApplicationRecorder  # PostgreSQL configured
+
+    if isinstance(recorder, PostgresApplicationRecorder):
+        table = quoted(recorder.datastore.schema, recorder.events_table_name)
+        return EventsTable(table, "notification_id", hex_ids=False)
+    return None

@@ -17,21 +17,29 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
-from adapters.persistence.audit_chain import FOLLOWED, SqlChainStore
+from adapters.persistence.audit_chain import FOLLOWED, SqlChainStore, quoted
 from adapters.persistence.audit_tables import SqliteAuditDatabase
 
 FETCH = 4096  # rows per fetch
-# A link with the hash and position of its aggregate's previous version (the first by
-# position, as ``SqlChainStore.link_of`` gives it), looked up by the index in the same read.
-_LINKS = (
-    "SELECT c.position, c.aggregate, c.version, c.topic, c.state_hash, c.summary_hash,"  # noqa: S608
-    " c.prev_in_aggregate, c.prev, c.link_hash, c.sealed_at, c.chain_format,"
-    " CASE WHEN c.version > 1 THEN (SELECT p.position || ' ' || p.link_hash FROM audit_chain p"
-    "  WHERE p.aggregate = c.aggregate AND p.version = c.version - 1"
-    f"  AND p.{FOLLOWED}"
-    "  ORDER BY p.position LIMIT 1) END"
-    " FROM audit_chain c WHERE c.position >= ? AND c.position <= ? ORDER BY c.position"
-)
+
+
+def links_query(events_table: str) -> str:
+    """Each link with ``"position hash"`` of the link sealing its aggregate's previous version
+    (found through the events' primary key, as ``SqlChainStore.links_of`` finds it: the event's
+    notification id is that link's position, and the link must name the same aggregate and
+    version), in the same read."""
+    return (
+        "SELECT c.position, c.aggregate, c.version, c.topic, c.state_hash, c.summary_hash,"  # noqa: S608 - the table's name from the recorder
+        " c.prev_in_aggregate, c.prev, c.link_hash, c.sealed_at, c.chain_format,"
+        " CASE WHEN c.version > 1 THEN (SELECT p.position || ' ' || p.link_hash"
+        f"  FROM {quoted(events_table)} e JOIN audit_chain p ON p.position = e.rowid"
+        "  WHERE e.originator_id = replace(c.aggregate, '-', '')"
+        "  AND e.originator_version = c.version - 1"
+        f"  AND p.aggregate = c.aggregate AND p.version = c.version - 1 AND p.{FOLLOWED}) END"
+        " FROM audit_chain c WHERE c.position >= ? AND c.position <= ? ORDER BY c.position"
+    )
+
+
 _NO_END = 2**63 - 1  # the largest position SQLite holds: "to the chain's end"
 
 
@@ -72,7 +80,8 @@ class SqliteLogRows:
         """Each link's columns (as ``SqlChainStore``) and ``"position hash"`` of its
         aggregate's previous version (None for a first version or none found), from
         ``first`` to ``last`` (the chain's end when None), in position order."""
-        return self._stream(_LINKS, (first, _NO_END if last is None else last))
+        last = _NO_END if last is None else last
+        return self._stream(links_query(self.events_table), (first, last))
 
     def stored(self, position: int) -> bool:
         """Whether the log holds an event at ``position`` now (not in this read)."""

@@ -11,7 +11,7 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import Application
 
-from adapters.persistence.audit_chain import SqlChainStore
+from adapters.persistence.audit_chain import SqlChainStore, events_table
 from adapters.persistence.audit_tables import (
     AuditDatabase,
     PostgresAuditDatabase,
@@ -63,5 +63,5 @@ class Audit:
 def build_audit(settings: Settings, app: Application[UUID], db: AuditDatabase) -> Audit:
     """The chain store and the sealer of ``app``'s notification log, on ``db``."""
     key = load_signing_key(settings.signing_key_text())
-    store = SqlChainStore(db)
+    store = SqlChainStore(db, events_table(app.recorder, db))
     return Audit(db=db, chain=store, sealer=Sealer(app, store, key), signing_key=key)
