@@ -8,10 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
+from uuid import UUID
 
 import pytest
 
-from adapters.persistence.keystore import READ_AHEAD_CHUNK, SqlKeyStore
+from adapters.persistence.keystore import POOL_SIZE, READ_AHEAD_CHUNK, SqlKeyStore
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.keystore import UnknownKeyError
 from ks_engine.settings import Settings
@@ -164,3 +165,26 @@ def test_a_batch_joining_cases_reads_keys_in_a_few_queries_whatever_its_size(
 
     assert queries[0] == queries[1]
     assert queries[0] <= 3  # the index entries' keys, the cases' keys, the new keys' pool
+
+
+def test_new_keys_are_distinct_and_read_back_as_they_were_handed_out(engine: Engine) -> None:
+    # A pool's keys, their wrappings' nonces and their ids' random bits all come from one read
+    # of the system's generator: every key of two pools is its own, and reads back unwrapped.
+    keys = engine.referrals.vault.keys
+    assert isinstance(keys, SqlKeyStore)
+    handed = {}
+    for _ in range(POOL_SIZE + 5):
+        key_id = keys.create()
+        handed[key_id] = keys._fresh[key_id]
+    keys._fresh.clear()
+    assert len(set(handed.values())) == len(handed)
+    assert all(len(key) == 32 for key in handed.values())
+    ids = [UUID(key_id) for key_id in handed]
+    assert all(key_id.version == 7 for key_id in ids)
+    assert len({key_id.int & (2**62 - 1) for key_id in ids}) == len(ids)  # random bits
+    assert {key_id: keys.get(key_id) for key_id in handed} == handed
+    with engine.audit.db.transaction(write=False) as tx:
+        wrapped = [bytes(row[0]) for row in tx.fetchall("SELECT wrapped FROM personal_data_keys")]
+    nonces = [w[:12] for w in wrapped]
+    assert len(wrapped) >= len(handed)
+    assert len(set(nonces)) == len(nonces)
