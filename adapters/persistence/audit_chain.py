@@ -268,7 +268,9 @@ class SqlChainStore:
     ) -> dict[tuple[str, int], Link]:
         """The links sealing the events of ``pairs``, each of which must also name that very
         aggregate and version: a link that names another is no link of the pair."""
-        by_event = {(events.id_param(pair[0]), pair[1]): pair for pair in pairs}
+        by_event: dict[tuple[object, int], list[tuple[str, int]]] = {}
+        for pair in pairs:  # two spellings of one UUID name one event
+            by_event.setdefault((events.id_param(pair[0]), pair[1]), []).append(pair)
         keys = [key for key in by_event if key[0] is not None]
         found: dict[tuple[str, int], Link] = {}
         with self.db.transaction(write=False) as tx:
@@ -276,9 +278,9 @@ class SqlChainStore:
                 chunk = keys[start : start + _PAIRS_PER_QUERY]
                 params = [value for key in chunk for value in key]
                 for row in tx.fetchall(events.links_query(len(chunk)), params):
-                    link, pair = _link(row[:-2]), by_event.get((row[-2], row[-1]))
-                    if pair == (link.aggregate, link.version):
-                        found[pair] = link
+                    link = _link(row[:-2])
+                    if (link.aggregate, link.version) in by_event.get((row[-2], row[-1]), []):
+                        found[(link.aggregate, link.version)] = link
         return found
 
     def checkpoints(self) -> list[Checkpoint]:

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
-from adapters.persistence.audit_chain import FOLLOWED, SqlChainStore, quoted
+from adapters.persistence.audit_chain import FOLLOWED, SqlChainStore, events_table, quoted
 from adapters.persistence.audit_tables import SqliteAuditDatabase
 
 FETCH = 4096  # rows per fetch
@@ -98,13 +98,12 @@ class SqliteLogRows:
 
 def log_rows(app: Application[UUID], store: object) -> SqliteLogRows | None:
     """Plain rows of ``app``'s log and ``store``'s chain when both are in one SQLite file."""
-    recorder = app.recorder
-    if not isinstance(recorder, SQLiteAggregateRecorder) or not isinstance(store, SqlChainStore):
+    if not isinstance(store, SqlChainStore) or store.db.dialect != "sqlite":
         return None
-    db = store.db
-    if not isinstance(db, SqliteAuditDatabase) or db.path is None:
-        return None
-    pool = recorder.datastore.pool
-    if pool.is_sqlite_memory_mode or Path(pool.db_name).resolve() != Path(db.path).resolve():
-        return None
+    if store.events is None or store.events != events_table(app.recorder, store.db):
+        return None  # the chain beside an in-memory store, or another store's
+    db, recorder = store.db, app.recorder
+    assert isinstance(db, SqliteAuditDatabase)
+    assert db.path is not None
+    assert isinstance(recorder, SQLiteAggregateRecorder)
     return SqliteLogRows(Path(db.path), recorder.events_table_name)
