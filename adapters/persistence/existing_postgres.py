@@ -8,9 +8,17 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import PersistenceError, Recorder
 from eventsourcing.postgres import PostgresAggregateRecorder
-from psycopg.sql import SQL, Identifier
 
+from adapters.persistence.read_many_postgres import on_events_table
 from domain.case_lookup import id_range
+
+# One search of the primary key per id, whatever the table's statistics say (see
+# ``read_many_postgres``: as ``= ANY`` a table not yet analysed was read whole).
+EXISTING = (
+    "SELECT wanted.id AS originator_id FROM unnest(%s::uuid[]) AS wanted(id)"
+    " CROSS JOIN LATERAL (SELECT 1 FROM {schema}.{table}"
+    "  WHERE originator_id = wanted.id LIMIT 1) e"
+)
 
 
 def existing_on_postgres(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID] | None:
@@ -18,15 +26,9 @@ def existing_on_postgres(recorder: Recorder, ids: Sequence[UUID]) -> set[UUID] |
     pooled connection broken by a server restart): the caller then asks id by id, through
     the event store's own retrying reads."""
     assert isinstance(recorder, PostgresAggregateRecorder)
-    statement = SQL(
-        "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
-    ).format(
-        schema=Identifier(recorder.datastore.schema),
-        table=Identifier(recorder.events_table_name),
-    )
     try:
         with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-            cursor.execute(statement, [list(dict.fromkeys(ids))])
+            cursor.execute(on_events_table(recorder, EXISTING), [list(dict.fromkeys(ids))])
             return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
     except (psycopg.Error, PersistenceError):
         return None
@@ -36,12 +38,10 @@ def numbered_on_postgres(recorder: Recorder, number: str) -> list[UUID]:
     """The ids of aggregates created in the store whose id begins with ``number``, in one
     query on the primary key. A failed query raises: a search must not quietly miss cases."""
     assert isinstance(recorder, PostgresAggregateRecorder)
-    statement = SQL(
+    statement = on_events_table(
+        recorder,
         "SELECT originator_id FROM {schema}.{table}"
-        " WHERE originator_id BETWEEN %s AND %s AND originator_version = 1"
-    ).format(
-        schema=Identifier(recorder.datastore.schema),
-        table=Identifier(recorder.events_table_name),
+        " WHERE originator_id BETWEEN %s AND %s AND originator_version = 1",
     )
     with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
         cursor.execute(statement, list(id_range(number)))
