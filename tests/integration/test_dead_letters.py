@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import nats
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -22,10 +20,10 @@ from entrypoints.cli import app as cli
 from ks_engine.access_log import AccessAction, AccessLog, AccessOutcome, AccessQuery, Purpose
 from ks_engine.bootstrap import Engine
 from ks_engine.partners import Partner, PartnerRegistry
+from tests.integration.receipts import Receipts
 from tests.integration.test_signal_intake import (
     MOTHER,
     SOURCE,
-    Receipts,
     Running,
     make_engine,
     publish,
@@ -38,24 +36,6 @@ REGISTRY = PartnerRegistry(
     partners=(Partner(id="verloskunde-parkstad", source=SOURCE, name="Verloskunde Parkstad"),)
 )
 NO_PARTNERS = PartnerRegistry(partners=())
-
-
-@pytest.fixture
-async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_server.url)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def receipts(nc: Client) -> Receipts:
-    collected = Receipts()
-
-    async def on_receipt(msg: Any) -> None:
-        collected.items.append(json.loads(msg.data))
-
-    await nc.subscribe("ks.receipts.>", cb=on_receipt)
-    return collected
 
 
 def ks(tmp_path: Path, server: EmbeddedNatsServer, *args: str) -> Result:

@@ -34,10 +34,9 @@ from ks_engine.access_log import AccessAction, AccessLog, AccessOutcome, Purpose
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.settings import Settings
 from projections.event import STREAM
+from tests.integration.receipts import Receipts
 from tests.integration.test_erasure import publish_and_project
-from tests.integration.test_signal_intake import Receipts, Running, nc, publish, receipts, signal
-
-__all__ = ["nc", "receipts"]  # fixtures
+from tests.integration.test_signal_intake import Running, publish, signal
 
 MOTHER, FATHER, CHILD, STRANGER = "111222333", "123456782", "100000009", "999999990"
 NAMES = {"mother": "Anna Vergeetmij", "father": "Pieter Vergeetmij"}

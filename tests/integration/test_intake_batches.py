@@ -21,19 +21,15 @@ from adapters.nats.intake import CONSUMER
 from adapters.nats.streams import SIGNALS, ensure_intake_streams
 from ks_engine.bootstrap import Engine
 from ks_engine.signal_intake import SignalOutcome
+from tests.integration.receipts import Receipts
 from tests.integration.test_signal_intake import (
     MOTHER,
     SOURCE,
-    Receipts,
     Running,
     make_engine,
-    nc,
     publish,
-    receipts,
     signal,
 )
-
-__all__ = ["nc", "receipts"]  # fixtures
 
 BATCH = 5
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import nats
-import pytest
 from nats.aio.client import Client
 
 from adapters.nats.embedded import EmbeddedNatsServer
@@ -23,9 +21,9 @@ from adapters.nats.streams import ensure_intake_streams
 from domain.values import Signal
 from ks_engine import commands as c
 from ks_engine.signal_intake import SignalOutcome
+from tests.integration.receipts import Receipts
 from tests.integration.test_signal_intake import (
     SOURCE,
-    Receipts,
     Running,
     dead_letters,
     make_engine,
@@ -34,24 +32,6 @@ from tests.integration.test_signal_intake import (
 )
 
 VALID = ["111222333", "123456782", "100000009"]
-
-
-@pytest.fixture
-async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_server.url)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def receipts(nc: Client) -> Receipts:
-    collected = Receipts()
-
-    async def on_receipt(msg: Any) -> None:
-        collected.items.append(json.loads(msg.data))
-
-    await nc.subscribe("ks.receipts.>", cb=on_receipt)
-    return collected
 
 
 def poisons() -> dict[str, tuple[bytes, str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from ks_engine.clock import now
 from ks_engine.partners import Partner, PartnerRegistry
 from ks_engine.settings import Settings
 from ks_engine.signal_contract import example_signal
+from tests.integration.receipts import Receipts
 
 MOTHER = "111222333"
 OTHER = "123456782"
@@ -61,39 +62,6 @@ async def publish(
         body = doc
     assert subject is not None
     await js.publish(subject, body, headers={"Nats-Msg-Id": msg_id} if msg_id else None)
-
-
-class Receipts:
-    """Collects receipts as a partner subscribed to ks.receipts.> would."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    async def wait_for(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
-        async def enough() -> None:
-            while len(self.items) < count:
-                await asyncio.sleep(0.02)
-
-        await asyncio.wait_for(enough(), timeout)
-        return self.items
-
-
-@pytest.fixture
-async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_server.url)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def receipts(nc: Client) -> Receipts:
-    collected = Receipts()
-
-    async def on_receipt(msg: Any) -> None:
-        collected.items.append(json.loads(msg.data))
-
-    await nc.subscribe("ks.receipts.>", cb=on_receipt)
-    return collected
 
 
 class Running:
