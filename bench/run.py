@@ -395,7 +395,8 @@ def report(result: dict[str, Any]) -> str:
         "eventsourcing/SQLite one-aggregate-per-transaction rate. The engine figures run `ks run`",
         "(intake, relay, projectors, API, sealer and expiry, each in a process of its own) on the",
         "embedded SQLite default, with the event store encrypted; a signal counts once the work",
-        "queue projection has applied it.",
+        "queue projection has applied it (its checkpoint polled by the bench every "
+        f"{pipeline.THROUGHPUT_POLL_SECONDS * 1000:.0f} ms in the throughput runs).",
         "",
         f"- run: {result.get('run', 'unknown')}",
         f"- date: {result['date']}",
