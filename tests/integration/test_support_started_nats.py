@@ -24,19 +24,15 @@ from ks_engine import commands as c
 from ks_engine.bootstrap import Engine
 from ks_engine.clock import now
 from ks_engine.support_start_contract import example_support_started
+from tests.integration.receipts import Receipts
 from tests.integration.test_signal_intake import (
     MOTHER,
-    Receipts,
     Running,
     dead_letters,
     make_engine,
-    nc,
     publish,
-    receipts,
     signal,
 )
-
-__all__ = ["nc", "receipts"]
 
 PROVIDER = "schuldhulp-parkstad"  # the debt counselling offer's provider on the menukaart
 OTHER_PROVIDER = "https://woonconsulent-regio.nl"
