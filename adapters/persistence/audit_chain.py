@@ -88,8 +88,7 @@ class EventsTable:
     """The event store's table in the chain's own database, and how it names an event."""
 
     name: str  # as SQL names it: quoted (and qualified by its schema on PostgreSQL)
-    position: str  # the notification id's column: SQLite's rowid, PostgreSQL's notification_id
-    hex_ids: bool  # originator ids kept as 32 hexadecimal digits (SQLite), else as uuid
+    dialect: str  # "sqlite" (ids as 32 hexadecimal digits, rowid) or "postgres" (uuid)
 
     def id_param(self, aggregate: str) -> object | None:
         """``aggregate`` as the table keeps originator ids; None when it is no UUID."""
@@ -97,18 +96,30 @@ class EventsTable:
             uuid = UUID(aggregate)
         except ValueError:
             return None
-        return uuid.hex if self.hex_ids else uuid
+        return uuid.hex if self.dialect == "sqlite" else uuid
 
     def links_query(self, pairs: int) -> str:
         """The links of the events of ``pairs`` (originator id, version) pairs, joined on
         the event's notification id: a search of the events' primary key, then of the
-        chain's, for each pair (FOLLOWED: an access-log entry is never followed)."""
+        chain's, for each pair (FOLLOWED: an access-log entry is never followed).
+
+        On PostgreSQL each event's link is read in a ``LATERAL`` subquery (kept by its
+        ``LIMIT``): as a plain join, a chain not yet analysed was read whole and hashed
+        (see ``read_many_postgres``)."""
         where = " OR ".join(["(e.originator_id = ? AND e.originator_version = ?)"] * pairs)
+        if self.dialect == "sqlite":
+            return (
+                f"SELECT {_JOINED_COLUMNS}, e.originator_id, e.originator_version"  # noqa: S608
+                f" FROM {self.name} e"  # the table's name from the recorder, values bound
+                f" JOIN audit_chain c ON c.position = e.rowid"
+                f" WHERE ({where}) AND c.{FOLLOWED}"
+            )
         return (
             f"SELECT {_JOINED_COLUMNS}, e.originator_id, e.originator_version"  # noqa: S608
             f" FROM {self.name} e"  # the table's name from the recorder, values bound
-            f" JOIN audit_chain c ON c.position = e.{self.position}"
-            f" WHERE ({where}) AND c.{FOLLOWED}"
+            f" CROSS JOIN LATERAL ({_SELECT_LINKS} a"
+            f"  WHERE a.position = e.notification_id AND a.{FOLLOWED} LIMIT 1) c"
+            f" WHERE {where}"
         )
 
 
@@ -325,12 +336,12 @@ def events_table(recorder: object, db: AuditDatabase) -> EventsTable | None:
             return None
         if Path(pool.db_name).resolve() != Path(path).resolve():
             return None
-        return EventsTable(quoted(recorder.events_table_name), "rowid", hex_ids=True)
+        return EventsTable(quoted(recorder.events_table_name), "sqlite")
     if db.dialect != "postgres":
         return None
     from eventsourcing.postgres import PostgresApplicationRecorder  # PostgreSQL configured
 
     if isinstance(recorder, PostgresApplicationRecorder):
         table = quoted(recorder.datastore.schema, recorder.events_table_name)
-        return EventsTable(table, "notification_id", hex_ids=False)
+        return EventsTable(table, "postgres")
     return None

@@ -1,5 +1,6 @@
-"""The intake's batch reads on PostgreSQL search the events' primary key once per id, at any
-size of the table and whether or not it has been analysed.
+"""The intake's batch reads on PostgreSQL search the events' primary key once per id, and the
+audit chain's lookup of links by event its primary key once per event, at any size of the
+tables and whether or not they have been analysed.
 
 Written as one join or as ``= ANY``, these reads were planned from the table's statistics;
 a table not yet analysed (a young store, or one growing faster than autovacuum looks) was read
@@ -39,8 +40,8 @@ def filled(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Engine]:
     """An engine on PostgreSQL whose events table holds ``AGGREGATES`` aggregates of two
-    events each: not analysed (autovacuum kept off it), as a store is before its first look,
-    or analysed."""
+    events each, each event sealed by a link of the audit chain: not analysed (autovacuum kept
+    off both tables), as a store is before its first look, or analysed."""
     database = postgres_server.create_database()
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("plans"), log_level="warning", **database.settings_fields()
@@ -50,9 +51,10 @@ def filled(
     assert isinstance(recorder, PostgresAggregateRecorder)
     table = on_events_table(recorder, "{schema}.{table}")
     with connect(settings, autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(table)
-        )
+        for name in (table, psycopg.sql.Identifier("audit_chain")):
+            conn.execute(
+                psycopg.sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(name)
+            )
         conn.execute(
             psycopg.sql.SQL(
                 "INSERT INTO {} (originator_id, originator_version, topic, state)"
@@ -61,8 +63,17 @@ def filled(
             ).format(table),
             (TOPIC, AGGREGATES),
         )
+        conn.execute(
+            psycopg.sql.SQL(
+                "INSERT INTO audit_chain (position, aggregate, version, topic, state_hash,"
+                " summary_hash, prev_in_aggregate, prev, link_hash, sealed_at)"
+                " SELECT notification_id, originator_id::text, originator_version, topic,"
+                " 's', 's', 'p', 'p', 'l', 'then' FROM {}"
+            ).format(table)
+        )
         if request.param:
             conn.execute(psycopg.sql.SQL("ANALYZE {}").format(table))
+            conn.execute("ANALYZE audit_chain")
     yield engine
     engine.close()
 
@@ -160,3 +171,24 @@ def test_the_event_stores_connections_compile_no_statement(filled: Engine) -> No
     assert "JIT" not in result, result["JIT"]
     assert jit is not None
     assert jit["jit"] == "off"
+
+
+@pytest.mark.parametrize("wanted", [3, 40, 200])
+def test_the_chains_lookup_by_event_searches_both_primary_keys(filled: Engine, wanted: int) -> None:
+    # As one join, a chain not yet analysed was read whole and hashed for every lookup.
+    store = filled.audit.chain
+    assert store.events is not None
+    present = _stored_ids(filled, wanted // 2 + 1)
+    pairs = [(str(i), 1) for i in present] + [(str(uuid4()), 1) for _ in range(wanted)]
+    pairs = pairs[:wanted]
+    params = [value for a, v in pairs for value in (store.events.id_param(a), v)]
+    with filled.audit.db.transaction(write=False) as tx:
+        (row,) = tx.fetchall(f"EXPLAIN (FORMAT JSON) {store.events.links_query(wanted)}", params)
+    nodes = list(_plan_nodes(row[0][0]["Plan"]))
+    scans = {(n["Node Type"], n.get("Relation Name")) for n in nodes if "Relation Name" in n}
+    assert not [scan for scan in scans if scan[0] == "Seq Scan"], scans
+    assert ("Index Scan", "audit_chain") in scans, scans
+
+    found = store.links_of(pairs)
+    assert set(found) == {(str(i), 1) for i in present if (str(i), 1) in pairs}
+    assert all(link.version == 1 and link.topic == TOPIC for link in found.values())
