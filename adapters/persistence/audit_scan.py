@@ -23,7 +23,7 @@ from adapters.persistence.audit_tables import SqliteAuditDatabase
 FETCH = 4096  # rows per fetch
 
 
-def links_query(events_table: str) -> str:
+def links_query(table: str) -> str:
     """Each link with ``"position hash"`` of the link sealing its aggregate's previous version
     (found through the events' primary key, as ``SqlChainStore.links_of`` finds it: the event's
     notification id is that link's position, and the link must name the same aggregate and
@@ -32,7 +32,7 @@ def links_query(events_table: str) -> str:
         "SELECT c.position, c.aggregate, c.version, c.topic, c.state_hash, c.summary_hash,"  # noqa: S608 - the table's name from the recorder
         " c.prev_in_aggregate, c.prev, c.link_hash, c.sealed_at, c.chain_format,"
         " CASE WHEN c.version > 1 THEN (SELECT p.position || ' ' || p.link_hash"
-        f"  FROM {quoted(events_table)} e JOIN audit_chain p ON p.position = e.rowid"
+        f"  FROM {quoted(table)} e JOIN audit_chain p ON p.position = e.rowid"
         "  WHERE e.originator_id = replace(c.aggregate, '-', '')"
         "  AND e.originator_version = c.version - 1"
         f"  AND p.aggregate = c.aggregate AND p.version = c.version - 1 AND p.{FOLLOWED}) END"
