@@ -368,8 +368,13 @@ def _growth_lines(title: str, rows: list[dict[str, float]]) -> list[str]:
         lines += [
             "",
             "Append and case load: in turn on every size's store (used for the cost per "
-            "event), then in brackets as timed when the size was reached.",
+            "event), then in brackets as timed when the size was reached. Each store is read "
+            "through once before its probe (this machine pages out files untouched for about "
+            "a minute).",
         ]
+    if all("case_load_disk_kb" in r for r in rows):
+        read = " / ".join(_both(r, "case_load_disk_kb", ".1f") for r in rows)
+        lines += ["", f"Read from the disk per case load, by size: {read} KB."]
     if len(rows) > 1:
         sizes = sorted(r["stored_events"] for r in rows)
         ratios = ", ".join(f"{name} {ratio:.2f}x" for name, ratio in cost_growth(rows).items())

@@ -5,6 +5,7 @@ a real nats-server, at small sizes."""
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ async def test_each_size_appends_new_signals_and_every_size_is_timed_again_in_tu
         assert row["verified_events"] >= row["stored_events"] + growth.PROBE_SIGNALS
         assert row["append_signals_per_s_in_turn"] > 0
         assert row["case_load_ms_in_turn"] > 0
+        assert row["case_load_disk_kb_in_turn"] >= 0
     for size in sizes[:-1]:  # the largest is timed on the store itself
         assert (tmp_path / f"at-{size}" / "events.sqlite").is_file()
     assert not (tmp_path / f"at-{sizes[-1]}").exists()
@@ -82,3 +84,34 @@ def test_the_probe_times_appends_from_an_empty_log_to_a_log_copied_into_the_file
     finally:
         for engine, _ in stores:
             engine.close()
+
+
+def _drop_from_memory(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def test_the_probe_reads_each_store_through_before_timing_it(tmp_path: Path) -> None:
+    engine = bootstrap(Settings(data_dir=tmp_path, log_level="warning"), configure_logs=False)
+    try:
+        growth._fill(engine, random.Random(3), 2_000, [], itertools.count())
+        growth.copy_log_into_file(engine)
+        store = engine.settings.sqlite_path
+        size = store.stat().st_size
+        _drop_from_memory(store)
+        before = growth.disk_read_bytes()
+        store.read_bytes()
+        if growth.disk_read_bytes() == before:
+            pytest.skip("this system does not count a process's reads from storage")
+        # Given a store whose pages the system has dropped from memory
+        _drop_from_memory(store)
+        # Then reading it through brings its pages back from the disk, and once is enough
+        before = growth.disk_read_bytes()
+        growth.read_through(engine)
+        assert growth.disk_read_bytes() - before >= size // 2
+        before = growth.disk_read_bytes()
+        growth.read_through(engine)
+        assert growth.disk_read_bytes() - before < size // 10
+    finally:
+        engine.close()
