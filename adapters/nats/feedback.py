@@ -154,7 +154,9 @@ class FeedbackPublisher:
 
     def __init__(self, js: JetStreamContext, *, timeout: float = 5.0) -> None:
         self.js = js
-        self.publisher = OrderedPublisher(js._nc, FEEDBACK_STREAM, timeout=timeout)
+        self.publisher = OrderedPublisher(
+            js._nc, FEEDBACK_STREAM, f"{FEEDBACK_SUBJECT_PREFIX}.>", timeout=timeout
+        )
         self.done = (0, -1)  # the place of the last feedback the stream acknowledged
 
     async def start(self) -> None:

@@ -100,11 +100,13 @@ class Relay:
         self.publish_timeout = publish_timeout
         self.resume_from_stream = resume_from_stream
         self.position = 0
-        self.publisher = OrderedPublisher(js._nc, STREAM, timeout=publish_timeout)
+        self.publisher = OrderedPublisher(
+            js._nc, STREAM, REFERRAL_SUBJECTS, timeout=publish_timeout
+        )
         self.feedback = (
             FeedbackPublisher(js, timeout=publish_timeout) if feedback is not None else None
         )
-        self.duplicates = 0  # events the stream held already (published again after a restart)
+        self.held_already = 0  # windows the stream held whole (published again after a restart)
         self.windows: Windows = windows or ThreadWindows(WindowTranslator(app, window, feedback))
         self._ahead: dict[int, asyncio.Future[Window]] = {}  # windows read ahead, by start
 
@@ -129,8 +131,9 @@ class Relay:
         """Publish one window of the log after the position; the number of positions read.
 
         The window's events are in flight together and the stream stores them in log order
-        (see ``ordered_publish``); when one is not acknowledged, the position moves to the
-        last event before it and the rest is published again in the next round. The next
+        (see ``ordered_publish``); when the window is not stored whole, the position moves to
+        the last of its events the stream holds and the rest is published again in the next
+        round. The next
         windows are read (``relay_windows``) while this one is in flight.
         """
         outgoing, feedback, last = await self._next_window()
@@ -140,12 +143,12 @@ class Relay:
         if self.feedback is not None:
             await self.feedback.publish(feedback)  # all of it before any of the events
         result = await self.publisher.publish(outgoing)
-        self.duplicates += result.duplicates
+        self.held_already += result.held_already
         if result.failure is not None:
             if result.acknowledged:
                 await self._move_to(outgoing[result.acknowledged - 1].position)
             raise result.failure
-        # Every event of the window is acknowledged by the stream: only now move on. A window
+        # The stream holds every event of the window: only now move on. A window
         # without Referral events (access-log entries, index records) is not worth a write:
         # read again after a restart, it publishes nothing.
         if outgoing:
@@ -212,7 +215,7 @@ class Relay:
                 try:
                     read = await self.publish_pending()
                 except PublishFailed as e:
-                    if e.interleaved:  # an audit checkpoint came between two events: go on
+                    if e.resumable:  # e.g. an audit checkpoint came between two events: go on
                         continue
                     log.warning("relay.publish_failed", error=str(e))
                     await sleep_or_stop(stop, RETRY_SECONDS)

@@ -37,7 +37,7 @@ class Captured(Client):
 
 @given(
     subject=token,
-    reply=token,
+    reply=st.one_of(st.just(""), token),  # none: no acknowledgement asked for
     headers=st.dictionaries(header_names, token, min_size=1, max_size=4),
     payload=st.binary(max_size=300),
 )
@@ -60,9 +60,12 @@ def test_only_checked_parts_are_framed() -> None:
         ("ks.events.GM0928.Signalled\r\nPUB x 0", "_INBOX.x.1", {"Nats-Msg-Id": "a"}),
         ("ks.events.GM0928.Signalled", "_INBOX.x.1", {"Nats-Msg-Id": "a\r\nb"}),
         ("ks.events.GM0928.Signalled", "_INBOX.x.1", {"Nats Msg": "a"}),
-        ("ks.events.GM0928.Signalled", "", {"Nats-Msg-Id": "a"}),
+        ("", "_INBOX.x.1", {"Nats-Msg-Id": "a"}),
+        ("ks.events.GM0928.Signalled", "_INBOX x", {"Nats-Msg-Id": "a"}),
     ]:
         assert not framable(client, [*window, (subject, reply, headers, b"{}")])
+    # A message without a reply (no acknowledgement asked for) is framed as nats-py frames it
+    assert framable(client, [*window, ("ks.events.GM0928.Signalled", "", {"A": "b"}, b"{}")])
 
 
 def framable_part_by_part(window: list[tuple[str, str, dict[str, str], bytes]]) -> bool:
@@ -70,7 +73,9 @@ def framable_part_by_part(window: list[tuple[str, str, dict[str, str], bytes]]) 
     safe = re.compile(r"[!-~]+").fullmatch
     key = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
     return all(
-        safe(subject) and safe(reply) and all(key(k) and safe(v) for k, v in headers.items())
+        safe(subject)
+        and (reply == "" or safe(reply))
+        and all(key(k) and safe(v) for k, v in headers.items())
         for subject, reply, headers, _ in window
     )
 

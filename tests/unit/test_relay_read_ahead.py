@@ -71,7 +71,7 @@ class Stream:
         self.stored.extend(m.position for m in taken)
         if len(taken) < len(messages):
             return WindowResult(len(taken), 0, PublishFailed("not acknowledged"))
-        return WindowResult(len(taken), 0, None)
+        return WindowResult(len(taken), False, None)
 
     async def close(self) -> None:
         return None
