@@ -35,3 +35,19 @@ def heap_set_aside() -> Iterator[None]:
     finally:
         if not frozen_before:
             gc.unfreeze()
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """For a short burst of work whose objects reference counting frees (a relay window:
+    tens of thousands made and dropped within it): no collection runs meanwhile, so the
+    collector never walks them while they are alive; what survives is collected as ever once
+    the collector runs again. Process-wide: for processes that do only this work."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -29,7 +29,7 @@ from adapters.nats.ordered_publish import Outgoing
 from adapters.nats.relay_reader import LogReader, log_reader
 from adapters.nats.relay_translator import EventTranslator
 from ks_engine.application import Referrals
-from ks_engine.heap import freeze_startup_heap
+from ks_engine.heap import collection_paused, freeze_startup_heap
 from ks_engine.partners import load_partners
 
 PARENT_CHECK_SECONDS = 1.0  # how often the windows' process looks whether the relay is there
@@ -197,12 +197,13 @@ WireWindow = tuple[
 
 def _read_here(start: int) -> WireWindow:
     assert _translator is not None, "the windows' process did not start"
-    messages, feedback, end = _translator.read(start)
-    return (
-        [(m.subject, m.payload, m.msg_id, m.position) for m in messages],
-        [(*f.out, f.part) for f in feedback],
-        end,
-    )
+    with collection_paused():  # this process only reads windows: the relay's thread does not
+        messages, feedback, end = _translator.read(start)
+        return (
+            [(m.subject, m.payload, m.msg_id, m.position) for m in messages],
+            [(*f.out, f.part) for f in feedback],
+            end,
+        )
 
 
 async def _received(made: asyncio.Future[WireWindow]) -> Window:

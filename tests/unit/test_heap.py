@@ -1,5 +1,6 @@
-"""The startup heap of a long-running process is frozen out of the collector's way, and a
-rebuild's setting-aside leaves it frozen."""
+"""The startup heap of a long-running process is frozen out of the collector's way, a
+rebuild's setting-aside leaves it frozen, and a relay window's pause holds collections back
+only while it lasts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ks_engine.heap import freeze_startup_heap, heap_set_aside
+from ks_engine.heap import collection_paused, freeze_startup_heap, heap_set_aside
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +43,38 @@ def test_a_set_aside_keeps_a_frozen_startup_heap_frozen() -> None:
     with heap_set_aside():
         pass
     assert gc.get_freeze_count() > 0
+
+
+def test_no_collection_runs_while_paused_and_what_cycles_remain_is_collected_after() -> None:
+    collections: list[int] = []
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(counted)
+    try:
+        with collection_paused():
+            assert not gc.isenabled()
+            for _ in range(50_000):  # far past the threshold of a young collection
+                cycle = _Held()
+                cycle.me = cycle  # type: ignore[attr-defined]
+            del cycle
+            assert collections == []
+        assert gc.isenabled()
+        _Held()  # the next allocations start the collections that were held back
+        gc.collect()
+        assert collections
+        assert not any(type(o) is _Held and getattr(o, "me", None) is o for o in gc.get_objects())
+    finally:
+        gc.callbacks.remove(counted)
+
+
+def test_a_pause_inside_a_disabled_collector_leaves_it_disabled() -> None:
+    gc.disable()
+    try:
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
