@@ -372,8 +372,8 @@ def _growth_lines(title: str, rows: list[dict[str, float]]) -> list[str]:
             "through once before its probe (this machine pages out files untouched for about "
             "a minute).",
         ]
-    if all("case_load_disk_kb" in r for r in rows):
-        read = " / ".join(_both(r, "case_load_disk_kb", ".1f") for r in rows)
+    if in_turn and all("case_load_disk_kb" in r for r in rows):  # SQLite: read in this process
+        read = " / ".join(_both(r, "case_load_disk_kb", ".3f") for r in rows)
         lines += ["", f"Read from the disk per case load, by size: {read} KB."]
     if len(rows) > 1:
         sizes = sorted(r["stored_events"] for r in rows)
