@@ -42,6 +42,7 @@ from projections.event import event_id as make_event_id
 
 DAY = 24 * 3600.0
 DUPLICATE_WINDOW_SECONDS = 600.0
+FEEDBACK_SUBJECTS = f"{FEEDBACK_SUBJECT_PREFIX}.>"  # every feedback message's subject
 _NAMES = {*ACCEPTING, *ALWAYS, *WITHIN_CONSENT}
 TOKENS_KEPT = 10_000  # partners' subject tokens remembered (there are a few dozen partners)
 
@@ -55,7 +56,7 @@ def feedback_stream_config(settings: Settings) -> StreamConfig:
     return StreamConfig(
         name=FEEDBACK_STREAM,
         description="Feedback to partners who signalled: steps of their cases, no personal data",
-        subjects=[f"{FEEDBACK_SUBJECT_PREFIX}.>"],
+        subjects=[FEEDBACK_SUBJECTS],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         max_age=settings.feedback_max_age_days * DAY,
@@ -81,7 +82,7 @@ async def ensure_feedback_stream(js: JetStreamContext, settings: Settings) -> No
 async def last_published(js: JetStreamContext) -> tuple[int, int]:
     """(position, part) of the last feedback message KS_FEEDBACK holds; (0, -1) for none."""
     try:
-        last = await js.get_msg(FEEDBACK_STREAM, subject=f"{FEEDBACK_SUBJECT_PREFIX}.>")
+        last = await js.get_msg(FEEDBACK_STREAM, subject=FEEDBACK_SUBJECTS)
     except NotFoundError:
         return 0, -1
     body = json.loads(last.data or b"{}")
@@ -155,7 +156,7 @@ class FeedbackPublisher:
     def __init__(self, js: JetStreamContext, *, timeout: float = 5.0) -> None:
         self.js = js
         self.publisher = OrderedPublisher(
-            js._nc, FEEDBACK_STREAM, f"{FEEDBACK_SUBJECT_PREFIX}.>", timeout=timeout
+            js._nc, FEEDBACK_STREAM, FEEDBACK_SUBJECTS, timeout=timeout
         )
         self.done = (0, -1)  # the place of the last feedback the stream acknowledged
 

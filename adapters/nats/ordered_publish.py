@@ -15,8 +15,8 @@ last message on the publisher's subjects tells how far the window got: that mess
 one before it are stored, none after it. An answer that is not the stream's (no responders,
 nothing in time) may come while earlier messages are still on their way in: the count is then
 at most what the stream will hold, never more, and publishing again from there stores the
-rest once. Acknowledging each message cost the relay about half
-its own time and the server a quarter of its.
+rest once. Acknowledging each message cost the relay about half its own time and the server
+a quarter of its.
 
 nats-py's own ``publish_async`` cannot be used: an error reply raises inside its callback and
 the publish's future never completes. While connected, the window's messages are handed to the

@@ -133,8 +133,7 @@ class Relay:
         The window's events are in flight together and the stream stores them in log order
         (see ``ordered_publish``); when the window is not stored whole, the position moves to
         the last of its events the stream holds and the rest is published again in the next
-        round. The next
-        windows are read (``relay_windows``) while this one is in flight.
+        round. The next windows are read (``relay_windows``) while this one is in flight.
         """
         outgoing, feedback, last = await self._next_window()
         if last is None:
@@ -148,9 +147,9 @@ class Relay:
             if result.acknowledged:
                 await self._move_to(outgoing[result.acknowledged - 1].position)
             raise result.failure
-        # The stream holds every event of the window: only now move on. A window
-        # without Referral events (access-log entries, index records) is not worth a write:
-        # read again after a restart, it publishes nothing.
+        # The stream holds every event of the window: only now move on. A window without
+        # Referral events (access-log entries, index records) is not worth a write: read again
+        # after a restart, it publishes nothing.
         if outgoing:
             await asyncio.to_thread(self.tracking.set, last)
         read = last - self.position

@@ -197,7 +197,7 @@ WireWindow = tuple[
 
 def _read_here(start: int) -> WireWindow:
     assert _translator is not None, "the windows' process did not start"
-    with collection_paused():  # this process only reads windows: the relay's thread does not
+    with collection_paused():  # process-wide: fine here, where nothing else runs
         messages, feedback, end = _translator.read(start)
         return (
             [(m.subject, m.payload, m.msg_id, m.position) for m in messages],
