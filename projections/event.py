@@ -146,6 +146,7 @@ from projections.event_data import (
 from projections.event_data import (
     public_data as public_data,
 )
+from projections.published_json import published_json as published_json
 
 STREAM = "KS_EVENTS"
 SUBJECT_PREFIX = "ks.events"
@@ -174,8 +175,8 @@ def type_for(name: str) -> str:
     return f"{TYPE_PREFIX}{name}.{TYPE_VERSION}"
 
 
-class EnvelopeFields(TypedDict):
-    """What the CloudEvent of one published Referral event is made from (keyword arguments)."""
+class HeadFields(TypedDict):
+    """The CloudEvent's attributes of one published Referral event (keyword arguments)."""
 
     name: str
     case_id: UUID | str
@@ -183,45 +184,47 @@ class EnvelopeFields(TypedDict):
     version: int
     position: int
     through: int
+
+
+class EnvelopeFields(HeadFields):
+    """What the CloudEvent of one published Referral event is made from (keyword arguments)."""
+
     data: EventData
 
 
 def envelope(**fields: Unpack[EnvelopeFields]) -> dict[str, Any]:
     """The CloudEvent 1.0 (structured mode) of one published Referral event."""
-    return _head(**fields) | {"data": fields["data"].model_dump(mode="json")}
-
-
-def envelope_json(**fields: Unpack[EnvelopeFields]) -> tuple[bytes, str]:
-    """``orjson.dumps(envelope(...))`` and the event's id, written without the ``data`` dict:
-    pydantic writes the data's JSON itself (the same text, see tests/unit/test_envelope_json)."""
-    head = _head(**fields)
     data = fields["data"]
-    data_json = data.__pydantic_serializer__.to_json(data)
+    return _head(fields, data.occurred_at) | {"data": data.model_dump(mode="json")}
+
+
+def envelope_json(
+    data_json: bytes, at: datetime, **fields: Unpack[HeadFields]
+) -> tuple[bytes, str]:
+    """``orjson.dumps(envelope(...))`` and the event's id, from the JSON of its data and its
+    ``occurred_at`` as ``published_json`` writes them (the same text, without the ``data``
+    dict; see tests/unit/test_envelope_json): what the relay publishes of a stored event."""
+    return _with_data(_head(fields, at), data_json)
+
+
+def _with_data(head: dict[str, Any], data_json: bytes) -> tuple[bytes, str]:
     return orjson.dumps(head)[:-1] + b',"data":' + data_json + b"}", head["id"]
 
 
-def _head(
-    *,
-    name: str,
-    case_id: UUID | str,
-    municipality: str,
-    version: int,
-    position: int,
-    through: int,
-    data: EventData,
-) -> dict[str, Any]:
+def _head(fields: HeadFields | EnvelopeFields, at: datetime) -> dict[str, Any]:
+    case_id, version, position = fields["case_id"], fields["version"], fields["position"]
     return {
         "specversion": "1.0",
-        "type": type_for(name),
+        "type": type_for(fields["name"]),
         "source": SOURCE,
         "subject": str(case_id),
         "id": event_id(case_id, version),
-        "time": data.occurred_at.isoformat(),
+        "time": at.isoformat(),
         "datacontenttype": "application/json",
-        "municipality": municipality,
+        "municipality": fields["municipality"],
         "caseversion": version,
         "position": position,
-        "through": max(through, position),
+        "through": max(fields["through"], position),
     }
 
 

@@ -16,7 +16,7 @@ from domain.referral import Referral
 from ks_engine.application import Referrals
 from ks_engine.audit.summary import is_case_event
 from projections.errors import InvalidEventError
-from projections.event import envelope_json, public_data, subject_for
+from projections.event import envelope_json, published_json, subject_for
 
 
 class RelayError(Exception):
@@ -70,7 +70,7 @@ class EventTranslator:
         case_id = event.originator_id
         assert isinstance(case_id, UUID)
         try:
-            data = public_data(name, attributes)
+            data_json, occurred_at = published_json(name, attributes)
         except (ValueError, InvalidEventError) as e:  # pydantic's ValidationError: ValueError
             raise RelayError(
                 f"Referral event {name} of case {case_id} (position {n.id}) does not fit its "
@@ -78,13 +78,14 @@ class EventTranslator:
             ) from e
         municipality = self._municipality_of(name, case_id, attributes, event.originator_version)
         payload, msg_id = envelope_json(
+            data_json,
+            occurred_at,
             name=name,
             case_id=str(case_id),  # once: the id and the subject are made of its text
             municipality=municipality,
             version=event.originator_version,
             position=n.id,
             through=through,
-            data=data,
         )
         message = Outgoing(
             subject=subject_for(municipality, name),

@@ -1,5 +1,6 @@
-"""The relay writes each CloudEvent with ``envelope_json``: byte for byte the JSON of
-``envelope`` written by orjson, for every kind of event and for any text and time in it."""
+"""The relay writes each CloudEvent with ``envelope_json`` from ``published_json``: byte for
+byte the JSON of ``envelope`` written by orjson, for every kind of event and for any text and
+time in it."""
 
 from __future__ import annotations
 
@@ -18,14 +19,18 @@ from projections.event import (
     envelope,
     envelope_json,
     public_data,
+    published_json,
 )
 from tests.conftest import FixedClock
 from tests.unit.test_projection_scenario import notifications, play, referrals
 
 
 def assert_same(data: EventData, name: str, **fields: Any) -> None:
+    """The relay's envelope of the data (written as ``published_json`` writes the attributes
+    it was validated from) is ``envelope``'s."""
     body = envelope(name=name, data=data, **fields)
-    assert envelope_json(name=name, data=data, **fields) == (orjson.dumps(body), body["id"])
+    data_json, at = published_json(name, data.model_dump())
+    assert envelope_json(data_json, at, name=name, **fields) == (orjson.dumps(body), body["id"])
 
 
 def test_every_kind_of_event_is_written_as_envelope_writes_it(clock: FixedClock) -> None:
