@@ -284,9 +284,10 @@ class PersonalDetailsCorrected(EventData):
     @field_validator("fields", mode="before")
     @classmethod
     def _published_names(cls, value: Any) -> Any:
-        return (
-            tuple(CORRECTED_FIELDS.get(f, f) for f in value) if isinstance(value, list) else value
-        )
+        if not isinstance(value, list):
+            return value
+        # a name that is no text is left for the Literal to refuse (never looked up)
+        return tuple(CORRECTED_FIELDS.get(f, f) if isinstance(f, str) else f for f in value)
 
 
 # -- moving house -------------------------------------------------------------------------------

@@ -115,10 +115,10 @@ class _Deriving:
         raise _CannotDerive(f"type {annotation!r}")
 
 
-
 def _renames_of(model: type[BaseModel]) -> dict[str, str]:
     """Each other name a field of ``model`` is read under -> the field's own name."""
     return {o: n for n, info in model.model_fields.items() for o in _other_names(n, info)}
+
 
 def _other_names(name: str, info: FieldInfo) -> list[str]:
     """The names a field is also read under (``validation_alias=AliasChoices(name, other)``)."""

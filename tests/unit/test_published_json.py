@@ -4,11 +4,12 @@ pydantic refuses is refused with pydantic's words."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -18,7 +19,7 @@ from domain.values import HealthScores, Need, Phase, RiskFactor, Urgency
 from projections.errors import InvalidEventError
 from projections.event_data import DATA_MODELS, public_data
 from projections.published_json import STRUCTS, msgspec_json, published_json
-from tests.conftest import FixedClock
+from tests.conftest import AMSTERDAM, FixedClock
 from tests.unit.test_projection_scenario import notifications, play, referrals
 
 
@@ -222,3 +223,74 @@ def test_what_does_not_fit_is_refused_in_pydantics_words() -> None:
         published_json("Escalated", attributes)
     with pytest.raises(InvalidEventError, match="no published form"):
         published_json("Unheard", attributes)
+    # a model's own validator refuses in words too (a list in a list is no field's name)
+    corrected = attributes | {"fields": [["note"]], "cause": "correction"}
+    with pytest.raises(ValidationError, match="fields"):
+        published_json("PersonalDetailsCorrected", corrected)
+
+
+@functools.cache
+def one_of_each_kind() -> list[tuple[str, dict[str, Any]]]:
+    """The attributes of the first stored event of each kind in a seeded scenario."""
+    clock = FixedClock(datetime(2026, 11, 2, 9, 30, tzinfo=AMSTERDAM))
+    app = referrals(clock)
+    play(app, clock, seed=3, steps=300)
+    first: dict[str, dict[str, Any]] = {}
+    for n in notifications(app):
+        if is_referral(n):
+            event = app.mapper.to_domain_event(n)
+            first.setdefault(type(event).__name__, dict(vars(event)))
+    return sorted(first.items())
+
+
+any_value = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=10)
+    | st.binary(max_size=4)
+    | st.dates()
+    | times
+    | st.uuids()
+    | st.sampled_from([*RiskFactor, *Urgency, *Phase, *NextStep]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
+
+
+def places(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a value: each key of a dict, each item of a list or tuple."""
+    found = [at] if at else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += places(item, (*at, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found += places(item, (*at, index))
+    return found
+
+
+def put(value: Any, at: tuple[Any, ...], new: Any) -> Any:
+    if not at:
+        return new
+    if isinstance(value, dict):
+        return {**value, at[0]: put(value[at[0]], at[1:], new)}
+    items = list(value)
+    items[at[0]] = put(items[at[0]], at[1:], new)
+    return type(value)(items) if isinstance(value, tuple) else items
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_value_anywhere_in_any_kind_of_event_is_written_or_refused_as_pydantic_does(
+    data: st.DataObject,
+) -> None:
+    name, attributes = data.draw(st.sampled_from(one_of_each_kind()))
+    at = data.draw(st.sampled_from(places(attributes)))
+    changed = put(attributes, at, data.draw(any_value))
+    assert written(name, changed) == pydantic_json(name, changed)
