@@ -37,7 +37,6 @@ class _Deriving:
 
     def __init__(self) -> None:
         self.structs: dict[type[BaseModel], type[msgspec.Struct]] = {}
-        self.renames: dict[type[BaseModel], dict[str, str]] = {}
         self.timed: dict[type, tuple[str, ...]] = {}  # struct -> its fields that hold times
 
     def struct(self, model: type[BaseModel]) -> type[msgspec.Struct]:
@@ -51,7 +50,7 @@ class _Deriving:
         if extra not in ("ignore", "forbid", None):
             raise _CannotDerive(f"{model.__name__} keeps unknown fields")
         fields = [self._field(name, info) for name, info in model.model_fields.items()]
-        renames = _renames_of(model)
+        _renames_of(model)  # _CannotDerive where a field is read under a name not followed
         made = msgspec.defstruct(
             model.__name__,
             fields,
@@ -59,7 +58,7 @@ class _Deriving:
             frozen=True,
             forbid_unknown_fields=extra == "forbid",
         )
-        self.structs[model], self.renames[model] = made, renames
+        self.structs[model] = made
         timed = tuple(n for n, info in model.model_fields.items() if self._holds_times(info))
         if timed:
             self.timed[made] = timed
@@ -172,7 +171,7 @@ def _derived() -> tuple[_Deriving, dict[str, type[msgspec.Struct]]]:
 
 
 _DERIVING, STRUCTS = _derived()  # STRUCTS: event name -> its published fields' msgspec type
-_RENAMES = {name: _DERIVING.renames[DATA_MODELS[name]] for name in STRUCTS}
+_RENAMES = {name: _renames_of(DATA_MODELS[name]) for name in STRUCTS}
 _TIMED = _DERIVING.timed
 _encode = msgspec.json.Encoder().encode
 

@@ -17,8 +17,11 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from eventsourcing.persistence import DatetimeAsISO
 
-DATETIME = "datetime_iso"  # eventsourcing's transcoding of a datetime: its isoformat text
+from ks_engine.audit.summary import SIGNAL_EVENTS as SIGNAL_EVENTS
+
+DATETIME = DatetimeAsISO.name  # eventsourcing's transcoding of a datetime: its isoformat text
 
 
 class _Transcoded(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,7 +52,6 @@ class _SignalEvent(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_SignalEvent).decode
-SIGNAL_EVENTS = ("Signalled", "SignalAdded")
 
 
 def signal_attributes(

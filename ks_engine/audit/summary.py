@@ -25,6 +25,7 @@ CASE_TOPIC_PREFIXES = tuple(
 )
 
 Json = dict[str, Any]
+SIGNAL_EVENTS = ("Signalled", "SignalAdded")  # the case events that carry a signal
 
 
 def is_case_event(topic: str) -> bool:
@@ -43,7 +44,7 @@ def _signal(signal: Mapping[str, Any]) -> Json:
 
 
 def _specific(name: str, a: Mapping[str, Any]) -> Json:
-    if name in ("Signalled", "SignalAdded"):
+    if name in SIGNAL_EVENTS:
         return {"signal": _signal(a["signal"]), "personal_details": bool(a.get("personal"))}
     if name == "ConsentGiven":
         expires = a.get("expires_on")
