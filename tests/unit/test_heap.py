@@ -1,6 +1,6 @@
-"""The startup heap of a long-running process is frozen out of the collector's way, a
-rebuild's setting-aside leaves it frozen, and a relay window's pause holds collections back
-only while it lasts."""
+"""The startup heap of a long-running process is frozen out of the collector's way and its
+young generation may grow before a collection, a rebuild's setting-aside leaves it frozen, and
+a relay window's pause holds collections back only while it lasts."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from ks_engine.heap import collection_paused, freeze_startup_heap, heap_set_aside
+from ks_engine.heap import (
+    YOUNG_COLLECTION_THRESHOLD,
+    collection_paused,
+    freeze_startup_heap,
+    heap_set_aside,
+)
 
 
 @pytest.fixture(autouse=True)
 def _thawed() -> Iterator[None]:
+    threshold = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*threshold)
 
 
 class _Held:
@@ -30,6 +37,31 @@ def test_the_startup_heap_is_left_out_of_collections() -> None:
     assert not any(o is held for o in gc.get_objects())  # frozen objects are not walked
     made_after = _Held()
     assert any(o is made_after for o in gc.get_objects())
+
+
+def test_after_start_a_batch_of_live_objects_starts_no_young_collection() -> None:
+    gc.set_threshold(700, 10, 10)  # CPython's default
+    freeze_startup_heap()
+    assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, 10, 10)  # the older ones kept
+    collections: list[int] = []
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(counted)
+    try:
+        batch = [_Held() for _ in range(YOUNG_COLLECTION_THRESHOLD // 2)]  # alive until done
+        assert collections == []  # with CPython's default, dozens had walked them
+        del batch
+        cycles = [_Held() for _ in range(YOUNG_COLLECTION_THRESHOLD)]
+        for held in cycles:
+            held.me = held  # type: ignore[attr-defined]
+        del cycles, held
+        _Held()
+        assert collections  # past the threshold a young collection still runs
+    finally:
+        gc.callbacks.remove(counted)
 
 
 def test_a_set_aside_gives_back_what_was_not_frozen_before() -> None:
