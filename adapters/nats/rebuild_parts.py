@@ -5,6 +5,11 @@ documents of each part's cases, the workers parse and fold the parts side by sid
 process writes every part with each view's checkpoint in one transaction per view, so there is
 one writer (SQLite's rule) and a view is never ahead of or behind its checkpoint.
 
+The workers fold with the garbage collector paused (``ks_engine.heap.collection_paused``): a
+part's objects live until it is folded and are freed by reference counting after, and the
+collector walking them meanwhile took a fifth of the workers' CPU (27.6 against 22.2 s for
+450,000 events).
+
 A batch is written while the next one is read and folded. The next batch's cases that the one
 being written touches are folded from that batch's documents, not from the database, which may
 not hold them yet; every earlier batch is written before the next one's documents are read.
@@ -18,6 +23,7 @@ import multiprocessing
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 
+from ks_engine.heap import collection_paused
 from projections.errors import InvalidEventError, ProjectionError
 from projections.partition import FoldedPart, Message, case_of, fold_part, split
 from projections.store import FoldingProjection, ViewDatabase, apply_writes, documents_by_key
@@ -28,6 +34,16 @@ Docs = dict[str, str | None]  # case id -> document (None: no row)
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes forked from this one: they start at once, with the modules loaded."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def fold_paused(
+    projections: Sequence[FoldingProjection],
+    stored: Mapping[str, Mapping[str, str]],
+    messages: Sequence[Message],
+) -> FoldedPart:
+    """``fold_part`` in a worker, with no collection meanwhile."""
+    with collection_paused():
+        return fold_part(projections, stored, messages)
 
 
 def _stored(
@@ -90,7 +106,7 @@ class PartsInFlight:
         try:
             folded: list[FoldedPart] = await asyncio.gather(
                 *(
-                    loop.run_in_executor(self._pool, fold_part, self._projections, docs, part)
+                    loop.run_in_executor(self._pool, fold_paused, self._projections, docs, part)
                     for docs, part in zip(stored, split_up, strict=True)
                 )
             )
