@@ -41,7 +41,7 @@ from ks_engine import commands as c
 from ks_engine.audit.verify import Verifier
 from ks_engine.bootstrap import Engine, bootstrap, reading_parts, verifying_parts
 from ks_engine.demo import demo_bsn
-from ks_engine.settings import Settings
+from ks_engine.settings import DEVELOPMENT_SECRETS, Settings
 from ks_engine.signal_contract import example_signal, parse_signal, to_domain
 from projections.event import STREAM
 from projections.read_models import build_projections
@@ -192,7 +192,7 @@ def _kept_copy(settings: Settings, size: int) -> Settings:
     """A copy of the SQLite store as it is now (with its secrets), and its settings."""
     copy = settings.model_copy(update={"data_dir": settings.data_dir / f"at-{size}"})
     copy.data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(settings.data_dir / "development-secrets.json", copy.data_dir)
+    shutil.copy2(settings.data_dir / DEVELOPMENT_SECRETS, copy.data_dir)
     source, target = sqlite3.connect(settings.sqlite_path), sqlite3.connect(copy.sqlite_path)
     try:
         source.backup(target)

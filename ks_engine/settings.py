@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
 from pathlib import Path
@@ -21,6 +20,7 @@ from pydantic_settings import (
 from domain.deadlines import ServiceLevels
 from domain.expiry import ExpiryRule
 from domain.region import Region
+from ks_engine import private_file
 
 SECRETS_DIR = Path("/run/secrets")
 
@@ -286,6 +286,10 @@ class Settings(BaseSettings):
         return _development_secrets(self.data_dir)["signing_key"]
 
 
+# The random secrets of a data directory whose settings set none (development, the demo)
+DEVELOPMENT_SECRETS = "development-secrets.json"
+
+
 def new_secrets() -> dict[str, str]:
     """Fresh random secrets: a pseudonym key, an AES-256 key for the event store, an
     Ed25519 key (base64 of its 32 raw bytes) for signing audit checkpoints and a key for the
@@ -320,18 +324,36 @@ def _is_aes_key(text: str) -> bool:
 
 
 def _development_secrets(data_dir: Path) -> dict[str, str]:
-    """Random development secrets, created once per data directory (mode 0600)."""
-    path = data_dir / "development-secrets.json"
-    if path.exists():
-        loaded: dict[str, str] = json.loads(path.read_text())
-        missing = {k: v for k, v in new_secrets().items() if k not in loaded}
-        if missing:  # a data directory from before a secret existed: add it, keep the others
-            loaded.update(missing)
-            path.write_text(json.dumps(loaded))
-        return loaded
-    data_dir.mkdir(parents=True, exist_ok=True)
-    values = new_secrets()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(values, f)
-    return values
+    """Random development secrets, created once per data directory (mode 0600).
+
+    The processes of `ks run` (or `ks intake`, `ks relay`, ... started together) may all find
+    a new data directory without them: one process makes them, under the file's lock, and
+    every other one reads what it made. The file is replaced whole, so it is never read half
+    written. A data directory from before a secret existed gets that secret added, once, the
+    others kept."""
+    path = data_dir / DEVELOPMENT_SECRETS
+    found = _read_secrets(path)
+    if found is not None and new_secrets().keys() <= found.keys():
+        return found
+    with private_file.locked(path):
+        kept = _read_secrets(path) or {}
+        missing = {k: v for k, v in new_secrets().items() if k not in kept}
+        if missing:
+            private_file.replace(path, json.dumps(kept | missing))
+        return kept | missing
+
+
+def _read_secrets(path: Path) -> dict[str, str] | None:
+    """The development secrets kept at ``path``; None when there is no such file."""
+    try:
+        loaded = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        loaded = None
+    if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+        # Never made anew: what was encrypted, pseudonymised or signed with them would be lost
+        raise SettingsError(
+            f"the development secrets in {path} cannot be read; restore the file from a backup"
+        )
+    return loaded
