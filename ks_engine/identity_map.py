@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.values import MunicipalityCode
+from ks_engine import private_file
 from ks_engine.principals import PrincipalError, Role
 
 PERSON_ROLES = frozenset(
@@ -80,22 +80,25 @@ class IdentityMap:
             raise PrincipalError(f"the identity map {self.path} is unusable: {e}") from None
 
     def add(self, rule: IdentityRule) -> IdentityRule:
-        """Store ``rule``; refused when a rule for the same person or group exists."""
-        rules = self.rules()
-        if any(r.key == rule.key for r in rules):
-            raise PrincipalError(
-                f"a rule for this {'subject' if rule.subject else 'group'} of {rule.issuer} "
-                "exists; remove it first"
-            )
-        self._write([*rules, rule])
+        """Store ``rule``; refused when a rule for the same person or group exists. Changes
+        by several administrators at once are each kept (the file's lock)."""
+        with private_file.locked(self.path):
+            rules = self.rules()
+            if any(r.key == rule.key for r in rules):
+                raise PrincipalError(
+                    f"a rule for this {'subject' if rule.subject else 'group'} of {rule.issuer} "
+                    "exists; remove it first"
+                )
+            self._write([*rules, rule])
         return rule
 
     def remove(self, key: str) -> IdentityRule:
-        rules = self.rules()
-        found = [r for r in rules if r.key == key]
-        if not found:
-            raise PrincipalError(f"there is no rule {key} (ks principals map list)")
-        self._write([r for r in rules if r.key != key])
+        with private_file.locked(self.path):
+            rules = self.rules()
+            found = [r for r in rules if r.key == key]
+            if not found:
+                raise PrincipalError(f"there is no rule {key} (ks principals map list)")
+            self._write([r for r in rules if r.key != key])
         return found[0]
 
     def resolve(self, issuer: str, subject: str, groups: Iterable[str]) -> IdentityRule | None:
@@ -110,10 +113,6 @@ class IdentityMap:
         return by_group[0] if len(grants) == 1 else None
 
     def _write(self, rules: Sequence[IdentityRule]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps(_MapFile(rules=list(rules)).model_dump(mode="json"), indent=2), "utf-8"
-        )
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        """Replace the file whole (mode 0600), so a reader never sees half of it."""
+        doc = _MapFile(rules=list(rules)).model_dump(mode="json")
+        private_file.replace(self.path, json.dumps(doc, indent=2))
