@@ -7,12 +7,12 @@ The file holds counts, positions and the first finding's message: no case data.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from ks_engine import private_file
 from ks_engine.audit.findings import Report
 
 FILE_NAME = "audit-verify.json"
@@ -47,10 +47,7 @@ def save(path: Path, report: Report, at: datetime) -> VerifyRecord:
         first_finding=report.problems[0].message if report.problems else None,
         compared=report.compared,
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_suffix(".tmp")
-    draft.write_text(record.model_dump_json(indent=2), "utf-8")
-    os.replace(draft, path)
+    private_file.replace(path, record.model_dump_json(indent=2))  # each under a name of its own
     return record
 
 

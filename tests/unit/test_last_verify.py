@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.synchronize
 from datetime import datetime
 from pathlib import Path
 
@@ -33,3 +35,23 @@ def test_an_unreadable_file_counts_as_never_verified(tmp_path: Path) -> None:
     path = last_verify.path_in(tmp_path)
     path.write_text("{not json")
     assert last_verify.load(path) is None
+
+
+def _save_many(path: Path, verified: int, ready: multiprocessing.synchronize.Barrier) -> None:
+    ready.wait()
+    for _ in range(20):
+        last_verify.save(path, Report(verified=verified), AT)
+        assert last_verify.load(path) is not None  # never half a file
+
+
+def test_verifications_ending_at_the_same_moment_leave_one_whole_record(tmp_path: Path) -> None:
+    path = last_verify.path_in(tmp_path)
+    context = multiprocessing.get_context("fork")
+    with context.Manager() as manager:
+        ready = manager.Barrier(6)
+        with context.Pool(6) as pool:
+            pool.starmap(_save_many, [(path, n, ready) for n in range(6)])
+    record = last_verify.load(path)
+    assert record is not None
+    assert record.verified in range(6)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
