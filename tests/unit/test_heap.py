@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -30,6 +31,22 @@ class _Held:
     """An object the test holds (a container the collector tracks)."""
 
 
+@contextmanager
+def _collections_started() -> Iterator[list[int]]:
+    """The generation of each collection started while the block runs."""
+    collections: list[int] = []
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(counted)
+    try:
+        yield collections
+    finally:
+        gc.callbacks.remove(counted)
+
+
 def test_the_startup_heap_is_left_out_of_collections() -> None:
     held = _Held()
     freeze_startup_heap()
@@ -43,14 +60,7 @@ def test_after_start_a_batch_of_live_objects_starts_no_young_collection() -> Non
     gc.set_threshold(700, 10, 10)  # CPython's default
     freeze_startup_heap()
     assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, 10, 10)  # the older ones kept
-    collections: list[int] = []
-
-    def counted(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            collections.append(info["generation"])
-
-    gc.callbacks.append(counted)
-    try:
+    with _collections_started() as collections:
         batch = [_Held() for _ in range(YOUNG_COLLECTION_THRESHOLD // 2)]  # alive until done
         assert collections == []  # with CPython's default, dozens had walked them
         del batch
@@ -60,8 +70,6 @@ def test_after_start_a_batch_of_live_objects_starts_no_young_collection() -> Non
         del cycles, held
         _Held()
         assert collections  # past the threshold a young collection still runs
-    finally:
-        gc.callbacks.remove(counted)
 
 
 def test_a_set_aside_gives_back_what_was_not_frozen_before() -> None:
@@ -78,14 +86,7 @@ def test_a_set_aside_keeps_a_frozen_startup_heap_frozen() -> None:
 
 
 def test_no_collection_runs_while_paused_and_what_cycles_remain_is_collected_after() -> None:
-    collections: list[int] = []
-
-    def counted(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            collections.append(info["generation"])
-
-    gc.callbacks.append(counted)
-    try:
+    with _collections_started() as collections:
         with collection_paused():
             assert not gc.isenabled()
             for _ in range(50_000):  # far past the threshold of a young collection
@@ -98,8 +99,6 @@ def test_no_collection_runs_while_paused_and_what_cycles_remain_is_collected_aft
         gc.collect()
         assert collections
         assert not any(type(o) is _Held and getattr(o, "me", None) is o for o in gc.get_objects())
-    finally:
-        gc.callbacks.remove(counted)
 
 
 def test_a_pause_inside_a_disabled_collector_leaves_it_disabled() -> None:
