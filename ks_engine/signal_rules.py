@@ -53,6 +53,11 @@ def check_references(attributes: Mapping[str, Any]) -> None:
 
 
 _DIGIT = re.compile(r"\d")
+# A UUID written out inside a longer reference ("s-<uuid>", "<system>/<uuid>#2"): its groups of
+# digits, read together, pass the elfproef about once in eleven, and are no citizen's number.
+_UUID_TEXT = re.compile(
+    r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f])"
+)
 
 
 def _holds_bsn(value: Any) -> bool:
@@ -65,7 +70,7 @@ def _holds_bsn(value: Any) -> bool:
     try:
         UUID(value.removeprefix("urn:uuid:"))
     except ValueError:
-        return holds_bsn(value)
+        return holds_bsn(_UUID_TEXT.sub("#", value))  # what is not a UUID is still searched
     return False  # a UUID's digits are no citizen's number
 
 
