@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import PersistenceError
 
+from adapters.persistence import multirow
 from adapters.persistence.sqlite_transaction import close_quietly, ended_transaction
 from adapters.persistence.sqlite_wal import checkpoint_event_store_less_often, use_wal
 
@@ -79,6 +80,13 @@ class _DbApiTx:
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         self.execute(sql, params)
         return [tuple(r) for r in self._cursor.fetchall()]
+
+
+class _PostgresTx(_DbApiTx):
+    """A Transaction over a psycopg cursor: many rows in few statements (``multirow``)."""
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        multirow.executemany(self._cursor, self._translate(sql), [tuple(r) for r in rows])
 
 
 def _sqlite_sql(sql: str) -> str:
@@ -188,7 +196,7 @@ class PostgresAuditDatabase:
                 try:
                     with conn.pipeline(), conn.cursor() as cursor:
                         cursor.execute("BEGIN")
-                        yield _DbApiTx(cursor, self._sql)
+                        yield _PostgresTx(cursor, self._sql)
                         cursor.execute("COMMIT")
                 except BaseException:
                     drop_after_failure(conn)  # rolled back by the server, replaced by the pool

@@ -32,6 +32,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from adapters.persistence import multirow
 from adapters.persistence.postgres import (
     PostgresUnavailableError,
     drop_after_failure,
@@ -81,7 +82,7 @@ class _Tx:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._conn.cursor() as cur:
-            cur.executemany(to_pyformat(sql), [tuple(r) for r in rows])
+            multirow.executemany(cur, to_pyformat(sql), [tuple(r) for r in rows])
 
     def columns(self, table: str) -> set[str]:
         rows = self._conn.execute(
