@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import PersistenceError
 
-from adapters.persistence import multirow
 from adapters.persistence.sqlite_transaction import close_quietly, ended_transaction
 from adapters.persistence.sqlite_wal import checkpoint_event_store_less_often, use_wal
 
@@ -86,6 +85,8 @@ class _PostgresTx(_DbApiTx):
     """A Transaction over a psycopg cursor: many rows in few statements (``multirow``)."""
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        from adapters.persistence import multirow  # only when PostgreSQL is configured
+
         multirow.executemany(self._cursor, self._translate(sql), [tuple(r) for r in rows])
 
 

@@ -13,16 +13,18 @@ Two shapes are rewritten; any other statement runs as before:
   prepared statement per connection. A row may name the same conflict key as an earlier row of
   the batch (one statement may not update a row twice): such rows go in a later statement, in
   their order, so every row is applied in turn, as ``executemany`` would.
-- ``DELETE FROM t WHERE c = %s`` becomes ``DELETE FROM t WHERE c = ANY(%s)``, once.
+- ``DELETE FROM t WHERE c = %s`` becomes ``DELETE FROM t WHERE c = ANY($1)``, once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
+
+import psycopg
 
 CHUNKS = (256, 64, 16, 4, 1)
 """The numbers of rows one statement takes; a batch is cut into the largest that fit."""
@@ -39,14 +41,6 @@ _DELETE = re.compile(
 )
 
 
-class Cursor(Protocol):
-    """What is used of a psycopg cursor."""
-
-    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
-
-    def executemany(self, query: Any, params_seq: Any, /) -> Any: ...
-
-
 @dataclass(frozen=True)
 class _Insert:
     head: str
@@ -54,14 +48,14 @@ class _Insert:
     tail: str
     keys: tuple[int, ...] | None  # positions of the conflict target in a row
 
-    def statement(self, rows: int) -> str:
-        return _rows_statement(self, rows)
-
 
 @lru_cache(maxsize=256)
 def _rows_statement(insert: _Insert, rows: int) -> str:
-    one = "(" + ", ".join(["%s"] * insert.width) + ")"
-    return f"{insert.head} VALUES {', '.join([one] * rows)}{insert.tail}"
+    marks = iter(range(1, rows * insert.width + 1))
+    values = ", ".join(
+        "(" + ", ".join(f"${next(marks)}" for _ in range(insert.width)) + ")" for _ in range(rows)
+    )
+    return f"{insert.head} VALUES {values}{insert.tail}"
 
 
 @lru_cache(maxsize=256)
@@ -83,30 +77,48 @@ def _insert_of(sql: str) -> _Insert | None:
         if not set(named) <= set(columns):
             return None
         keys = tuple(columns.index(k) for k in named)
-    return _Insert(match["head"], len(columns), tail, keys)
+    return _Insert(_native(match["head"]), len(columns), _native(tail), keys)
 
 
 @lru_cache(maxsize=256)
 def _delete_of(sql: str) -> str | None:
     match = _DELETE.fullmatch(sql)
-    return None if match is None else f"{match['head']}= ANY(%s)"
+    return None if match is None else f"{_native(match['head'])}= ANY($1)"
 
 
-def executemany(cursor: Cursor, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Run ``sql`` (psycopg's ``%s`` style) once for each of ``rows``, in as few statements as
-    its shape allows, with the effect of ``cursor.executemany(sql, rows)``."""
-    if not rows:
-        return
+def _native(pyformat: str) -> str:
+    return pyformat.replace("%%", "%")
+
+
+Statement = tuple[str, list[Any]]
+
+
+def statements(sql: str, rows: Sequence[Sequence[Any]]) -> list[Statement] | None:
+    """The statements, in PostgreSQL's own ``$n`` placeholders, that have the effect of running
+    ``sql`` (psycopg's ``%s`` style) once for each of ``rows``; ``None`` for a statement of
+    another shape, to be run once per row."""
     delete = _delete_of(sql)
     if delete is not None and all(len(r) == 1 for r in rows):
-        cursor.execute(delete, ([r[0] for r in rows],))
-        return
+        return [(delete, [[r[0] for r in rows]])]
     insert = _insert_of(sql)
-    if insert is None or len(rows) == 1 or any(len(r) != insert.width for r in rows):
+    if insert is None or len(rows) <= 1 or any(len(r) != insert.width for r in rows):
+        return None
+    return [statement for wave in _waves(rows, insert.keys) for statement in _chunks(insert, wave)]
+
+
+def executemany(cursor: psycopg.Cursor[Any], sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``cursor.executemany(sql, rows)`` in as few statements as its shape allows. They are
+    sent in PostgreSQL's own placeholders (a ``RawCursor``): psycopg keeps its translation of
+    ``%s`` only for statements of at most 50 parameters, and would redo it for each chunk."""
+    if not rows:
+        return
+    planned = statements(sql, rows)
+    if planned is None:
         cursor.executemany(sql, rows)
         return
-    for wave in _waves(rows, insert.keys):
-        _insert_rows(cursor, insert, wave)
+    with psycopg.RawCursor(cursor.connection) as raw:
+        for statement, params in planned:
+            raw.execute(statement, params)
 
 
 def _waves(
@@ -127,10 +139,10 @@ def _waves(
     return list(waves)
 
 
-def _insert_rows(cursor: Cursor, insert: _Insert, rows: Sequence[Sequence[Any]]) -> None:
+def _chunks(insert: _Insert, rows: Sequence[Sequence[Any]]) -> Iterator[Statement]:
     start = 0
     for size in CHUNKS:
         while len(rows) - start >= size:
             chunk = rows[start : start + size]
-            cursor.execute(insert.statement(size), [value for row in chunk for value in row])
+            yield _rows_statement(insert, size), [value for row in chunk for value in row]
             start += size
