@@ -1,10 +1,10 @@
 """Many rows in few PostgreSQL statements: what ``executemany`` does, in fewer executions.
 
 psycopg's ``executemany`` runs its statement once per row. In pipeline mode that costs one
-round trip, but the server still binds and executes each row on its own, and that per-row work
-was most of the server's CPU in a run end to end (a projector's batch of 500 cases wrote
-1,500 view rows; the sealer wrote one chain link per event; the key store 1,000 keys at a
-time).
+round trip, but the server still binds and executes each row on its own: in a run end to end
+nearly every statement the server ran was one of these (a projector's batch wrote three view
+rows per case, the sealer one chain link per event, the key store 1,000 keys at a time), and
+writing them as below took about a fifth off the server's CPU (bench/NOTES.md).
 
 Two shapes are rewritten; any other statement runs as before:
 
