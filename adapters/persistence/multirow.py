@@ -28,6 +28,8 @@ import psycopg
 
 CHUNKS = (256, 64, 16, 4, 1)
 """The numbers of rows one statement takes; a batch is cut into the largest that fit."""
+MAX_PARAMETERS = 65_535
+"""The most parameters PostgreSQL binds to one statement: a size over it is not used."""
 
 _INSERT = re.compile(
     r"\s*(?P<head>INSERT\s+INTO\s+[\w\".]+\s*\((?P<columns>[^()]*)\))\s*"
@@ -142,6 +144,8 @@ def _waves(
 def _chunks(insert: _Insert, rows: Sequence[Sequence[Any]]) -> Iterator[Statement]:
     start = 0
     for size in CHUNKS:
+        if size * insert.width > MAX_PARAMETERS and size > 1:
+            continue
         while len(rows) - start >= size:
             chunk = rows[start : start + size]
             yield _rows_statement(insert, size), [value for row in chunk for value in row]

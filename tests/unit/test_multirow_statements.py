@@ -4,6 +4,7 @@ in a real database is tested in the integration tests)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given
@@ -21,7 +22,7 @@ def _rows(n: int, *, keys: int | None = None) -> list[tuple[str, str, str]]:
     return [(f"c{i if keys is None else i % keys}", "signalled", f"doc{i}") for i in range(n)]
 
 
-def _planned(sql: str, rows: list[tuple[str, str, str]]) -> list[multirow.Statement]:
+def _planned(sql: str, rows: Sequence[Sequence[object]]) -> list[multirow.Statement]:
     planned = multirow.statements(sql, rows)
     assert planned is not None
     return planned
@@ -100,3 +101,12 @@ def test_other_statements_run_once_per_row(sql: str) -> None:
 
 def test_one_row_runs_as_it_is() -> None:
     assert multirow.statements(UPSERT, _rows(1)) is None
+
+
+def test_no_statement_binds_more_parameters_than_postgresql_takes() -> None:
+    columns = ", ".join(f"c{i}" for i in range(300))
+    sql = f"INSERT INTO wide ({columns}) VALUES ({', '.join(['%s'] * 300)})"
+    rows = [tuple(range(300))] * 700
+    planned = _planned(sql, rows)
+    assert all(len(params) <= multirow.MAX_PARAMETERS for _, params in planned)
+    assert sum(len(params) for _, params in planned) == 300 * 700
