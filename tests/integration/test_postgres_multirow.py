@@ -4,6 +4,7 @@ per row (``cursor.executemany``), for any batch, in any order, with keys repeate
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -12,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.persistence import multirow
+from adapters.persistence.postgres import connect
+from ks_engine.settings import Settings
 from tests.postgres_server import PostgresDatabase
 
 TABLES = (
@@ -42,26 +45,21 @@ rows_strategy = st.lists(
 )
 
 
-def _connection(database: PostgresDatabase, schema: str) -> psycopg.Connection[Any]:
-    conn = psycopg.connect(
-        host=database.host,
-        port=database.port,
-        dbname=database.dbname,
-        user=database.user,
-        password=database.password,
-        autocommit=True,
-    )
+def _connection(database: PostgresDatabase, schema: str, data_dir: Path) -> psycopg.Connection[Any]:
+    """The engine's own connection (``adapters.persistence.postgres.connect``), searching
+    ``schema``."""
+    settings = Settings(data_dir=data_dir, pg_schema=schema, **database.settings_fields())
+    conn = connect(settings, autocommit=True)
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    conn.execute(f"SET search_path TO {schema}")
     return conn
 
 
 @pytest.fixture
 def connections(
-    postgres_database: PostgresDatabase,
+    postgres_database: PostgresDatabase, tmp_path: Path
 ) -> Iterator[dict[str, psycopg.Connection[Any]]]:
     """One connection per way of writing, each in its own schema with the same tables."""
-    pair = {way: _connection(postgres_database, way) for way in ("per_row", "multirow")}
+    pair = {way: _connection(postgres_database, way, tmp_path) for way in ("per_row", "multirow")}
     for conn in pair.values():
         for ddl in TABLES:
             conn.execute(ddl)
