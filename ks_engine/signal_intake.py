@@ -54,6 +54,7 @@ class SignalIntake(BatchReading):
     """Receiving signals; the application service's constructor sets what it uses."""
 
     MAX_CONFLICT_RETRIES = 3
+    BATCH_ATTEMPTS = 3  # a refused batch is stored together this often before one by one
     vault: PersonalDataVault
     links: CaseLinks
     refs: IndexRefs
@@ -82,15 +83,20 @@ class SignalIntake(BatchReading):
         one query, which of the cases its signals would open and of their records exist (almost
         none: duplicates are rare), and reads only those; if a record or case was written
         meanwhile, by an earlier delivery or another worker, the store refuses the whole
-        transaction and the batch is retried signal by signal, each reading first, so that a
-        duplicate is recognised and a loser of a race joins the winner's case.
+        transaction. The batch is then stored together once more, asking the store again which
+        ids exist, so that a duplicate is recognised and a loser of a race joins the winner's
+        case; refused again, it is retried signal by signal, each reading first.
         """
-        try:
-            return self._receive_together(batch, check_duplicates=False)
-        except RecordConflictError:
-            if len(batch) == 1:
-                return [self._receive_with_retries(*batch[0])]
-            return [self._receive_with_retries(s, ctx) for s, ctx in batch]
+        for _ in range(self.BATCH_ATTEMPTS):
+            try:
+                return self._receive_together(batch, check_duplicates=False)
+            except RecordConflictError:
+                # Two intakes on one consumer race so in most batches of a burst: a person's
+                # first signal in one's batch, a further one in the other's.
+                continue
+        if len(batch) == 1:
+            return [self._receive_with_retries(*batch[0])]
+        return [self._receive_with_retries(s, ctx) for s, ctx in batch]
 
     def _receive_with_retries(self, signal: Signal, ctx: c.Context) -> SignalOutcome:
         for attempt in range(self.MAX_CONFLICT_RETRIES):

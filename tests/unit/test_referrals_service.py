@@ -188,10 +188,38 @@ def test_a_batch_told_stale_existence_conflicts_and_is_stored_signal_by_signal(
 
     outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
 
-    # The refused attempt takes `known` for new: its case and index entry exist already. The
-    # batch is then stored signal by signal, each reading first: a1 (case, entry), a2 (case,
-    # record), a3 (case, entry); `known` and a1's second delivery are duplicates.
-    assert saves == [7, 2, 2, 2]
+    # Each refused attempt takes `known` for new: its case and index entry exist already.
+    # Told so on every attempt, the batch is then stored signal by signal, each reading first:
+    # a1 (case, entry), a2 (case, record), a3 (case, entry); `known` and a1's second delivery
+    # are duplicates.
+    assert saves == [7] * app.BATCH_ATTEMPTS + [2, 2, 2]
+    _check_batch_outcomes(app, batch, outcomes)
+
+
+def test_a_batch_told_stale_existence_once_is_stored_together_again(
+    app: Referrals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = make_signal(BSN_B, key="known#1")
+    app.receive_signal(known, partner_ctx(known))
+    saves = count_saves(app, monkeypatch)
+    # Out of date once, as when another worker stored `known` between the question and the
+    # commit; asked again, the store answers as it is.
+    answers = [set()]
+    real = app._existing
+    assert real is not None
+    monkeypatch.setattr(
+        app, "_existing", lambda recorder, ids: answers.pop() if answers else real(recorder, ids)
+    )
+    a1 = make_signal(BSN_A, key="batch#1")
+    a2 = make_signal(BSN_A, key="batch#2")
+    a3 = make_signal(BSN_A, key="batch#3", municipality=LANDGRAAF)
+    batch = [a1, a2, known, a1, a3]
+
+    outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
+
+    # The refused attempt, then the batch together: a1 (case, entry), a2 (record), a3 (case,
+    # entry); `known` read and found a duplicate.
+    assert saves == [7, 5]
     _check_batch_outcomes(app, batch, outcomes)
 
 
