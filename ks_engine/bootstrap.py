@@ -30,6 +30,7 @@ from ks_engine.signal_rules import SignalRules
 
 if TYPE_CHECKING:
     from adapters.nats.relay_position import PositionRecord
+    from adapters.persistence.store_turns import StoreTurns
 
 
 @dataclass
@@ -65,6 +66,20 @@ class Engine:
         if self.settings.store == "memory":
             return RelayPosition(None)
         return RelayPosition(relay_position_path(self.settings.data_dir))
+
+    def store_turns(self) -> StoreTurns:
+        """Turns at storing signals among the intakes on this store (see
+        ``adapters.persistence.store_turns``)."""
+        from adapters.persistence import store_turns
+
+        if self.settings.store == "postgres":
+            from adapters.persistence.postgres import connect
+
+            settings = self.settings
+            return store_turns.PostgresTurns(lambda: connect(settings, autocommit=True))
+        if self.settings.store == "memory":
+            return store_turns.NoTurns()
+        return store_turns.FileTurns(self.settings.sqlite_path.with_suffix(".intake-turns"))
 
     def warm_up(self, *, opens_cases: bool) -> None:
         """Load now what the first event after a start would otherwise wait for (a long-running

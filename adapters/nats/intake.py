@@ -35,6 +35,7 @@ from adapters.nats.dead_letters import Original, Rejected, dead_letter_seal
 from adapters.nats.fetching import fetch_batch
 from adapters.nats.stopping import raise_if_cancelled
 from adapters.nats.streams import SIGNALS
+from adapters.persistence.store_turns import StoreTurns
 from domain.values import Signal
 from ks_engine import commands as c
 from ks_engine.application import Referrals
@@ -110,6 +111,8 @@ class IntakeHost(Protocol):
 
     def pseudonymise(self, bsn: str) -> str: ...
 
+    def store_turns(self) -> StoreTurns: ...
+
 
 class Intake:
     """Processes partner signals from KS_SIGNALS."""
@@ -129,6 +132,7 @@ class Intake:
         self.dead_letters = DeadLetterBox(js, dead_letter_seal(self.settings))
         self.rules = engine.signal_rules()
         self._after_commit = after_commit  # fault injection point for crash tests
+        self.turns = engine.store_turns()  # with the other intakes on the store
 
     async def subscribe(self) -> JetStreamContext.PullSubscription:
         """Bind to (or create) the durable pull consumer with explicit acks."""
@@ -172,6 +176,7 @@ class Intake:
             # Also after an error: a restarted intake subscribes anew.
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
+            self.turns.close()
         log.info("intake.stopped")
 
     async def handle(self, msgs: list[Msg]) -> None:
@@ -253,7 +258,7 @@ class Intake:
         fails on its own is refused."""
         batch = [(i.signal, i.ctx) for i in valid if i.signal and i.ctx]
         try:
-            outcomes = await asyncio.to_thread(self.engine.referrals.receive_signals, batch)
+            outcomes = await asyncio.to_thread(self._receive_in_turn, batch)
         except PersistenceError as exc:
             # The database's own words, for the operator: ids and SQL states, no personal data.
             log.warning("signal.store_failed", size=len(valid), error=str(exc)[:500])
@@ -274,6 +279,10 @@ class Intake:
             if outcome.refusal is not None:
                 item.rejection = Rejection(RejectionCode.REFUSED_BY_CASE, str(outcome.refusal))
         return valid
+
+    def _receive_in_turn(self, batch: list[tuple[Signal, c.Context]]) -> list[SignalOutcome]:
+        with self.turns.turn():
+            return self.engine.referrals.receive_signals(batch)
 
     async def retry_later(self, items: list[_Item], reason: str) -> None:
         limit = self.settings.intake_max_deliveries
