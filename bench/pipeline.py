@@ -45,8 +45,9 @@ SETTLED_CPU_SECONDS = 0.2
 
 RUN: tuple[str, ...] = ("run",)
 ONE_PROCESS: tuple[str, ...] = ("run", "--one-process")
-# The production arrangement (docker-compose.yml): each component in its own process.
-SPLIT: tuple[str, ...] = ("intake", "relay", "project", "sealer")
+# The production arrangement (docker-compose.yml): each component in its own process, the
+# intake twice (two replicas on one consumer).
+SPLIT: tuple[str, ...] = ("intake", "intake", "relay", "project", "sealer")
 
 
 @contextmanager

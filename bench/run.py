@@ -194,7 +194,7 @@ def _rate_rows(f: dict[str, Any]) -> list[tuple[str, str, float]]:
             f["engine_end_to_end_one_process"]["signals_per_s"],
         ),
         (
-            "end to end, components as separate processes (`ks intake`, `ks relay`, "
+            "end to end, components as separate processes (two `ks intake`, `ks relay`, "
             "`ks project`, `ks sealer`, as docker-compose.yml runs them)",
             "engine",
             f["engine_end_to_end_split"]["signals_per_s"],
