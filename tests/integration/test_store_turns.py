@@ -1,11 +1,12 @@
 """Intakes sharing a store take turns at storing (``adapters.persistence.store_turns``), as the
 composition root gives them, on a real SQLite file and a real PostgreSQL server: one turn at a
 time, a waiting intake has the turn once it is given back, one not had in time is gone
-without, and a holder that dies gives it back."""
+without (and so are the next ones for a while), and a holder that dies gives it back."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,10 +26,11 @@ def store(durable_settings: Settings) -> Iterator[Engine]:
     engine.close()
 
 
-def turns_of(engine: Engine, wait: float = SHORT) -> StoreTurns:
+def turns_of(engine: Engine, wait: float = SHORT, pause: float = 0.0) -> StoreTurns:
     """What one intake on the store takes turns with."""
     turns = engine.store_turns()
     turns.wait = wait  # type: ignore[attr-defined]
+    turns.pause = pause  # type: ignore[attr-defined]
     return turns
 
 
@@ -41,6 +43,23 @@ def test_one_intake_at_a_time_has_the_turn(store: Engine) -> None:
                 assert not other_held  # not had within its wait: it goes on without
         with second.turn() as other_held:
             assert other_held  # given back: the other has it
+    finally:
+        first.close()
+        second.close()
+
+
+def test_after_a_turn_not_had_the_intake_goes_without_for_a_while(store: Engine) -> None:
+    first, second = turns_of(store), turns_of(store, pause=0.5)
+    try:
+        with first.turn() as held:
+            assert held
+            with second.turn() as other_held:
+                assert not other_held
+        with second.turn() as other_held:
+            assert not other_held  # nobody holds it: gone without, for the pause
+        time.sleep(0.6)
+        with second.turn() as other_held:
+            assert other_held  # the pause is over
     finally:
         first.close()
         second.close()
