@@ -83,9 +83,10 @@ class SignalIntake(BatchReading):
         one query, which of the cases its signals would open and of their records exist (almost
         none: duplicates are rare), and reads only those; if a record or case was written
         meanwhile, by an earlier delivery or another worker, the store refuses the whole
-        transaction. The batch is then stored together once more, asking the store again which
-        ids exist, so that a duplicate is recognised and a loser of a race joins the winner's
-        case; refused again, it is retried signal by signal, each reading first.
+        transaction. The batch is then stored together again (``BATCH_ATTEMPTS`` in all), each
+        time asking the store afresh which ids exist, so that a duplicate is recognised and a
+        loser of a race joins the winner's case; refused every time, it is retried signal by
+        signal, each reading first.
         """
         for _ in range(self.BATCH_ATTEMPTS):
             try:
