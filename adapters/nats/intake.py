@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -33,6 +31,7 @@ from adapters.nats.dead_letter_box import DeadLetterBox
 from adapters.nats.dead_letters import DLQ_SUBJECT as DLQ_SUBJECT  # re-exported
 from adapters.nats.dead_letters import Original, Rejected, dead_letter_seal
 from adapters.nats.fetching import fetch_batch
+from adapters.nats.intake_reading import Item, MessageReader
 from adapters.nats.stopping import raise_if_cancelled
 from adapters.nats.streams import SIGNALS
 from adapters.persistence.store_turns import StoreTurns
@@ -40,62 +39,17 @@ from domain.values import Signal
 from ks_engine import commands as c
 from ks_engine.application import Referrals
 from ks_engine.log import redact_text
-from ks_engine.partners import PartnerRegistry, partner_token
-from ks_engine.receipts import Receipt, receipt_subject, signal_reference
+from ks_engine.partners import PartnerRegistry
+from ks_engine.receipts import Receipt, receipt_subject
 from ks_engine.settings import Settings
-from ks_engine.signal_contract import (
-    ParsedSignal,
-    Rejection,
-    RejectionCode,
-    SignalEvent,
-    load_json,
-    read_envelope,
-    signal_from,
-    to_domain,
-)
+from ks_engine.signal_contract import Rejection, RejectionCode
 from ks_engine.signal_intake import SignalOutcome
-from ks_engine.signal_rules import SignalRules, check_references
-from ks_engine.support_start_contract import (
-    ParsedSupportStart,
-    is_support_started,
-    support_started_from,
-)
+from ks_engine.signal_rules import SignalRules
 
 RECEIPT_ACK_SECONDS = 5.0  # a receipt not confirmed by then is published again
 log = structlog.get_logger("ks.intake")
 
 CONSUMER = "ks-intake"
-_MUNICIPALITY = re.compile(r"GM[0-9]{4}")  # anything else in a receipt's subject: "unknown"
-
-
-@dataclass
-class _Item:
-    """One delivered message on its way through a batch."""
-
-    msg: Msg
-    reference: str
-    municipality: str
-    partner: str
-    parsed: ParsedSignal | None = None
-    support: ParsedSupportStart | None = None  # a provider's confirmation, not a signal
-    event: SignalEvent | None = None  # the envelope, once it could be read
-    signal: Signal | None = None
-    ctx: c.Context | None = None
-    rejection: Rejection | None = None
-    outcome: SignalOutcome | None = None
-
-    @property
-    def seq(self) -> int:
-        return int(self.msg.metadata.sequence.stream)
-
-    @property
-    def deliveries(self) -> int:
-        return int(self.msg.metadata.num_delivered)
-
-    @property
-    def envelope(self) -> SignalEvent | None:
-        """The message's CloudEvent envelope, once it was read."""
-        return self.event
 
 
 class IntakeHost(Protocol):
@@ -128,9 +82,13 @@ class Intake:
         self.engine = engine
         self.js = js
         self.settings = engine.settings
-        self.partners = partners
         self.dead_letters = DeadLetterBox(js, dead_letter_seal(self.settings))
-        self.rules = engine.signal_rules()
+        self.reader = MessageReader(
+            max_deliveries=self.settings.intake_max_deliveries,
+            rules=engine.signal_rules(),
+            partners=partners,
+            pseudonymise=engine.pseudonymise,
+        )
         self._after_commit = after_commit  # fault injection point for crash tests
         self.turns = engine.store_turns()  # with the other intakes on the store
 
@@ -185,7 +143,7 @@ class Intake:
         Each message is judged on its own: one that cannot be read or stored is dead-lettered
         alone, and never takes the valid signals of its batch with it.
         """
-        items = [self._inspect(m) for m in msgs]
+        items = [self.reader.inspect(m) for m in msgs]
         rejected = [i for i in items if i.rejection is not None]
         valid = [i for i in items if i.rejection is None and i.support is None]
         stored = await self._store(valid) if valid else []
@@ -198,60 +156,7 @@ class Intake:
             await self._dead_letter(item)
 
     # -- steps ----------------------------------------------------------------------------
-    def _inspect(self, msg: Msg) -> _Item:
-        subject_code = msg.subject.removeprefix("ks.signals.").split(".")[0]
-        msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
-        item = _Item(
-            msg=msg,
-            reference=signal_reference(msg_id or f"{SIGNALS}:{msg.metadata.sequence.stream}"),
-            municipality=subject_code if _MUNICIPALITY.fullmatch(subject_code) else "unknown",
-            partner="unknown",
-        )
-        limit = self.settings.intake_max_deliveries
-        if item.deliveries > limit:
-            item.rejection = Rejection(
-                RejectionCode.PROCESSING_FAILED,
-                f"delivered {item.deliveries} times without being processed (limit {limit})",
-            )
-            return item
-        try:
-            self._read(item)
-        except Rejection as rejection:
-            item.rejection = rejection
-        except Exception as exc:  # one unreadable message must not stop the intake
-            log.error("signal.unreadable", stream_seq=item.seq, error=type(exc).__name__)
-            item.rejection = Rejection(
-                RejectionCode.INVALID_SIGNAL,
-                "the signal could not be read; check it against the published signal schema",
-            )
-        if item.rejection and item.partner == "unknown" and (source := _source_hint(msg.data)):
-            item.partner = partner_token(source, self.partners)
-        return item
-
-    def _read(self, item: _Item) -> None:
-        """Parse, check the partner and pseudonymise; raise Rejection for a refused signal."""
-        doc, event = read_envelope(item.msg.data)
-        check_references(doc)  # first: a refusal's receipt repeats the envelope's id and source
-        item.event = event
-        if is_support_started(event.type):
-            item.support = support_started_from(doc, event, item.msg.subject, rules=self.rules)
-        else:
-            item.parsed = signal_from(doc, event, item.msg.subject, rules=self.rules)
-        item.partner = partner_token(event.source, self.partners)
-        item.reference = signal_reference(event.signal_key)
-        if self.partners is not None and self.partners.by_source(event.source) is None:
-            raise Rejection(
-                RejectionCode.UNKNOWN_PARTNER,
-                f"source '{event.source[:100]}' is not a registered partner of this "
-                "Knooppunt; ask the coordinator to register your organisation",
-            )
-        if item.parsed is None:
-            return  # a confirmation is applied as it is: it names its case, no BSN
-        signal, actor = to_domain(item.parsed, self.engine.pseudonymise)
-        item.signal = signal
-        item.ctx = c.Context(actor=actor, causation_id=event.signal_key)
-
-    async def _store(self, valid: list[_Item]) -> list[_Item]:
+    async def _store(self, valid: list[Item]) -> list[Item]:
         """Group commit; the items whose storing was decided (the others were nak'ed, or
         dead-lettered when out of deliveries). A batch that fails for another reason than the
         store being unavailable is stored again signal by signal, so that only the signal that
@@ -284,7 +189,7 @@ class Intake:
         with self.turns.turn():
             return self.engine.referrals.receive_signals(batch)
 
-    async def retry_later(self, items: list[_Item], reason: str) -> None:
+    async def retry_later(self, items: list[Item], reason: str) -> None:
         limit = self.settings.intake_max_deliveries
         for item in items:
             if item.deliveries >= limit:
@@ -299,7 +204,7 @@ class Intake:
                 )
                 await item.msg.nak(delay=self.settings.intake_retry_delay_seconds)
 
-    async def _accept(self, items: list[_Item]) -> None:
+    async def _accept(self, items: list[Item]) -> None:
         """Receipts for the stored signals, all in flight at once; each message is acked once
         its receipt is kept. A receipt that could not be kept leaves its signal to be delivered
         again: the store recognises it, and the same receipt is published once more."""
@@ -329,7 +234,7 @@ class Intake:
             )
 
     @staticmethod
-    def _acceptance(item: _Item, at: datetime) -> Receipt:
+    def _acceptance(item: Item, at: datetime) -> Receipt:
         outcome = item.outcome
         envelope = item.envelope
         assert envelope is not None
@@ -345,7 +250,7 @@ class Intake:
             processed_at=at,
         )
 
-    async def _dead_letter(self, item: _Item) -> None:
+    async def _dead_letter(self, item: Item) -> None:
         """Copy to the dead-letter stream with the reason, receipt, then terminate."""
         assert item.rejection is not None
         code, reason = item.rejection.code.value, redact_text(item.rejection.reason)[:1000]
@@ -385,25 +290,13 @@ class Intake:
             reason=reason,
         )
 
-    async def _publish_receipt(self, item: _Item, receipt: Receipt) -> None:
+    async def _publish_receipt(self, item: Item, receipt: Receipt) -> None:
         await (await self._publish_receipt_async(item, receipt))
 
-    async def _publish_receipt_async(self, item: _Item, receipt: Receipt) -> asyncio.Future[Any]:
+    async def _publish_receipt_async(self, item: Item, receipt: Receipt) -> asyncio.Future[Any]:
         """Publish a receipt to KS_RECEIPTS; the future resolves when the stream kept it."""
         return await self.js.publish_async(
             receipt_subject(item.municipality, item.partner, item.reference),
             receipt.model_dump_json().encode(),
             headers={"Nats-Msg-Id": f"receipt:{SIGNALS}:{item.seq}"},
         )
-
-
-def _source_hint(raw: bytes) -> str | None:
-    """The ``source`` of a message that failed validation, when it has a usable one."""
-    try:
-        doc = load_json(raw)
-    except Rejection:
-        return None
-    source = doc.get("source") if isinstance(doc, dict) else None
-    if not isinstance(source, str) or not 0 < len(source) <= 300:
-        return None
-    return source
