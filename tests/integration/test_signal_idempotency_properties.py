@@ -7,10 +7,8 @@ asks the store in one query which of a batch's cases exist."""
 from __future__ import annotations
 
 import tempfile
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from uuid import UUID
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,9 +19,9 @@ from ks_engine.bootstrap import bootstrap
 from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from tests.conftest import FixedClock
-from tests.referral_builders import BSN_A, BSN_B, BSN_C, coordinator_ctx, make_signal, partner_ctx
+from tests.referral_builders import coordinator_ctx
+from tests.signal_deliveries import PEOPLE, Deliveries, keyed_batch
 
-PEOPLE = (BSN_A, BSN_B, BSN_C)
 KEYS = 6  # key k is always about PEOPLE[k % 3]
 MONDAY = datetime(2026, 11, 2, 9, 30, tzinfo=AMSTERDAM)
 
@@ -44,36 +42,17 @@ def test_each_signal_takes_effect_once_however_often_it_comes(
         )
         try:
             app = engine.referrals
-            first: dict[int, UUID] = {}  # key -> the case its first delivery opened or joined
-            open_case: dict[int, UUID] = {}  # person -> the case the model knows open
+            model = Deliveries()
             for kind, arg in steps:
                 if kind == "close":
                     assert isinstance(arg, int)
-                    case_id = open_case.pop(arg, None)
+                    case_id = model.closed(arg)
                     if case_id is not None:
                         cmd = c.Close(case_id=case_id, outcome=Outcome.NO_CONTACT)
                         app.close_case(cmd, coordinator_ctx())
                     continue
                 assert isinstance(arg, list)
-                signals = [make_signal(PEOPLE[k % 3], key=f"partner#{k}") for k in arg]
-                outcomes = app.receive_signals([(s, partner_ctx(s)) for s in signals])
-                for k, outcome in zip(arg, outcomes, strict=True):
-                    assert outcome.refusal is None
-                    assert outcome.case_id is not None
-                    if k in first:
-                        assert outcome.duplicate, f"signal {k} delivered again took effect again"
-                        assert outcome.case_id == first[k]
-                    else:
-                        assert not outcome.duplicate, f"signal {k} was new, yet called a duplicate"
-                        if k % 3 in open_case:
-                            assert outcome.case_id == open_case[k % 3]  # one case per person
-                            assert outcome.matched_existing
-                        first[k] = open_case[k % 3] = outcome.case_id
-            kept = Counter(
-                s["signal_key"]
-                for case_id in set(first.values())
-                for s in app.get_case(case_id).signals
-            )
-            assert kept == Counter(f"partner#{k}" for k in first)
+                model.expect(arg, app.receive_signals(keyed_batch(arg)))
+            model.check_kept_once(app)
         finally:
             engine.close()

@@ -21,18 +21,12 @@ from ks_engine.clock import AMSTERDAM
 from ks_engine.settings import Settings
 from ks_engine.signal_intake import SignalOutcome
 from tests.conftest import FixedClock
-from tests.referral_builders import BSN_A, BSN_B, BSN_C, make_signal, partner_ctx
+from tests.signal_deliveries import Deliveries, keyed_batch
 
-PEOPLE = (BSN_A, BSN_B, BSN_C)
 KEYS = 8  # key k is always about PEOPLE[k % 3]
 MONDAY = datetime(2026, 11, 2, 9, 30, tzinfo=AMSTERDAM)
 
 keys = st.lists(st.integers(0, KEYS - 1), min_size=2, max_size=5)
-
-
-def batch_of(arg: Sequence[int]) -> list[Any]:
-    signals = [make_signal(PEOPLE[k % 3], key=f"partner#{k}") for k in arg]
-    return [(s, partner_ctx(s)) for s in signals]
 
 
 def other_stores_first(
@@ -53,7 +47,7 @@ def other_stores_first(
         if not raced:
             raced = True
             # Stored before this intake commits what it read.
-            stored.append(other.referrals.receive_signals(batch_of(theirs)))
+            stored.append(other.referrals.receive_signals(keyed_batch(theirs)))
         return found
 
     save = app.save
@@ -78,37 +72,17 @@ def test_a_batch_refused_for_the_other_intakes_commit_is_stored_together_again(
         first_intake = bootstrap(settings_, clock=clock, configure_logs=False)
         second_intake = bootstrap(settings_, clock=clock, configure_logs=False)
         try:
-            first: dict[int, UUID] = {}  # key -> the case its first delivery opened or joined
-            person_case: dict[int, UUID] = {}  # person -> their case (none is closed here)
-
-            def expect(arg: list[int], outcomes: list[SignalOutcome]) -> None:
-                for k, outcome in zip(arg, outcomes, strict=True):
-                    assert outcome.refusal is None
-                    assert outcome.case_id is not None
-                    if k in first:
-                        assert outcome.duplicate, f"signal {k} took effect twice"
-                        assert outcome.case_id == first[k]
-                    else:
-                        assert not outcome.duplicate, f"signal {k} was new, yet a duplicate"
-                        if k % 3 in person_case:
-                            assert outcome.case_id == person_case[k % 3]  # one case per person
-                        first[k] = person_case[k % 3] = outcome.case_id
-
+            model = Deliveries()
             for mine, theirs in steps:
                 saves, stored_first = other_stores_first(first_intake, second_intake, theirs)
-                outcomes = first_intake.referrals.receive_signals(batch_of(mine))
+                outcomes = first_intake.referrals.receive_signals(keyed_batch(mine))
                 # The other's batch committed first: the same outcomes as storing it first.
-                expect(theirs, stored_first[0])
-                expect(mine, outcomes)
+                model.expect(theirs, stored_first[0])
+                model.expect(mine, outcomes)
                 # At most one refused attempt, then the whole batch at once: never one by one.
                 assert len(saves) <= 2, f"batch stored in {len(saves)} transactions"
                 event(f"this batch stored in {len(saves)} attempts")
-            kept = sorted(
-                s["signal_key"]
-                for case_id in set(first.values())
-                for s in first_intake.referrals.get_case(case_id).signals
-            )
-            assert kept == sorted(f"partner#{k}" for k in first)
+            model.check_kept_once(first_intake.referrals)
         finally:
             first_intake.close()
             second_intake.close()

@@ -154,16 +154,22 @@ def count_saves(app: Referrals, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return saves
 
 
+def stored_then_batch(app: Referrals) -> list[Any]:
+    """`known` stored first, then a batch: a new person's signal (a1), a second about them in
+    the same batch (a2), `known` again, a1 again, and a1's person in another municipality."""
+    known = make_signal(BSN_B, key="known#1")
+    app.receive_signal(known, partner_ctx(known))
+    a1 = make_signal(BSN_A, key="batch#1")
+    a2 = make_signal(BSN_A, key="batch#2")
+    a3 = make_signal(BSN_A, key="batch#3", municipality=LANDGRAAF)
+    return [a1, a2, known, a1, a3]
+
+
 def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
     app: Referrals, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known = make_signal(BSN_B, key="known#1")
-    app.receive_signal(known, partner_ctx(known))
+    batch = stored_then_batch(app)
     saves = count_saves(app, monkeypatch)
-    a1 = make_signal(BSN_A, key="batch#1")
-    a2 = make_signal(BSN_A, key="batch#2")  # the same new person, in the same batch
-    a3 = make_signal(BSN_A, key="batch#3", municipality=LANDGRAAF)
-    batch = [a1, a2, known, a1, a3]  # `known` was processed before, a1 twice in the batch
 
     outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
 
@@ -176,15 +182,10 @@ def test_a_batch_is_stored_in_one_transaction_with_one_outcome_per_signal(
 def test_a_batch_told_stale_existence_conflicts_and_is_stored_signal_by_signal(
     app: Referrals, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known = make_signal(BSN_B, key="known#1")
-    app.receive_signal(known, partner_ctx(known))
+    batch = stored_then_batch(app)
     saves = count_saves(app, monkeypatch)
     # The store's answer is out of date, as when another worker stored `known` meanwhile.
     monkeypatch.setattr(app, "_existing", lambda recorder, ids: set())
-    a1 = make_signal(BSN_A, key="batch#1")
-    a2 = make_signal(BSN_A, key="batch#2")
-    a3 = make_signal(BSN_A, key="batch#3", municipality=LANDGRAAF)
-    batch = [a1, a2, known, a1, a3]
 
     outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
 
@@ -199,8 +200,7 @@ def test_a_batch_told_stale_existence_conflicts_and_is_stored_signal_by_signal(
 def test_a_batch_told_stale_existence_once_is_stored_together_again(
     app: Referrals, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known = make_signal(BSN_B, key="known#1")
-    app.receive_signal(known, partner_ctx(known))
+    batch = stored_then_batch(app)
     saves = count_saves(app, monkeypatch)
     # Out of date once, as when another worker stored `known` between the question and the
     # commit; asked again, the store answers as it is.
@@ -210,10 +210,6 @@ def test_a_batch_told_stale_existence_once_is_stored_together_again(
     monkeypatch.setattr(
         app, "_existing", lambda recorder, ids: answers.pop() if answers else real(recorder, ids)
     )
-    a1 = make_signal(BSN_A, key="batch#1")
-    a2 = make_signal(BSN_A, key="batch#2")
-    a3 = make_signal(BSN_A, key="batch#3", municipality=LANDGRAAF)
-    batch = [a1, a2, known, a1, a3]
 
     outcomes = app.receive_signals([(s, partner_ctx(s)) for s in batch])
 
