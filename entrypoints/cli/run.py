@@ -12,8 +12,8 @@ import typer
 from adapters.nats.events_stream import ensure_events_stream
 from adapters.nats.streams import ensure_intake_streams
 from entrypoints.cli.principals import print_issued
-from entrypoints.processes import PROCESSES
 from entrypoints.processes import intake as intake_process
+from entrypoints.processes import ks_run_processes
 from entrypoints.processes import projectors as projectors_process
 from entrypoints.processes import relay as relay_process
 from entrypoints.processes import sealer as sealer_process
@@ -41,9 +41,9 @@ def _seed_demo(engine: Engine) -> None:
         print_issued(issued)
 
 
-def child_command(name: str) -> list[str]:
-    """How `ks run` starts the process ``name``."""
-    return [sys.executable, "-m", f"entrypoints.processes.{name}", "--in-ks-run"]
+def child_command(module: str) -> list[str]:
+    """How `ks run` starts a process of ``module`` (one of ``entrypoints.processes``)."""
+    return [sys.executable, "-m", f"entrypoints.processes.{module}", "--in-ks-run"]
 
 
 async def _run_processes(demo: bool) -> int:
@@ -59,14 +59,15 @@ async def _run_processes(demo: bool) -> int:
             if demo:
                 await asyncio.to_thread(_seed_demo, engine)
             engine.close()  # the processes open their own
+            processes = ks_run_processes(settings.intake_processes)
             children = ChildProcesses(
-                {name: child_command(name) for name in PROCESSES},
+                {name: child_command(module) for name, module in processes.items()},
                 SharedBoard(settings.data_dir / STATUS_FILE),
                 env=os.environ | {"KS_NATS_URL": link.url},
                 last=frozenset({"sealer"}),  # its last checkpoint covers every other's saves
             )
             typer.echo(
-                f"ks-engine running ({', '.join(PROCESSES)}, each a process) on {link.url};"
+                f"ks-engine running ({', '.join(processes)}, each a process) on {link.url};"
                 " Ctrl-C stops"
             )
             if settings.log_file is not None:

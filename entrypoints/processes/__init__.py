@@ -9,4 +9,12 @@ says what its component is (``component``) and runs it alone (``main``).
 from __future__ import annotations
 
 PROCESSES: tuple[str, ...] = ("intake", "relay", "projectors", "sealer", "expiry", "api")
-"""Every process of `ks run`, in the order they are started."""
+"""Every module `ks run` starts as a process, in the order they are started."""
+
+
+def ks_run_processes(intakes: int) -> dict[str, str]:
+    """The processes `ks run` starts, by name, each with its module: ``intakes`` intake
+    processes (``intake``, ``intake-2``, ...) on the intake's one consumer, which take turns
+    at the store (``adapters.persistence.store_turns``), then one of every other module."""
+    names = {"intake" if n == 1 else f"intake-{n}": "intake" for n in range(1, intakes + 1)}
+    return names | {module: module for module in PROCESSES if module != "intake"}

@@ -29,19 +29,20 @@ from tests.e2e.engine_process import (
 from tests.e2e.test_http_demo_process import wait_until_serving
 
 
-def children(pid: int) -> dict[str, int]:
-    """The processes `ks run` (``pid``) started, by component name (``nats-server`` for its
-    embedded server)."""
-    found: dict[str, int] = {}
+def children(pid: int) -> dict[str, list[int]]:
+    """The processes `ks run` (``pid``) started, by module (``nats-server`` for its embedded
+    server), each module's process ids in ascending order."""
+    found: dict[str, list[int]] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
             for part in cmdline:
                 if part.startswith(b"entrypoints.processes."):
-                    found[part.decode().removeprefix("entrypoints.processes.")] = int(child)
+                    module = part.decode().removeprefix("entrypoints.processes.")
+                    found.setdefault(module, []).append(int(child))
             if Path(cmdline[0].decode()).name == "nats-server":
-                found["nats-server"] = int(child)
-    return found
+                found.setdefault("nats-server", []).append(int(child))
+    return {module: sorted(pids) for module, pids in found.items()}
 
 
 def alive(pid: int) -> bool:
@@ -64,16 +65,18 @@ def until(check: Callable[[], bool], timeout: float = 60) -> bool:
 async def test_a_killed_process_of_ks_run_is_restarted_and_loses_nothing(tmp_path: Path) -> None:
     nats_port, api_port = free_port(), free_port()
     base = f"http://127.0.0.1:{api_port}"
-    proc = start(["run"], tmp_path, KS_EMBEDDED_NATS_PORT=str(nats_port), KS_API_PORT=str(api_port))
+    env = {"KS_EMBEDDED_NATS_PORT": str(nats_port), "KS_API_PORT": str(api_port)}
+    proc = start(["run"], tmp_path, **env, KS_INTAKE_PROCESSES="2")
     try:
         await asyncio.to_thread(wait_until_serving, base, proc)
         first = children(proc.pid)
-        assert set(first) == {*PROCESSES, "nats-server"}, first
+        modules = {module: 1 for module in PROCESSES} | {"intake": 2, "nats-server": 1}
+        assert {module: len(pids) for module, pids in first.items()} == modules, first
         ready = httpx.get(f"{base}/ready").json()
-        assert set(ready["components"]) == set(PROCESSES)
+        assert set(ready["components"]) == {*PROCESSES, "intake-2"}
         assert {c["state"] for c in ready["components"].values()} == {"up"}
 
-        os.kill(first["relay"], signal.SIGKILL)
+        os.kill(first["relay"][0], signal.SIGKILL)
         bsns = [demo_bsn(random.Random(seed)) for seed in (3, 4)]
         got = await signals_and_receipts(f"nats://127.0.0.1:{nats_port}", bsns * 2, "kill")
         queue = await wait_for_work_queue(tmp_path, {r["case_id"] for r in got})
@@ -95,9 +98,8 @@ async def test_a_killed_process_of_ks_run_is_restarted_and_loses_nothing(tmp_pat
         proc.kill()  # outright: the processes it started must end with it
         proc.wait(timeout=30)
     assert "nats-server" in running, "ks run had no processes left to end"
-    assert until(lambda: not any(alive(pid) for pid in running.values())), [
-        name for name, pid in running.items() if alive(pid)
-    ]
+    pids = [pid for module_pids in running.values() for pid in module_pids]
+    assert until(lambda: not any(alive(pid) for pid in pids)), [pid for pid in pids if alive(pid)]
     log = output(tmp_path, "run")
     assert "component.failed" in log
     for bsn in bsns:
