@@ -20,6 +20,7 @@ from typing import Any
 
 from adapters.nats.embedded import EmbeddedNatsServer
 from bench import api_latency, engine, growth, pipeline, raw
+from ks_engine.runtime import run_event_loop
 from ks_engine.settings import Settings
 from tests.postgres_server import PostgresServer
 
@@ -80,7 +81,8 @@ def _api_phase(settings: Settings, cases: int, requests: int) -> dict[str, Any]:
 
 
 def _growth_phase(settings: Settings, sizes: list[int]) -> list[dict[str, float]]:
-    return asyncio.run(growth.growth(settings, sizes))
+    # On the loop `ks relay` and `ks projections rebuild` run on: relay and rebuild are timed here
+    return run_event_loop(growth.growth(settings, sizes))
 
 
 def _sqlite(path: Path) -> Settings:

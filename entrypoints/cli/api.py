@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
 
 from entrypoints.processes.api import ApiNotStartedError, serve_api
 from ks_engine.bootstrap import bootstrap
-from ks_engine.runtime import nats_link, stop_on_signals
+from ks_engine.runtime import nats_link, run_event_loop, stop_on_signals
 from ks_engine.settings import Settings
 
 
@@ -42,4 +41,4 @@ def api(
     """Serve the HTTP API alone: queries on the read models, commands, and signals (these go
     to KS_NATS_URL when it is set)."""
     Settings()  # refuse unsafe settings before anything starts
-    asyncio.run(_serve_alone(host, port))
+    run_event_loop(_serve_alone(host, port))

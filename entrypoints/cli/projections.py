@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from adapters.nats.projectors import status
 from adapters.nats.rebuild import rebuild_views
 from adapters.persistence.views import opened_views
-from ks_engine.runtime import nats_credentials
+from ks_engine.runtime import nats_credentials, run_event_loop
 from ks_engine.settings import Settings
 from projections.errors import ProjectionError, UnknownProjectionError, ViewDatabaseError
 from projections.monitoring_store import Monitoring, MonitoringRow, to_csv
@@ -108,7 +108,7 @@ def rebuild(
 ) -> None:
     """Rebuild read models from the start of KS_EVENTS (stop `ks project` first)."""
     with views_reachable():
-        asyncio.run(_rebuild(Settings(), name))
+        run_event_loop(_rebuild(Settings(), name))
 
 
 async def _status(settings: Settings) -> None:

@@ -25,7 +25,7 @@ from entrypoints.processes.status_file import SharedBoard
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.demo import run_demo, signal_waiting_family
 from ks_engine.principals import create_demo_principals, registry_for
-from ks_engine.runtime import nats_link, stop_on_signals
+from ks_engine.runtime import nats_link, run_event_loop, stop_on_signals
 
 
 def _seed_demo(engine: Engine) -> None:
@@ -89,7 +89,7 @@ def run(
     Without KS_NATS_URL an embedded nats-server is started under the data directory.
     """
     if one_process:
-        asyncio.run(serve(BUILDS, embedded=True, before=_seed_demo if demo else None))
+        run_event_loop(serve(BUILDS, embedded=True, before=_seed_demo if demo else None))
         return
     code = asyncio.run(_run_processes(demo))
     if code:

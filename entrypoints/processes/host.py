@@ -14,7 +14,13 @@ from adapters.nats.streams import ensure_intake_streams
 from entrypoints.processes.wakeups import announce_saves, wake_on_saves
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.heap import freeze_startup_heap
-from ks_engine.runtime import NatsLink, NatsNotConfiguredError, nats_link, stop_on_signals
+from ks_engine.runtime import (
+    NatsLink,
+    NatsNotConfiguredError,
+    nats_link,
+    run_event_loop,
+    stop_on_signals,
+)
 from ks_engine.supervision import CannotStartError, StatusBoard
 from ks_engine.supervisor import Component, Supervisor
 
@@ -84,7 +90,7 @@ def run_alone(name: str, build: Build, *, in_ks_run: bool = False) -> None:
     """Run one component in this process, on KS_NATS_URL, telling the others of its saves.
     Started by `ks run` (``in_ks_run``), it prints no banner and leaves sealing to the
     sealer process `ks run` started beside it."""
-    asyncio.run(
+    run_event_loop(
         serve(
             {name: build},
             embedded=False,
