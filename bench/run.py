@@ -400,9 +400,9 @@ def report(result: dict[str, Any]) -> str:
         "Written by `make bench` (`make bench-quick` for a small run). Raw baselines and the",
         "engine are measured in the same run on the same machine; ratios are to the raw",
         "eventsourcing/SQLite one-aggregate-per-transaction rate. The engine figures run `ks run`",
-        "(intake, relay, projectors, API, sealer and expiry, each in a process of its own) on the",
-        "embedded SQLite default, with the event store encrypted; a signal counts once the work",
-        "queue projection has applied it (its checkpoint polled by the bench every "
+        "(two intakes, relay, projectors, API, sealer and expiry, each in a process of its own) on",
+        "the embedded SQLite default, with the event store encrypted; a signal counts once the",
+        "work queue projection has applied it (its checkpoint polled by the bench every "
         f"{pipeline.THROUGHPUT_POLL_SECONDS * 1000:.0f} ms in the throughput runs).",
         "",
         f"- run: {result.get('run', 'unknown')}",
