@@ -101,25 +101,34 @@ class FileTurns(_Turns):
         self._fd: int | None = None
 
     def _take(self) -> bool:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return self._not_had()
-                time.sleep(POLL_SECONDS)
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        return self._not_had()
+                    time.sleep(POLL_SECONDS)
+        except OSError as exc:  # the file cannot be had at all: store without turns
+            self.close()
+            return self._not_had(error=type(exc).__name__)
 
     def _give_back(self) -> None:
-        if self._fd is not None:  # closed meanwhile: the lock went with the file
+        if self._fd is None:
+            return  # closed meanwhile: the lock went with the file
+        try:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+        except OSError:
+            self.close()  # closing the file releases the lock
 
     def close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)  # releases the lock too
+            with contextlib.suppress(OSError):
+                os.close(self._fd)  # releases the lock too
             self._fd = None
 
 

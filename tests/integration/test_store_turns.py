@@ -8,11 +8,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from adapters.persistence.postgres import connect
-from adapters.persistence.store_turns import StoreTurns
+from adapters.persistence.store_turns import FileTurns, StoreTurns
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.settings import Settings
 
@@ -119,3 +120,20 @@ def died(settings: Settings, turns: StoreTurns) -> None:
     pid = holder.info.backend_pid
     with connect(settings, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_a_turn_file_that_cannot_be_opened_leaves_the_intake_storing_without_turns(
+    tmp_path: Path,
+) -> None:
+    """A turn only saves work: when the file beside the store cannot be had (here a directory
+    stands in its place), the intake goes on without the turn instead of failing the batch."""
+    engine = bootstrap(Settings(data_dir=tmp_path, log_level="warning"), configure_logs=False)
+    try:
+        turns = turns_of(engine)
+        assert isinstance(turns, FileTurns)
+        turns.path.mkdir()  # os.open(..., O_RDWR) on a directory: IsADirectoryError
+        with turns.turn() as held:
+            assert not held
+        turns.close()
+    finally:
+        engine.close()

@@ -23,7 +23,7 @@ from ks_engine.signal_intake import SignalOutcome
 from tests.conftest import FixedClock
 from tests.signal_deliveries import Deliveries, keyed_batch
 
-KEYS = 8  # key k is always about PEOPLE[k % 3]
+KEYS = 8  # key k is always about the person tests.signal_deliveries.person_of(k)
 MONDAY = datetime(2026, 11, 2, 9, 30, tzinfo=AMSTERDAM)
 
 keys = st.lists(st.integers(0, KEYS - 1), min_size=2, max_size=5)
