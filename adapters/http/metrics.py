@@ -3,13 +3,17 @@
 With several API worker processes (``entrypoints.processes.api_workers``) a scrape reaches one
 of them; each then counts into files of its own in PROMETHEUS_MULTIPROC_DIR, and the one
 scraped answers with the sum over all of them (prometheus_client's multiprocess mode), so the
-counters neither jump between workers nor fall back.
+counters neither jump between workers nor fall back. A worker creates its files as it first
+counts, so a scrape can meet a file that exists but is not sized yet (and one stays so for good
+if its worker was killed in that moment): such a file holds no counts and is passed over, where
+the library's own collector fails the whole scrape on it (``WorkerCounts``).
 """
 
 from __future__ import annotations
 
+import glob
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -85,10 +89,30 @@ class ApiMetrics:
         if not shared:
             return generate_latest(self.registry)
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        registry.register(WorkerCounts(shared))
         for collector in self._read_when_scraped:
             registry.register(collector)
         return generate_latest(registry)
+
+
+class WorkerCounts(Collector):
+    """The sum of every worker's counts in ``path``, over the files that hold any."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self) -> Iterable[Metric]:
+        files = [f for f in glob.glob(os.path.join(self.path, "*.db")) if _sized(f)]
+        return MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call,no-any-return]
+
+
+def _sized(path: str) -> bool:
+    """Whether a worker's counting file has been given its size: it is created empty first
+    (``prometheus_client.mmap_dict.MmapedDict``) and never shrinks after."""
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:  # gone: the workers' directory is emptied when they start anew
+        return False
 
 
 class LagCollector(Collector):
