@@ -96,7 +96,7 @@ class ApiMetrics:
 
 
 class WorkerCounts(Collector):
-    """The sum of every worker's counts in ``path``, over the files that hold any."""
+    """The sum of every worker's counts in ``path``, over the files that have their size."""
 
     def __init__(self, path: str) -> None:
         self.path = path

@@ -17,16 +17,21 @@ SAMPLE = 'ks_http_requests_total{method="GET",route="/cases",status="200"}'
 LABELS = ["method", "route", "status"]
 HELP = "HTTP requests answered, by route and status."
 
-# A worker's counting file as a scrape can find it: just created (empty), sized but with
-# nothing written yet, or holding counts.
-CREATED, SIZED = "created", "sized"
-file_states = st.one_of(st.sampled_from([CREATED, SIZED]), st.integers(min_value=0, max_value=500))
+# A worker's counting file as a scrape can find it: just created (empty), sized but its header
+# not written yet (zeros), sized and empty, or holding counts.
+CREATED, ZEROS, SIZED = "created", "zeros", "sized"
+file_states = st.one_of(
+    st.sampled_from([CREATED, ZEROS, SIZED]), st.integers(min_value=0, max_value=500)
+)
 
 
 def _worker_file(directory: Path, pid: int, state: str | int) -> None:
     path = directory / f"counter_{pid}.db"
     if state == CREATED:
         path.touch()
+        return
+    if state == ZEROS:
+        path.write_bytes(bytes(1 << 16))  # the size a new file is given, before its header
         return
     counts = MmapedDict(str(path))  # the file a worker counts into (prometheus_client's own)
     if state != SIZED:
