@@ -90,10 +90,10 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     # Processes answering the API's requests on its one port (each with its own engine).
     api_workers: int = Field(default=2, ge=1, le=64)
-    # Processes beside the relay's that read and translate the log's windows (bench/NOTES.md).
     # Intake processes `ks run` starts on the intake's one consumer; they take turns at storing
     # a batch, one judging the next batch while the other stores (bench/NOTES.md).
     intake_processes: int = Field(default=2, ge=1, le=8)
+    # Processes beside the relay's that read and translate the log's windows (bench/NOTES.md).
     relay_translators: int = Field(default=2, ge=1, le=16)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

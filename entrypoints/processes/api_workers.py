@@ -34,12 +34,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import uvloop
-
 from entrypoints.processes.status_file import BoardFile
 from ks_engine.bootstrap import Engine, bootstrap
 from ks_engine.private_file import replace
-from ks_engine.runtime import NatsLink, nats_link, stop_on_signals
+from ks_engine.runtime import NatsLink, nats_link, run_event_loop, stop_on_signals
 from ks_engine.settings import Settings
 from ks_engine.supervision import StatusBoard
 
@@ -76,12 +74,13 @@ def write_board(board: StatusBoard, path: Path) -> None:
 def worker_main(orders: WorkerOrders, sock: socket.socket, counts: MutableSequence[int]) -> None:
     """A worker process: serve the API on ``sock`` until SIGTERM/SIGINT or its parent ends.
 
-    It runs on uvloop, the loop uvicorn picks when it starts a loop itself. libuv takes one
-    connection per turn on the shared socket (``UV_TCP_SINGLE_ACCEPT``) so that connections
-    opened at once spread over the workers: otherwise the first worker awake took every one of
-    them (in 4 of 8 bench phases one worker answered all 32 clients), and answered alone."""
+    It runs on uvloop, as every long-lived process of the engine does (``run_event_loop``).
+    libuv takes one connection per turn on the shared socket (``UV_TCP_SINGLE_ACCEPT``) so that
+    connections opened at once spread over the workers: otherwise the first worker awake took
+    every one of them (in 4 of 8 bench phases one worker answered all 32 clients), and answered
+    alone."""
     os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
-    uvloop.run(_work(orders, sock, counts))
+    run_event_loop(_work(orders, sock, counts))
 
 
 async def _work(orders: WorkerOrders, sock: socket.socket, counts: MutableSequence[int]) -> None:
