@@ -28,7 +28,9 @@ from adapters.nats.stopping import raise_if_cancelled
 from adapters.persistence.audit_tables import DuplicateRowError
 from ks_engine.audit import chain, signing
 from ks_engine.audit.chain import CHAIN_FORMAT, GENESIS, ChainStore, Checkpoint, Head, Link
-from ks_engine.audit.summary import is_case_event, summarise
+from ks_engine.audit.decoding import quick_mapper
+from ks_engine.audit.quick_summary import QuickReader
+from ks_engine.audit.summary import is_case_event, summarise, summarise_state
 from projections.event import CHECKPOINT_SUBJECT, STREAM
 
 log = structlog.get_logger("ks.audit")
@@ -65,6 +67,7 @@ class Sealer:
         self.fingerprint = signing.fingerprint(signing_key.public_key())
         self.clock = clock
         self._municipality: dict[str, str] = {}
+        self._reader = QuickReader(quick_mapper(app.mapper))  # as ``ks audit verify`` reads
         self._wake: Callable[[], None] | None = None  # set while ``run_sealer`` runs
         self._sealed_elsewhere = False
 
@@ -113,7 +116,7 @@ class Sealer:
         for n in batch:
             aggregate = str(n.originator_id)
             state_hash = chain.sha256(n.state)
-            summary_hash = chain.summary_hash(self._summary(n))
+            summary_hash = self._summary_hash(n)
             prev_in_aggregate = self._prev_in_aggregate(n, latest)
             link_body = chain.body_hash(
                 aggregate=aggregate,
@@ -164,6 +167,38 @@ class Sealer:
             )
         return previous.link_hash
 
+    def _summary_hash(self, n: Notification) -> str:
+        if not is_case_event(n.topic):
+            return chain.summary_hash(None)
+        quick = self._quick_summary_hash(n)
+        return quick if quick is not None else chain.summary_hash(self._summary(n))
+
+    def _quick_summary_hash(self, n: Notification) -> str | None:
+        """The summary's hash from the event's decoded JSON, without its domain event object,
+        as ``ks audit verify`` recomputes it (``QuickReader``); None where the event object
+        has to tell (``_summary``): an event the reader leaves to the mapper, a later event
+        naming a municipality, a case whose first event this process did not seal."""
+        case, version = n.originator_id, n.originator_version
+        if type(case) is not UUID:
+            return None
+        try:
+            name, attributes = self._reader.read(n.topic, n.state)
+            aggregate = str(case)
+            if version == 1:
+                municipality = attributes["municipality"]
+            elif "municipality" in attributes:
+                return None
+            else:
+                municipality = self._municipality.get(aggregate)
+            if type(municipality) is not str or not municipality:
+                return None
+            summary = summarise_state(name, aggregate, version, attributes, municipality)
+            digest = chain.plain_summary_hash(summary)  # read from a view: no float or UUID
+        except Exception:  # whatever it was: the mapper reads the event, and fails as it fails
+            return None
+        self._remember(aggregate, municipality)
+        return digest
+
     def _summary(self, n: Notification) -> dict[str, Any] | None:
         if not is_case_event(n.topic):
             return None
@@ -182,10 +217,13 @@ class Sealer:
         if found is None:
             first = next(iter(self.app.events.get(event.originator_id, lte=1)))
             found = first.municipality  # type: ignore[attr-defined]
+        self._remember(case, str(found))
+        return str(found)
+
+    def _remember(self, case: str, municipality: str) -> None:
         if len(self._municipality) > 50_000:
             self._municipality.clear()
-        self._municipality[case] = str(found)
-        return str(found)
+        self._municipality[case] = municipality
 
     # -- checkpoints ----------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint | None:
