@@ -12,11 +12,12 @@ from eventsourcing.persistence import Notification
 from adapters.nats.feedback import FeedbackOut, FeedbackTranslator
 from adapters.nats.ordered_publish import Outgoing
 from adapters.nats.relay_decoding import orjson_mapper
-from domain.referral import Referral
 from ks_engine.application import Referrals
 from ks_engine.audit.summary import is_case_event
 from projections.errors import InvalidEventError
 from projections.event import envelope_json, published_json, subject_for
+
+_MOVED = ".CaseTransferred"  # the topic's end of the event that moves a case
 
 
 class RelayError(Exception):
@@ -104,10 +105,22 @@ class EventTranslator:
         moved_to = attributes.get("to_municipality") if name == "CaseTransferred" else None
         found = attributes.get("municipality") or moved_to or self._municipality.get(case_id)
         if found is None:
-            then: Any = self.app.repository.get(case_id, version=version)
-            assert isinstance(then, Referral)
-            found = then.municipality
+            found = self._municipality_at(case_id, version)
         if len(self._municipality) >= self.cache_size:
             self._municipality.clear()
         self._municipality[case_id] = str(found)
         return str(found)
+
+    def _municipality_at(self, case_id: UUID, version: int) -> str:
+        """The case's municipality at ``version``, as the case has it then: the one its first
+        event names, or the one it last moved to (``CaseTransferred``), the only two events
+        that set it. Only those are decoded, not the case's whole history."""
+        found: str | None = None
+        for stored in self.app.recorder.select_events(case_id, lte=version):
+            first = stored.originator_version == 1
+            if first or stored.topic.endswith(_MOVED):
+                event: Any = self.mapper.to_domain_event(stored)
+                found = event.municipality if first else event.to_municipality
+        if found is None:
+            raise RelayError(f"case {case_id} has no first event before version {version}")
+        return found
