@@ -64,6 +64,14 @@ class BatchReading(Application[UUID]):
         self.vault.keys.read_ahead(case_keys(cases.values()))
         return {**indexes, **cases}
 
+    def stored_events_of(self, ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]] | None:
+        """Every stored event of each of ``ids`` (in version order, not decoded), read in one
+        query; None where the store cannot be asked about many at once."""
+        after = dict.fromkeys(ids, 0)
+        if self._batch_reads is None or not after:
+            return None
+        return self._batch_reads.events_after(self.recorder, after)
+
     def read_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
         """Those of ``ids`` stored, as ``_find`` would read them one by one; none where the
         store cannot be asked about many at once."""

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, StoredEvent
 
 from adapters.nats.feedback import FeedbackOut, FeedbackTranslator
 from adapters.nats.ordered_publish import Outgoing
@@ -54,8 +54,33 @@ class EventTranslator:
         self.app = app
         self.cache_size = cache_size
         self.feedback = feedback
+        # Each case's municipality as the events met so far tell (since ``read_ahead``)
         self._municipality: dict[UUID, str] = {}
+        # The municipality each case read ahead had from which version on (``read_ahead``)
+        self._settled: dict[UUID, list[tuple[int, str]]] = {}
         self.mapper = orjson_mapper(app.mapper)  # the same events as app.mapper's, read faster
+
+    def read_ahead(self, notifications: Sequence[Notification]) -> None:
+        """Begin a window of the log (``notifications``, in order): forget what earlier
+        windows told of cases, and read in one query the first events and moves of the cases
+        whose later events are in it and that it does not open.
+
+        A translator that is not given every window (each windows process of the relay takes
+        every other one) cannot trust its memory of a case across windows: another one may
+        have translated the case's move in between. Within a window it meets every event."""
+        self._municipality, self._settled = {}, {}
+        opened = {n.originator_id for n in notifications if n.originator_version == 1}
+        wanted = {
+            n.originator_id
+            for n in notifications
+            if isinstance(n.originator_id, UUID)
+            and n.originator_version > 1
+            and n.originator_id not in opened
+            and is_referral(n)
+        }
+        stored = self.app.stored_events_of(wanted) if wanted else None
+        for case_id, events in (stored or {}).items():
+            self._settled[case_id] = self._settlements(events)
 
     def translate(self, n: Notification, through: int) -> Outgoing:
         """The message of Referral notification ``n``; RelayError if it cannot be published."""
@@ -115,12 +140,22 @@ class EventTranslator:
         """The case's municipality at ``version``, as the case has it then: the one its first
         event names, or the one it last moved to (``CaseTransferred``), the only two events
         that set it. Only those are decoded, not the case's whole history."""
-        found: str | None = None
-        for stored in self.app.recorder.select_events(case_id, lte=version):
+        settled = self._settled.get(case_id)
+        if settled is None:
+            settled = self._settlements(self.app.recorder.select_events(case_id, lte=version))
+        found = [municipality for since, municipality in settled if since <= version]
+        if not found:
+            raise RelayError(f"case {case_id} has no first event before version {version}")
+        return found[-1]
+
+    def _settlements(self, events: Iterable[StoredEvent]) -> list[tuple[int, str]]:
+        """(version, municipality) of each of a case's stored ``events`` (in version order)
+        that sets its municipality, decoding those alone."""
+        settled: list[tuple[int, str]] = []
+        for stored in events:
             first = stored.originator_version == 1
             if first or stored.topic.endswith(_MOVED):
                 event: Any = self.mapper.to_domain_event(stored)
-                found = event.municipality if first else event.to_municipality
-        if found is None:
-            raise RelayError(f"case {case_id} has no first event before version {version}")
-        return found
+                municipality = event.municipality if first else event.to_municipality
+                settled.append((stored.originator_version, str(municipality)))
+        return settled

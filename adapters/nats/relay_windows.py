@@ -54,6 +54,7 @@ class WindowTranslator:
         span = self.reader.read(start, self.window, PEEK)
         if span is None:
             return [], [], None
+        self.translator.read_ahead(span.events)
         translate = self.translator.translate_with_feedback
         translated = [translate(n, t) for n, t in zip(span.events, span.through, strict=True)]
         feedback = [f for _, found in translated for f in found]

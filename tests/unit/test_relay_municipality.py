@@ -1,8 +1,8 @@
 """The relay publishes each case event under the case's municipality at that event's version.
-Where its memory of the case does not tell (the case's first event was translated in another
-windows process, or before a restart), it reads that from the case's first event and its moves
-(``CaseTransferred``) alone: the same municipality as the whole case replayed to that version,
-for every event of many cases moving between municipalities."""
+Where the window being translated does not tell (the case's first event and moves came before
+it), it reads that from the case's first event and its moves (``CaseTransferred``) alone: the
+same municipality as the whole case replayed to that version, for every event of many cases
+moving between municipalities."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.nats.relay_translator import EventTranslator, RelayError
+from adapters.nats.relay_translator import EventTranslator, RelayError, is_referral
 from tests.unit.test_audit_quick_summary import scenario
 
 
@@ -25,6 +25,9 @@ def test_the_municipality_read_from_first_event_and_moves_is_the_replayed_cases(
         case_id, version = n.originator_id, n.originator_version
         replayed: Any = app.repository.get(case_id, version=version)
         assert translator._municipality_at(case_id, version) == replayed.municipality
+        if is_referral(n):  # and each event is published under it
+            subject = translator.translate(n, n.id).subject
+            assert subject.split(".")[2] == replayed.municipality
         if n.topic.endswith(".CaseTransferred"):
             moved.add(case_id)
     assert moved  # cases did move: the moves were read, not only the first events
