@@ -69,15 +69,14 @@ class EventTranslator:
         every other one) cannot trust its memory of a case across windows: another one may
         have translated the case's move in between. Within a window it meets every event."""
         self._municipality, self._settled = {}, {}
-        opened = {n.originator_id for n in notifications if n.originator_version == 1}
-        wanted = {
-            n.originator_id
-            for n in notifications
-            if isinstance(n.originator_id, UUID)
-            and n.originator_version > 1
-            and n.originator_id not in opened
-            and is_referral(n)
-        }
+        opened: set[UUID | str] = set()
+        wanted: set[UUID] = set()
+        for n in notifications:  # in log order: a case's first event before its later ones
+            case_id = n.originator_id
+            if n.originator_version == 1:
+                opened.add(case_id)
+            elif case_id not in opened and isinstance(case_id, UUID) and is_referral(n):
+                wanted.add(case_id)
         stored = self.app.stored_events_of(wanted) if wanted else None
         for case_id, events in (stored or {}).items():
             self._settled[case_id] = self._settlements(events)
