@@ -54,3 +54,21 @@ def partner_token(source: str, registry: PartnerRegistry | None) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", readable.lower().split("://", 1)[-1]).strip("-")[:40]
     digest = hashlib.sha256(readable.encode()).hexdigest()[:8]
     return f"{slug or 'partner'}-{digest}"
+
+
+class PartnerTokens:
+    """``partner_token`` of each source, made once per source (a process's registry is fixed
+    while it runs; at most ``kept`` sources are remembered, there are a few dozen partners)."""
+
+    def __init__(self, registry: PartnerRegistry | None, kept: int = 10_000) -> None:
+        self.registry = registry
+        self.kept = kept
+        self._tokens: dict[str, str] = {}
+
+    def __call__(self, source: str) -> str:
+        token = self._tokens.get(source)
+        if token is None:
+            if len(self._tokens) >= self.kept:
+                self._tokens.clear()
+            token = self._tokens[source] = partner_token(source, self.registry)
+        return token

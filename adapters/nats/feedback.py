@@ -36,7 +36,7 @@ from ks_engine.feedback_contract import (
     feedback_id,
     feedback_subject,
 )
-from ks_engine.partners import PartnerRegistry, partner_token
+from ks_engine.partners import PartnerRegistry, PartnerTokens
 from ks_engine.settings import Settings
 from projections.event import event_id as make_event_id
 
@@ -44,7 +44,6 @@ DAY = 24 * 3600.0
 DUPLICATE_WINDOW_SECONDS = 600.0
 FEEDBACK_SUBJECTS = f"{FEEDBACK_SUBJECT_PREFIX}.>"  # every feedback message's subject
 _NAMES = {*ACCEPTING, *ALWAYS, *WITHIN_CONSENT}
-TOKENS_KEPT = 10_000  # partners' subject tokens remembered (there are a few dozen partners)
 
 
 class FeedbackStreamError(Exception):
@@ -106,7 +105,7 @@ class FeedbackTranslator:
     def __init__(self, app: Referrals, partners: PartnerRegistry | None = None) -> None:
         self.app = app
         self.partners = partners
-        self._tokens: dict[str, str] = {}  # source -> its subject token (the registry is fixed)
+        self._token = PartnerTokens(partners)  # source -> its subject token
 
     def messages(
         self, n: Notification, event: Any, municipality: str, event_id: str | None = None
@@ -140,14 +139,6 @@ class FeedbackTranslator:
             payload = orjson.dumps(body)  # the JSON of the CloudEvent, as on KS_EVENTS
             out.append(FeedbackOut(Outgoing(subject, payload, msg_id, n.id), part))
         return out
-
-    def _token(self, source: str) -> str:
-        token = self._tokens.get(source)
-        if token is None:
-            if len(self._tokens) >= TOKENS_KEPT:
-                self._tokens.clear()
-            token = self._tokens[source] = partner_token(source, self.partners)
-        return token
 
 
 class FeedbackPublisher:

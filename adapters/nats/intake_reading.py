@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from adapters.nats.streams import SIGNALS
 from domain.values import Signal
 from ks_engine import commands as c
-from ks_engine.partners import PartnerRegistry, partner_token
+from ks_engine.partners import PartnerRegistry, PartnerTokens
 from ks_engine.receipts import signal_reference
 from ks_engine.signal_contract import (
     ParsedSignal,
@@ -88,6 +88,7 @@ class MessageReader:
         self.max_deliveries = max_deliveries
         self.rules = rules
         self.partners = partners
+        self.partner_token = PartnerTokens(partners)
         self.pseudonymise = pseudonymise
 
     def inspect(self, msg: Msg) -> Item:
@@ -95,7 +96,7 @@ class MessageReader:
         msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
         item = Item(
             msg=msg,
-            reference=signal_reference(msg_id or f"{SIGNALS}:{msg.metadata.sequence.stream}"),
+            reference="",  # the signal's own, once read; else the message's (below)
             municipality=subject_code if _MUNICIPALITY.fullmatch(subject_code) else "unknown",
             partner="unknown",
         )
@@ -105,6 +106,7 @@ class MessageReader:
                 RejectionCode.PROCESSING_FAILED,
                 f"delivered {item.deliveries} times without being processed (limit {limit})",
             )
+            item.reference = _message_reference(msg, msg_id)
             return item
         try:
             self._read(item)
@@ -117,7 +119,9 @@ class MessageReader:
                 "the signal could not be read; check it against the published signal schema",
             )
         if item.rejection and item.partner == "unknown" and (source := _source_hint(msg.data)):
-            item.partner = partner_token(source, self.partners)
+            item.partner = self.partner_token(source)
+        if not item.reference:  # refused before its signal's key was read
+            item.reference = _message_reference(msg, msg_id)
         return item
 
     def _read(self, item: Item) -> None:
@@ -129,7 +133,7 @@ class MessageReader:
             item.support = support_started_from(doc, event, item.msg.subject, rules=self.rules)
         else:
             item.parsed = signal_from(doc, event, item.msg.subject, rules=self.rules)
-        item.partner = partner_token(event.source, self.partners)
+        item.partner = self.partner_token(event.source)
         item.reference = signal_reference(event.signal_key)
         if self.partners is not None and self.partners.by_source(event.source) is None:
             raise Rejection(
@@ -142,6 +146,12 @@ class MessageReader:
         signal, actor = to_domain(item.parsed, self.pseudonymise)
         item.signal = signal
         item.ctx = c.Context(actor=actor, causation_id=event.signal_key)
+
+
+def _message_reference(msg: Msg, msg_id: str) -> str:
+    """The reference of a message whose signal's key is not known: from its NATS message id,
+    else its place in the stream."""
+    return signal_reference(msg_id or f"{SIGNALS}:{msg.metadata.sequence.stream}")
 
 
 def _source_hint(raw: bytes) -> str | None:
