@@ -133,12 +133,15 @@ class Relay:
         The window's events are in flight together and the stream stores them in log order
         (see ``ordered_publish``); when the window is not stored whole, the position moves to
         the last of its events the stream holds and the rest is published again in the next
-        round. The next windows are read (``relay_windows``) while this one is in flight.
+        round. After a full window the next windows are read (``relay_windows``) while this
+        one is in flight; after one that reached the log's end they would find nothing yet,
+        and would only keep the windows' processes from the next window once the log grows.
         """
         outgoing, feedback, last = await self._next_window()
         if last is None:
             return 0
-        self._read_ahead(last + 1)
+        if last - self.position >= self.window:
+            self._read_ahead(last + 1)
         if self.feedback is not None:
             await self.feedback.publish(feedback)  # all of it before any of the events
         result = await self.publisher.publish(outgoing)

@@ -142,3 +142,12 @@ def test_windows_are_read_ahead_as_deep_as_the_windows_ask() -> None:
     # The first window is read when wanted; after it, three ahead, and on from there.
     assert windows.asked[:4] == [1, 5, 9, 13]
     assert stream.stored == list(range(1, 21))
+
+
+def test_no_window_is_read_ahead_after_one_that_reached_the_logs_end() -> None:
+    # Given a log of six events and windows of four: the first is full, the second is not
+    _, stream, windows = asyncio.run(relay_over([[True] * 6], 4, 3, []))
+    # Then windows are read ahead after the first only (from 5, 9 and 13), and after the
+    # second (5 and 6) the relay asks for the window from 7 only when it looks again
+    assert windows.asked == [1, 5, 9, 13, 7]
+    assert stream.stored == list(range(1, 7))
