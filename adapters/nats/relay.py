@@ -75,6 +75,11 @@ log = structlog.get_logger("ks.relay")
 
 POLL_SECONDS = 0.2
 WINDOW = 2_500  # log positions read per round (five stored events per signal, one published)
+# After a window of fewer positions than this (the relay is at the log's end, and the log
+# grows by a save or two at a time), the next one, of at most this many positions, is
+# translated in the relay's own process: handing a few events to the windows' processes and
+# back costs more than translating them. A full one sends the next to the processes again.
+SMALL_WINDOW = 250
 RETRY_SECONDS = 2.0
 
 
@@ -92,6 +97,8 @@ class Relay:
         window: int = WINDOW,
         feedback: FeedbackTranslator | None = None,
         windows: Windows | None = None,
+        after_small: Windows | None = None,
+        small_window: int = SMALL_WINDOW,
     ) -> None:
         self.app = app
         self.window = window
@@ -108,6 +115,11 @@ class Relay:
         )
         self.held_already = 0  # windows the stream held whole (published again after a restart)
         self.windows: Windows = windows or ThreadWindows(WindowTranslator(app, window, feedback))
+        # Where a window after one of fewer than ``small_window`` positions is made, if not
+        # with the others (``SMALL_WINDOW``)
+        self.after_small: Windows = after_small or self.windows
+        self.small_window = small_window
+        self._last_read = window  # positions the last window read: the first one as a large one
         self._ahead: dict[int, asyncio.Future[Window]] = {}  # windows read ahead, by start
 
     async def start(self) -> int:
@@ -124,6 +136,8 @@ class Relay:
         if self.feedback is not None:
             await self.feedback.start()
         await self.windows.start()
+        if self.after_small is not self.windows:
+            await self.after_small.start()
         log.info("relay.started", position=self.position)
         return self.position
 
@@ -138,6 +152,7 @@ class Relay:
         and would only keep the windows' processes from the next window once the log grows.
         """
         outgoing, feedback, last = await self._next_window()
+        self._last_read = 0 if last is None else last - self.position
         if last is None:
             return 0
         if last - self.position >= self.window:
@@ -177,7 +192,8 @@ class Relay:
             window = await ready
             if window[2] is not None:
                 return window
-        return await self.windows.submit(wanted)
+        small = self._last_read < self.small_window
+        return await (self.after_small if small else self.windows).submit(wanted)
 
     def _read_ahead(self, start: int) -> None:
         """Have the next windows (as many as ``windows.ahead``) from ``start`` read while this
@@ -241,6 +257,8 @@ class Relay:
         """Let the windows being read finish, then stop their process and the publishers."""
         await self._drop_ahead()
         await self.windows.close()
+        if self.after_small is not self.windows:
+            await self.after_small.close()
         await self.publisher.close()
         if self.feedback is not None:
             await self.feedback.close()
@@ -303,7 +321,10 @@ def relay_as_run(
     durable = settings.store != "memory"
     partners = load_partners(settings.partners_path) if settings.partners_path else None
     windows: Windows | None = None
+    feedback = FeedbackTranslator(engine.referrals, partners)
+    after_small: Windows | None = None
     if translating is not None and durable:
+        after_small = ThreadWindows(WindowTranslator(engine.referrals, SMALL_WINDOW, feedback))
         windows = ProcessWindows(
             translating,
             WINDOW,
@@ -316,6 +337,7 @@ def relay_as_run(
         js,
         tracking,
         resume_from_stream=durable,
-        feedback=FeedbackTranslator(engine.referrals, partners),
+        feedback=feedback,
         windows=windows,
+        after_small=after_small,
     )

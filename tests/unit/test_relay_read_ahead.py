@@ -89,10 +89,17 @@ class Position:
 
 
 async def relay_over(
-    growth: list[list[bool]], size: int, ahead: int, acks: list[int]
+    growth: list[list[bool]],
+    size: int,
+    ahead: int,
+    acks: list[int],
+    small: Windows | None = None,
+    small_window: int = 0,
 ) -> tuple[Log, Stream, Windows]:
     log, stream = Log(), Stream(acks)
     windows = Windows(log, size, ahead)
+    if small is not None:
+        small.log = log
     relay = Relay(
         SimpleNamespace(),  # type: ignore[arg-type]  # the windows stand in for the store
         SimpleNamespace(_nc=None),  # type: ignore[arg-type]
@@ -100,6 +107,8 @@ async def relay_over(
         resume_from_stream=False,
         window=size,
         windows=windows,
+        after_small=small,
+        small_window=small_window,
     )
     relay.publisher = stream  # type: ignore[assignment]
     await relay.start()
@@ -137,6 +146,23 @@ def test_every_case_event_is_published_once_in_order(
     assert stream.stored == [p for p, case in enumerate(log.cases, start=1) if case]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    growth=growths,
+    size=st.integers(1, 7),
+    small_size=st.integers(1, 7),
+    small_window=st.integers(0, 8),
+    acks=st.lists(st.integers(0, 4), max_size=6),
+)
+def test_windows_after_small_ones_made_elsewhere_publish_every_case_event_once_in_order(
+    growth: list[list[bool]], size: int, small_size: int, small_window: int, acks: list[int]
+) -> None:
+    small = Windows(Log(), small_size, 1)
+    log, stream, _ = asyncio.run(relay_over(growth, size, 2, acks, small, small_window))
+    # What failed was published again, what was acknowledged never: each once, in order.
+    assert stream.stored == [p for p, case in enumerate(log.cases, start=1) if case]
+
+
 def test_windows_are_read_ahead_as_deep_as_the_windows_ask() -> None:
     _, stream, windows = asyncio.run(relay_over([[True] * 20], 4, 3, []))
     # The first window is read when wanted; after it, three ahead, and on from there.
@@ -151,3 +177,16 @@ def test_no_window_is_read_ahead_after_one_that_reached_the_logs_end() -> None:
     # second (5 and 6) the relay asks for the window from 7 only when it looks again
     assert windows.asked == [1, 5, 9, 13, 7]
     assert stream.stored == list(range(1, 7))
+
+
+def test_a_window_after_a_small_one_is_made_where_small_ones_are_until_one_is_full() -> None:
+    # Given windows of eight, and of three after a window of fewer than three positions
+    small = Windows(Log(), 3, 1)
+    _, stream, windows = asyncio.run(
+        relay_over([[True] * 2, [True] * 2, [True] * 10], 8, 1, [], small, 3)
+    )
+    # Then the first window (1-2) is an ordinary one; the two after it come from the small
+    # windows (3-4; then 5-7, full), and the next ones are ordinary again (8-14, then none)
+    assert small.asked == [3, 5]
+    assert windows.asked == [1, 8, 15]
+    assert stream.stored == list(range(1, 15))
