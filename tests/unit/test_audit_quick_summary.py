@@ -97,21 +97,27 @@ def one_of_each(encrypted: bool) -> list[Notification]:
     return [*first.values(), *later.values()]
 
 
-def assert_same_summary_hash(encrypted: bool, n: Notification, data: st.DataObject) -> None:
-    # Given the case event ``n``, holding any other values
-    app, _ = scenario(encrypted)
+def with_values(app: Referrals, n: Notification, data: st.DataObject) -> Notification:
+    """The case event ``n`` holding any other values of the same types, stored as ``app``
+    stores it."""
     event: Any = app.mapper.to_domain_event(n)
     ids = {"originator_id": event.originator_id, "originator_version": event.originator_version}
     changed = object.__new__(type(event))
     object.__setattr__(changed, "__dict__", replaced(vars(event), data) | ids)
     stored = app.mapper.to_stored_event(changed)
-    m = Notification(
+    return Notification(
         id=n.id,
         originator_id=stored.originator_id,
         originator_version=stored.originator_version,
         topic=stored.topic,
         state=stored.state,
     )
+
+
+def assert_same_summary_hash(encrypted: bool, n: Notification, data: st.DataObject) -> None:
+    # Given the case event ``n``, holding any other values
+    app, _ = scenario(encrypted)
+    m = with_values(app, n, data)
     aggregate = str(m.originator_id)
     # When its summary hash is read from the JSON, and from the event object
     quick, decoded = checks(app), checks(app)

@@ -6,8 +6,6 @@ read still stops the sealing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Notification
@@ -17,7 +15,7 @@ from hypothesis import strategies as st
 from ks_engine.application import Referrals
 from ks_engine.audit import chain
 from ks_engine.audit.sealer import Sealer, SealingError
-from tests.unit.test_audit_quick_summary import one_of_each, replaced, scenario
+from tests.unit.test_audit_quick_summary import one_of_each, scenario, with_values
 
 
 def sealer(app: Referrals) -> Sealer:
@@ -43,22 +41,6 @@ def test_every_case_event_is_sealed_with_the_summary_hash_of_its_event_object(
         assert quick._summary_hash(n) == fast
         read_quickly += fast is not None
     assert read_quickly == len(events)  # the quick reading is taken for every one
-
-
-def with_values(app: Referrals, n: Notification, data: st.DataObject) -> Notification:
-    """The case event ``n`` holding any other values of the same types."""
-    event: Any = app.mapper.to_domain_event(n)
-    ids = {"originator_id": event.originator_id, "originator_version": event.originator_version}
-    changed = object.__new__(type(event))
-    object.__setattr__(changed, "__dict__", replaced(vars(event), data) | ids)
-    stored = app.mapper.to_stored_event(changed)
-    return Notification(
-        id=n.id,
-        originator_id=stored.originator_id,
-        originator_version=stored.originator_version,
-        topic=stored.topic,
-        state=stored.state,
-    )
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
