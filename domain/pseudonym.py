@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from domain.values import check_bsn
@@ -16,4 +15,4 @@ def pseudonymise(bsn: str, key: bytes) -> str:
     """
     if len(key) < 16:
         raise ValueError("the pseudonym key must be at least 16 bytes")
-    return hmac.new(key, check_bsn(bsn).encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, check_bsn(bsn).encode("ascii"), "sha256").hex()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.errors import InvalidValueError
 from domain.pseudonym import pseudonymise
@@ -35,6 +38,11 @@ def test_the_pseudonym_is_not_a_plain_hash_of_the_bsn() -> None:
     assert int(pseudonym, 16) >= 0
     assert pseudonym != hashlib.sha256(BSN_A.encode()).hexdigest()
     assert BSN_A not in pseudonym
+
+
+@given(st.binary(min_size=16, max_size=64), st.sampled_from([BSN_A, BSN_B, "123456782"]))
+def test_the_pseudonym_is_the_hex_hmac_sha256_of_the_bsn(key: bytes, bsn: str) -> None:
+    assert pseudonymise(bsn, key) == hmac.new(key, bsn.encode(), hashlib.sha256).hexdigest()
 
 
 def test_a_short_key_is_refused() -> None:

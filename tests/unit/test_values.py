@@ -6,6 +6,8 @@ import json
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from domain.errors import InvalidValueError
@@ -49,6 +51,31 @@ def test_a_bsn_passing_the_elfproef_is_accepted(bsn: str) -> None:
     weighted = sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2, -1), bsn, strict=True))
     assert weighted % 11 == 0  # the examples really are valid
     assert check_bsn(bsn) == bsn
+
+
+def _elfproef(value: str) -> bool:
+    """The elfproef as it is defined: nine ASCII digits, 9*d1 + ... + 2*d8 - d9 divisible by
+    eleven, not all zeros."""
+    if not (len(value) == 9 and all("0" <= d <= "9" for d in value)):
+        return False
+    weighted = sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2, -1), value, strict=True))
+    return weighted % 11 == 0 and value != "000000000"
+
+
+@settings(max_examples=400)
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=9, max_size=9),
+        st.text(min_size=0, max_size=12),
+        st.text(alphabet="0123456789 -.a\u0661\u00b2", min_size=8, max_size=10),
+    )
+)
+def test_check_bsn_accepts_exactly_the_numbers_passing_the_elfproef(value: str) -> None:
+    try:
+        accepted = check_bsn(value) == value
+    except InvalidValueError:
+        accepted = False
+    assert accepted == _elfproef(value)
 
 
 @pytest.mark.parametrize(("bsn", "reason"), BAD_BSNS)
