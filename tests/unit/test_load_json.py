@@ -82,6 +82,10 @@ def test_any_bytes_are_read_or_refused_alike(raw: bytes) -> None:
         b"[" * 600 + b"]" * 600,  # nested deeper than the fast path is used for
         b"[" * 1000 + b"]" * 1000,  # orjson reads it, the standard parser refuses it
         b"[" * 2000 + b"]" * 2000,
+        b'{"a": ' + b"7" * 5000 + b"}",  # beyond the interpreter's digits for an int
+        b'{"a": ' + b"7" * 4300 + b"}",
+        b'{"a": 1.' + b"7" * 5000 + b"}",
+        b'{"a": ' + b"7" * 400 + b"e5}",
         b'{"a": 1, "a": 2}',
         b'{"a": -0, "b": -0.0, "c": 1E5, "d": 0.1e-400}',
         b"",
