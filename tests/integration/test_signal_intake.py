@@ -258,10 +258,13 @@ async def test_crash_after_commit_before_ack_then_restart_has_one_effect(
         raise Crash
 
     first = make_engine(tmp_path, intake_ack_wait_seconds=1)
+    # Both in the stream before the intake starts, so that its first batch holds both (one
+    # published while it runs may be fetched alone, and the crash leaves the other unstored).
+    await ensure_intake_streams(js, first.settings)
+    await publish(js, signal(MOTHER, "c-1"))
+    await publish(js, signal(OTHER, "c-2"))
     crashed = Running(first, nats_server.url, after_commit=crash)
     async with crashed:
-        await publish(js, signal(MOTHER, "c-1"))
-        await publish(js, signal(OTHER, "c-2"))
         with pytest.raises(Crash):
             await asyncio.wait_for(crashed.task, 10)
     first.close()
