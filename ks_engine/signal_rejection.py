@@ -105,9 +105,9 @@ def _refuse_constant(name: str) -> Any:
     raise _NonFiniteNumber(name)
 
 
-# The standard parser refuses nesting deeper than the interpreter's recursion limit allows
-# from where it is called (about 900-1,000 levels): a text with this many brackets is left to
-# it.
+# Both parsers refuse nesting deeper than the interpreter's recursion limit allows from where
+# they are called (about 900-1,000 levels), msgspec's decoder a few levels later: a text with
+# this many brackets is left to the standard parser.
 _MANY_BRACKETS = 500
 _decode = msgspec.json.Decoder().decode
 
@@ -117,14 +117,14 @@ def load_json(raw: bytes) -> Any:
 
     Read with msgspec's decoder first, which takes what the standard parser takes and reads it
     alike (ints of any size among them), except what it refuses: NaN, Infinity, a number
-    beyond a double, malformed text. Those, a text with a surrogate escape and one with 500
-    brackets are read by ``load_json_standard``, which also words every refusal.
+    beyond a double, a lone surrogate escape, malformed text. Those, and a text with 500
+    brackets, are read by ``load_json_standard``, which also words every refusal.
     ``tests/unit/test_load_json.py`` holds the two to the same result for any text.
     """
-    if raw.count(b"[") + raw.count(b"{") < _MANY_BRACKETS and not _SURROGATE_ESCAPE.search(raw):
+    if raw.count(b"[") + raw.count(b"{") < _MANY_BRACKETS:
         try:
             return _decode(raw)
-        except (msgspec.DecodeError, ValueError, RecursionError):  # invalid UTF-8: ValueError
+        except (ValueError, RecursionError):  # msgspec.DecodeError and invalid UTF-8 among them
             pass  # the standard parser reads it, or says in its words what is wrong
     return load_json_standard(raw)
 
