@@ -30,7 +30,7 @@ from adapters.nats.confirmations import confirm_all
 from adapters.nats.dead_letter_box import DeadLetterBox
 from adapters.nats.dead_letters import DLQ_SUBJECT as DLQ_SUBJECT  # re-exported
 from adapters.nats.dead_letters import Original, Rejected, dead_letter_seal
-from adapters.nats.fetching import fetch_batch
+from adapters.nats.fetching import PullConsumer, pull_consumer
 from adapters.nats.intake_reading import Item, MessageReader
 from adapters.nats.stopping import raise_if_cancelled
 from adapters.nats.streams import SIGNALS
@@ -92,12 +92,13 @@ class Intake:
         self._after_commit = after_commit  # fault injection point for crash tests
         self.turns = engine.store_turns()  # with the other intakes on the store
 
-    async def subscribe(self) -> JetStreamContext.PullSubscription:
+    async def subscribe(self) -> PullConsumer:
         """Bind to (or create) the durable pull consumer with explicit acks."""
-        return await self.js.pull_subscribe(
-            "ks.signals.>",
-            durable=CONSUMER,
-            stream=SIGNALS,
+        return await pull_consumer(
+            self.js,
+            SIGNALS,
+            CONSUMER,
+            subject="ks.signals.>",
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self.settings.intake_ack_wait_seconds,
@@ -113,7 +114,7 @@ class Intake:
             while not stop.is_set():
                 raise_if_cancelled()  # the NATS client swallows a cancellation in places
                 try:
-                    msgs = await fetch_batch(sub, self.settings.intake_batch_size, wait=0.5)
+                    msgs = await sub.fetch(self.settings.intake_batch_size, wait=0.5)
                 except nats.errors.Error as exc:
                     # No server, or the consumer's leader is being elected after a node was
                     # lost: wait; the consumer keeps every signal not acknowledged.

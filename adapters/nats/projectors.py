@@ -26,7 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from adapters.nats.fetching import fetch_batch
+from adapters.nats.fetching import PullConsumer, pull_consumer
 from adapters.nats.stopping import raise_if_cancelled, sleep_or_stop
 from adapters.persistence.views import close_views, open_views
 from ks_engine.settings import Settings
@@ -86,7 +86,7 @@ class Projector:
         self.batch = batch
         self.fetch_timeout = fetch_timeout
         self.durable = CONSUMER
-        self._sub: JetStreamContext.PullSubscription | None = None
+        self._sub: PullConsumer | None = None
         self._idle = 0
         self._earlier_removed = False
 
@@ -110,7 +110,7 @@ class Projector:
         ):
             await self._recreate(seq)
         if self._sub is None:
-            self._sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=STREAM)
+            self._sub = await pull_consumer(self.js, STREAM, self.durable)
 
     async def _remove_earlier_consumers(self) -> None:
         """Delete the per-view consumers of earlier versions, which nothing reads any more."""
@@ -158,7 +158,7 @@ class Projector:
         if self._sub is None:
             await self.subscribe()
         assert self._sub is not None
-        msgs = await fetch_batch(self._sub, self.batch, wait=self.fetch_timeout)
+        msgs = await self._sub.fetch(self.batch, wait=self.fetch_timeout)
         batch: Batch = []
         for m in msgs:
             seq = m.metadata.sequence.stream

@@ -317,21 +317,16 @@ class FlakyAcks:
         self.deliveries = 0
         self.failed = 0
 
-    async def pull_subscribe_bind(self, *args: Any, **kwargs: Any) -> Any:
-        sub = await self._js.pull_subscribe_bind(*args, **kwargs)
-        fetch = sub.fetch
+    @property
+    def _nc(self) -> _MarkedDeliveries:
+        """The connection the projectors' consumer reads on (``adapters.nats.fetching``)."""
+        return _MarkedDeliveries(self._js._nc, self)  # the real one, wrapped
 
-        async def fetch_and_mark(*a: Any, **kw: Any) -> list[Msg]:
-            msgs: list[Msg] = await fetch(*a, **kw)
-            for msg in msgs:
-                self.deliveries += 1
-                if self.deliveries >= self.fail_on and not self.failed:
-                    msg.ack = self._once(msg.ack)  # type: ignore[method-assign, assignment]
-                    msg.ack_sync = self._once(msg.ack_sync)  # type: ignore[method-assign, assignment]
-            return msgs
-
-        sub.fetch = fetch_and_mark  # type: ignore[method-assign]
-        return sub
+    def mark(self, msg: Msg) -> None:
+        self.deliveries += 1
+        if self.deliveries >= self.fail_on and not self.failed:
+            msg.ack = self._once(msg.ack)  # type: ignore[method-assign, assignment]
+            msg.ack_sync = self._once(msg.ack_sync)  # type: ignore[method-assign, assignment]
 
     def _once(self, real: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         """``real``, except that the first call of any of them fails instead."""
@@ -346,6 +341,27 @@ class FlakyAcks:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._js, name)
+
+
+class _MarkedDeliveries:
+    """A NATS connection whose subscriptions' deliveries ``flaky`` marks before they are taken."""
+
+    def __init__(self, nc: Client, flaky: FlakyAcks) -> None:
+        self._nc = nc
+        self._flaky = flaky
+
+    async def subscribe(
+        self, subject: str, cb: Callable[[Msg], Awaitable[None]], **kwargs: Any
+    ) -> Any:
+        async def marked(msg: Msg) -> None:
+            if msg.reply:  # a delivery, not the server's word on a request
+                self._flaky.mark(msg)
+            await cb(msg)
+
+        return await self._nc.subscribe(subject, cb=marked, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._nc, name)
 
 
 class FailingCommits:

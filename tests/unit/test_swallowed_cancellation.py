@@ -28,17 +28,29 @@ async def _swallowing_wait() -> None:
 
 
 class _Subscription:
-    async def fetch(self, *_: Any, **__: Any) -> list[Any]:
-        await _swallowing_wait()
-        raise nats.errors.TimeoutError  # nothing arrived, as an idle consumer answers
-
     async def unsubscribe(self) -> None:
         return None
 
 
-class _JetStream:
-    async def pull_subscribe(self, *_: Any, **__: Any) -> _Subscription:
+class _Connection:
+    """The NATS connection a pull consumer asks for its next messages on."""
+
+    def new_inbox(self) -> str:
+        return "_INBOX.test"
+
+    async def subscribe(self, *_: Any, **__: Any) -> _Subscription:
         return _Subscription()
+
+    async def publish(self, *_: Any, **__: Any) -> None:
+        await _swallowing_wait()
+        raise nats.errors.TimeoutError  # nothing arrived, as an idle consumer answers
+
+
+class _JetStream:
+    _nc = _Connection()
+
+    async def consumer_info(self, *_: Any, **__: Any) -> None:
+        return None  # it exists
 
 
 class _Host:
