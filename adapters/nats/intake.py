@@ -26,6 +26,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from adapters.nats.acked_publish import AckedPublisher
 from adapters.nats.confirmations import confirm_all
 from adapters.nats.dead_letter_box import DeadLetterBox
 from adapters.nats.dead_letters import DLQ_SUBJECT as DLQ_SUBJECT  # re-exported
@@ -90,6 +91,7 @@ class Intake:
             pseudonymise=engine.pseudonymise,
         )
         self._after_commit = after_commit  # fault injection point for crash tests
+        self.receipts = AckedPublisher(js._nc)  # the connection ``js`` was made from
         self.turns = engine.store_turns()  # with the other intakes on the store
 
     async def subscribe(self) -> PullConsumer:
@@ -135,6 +137,8 @@ class Intake:
             # Also after an error: a restarted intake subscribes anew.
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
+            with contextlib.suppress(nats.errors.Error):
+                await self.receipts.close()
             self.turns.close()
         log.info("intake.stopped")
 
@@ -292,11 +296,15 @@ class Intake:
         )
 
     async def _publish_receipt(self, item: Item, receipt: Receipt) -> None:
-        await (await self._publish_receipt_async(item, receipt))
+        kept = await self._publish_receipt_async(item, receipt)
+        try:
+            await asyncio.wait_for(kept, RECEIPT_ACK_SECONDS)
+        except TimeoutError:
+            raise nats.errors.TimeoutError from None
 
     async def _publish_receipt_async(self, item: Item, receipt: Receipt) -> asyncio.Future[Any]:
         """Publish a receipt to KS_RECEIPTS; the future resolves when the stream kept it."""
-        return await self.js.publish_async(
+        return await self.receipts.publish(
             receipt_subject(item.municipality, item.partner, item.reference),
             receipt.model_dump_json().encode(),
             headers={"Nats-Msg-Id": f"receipt:{SIGNALS}:{item.seq}"},
