@@ -19,6 +19,7 @@ import orjson
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from adapters.nats.delivery import delivery
 from projections.errors import ProjectionError
 
 Message = tuple[str, bytes, int]  # subject, data, stream sequence
@@ -39,7 +40,7 @@ class _Batches:
                 f"{headers.get('Status', '?')} {headers.get('Description', '')}".strip()
             )
             return
-        self.current.append((msg.subject, msg.data, msg.metadata.sequence.stream))
+        self.current.append((msg.subject, msg.data, delivery(msg).stream_seq))
         if self.sizes and len(self.current) == self.sizes[0]:
             self.sizes.pop(0)
             self.ready.put_nowait(self.current)

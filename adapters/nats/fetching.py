@@ -30,6 +30,8 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import APIError, NotFoundError
 
+from adapters.nats.delivery import delivery
+
 TOP_UP_SECONDS = 0.01
 API_PREFIX = "$JS.API"
 _REQUEST_ENDED = {"404", "408", "409"}  # no messages, request expired, a conflict
@@ -111,7 +113,7 @@ class PullConsumer:
             if not self._got:
                 return []
         # The delivery says how many more the consumer holds: none, and a top-up would only wait.
-        pending = self._got[-1].metadata.num_pending or 0
+        pending = delivery(self._got[-1]).pending
         more = min(batch - len(self._got), pending)
         if more > 0:
             await self._request(more, TOP_UP_SECONDS, no_wait=True)

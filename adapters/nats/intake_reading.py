@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import structlog
 from nats.aio.msg import Msg
 
+from adapters.nats.delivery import delivery
 from adapters.nats.streams import SIGNALS
 from domain.values import Signal
 from ks_engine import commands as c
@@ -62,11 +63,11 @@ class Item:
 
     @property
     def seq(self) -> int:
-        return int(self.msg.metadata.sequence.stream)
+        return delivery(self.msg).stream_seq
 
     @property
     def deliveries(self) -> int:
-        return int(self.msg.metadata.num_delivered)
+        return delivery(self.msg).delivered
 
     @property
     def envelope(self) -> SignalEvent | None:
@@ -151,7 +152,7 @@ class MessageReader:
 def _message_reference(msg: Msg, msg_id: str) -> str:
     """The reference of a message whose signal's key is not known: from its NATS message id,
     else its place in the stream."""
-    return signal_reference(msg_id or f"{SIGNALS}:{msg.metadata.sequence.stream}")
+    return signal_reference(msg_id or f"{SIGNALS}:{delivery(msg).stream_seq}")
 
 
 def _source_hint(raw: bytes) -> str | None:

@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from adapters.nats.delivery import delivery
 from adapters.nats.fetching import PullConsumer, pull_consumer
 from adapters.nats.stopping import raise_if_cancelled, sleep_or_stop
 from adapters.persistence.views import close_views, open_views
@@ -161,7 +162,7 @@ class Projector:
         msgs = await self._sub.fetch(self.batch, wait=self.fetch_timeout)
         batch: Batch = []
         for m in msgs:
-            seq = m.metadata.sequence.stream
+            seq = delivery(m).stream_seq
             try:
                 batch.append((m, read_message(m.subject, m.data, seq)))
             except InvalidEventError as e:
