@@ -29,23 +29,12 @@ REGISTRY = PartnerRegistry(
 
 
 @dataclass
-class _Sequence:
-    stream: int
-
-
-@dataclass
-class _Metadata:
-    sequence: _Sequence
-    num_delivered: int = 1
-
-
-@dataclass
 class Delivered:
     """What the reader reads of a delivered NATS message (a stand-in: unit test)."""
 
     data: bytes
     headers: dict[str, str] | None
-    metadata: _Metadata
+    reply: str  # where JetStream says it stands: its place in the stream, its deliveries
     subject: str = "ks.signals.GM0928"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -61,7 +50,7 @@ def reader(max_deliveries: int = 5) -> MessageReader:
 
 def delivered(data: bytes, msg_id: str | None, seq: int, deliveries: int = 1) -> Any:
     headers = {"Nats-Msg-Id": msg_id} if msg_id is not None else None
-    return Delivered(data, headers, _Metadata(_Sequence(seq), deliveries))
+    return Delivered(data, headers, f"$JS.ACK.{SIGNALS}.ks-intake.{deliveries}.{seq}.{seq}.0.0")
 
 
 @given(st.lists(st.text(max_size=40), max_size=30), st.integers(1, 4))
