@@ -74,7 +74,7 @@ class RelayHost(Protocol):
 log = structlog.get_logger("ks.relay")
 
 POLL_SECONDS = 0.2
-WINDOW = 2_500  # log positions read per round (five stored events per signal, one published)
+WINDOW = 5_000  # log positions read per round (five stored events per signal, one published)
 # After a window of fewer positions than this (the relay is at the log's end, and the log
 # grows by a save or two at a time), the next one, of at most this many positions, is
 # translated in the relay's own process: handing a few events to the windows' processes and
