@@ -46,7 +46,12 @@ class AckedPublisher:
         future: asyncio.Future[PubAck] = asyncio.get_running_loop().create_future()
         self._waiting[reply] = future
         future.add_done_callback(lambda _: self._waiting.pop(reply, None))
-        await self._nc.publish(subject, payload, reply=reply, headers=headers)
+        try:
+            await self._nc.publish(subject, payload, reply=reply, headers=headers)
+        except BaseException:
+            del self._waiting[reply]  # not sent: nothing will answer it
+            future.cancel()
+            raise
         return future
 
     async def _answered(self, msg: Msg) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import nats
+import nats.errors
 import nats.js.errors
 import pytest
 from nats.js.api import StreamConfig
@@ -60,3 +61,16 @@ async def test_a_future_given_up_on_is_forgotten(nats_server: EmbeddedNatsServer
     assert publisher._waiting == {}
     await publisher.close()
     await nc.close()
+
+
+async def test_a_publish_that_could_not_be_sent_is_not_waited_for(
+    nats_server: EmbeddedNatsServer,
+) -> None:
+    nc = await nats.connect(nats_server.url)
+    await nc.jetstream().add_stream(StreamConfig(name="R", subjects=["r.>"]))
+    publisher = AckedPublisher(nc)
+    await asyncio.wait_for(await publisher.publish("r.a", b"x", {"Nats-Msg-Id": "s1"}), 5)
+    await nc.close()
+    with pytest.raises(nats.errors.ConnectionClosedError):
+        await publisher.publish("r.a", b"y", {"Nats-Msg-Id": "s2"})
+    assert publisher._waiting == {}
