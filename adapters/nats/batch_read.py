@@ -20,6 +20,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from adapters.nats.delivery import delivery
+from adapters.nats.fetching import next_messages_subject
 from projections.errors import ProjectionError
 
 Message = tuple[str, bytes, int]  # subject, data, stream sequence
@@ -63,7 +64,7 @@ async def read_batches(
     """The next ``count`` messages of ``consumer`` (created without acknowledgements), in
     batches of up to ``batch``; ProjectionError when they do not all arrive."""
     batches = _Batches()
-    subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+    subject = next_messages_subject(stream, consumer)
     expires = int(timeout * 1_000_000_000)
     asked = received = 0
     async with _inbox(nc, batches) as inbox:

@@ -33,9 +33,13 @@ from nats.js.errors import APIError, NotFoundError
 from adapters.nats.delivery import delivery
 
 TOP_UP_SECONDS = 0.01
-API_PREFIX = "$JS.API"
 _REQUEST_ENDED = {"404", "408", "409"}  # no messages, request expired, a conflict
 _HEARTBEAT = "100"
+
+
+def next_messages_subject(stream: str, consumer: str) -> str:
+    """Where a pull request for ``consumer``'s next messages is published."""
+    return f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
 
 
 class PullConsumer:
@@ -44,7 +48,7 @@ class PullConsumer:
 
     def __init__(self, nc: NATS, stream: str, durable: str) -> None:
         self._nc = nc
-        self._next = f"{API_PREFIX}.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self._next = next_messages_subject(stream, durable)
         self._sub: Subscription | None = None
         self._inbox = ""
         self._requests = 0
