@@ -1,12 +1,13 @@
 """Reading a pull consumer without acknowledgements in big batches, for a rebuild.
 
 nats-py's ``PullSubscription.fetch`` waits for each message of a batch on its own (a task and
-a timer per message): that took more time than the rebuild's own work. Here a plain
-subscription takes the messages as they arrive, one pull request asks for a whole batch, and
-the next batch is asked for before the current one is handed over, so the server sends while
-the caller applies. Every batch asked for is one the stream holds (the caller says how many
-messages it still expects), so a batch that does not fill up in time means that messages are
-missing: the server ends it with a status message, or the timeout passes.
+a timer per message): that took more time than the rebuild's own work. Here a subscription
+takes the messages as they arrive, as their parts (``raw_deliveries``); one pull request asks
+for a whole batch, and the next batch is asked for before the current one is handed over, so
+the server sends while the caller applies. Every batch asked for is one the stream holds (the
+caller says how many messages it still expects), so a batch that does not fill up in time
+means that messages are missing: the server ends it with a status message, or the timeout
+passes.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from contextlib import asynccontextmanager
 
 import orjson
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 
-from adapters.nats.delivery import delivery
+from adapters.nats.delivery import delivery_of
 from adapters.nats.fetching import next_messages_subject
+from adapters.nats.raw_deliveries import subscribe_raw, unsubscribe_raw
 from projections.errors import ProjectionError
 
 Message = tuple[str, bytes, int]  # subject, data, stream sequence
@@ -34,14 +35,14 @@ class _Batches:
         self.current: list[Message] = []
         self.ready: asyncio.Queue[list[Message] | str] = asyncio.Queue()
 
-    async def take(self, msg: Msg) -> None:
-        if not msg.reply:  # a status message ends a pull request early (404, 408, 409)
-            headers = msg.headers or {}
+    def take(self, subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
+        if not reply:  # a status message ends a pull request early (404, 408, 409)
+            headers = headers or {}
             self.ready.put_nowait(
                 f"{headers.get('Status', '?')} {headers.get('Description', '')}".strip()
             )
             return
-        self.current.append((msg.subject, msg.data, delivery(msg).stream_seq))
+        self.current.append((subject, data, delivery_of(reply).stream_seq))
         if self.sizes and len(self.current) == self.sizes[0]:
             self.sizes.pop(0)
             self.ready.put_nowait(self.current)
@@ -51,11 +52,11 @@ class _Batches:
 @asynccontextmanager
 async def _inbox(nc: NATS, batches: _Batches) -> AsyncIterator[str]:
     inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox, cb=batches.take, pending_msgs_limit=-1, pending_bytes_limit=-1)
+    sub = await subscribe_raw(nc, inbox, batches.take)
     try:
         yield inbox
     finally:
-        await sub.unsubscribe()
+        await unsubscribe_raw(nc, sub)
 
 
 async def read_batches(

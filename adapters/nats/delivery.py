@@ -28,7 +28,12 @@ class Delivery(NamedTuple):
 def delivery(msg: Msg) -> Delivery:
     """The delivery's place, count and what is pending; NotJSMessageError when ``msg`` is not
     a JetStream delivery."""
-    tokens = (msg.reply or "").split(".")
+    return delivery_of(msg.reply or "")
+
+
+def delivery_of(reply: str) -> Delivery:
+    """``delivery`` of a message with this reply subject."""
+    tokens = reply.split(".")
     if len(tokens) >= _SHORT and tokens[0] == "$JS" and tokens[1] == "ACK":
         if len(tokens) == _SHORT:
             return Delivery(int(tokens[5]), int(tokens[4]), int(tokens[8]))
