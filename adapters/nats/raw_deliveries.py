@@ -10,6 +10,8 @@ nats-py's way, as before.
 
 A message without a reply subject (the server's status of a pull request: 404, 408, 409, a
 heartbeat) comes with its headers, read by nats-py's own reader; a delivery comes without.
+An error of the handler goes to the connection's error callback, as a callback's error does,
+and the connection reads on.
 
 nats-py has no hook for this: the connection's handler of incoming messages is wrapped, once
 per connection, and passes every message of another subscription to the handler it wrapped.
@@ -59,7 +61,10 @@ def _routes(nc: NATS) -> dict[int, Handler]:
         nc.stats["in_msgs"] += 1
         nc.stats["in_bytes"] += len(data)
         read = await process_headers(headers) if headers and not reply else None
-        handler(subject.decode(), reply.decode(), data, read)
+        try:
+            handler(subject.decode(), reply.decode(), data, read)
+        except Exception as e:  # as nats-py treats a callback's error: reported, and the
+            await nc._error_cb(e)  # connection reads on
 
     setattr(nc, "_process_msg", route)  # noqa: B010 - an instance's handler, not the class's
     setattr(nc, _ROUTES, found)

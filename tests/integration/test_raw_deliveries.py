@@ -78,3 +78,33 @@ async def test_a_status_message_comes_with_the_headers_nats_py_reads(
     assert read.headers["Status"] == "404"
     assert raw == [("status.raw", "", b"", read.headers)]
     await nc.close()
+
+
+async def test_an_error_of_the_handler_is_reported_and_the_connection_reads_on(
+    nats_server: EmbeddedNatsServer,
+) -> None:
+    reported: list[Exception] = []
+
+    async def error_cb(e: Exception) -> None:
+        reported.append(e)
+
+    nc = await nats.connect(nats_server.url, error_cb=error_cb)
+    got: list[bytes] = []
+
+    def take(subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
+        if data == b"bad":
+            raise ValueError("cannot take this one")
+        got.append(data)
+
+    await subscribe_raw(nc, "errors", take)
+    for data in (b"first", b"bad", b"last"):
+        await nc.publish("errors", data)
+    await nc.flush()
+    for _ in range(100):
+        if len(got) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert got == [b"first", b"last"]
+    assert [str(e) for e in reported] == ["cannot take this one"]
+    assert nc.is_connected
+    await nc.close()
