@@ -7,14 +7,15 @@ import json
 from collections.abc import Callable
 
 import nats.errors
+import orjson
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from adapters.http.ports import SignalGatewayError
+from adapters.nats.raw_deliveries import subscribe_raw, unsubscribe_raw
 from ks_engine.feedback_contract import FEEDBACK_STREAM, FeedbackData, feedback_subject
 from ks_engine.partners import PartnerRegistry, partner_token
 from ks_engine.receipts import RECEIPT_SUBJECT_PREFIX, Receipt
@@ -106,15 +107,17 @@ class ReceiptCounter:
 
     async def start(self) -> None:
         """Follow new receipts as they are published: a plain subscription, no consumer (a
-        JetStream consumer cost more per receipt than the intake's own work on a signal)."""
-        self._subscription = await self.nc.subscribe(
-            f"{RECEIPT_SUBJECT_PREFIX}.>", cb=self._received
+        JetStream consumer cost more per receipt than the intake's own work on a signal), each
+        receipt read as its parts (``raw_deliveries``: nats-py's message and headers are not
+        needed to count it)."""
+        self._subscription = await subscribe_raw(
+            self.nc, f"{RECEIPT_SUBJECT_PREFIX}.>", self._received
         )
 
-    async def _received(self, msg: Msg) -> None:
+    def _received(self, subject: str, reply: str, data: bytes, _: dict[str, str] | None) -> None:
         try:
-            status = json.loads(msg.data).get("status")
-        except (ValueError, AttributeError):
+            status = orjson.loads(data).get("status")
+        except (orjson.JSONDecodeError, AttributeError):
             status = None
         self.count(status if status in ("accepted", "rejected") else "unreadable")
 
@@ -122,5 +125,5 @@ class ReceiptCounter:
         if self._subscription is not None:
             # The connection may be closing already; the consumer is ephemeral either way.
             with contextlib.suppress(nats.errors.Error):
-                await self._subscription.unsubscribe()
+                await unsubscribe_raw(self.nc, self._subscription)
             self._subscription = None
