@@ -60,7 +60,7 @@ def test_the_probe_times_appends_from_an_empty_log_to_a_log_copied_into_the_file
     tmp_path: Path, small_probe: None
 ) -> None:
     stores = []
-    first_append_log: dict[int, int] = {}
+    append_log: dict[int, list[int]] = {0: [], 1: []}  # the log's size at each append
     for s in range(2):
         engine = bootstrap(Settings(data_dir=tmp_path / str(s), log_level="warning"))
         cases: list[UUID] = []
@@ -70,7 +70,7 @@ def test_the_probe_times_appends_from_an_empty_log_to_a_log_copied_into_the_file
         real = engine.referrals.receive_signals
 
         def appending(batch: Any, s: int = s, log: Path = log, real: Any = real) -> Any:
-            first_append_log.setdefault(s, log.stat().st_size)
+            append_log[s].append(log.stat().st_size)
             return real(batch)
 
         engine.referrals.receive_signals = appending  # type: ignore[method-assign]
@@ -78,7 +78,9 @@ def test_the_probe_times_appends_from_an_empty_log_to_a_log_copied_into_the_file
     try:
         rows = growth.probe(stores, random.Random(9), itertools.count(50_000))
         assert all(r["append_signals_per_s"] > 0 for r in rows)
-        assert first_append_log == {0: 0, 1: 0}  # each store's appends began on an empty log
+        # After the one batch that is not timed, each store's timed appends began on an
+        # empty log
+        assert [sizes[1] for sizes in append_log.values()] == [0, 0]
         for engine, _ in stores:  # and ended with what they wrote copied into the file
             assert Path(f"{engine.settings.sqlite_path}-wal").stat().st_size == 0
     finally:
@@ -115,3 +117,37 @@ def test_the_probe_reads_each_store_through_before_timing_it(tmp_path: Path) -> 
         assert growth.disk_read_bytes() - before < size // 10
     finally:
         engine.close()
+
+
+def test_every_store_stores_a_batch_before_its_appends_are_timed(
+    tmp_path: Path, small_probe: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done: list[str] = []  # in order: each store's appends, and where the timing begins
+    stores = []
+    for s in range(2):
+        engine = bootstrap(Settings(data_dir=tmp_path / str(s), log_level="warning"))
+        cases: list[UUID] = []
+        growth._fill(engine, random.Random(s), 600, cases, itertools.count(s * 10_000))
+        real = engine.referrals.receive_signals
+
+        def appending(batch: Any, s: int = s, real: Any = real) -> Any:
+            done.append(f"append {s}")
+            return real(batch)
+
+        engine.referrals.receive_signals = appending  # type: ignore[method-assign]
+        stores.append((engine, cases))
+    copy = growth.copy_log_into_file
+    monkeypatch.setattr(
+        growth, "copy_log_into_file", lambda engine: (done.append("copy"), copy(engine))
+    )
+    try:
+        growth.probe(stores, random.Random(9), itertools.count(50_000))
+        # The log is copied into the file just before the timing begins: by then, each
+        # store has stored a batch
+        first_timed = done.index("copy")
+        assert done[:first_timed] == ["append 0", "append 1"]
+        batches = growth.PROBE_SIGNALS // growth.BATCH
+        assert done.count("append 0") == done.count("append 1") == 1 + batches
+    finally:
+        for engine, _ in stores:
+            engine.close()
