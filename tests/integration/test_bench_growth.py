@@ -4,6 +4,7 @@ a real nats-server, at small sizes."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import random
@@ -119,10 +120,11 @@ def test_the_probe_reads_each_store_through_before_timing_it(tmp_path: Path) -> 
         engine.close()
 
 
-def test_every_store_stores_a_batch_before_its_appends_are_timed(
+def test_every_store_stores_a_batch_before_its_appends_are_timed_with_the_heap_set_aside(
     tmp_path: Path, small_probe: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     done: list[str] = []  # in order: each store's appends, and where the timing begins
+    set_aside: list[bool] = []  # at each append: the process's earlier heap set aside
     stores = []
     for s in range(2):
         engine = bootstrap(Settings(data_dir=tmp_path / str(s), log_level="warning"))
@@ -132,6 +134,7 @@ def test_every_store_stores_a_batch_before_its_appends_are_timed(
 
         def appending(batch: Any, s: int = s, real: Any = real) -> Any:
             done.append(f"append {s}")
+            set_aside.append(gc.get_freeze_count() > 0)
             return real(batch)
 
         engine.referrals.receive_signals = appending  # type: ignore[method-assign]
@@ -148,6 +151,9 @@ def test_every_store_stores_a_batch_before_its_appends_are_timed(
         assert done[:first_timed] == ["append 0", "append 1"]
         batches = growth.PROBE_SIGNALS // growth.BATCH
         assert done.count("append 0") == done.count("append 1") == 1 + batches
+        # The collector does not walk what the process held before (as in the intake)
+        assert all(set_aside)
+        assert gc.get_freeze_count() == 0  # and it is given back after
     finally:
         for engine, _ in stores:
             engine.close()
