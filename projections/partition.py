@@ -9,6 +9,7 @@ checkpoints, stays with one writer (``projections.store.apply_writes``).
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,39 @@ def case_of(data: bytes) -> str:
     except orjson.JSONDecodeError:
         return ""
     return str(ce.get("subject", "")) if isinstance(ce, dict) else ""
+
+
+_CASE_VERSION = b'"caseversion":'
+_VERSION_NUMBER = re.compile(rb'"caseversion":(\d+)[,}]')
+
+
+def version_of(data: bytes) -> int:
+    """The case version of a published event (its CloudEvent ``caseversion``), read without
+    parsing the whole message where the relay's layout allows (the attribute among the
+    first ones, before any nested object); 0 when it names none."""
+    at = data.find(_CASE_VERSION)
+    if at > 0 and data.startswith(b"{") and data.find(b"{", 1, at) < 0:
+        number = _VERSION_NUMBER.match(data, at)
+        if number:
+            return int(number[1])
+    try:
+        ce = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return 0
+    version = ce.get("caseversion") if isinstance(ce, dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
+def stored_before(messages: Sequence[Message]) -> set[str]:
+    """The cases of ``messages`` whose documents a view may hold before them: all but those
+    whose first message here is the case's first event (version 1), as
+    ``projections.store.stored_before`` says of parsed events."""
+    first: dict[str, int] = {}
+    for _, data, _ in messages:
+        case_id = case_of(data)
+        if case_id not in first:
+            first[case_id] = version_of(data)
+    return {case_id for case_id, version in first.items() if version != 1}
 
 
 def split(messages: Sequence[Message], parts: int) -> list[list[Message]]:
@@ -71,6 +105,8 @@ def fold_part(
         if isinstance(event, ReferralEvent):
             if event.case_id != case_of(data):
                 raise InvalidEventError(f"stream message {seq} names its case twice")
+            if version_of(data) == 1 and event.version != 1:  # its documents were not read
+                raise InvalidEventError(f"stream message {seq} names its case's version twice")
             events.append(event)
     through = max((e.through for e in events), default=0)
     return FoldedPart({p.name: p.fold(stored[p.name], events) for p in projections}, through)

@@ -115,8 +115,19 @@ def apply_folded(
     tx: Transaction, projection: FoldingProjection, events: Sequence[ReferralEvent]
 ) -> None:
     """``apply_all`` of a folding projection: read, fold and write in this transaction."""
-    stored = documents_by_key(tx, projection.select, (e.case_id for e in events))
+    stored = documents_by_key(tx, projection.select, stored_before(events))
     write(tx, projection.fold(stored, events).writes)
+
+
+def stored_before(events: Sequence[ReferralEvent]) -> list[str]:
+    """The cases of ``events`` that a view may hold a row of before them: every case but those
+    whose first event here is the case's first (version 1, the event that opens it). A view's
+    rows are written only from its case's own events, so an opened case has none yet, and its
+    document is not asked for (most new signals open a case)."""
+    first: dict[str, int] = {}
+    for e in events:
+        first.setdefault(e.case_id, e.version)
+    return [case_id for case_id, version in first.items() if version != 1]
 
 
 def add_columns(tx: Transaction, table: str, added: Mapping[str, str]) -> list[str]:

@@ -25,7 +25,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 
 from ks_engine.heap import collection_paused
 from projections.errors import InvalidEventError, ProjectionError
-from projections.partition import FoldedPart, Message, case_of, fold_part, split
+from projections.partition import FoldedPart, Message, fold_part, split, stored_before
 from projections.store import FoldingProjection, ViewDatabase, apply_writes, documents_by_key
 
 Docs = dict[str, str | None]  # case id -> document (None: no row)
@@ -53,11 +53,11 @@ def _stored(
     newer: Mapping[str, Docs],
 ) -> list[dict[str, dict[str, str]]]:
     """For each part, each view's documents of the part's cases: ``newer[view]`` where it
-    names the case, else what the database holds."""
+    names the case, else what the database holds (none for a case the part opens)."""
     with db.read() as tx:
         out = []
         for part in parts:
-            cases = {case_of(m[1]) for m in part}
+            cases = stored_before(part)
             docs: dict[str, dict[str, str]] = {}
             for p in projections:
                 recent = newer.get(p.name, {})
