@@ -105,7 +105,7 @@ def fold_part(
         if isinstance(event, ReferralEvent):
             if event.case_id != case_of(data):
                 raise InvalidEventError(f"stream message {seq} names its case twice")
-            if version_of(data) == 1 and event.version != 1:  # its documents were not read
+            if event.version != 1 and version_of(data) == 1:  # its documents were not read
                 raise InvalidEventError(f"stream message {seq} names its case's version twice")
             events.append(event)
     through = max((e.through for e in events), default=0)

@@ -11,7 +11,7 @@ Read API::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,14 +48,17 @@ class IncomingTransfer(BaseModel):
     version: int  # the case's version, for the answer's If-Match
 
 
-def writes(items: Iterable[tuple[str, Row | None]]) -> Writes:
-    """What brings the rows of these cases in line with their work-queue rows."""
+def writes(items: Iterable[tuple[str, Row | None]], queued_before: Container[str]) -> Writes:
+    """What brings the rows of these cases in line with their work-queue rows.
+    ``queued_before``: the cases that had a work-queue row before; a row here is only ever
+    written beside its case's work-queue row, so only those can have one to delete."""
     gone: list[tuple[str]] = []
     rows: list[tuple[Any, ...]] = []
     for case_id, item in items:
         asked = item["transfer"] if item is not None else None
         if item is None or asked is None:
-            gone.append((case_id,))
+            if case_id in queued_before:
+                gone.append((case_id,))
             continue
         row = IncomingTransfer(
             case_id=case_id,

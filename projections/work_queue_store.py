@@ -135,12 +135,13 @@ class WorkQueueProjection:
         }
         for event in events:
             rows[event.case_id] = work_queue.fold(rows.get(event.case_id), event, self.levels)
-        gone = [(case_id,) for case_id, row in rows.items() if row is None]
+        # Only a case that had a row has one to delete (not one opened and closed here).
+        gone = [(case_id,) for case_id, row in rows.items() if row is None and case_id in stored]
         kept = [_row(row) for row in rows.values() if row is not None]
         writes = [
             ("DELETE FROM work_queue WHERE case_id = ?", gone),
             (_UPSERT, kept),
-            *transfer_requests.writes(rows.items()),
+            *transfer_requests.writes(rows.items(), queued_before=stored),
         ]
         docs: dict[str, str | None] = dict.fromkeys(rows)
         docs.update((row[0], row[7]) for row in kept)
