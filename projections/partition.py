@@ -18,7 +18,7 @@ import orjson
 
 from projections.errors import InvalidEventError
 from projections.event import ReferralEvent, read_message
-from projections.store import Folded, FoldingProjection
+from projections.store import Folded, FoldingProjection, cases_held_before
 
 Message = tuple[str, bytes, int]  # subject, data, stream sequence
 
@@ -66,12 +66,7 @@ def stored_before(messages: Sequence[Message]) -> set[str]:
     """The cases of ``messages`` whose documents a view may hold before them: all but those
     whose first message here is the case's first event (version 1), as
     ``projections.store.stored_before`` says of parsed events."""
-    first: dict[str, int] = {}
-    for _, data, _ in messages:
-        case_id = case_of(data)
-        if case_id not in first:
-            first[case_id] = version_of(data)
-    return {case_id for case_id, version in first.items() if version != 1}
+    return set(cases_held_before((case_of(data), version_of(data)) for _, data, _ in messages))
 
 
 def split(messages: Sequence[Message], parts: int) -> list[list[Message]]:

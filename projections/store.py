@@ -124,9 +124,14 @@ def stored_before(events: Sequence[ReferralEvent]) -> list[str]:
     whose first event here is the case's first (version 1, the event that opens it). A view's
     rows are written only from its case's own events, so an opened case has none yet, and its
     document is not asked for (most new signals open a case)."""
+    return cases_held_before((e.case_id, e.version) for e in events)
+
+
+def cases_held_before(versions: Iterable[tuple[str, int]]) -> list[str]:
+    """``stored_before`` of the events with these (case, version) pairs, in stream order."""
     first: dict[str, int] = {}
-    for e in events:
-        first.setdefault(e.case_id, e.version)
+    for case_id, version in versions:
+        first.setdefault(case_id, version)
     return [case_id for case_id, version in first.items() if version != 1]
 
 

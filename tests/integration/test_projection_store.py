@@ -13,10 +13,8 @@ from itertools import pairwise
 import pytest
 
 from adapters.nats.rebuild_parts import PartsInFlight, apply_in_parts
-from adapters.nats.relay import EventTranslator, coverage, is_referral
 from adapters.persistence.views import open_views
 from domain.deadlines import ServiceLevels
-from ks_engine.application import Referrals
 from ks_engine.settings import Settings
 from projections.errors import ProjectionError, ViewDatabaseError
 from projections.event import ReferralEvent, parse_event
@@ -34,7 +32,7 @@ from projections.store import (
     wait_for_position,
 )
 from tests.conftest import FixedClock
-from tests.unit.test_projection_scenario import notifications, play, published, referrals
+from tests.unit.test_projection_scenario import play, published, published_messages, referrals
 
 
 def other_views(settings: Settings, name: str) -> ViewDatabase:
@@ -325,12 +323,3 @@ async def rebuild(
         await in_flight.apply(batch)
     held.release()
     return await in_flight.finish()
-
-
-def published_messages(app: Referrals) -> list[Message]:
-    """Every Referral event as the relay publishes it: subject, payload, stream sequence."""
-    log = notifications(app)
-    through = coverage([(n.id, is_referral(n)) for n in log])
-    translator = EventTranslator(app)
-    out = [translator.translate(n, through[n.id]) for n in log if is_referral(n)]
-    return [(o.subject, o.payload, seq) for seq, o in enumerate(out, start=1)]

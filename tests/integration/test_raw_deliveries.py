@@ -5,6 +5,7 @@ reads them, and every other subscription of the connection served as before."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import nats
 import orjson
@@ -16,6 +17,15 @@ from adapters.nats.fetching import next_messages_subject
 from adapters.nats.raw_deliveries import subscribe_raw, unsubscribe_raw
 
 Parts = tuple[str, str, bytes, dict[str, str] | None]
+
+
+async def until(done: Callable[[], bool]) -> None:
+    """Let the connection read for up to a second, until ``done`` (the assertions after it
+    say what did not arrive)."""
+    for _ in range(100):
+        if done():
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_parts_as_nats_py_reads_them_and_other_subscriptions_unchanged(
@@ -37,7 +47,7 @@ async def test_parts_as_nats_py_reads_them_and_other_subscriptions_unchanged(
     await nc.publish("both.b", b"two")
     await nc.publish("other", b"three", reply="r")
     await nc.flush()
-    await asyncio.sleep(0.05)  # the plain subscription's task hands its messages over
+    await until(lambda: len(plain) == 2)  # the plain subscription's task hands them over
     assert raw == [("both.a", "answer.here", b"one", None), ("both.b", "", b"two", None)]
     assert second == [("other", "r", b"three", None)]
     assert [(m.subject, m.reply, m.data) for m in plain] == [
@@ -49,7 +59,7 @@ async def test_parts_as_nats_py_reads_them_and_other_subscriptions_unchanged(
     await unsubscribe_raw(nc, first)
     await nc.publish("both.c", b"four")
     await nc.flush()
-    await asyncio.sleep(0.05)
+    await until(lambda: len(plain) == 3)
     assert len(raw) == 2  # no longer handed over
     assert [m.data for m in plain][-1] == b"four"  # the other subscription goes on
     await nc.close()
@@ -70,10 +80,7 @@ async def test_a_status_message_comes_with_the_headers_nats_py_reads(
         await nc.publish(asked, orjson.dumps({"batch": 1, "no_wait": True}), reply=inbox)
     read = await plain.next_msg(timeout=2)
     await nc.flush()
-    for _ in range(100):
-        if raw:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: bool(raw))
     assert read.headers is not None
     assert read.headers["Status"] == "404"
     assert raw == [("status.raw", "", b"", read.headers)]
@@ -100,10 +107,7 @@ async def test_an_error_of_the_handler_is_reported_and_the_connection_reads_on(
     for data in (b"first", b"bad", b"last"):
         await nc.publish("errors", data)
     await nc.flush()
-    for _ in range(100):
-        if len(got) == 2:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: len(got) == 2)
     assert got == [b"first", b"last"]
     assert [str(e) for e in reported] == ["cannot take this one"]
     assert nc.is_connected

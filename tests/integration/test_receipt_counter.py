@@ -4,14 +4,13 @@ after it stops, and other subscribers of the receipts served as before."""
 
 from __future__ import annotations
 
-import asyncio
-
 import nats
 from nats.aio.msg import Msg
 
 from adapters.http.nats_signals import ReceiptCounter
 from adapters.nats.embedded import EmbeddedNatsServer
 from ks_engine.receipts import RECEIPT_SUBJECT_PREFIX
+from tests.integration.test_raw_deliveries import until
 
 
 async def test_each_receipt_counted_by_its_status(nats_server: EmbeddedNatsServer) -> None:
@@ -36,20 +35,14 @@ async def test_each_receipt_counted_by_its_status(nats_server: EmbeddedNatsServe
     for n, body in enumerate(bodies):
         await nc.publish(f"{RECEIPT_SUBJECT_PREFIX}.{n}", body, headers={"Nats-Msg-Id": str(n)})
     await nc.flush()
-    for _ in range(100):
-        if len(others) == len(bodies):
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: len(others) == len(bodies))
     assert counted == ["accepted", "rejected", *["unreadable"] * 4]
     assert [m.data for m in others] == bodies
     assert others[0].headers == {"Nats-Msg-Id": "0"}
     await counter.stop()
     await nc.publish(f"{RECEIPT_SUBJECT_PREFIX}.late", b'{"status": "accepted"}')
     await nc.flush()
-    for _ in range(100):
-        if len(others) == len(bodies) + 1:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: len(others) == len(bodies) + 1)
     assert len(others) == len(bodies) + 1
     assert len(counted) == len(bodies)  # not counted once stopped
     await nc.close()

@@ -20,8 +20,7 @@ from projections.errors import InvalidEventError
 from projections.event import ReferralEvent, envelope_json, parse_event
 from projections.partition import Message, fold_part, version_of
 from tests.conftest import FixedClock
-from tests.integration.test_projection_store import published_messages
-from tests.unit.test_projection_scenario import play, referrals
+from tests.unit.test_projection_scenario import play, published_messages, referrals
 
 versions = st.integers(1, 10**6)
 texts = st.text(max_size=40)

@@ -44,6 +44,7 @@ from ks_engine.application import Referrals
 from ks_engine.catalogue_file import load_catalogue
 from projections import case_view, work_queue
 from projections.event import DATA_MODELS, ReferralEvent, parse_event
+from projections.partition import Message
 from tests.conftest import FixedClock
 
 MUNICIPALITIES = ("GM0928", "GM0882", "GM0981")
@@ -342,16 +343,18 @@ def notifications(app: Referrals) -> list[Notification]:
     return found
 
 
-def published(app: Referrals) -> list[ReferralEvent]:
-    """Every Referral event as the relay publishes it and a projection reads it back."""
+def published_messages(app: Referrals) -> list[Message]:
+    """Every Referral event as the relay publishes it: subject, payload, stream sequence."""
     log = notifications(app)
     through = coverage([(n.id, is_referral(n)) for n in log])
     translator = EventTranslator(app)
-    referral = [n for n in log if is_referral(n)]
-    return [
-        parse_event(translator.translate(n, through[n.id]).payload, seq)
-        for seq, n in enumerate(referral, start=1)
-    ]
+    out = [translator.translate(n, through[n.id]) for n in log if is_referral(n)]
+    return [(o.subject, o.payload, seq) for seq, o in enumerate(out, start=1)]
+
+
+def published(app: Referrals) -> list[ReferralEvent]:
+    """Every Referral event as the relay publishes it and a projection reads it back."""
+    return [parse_event(data, seq) for _, data, seq in published_messages(app)]
 
 
 def make_event(

@@ -7,11 +7,9 @@ from __future__ import annotations
 import pytest
 
 from domain.deadlines import ServiceLevels
-from projections.event import parse_event
 from projections.work_queue_store import WorkQueueProjection
 from tests.conftest import FixedClock
-from tests.integration.test_projection_store import published_messages
-from tests.unit.test_projection_scenario import play, referrals
+from tests.unit.test_projection_scenario import play, published, referrals
 
 DELETES = ("DELETE FROM work_queue", "DELETE FROM transfer_requests")
 
@@ -22,7 +20,7 @@ def test_rows_are_deleted_only_for_cases_that_had_a_work_queue_row(
 ) -> None:
     app = referrals(clock)
     play(app, clock, seed=3, steps=300)
-    events = [parse_event(data, seq) for _, data, seq in published_messages(app)]
+    events = published(app)
     view = WorkQueueProjection(ServiceLevels())
     stored: dict[str, str] = {}  # what the table holds between batches
     deleted: dict[str, int] = dict.fromkeys(DELETES, 0)
